@@ -1,0 +1,40 @@
+/* sluice packet core: base types and helpers.
+ *
+ * Every header under dataplane/core/ compiles three ways: as C11 for `clang -target bpf`, as
+ * C11/C++20 in user space (DPDK data plane, tests, benchmarks). So: no libc calls, only the
+ * kernel's fixed-width types, byte order by compiler builtins, and loops with constant bounds
+ * the verifier can prove. */
+#ifndef SLUICE_CORE_SL_BASE_H
+#define SLUICE_CORE_SL_BASE_H
+
+#include <linux/types.h>
+
+#ifndef SL_INLINE
+#define SL_INLINE static inline __attribute__((always_inline))
+#endif
+
+#define SL_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#if defined(__cplusplus)
+#define SL_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define SL_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+/* Network byte order without <arpa/inet.h> (not available to BPF). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define sl_htons(x) ((__be16)__builtin_bswap16((__u16)(x)))
+#define sl_ntohs(x) ((__u16)__builtin_bswap16((__u16)(x)))
+#define sl_htonl(x) ((__be32)__builtin_bswap32((__u32)(x)))
+#define sl_ntohl(x) ((__u32)__builtin_bswap32((__u32)(x)))
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define sl_htons(x) ((__be16)(x))
+#define sl_ntohs(x) ((__u16)(x))
+#define sl_htonl(x) ((__be32)(x))
+#define sl_ntohl(x) ((__u32)(x))
+#else
+#error "sluice core: unknown byte order"
+#endif
+
+#endif /* SLUICE_CORE_SL_BASE_H */

@@ -1,0 +1,25 @@
+/* sluice packet core: every limit in one place. Each can be overridden at build time
+ * (-DSL_MAX_LEVELS=...), for BPF and DPDK alike, as long as the static_asserts still hold. */
+#ifndef SLUICE_CORE_SL_LIMITS_H
+#define SLUICE_CORE_SL_LIMITS_H
+
+/* Levels: 0 is always "pass"; thresholds[i] opens level i. */
+#ifndef SL_MAX_LEVELS
+#define SL_MAX_LEVELS 8
+#endif
+/* 802.1Q / 802.1ad tags walked before the EtherType must be IP. */
+#ifndef SL_MAX_VLAN_TAGS
+#define SL_MAX_VLAN_TAGS 2
+#endif
+/* IPv6 extension headers (hop-by-hop, routing, destination options) walked before TCP. */
+#ifndef SL_MAX_IPV6_EXT_HDRS
+#define SL_MAX_IPV6_EXT_HDRS 4
+#endif
+/* TCP options area is at most 40 bytes (data offset 15 words minus the fixed 20). */
+#define SL_TCP_OPTIONS_MAX 40
+/* SMTP ports a data plane watches (25 by default; 465/587 are client submission, usually not). */
+#ifndef SL_MAX_SMTP_PORTS
+#define SL_MAX_SMTP_PORTS 4
+#endif
+
+#endif /* SLUICE_CORE_SL_LIMITS_H */

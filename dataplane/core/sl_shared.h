@@ -1,0 +1,145 @@
+/* sluice packet core: every struct that crosses a boundary (BPF maps, the DPDK tables, the
+ * control protocol, snapshot files) is defined here, once. C++ code checks sizes with
+ * static_assert (see tests/core/layout_test.cc); BPF maps use these types directly.
+ *
+ * Conventions: addresses and ports in network byte order, as on the wire; everything else in
+ * host byte order. Explicit padding so layouts are identical for every compiler and target. */
+#ifndef SLUICE_CORE_SL_SHARED_H
+#define SLUICE_CORE_SL_SHARED_H
+
+#include "sl_base.h"
+#include "sl_limits.h"
+
+/* ---- directions, classes, verdicts -------------------------------------------------------- */
+
+/* The port a packet arrived on. */
+enum sl_dir {
+  SL_DIR_FROM_OUTSIDE = 0, /* the Internet side: senders */
+  SL_DIR_FROM_INSIDE = 1,  /* the MTA side */
+};
+
+enum sl_class {
+  SL_CLASS_OTHER = 0,       /* not ours: forwarded untouched (also every malformed packet) */
+  SL_CLASS_INBOUND_SYN = 1, /* from outside to an SMTP port: SYN without ACK */
+  SL_CLASS_CLIENT_SEG = 2,  /* from outside to an SMTP port: any other TCP segment */
+  SL_CLASS_SERVER_SEG = 3,  /* from inside from an SMTP port: SYN-ACK and every later segment */
+};
+
+enum sl_verdict {
+  SL_VERDICT_PASS = 0,  /* forward (possibly rewritten in place) */
+  SL_VERDICT_DROP = 1,  /* drop: a blocked SYN, or a segment chosen by a drop rate */
+  SL_VERDICT_TX = 2,    /* the packet was rewritten into a reply (RST): send back out the port
+                           it arrived on, with the frame length the core reports */
+  SL_VERDICT_DELAY = 3, /* forward after the profile's delay (DPDK pacer); XDP forwards now */
+};
+
+enum sl_block_mode {
+  SL_BLOCK_NONE = 0,
+  SL_BLOCK_DROP = 1, /* drop the SYN: the sender retries with back-off */
+  SL_BLOCK_RST = 2,  /* answer the SYN with RST|ACK: the sender gives up at once */
+};
+
+/* ---- policy: thresholds and level profiles --------------------------------------------------- */
+
+/* What a level does to a flow. A zero field means "leave alone". */
+struct sl_profile {
+  __u32 window_clamp;    /* max window (bytes) advertised to the client in server->client
+                            segments; 0 = no clamp. Scaling is stripped with it, so <= 65535. */
+  __u32 delay_us;        /* hold each server->client segment this long (DPDK pacer) */
+  __u32 client_drop_ppm; /* drop this many per million client->server data segments */
+  __u32 server_drop_ppm; /* drop this many per million server->client segments (XDP's
+                            loss-induced slowing, where it cannot hold packets) */
+  __u16 mss_clamp;       /* max MSS option in the server's SYN-ACK; 0 = no clamp */
+  __u8 strip_wscale;     /* replace the window-scale option with NOPs in the client's SYN */
+  __u8 strip_sack_perm;  /* replace SACK-permitted with NOPs in the client's SYN */
+  __u8 tarpit;           /* zero window to the client from the server's greeting on */
+  __u8 block;            /* enum sl_block_mode */
+  __u8 pad[2];
+};
+SL_STATIC_ASSERT(sizeof(struct sl_profile) == 24, "sl_profile layout");
+
+/* Thresholds map a score to a level: the level is the highest i >= 1 with
+ * score >= thresholds[i] (i < nlevels), else 0. An allow-flagged sender is always level 0.
+ * Thresholds must be non-decreasing. Ports are the server ports watched (network order). */
+struct sl_policy {
+  __s32 thresholds[SL_MAX_LEVELS]; /* thresholds[0] is unused (level 0 = pass) */
+  struct sl_profile profiles[SL_MAX_LEVELS];
+  __be16 smtp_ports[SL_MAX_SMTP_PORTS]; /* 0 = unused slot */
+  __u32 nlevels;                        /* levels in use, 1..SL_MAX_LEVELS */
+  __u32 generation;                     /* bumped by the control plane on every change */
+};
+SL_STATIC_ASSERT(sizeof(struct sl_policy) ==
+                     SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 8,
+                 "sl_policy layout");
+
+/* ---- reputation table -------------------------------------------------------------------- */
+
+#define SL_REP_ALLOW 0x1u /* allowlisted: never shaped, whatever the score */
+
+/* The value of every host and prefix entry of the compiled table. */
+struct sl_rep_value {
+  __s32 score;
+  __u32 flags; /* SL_REP_* */
+};
+SL_STATIC_ASSERT(sizeof(struct sl_rep_value) == 8, "sl_rep_value layout");
+
+/* ---- flows ------------------------------------------------------------------------------- */
+
+#define SL_AF_INET 4
+#define SL_AF_INET6 6
+
+/* 5-tuple normalised to the client->server direction, so both directions of a connection find
+ * the same entry. IPv4 addresses sit in the first 4 bytes, the rest zero. */
+struct sl_flow_key {
+  __u8 client[16];
+  __u8 server[16];
+  __be16 client_port;
+  __be16 server_port;
+  __u8 family; /* SL_AF_INET or SL_AF_INET6 */
+  __u8 pad[3];
+};
+SL_STATIC_ASSERT(sizeof(struct sl_flow_key) == 40, "sl_flow_key layout");
+
+#define SL_FLOW_GREETED 0x01      /* the server has sent payload (its 220 greeting) */
+#define SL_FLOW_WSCALE_STRIP 0x02 /* window scale was removed from the client's SYN */
+#define SL_FLOW_CLOSING 0x04      /* FIN or RST seen: short timeout */
+#define SL_FLOW_SYNACK_SEEN 0x08
+
+/* State of a shaped flow. Clean flows have none. */
+struct sl_flow_state {
+  __u64 created_ns;
+  __u64 last_seen_ns;
+  __u16 client_mss;   /* as the client's SYN offered it; 0 = absent */
+  __u16 server_mss;   /* as the server's SYN-ACK offered it (before clamping); 0 = absent */
+  __u8 client_wscale; /* 0xff = absent */
+  __u8 server_wscale; /* 0xff = absent */
+  __u8 level;
+  __u8 flags; /* SL_FLOW_* */
+  __u32 pad;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_flow_state) == 32, "sl_flow_state layout");
+
+/* ---- statistics -------------------------------------------------------------------------- */
+
+/* Per level counters. Data planes keep one set per lcore / per CPU and sum on read. */
+struct sl_level_stats {
+  __u64 syns;      /* inbound SYNs classified at this level */
+  __u64 flows;     /* flows created at this level */
+  __u64 rewritten; /* packets modified (window, MSS, options) */
+  __u64 delayed;   /* packets held by the pacer */
+  __u64 dropped;   /* packets dropped by a block or a drop rate */
+  __u64 rst_sent;  /* SYNs answered with RST */
+};
+
+struct sl_stats {
+  __u64 packets[2]; /* by enum sl_dir */
+  __u64 smtp[2];    /* classified as anything but OTHER, by enum sl_dir */
+  __u64 malformed;  /* failed a sanity check (forwarded untouched) */
+  __u64 lookups;    /* reputation lookups (one per inbound SYN) */
+  __u64 flow_evictions;
+  __u64 flow_table_full; /* shaped flows that found no room and went unshaped */
+  struct sl_level_stats level[SL_MAX_LEVELS];
+};
+SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 48, "sl_stats layout");
+
+#endif /* SLUICE_CORE_SL_SHARED_H */

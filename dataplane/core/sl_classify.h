@@ -1,0 +1,91 @@
+/* sluice packet core: which packets are SMTP segments we may shape, and their flow key. */
+#ifndef SLUICE_CORE_SL_CLASSIFY_H
+#define SLUICE_CORE_SL_CLASSIFY_H
+
+#include "sl_base.h"
+#include "sl_bytes.h"
+#include "sl_limits.h"
+#include "sl_parse.h"
+#include "sl_shared.h"
+#include "sl_wire.h"
+
+SL_INLINE int sl_port_watched(__be16 port, const __be16 ports[SL_MAX_SMTP_PORTS]) {
+  __u32 i;
+  for (i = 0; i < SL_MAX_SMTP_PORTS; i++) {
+    if (ports[i] != 0 && ports[i] == port) return 1;
+  }
+  return 0;
+}
+
+/* From outside to a watched port: SYN (without ACK or RST) -> INBOUND_SYN, anything else ->
+ * CLIENT_SEG. From inside from a watched port: SERVER_SEG. Only then are the options walked
+ * (a clean packet costs no option walk); malformed options -> OTHER. Call after sl_parse()
+ * returned SL_PARSE_OK. */
+SL_INLINE enum sl_class sl_classify(struct sl_pkt *pkt, void *data_end, enum sl_dir dir,
+                                    const __be16 ports[SL_MAX_SMTP_PORTS]) {
+  __u8 *tcp = (__u8 *)pkt->tcp;
+  __u8 *end = (__u8 *)data_end;
+  __u8 *pp;
+  __be16 port;
+
+  if (tcp == 0) return SL_CLASS_OTHER;
+  if (tcp + SL_TCP_HDR_MIN > end) return SL_CLASS_OTHER;
+  /* The port's pointer gets its own bounds check: clang turns the choice into a variable
+   * offset, and the verifier forgets a packet pointer's checked range when one is added. */
+  pp = tcp + (dir == SL_DIR_FROM_OUTSIDE ? 2 : 0);
+  if (pp + 2 > end) return SL_CLASS_OTHER;
+  port = (__be16)sl_load16(pp);
+  if (!sl_port_watched(port, ports)) return SL_CLASS_OTHER;
+  if (sl_parse_tcp_options(pkt, data_end) != 0) return SL_CLASS_OTHER;
+  if (dir == SL_DIR_FROM_OUTSIDE) {
+    if ((pkt->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK | SL_TCP_RST)) == SL_TCP_SYN)
+      return SL_CLASS_INBOUND_SYN;
+    return SL_CLASS_CLIENT_SEG;
+  }
+  return SL_CLASS_SERVER_SEG;
+}
+
+/* The flow key normalised to client->server (for SERVER_SEG: swap). Reads only bytes that
+ * sl_parse() checked (the fixed IP header and the TCP ports). */
+SL_INLINE void sl_flow_key_make(const struct sl_pkt *pkt, enum sl_class cls,
+                                struct sl_flow_key *key) {
+  const __u8 *ip = (const __u8 *)pkt->l3;
+  const __u8 *tcp = (const __u8 *)pkt->tcp;
+  int swap = cls == SL_CLASS_SERVER_SEG;
+
+  __u32 src[4] = {0, 0, 0, 0};
+  __u32 dst[4] = {0, 0, 0, 0};
+  __u16 sport;
+  __u16 dport;
+  __u32 i;
+
+  __builtin_memset(key, 0, sizeof(*key));
+  key->family = pkt->family;
+  if (ip == 0 || tcp == 0) return;
+  /* Loads at constant offsets only, then a choice by value (see SL_BARRIER_VAR). */
+  if (pkt->family == SL_AF_INET) {
+    src[0] = sl_load32(ip + 12);
+    dst[0] = sl_load32(ip + 16);
+  } else {
+    for (i = 0; i < 4; i++) {
+      src[i] = sl_load32(ip + 8 + 4 * i);
+      dst[i] = sl_load32(ip + 24 + 4 * i);
+    }
+  }
+  sport = sl_load16(tcp + 0);
+  dport = sl_load16(tcp + 2);
+  for (i = 0; i < 4; i++) {
+    __u32 s = src[i];
+    __u32 d = dst[i];
+    SL_BARRIER_VAR(s);
+    SL_BARRIER_VAR(d);
+    sl_store32(key->client + 4 * i, swap ? d : s);
+    sl_store32(key->server + 4 * i, swap ? s : d);
+  }
+  SL_BARRIER_VAR(sport);
+  SL_BARRIER_VAR(dport);
+  key->client_port = (__be16)(swap ? dport : sport);
+  key->server_port = (__be16)(swap ? sport : dport);
+}
+
+#endif /* SLUICE_CORE_SL_CLASSIFY_H */

@@ -1,0 +1,102 @@
+// The fixture table through the native reference runner: one test per fixture, named after
+// its description.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/packet_builder.h"
+#include "core/fixtures.h"
+#include "core/native_pipeline.h"
+#include "core/test_util.h"
+
+namespace sluice::testing {
+namespace {
+
+uint16_t ethertype_after_vlans(const Bytes &frame) {
+  size_t off = 12;
+  while (off + 2 <= frame.size()) {
+    const uint16_t type = static_cast<uint16_t>(frame[off] << 8 | frame[off + 1]);
+    if (type != 0x8100 && type != 0x88a8) return type;
+    off += 4;
+  }
+  return 0;
+}
+
+class FixtureTable : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(FixtureTable, NativeRunnerGivesTheExpectedResult) {
+  const CoreFixture &f = core_fixtures()[GetParam()];
+  const FixtureResult r = run_native(f, fixture_policy());
+  EXPECT_EQ(r.cls, f.expected_class);
+  EXPECT_EQ(r.verdict, f.expected_verdict);
+  EXPECT_EQ(hex(r.output), hex(f.expected_output));
+  expect_same_flow(r.flow_after, f.expected_flow_after);
+}
+
+// Fixtures use drop rates of 0 or 1e6 ppm only: the random number must not matter, so the
+// DPDK and BPF runners agree with this one whatever their random source.
+TEST_P(FixtureTable, ResultDoesNotDependOnTheRandomNumber) {
+  const CoreFixture &f = core_fixtures()[GetParam()];
+  const FixtureResult low = run_native(f, fixture_policy(), 0);
+  const FixtureResult high = run_native(f, fixture_policy(), 0xffffffffu);
+  EXPECT_EQ(low.verdict, high.verdict);
+  EXPECT_EQ(low.output, high.output);
+}
+
+// Whatever the core emits as TCP has a checksum that is right when computed from scratch.
+TEST_P(FixtureTable, EmittedTcpChecksumsAreValid) {
+  const CoreFixture &f = core_fixtures()[GetParam()];
+  const FixtureResult r = run_native(f, fixture_policy());
+  if (r.output.empty() || r.cls == SL_CLASS_OTHER) return;
+  EXPECT_TRUE(tcp_checksum_ok(r.output)) << hex(r.output);
+  if (ethertype_after_vlans(r.output) == 0x0800) {
+    EXPECT_TRUE(ipv4_checksum_ok(r.output));
+  }
+}
+
+// Rewriting is idempotent: the output, run again with the same state, comes out unchanged.
+TEST_P(FixtureTable, RunningTheOutputAgainChangesNothing) {
+  const CoreFixture &f = core_fixtures()[GetParam()];
+  if (f.expected_verdict == SL_VERDICT_DROP || f.expected_verdict == SL_VERDICT_TX) return;
+  const FixtureResult once = run_native(f, fixture_policy());
+  CoreFixture again = f;
+  again.input = once.output;
+  const FixtureResult twice = run_native(again, fixture_policy());
+  EXPECT_EQ(hex(twice.output), hex(once.output));
+  EXPECT_EQ(twice.verdict, once.verdict);
+}
+
+INSTANTIATE_TEST_SUITE_P(Core, FixtureTable, ::testing::Range<size_t>(0, core_fixtures().size()),
+                         [](const ::testing::TestParamInfo<size_t> &info) {
+                           return fixture_test_name(core_fixtures()[info.param].description);
+                         });
+
+TEST(FixtureTableShape, HasAtLeastFortyUniquelyNamedFixtures) {
+  std::set<std::string> names;
+  for (const CoreFixture &f : core_fixtures()) {
+    EXPECT_TRUE(names.insert(fixture_test_name(f.description)).second) << f.description;
+  }
+  EXPECT_GE(core_fixtures().size(), 40u);
+}
+
+TEST(FixtureTableShape, EveryExpectedTcpOutputWasBuiltWithValidChecksums) {
+  for (const CoreFixture &f : core_fixtures()) {
+    if (f.expected_class == SL_CLASS_OTHER || f.expected_output.empty()) continue;
+    EXPECT_TRUE(tcp_checksum_ok(f.expected_output)) << f.description;
+    EXPECT_TRUE(tcp_checksum_ok(f.input)) << f.description;
+  }
+}
+
+TEST(FixtureTableShape, CoversEveryClassAndVerdict) {
+  std::set<int> classes;
+  std::set<int> verdicts;
+  for (const CoreFixture &f : core_fixtures()) {
+    classes.insert(f.expected_class);
+    verdicts.insert(f.expected_verdict);
+  }
+  EXPECT_EQ(classes.size(), 4u);
+  EXPECT_EQ(verdicts.size(), 4u);
+}
+
+}  // namespace
+}  // namespace sluice::testing

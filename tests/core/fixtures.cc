@@ -1,0 +1,621 @@
+#include "core/fixtures.h"
+
+#include <cstring>
+#include <utility>
+
+#include "common/packet_builder.h"
+
+namespace sluice::testing {
+namespace {
+
+const Mac kClientMac{0x02, 0x00, 0x5e, 0x00, 0x00, 0x0a};
+const Mac kServerMac{0x02, 0x00, 0x5e, 0x00, 0x00, 0x19};
+constexpr uint32_t kClientIsn = 0x10203040u;
+constexpr uint32_t kServerIsn = 0x50607080u;
+const char *const kGreeting = "220 mx.example ESMTP\r\n";
+const char *const kEhlo = "EHLO client.example\r\n";
+
+// ---- packets -------------------------------------------------------------------------------
+
+PacketBuilder c2s4() {
+  return PacketBuilder()
+      .eth_src(kClientMac)
+      .eth_dst(kServerMac)
+      .ipv4(kClient4, kServer4)
+      .ttl(55)
+      .ip_id(0x1234)
+      .tcp(kClientPort, kSmtpPort);
+}
+
+PacketBuilder s2c4() {
+  return PacketBuilder()
+      .eth_src(kServerMac)
+      .eth_dst(kClientMac)
+      .ipv4(kServer4, kClient4)
+      .ttl(64)
+      .ip_id(0x4321)
+      .tcp(kSmtpPort, kClientPort);
+}
+
+PacketBuilder c2s6() {
+  return PacketBuilder()
+      .eth_src(kClientMac)
+      .eth_dst(kServerMac)
+      .ipv6(kClient6, kServer6)
+      .ttl(55)
+      .tcp(kClientPort, kSmtpPort);
+}
+
+PacketBuilder s2c6() {
+  return PacketBuilder()
+      .eth_src(kServerMac)
+      .eth_dst(kClientMac)
+      .ipv6(kServer6, kClient6)
+      .ttl(64)
+      .tcp(kSmtpPort, kClientPort);
+}
+
+PacketBuilder syn(PacketBuilder b) {
+  return b.flags(kSyn).seq(kClientIsn).ack(0).window(64240);
+}
+
+PacketBuilder synack(PacketBuilder b) {
+  return b.flags(kSyn | kAck).seq(kServerIsn).ack(kClientIsn + 1).window(65160);
+}
+
+// Server data / ACK segments and client segments after the handshake.
+PacketBuilder server_seg(PacketBuilder b, uint16_t window) {
+  return b.flags(kAck | kPsh).seq(kServerIsn + 1).ack(kClientIsn + 1).window(window);
+}
+
+PacketBuilder client_seg(PacketBuilder b) {
+  return b.flags(kAck | kPsh).seq(kClientIsn + 1).ack(kServerIsn + 1).window(64240);
+}
+
+// Linux's SYN options: MSS, SACK-permitted, timestamps, NOP, window scale (at offset 37: odd).
+Bytes linux_syn_options(bool nop_wscale = false) {
+  return tcpopt::cat({tcpopt::mss(1460), tcpopt::sack_perm(), tcpopt::timestamps(1000, 0),
+                      tcpopt::nop(), nop_wscale ? tcpopt::nop(3) : tcpopt::wscale(7)});
+}
+
+Bytes linux_synack_options(uint16_t mss, bool nop_wscale) {
+  return tcpopt::cat({tcpopt::mss(mss), tcpopt::sack_perm(), tcpopt::timestamps(2000, 1000),
+                      tcpopt::nop(), nop_wscale ? tcpopt::nop(3) : tcpopt::wscale(7)});
+}
+
+// The RST|ACK reply the core builds for a SYN (see sl_build_rst), built independently.
+PacketBuilder rst_reply4(uint32_t ack) {
+  return PacketBuilder()
+      .eth_src(kServerMac)
+      .eth_dst(kClientMac)
+      .ipv4(kServer4, kClient4)
+      .ttl(64)
+      .ip_id(0)
+      .ipv4_flags(true, false)
+      .tcp(kSmtpPort, kClientPort)
+      .flags(kRst | kAck)
+      .seq(0)
+      .ack(ack)
+      .window(0);
+}
+
+PacketBuilder rst_reply6(uint32_t ack) {
+  return PacketBuilder()
+      .eth_src(kServerMac)
+      .eth_dst(kClientMac)
+      .ipv6(kServer6, kClient6)
+      .ttl(64)
+      .tcp(kSmtpPort, kClientPort)
+      .flags(kRst | kAck)
+      .seq(0)
+      .ack(ack)
+      .window(0);
+}
+
+// ---- state ---------------------------------------------------------------------------------
+
+sl_rep_value rep(int32_t score, uint32_t flags = 0) {
+  return sl_rep_value{score, flags};
+}
+
+sl_flow_state flow(uint8_t level, uint8_t flags, uint16_t client_mss = 1460,
+                   uint8_t client_wscale = 7, uint16_t server_mss = 0,
+                   uint8_t server_wscale = 0xff) {
+  sl_flow_state st;
+  std::memset(&st, 0, sizeof(st));
+  st.level = level;
+  st.flags = flags;
+  st.client_mss = client_mss;
+  st.client_wscale = client_wscale;
+  st.server_mss = server_mss;
+  st.server_wscale = server_wscale;
+  return st;
+}
+
+// ---- the table -----------------------------------------------------------------------------
+
+class Table {
+ public:
+  // A packet the core must forward untouched.
+  void untouched(std::string desc, Bytes in, sl_dir dir, sl_class cls,
+                 std::optional<sl_rep_value> r = std::nullopt,
+                 std::optional<sl_flow_state> before = std::nullopt) {
+    Bytes out = in;
+    add(std::move(desc), std::move(in), dir, cls, SL_VERDICT_PASS, std::move(out), r, before,
+        cls == SL_CLASS_OTHER || cls == SL_CLASS_INBOUND_SYN ? std::nullopt : before);
+  }
+
+  void add(std::string desc, Bytes in, sl_dir dir, sl_class cls, sl_verdict v, Bytes out,
+           std::optional<sl_rep_value> r, std::optional<sl_flow_state> before,
+           std::optional<sl_flow_state> after) {
+    CoreFixture f;
+    f.description = std::move(desc);
+    f.input = std::move(in);
+    f.dir = dir;
+    f.expected_class = cls;
+    f.expected_verdict = v;
+    f.expected_output = std::move(out);
+    f.client_rep = r;
+    f.flow_before = before;
+    f.expected_flow_after = after;
+    fixtures_.push_back(std::move(f));
+  }
+
+  std::vector<CoreFixture> take() { return std::move(fixtures_); }
+
+ private:
+  std::vector<CoreFixture> fixtures_;
+};
+
+constexpr sl_dir kOut = SL_DIR_FROM_OUTSIDE;
+constexpr sl_dir kIn = SL_DIR_FROM_INSIDE;
+
+void not_smtp(Table &t) {
+  t.untouched("non-SMTP SYN to port 80 is other",
+              syn(c2s4()).tcp(kClientPort, 80).tcp_options(linux_syn_options()).build(), kOut,
+              SL_CLASS_OTHER, rep(50));
+  t.untouched("ARP request is other",
+              PacketBuilder()
+                  .eth_dst({0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+                  .raw_l3(0x0806, Bytes{0,   1,  8, 0,  6, 4, 0, 1, 2, 0, 0x5e, 0,  0, 0x0a,
+                                        198, 18, 1, 10, 0, 0, 0, 0, 0, 0, 198,  18, 2, 25})
+                  .build(),
+              kOut, SL_CLASS_OTHER);
+  t.untouched("UDP to port 25 is other", c2s4().udp(kClientPort, 25).payload("x").build(), kOut,
+              SL_CLASS_OTHER, rep(50));
+  t.untouched("SYN to port 25 arriving from inside is other",
+              syn(c2s4()).tcp_options(linux_syn_options()).build(), kIn, SL_CLASS_OTHER, rep(50));
+  t.untouched("segment from outside with source port 25 is other",
+              server_seg(s2c4(), 29200).payload(kGreeting).build(), kOut, SL_CLASS_OTHER,
+              std::nullopt, flow(1, 0));
+  t.untouched("server segment from port 80 is other",
+              server_seg(s2c4(), 29200).tcp(80, kClientPort).payload("HTTP/1.1 200 OK\r\n").build(),
+              kIn, SL_CLASS_OTHER, std::nullopt, flow(1, 0));
+}
+
+void syns(Table &t) {
+  const Bytes linux_syn = syn(c2s4()).tcp_options(linux_syn_options()).build();
+  const Bytes linux_syn_stripped = syn(c2s4()).tcp_options(linux_syn_options(true)).build();
+  t.untouched("clean SYN without reputation passes untouched and creates no flow", linux_syn, kOut,
+              SL_CLASS_INBOUND_SYN);
+  t.untouched("SYN below the first threshold passes untouched", linux_syn, kOut,
+              SL_CLASS_INBOUND_SYN, rep(2));
+  t.untouched("SYN with a negative score passes untouched", linux_syn, kOut, SL_CLASS_INBOUND_SYN,
+              rep(-5));
+  t.untouched("allowlisted sender at score 50 passes untouched", linux_syn, kOut,
+              SL_CLASS_INBOUND_SYN, rep(50, SL_REP_ALLOW));
+
+  t.add("SYN at level 1 strips window scale at an odd offset", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3), std::nullopt,
+        flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+
+  // NOP NOP NOP WS(@23) MSS(@26) EOL EOL
+  t.add("SYN at level 1 strips window scale after NOP padding",
+        syn(c2s4())
+            .tcp_options(tcpopt::cat({tcpopt::nop(3), tcpopt::wscale(2), tcpopt::mss(1400)}))
+            .build(),
+        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
+        syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::nop(6), tcpopt::mss(1400)})).build(), rep(4),
+        std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1400, 2));
+
+  // MSS(@20) NOP SACK-permitted(@25) WS(@27) EOL EOL
+  t.add("SYN at level 2 strips window scale and SACK-permitted at odd offsets",
+        syn(c2s4())
+            .tcp_options(tcpopt::cat(
+                {tcpopt::mss(1460), tcpopt::nop(), tcpopt::sack_perm(), tcpopt::wscale(8)}))
+            .build(),
+        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
+        syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::nop(6)})).build(), rep(6),
+        std::nullopt, flow(2, SL_FLOW_WSCALE_STRIP, 1460, 8));
+
+  const Bytes mss_only = syn(c2s4()).tcp_options(tcpopt::mss(1380)).build();
+  t.add("SYN at level 1 without window scale passes unmodified", mss_only, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, mss_only, rep(3), std::nullopt,
+        flow(1, 0, 1380, 0xff));
+
+  const Bytes no_opts = syn(c2s4()).build();
+  t.add("SYN at level 1 without options records MSS and window scale absent", no_opts, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, no_opts, rep(3), std::nullopt, flow(1, 0, 0, 0xff));
+
+  // MSS EOL, then what would be a window scale option after the end of the list.
+  const Bytes eol_first =
+      syn(c2s4())
+          .tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::eol(), tcpopt::wscale(7)}))
+          .build();
+  t.add("SYN at level 1 ignores a window scale option after EOL", eol_first, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, eol_first, rep(3), std::nullopt,
+        flow(1, 0, 1460, 0xff));
+
+  // An unknown 6-byte option is skipped by its length.
+  t.add("SYN at level 1 skips an unknown option and strips window scale",
+        syn(c2s4())
+            .tcp_options(tcpopt::cat({tcpopt::raw(30, 6, {1, 2, 3, 4}), tcpopt::wscale(5)}))
+            .build(),
+        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
+        syn(c2s4())
+            .tcp_options(tcpopt::cat({tcpopt::raw(30, 6, {1, 2, 3, 4}), tcpopt::nop(3)}))
+            .build(),
+        rep(3), std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 0, 5));
+
+  t.add("SYN at level 3 (tarpit) strips window scale", linux_syn, kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_PASS, linux_syn_stripped, rep(8), std::nullopt,
+        flow(3, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.add("SYN at level 4 (drop-data) strips window scale", linux_syn, kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_PASS, linux_syn_stripped, rep(9), std::nullopt,
+        flow(4, SL_FLOW_WSCALE_STRIP, 1460, 7));
+
+  t.add("blocked SYN at level 5 is answered with RST over IPv4", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(), rep(10),
+        std::nullopt, std::nullopt);
+  t.add("blocked SYN at level 5 is answered with RST over IPv6",
+        syn(c2s6()).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(12), std::nullopt, std::nullopt);
+  t.add("blocked SYN with IPv4 options gets an RST without options",
+        syn(c2s4()).ipv4_options({0x94, 0x04, 0x00, 0x00}).tcp_options(linux_syn_options()).build(),
+        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(), rep(10),
+        std::nullopt, std::nullopt);
+  t.add("blocked SYN with IPv6 extension headers gets an RST without them",
+        syn(c2s6())
+            .ipv6_ext(kIpv6HopByHop, {1, 4, 0, 0, 0, 0})
+            .ipv6_ext(kIpv6DestOpts, {1, 4, 0, 0, 0, 0})
+            .tcp_options(linux_syn_options())
+            .build(),
+        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(10),
+        std::nullopt, std::nullopt);
+  t.add("blocked SYN in a VLAN gets an RST in the same VLAN",
+        syn(c2s4()).vlan(100).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_TX, rst_reply4(kClientIsn + 1).vlan(100).build(), rep(10), std::nullopt,
+        std::nullopt);
+  t.add("blocked SYN carrying data gets an RST acknowledging it",
+        syn(c2s4()).tcp_options(tcpopt::mss(1460)).payload("early").build(), kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1 + 5).build(), rep(11),
+        std::nullopt, std::nullopt);
+  t.add("blocked SYN at level 6 is dropped", linux_syn, kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP,
+        {}, rep(25), std::nullopt, std::nullopt);
+}
+
+void server_segments(Table &t) {
+  const uint8_t stripped = SL_FLOW_WSCALE_STRIP;
+  const uint8_t after_synack = SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN;
+
+  t.add("SYN-ACK at level 1 clamps MSS and window and strips window scale",
+        synack(s2c4()).tcp_options(linux_synack_options(1460, false)).build(), kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
+        synack(s2c4()).window(2048).tcp_options(linux_synack_options(536, true)).build(),
+        std::nullopt, flow(1, stripped), flow(1, after_synack, 1460, 7, 1460, 7));
+
+  // NOP MSS(@21: value bytes at odd and even offsets) NOP NOP NOP
+  t.add("SYN-ACK at level 1 clamps an MSS option at an odd offset",
+        synack(s2c4())
+            .window(29200)
+            .tcp_options(tcpopt::cat({tcpopt::nop(), tcpopt::mss(1440), tcpopt::nop(3)}))
+            .build(),
+        kIn, SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
+        synack(s2c4())
+            .window(2048)
+            .tcp_options(tcpopt::cat({tcpopt::nop(), tcpopt::mss(536), tcpopt::nop(3)}))
+            .build(),
+        std::nullopt, flow(1, 0, 1460, 0xff), flow(1, SL_FLOW_SYNACK_SEEN, 1460, 0xff, 1440, 0xff));
+
+  t.add("SYN-ACK with an MSS below the clamp keeps it",
+        synack(s2c4()).tcp_options(tcpopt::mss(500)).build(), kIn, SL_CLASS_SERVER_SEG,
+        SL_VERDICT_PASS, synack(s2c4()).window(2048).tcp_options(tcpopt::mss(500)).build(),
+        std::nullopt, flow(1, 0, 1460, 0xff), flow(1, SL_FLOW_SYNACK_SEEN, 1460, 0xff, 500, 0xff));
+
+  t.add("SYN-ACK keeps window scale when the SYN's was not stripped",
+        synack(s2c4()).tcp_options(linux_synack_options(1460, false)).build(), kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
+        synack(s2c4()).window(2048).tcp_options(linux_synack_options(536, false)).build(),
+        std::nullopt, flow(1, 0), flow(1, SL_FLOW_SYNACK_SEEN, 1460, 7, 1460, 7));
+
+  // A kind-2 option of length 3 is not an MSS option: ignored, not clamped, not recorded.
+  const Bytes bad_mss_len =
+      synack(s2c4())
+          .window(1000)
+          .tcp_options(tcpopt::cat({tcpopt::raw(2, 3, {0x05}), tcpopt::nop()}))
+          .build();
+  t.add("SYN-ACK with an MSS option of the wrong length is not clamped", bad_mss_len, kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, bad_mss_len, std::nullopt, flow(1, 0),
+        flow(1, SL_FLOW_SYNACK_SEEN, 1460, 7, 0, 0xff));
+
+  const Bytes small_window = server_seg(s2c4(), 1000).payload(kGreeting).build();
+  t.add("server segment with a window already below the clamp is untouched", small_window, kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, small_window, std::nullopt, flow(1, after_synack),
+        flow(1, after_synack | SL_FLOW_GREETED));
+
+  t.add("server ACK at level 1 gets its window clamped", server_seg(s2c4(), 30000).build(), kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 2048).build(), std::nullopt,
+        flow(1, after_synack), flow(1, after_synack));
+
+  t.add("padded server ACK gets its window clamped and keeps its padding",
+        server_seg(s2c4(), 30000).pad_to(60).build(), kIn, SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
+        server_seg(s2c4(), 2048).pad_to(60).build(), std::nullopt, flow(1, after_synack),
+        flow(1, after_synack));
+
+  t.add("tarpit before the greeting only clamps the window", server_seg(s2c4(), 29200).build(), kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 2048).build(), std::nullopt,
+        flow(3, after_synack), flow(3, after_synack));
+  t.add("tarpit greeting goes out with a zero window",
+        server_seg(s2c4(), 29200).payload(kGreeting).build(), kIn, SL_CLASS_SERVER_SEG,
+        SL_VERDICT_PASS, server_seg(s2c4(), 0).payload(kGreeting).build(), std::nullopt,
+        flow(3, after_synack), flow(3, after_synack | SL_FLOW_GREETED));
+  t.add("tarpit after the greeting gives a zero window", server_seg(s2c4(), 29200).build(), kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 0).build(), std::nullopt,
+        flow(3, after_synack | SL_FLOW_GREETED), flow(3, after_synack | SL_FLOW_GREETED));
+
+  t.add("delay level returns DELAY with the window clamped",
+        server_seg(s2c4(), 29200).payload(kGreeting).build(), kIn, SL_CLASS_SERVER_SEG,
+        SL_VERDICT_DELAY, server_seg(s2c4(), 4096).payload(kGreeting).build(), std::nullopt,
+        flow(2, after_synack), flow(2, after_synack | SL_FLOW_GREETED));
+  t.add("drop-data level drops server payload",
+        server_seg(s2c4(), 29200).payload(kGreeting).build(), kIn, SL_CLASS_SERVER_SEG,
+        SL_VERDICT_DROP, {}, std::nullopt, flow(4, after_synack),
+        flow(4, after_synack | SL_FLOW_GREETED));
+  t.add("drop-data level passes a server ACK without payload", server_seg(s2c4(), 29200).build(),
+        kIn, SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 2048).build(), std::nullopt,
+        flow(4, after_synack), flow(4, after_synack));
+  t.add("server RST marks the flow closing",
+        s2c4().flags(kRst | kAck).seq(kServerIsn + 1).ack(kClientIsn + 1).window(0).build(), kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
+        s2c4().flags(kRst | kAck).seq(kServerIsn + 1).ack(kClientIsn + 1).window(0).build(),
+        std::nullopt, flow(1, after_synack), flow(1, after_synack | SL_FLOW_CLOSING));
+  t.untouched("server segment without a flow passes untouched",
+              server_seg(s2c4(), 29200).payload(kGreeting).build(), kIn, SL_CLASS_SERVER_SEG);
+}
+
+void client_segments(Table &t) {
+  const uint8_t f = SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN | SL_FLOW_GREETED;
+  t.add("drop-data level drops client payload", client_seg(c2s4()).payload(kEhlo).build(), kOut,
+        SL_CLASS_CLIENT_SEG, SL_VERDICT_DROP, {}, std::nullopt, flow(4, f), flow(4, f));
+  const Bytes client_ack = client_seg(c2s4()).flags(kAck).build();
+  t.add("drop-data level passes a client ACK without payload", client_ack, kOut,
+        SL_CLASS_CLIENT_SEG, SL_VERDICT_PASS, client_ack, std::nullopt, flow(4, f), flow(4, f));
+  const Bytes ehlo = client_seg(c2s4()).payload(kEhlo).build();
+  t.add("client segments are never rewritten at level 1", ehlo, kOut, SL_CLASS_CLIENT_SEG,
+        SL_VERDICT_PASS, ehlo, std::nullopt, flow(1, f), flow(1, f));
+  const Bytes fin = client_seg(c2s4()).flags(kFin | kAck).build();
+  t.add("client FIN marks the flow closing", fin, kOut, SL_CLASS_CLIENT_SEG, SL_VERDICT_PASS, fin,
+        std::nullopt, flow(1, f), flow(1, f | SL_FLOW_CLOSING));
+  t.untouched("client segment without a flow passes untouched", ehlo, kOut, SL_CLASS_CLIENT_SEG);
+  const Bytes synack_from_outside = synack(c2s4()).tcp_options(tcpopt::mss(1460)).build();
+  t.untouched("SYN-ACK from outside to port 25 is a client segment", synack_from_outside, kOut,
+              SL_CLASS_CLIENT_SEG);
+}
+
+void ipv6_and_vlan(Table &t) {
+  t.add("IPv6 SYN at level 1 strips window scale",
+        syn(c2s6()).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_PASS, syn(c2s6()).tcp_options(linux_syn_options(true)).build(), rep(3),
+        std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  auto with_exts = [](PacketBuilder b) {
+    return b.ipv6_ext(kIpv6HopByHop, {1, 4, 0, 0, 0, 0})
+        .ipv6_ext(kIpv6DestOpts, {1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+        .ipv6_ext(kIpv6Routing, {4, 0, 0, 0, 0, 0});
+  };
+  t.add("IPv6 SYN with hop-by-hop, destination-options and routing headers strips window scale",
+        syn(with_exts(c2s6())).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_PASS, syn(with_exts(c2s6())).tcp_options(linux_syn_options(true)).build(),
+        rep(3), std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.add("IPv6 SYN-ACK at level 1 clamps MSS and window and strips window scale",
+        synack(s2c6()).tcp_options(linux_synack_options(1440, false)).build(), kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
+        synack(s2c6()).window(2048).tcp_options(linux_synack_options(536, true)).build(),
+        std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP),
+        flow(1, SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN, 1460, 7, 1440, 7));
+  t.untouched("IPv6 fragment header is other",
+              syn(c2s6()).ipv6_frag(0, true).tcp_options(linux_syn_options()).build(), kOut,
+              SL_CLASS_OTHER, rep(3));
+  t.untouched("IPv6 with five extension headers is other",
+              syn(c2s6())
+                  .ipv6_ext(kIpv6HopByHop)
+                  .ipv6_ext(kIpv6DestOpts)
+                  .ipv6_ext(kIpv6Routing)
+                  .ipv6_ext(kIpv6DestOpts)
+                  .ipv6_ext(kIpv6DestOpts)
+                  .tcp_options(linux_syn_options())
+                  .build(),
+              kOut, SL_CLASS_OTHER, rep(3));
+  t.untouched("IPv6 payload length beyond the frame is other",
+              syn(c2s6()).ipv6_payload_length(400).tcp_options(linux_syn_options()).build(), kOut,
+              SL_CLASS_OTHER, rep(3));
+
+  t.add("VLAN-tagged SYN at level 1 strips window scale",
+        syn(c2s4()).vlan(42).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_PASS, syn(c2s4()).vlan(42).tcp_options(linux_syn_options(true)).build(), rep(3),
+        std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.add("QinQ SYN at level 1 strips window scale",
+        syn(c2s6()).vlan(7, 0x88a8).vlan(42).tcp_options(linux_syn_options()).build(), kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
+        syn(c2s6()).vlan(7, 0x88a8).vlan(42).tcp_options(linux_syn_options(true)).build(), rep(3),
+        std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  const uint8_t f = SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN;
+  t.add("QinQ server segment gets its window clamped",
+        server_seg(s2c4(), 29200).vlan(7, 0x88a8).vlan(42).payload(kGreeting).build(), kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
+        server_seg(s2c4(), 2048).vlan(7, 0x88a8).vlan(42).payload(kGreeting).build(), std::nullopt,
+        flow(1, f), flow(1, f | SL_FLOW_GREETED));
+  t.untouched(
+      "three VLAN tags are other",
+      syn(c2s4()).vlan(7, 0x88a8).vlan(42).vlan(43).tcp_options(linux_syn_options()).build(), kOut,
+      SL_CLASS_OTHER, rep(3));
+}
+
+void ipv4_edges(Table &t) {
+  t.add("SYN with IPv4 options at level 1 strips window scale",
+        syn(c2s4())
+            .ipv4_options({0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00})
+            .tcp_options(linux_syn_options())
+            .build(),
+        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
+        syn(c2s4())
+            .ipv4_options({0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00})
+            .tcp_options(linux_syn_options(true))
+            .build(),
+        rep(3), std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.untouched("IPv4 first fragment is other",
+              syn(c2s4()).ipv4_flags(false, true).tcp_options(linux_syn_options()).build(), kOut,
+              SL_CLASS_OTHER, rep(3));
+  t.untouched("IPv4 non-first fragment is other",
+              c2s4().ipv4_flags(false, false).ipv4_frag_offset(185).payload(kEhlo).build(), kOut,
+              SL_CLASS_OTHER, std::nullopt, flow(4, 0));
+  t.untouched("IPv4 header length 4 is other",
+              syn(c2s4()).ipv4_ihl(4).tcp_options(linux_syn_options()).build(), kOut,
+              SL_CLASS_OTHER, rep(3));
+  t.untouched("IPv4 header length beyond the total length is other",
+              syn(c2s4()).ipv4_ihl(15).build(), kOut, SL_CLASS_OTHER, rep(3));
+  t.untouched("IPv4 total length beyond the frame is other",
+              syn(c2s4()).ipv4_total_length(1000).tcp_options(linux_syn_options()).build(), kOut,
+              SL_CLASS_OTHER, rep(3));
+  t.untouched("IPv4 total length shorter than the TCP header is other",
+              syn(c2s4()).ipv4_total_length(30).build(), kOut, SL_CLASS_OTHER, rep(3));
+  t.untouched("IP version 6 in an IPv4 frame is other",
+              syn(c2s4()).ipv4_version(6).tcp_options(linux_syn_options()).build(), kOut,
+              SL_CLASS_OTHER, rep(3));
+  Bytes truncated = syn(c2s4()).tcp_options(linux_syn_options()).build();
+  truncated.resize(14 + 20 + 10);
+  t.untouched("truncated TCP header is other", truncated, kOut, SL_CLASS_OTHER, rep(3));
+  Bytes runt = syn(c2s4()).build();
+  runt.resize(10);
+  t.untouched("runt frame shorter than Ethernet is other", runt, kOut, SL_CLASS_OTHER, rep(3));
+}
+
+void tcp_edges(Table &t) {
+  t.untouched("TCP data offset 4 is other", syn(c2s4()).data_offset(4).build(), kOut,
+              SL_CLASS_OTHER, rep(3));
+  t.untouched("TCP data offset beyond the segment is other",
+              syn(c2s4()).data_offset(15).tcp_options(tcpopt::mss(1460)).build(), kOut,
+              SL_CLASS_OTHER, rep(3));
+  t.untouched(
+      "option length 0 makes a SYN other",
+      syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::raw(3, 0, {7})})).build(),
+      kOut, SL_CLASS_OTHER, rep(3));
+  t.untouched("option length 1 makes a SYN other",
+              syn(c2s4())
+                  .tcp_options(tcpopt::cat({tcpopt::nop(), tcpopt::raw(3, 1), tcpopt::wscale(7)}))
+                  .build(),
+              kOut, SL_CLASS_OTHER, rep(3));
+  // MSS NOP NOP, then a window scale whose 3 bytes would end past the 28-byte header.
+  t.untouched("option overrunning the header makes a SYN other",
+              syn(c2s4())
+                  .tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::nop(2), Bytes{3, 3}}))
+                  .payload(Bytes{7})
+                  .build(),
+              kOut, SL_CLASS_OTHER, rep(3));
+  t.untouched(
+      "option length byte missing at the end of the header makes a SYN other",
+      syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::nop(3), Bytes{3}})).build(),
+      kOut, SL_CLASS_OTHER, rep(3));
+  t.untouched("duplicate window scale options make a SYN other",
+              syn(c2s4())
+                  .tcp_options(tcpopt::cat(
+                      {tcpopt::nop(), tcpopt::wscale(7), tcpopt::nop(), tcpopt::wscale(7)}))
+                  .build(),
+              kOut, SL_CLASS_OTHER, rep(3));
+  t.untouched("server segment with malformed options is other even with a flow",
+              server_seg(s2c4(), 29200).tcp_options(tcpopt::raw(8, 0)).payload(kGreeting).build(),
+              kIn, SL_CLASS_OTHER, std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP));
+  const Bytes nop_padded =
+      syn(c2s4())
+          .tcp_options(tcpopt::cat({tcpopt::nop(4), tcpopt::mss(1460), tcpopt::nop(4)}))
+          .build();
+  t.add("SYN with NOP padding and no window scale passes unmodified", nop_padded, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, nop_padded, rep(3), std::nullopt,
+        flow(1, 0, 1460, 0xff));
+  t.add("SYN with 40 bytes of options strips window scale in the last bytes",
+        syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::nop(37), tcpopt::wscale(9)})).build(), kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, syn(c2s4()).tcp_options(tcpopt::nop(40)).build(),
+        rep(3), std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 0, 9));
+}
+
+std::vector<CoreFixture> make_fixtures() {
+  Table t;
+  not_smtp(t);
+  syns(t);
+  server_segments(t);
+  client_segments(t);
+  ipv6_and_vlan(t);
+  ipv4_edges(t);
+  tcp_edges(t);
+  return t.take();
+}
+
+}  // namespace
+
+sl_policy fixture_policy() {
+  sl_policy p;
+  std::memset(&p, 0, sizeof(p));
+  p.smtp_ports[0] = sl_htons(25);
+  p.nlevels = 7;
+  const int32_t thresholds[7] = {0, 3, 5, 8, 9, 10, 20};
+  for (int i = 0; i < 7; i++) p.thresholds[i] = thresholds[i];
+
+  sl_profile &throttle = p.profiles[1];
+  throttle.window_clamp = 2048;
+  throttle.mss_clamp = 536;
+  throttle.strip_wscale = 1;
+
+  sl_profile &slow = p.profiles[2];
+  slow.window_clamp = 4096;
+  slow.strip_wscale = 1;
+  slow.strip_sack_perm = 1;
+  slow.delay_us = 200000;
+
+  sl_profile &tarpit = p.profiles[3];
+  tarpit.window_clamp = 2048;
+  tarpit.strip_wscale = 1;
+  tarpit.tarpit = 1;
+
+  sl_profile &drop = p.profiles[4];
+  drop.window_clamp = 2048;
+  drop.strip_wscale = 1;
+  drop.client_drop_ppm = 1000000;
+  drop.server_drop_ppm = 1000000;
+
+  p.profiles[5].block = SL_BLOCK_RST;
+  p.profiles[6].block = SL_BLOCK_DROP;
+  return p;
+}
+
+const std::vector<CoreFixture> &core_fixtures() {
+  static const std::vector<CoreFixture> fixtures = make_fixtures();
+  return fixtures;
+}
+
+std::string fixture_test_name(const std::string &description) {
+  std::string name;
+  bool underscore = false;
+  for (char c : description) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (alnum) {
+      name += c;
+      underscore = false;
+    } else if (!underscore && !name.empty()) {
+      name += '_';
+      underscore = true;
+    }
+  }
+  while (!name.empty() && name.back() == '_') name.pop_back();
+  return name;
+}
+
+}  // namespace sluice::testing

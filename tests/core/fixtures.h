@@ -1,0 +1,64 @@
+// The packet core's fixture table: one behaviour per entry, run by three runners that must
+// agree: run_native() (tests/core/native_pipeline.h, plain buffers), the DPDK pipeline and
+// BPF_PROG_TEST_RUN on the XDP program.
+//
+// A runner seeds its state from the fixture (client_rep into the reputation table as an exact
+// host entry for the client address, flow_before into the flow table under the fixture's flow
+// key), uses fixture_policy(), sends `input` in direction `dir`, and compares:
+//   - the class and verdict (DELAY may be reported as PASS by a runner without a pacer: XDP),
+//   - the bytes emitted: expected_output (== input when untouched; the RST reply on TX; empty
+//     on DROP),
+//   - optionally the flow state afterwards (expected_flow_after; timestamps are not compared).
+//
+// Drop rates in fixture_policy() are 0 or 1,000,000 ppm only, so every runner agrees whatever
+// its random source.
+//
+// fixture_policy(): ports {25}; nlevels 7:
+//   level 0 pass
+//   level 1 throttle   (score >= 3):  window 2048, MSS 536, strip wscale
+//   level 2 slow-delay (score >= 5):  window 4096, strip wscale + SACK-permitted, delay 200 ms
+//   level 3 tarpit     (score >= 8):  window 2048, strip wscale, zero window after the greeting
+//   level 4 drop-data  (score >= 9):  window 2048, strip wscale, client/server drop 1e6 ppm
+//   level 5 block-rst  (score >= 10): answer the SYN with RST|ACK
+//   level 6 block-drop (score >= 20): drop the SYN
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/sl_core.h"
+
+namespace sluice::testing {
+
+struct CoreFixture {
+  std::string description;
+  std::vector<uint8_t> input;
+  sl_dir dir;
+  sl_class expected_class;
+  sl_verdict expected_verdict;
+  std::vector<uint8_t> expected_output;  // bytes emitted (== input when untouched; empty on DROP)
+  // state before the packet, which a data-plane runner seeds into its tables/maps:
+  std::optional<sl_rep_value> client_rep;    // reputation of the client address (exact host)
+  std::optional<sl_flow_state> flow_before;  // existing flow state for this 5-tuple
+  // The flow state the packet leaves behind (created by a SYN or updated), if any; nullopt
+  // means "no flow": none created, or none existed. created_ns / last_seen_ns not compared.
+  std::optional<sl_flow_state> expected_flow_after;
+};
+
+const std::vector<CoreFixture> &core_fixtures();
+sl_policy fixture_policy();
+
+// Fixture description -> a gtest-safe name (letters, digits, underscores).
+std::string fixture_test_name(const std::string &description);
+
+// Addresses and ports the fixtures use (RFC 2544 / RFC 5180 benchmarking ranges).
+inline constexpr const char *kClient4 = "198.18.1.10";
+inline constexpr const char *kServer4 = "198.18.2.25";
+inline constexpr const char *kClient6 = "2001:2::10";
+inline constexpr const char *kServer6 = "2001:2::25";
+inline constexpr uint16_t kClientPort = 40000;
+inline constexpr uint16_t kSmtpPort = 25;
+
+}  // namespace sluice::testing

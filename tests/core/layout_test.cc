@@ -1,0 +1,107 @@
+// The shared structs' layouts, checked from C++ at compile time: BPF maps, the DPDK tables,
+// the control protocol and snapshot files all depend on them. A failing static_assert here
+// means an ABI change: bump what must be bumped (map pins, control protocol version).
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <type_traits>
+
+#include "core/sl_core.h"
+
+namespace {
+
+#define SL_CHECK_OFFSET(type, field, off) \
+  static_assert(offsetof(type, field) == (off), #type "." #field " offset")
+
+static_assert(std::is_trivially_copyable_v<sl_profile> && std::is_standard_layout_v<sl_profile>);
+static_assert(sizeof(sl_profile) == 24 && alignof(sl_profile) == 4);
+SL_CHECK_OFFSET(sl_profile, window_clamp, 0);
+SL_CHECK_OFFSET(sl_profile, delay_us, 4);
+SL_CHECK_OFFSET(sl_profile, client_drop_ppm, 8);
+SL_CHECK_OFFSET(sl_profile, server_drop_ppm, 12);
+SL_CHECK_OFFSET(sl_profile, mss_clamp, 16);
+SL_CHECK_OFFSET(sl_profile, strip_wscale, 18);
+SL_CHECK_OFFSET(sl_profile, strip_sack_perm, 19);
+SL_CHECK_OFFSET(sl_profile, tarpit, 20);
+SL_CHECK_OFFSET(sl_profile, block, 21);
+SL_CHECK_OFFSET(sl_profile, pad, 22);
+
+static_assert(std::is_standard_layout_v<sl_policy>);
+static_assert(sizeof(sl_policy) ==
+              SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 8);
+SL_CHECK_OFFSET(sl_policy, thresholds, 0);
+SL_CHECK_OFFSET(sl_policy, profiles, SL_MAX_LEVELS * 4);
+SL_CHECK_OFFSET(sl_policy, smtp_ports, SL_MAX_LEVELS * 28);
+SL_CHECK_OFFSET(sl_policy, nlevels, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2);
+SL_CHECK_OFFSET(sl_policy, generation, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 4);
+
+static_assert(sizeof(sl_rep_value) == 8 && alignof(sl_rep_value) == 4);
+SL_CHECK_OFFSET(sl_rep_value, score, 0);
+SL_CHECK_OFFSET(sl_rep_value, flags, 4);
+
+static_assert(sizeof(sl_flow_key) == 40 && alignof(sl_flow_key) == 2);
+SL_CHECK_OFFSET(sl_flow_key, client, 0);
+SL_CHECK_OFFSET(sl_flow_key, server, 16);
+SL_CHECK_OFFSET(sl_flow_key, client_port, 32);
+SL_CHECK_OFFSET(sl_flow_key, server_port, 34);
+SL_CHECK_OFFSET(sl_flow_key, family, 36);
+SL_CHECK_OFFSET(sl_flow_key, pad, 37);
+
+static_assert(sizeof(sl_flow_state) == 32 && alignof(sl_flow_state) == 8);
+SL_CHECK_OFFSET(sl_flow_state, created_ns, 0);
+SL_CHECK_OFFSET(sl_flow_state, last_seen_ns, 8);
+SL_CHECK_OFFSET(sl_flow_state, client_mss, 16);
+SL_CHECK_OFFSET(sl_flow_state, server_mss, 18);
+SL_CHECK_OFFSET(sl_flow_state, client_wscale, 20);
+SL_CHECK_OFFSET(sl_flow_state, server_wscale, 21);
+SL_CHECK_OFFSET(sl_flow_state, level, 22);
+SL_CHECK_OFFSET(sl_flow_state, flags, 23);
+SL_CHECK_OFFSET(sl_flow_state, pad, 24);
+
+static_assert(sizeof(sl_level_stats) == 48);
+SL_CHECK_OFFSET(sl_level_stats, syns, 0);
+SL_CHECK_OFFSET(sl_level_stats, flows, 8);
+SL_CHECK_OFFSET(sl_level_stats, rewritten, 16);
+SL_CHECK_OFFSET(sl_level_stats, delayed, 24);
+SL_CHECK_OFFSET(sl_level_stats, dropped, 32);
+SL_CHECK_OFFSET(sl_level_stats, rst_sent, 40);
+
+static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 48);
+SL_CHECK_OFFSET(sl_stats, packets, 0);
+SL_CHECK_OFFSET(sl_stats, smtp, 16);
+SL_CHECK_OFFSET(sl_stats, malformed, 32);
+SL_CHECK_OFFSET(sl_stats, lookups, 40);
+SL_CHECK_OFFSET(sl_stats, flow_evictions, 48);
+SL_CHECK_OFFSET(sl_stats, flow_table_full, 56);
+SL_CHECK_OFFSET(sl_stats, level, 64);
+
+// Wire headers: exact on-the-wire offsets.
+SL_CHECK_OFFSET(sl_ipv4, saddr, 12);
+SL_CHECK_OFFSET(sl_ipv4, daddr, 16);
+SL_CHECK_OFFSET(sl_ipv6, saddr, 8);
+SL_CHECK_OFFSET(sl_ipv6, daddr, 24);
+SL_CHECK_OFFSET(sl_tcp, doff_res, 12);
+SL_CHECK_OFFSET(sl_tcp, window, 14);
+SL_CHECK_OFFSET(sl_tcp, check, 16);
+
+// The parse cursor (not shared across processes, but BPF keeps it on the stack: keep it small).
+static_assert(sizeof(sl_pkt) == 32);
+
+// Enum values are part of the ABI too (stats indices, verdict codes in maps and logs).
+TEST(Layout, EnumValuesAreTheDocumentedOnes) {
+  EXPECT_EQ(SL_DIR_FROM_OUTSIDE, 0);
+  EXPECT_EQ(SL_DIR_FROM_INSIDE, 1);
+  EXPECT_EQ(SL_CLASS_OTHER, 0);
+  EXPECT_EQ(SL_CLASS_INBOUND_SYN, 1);
+  EXPECT_EQ(SL_CLASS_CLIENT_SEG, 2);
+  EXPECT_EQ(SL_CLASS_SERVER_SEG, 3);
+  EXPECT_EQ(SL_VERDICT_PASS, 0);
+  EXPECT_EQ(SL_VERDICT_DROP, 1);
+  EXPECT_EQ(SL_VERDICT_TX, 2);
+  EXPECT_EQ(SL_VERDICT_DELAY, 3);
+  EXPECT_EQ(SL_BLOCK_NONE, 0);
+  EXPECT_EQ(SL_BLOCK_DROP, 1);
+  EXPECT_EQ(SL_BLOCK_RST, 2);
+}
+
+}  // namespace

@@ -1,0 +1,148 @@
+// Truncation at every byte offset: a frame cut anywhere short of its IP length is malformed,
+// so the core must classify it OTHER and leave it untouched, without reading or writing past
+// the end (each cut frame lives in an exactly sized heap buffer; ASan checks).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/packet_builder.h"
+#include "core/fixtures.h"
+#include "core/native_pipeline.h"
+#include "core/test_util.h"
+
+namespace sluice::testing {
+namespace {
+
+struct BasePacket {
+  std::string name;
+  Bytes frame;
+  sl_dir dir;
+  std::optional<sl_rep_value> rep;
+  std::optional<sl_flow_state> flow;
+};
+
+sl_flow_state shaped_flow(uint8_t level) {
+  sl_flow_state st;
+  std::memset(&st, 0, sizeof(st));
+  st.level = level;
+  st.flags = SL_FLOW_WSCALE_STRIP;
+  st.client_wscale = 7;
+  st.server_wscale = 0xff;
+  return st;
+}
+
+std::vector<BasePacket> base_packets() {
+  const Bytes syn_opts = tcpopt::cat({tcpopt::mss(1460), tcpopt::sack_perm(),
+                                      tcpopt::timestamps(1, 0), tcpopt::nop(), tcpopt::wscale(7)});
+  std::vector<BasePacket> v;
+  v.push_back({"ipv4_syn_level1",
+               PacketBuilder()
+                   .ipv4(kClient4, kServer4)
+                   .tcp(kClientPort, 25)
+                   .flags(kSyn)
+                   .tcp_options(syn_opts)
+                   .build(),
+               SL_DIR_FROM_OUTSIDE, sl_rep_value{3, 0}, std::nullopt});
+  v.push_back({"ipv4_syn_block_rst",
+               PacketBuilder()
+                   .ipv4(kClient4, kServer4)
+                   .ipv4_options({1, 1, 1, 0})
+                   .tcp(kClientPort, 25)
+                   .flags(kSyn)
+                   .tcp_options(syn_opts)
+                   .build(),
+               SL_DIR_FROM_OUTSIDE, sl_rep_value{10, 0}, std::nullopt});
+  v.push_back({"ipv6_ext_syn_level2",
+               PacketBuilder()
+                   .vlan(5)
+                   .ipv6(kClient6, kServer6)
+                   .ipv6_ext(kIpv6HopByHop, {1, 4, 0, 0, 0, 0})
+                   .ipv6_ext(kIpv6Routing, {0, 0, 0, 0, 0, 0})
+                   .tcp(kClientPort, 25)
+                   .flags(kSyn)
+                   .tcp_options(tcpopt::cat(
+                       {tcpopt::mss(1440), tcpopt::nop(), tcpopt::sack_perm(), tcpopt::wscale(3)}))
+                   .build(),
+               SL_DIR_FROM_OUTSIDE, sl_rep_value{5, 0}, std::nullopt});
+  v.push_back({"qinq_synack_level1",
+               PacketBuilder()
+                   .vlan(7, 0x88a8)
+                   .vlan(8)
+                   .ipv4(kServer4, kClient4)
+                   .tcp(25, kClientPort)
+                   .flags(kSyn | kAck)
+                   .window(65160)
+                   .tcp_options(tcpopt::cat({tcpopt::nop(), tcpopt::mss(1460), tcpopt::wscale(7)}))
+                   .build(),
+               SL_DIR_FROM_INSIDE, std::nullopt, shaped_flow(1)});
+  v.push_back({"ipv6_server_data_tarpit",
+               PacketBuilder()
+                   .ipv6(kServer6, kClient6)
+                   .tcp(25, kClientPort)
+                   .flags(kAck | kPsh)
+                   .window(29200)
+                   .payload("220 hello\r\n")
+                   .build(),
+               SL_DIR_FROM_INSIDE, std::nullopt, shaped_flow(3)});
+  v.push_back({"ipv4_client_data_drop",
+               PacketBuilder()
+                   .ipv4(kClient4, kServer4)
+                   .tcp(kClientPort, 25)
+                   .flags(kAck)
+                   .payload("EHLO x\r\n")
+                   .build(),
+               SL_DIR_FROM_OUTSIDE, std::nullopt, shaped_flow(4)});
+  return v;
+}
+
+TEST(Truncation, EveryCutShortOfTheFrameIsOtherAndUntouched) {
+  const sl_policy policy = fixture_policy();
+  for (const BasePacket &base : base_packets()) {
+    // The whole frame is shaped (otherwise this test would prove nothing about cuts).
+    const FixtureResult whole =
+        run_native_packet(base.frame, base.dir, policy, base.rep, base.flow, 0);
+    ASSERT_NE(whole.cls, SL_CLASS_OTHER) << base.name;
+    for (size_t len = 0; len < base.frame.size(); len++) {
+      const Bytes cut(base.frame.begin(), base.frame.begin() + static_cast<ptrdiff_t>(len));
+      const FixtureResult r = run_native_packet(cut, base.dir, policy, base.rep, base.flow, 0);
+      EXPECT_EQ(r.cls, SL_CLASS_OTHER) << base.name << " cut at " << len;
+      EXPECT_EQ(r.verdict, SL_VERDICT_PASS) << base.name << " cut at " << len;
+      EXPECT_EQ(r.output, cut) << base.name << " cut at " << len;
+      EXPECT_NE(r.parse_result, SL_PARSE_OK) << base.name << " cut at " << len;
+    }
+  }
+}
+
+// The building blocks on their own, on a frame whose TCP header was parsed whole but whose
+// buffer then ends early (a data plane with a stale data_end): they must refuse, not overrun.
+TEST(Truncation, RewritesRefuseBytesPastDataEnd) {
+  const Bytes frame =
+      PacketBuilder()
+          .ipv4(kServer4, kClient4)
+          .tcp(25, kClientPort)
+          .flags(kSyn | kAck)
+          .window(65000)
+          .tcp_options(tcpopt::cat({tcpopt::nop(), tcpopt::mss(1460), tcpopt::wscale(7)}))
+          .build();
+  for (size_t len = 0; len < frame.size(); len++) {
+    ExactBuffer full(frame);
+    sl_pkt pkt;
+    ASSERT_EQ(sl_parse(full.begin(), full.end(), &pkt), SL_PARSE_OK);
+    ASSERT_EQ(sl_parse_tcp_options(&pkt, full.end()), 0);
+    // Same offsets, in a shorter buffer.
+    ExactBuffer cut(Bytes(frame.begin(), frame.begin() + static_cast<ptrdiff_t>(len)));
+    const ptrdiff_t l4 = pkt.l4_off;
+    pkt.tcp = reinterpret_cast<sl_tcp *>(cut.data() + l4);
+    pkt.l3 = cut.data() + pkt.l3_off;
+    if (static_cast<size_t>(l4) > len) continue;  // the pointer itself would be out of range
+    sl_tcp_clamp_window(&pkt, cut.end(), 100);
+    sl_tcp_clamp_mss(&pkt, cut.end(), 100);
+    sl_tcp_nop_option(&pkt, cut.end(), pkt.opt_wscale);
+    uint32_t tx_len = 0;
+    sl_build_rst(cut.begin(), cut.end(), &pkt, &tx_len);
+    EXPECT_LE(tx_len, len);
+  }
+}
+
+}  // namespace
+}  // namespace sluice::testing

@@ -1,0 +1,65 @@
+# shellcheck shell=bash
+# Helpers for the end-to-end tests on the network-namespace rig (scripts/rig/rig.sh).
+#
+# Conventions (ctest): exit 0 = pass, 77 = skipped (SKIP_RETURN_CODE), anything else = fail.
+# Without root a test skips; with CI=true in the environment a skip is a failure instead.
+
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+E2E_PYTHON=${SLUICE_PYTHON:-python3}
+E2E_FAILS=0
+# shellcheck source-path=SCRIPTDIR source=../../scripts/rig/rig.sh
+. "$E2E_ROOT/scripts/rig/rig.sh"
+
+# e2e_require_privileged: skip (77) without root or without the tools; fail under CI=true.
+e2e_require_privileged() {
+  local reason="" tool
+  [[ $(id -u) -eq 0 ]] || reason="not root"
+  for tool in ip nsenter ethtool smtp-sink smtp-source ss "$E2E_PYTHON"; do
+    command -v "$tool" >/dev/null 2>&1 || reason="${reason:+$reason; }missing $tool"
+  done
+  [[ -z $reason ]] && return 0
+  if [[ ${CI:-} == true ]]; then
+    echo "FAIL: privileged test cannot run under CI=true: $reason" >&2
+    exit 1
+  fi
+  echo "SKIP: needs root and the rig tools: $reason" >&2
+  exit 77
+}
+
+e2e_pass() { echo "  ok: $*"; }
+e2e_fail() {
+  echo "  FAIL: $*" >&2
+  E2E_FAILS=$((E2E_FAILS + 1))
+}
+
+# e2e_check DESCRIPTION CMD...: run CMD, count a failure when it fails.
+e2e_check() {
+  local what=$1
+  shift
+  if "$@"; then e2e_pass "$what"; else e2e_fail "$what"; fi
+}
+
+# e2e_expect_eq DESCRIPTION EXPECTED ACTUAL
+e2e_expect_eq() {
+  if [[ $2 == "$3" ]]; then e2e_pass "$1 ($3)"; else e2e_fail "$1: expected '$2', got '$3'"; fi
+}
+
+# e2e_json FILE KEY[.KEY...]: one value from a JSON result file ("null" when absent).
+e2e_json() {
+  "$E2E_PYTHON" -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v.get(k) if isinstance(v, dict) else None
+print("null" if v is None else v)' "$1" "$2"
+}
+
+# e2e_finish: the test's exit status.
+e2e_finish() {
+  if [[ $E2E_FAILS -eq 0 ]]; then
+    echo "PASS"
+    exit 0
+  fi
+  echo "FAILED: $E2E_FAILS check(s)" >&2
+  exit 1
+}

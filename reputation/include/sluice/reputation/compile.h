@@ -1,0 +1,54 @@
+// Compiling sources into the table.
+//
+// Score model (docs/sources.md): every source contributes at most once to an address, as it
+// would answer a DNSBL query for it: its most specific entry containing the address decides
+// (at equal specificity an exclusion wins, then the earliest line). An exclusion that decides
+// means "not listed by this source". A score is the sum of the deciding entries' weights over
+// all sources; the allow flag is set when any allow source lists the address.
+//
+// The compiled table holds one entry per distinct listed prefix (hosts are /32 and /128), each
+// with the value of the addresses it covers that no more specific entry covers. Entries that
+// would give the same answer as the entry above them (or score 0 without flags when nothing is
+// above) are left out, so a lookup that finds nothing means score 0, no flags.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "sluice/reputation/snapshot.h"
+#include "sluice/reputation/source.h"
+#include "sluice/reputation/sources_file.h"
+
+namespace sluice::reputation {
+
+// sources[i] entries carry source index i; configs[i] says whether source i is an allowlist.
+Snapshot compile(std::span<const ParsedSource> sources, std::span<const SourceConfig> configs,
+                 uint64_t created_unix = 0);
+
+struct SourceSummary {
+  std::string name;
+  SourceType type;
+  std::string path;
+  size_t lines = 0;
+  size_t entries = 0;
+  size_t prefixes_v4 = 0;  // after splitting ranges
+  size_t prefixes_v6 = 0;
+  std::vector<std::string> problems;  // "file:line: reason" per malformed line
+};
+
+struct BuildResult {
+  Snapshot table;
+  std::vector<SourceSummary> sources;
+  double parse_seconds = 0;
+  double compile_seconds = 0;
+};
+
+// Parses every source (in parallel, up to the number of CPUs) and compiles them. Throws Error
+// when a source cannot be read or has too many malformed lines.
+BuildResult build(const SourcesFile &sources);
+
+// Reads and parses every source of a sources file (what build() and explain use).
+std::vector<ParsedSource> parse_all(const SourcesFile &sources);
+
+}  // namespace sluice::reputation

@@ -1,0 +1,122 @@
+// The compiled reputation table: exact host entries and prefix entries, each carrying its
+// EFFECTIVE value (a host entry already includes every prefix that covers it, a prefix every
+// less specific one). A data plane therefore takes the exact host match if any, else the
+// longest prefix match, and never adds anything up.
+//
+// The snapshot file (docs/sources.md, "Snapshot format") is what both data planes load: a
+// 64-byte header (magic, version, counts, checksum) followed by the four entry arrays, each
+// starting on an 8-byte boundary, so it can be mmap'ed and used in place.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/sl_shared.h"
+
+namespace sluice::reputation {
+
+// Addresses in network byte order, as on the wire; values in host order.
+struct HostV4 {
+  uint32_t addr_be;
+  sl_rep_value value;
+};
+struct PrefixV4 {
+  uint32_t addr_be;
+  uint8_t len;
+  uint8_t pad[3];
+  sl_rep_value value;
+};
+struct HostV6 {
+  uint8_t addr[16];
+  sl_rep_value value;
+};
+struct PrefixV6 {
+  uint8_t addr[16];
+  uint8_t len;
+  uint8_t pad[7];
+  sl_rep_value value;
+};
+static_assert(sizeof(HostV4) == 12, "HostV4 layout");
+static_assert(sizeof(PrefixV4) == 16, "PrefixV4 layout");
+static_assert(sizeof(HostV6) == 24, "HostV6 layout");
+static_assert(sizeof(PrefixV6) == 32, "PrefixV6 layout");
+
+inline bool operator==(const sl_rep_value &a, const sl_rep_value &b) {
+  return a.score == b.score && a.flags == b.flags;
+}
+
+// File layout. Little-endian (the magic reads differently on a big-endian host, so such a
+// file is refused there rather than misread).
+inline constexpr char kSnapshotMagic[8] = {'S', 'L', 'R', 'E', 'P', 'T', 'B', 'L'};
+inline constexpr uint32_t kSnapshotVersion = 1;
+struct SnapshotHeader {
+  char magic[8];          // kSnapshotMagic
+  uint32_t version;       // kSnapshotVersion
+  uint32_t header_size;   // sizeof(SnapshotHeader) = 64
+  uint64_t counts[4];     // hosts_v4, prefixes_v4, hosts_v6, prefixes_v6
+  uint64_t created_unix;  // seconds since the epoch when the table was compiled
+  uint64_t checksum;      // image_checksum() of the whole file, this field taken as zero
+};
+static_assert(sizeof(SnapshotHeader) == 64, "SnapshotHeader layout");
+
+// How a lookup matched, for tools that want to show it (sluicectl table lookup).
+struct Match {
+  enum class Kind { kNone, kHost, kPrefix };
+  Kind kind = Kind::kNone;
+  uint8_t len = 0;   // prefix length (32 / 128 for a host)
+  size_t index = 0;  // index into hosts_*() or prefixes_*()
+  sl_rep_value value{0, 0};
+};
+
+class Snapshot {
+ public:
+  Snapshot();  // empty table
+
+  // Builds a snapshot from entry arrays. Each array must be sorted (hosts by address, prefixes
+  // by (address, len)), unique, with no host bits set beyond len; throws Error otherwise.
+  static Snapshot from_entries(std::vector<HostV4> hosts_v4, std::vector<PrefixV4> prefixes_v4,
+                               std::vector<HostV6> hosts_v6, std::vector<PrefixV6> prefixes_v6,
+                               uint64_t created_unix = 0);
+
+  // mmap()s the file read-only; validates magic, version, size, checksum and order. Throws
+  // FormatError (a clear message naming the file) for a bad file, Error if it cannot be read.
+  static Snapshot load(const std::string &path);
+
+  // Writes a temporary file next to path, fsyncs it and renames it over path: a reader sees
+  // the old file or the new one, never a partial one. Throws Error.
+  void save(const std::string &path) const;
+
+  // The whole file image (header + arrays), as save() writes it.
+  std::vector<uint8_t> serialize() const;
+
+  std::span<const HostV4> hosts_v4() const;
+  std::span<const PrefixV4> prefixes_v4() const;
+  std::span<const HostV6> hosts_v6() const;
+  std::span<const PrefixV6> prefixes_v6() const;
+  uint64_t created_unix() const;
+  uint64_t checksum() const;  // as stored in (or computed for) the file
+
+  // Exact host first, then longest prefix; nullopt when neither matches.
+  std::optional<sl_rep_value> lookup_v4(uint32_t addr_be) const;
+  std::optional<sl_rep_value> lookup_v6(const uint8_t addr[16]) const;
+  Match match_v4(uint32_t addr_be) const;
+  Match match_v6(const uint8_t addr[16]) const;
+
+ private:
+  struct Storage;
+  explicit Snapshot(std::shared_ptr<const Storage> s);
+  std::shared_ptr<const Storage> s_;
+};
+
+// The checksum of a snapshot (or delta) image: 64-bit words mixed FNV-1a style (xor, multiply by
+// the FNV prime, rotate) in four independent lanes, then folded. Not cryptographic: it catches
+// truncation, corruption and torn copies, at memory speed.
+// image starts with a 64-byte header whose bytes [56, 64) hold the checksum and count as zero.
+uint64_t image_checksum(const uint8_t *image, size_t size);
+
+}  // namespace sluice::reputation

@@ -1,0 +1,61 @@
+// image_checksum(): see snapshot.h. Four lanes of 64-bit words so the multiplies overlap; the
+// rotate after each multiply carries high bits back down (a multiply alone only moves bits
+// upwards, so two flips of the same top bit would cancel).
+#include <cstring>
+
+#include "sluice/reputation/snapshot.h"
+
+namespace sluice::reputation {
+namespace {
+
+constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ull;
+constexpr uint64_t kFnvPrime = 0x100000001b3ull;
+
+inline uint64_t rotl(uint64_t v, int r) {
+  return (v << r) | (v >> (64 - r));
+}
+inline uint64_t mix(uint64_t h, uint64_t w) {
+  return rotl((h ^ w) * kFnvPrime, 29);
+}
+
+inline uint64_t load64(const uint8_t *p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+}  // namespace
+
+uint64_t image_checksum(const uint8_t *image, size_t size) {
+  constexpr size_t kSkipBegin = 56, kSkipEnd = 64;
+  uint64_t lane[4] = {kFnvOffset, kFnvOffset ^ 1, kFnvOffset ^ 2, kFnvOffset ^ 3};
+  size_t i = 0;
+  // The header block (first 64 bytes) word by word, with the checksum field as zero.
+  for (; i + 8 <= size && i < kSkipEnd; i += 8) {
+    uint64_t w = (i >= kSkipBegin && i < kSkipEnd) ? 0 : load64(image + i);
+    lane[(i / 8) & 3] = mix(lane[(i / 8) & 3], w);
+  }
+  for (; i + 32 <= size; i += 32) {
+    lane[0] = mix(lane[0], load64(image + i));
+    lane[1] = mix(lane[1], load64(image + i + 8));
+    lane[2] = mix(lane[2], load64(image + i + 16));
+    lane[3] = mix(lane[3], load64(image + i + 24));
+  }
+  for (; i + 8 <= size; i += 8) lane[(i / 8) & 3] = mix(lane[(i / 8) & 3], load64(image + i));
+  if (i < size) {
+    uint64_t w = 0;
+    std::memcpy(&w, image + i, size - i);
+    lane[(i / 8) & 3] = mix(lane[(i / 8) & 3], w);
+  }
+  uint64_t h = kFnvOffset ^ size;
+  for (uint64_t l : lane) h = mix(h, l);
+  // Final avalanche (the MurmurHash3 finaliser).
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+}  // namespace sluice::reputation

@@ -1,0 +1,347 @@
+// Snapshot: storage (owned vectors or a read-only mapping), validation, lookups, file image.
+#include "sluice/reputation/snapshot.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "fmt/format.h"
+#include "file_io.h"
+#include "sluice/reputation/address.h"
+#include "sluice/reputation/error.h"
+
+namespace sluice::reputation {
+namespace {
+
+constexpr uint32_t kNoParent = UINT32_MAX;
+
+constexpr size_t align8(size_t n) {
+  return (n + 7) & ~size_t{7};
+}
+
+// Byte offsets of the four arrays in the file image, and the image size.
+struct Layout {
+  size_t off[4];
+  size_t size;
+};
+
+Layout layout_for(const uint64_t counts[4]) {
+  static constexpr size_t kEntrySize[4] = {sizeof(HostV4), sizeof(PrefixV4), sizeof(HostV6),
+                                           sizeof(PrefixV6)};
+  Layout l{};
+  size_t pos = sizeof(SnapshotHeader);
+  for (int i = 0; i < 4; ++i) {
+    l.off[i] = pos;
+    pos = align8(pos + static_cast<size_t>(counts[i]) * kEntrySize[i]);
+  }
+  l.size = pos;
+  return l;
+}
+
+inline uint32_t key4(uint32_t addr_be) {
+  return sl_ntohl(addr_be);
+}
+inline U128 key6(const uint8_t a[16]) {
+  return v6_from_bytes(a);
+}
+// The sort key (host-order address) of each entry kind.
+inline uint32_t key(const HostV4 &e) {
+  return key4(e.addr_be);
+}
+inline uint32_t key(const PrefixV4 &e) {
+  return key4(e.addr_be);
+}
+inline U128 key(const HostV6 &e) {
+  return key6(e.addr);
+}
+inline U128 key(const PrefixV6 &e) {
+  return key6(e.addr);
+}
+
+// Checks order and form of the four arrays; returns an empty string or what is wrong.
+template <class Host, class Prefix>
+std::string check_arrays(std::span<const Host> hosts, std::span<const Prefix> prefixes, int bits,
+                         const char *name) {
+  for (size_t i = 1; i < hosts.size(); ++i)
+    if (!(key(hosts[i - 1]) < key(hosts[i])))
+      return fmt::format("hosts_{} not sorted and unique at entry {}", name, i);
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    const auto &p = prefixes[i];
+    if (p.len > bits) return fmt::format("prefixes_{} entry {} has length {}", name, i, p.len);
+    auto k = key(p);
+    using A = decltype(k);
+    if ((k & ~prefix_mask<A>(p.len)) != 0)
+      return fmt::format("prefixes_{} entry {} has host bits set", name, i);
+    if (i > 0) {
+      const auto &q = prefixes[i - 1];
+      auto kq = key(q);
+      if (!(kq < k || (kq == k && q.len < p.len)))
+        return fmt::format("prefixes_{} not sorted and unique at entry {}", name, i);
+    }
+  }
+  return {};
+}
+
+// parent[i] = index of the longest prefix that strictly contains prefix i, or kNoParent.
+// Prefixes sorted by (address, len) are a pre-order walk of their nesting tree.
+template <class Prefix>
+std::vector<uint32_t> parents(std::span<const Prefix> prefixes) {
+  std::vector<uint32_t> parent(prefixes.size(), kNoParent);
+  std::vector<uint32_t> stack;
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    auto k = key(prefixes[i]);
+    using A = decltype(k);
+    while (!stack.empty()) {
+      const auto &top = prefixes[stack.back()];
+      if (prefix_contains<A>(key(top), top.len, k)) break;
+      stack.pop_back();
+    }
+    parent[i] = stack.empty() ? kNoParent : stack.back();
+    stack.push_back(static_cast<uint32_t>(i));
+  }
+  return parent;
+}
+
+// Longest prefix containing k: the last prefix starting at or before k, then up its parents.
+template <class Prefix, class A>
+Match longest_prefix(std::span<const Prefix> prefixes, const std::vector<uint32_t> &parent, A k) {
+  Match m;
+  auto it = std::upper_bound(prefixes.begin(), prefixes.end(), k,
+                             [](A v, const Prefix &p) { return v < key(p); });
+  if (it == prefixes.begin()) return m;
+  uint32_t i = static_cast<uint32_t>(it - prefixes.begin() - 1);
+  while (i != kNoParent) {
+    const auto &p = prefixes[i];
+    if (prefix_contains<A>(key(p), p.len, k)) {
+      m.kind = Match::Kind::kPrefix;
+      m.len = p.len;
+      m.index = i;
+      m.value = p.value;
+      return m;
+    }
+    i = parent[i];
+  }
+  return m;
+}
+
+}  // namespace
+
+struct Snapshot::Storage {
+  std::vector<HostV4> own_h4;
+  std::vector<PrefixV4> own_p4;
+  std::vector<HostV6> own_h6;
+  std::vector<PrefixV6> own_p6;
+  void *map = nullptr;
+  size_t map_size = 0;
+
+  std::span<const HostV4> h4;
+  std::span<const PrefixV4> p4;
+  std::span<const HostV6> h6;
+  std::span<const PrefixV6> p6;
+  std::vector<uint32_t> parent4, parent6;
+  uint64_t created = 0;
+  std::optional<uint64_t> checksum;
+
+  Storage() = default;
+  Storage(const Storage &) = delete;
+  Storage &operator=(const Storage &) = delete;
+  ~Storage() {
+    if (map) ::munmap(map, map_size);
+  }
+
+  std::string check() const {
+    auto e = check_arrays(h4, p4, 32, "v4");
+    if (e.empty()) e = check_arrays(h6, p6, 128, "v6");
+    return e;
+  }
+  void index() {
+    parent4 = parents(p4);
+    parent6 = parents(p6);
+  }
+};
+
+Snapshot::Snapshot() : s_(std::make_shared<Storage>()) {}
+Snapshot::Snapshot(std::shared_ptr<const Storage> s) : s_(std::move(s)) {}
+
+Snapshot Snapshot::from_entries(std::vector<HostV4> hosts_v4, std::vector<PrefixV4> prefixes_v4,
+                                std::vector<HostV6> hosts_v6, std::vector<PrefixV6> prefixes_v6,
+                                uint64_t created_unix) {
+  auto s = std::make_shared<Storage>();
+  s->own_h4 = std::move(hosts_v4);
+  s->own_p4 = std::move(prefixes_v4);
+  s->own_h6 = std::move(hosts_v6);
+  s->own_p6 = std::move(prefixes_v6);
+  s->h4 = s->own_h4;
+  s->p4 = s->own_p4;
+  s->h6 = s->own_h6;
+  s->p6 = s->own_p6;
+  s->created = created_unix;
+  if (auto e = s->check(); !e.empty()) throw Error("invalid table: " + e);
+  s->index();
+  return Snapshot(std::move(s));
+}
+
+Snapshot Snapshot::load(const std::string &path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(path + ": cannot open table: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    throw Error(path + ": cannot stat table: " + std::strerror(e));
+  }
+  size_t size = static_cast<size_t>(st.st_size);
+  if (size < sizeof(SnapshotHeader)) {
+    ::close(fd);
+    throw FormatError(
+        fmt::format("{}: not a sluice reputation table: {} bytes, shorter than the 64-byte header",
+                    path, size));
+  }
+  void *map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  int map_errno = errno;
+  ::close(fd);
+  if (map == MAP_FAILED) throw Error(path + ": cannot map table: " + std::strerror(map_errno));
+  auto s = std::make_shared<Storage>();
+  s->map = map;
+  s->map_size = size;
+  const auto *base = static_cast<const uint8_t *>(map);
+  SnapshotHeader h;
+  std::memcpy(&h, base, sizeof h);
+  if (std::memcmp(h.magic, kSnapshotMagic, sizeof h.magic) != 0)
+    throw FormatError(path + ": not a sluice reputation table (bad magic)");
+  if (h.version != kSnapshotVersion)
+    throw FormatError(
+        fmt::format("{}: table format version {} is not supported (this build reads version {})",
+                    path, h.version, kSnapshotVersion));
+  if (h.header_size != sizeof(SnapshotHeader))
+    throw FormatError(fmt::format("{}: bad header size {}", path, h.header_size));
+  static constexpr size_t kEntrySize[4] = {12, 16, 24, 32};
+  for (int i = 0; i < 4; ++i)
+    if (h.counts[i] > size / kEntrySize[i])
+      throw FormatError(fmt::format("{}: truncated or corrupt: count {} too large for {} bytes",
+                                    path, h.counts[i], size));
+  Layout l = layout_for(h.counts);
+  if (l.size != size)
+    throw FormatError(fmt::format(
+        "{}: truncated or corrupt: {} bytes, but its counts need {} bytes", path, size, l.size));
+  uint64_t sum = image_checksum(base, size);
+  if (sum != h.checksum)
+    throw FormatError(
+        fmt::format("{}: checksum mismatch (stored {:016x}, computed {:016x}): corrupt table", path,
+                    h.checksum, sum));
+  s->h4 = {reinterpret_cast<const HostV4 *>(base + l.off[0]), static_cast<size_t>(h.counts[0])};
+  s->p4 = {reinterpret_cast<const PrefixV4 *>(base + l.off[1]), static_cast<size_t>(h.counts[1])};
+  s->h6 = {reinterpret_cast<const HostV6 *>(base + l.off[2]), static_cast<size_t>(h.counts[2])};
+  s->p6 = {reinterpret_cast<const PrefixV6 *>(base + l.off[3]), static_cast<size_t>(h.counts[3])};
+  s->created = h.created_unix;
+  s->checksum = h.checksum;
+  if (auto e = s->check(); !e.empty()) throw FormatError(path + ": invalid table: " + e);
+  s->index();
+  return Snapshot(std::move(s));
+}
+
+std::vector<uint8_t> Snapshot::serialize() const {
+  SnapshotHeader h{};
+  std::memcpy(h.magic, kSnapshotMagic, sizeof h.magic);
+  h.version = kSnapshotVersion;
+  h.header_size = sizeof(SnapshotHeader);
+  h.counts[0] = s_->h4.size();
+  h.counts[1] = s_->p4.size();
+  h.counts[2] = s_->h6.size();
+  h.counts[3] = s_->p6.size();
+  h.created_unix = s_->created;
+  Layout l = layout_for(h.counts);
+  std::vector<uint8_t> out(l.size, 0);
+  auto put = [&](size_t off, const void *p, size_t n) {
+    if (n) std::memcpy(out.data() + off, p, n);
+  };
+  put(l.off[0], s_->h4.data(), s_->h4.size_bytes());
+  put(l.off[1], s_->p4.data(), s_->p4.size_bytes());
+  put(l.off[2], s_->h6.data(), s_->h6.size_bytes());
+  put(l.off[3], s_->p6.data(), s_->p6.size_bytes());
+  h.checksum = 0;
+  std::memcpy(out.data(), &h, sizeof h);
+  h.checksum = image_checksum(out.data(), out.size());
+  std::memcpy(out.data(), &h, sizeof h);
+  return out;
+}
+
+void Snapshot::save(const std::string &path) const {
+  auto image = serialize();
+  detail::write_file_atomic(path, image);
+}
+
+std::span<const HostV4> Snapshot::hosts_v4() const {
+  return s_->h4;
+}
+std::span<const PrefixV4> Snapshot::prefixes_v4() const {
+  return s_->p4;
+}
+std::span<const HostV6> Snapshot::hosts_v6() const {
+  return s_->h6;
+}
+std::span<const PrefixV6> Snapshot::prefixes_v6() const {
+  return s_->p6;
+}
+uint64_t Snapshot::created_unix() const {
+  return s_->created;
+}
+
+uint64_t Snapshot::checksum() const {
+  if (s_->checksum) return *s_->checksum;
+  auto image = serialize();
+  SnapshotHeader h;
+  std::memcpy(&h, image.data(), sizeof h);
+  return h.checksum;
+}
+
+Match Snapshot::match_v4(uint32_t addr_be) const {
+  uint32_t k = key4(addr_be);
+  auto hosts = s_->h4;
+  auto it = std::lower_bound(hosts.begin(), hosts.end(), k,
+                             [](const HostV4 &h, uint32_t v) { return key(h) < v; });
+  if (it != hosts.end() && key(*it) == k) {
+    Match m;
+    m.kind = Match::Kind::kHost;
+    m.len = 32;
+    m.index = static_cast<size_t>(it - hosts.begin());
+    m.value = it->value;
+    return m;
+  }
+  return longest_prefix(s_->p4, s_->parent4, k);
+}
+
+Match Snapshot::match_v6(const uint8_t addr[16]) const {
+  U128 k = key6(addr);
+  auto hosts = s_->h6;
+  auto it = std::lower_bound(hosts.begin(), hosts.end(), k,
+                             [](const HostV6 &h, U128 v) { return key(h) < v; });
+  if (it != hosts.end() && key(*it) == k) {
+    Match m;
+    m.kind = Match::Kind::kHost;
+    m.len = 128;
+    m.index = static_cast<size_t>(it - hosts.begin());
+    m.value = it->value;
+    return m;
+  }
+  return longest_prefix(s_->p6, s_->parent6, k);
+}
+
+std::optional<sl_rep_value> Snapshot::lookup_v4(uint32_t addr_be) const {
+  Match m = match_v4(addr_be);
+  if (m.kind == Match::Kind::kNone) return std::nullopt;
+  return m.value;
+}
+
+std::optional<sl_rep_value> Snapshot::lookup_v6(const uint8_t addr[16]) const {
+  Match m = match_v6(addr);
+  if (m.kind == Match::Kind::kNone) return std::nullopt;
+  return m.value;
+}
+
+}  // namespace sluice::reputation

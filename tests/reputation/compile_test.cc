@@ -1,0 +1,139 @@
+// The score model, as the compiled table answers it.
+#include <gtest/gtest.h>
+
+#include "sluice/reputation/compile.h"
+#include "test_util.h"
+
+namespace sluice::reputation::testing {
+namespace {
+
+// Builds a table from sources given as (type, weight, allow, text).
+struct Src {
+  SourceType type;
+  int32_t weight;
+  bool allow;
+  const char *text;
+};
+Snapshot table(std::initializer_list<Src> srcs) {
+  std::vector<SourceConfig> cfgs;
+  std::vector<ParsedSource> parsed;
+  for (const Src &s : srcs) {
+    auto c = config(s.type, s.weight);
+    c.allow = s.allow;
+    c.name = "s" + std::to_string(cfgs.size());
+    parsed.push_back(parse_source_text(c, s.text, c.name, static_cast<uint16_t>(cfgs.size())));
+    EXPECT_EQ(parsed.back().malformed(), 0u) << ::testing::PrintToString(parsed.back().problems);
+    cfgs.push_back(c);
+  }
+  return compile(parsed, cfgs);
+}
+
+MATCHER_P2(Value, score, flags, "") {
+  return arg.score == score && arg.flags == flags;
+}
+
+TEST(Compile, ASourceCountsOnceForAnAddressListedTwice) {
+  auto t = table({{SourceType::kList, 3, false, "198.18.0.1\n198.18.0.1\n198.18.0.0/24\n"}});
+  EXPECT_THAT(value4(t, "198.18.0.1"), Value(3, 0u));
+  EXPECT_THAT(value4(t, "198.18.0.2"), Value(3, 0u));
+  EXPECT_THAT(value4(t, "198.18.1.1"), Value(0, 0u));
+}
+
+TEST(Compile, TheMostSpecificEntryOfASourceDecides) {
+  auto t = table({{SourceType::kRbldnsdIp4set, 3, false,
+                   "198.18.0.0/16 :2:\n198.18.1.0/24 :4:\n198.18.1.1 :2:\n"}});
+  // With weight.127.0.0.4 unset every code weighs 3: the /24 inside the /16 still counts once.
+  EXPECT_THAT(value4(t, "198.18.1.1"), Value(3, 0u));
+  EXPECT_THAT(value4(t, "198.18.1.2"), Value(3, 0u));
+  EXPECT_THAT(value4(t, "198.18.2.2"), Value(3, 0u));
+}
+
+TEST(Compile, ReturnCodeWeightOfTheMostSpecificEntryApplies) {
+  SourceConfig c = config(SourceType::kRbldnsdIp4set, 3);
+  c.code_weights[0x7f000004] = 5;
+  auto p = parse(c, "198.18.0.0/24\n198.18.0.5 :4:\n");
+  std::vector<ParsedSource> ps{p};
+  std::vector<SourceConfig> cs{c};
+  auto t = compile(ps, cs);
+  EXPECT_THAT(value4(t, "198.18.0.5"), Value(5, 0u));
+  EXPECT_THAT(value4(t, "198.18.0.6"), Value(3, 0u));
+}
+
+TEST(Compile, PrefixesOfDifferentSourcesAddUp) {
+  auto t = table({{SourceType::kList, 2, false, "198.18.0.0/15\n"},
+                  {SourceType::kDrop, 10, false, "198.18.4.0/22 ; SBL1\n"},
+                  {SourceType::kList, 1, false, "198.18.4.9\n"}});
+  EXPECT_THAT(value4(t, "198.18.4.9"), Value(13, 0u));
+  EXPECT_THAT(value4(t, "198.18.4.10"), Value(12, 0u));
+  EXPECT_THAT(value4(t, "198.19.0.1"), Value(2, 0u));
+  EXPECT_THAT(value4(t, "198.20.0.1"), Value(0, 0u));
+}
+
+TEST(Compile, AnExclusionRemovesTheAddressFromItsSourceOnly) {
+  auto t = table({{SourceType::kRbldnsdIp4set, 3, false, "198.18.0.0/24\n!198.18.0.5\n"},
+                  {SourceType::kList, 4, false, "198.18.0.5\n198.18.0.6\n"}});
+  EXPECT_THAT(value4(t, "198.18.0.5"), Value(4, 0u));
+  EXPECT_THAT(value4(t, "198.18.0.6"), Value(7, 0u));
+  EXPECT_THAT(value4(t, "198.18.0.7"), Value(3, 0u));
+}
+
+TEST(Compile, AnExclusionWinsOverAnEntryOfTheSamePrefix) {
+  auto t = table({{SourceType::kRbldnsdIp4set, 3, false, "198.18.0.5\n!198.18.0.5\n"}});
+  EXPECT_THAT(value4(t, "198.18.0.5"), Value(0, 0u));
+}
+
+TEST(Compile, AllowSourcesSetTheFlagWhateverTheScore) {
+  auto t = table({{SourceType::kDrop, 10, false, "198.18.0.0/16 ; SBL1\n"},
+                  {SourceType::kList, 0, true, "198.18.0.25\n!198.18.0.26\n"}});
+  EXPECT_THAT(value4(t, "198.18.0.25"), Value(10, SL_REP_ALLOW));
+  EXPECT_THAT(value4(t, "198.18.0.26"), Value(10, 0u));
+}
+
+TEST(Compile, NegativeWeightsVouchForASender) {
+  auto t = table({{SourceType::kDrop, 10, false, "198.18.0.0/16 ; SBL1\n"},
+                  {SourceType::kList, -4, false, "198.18.1.0/24\n"}});
+  EXPECT_THAT(value4(t, "198.18.1.1"), Value(6, 0u));
+}
+
+TEST(Compile, HostEntriesCarryTheEffectiveScoreAndRedundantEntriesAreLeftOut) {
+  auto t = table({{SourceType::kList, 2, false, "198.18.0.0/16\n198.18.0.7\n"},
+                  {SourceType::kList, 5, false, "198.18.0.7\n198.18.0.0/24\n"}});
+  // 198.18.0.7 scores 2 + 5 (each source counted once), as its /24 does: no host entry needed.
+  ASSERT_EQ(t.hosts_v4().size(), 0u);
+  ASSERT_EQ(t.prefixes_v4().size(), 2u);
+  EXPECT_EQ(t.prefixes_v4()[0].len, 16);
+  EXPECT_EQ(t.prefixes_v4()[0].value.score, 2);
+  EXPECT_EQ(t.prefixes_v4()[1].len, 24);
+  EXPECT_EQ(t.prefixes_v4()[1].value.score, 7);
+  EXPECT_THAT(value4(t, "198.18.0.7"), Value(7, 0u));
+}
+
+TEST(Compile, IPv6FollowsTheSameModel) {
+  auto t = table(
+      {{SourceType::kRbldnsdIp6trie, 3, false, "2001:2::/48\n!2001:2::5\n2001:2:0:1::/64 :4:\n"},
+       {SourceType::kDropJson, 10, false, R"({"cidr":"2001:2:0:1::/64"})"},
+       {SourceType::kList, 0, true, "2001:2::7\n"}});
+  EXPECT_THAT(value6(t, "2001:2::1"), Value(3, 0u));
+  EXPECT_THAT(value6(t, "2001:2::5"), Value(0, 0u));
+  EXPECT_THAT(value6(t, "2001:2::7"), Value(3, SL_REP_ALLOW));
+  EXPECT_THAT(value6(t, "2001:2:0:1::9"), Value(13, 0u));
+  EXPECT_THAT(value6(t, "2001:3::1"), Value(0, 0u));
+}
+
+TEST(Compile, DefaultRoutesCoverEverything) {
+  auto t = table({{SourceType::kList, 1, false, "0.0.0.0/0\n198.18.0.1,5\n::/0\n2001:2::1,5\n"}});
+  EXPECT_THAT(value4(t, "0.0.0.0"), Value(1, 0u));
+  EXPECT_THAT(value4(t, "255.255.255.255"), Value(1, 0u));
+  EXPECT_THAT(value4(t, "198.18.0.1"), Value(5, 0u));
+  EXPECT_THAT(value6(t, "ffff::1"), Value(1, 0u));
+  EXPECT_THAT(value6(t, "2001:2::1"), Value(5, 0u));
+}
+
+TEST(Compile, ScoresSaturateAtTheInt32Range) {
+  auto t = table({{SourceType::kList, 2000000000, false, "198.18.0.1\n"},
+                  {SourceType::kList, 2000000000, false, "198.18.0.1\n"}});
+  EXPECT_THAT(value4(t, "198.18.0.1"), Value(INT32_MAX, 0u));
+}
+
+}  // namespace
+}  // namespace sluice::reputation::testing

@@ -1,0 +1,184 @@
+// Snapshot files: round trip, lookups, and refusal of bad files.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "sluice/reputation/error.h"
+#include "test_util.h"
+
+namespace sluice::reputation::testing {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+class SnapshotFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sluice-rep-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const char *name) const { return (dir_ / name).string(); }
+
+  static Snapshot sample() {
+    std::vector<HostV4> h4{{be4("198.18.0.7"), {7, 0}}, {be4("198.18.1.1"), {2, SL_REP_ALLOW}}};
+    std::vector<PrefixV4> p4{{be4("198.18.0.0"), 16, {}, {2, 0}},
+                             {be4("198.18.0.0"), 24, {}, {5, 0}},
+                             {be4("198.18.0.128"), 25, {}, {9, 0}},
+                             {be4("198.18.2.0"), 24, {}, {1, 0}}};
+    HostV6 h{};
+    std::memcpy(h.addr, v6("2001:2::1").b, 16);
+    h.value = {4, 0};
+    PrefixV6 p{};
+    std::memcpy(p.addr, v6("2001:2::").b, 16);
+    p.len = 48;
+    p.value = {3, 0};
+    return Snapshot::from_entries(h4, p4, {h}, {p}, 1700000000);
+  }
+
+  // Rewrites bytes of a file.
+  void patch(const std::string &file, size_t offset, const void *bytes, size_t n) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.write(static_cast<const char *>(bytes), static_cast<std::streamsize>(n));
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(SnapshotFile, SaveThenLoadGivesTheSameTable) {
+  Snapshot t = sample();
+  t.save(path("t.snap"));
+  Snapshot u = Snapshot::load(path("t.snap"));
+  ASSERT_EQ(u.hosts_v4().size(), 2u);
+  ASSERT_EQ(u.prefixes_v4().size(), 4u);
+  ASSERT_EQ(u.hosts_v6().size(), 1u);
+  ASSERT_EQ(u.prefixes_v6().size(), 1u);
+  EXPECT_EQ(std::memcmp(u.hosts_v4().data(), t.hosts_v4().data(), t.hosts_v4().size_bytes()), 0);
+  EXPECT_EQ(
+      std::memcmp(u.prefixes_v4().data(), t.prefixes_v4().data(), t.prefixes_v4().size_bytes()), 0);
+  EXPECT_EQ(u.created_unix(), 1700000000u);
+  EXPECT_EQ(u.checksum(), t.checksum());
+  EXPECT_EQ(fs::file_size(path("t.snap")), t.serialize().size());
+  // 64-byte header + 2 * 12 (padded to 8) + 4 * 16 + 24 + 32
+  EXPECT_EQ(t.serialize().size(), 64u + 24u + 64u + 24u + 32u);
+}
+
+TEST_F(SnapshotFile, LookupTakesTheExactHostThenTheLongestPrefix) {
+  Snapshot t = sample();
+  EXPECT_EQ(value4(t, "198.18.0.7").score, 7);               // host
+  EXPECT_EQ(value4(t, "198.18.0.8").score, 5);               // /24
+  EXPECT_EQ(value4(t, "198.18.0.200").score, 9);             // /25
+  EXPECT_EQ(value4(t, "198.18.1.1").flags, SL_REP_ALLOW);    // host
+  EXPECT_EQ(value4(t, "198.18.1.2").score, 2);               // /16, after the /24 and /25 end
+  EXPECT_EQ(value4(t, "198.18.2.99").score, 1);              // /24 after a sibling
+  EXPECT_EQ(value4(t, "198.18.3.1").score, 2);               // back in the /16
+  EXPECT_FALSE(t.lookup_v4(be4("198.19.0.1")).has_value());  // nothing
+  EXPECT_FALSE(t.lookup_v4(be4("10.0.0.1")).has_value());
+  EXPECT_EQ(value6(t, "2001:2::1").score, 4);
+  EXPECT_EQ(value6(t, "2001:2::2").score, 3);
+  EXPECT_FALSE(t.lookup_v6(v6("2001:3::1").b).has_value());
+  auto m = t.match_v4(be4("198.18.0.200"));
+  EXPECT_EQ(m.kind, Match::Kind::kPrefix);
+  EXPECT_EQ(m.len, 25);
+}
+
+TEST_F(SnapshotFile, FromEntriesRefusesUnsortedOrBadEntries) {
+  EXPECT_THROW(Snapshot::from_entries({{be4("1.0.0.2"), {}}, {be4("1.0.0.1"), {}}}, {}, {}, {}),
+               Error);
+  EXPECT_THROW(Snapshot::from_entries({{be4("1.0.0.1"), {}}, {be4("1.0.0.1"), {}}}, {}, {}, {}),
+               Error);
+  EXPECT_THROW(Snapshot::from_entries({}, {{be4("1.0.0.1"), 24, {}, {}}}, {}, {}), Error);
+  EXPECT_THROW(Snapshot::from_entries({}, {{be4("1.0.0.0"), 33, {}, {}}}, {}, {}), Error);
+}
+
+TEST_F(SnapshotFile, ABadMagicIsRefused) {
+  sample().save(path("t.snap"));
+  patch(path("t.snap"), 0, "X", 1);
+  try {
+    Snapshot::load(path("t.snap"));
+    FAIL();
+  } catch (const FormatError &e) {
+    EXPECT_THAT(e.what(), HasSubstr("not a sluice reputation table (bad magic)"));
+    EXPECT_THAT(e.what(), HasSubstr(path("t.snap")));
+  }
+}
+
+TEST_F(SnapshotFile, AnotherVersionIsRefused) {
+  sample().save(path("t.snap"));
+  uint32_t v = kSnapshotVersion + 1;
+  patch(path("t.snap"), 8, &v, 4);
+  try {
+    Snapshot::load(path("t.snap"));
+    FAIL();
+  } catch (const FormatError &e) {
+    EXPECT_THAT(e.what(), HasSubstr("table format version 2 is not supported"));
+  }
+}
+
+TEST_F(SnapshotFile, AChecksumMismatchIsRefused) {
+  sample().save(path("t.snap"));
+  // Flip one bit of the first host entry's score.
+  std::ifstream in(path("t.snap"), std::ios::binary);
+  in.seekg(64 + 4);
+  char c;
+  in.read(&c, 1);
+  in.close();
+  c ^= 0x40;
+  patch(path("t.snap"), 64 + 4, &c, 1);
+  try {
+    Snapshot::load(path("t.snap"));
+    FAIL();
+  } catch (const FormatError &e) {
+    EXPECT_THAT(e.what(), HasSubstr("checksum mismatch"));
+  }
+}
+
+TEST_F(SnapshotFile, ATruncatedFileIsRefused) {
+  sample().save(path("t.snap"));
+  fs::resize_file(path("t.snap"), fs::file_size(path("t.snap")) - 8);
+  EXPECT_THROW(Snapshot::load(path("t.snap")), FormatError);
+  fs::resize_file(path("t.snap"), 10);
+  EXPECT_THROW(Snapshot::load(path("t.snap")), FormatError);
+}
+
+TEST_F(SnapshotFile, AMissingFileIsAnError) {
+  EXPECT_THROW(Snapshot::load(path("none.snap")), Error);
+}
+
+TEST_F(SnapshotFile, SaveReplacesAtomicallyAndLeavesNoTemporaryFiles) {
+  Snapshot().save(path("t.snap"));
+  sample().save(path("t.snap"));
+  EXPECT_EQ(Snapshot::load(path("t.snap")).hosts_v4().size(), 2u);
+  size_t files = 0;
+  for (auto &e : fs::directory_iterator(dir_)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1u);
+}
+
+TEST_F(SnapshotFile, AFailedSaveLeavesWhatWasThereAndNoTemporaryFile) {
+  EXPECT_THROW(sample().save(path("missing-dir/t.snap")), Error);
+  // rename() over a non-empty directory fails after the temporary file was written.
+  fs::create_directory(path("occupied"));
+  std::ofstream(path("occupied/keep")) << "x";
+  EXPECT_THROW(sample().save(path("occupied")), Error);
+  EXPECT_TRUE(fs::exists(path("occupied/keep")));
+  size_t entries = 0;
+  for (auto &e : fs::directory_iterator(dir_)) entries += 1 + 0 * e.is_regular_file();
+  EXPECT_EQ(entries, 1u);  // only "occupied"
+}
+
+TEST_F(SnapshotFile, AnEmptyTableRoundTrips) {
+  Snapshot().save(path("e.snap"));
+  Snapshot e = Snapshot::load(path("e.snap"));
+  EXPECT_TRUE(e.hosts_v4().empty());
+  EXPECT_FALSE(e.lookup_v4(be4("1.2.3.4")).has_value());
+}
+
+}  // namespace
+}  // namespace sluice::reputation::testing

@@ -17,13 +17,13 @@ bool ci_mode();
 }  // namespace sluice::testing
 
 // Use as the first statement of a privileged TEST / TEST_F body (or SetUp).
-#define SLUICE_REQUIRE_PRIVILEGED()                                                      \
-  do {                                                                                   \
+#define SLUICE_REQUIRE_PRIVILEGED()                                                        \
+  do {                                                                                     \
     const std::string sluice_reason_ = ::sluice::testing::privileged_unavailable_reason(); \
-    if (!sluice_reason_.empty()) {                                                       \
-      if (::sluice::testing::ci_mode()) {                                                \
-        FAIL() << "privileged test cannot run under CI=true: " << sluice_reason_;        \
-      }                                                                                  \
-      GTEST_SKIP() << "needs root: " << sluice_reason_;                                  \
-    }                                                                                    \
+    if (!sluice_reason_.empty()) {                                                         \
+      if (::sluice::testing::ci_mode()) {                                                  \
+        FAIL() << "privileged test cannot run under CI=true: " << sluice_reason_;          \
+      }                                                                                    \
+      GTEST_SKIP() << "needs root: " << sluice_reason_;                                    \
+    }                                                                                      \
   } while (0)

@@ -1,0 +1,31 @@
+// The control plane's client for the XDP data plane: `--dataplane xdp:NAME` works on the pinned
+// maps of the instance attached by `sluice-xdp attach --name NAME`. No daemon in between: each
+// call opens the pins, changes the maps and closes them.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "dataplane_client.h"
+
+namespace sluice::control {
+
+class XdpClient : public DataplaneClient {
+ public:
+  // Throws DataplaneError if no instance of that name is attached.
+  explicit XdpClient(std::string name);
+  std::string describe() const override { return "xdp:" + name_; }
+  void load_table(const std::string &snapshot_path) override;
+  void apply_delta(const std::string &delta_path) override;
+  void set_policy(const std::string &policy_path) override;
+  DataplaneStats stats() override;
+  std::vector<DataplaneFlow> flows(size_t limit) override;
+
+ private:
+  std::string name_;
+};
+
+// Registers the "xdp" scheme with connect_dataplane (also done at start-up by xdp_client.cc).
+void register_xdp_dataplane();
+
+}  // namespace sluice::control

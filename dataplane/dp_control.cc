@@ -1,0 +1,215 @@
+#include "dp_control.h"
+
+#include <arpa/inet.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "policy_file.h"
+#include "rep_table_snapshot.h"
+#include "sluice/reputation/delta.h"
+
+namespace sluice::dataplane {
+namespace {
+
+std::string addr_text(const uint8_t *a, uint8_t family) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(family == SL_AF_INET ? AF_INET : AF_INET6, a, buf, sizeof(buf));
+  return buf;
+}
+
+const std::string &need_string(const nlohmann::json &req, const char *key) {
+  if (!req.contains(key) || !req[key].is_string())
+    throw std::invalid_argument(std::string("missing string field \"") + key + "\"");
+  return req[key].get_ref<const std::string &>();
+}
+
+}  // namespace
+
+DpControl::DpControl(Published &pub, std::vector<Worker *> workers,
+                     std::optional<std::vector<uint16_t>> smtp_ports_override)
+    : pub_(pub), workers_(std::move(workers)), ports_override_(std::move(smtp_ports_override)) {}
+
+void DpControl::publish_table(reputation::Snapshot snap) {
+  auto table = rep_table_from_snapshot(snap);  // built before anything changes
+  pub_.set_rep(std::move(table));
+  table_ = std::move(snap);
+}
+
+void DpControl::load_table(const std::string &path) {
+  std::lock_guard lock(mu_);
+  publish_table(reputation::Snapshot::load(path));
+}
+
+void DpControl::apply_delta(const std::string &path) {
+  std::lock_guard lock(mu_);
+  const reputation::Delta d = reputation::Delta::load(path);
+  publish_table(reputation::apply(table_, d));
+}
+
+void DpControl::publish_policy(PolicyFile &&pf) {
+  if (ports_override_) set_smtp_ports(pf.policy, *ports_override_);
+  auto box = std::make_unique<PolicyBox>();
+  box->policy = pf.policy;
+  box->policy.generation = ++generation_;
+  box->level_names = std::move(pf.level_names);
+  pub_.set_policy(std::move(box));
+}
+
+void DpControl::load_policy(const std::string &path) {
+  std::ifstream in(path);
+  if (!in) throw PolicyError(path + ": cannot open policy file");
+  std::stringstream text;
+  text << in.rdbuf();
+  set_policy_text(text.str(), path);
+}
+
+void DpControl::set_policy_text(const std::string &text, const std::string &name) {
+  std::lock_guard lock(mu_);
+  std::istringstream in(text);
+  PolicyFile pf = parse_policy(in, name);
+  policy_text_ = format_policy(pf);
+  publish_policy(std::move(pf));
+}
+
+nlohmann::json DpControl::stats() const {
+  sl_stats sum{};
+  PipelineExtraStats extra{};
+  PortCounters port[2];
+  uint64_t flows = 0, capacity = 0, inserts = 0, expired = 0, pacer_depth = 0, pacer_cap = 0;
+  for (const Worker *w : workers_) {
+    const sl_stats &s = w->pipeline().stats();
+    for (int d = 0; d < 2; ++d) {
+      sum.packets[d] += s.packets[d];
+      sum.smtp[d] += s.smtp[d];
+      port[d].rx += w->port_counters(d).rx;
+      port[d].tx += w->port_counters(d).tx;
+      port[d].tx_dropped += w->port_counters(d).tx_dropped;
+    }
+    sum.malformed += s.malformed;
+    sum.lookups += s.lookups;
+    sum.flow_evictions += s.flow_evictions;
+    sum.flow_table_full += s.flow_table_full;
+    for (int l = 0; l < SL_MAX_LEVELS; ++l) {
+      sum.level[l].syns += s.level[l].syns;
+      sum.level[l].flows += s.level[l].flows;
+      sum.level[l].rewritten += s.level[l].rewritten;
+      sum.level[l].delayed += s.level[l].delayed;
+      sum.level[l].dropped += s.level[l].dropped;
+      sum.level[l].rst_sent += s.level[l].rst_sent;
+    }
+    extra.pacer_drops += w->pipeline().extra().pacer_drops;
+    extra.order_holds += w->pipeline().extra().order_holds;
+    flows += w->pipeline().flows().size();
+    capacity += w->pipeline().flows().capacity();
+    inserts += w->pipeline().flows().counters().inserts;
+    expired += w->pipeline().flows().counters().expired;
+    pacer_depth += w->pacer().depth();
+    pacer_cap += w->pacer().capacity();
+  }
+  std::lock_guard lock(mu_);  // policy writers hold mu_, so *pol stays alive
+  const PolicyBox *pol = pub_.policy();
+  nlohmann::json levels = nlohmann::json::array();
+  for (uint32_t l = 0; l < pol->policy.nlevels && l < SL_MAX_LEVELS; ++l) {
+    const sl_level_stats &s = sum.level[l];
+    levels.push_back({{"level", l},
+                      {"name", l < pol->level_names.size() ? pol->level_names[l] : ""},
+                      {"threshold", pol->policy.thresholds[l]},
+                      {"syns", s.syns},
+                      {"flows", s.flows},
+                      {"rewritten", s.rewritten},
+                      {"delayed", s.delayed},
+                      {"dropped", s.dropped},
+                      {"rst_sent", s.rst_sent}});
+  }
+  auto port_json = [&](int d) {
+    return nlohmann::json{
+        {"rx", port[d].rx}, {"tx", port[d].tx}, {"tx_dropped", port[d].tx_dropped}};
+  };
+  return {
+      {"ok", true},
+      {"ports",
+       {{"outside", port_json(SL_DIR_FROM_OUTSIDE)}, {"inside", port_json(SL_DIR_FROM_INSIDE)}}},
+      {"packets", {{"from_outside", sum.packets[0]}, {"from_inside", sum.packets[1]}}},
+      {"smtp", {{"from_outside", sum.smtp[0]}, {"from_inside", sum.smtp[1]}}},
+      {"malformed", sum.malformed},
+      {"lookups", sum.lookups},
+      {"flow_table",
+       {{"flows", flows},
+        {"capacity", capacity},
+        {"inserts", inserts},
+        {"evictions", sum.flow_evictions},
+        {"expired", expired}}},
+      {"pacer",
+       {{"depth", pacer_depth},
+        {"capacity", pacer_cap},
+        {"drops", extra.pacer_drops},
+        {"order_holds", extra.order_holds}}},
+      {"levels", levels},
+      {"table", {{"entries", pub_.rep()->entries()}, {"updates", pub_.table_updates()}}},
+      {"policy", {{"generation", pol->policy.generation}, {"updates", pub_.policy_updates()}}},
+      {"lcores", workers_.size()}};
+}
+
+nlohmann::json DpControl::flows(size_t limit) const {
+  nlohmann::json out = nlohmann::json::array();
+  for (Worker *w : workers_) {
+    std::vector<FlowInfo> got;
+    if (!w->request_flows(limit, got, 1000))
+      throw std::runtime_error("an lcore did not answer the flow request within 1 s");
+    for (const FlowInfo &f : got) {
+      if (out.size() >= limit) break;
+      out.push_back({{"client", addr_text(f.key.client, f.key.family)},
+                     {"client_port", ntohs(f.key.client_port)},
+                     {"server", addr_text(f.key.server, f.key.family)},
+                     {"server_port", ntohs(f.key.server_port)},
+                     {"level", f.state.level},
+                     {"flags", f.state.flags},
+                     {"client_mss", f.state.client_mss},
+                     {"server_mss", f.state.server_mss},
+                     {"created_ns", f.state.created_ns},
+                     {"last_seen_ns", f.state.last_seen_ns},
+                     {"pending", f.pending}});
+    }
+  }
+  return {{"ok", true}, {"flows", out}};
+}
+
+nlohmann::json DpControl::handle(const nlohmann::json &req) {
+  const std::string &cmd = need_string(req, "cmd");
+  if (cmd == "ping") return {{"ok", true}};
+  if (cmd == "stats") return stats();
+  if (cmd == "flows") {
+    size_t limit = 1000;
+    if (req.contains("limit")) {
+      if (!req["limit"].is_number_unsigned())
+        throw std::invalid_argument("\"limit\" must be a non-negative integer");
+      limit = req["limit"].get<size_t>();
+    }
+    return flows(limit);
+  }
+  if (cmd == "table.load") {
+    load_table(need_string(req, "path"));
+    return {{"ok", true}, {"entries", pub_.rep()->entries()}};
+  }
+  if (cmd == "table.delta") {
+    apply_delta(need_string(req, "path"));
+    return {{"ok", true}, {"entries", pub_.rep()->entries()}};
+  }
+  if (cmd == "policy.set") {
+    if (req.contains("text"))
+      set_policy_text(need_string(req, "text"),
+                      req.contains("name") ? need_string(req, "name") : std::string("policy"));
+    else
+      load_policy(need_string(req, "path"));
+    return {{"ok", true}, {"generation", generation_}};
+  }
+  if (cmd == "policy.get") {
+    std::lock_guard lock(mu_);
+    return {{"ok", true}, {"text", policy_text_}, {"generation", generation_}};
+  }
+  throw std::invalid_argument("unknown command '" + cmd + "'");
+}
+
+}  // namespace sluice::dataplane

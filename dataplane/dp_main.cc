@@ -1,0 +1,170 @@
+// sluice-dp: the DPDK data plane. `sluice-dp [EAL options] -- [options]` forwards between two
+// ports and shapes abusive SMTP senders; `sluice-dp replay ...` runs the same pipeline over a
+// capture file (replay.h). Every start-up error (ports, table, policy, control socket) is
+// reported and exits before forwarding starts.
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control_server.h"
+#include "dp_control.h"
+#include "dp_options.h"
+#include "dp_ports.h"
+#include "dp_published.h"
+#include "dp_telemetry.h"
+#include "dp_worker.h"
+#include "replay.h"
+
+namespace sluice::dataplane {
+namespace {
+
+std::atomic<bool> g_quit{false};
+std::atomic<int> g_signal{0}, g_signal_pid{0};
+
+void on_signal(int sig, siginfo_t *info, void *) {
+  g_signal.store(sig);
+  g_signal_pid.store(info != nullptr ? info->si_pid : 0);
+  g_quit.store(true);
+}
+
+struct LaunchArg {
+  std::vector<std::unique_ptr<Worker>> *workers;
+};
+
+int lcore_main(void *arg) {
+  auto *la = static_cast<LaunchArg *>(arg);
+  const unsigned idx = rte_lcore_index(rte_lcore_id());
+  if (idx < la->workers->size()) (*la->workers)[idx]->run(g_quit);
+  return 0;
+}
+
+// --help after "--" (or alone) prints the options without starting EAL.
+bool wants_help(int argc, char **argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) return true;
+  return false;
+}
+
+int run(int argc, char **argv) {
+  if (wants_help(argc, argv)) {
+    char *args[] = {argv[0], const_cast<char *>("--help")};
+    std::fputs(parse_dp_options(2, args).help_text.c_str(), stdout);
+    return 0;
+  }
+  const int eal = rte_eal_init(argc, argv);
+  if (eal < 0) {
+    std::fprintf(stderr, "sluice-dp: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+    return 1;
+  }
+  // rte_eal_init consumed argv[1..eal]; what follows "--" is ours (argv[eal] is "--").
+  int app_argc = argc - eal;
+  char **app_argv = argv + eal;
+  app_argv[0] = argv[0];
+  int rc = 0;
+  try {
+    DpOptions opt = parse_dp_options(app_argc, app_argv);
+    if (opt.help) {
+      std::fputs(opt.help_text.c_str(), stdout);
+      rte_eal_cleanup();
+      return 0;
+    }
+    const uint16_t outside = resolve_port(opt.outside);
+    const uint16_t inside = resolve_port(opt.inside);
+    if (outside == inside) throw std::invalid_argument("--outside and --inside are the same port");
+    const unsigned lcores = rte_lcore_count();
+
+    Published pub(RTE_MAX_LCORE);
+    std::vector<std::unique_ptr<Worker>> workers;
+    WorkerConfig wc;
+    wc.flows.max_flows = opt.flow_table_size;
+    wc.flows.idle_timeout_ns = uint64_t{opt.idle_timeout_s} * 1'000'000'000;
+    wc.flows.closing_timeout_ns = uint64_t{opt.closing_timeout_s} * 1'000'000'000;
+    wc.pacer.capacity = opt.pacer_size;
+    wc.burst = opt.burst;
+
+    // Mbufs: RX rings and TX rings of both ports, every pacer, bursts in flight, per lcore.
+    const uint32_t nb_mbufs =
+        lcores * (2u * opt.rx_desc + 2u * opt.tx_desc + opt.pacer_size + 4u * Worker::kMaxBurst) +
+        1024;
+    rte_mempool *pool = rte_pktmbuf_pool_create("sluice_mbufs", nb_mbufs, 256, 0,
+                                                RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+    if (pool == nullptr)
+      throw std::runtime_error(std::string("mbuf pool of ") + std::to_string(nb_mbufs) +
+                               " mbufs: " + rte_strerror(rte_errno) +
+                               " (lower --pacer-size, or give EAL more memory with -m)");
+
+    std::vector<Worker *> raw;
+    for (unsigned i = 0; i < lcores; ++i) {
+      workers.push_back(std::make_unique<Worker>(i, outside, inside, static_cast<uint16_t>(i), wc,
+                                                 pub, tsc_now_ns()));
+      raw.push_back(workers.back().get());
+    }
+    DpControl control(pub, raw, opt.smtp_ports);
+    // Table and policy first: a bad file stops us before any port forwards a packet.
+    if (!opt.table.empty()) control.load_table(opt.table);
+    if (!opt.policy.empty())
+      control.load_policy(opt.policy);
+    else
+      control.set_policy_text("", "(built-in pass-only policy)");
+
+    std::unique_ptr<ControlServer> server;
+    if (!opt.control.empty())
+      server = std::make_unique<ControlServer>(
+          opt.control, [&control](const nlohmann::json &req) { return control.handle(req); });
+    register_telemetry(&control);
+    struct TelemetryOff {  // before `control` goes, on every path out of this block
+      ~TelemetryOff() { register_telemetry(nullptr); }
+    } telemetry_off;
+    // Ports last: every start-up error above leaves them stopped.
+    setup_port(outside, static_cast<uint16_t>(lcores), pool, opt.rx_desc, opt.tx_desc);
+    setup_port(inside, static_cast<uint16_t>(lcores), pool, opt.rx_desc, opt.tx_desc);
+
+    struct sigaction sa {};
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    std::fprintf(stderr,
+                 "sluice-dp: forwarding between port %u (outside) and %u (inside) on %u lcore(s)\n",
+                 outside, inside, lcores);
+    LaunchArg la{&workers};
+    rte_eal_mp_remote_launch(lcore_main, &la, CALL_MAIN);
+    rte_eal_mp_wait_lcore();
+    register_telemetry(nullptr);
+    server.reset();
+    std::fprintf(stderr, "sluice-dp: signal %d from pid %d\n", g_signal.load(),
+                 g_signal_pid.load());
+    const nlohmann::json s = control.stats();
+    std::fprintf(stderr, "sluice-dp: stopping; %s\n", s["ports"].dump().c_str());
+    workers.clear();  // frees held packets before the ports go
+    for (uint16_t p : {outside, inside}) {
+      rte_eth_dev_stop(p);
+      rte_eth_dev_close(p);
+    }
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "sluice-dp: %s\n", e.what());
+    rc = 1;
+  }
+  rte_eal_cleanup();
+  return rc;
+}
+
+}  // namespace
+}  // namespace sluice::dataplane
+
+int main(int argc, char **argv) {
+  if (argc > 1 && std::strcmp(argv[1], "replay") == 0)
+    return sluice::dataplane::replay_main(argc - 1, argv + 1);
+  return sluice::dataplane::run(argc, argv);
+}

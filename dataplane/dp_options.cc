@@ -1,0 +1,64 @@
+#include "dp_options.h"
+
+#include <boost/program_options.hpp>
+
+#include <sstream>
+#include <stdexcept>
+
+#include "policy_file.h"
+
+namespace sluice::dataplane {
+
+namespace po = boost::program_options;
+
+DpOptions parse_dp_options(int argc, char **argv) {
+  DpOptions o;
+  std::string ports;
+  po::options_description desc(
+      "sluice-dp [EAL options] -- [options]\n"
+      "       sluice-dp replay --table FILE --policy FILE --inside-net PREFIX... --in IN.pcap "
+      "--out OUT.pcap\n\nOptions");
+  desc.add_options()("help,h", "this help")("outside", po::value(&o.outside)->required(),
+                                            "port facing the senders: port id or device name")(
+      "inside", po::value(&o.inside)->required(), "port facing the MTAs: port id or device name")(
+      "table", po::value(&o.table), "compiled reputation snapshot (empty table if not given)")(
+      "policy", po::value(&o.policy), "policy file (docs/policy.md); pass-only if not given")(
+      "control", po::value(&o.control), "Unix socket for sluicectl (docs/dataplane-dpdk.md)")(
+      "smtp-ports", po::value(&ports), "comma-separated server ports; overrides the policy's")(
+      "flow-table-size", po::value(&o.flow_table_size)->default_value(o.flow_table_size),
+      "shaped flows per lcore")("pacer-size", po::value(&o.pacer_size)->default_value(o.pacer_size),
+                                "packets the pacer may hold per lcore")(
+      "idle-timeout", po::value(&o.idle_timeout_s)->default_value(o.idle_timeout_s),
+      "seconds an idle shaped flow is kept")(
+      "closing-timeout", po::value(&o.closing_timeout_s)->default_value(o.closing_timeout_s),
+      "seconds a flow is kept after FIN/RST")("burst", po::value(&o.burst)->default_value(o.burst),
+                                              "RX/TX burst size");
+  std::ostringstream help;
+  help << desc;
+  o.help_text = help.str();
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    if (vm.count("help")) {
+      o.help = true;
+      return o;
+    }
+    po::notify(vm);
+  } catch (const po::error &e) {
+    throw std::invalid_argument(e.what());
+  }
+  if (!ports.empty()) {
+    try {
+      o.smtp_ports = parse_port_list(ports);
+    } catch (const PolicyError &e) {
+      throw std::invalid_argument(std::string("--smtp-ports: ") + e.what());
+    }
+  }
+  if (o.flow_table_size == 0) throw std::invalid_argument("--flow-table-size must be > 0");
+  if (o.pacer_size == 0) throw std::invalid_argument("--pacer-size must be > 0");
+  if (o.burst == 0 || o.burst > 256) throw std::invalid_argument("--burst must be 1..256");
+  if (o.outside == o.inside) throw std::invalid_argument("--outside and --inside are the same");
+  return o;
+}
+
+}  // namespace sluice::dataplane

@@ -1,0 +1,32 @@
+// sluice-dp's own options (after EAL's and a "--"), read with Boost.Program_options.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice::dataplane {
+
+struct DpOptions {
+  std::string outside;  // port id ("0") or device name ("net_af_packet0")
+  std::string inside;
+  std::string table;    // compiled snapshot; empty = start with an empty table
+  std::string policy;   // policy file; empty = only level 0 (pass everything)
+  std::string control;  // Unix socket path; empty = no control socket
+  std::optional<std::vector<uint16_t>> smtp_ports;  // overrides the policy's [smtp] ports
+  uint32_t flow_table_size = 1u << 20;              // per lcore
+  uint32_t pacer_size = 16384;                      // held packets per lcore (each holds an mbuf)
+  uint32_t idle_timeout_s = 300;
+  uint32_t closing_timeout_s = 10;
+  uint16_t burst = 32;
+  uint16_t rx_desc = 1024, tx_desc = 1024;
+  bool help = false;
+  std::string help_text;
+};
+
+// Parses argv (argv[0] is the program name, the rest are app options). Throws
+// std::invalid_argument with a message for the operator on bad input.
+DpOptions parse_dp_options(int argc, char **argv);
+
+}  // namespace sluice::dataplane

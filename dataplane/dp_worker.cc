@@ -1,0 +1,161 @@
+#include "dp_worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_random.h>
+#include <rte_rcu_qsbr.h>
+
+#include <chrono>
+#include <thread>
+
+namespace sluice::dataplane {
+
+uint64_t tsc_now_ns() {
+  static const double ns_per_cycle = 1e9 / static_cast<double>(rte_get_tsc_hz());
+  return static_cast<uint64_t>(static_cast<double>(rte_rdtsc()) * ns_per_cycle);
+}
+
+Worker::Worker(uint32_t rcu_id, uint16_t outside_port, uint16_t inside_port, uint16_t queue,
+               const WorkerConfig &cfg, Published &pub, uint64_t now_ns)
+    : rcu_id_(rcu_id),
+      port_{outside_port, inside_port},
+      queue_(queue),
+      burst_(cfg.burst > kMaxBurst ? kMaxBurst : cfg.burst),
+      pub_(pub),
+      pipe_(cfg.flows),
+      pacer_(cfg.pacer, now_ns),
+      rng_(rte_rand() | 1) {}
+
+Worker::~Worker() {
+  for (int s = 0; s < 2; ++s) {
+    rte_pktmbuf_free_bulk(txbuf_[s], txlen_[s]);
+    txlen_[s] = 0;
+  }
+  pacer_.poll(UINT64_MAX >> 1, UINT32_MAX,
+              [](const PacerItem &it) { rte_pktmbuf_free(static_cast<rte_mbuf *>(it.payload)); });
+}
+
+void Worker::online() {
+  rte_rcu_qsbr_thread_register(pub_.qsbr(), rcu_id_);
+  rte_rcu_qsbr_thread_online(pub_.qsbr(), rcu_id_);
+}
+
+void Worker::offline() {
+  rte_rcu_qsbr_thread_offline(pub_.qsbr(), rcu_id_);
+  rte_rcu_qsbr_thread_unregister(pub_.qsbr(), rcu_id_);
+}
+
+void Worker::flush(int side) {
+  const uint16_t n = txlen_[side];
+  if (n == 0) return;
+  const uint16_t sent = rte_eth_tx_burst(port_[side], queue_, txbuf_[side], n);
+  ports_stats_[side].tx += sent;
+  if (sent < n) {
+    ports_stats_[side].tx_dropped += n - sent;
+    rte_pktmbuf_free_bulk(&txbuf_[side][sent], n - sent);
+  }
+  txlen_[side] = 0;
+}
+
+void Worker::send(int side, rte_mbuf *m) {
+  txbuf_[side][txlen_[side]++] = m;
+  if (txlen_[side] == burst_) flush(side);
+}
+
+void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const sl_policy &policy,
+                    const RepTable *rep) {
+  const int other = 1 - dir;
+  constexpr uint16_t kAhead = 3;
+  for (uint16_t i = 0; i < n && i < kAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kAhead], void *));
+    rte_mbuf *m = pkts[i];
+    // Only the first segment is parsed; the core never reads past it, and a multi-segment
+    // frame with headers beyond it is simply not ours (forwarded untouched).
+    auto *data = rte_pktmbuf_mtod(m, uint8_t *);
+    const PacketResult r = pipe_.process(data, rte_pktmbuf_data_len(m), static_cast<sl_dir>(dir),
+                                         now_ns, next_random(), policy, rep);
+    switch (r.verdict) {
+      case SL_VERDICT_PASS:
+        send(other, m);
+        break;
+      case SL_VERDICT_DROP:
+        rte_pktmbuf_free(m);
+        break;
+      case SL_VERDICT_TX:
+        if (r.tx_len < rte_pktmbuf_pkt_len(m))
+          rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - r.tx_len);
+        send(dir, m);
+        break;
+      case SL_VERDICT_DELAY:
+        if (pacer_.insert(r.release_ns, m, r.flow_idx, r.flow_gen, static_cast<uint32_t>(other))) {
+          pipe_.on_held(r);
+        } else {
+          pipe_.on_pacer_full(r);
+          rte_pktmbuf_free(m);
+        }
+        break;
+    }
+  }
+}
+
+uint32_t Worker::poll_once(uint64_t now_ns) {
+  rte_mbuf *pkts[kMaxBurst];
+  const PolicyBox *pol = pub_.policy();
+  const RepTable *rep = pub_.rep();
+  uint32_t total = 0;
+  for (int dir = 0; dir < 2; ++dir) {
+    const uint16_t n = rte_eth_rx_burst(port_[dir], queue_, pkts, burst_);
+    if (n == 0) continue;
+    ports_stats_[dir].rx += n;
+    total += n;
+    handle(pkts, n, dir, now_ns, pol->policy, rep);
+  }
+  pacer_.poll(now_ns, kMaxBurst, [this](const PacerItem &it) {
+    pipe_.on_released(it.flow_idx, it.flow_gen);
+    send(static_cast<int>(it.aux), static_cast<rte_mbuf *>(it.payload));
+  });
+  flush(0);
+  flush(1);
+  // Done with this burst's policy and table pointers.
+  rte_rcu_qsbr_quiescent(pub_.qsbr(), rcu_id_);
+  return total;
+}
+
+void Worker::control_tick(uint64_t now_ns) {
+  pipe_.expire(now_ns, 256);
+  const uint32_t req = flows_req_.load(std::memory_order_acquire);
+  if (req != flows_done_.load(std::memory_order_relaxed)) {
+    flows_out_.clear();
+    pipe_.flows().for_each([&](const FlowEntry &e) {
+      if (flows_out_.size() < flows_limit_) flows_out_.push_back({e.key, e.state, e.pending});
+    });
+    flows_done_.store(req, std::memory_order_release);
+  }
+}
+
+bool Worker::request_flows(size_t limit, std::vector<FlowInfo> &out, unsigned timeout_ms) {
+  flows_limit_ = limit;
+  const uint32_t req = flows_req_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (flows_done_.load(std::memory_order_acquire) != req) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  out = flows_out_;
+  return true;
+}
+
+void Worker::run(const std::atomic<bool> &quit) {
+  online();
+  while (!quit.load(std::memory_order_relaxed)) {
+    const uint64_t now = tsc_now_ns();
+    poll_once(now);
+    if (++iterations_ % kControlEvery == 0) control_tick(now);
+  }
+  offline();
+}
+
+}  // namespace sluice::dataplane

@@ -1,0 +1,106 @@
+// One sluice-dp lcore: a queue pair on each port, its own flow table, pacer and counters.
+// The loop follows DPDK's l2fwd/l3fwd: burst RX, prefetch ahead, process, burst TX, free what
+// TX refused; control work (flow expiry, requests from the control thread) every
+// kControlEvery iterations, never per packet. With several lcores each owns one RX/TX queue
+// pair and symmetric RSS keeps both directions of a connection on the same lcore.
+#pragma once
+
+#include <rte_common.h>
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "dp_published.h"
+#include "pacer.h"
+#include "pipeline.h"
+
+struct rte_mbuf;
+
+namespace sluice::dataplane {
+
+struct WorkerConfig {
+  FlowTableConfig flows;
+  PacerConfig pacer;
+  uint16_t burst = 32;
+};
+
+struct PortCounters {
+  uint64_t rx = 0, tx = 0;
+  uint64_t tx_dropped = 0;  // TX refused (queue full): freed
+};
+
+struct FlowInfo {
+  sl_flow_key key;
+  sl_flow_state state;
+  uint16_t pending;
+};
+
+class alignas(RTE_CACHE_LINE_SIZE) Worker {
+ public:
+  static constexpr uint32_t kMaxBurst = 256;
+  static constexpr uint32_t kControlEvery = 1024;
+
+  // ports[SL_DIR_FROM_OUTSIDE] is the outside port, ports[SL_DIR_FROM_INSIDE] the inside one.
+  Worker(uint32_t rcu_id, uint16_t outside_port, uint16_t inside_port, uint16_t queue,
+         const WorkerConfig &cfg, Published &pub, uint64_t now_ns);
+  ~Worker();  // frees the mbufs still held by the pacer and the TX buffers
+
+  // RCU membership of the calling thread (the lcore running this worker).
+  void online();
+  void offline();
+
+  // One iteration: an RX burst from each port, processed and sent, then due pacer releases.
+  // Returns the packets received.
+  uint32_t poll_once(uint64_t now_ns);
+  // Expiry and mailbox (the loop calls this every kControlEvery iterations).
+  void control_tick(uint64_t now_ns);
+  // The lcore loop until *quit becomes true. Clock: TSC.
+  void run(const std::atomic<bool> &quit);
+
+  // Read from other threads (plain 64-bit counters written by this lcore only).
+  const PortCounters &port_counters(int dir) const { return ports_stats_[dir]; }
+  const Pipeline &pipeline() const { return pipe_; }
+  Pipeline &pipeline() { return pipe_; }  // tests seed flows; only from the lcore's thread
+  const Pacer &pacer() const { return pacer_; }
+
+  // Control thread: asks the lcore for up to `limit` flows; waits at most timeout_ms for the
+  // next control tick. False on timeout (the lcore is not running).
+  bool request_flows(size_t limit, std::vector<FlowInfo> &out, unsigned timeout_ms);
+
+ private:
+  void handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const sl_policy &policy,
+              const RepTable *rep);
+  void send(int side, rte_mbuf *m);
+  // xorshift64 seeded from rte_rand(): drop-rate coins need uniform numbers, not secrets,
+  // and rte_rand() per packet cost a third of the clean-packet path.
+  uint32_t next_random() {
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    return static_cast<uint32_t>(rng_ >> 32);
+  }
+  void flush(int side);
+
+  uint32_t rcu_id_;
+  uint16_t port_[2];
+  uint16_t queue_;
+  uint16_t burst_;
+  Published &pub_;
+  Pipeline pipe_;
+  Pacer pacer_;
+  PortCounters ports_stats_[2];
+  rte_mbuf *txbuf_[2][kMaxBurst];
+  uint16_t txlen_[2] = {0, 0};
+  uint64_t iterations_ = 0;
+  uint64_t rng_;
+
+  std::atomic<uint32_t> flows_req_{0}, flows_done_{0};
+  size_t flows_limit_ = 0;
+  std::vector<FlowInfo> flows_out_;
+};
+
+// TSC -> nanoseconds (monotonic).
+uint64_t tsc_now_ns();
+
+}  // namespace sluice::dataplane

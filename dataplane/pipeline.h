@@ -1,0 +1,72 @@
+// The per-packet pipeline of sluice-dp: the canonical core sequence of core/sl_core.h over
+// this lcore's flow table, the shared (RCU-published) policy and reputation table, and the
+// caller's clock and random numbers. It has no DPDK dependency, so the DPDK worker, the
+// capture replay and the tests run the very same code.
+//
+// The caller acts on the result: PASS -> forward to the other port, DROP -> free, TX -> send
+// the reply (tx_len bytes) back out of the arrival port, DELAY -> hand to the pacer with
+// release_ns and flow (index, generation), which keeps the flow's packets in order.
+#pragma once
+
+#include <cstdint>
+
+#include "core/sl_parse.h"
+#include "core/sl_shared.h"
+#include "flow_table.h"
+#include "rep_table.h"
+
+namespace sluice::dataplane {
+
+struct PacketResult {
+  sl_verdict verdict = SL_VERDICT_PASS;
+  sl_class cls = SL_CLASS_OTHER;
+  uint32_t tx_len = 0;      // TX: the reply's frame length
+  uint64_t release_ns = 0;  // DELAY: when to send
+  uint32_t flow_idx = 0;    // DELAY: the flow, for the pacer's bookkeeping
+  uint32_t flow_gen = 0;
+  uint8_t level = 0;
+};
+
+// Counters that are not in struct sl_stats (which is shared with the XDP data plane).
+struct PipelineExtraStats {
+  uint64_t pacer_drops = 0;  // DELAY packets dropped: pacer pool or per-flow limit full
+  uint64_t order_holds = 0;  // PASS packets held behind earlier delayed ones of their flow
+  uint64_t stale_level = 0;  // flows whose level no longer exists in the policy (forwarded)
+};
+
+class Pipeline {
+ public:
+  // Max packets one flow may have in the pacer; more are dropped and counted.
+  static constexpr uint16_t kMaxPendingPerFlow = 512;
+
+  explicit Pipeline(const FlowTableConfig &flows);
+
+  // Runs the core sequence on one frame, in place. `rep` may be null (no table loaded:
+  // every sender is clean).
+  PacketResult process(uint8_t *data, uint32_t len, sl_dir dir, uint64_t now_ns, uint32_t rnd,
+                       const sl_policy &policy, const RepTable *rep);
+
+  // The pacer accepted a DELAY packet of this flow / released one.
+  void on_held(const PacketResult &r);
+  void on_released(uint32_t flow_idx, uint32_t flow_gen);
+  // The pacer refused a DELAY packet (pool full): the caller drops it.
+  void on_pacer_full(const PacketResult &r);
+
+  // Expires idle / closed flows; call from the control tick, not per packet.
+  uint32_t expire(uint64_t now_ns, uint32_t budget) { return flows_.expire(now_ns, budget); }
+
+  FlowTable &flows() { return flows_; }
+  const FlowTable &flows() const { return flows_; }
+  const sl_stats &stats() const { return stats_; }
+  const PipelineExtraStats &extra() const { return extra_; }
+
+ private:
+  PacketResult on_syn(uint8_t *data, uint8_t *end, ::sl_pkt &pkt, const sl_flow_key &key,
+                      uint64_t now_ns, const sl_policy &policy, const RepTable *rep);
+
+  FlowTable flows_;
+  sl_stats stats_{};
+  PipelineExtraStats extra_{};
+};
+
+}  // namespace sluice::dataplane

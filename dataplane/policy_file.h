@@ -1,0 +1,41 @@
+// The policy file: thresholds and level profiles for sluice-dp and sluice_xdp, in INI syntax
+// (read with Boost.Program_options' config-file parser). See docs/policy.md for the format.
+//
+// Errors are thrown as PolicyError with the message "FILE:LINE: reason" (LINE omitted when the
+// problem is not tied to one line, e.g. a missing level), so an operator can fix the file.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/sl_shared.h"
+
+namespace sluice::dataplane {
+
+class PolicyError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct PolicyFile {
+  sl_policy policy{};                    // ready for the data plane; generation left at 0
+  std::vector<std::string> level_names;  // index = level; [0] is "pass" unless renamed
+};
+
+// Parses policy text; `name` is used in error messages (usually the file path).
+PolicyFile parse_policy(std::istream &in, const std::string &name);
+// Reads and parses a file; an unreadable file is a PolicyError too.
+PolicyFile load_policy(const std::string &path);
+// Writes the policy back in the same syntax (parse_policy(format_policy(p)) == p).
+std::string format_policy(const PolicyFile &p);
+
+// "25, 587" -> network-order ports (at most SL_MAX_SMTP_PORTS, each 1..65535, no duplicates).
+// Throws PolicyError("reason") without a location; callers add theirs.
+std::vector<uint16_t> parse_port_list(const std::string &text);
+// Copies host-order ports into sl_policy::smtp_ports (network order, zero-filled).
+void set_smtp_ports(sl_policy &policy, const std::vector<uint16_t> &ports_host_order);
+
+}  // namespace sluice::dataplane

@@ -1,0 +1,84 @@
+// Reputation lookup structures of sluice-dp, built from a compiled snapshot off the packet
+// path and then only read (shared by every lcore; replaced whole under RCU, never modified).
+//
+// Exact hosts: open-addressing hash tables (load <= 50%, linear probing) for IPv4 and IPv6.
+// Prefixes: one hash table per family keyed by (masked address, length), probed from the
+// longest length present down to the shortest (a bitmap says which lengths exist), so a lookup
+// costs one probe per distinct prefix length in the table, at most 33 (IPv4) or 129 (IPv6),
+// and typically a handful. The snapshot already folds covering prefixes into every entry
+// (reputation_api.md), so the answer is the exact host if present, else the longest prefix.
+#pragma once
+
+#include <array>
+#include <bitset>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/sl_shared.h"
+
+namespace sluice::dataplane {
+
+struct RepPrefixV4 {
+  uint32_t addr_be;
+  uint8_t len;
+  sl_rep_value value;
+};
+struct RepHostV6 {
+  std::array<uint8_t, 16> addr;
+  sl_rep_value value;
+};
+struct RepPrefixV6 {
+  std::array<uint8_t, 16> addr;
+  uint8_t len;
+  sl_rep_value value;
+};
+
+// What a table is built from (a snapshot, a test, a benchmark).
+struct RepTableInput {
+  std::vector<std::pair<uint32_t, sl_rep_value>> hosts_v4;  // address in network order
+  std::vector<RepPrefixV4> prefixes_v4;
+  std::vector<RepHostV6> hosts_v6;
+  std::vector<RepPrefixV6> prefixes_v6;
+};
+
+class RepTable {
+ public:
+  // Builds the lookup structures; throws std::invalid_argument on a prefix length out of range.
+  explicit RepTable(const RepTableInput &in);
+
+  std::optional<sl_rep_value> lookup_v4(uint32_t addr_be) const;
+  std::optional<sl_rep_value> lookup_v6(const uint8_t addr[16]) const;
+
+  size_t entries() const { return entries_; }
+  size_t memory_bytes() const;
+
+ private:
+  struct Slot4 {
+    uint32_t addr;  // masked, network order
+    uint8_t len;    // 32 for hosts
+    uint8_t used;
+    uint16_t pad;
+    sl_rep_value value;
+  };
+  struct Slot6 {
+    uint8_t addr[16];
+    uint8_t len;
+    uint8_t used;
+    uint8_t pad[6];
+    sl_rep_value value;
+  };
+  static const Slot4 *find4(const std::vector<Slot4> &t, uint32_t addr, uint8_t len);
+  static const Slot6 *find6(const std::vector<Slot6> &t, const uint8_t *addr, uint8_t len);
+  static void put4(std::vector<Slot4> &t, uint32_t addr, uint8_t len, sl_rep_value v);
+  static void put6(std::vector<Slot6> &t, const uint8_t *addr, uint8_t len, sl_rep_value v);
+
+  std::vector<Slot4> hosts4_, prefixes4_;
+  std::vector<Slot6> hosts6_, prefixes6_;
+  std::vector<uint8_t> lens4_, lens6_;  // prefix lengths present, longest first
+  size_t entries_ = 0;
+};
+
+}  // namespace sluice::dataplane

@@ -1,0 +1,16 @@
+// Builds sluice-dp's lookup structures from a compiled snapshot (reputation library).
+#pragma once
+
+#include <memory>
+
+#include "rep_table.h"
+#include "sluice/reputation/snapshot.h"
+
+namespace sluice::dataplane {
+
+RepTableInput rep_input_from_snapshot(const reputation::Snapshot &snap);
+inline std::unique_ptr<RepTable> rep_table_from_snapshot(const reputation::Snapshot &snap) {
+  return std::make_unique<RepTable>(rep_input_from_snapshot(snap));
+}
+
+}  // namespace sluice::dataplane

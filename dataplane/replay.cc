@@ -1,0 +1,258 @@
+#include "replay.h"
+
+#include <arpa/inet.h>
+#include <pcap/pcap.h>
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <iostream>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+#include "core/sl_wire.h"
+#include "pacer.h"
+#include "pipeline.h"
+#include "policy_file.h"
+#include "rep_table_snapshot.h"
+
+namespace sluice::dataplane {
+namespace {
+
+struct Net {
+  int family;  // AF_INET / AF_INET6
+  uint8_t addr[16];
+  unsigned len;
+};
+
+Net parse_net(const std::string &text) {
+  Net n{};
+  const auto slash = text.find('/');
+  const std::string a = text.substr(0, slash);
+  if (inet_pton(AF_INET, a.c_str(), n.addr) == 1) {
+    n.family = AF_INET;
+    n.len = 32;
+  } else if (inet_pton(AF_INET6, a.c_str(), n.addr) == 1) {
+    n.family = AF_INET6;
+    n.len = 128;
+  } else {
+    throw std::invalid_argument("--inside-net: '" + text + "' is not an address/prefix");
+  }
+  if (slash != std::string::npos) {
+    const std::string l = text.substr(slash + 1);
+    char *end = nullptr;
+    const unsigned long len = std::strtoul(l.c_str(), &end, 10);
+    if (l.empty() || *end != '\0' || len > n.len)
+      throw std::invalid_argument("--inside-net: bad prefix length in '" + text + "'");
+    n.len = static_cast<unsigned>(len);
+  }
+  return n;
+}
+
+bool in_net(const Net &n, int family, const uint8_t *a) {
+  if (family != n.family) return false;
+  unsigned bits = n.len, i = 0;
+  for (; bits >= 8; bits -= 8, ++i)
+    if (a[i] != n.addr[i]) return false;
+  if (bits == 0) return true;
+  const uint8_t m = static_cast<uint8_t>(0xff << (8 - bits));
+  return (a[i] & m) == (n.addr[i] & m);
+}
+
+// The frame's source address (through up to 2 VLAN tags), or family 0 if not IP.
+int source_of(const uint8_t *p, size_t len, const uint8_t **src) {
+  size_t off = 12;
+  for (int tags = 0; tags <= 2; ++tags) {
+    if (off + 2 > len) return 0;
+    const uint16_t type = static_cast<uint16_t>(p[off] << 8 | p[off + 1]);
+    off += 2;
+    if (type == SL_ETH_P_8021Q || type == SL_ETH_P_8021AD) {
+      off += 2;
+      continue;
+    }
+    if (type == SL_ETH_P_IP && off + 20 <= len) {
+      *src = p + off + 12;
+      return AF_INET;
+    }
+    if (type == SL_ETH_P_IPV6 && off + 40 <= len) {
+      *src = p + off + 8;
+      return AF_INET6;
+    }
+    return 0;
+  }
+  return 0;
+}
+
+struct Held {
+  std::vector<uint8_t> frame;
+};
+
+class Writer {
+ public:
+  explicit Writer(const std::string &path) {
+    dead_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_NANO);
+    dump_ = pcap_dump_open(dead_, path.c_str());
+    if (dump_ == nullptr) {
+      const std::string err = pcap_geterr(dead_);
+      pcap_close(dead_);
+      throw std::runtime_error(path + ": " + err);
+    }
+  }
+  ~Writer() {
+    pcap_dump_close(dump_);
+    pcap_close(dead_);
+  }
+  void write(uint64_t ns, const uint8_t *data, uint32_t len) {
+    ns = std::max(ns, last_);
+    last_ = ns;
+    pcap_pkthdr h{};
+    h.ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    h.ts.tv_usec = static_cast<suseconds_t>(ns % 1'000'000'000);  // nanoseconds (NANO file)
+    h.caplen = h.len = len;
+    pcap_dump(reinterpret_cast<u_char *>(dump_), &h, data);
+    ++written;
+  }
+  uint64_t written = 0;
+
+ private:
+  pcap_t *dead_;
+  pcap_dumper_t *dump_;
+  uint64_t last_ = 0;
+};
+
+uint32_t xorshift(uint64_t &s) {
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return static_cast<uint32_t>(s >> 32);
+}
+
+}  // namespace
+
+ReplayReport replay(const ReplayOptions &opt) {
+  std::vector<Net> nets;
+  for (const auto &n : opt.inside_nets) nets.push_back(parse_net(n));
+  PolicyFile pf;
+  if (!opt.policy.empty())
+    pf = load_policy(opt.policy);
+  else
+    pf.policy.nlevels = 1, pf.policy.smtp_ports[0] = sl_htons(25);
+  if (opt.smtp_ports) set_smtp_ports(pf.policy, *opt.smtp_ports);
+  std::unique_ptr<RepTable> rep;
+  if (!opt.table.empty()) rep = rep_table_from_snapshot(reputation::Snapshot::load(opt.table));
+
+  char err[PCAP_ERRBUF_SIZE] = {};
+  pcap_t *in =
+      pcap_open_offline_with_tstamp_precision(opt.in.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
+  if (in == nullptr) throw std::runtime_error(opt.in + ": " + err);
+  std::unique_ptr<pcap_t, decltype(&pcap_close)> in_guard(in, pcap_close);
+  if (pcap_datalink(in) != DLT_EN10MB)
+    throw std::runtime_error(opt.in + ": not an Ethernet capture");
+  Writer out(opt.out);
+
+  FlowTableConfig fc;
+  fc.max_flows = opt.flow_table_size;
+  Pipeline pipe(fc);
+  std::unique_ptr<Pacer> pacer;
+  ReplayReport rep_out;
+  uint64_t rng = opt.seed ? opt.seed : 1;
+  auto release = [&](uint64_t now) {
+    pacer->poll(now, UINT32_MAX, [&](const PacerItem &it) {
+      auto *h = static_cast<Held *>(it.payload);
+      pipe.on_released(it.flow_idx, it.flow_gen);
+      out.write(it.release_ns, h->frame.data(), static_cast<uint32_t>(h->frame.size()));
+      delete h;
+    });
+  };
+
+  pcap_pkthdr *hdr;
+  const u_char *bytes;
+  int r;
+  while ((r = pcap_next_ex(in, &hdr, &bytes)) == 1) {
+    const uint64_t now = uint64_t(hdr->ts.tv_sec) * 1'000'000'000 + uint64_t(hdr->ts.tv_usec);
+    ++rep_out.read;
+    if (!pacer) {
+      PacerConfig pc;
+      pc.capacity = opt.pacer_size;
+      pacer = std::make_unique<Pacer>(pc, now);
+    }
+    release(now);
+    std::vector<uint8_t> frame(bytes, bytes + hdr->caplen);
+    const uint8_t *src = nullptr;
+    const int fam = source_of(frame.data(), frame.size(), &src);
+    sl_dir dir = SL_DIR_FROM_OUTSIDE;
+    for (const Net &n : nets)
+      if (fam != 0 && in_net(n, fam, src)) dir = SL_DIR_FROM_INSIDE;
+    const PacketResult res = pipe.process(frame.data(), static_cast<uint32_t>(frame.size()), dir,
+                                          now, xorshift(rng), pf.policy, rep.get());
+    switch (res.verdict) {
+      case SL_VERDICT_PASS:
+        out.write(now, frame.data(), static_cast<uint32_t>(frame.size()));
+        break;
+      case SL_VERDICT_DROP:
+        ++rep_out.dropped;
+        break;
+      case SL_VERDICT_TX:
+        ++rep_out.replies;
+        out.write(now, frame.data(),
+                  std::min<uint32_t>(res.tx_len, static_cast<uint32_t>(frame.size())));
+        break;
+      case SL_VERDICT_DELAY: {
+        auto *h = new Held{std::move(frame)};
+        if (pacer->insert(res.release_ns, h, res.flow_idx, res.flow_gen)) {
+          pipe.on_held(res);
+          ++rep_out.delayed;
+        } else {
+          pipe.on_pacer_full(res);
+          ++rep_out.dropped;
+          delete h;
+        }
+        break;
+      }
+    }
+  }
+  if (r == PCAP_ERROR) throw std::runtime_error(opt.in + ": " + pcap_geterr(in));
+  if (pacer) release(UINT64_MAX >> 2);  // the end of the capture: everything still held leaves
+  rep_out.written = out.written;
+  return rep_out;
+}
+
+int replay_main(int argc, char **argv) {
+  namespace po = boost::program_options;
+  ReplayOptions o;
+  std::string ports;
+  po::options_description desc("sluice-dp replay [options]");
+  desc.add_options()("help,h", "this help")("table", po::value(&o.table), "compiled snapshot")(
+      "policy", po::value(&o.policy), "policy file")(
+      "inside-net", po::value(&o.inside_nets)->multitoken()->required(),
+      "prefixes of the inside (MTA) network; sources there came in on the inside port")(
+      "in", po::value(&o.in)->required(), "input capture (Ethernet pcap)")(
+      "out", po::value(&o.out)->required(), "output capture (pcap, nanosecond timestamps)")(
+      "smtp-ports", po::value(&ports), "comma-separated server ports; overrides the policy's")(
+      "pacer-size", po::value(&o.pacer_size)->default_value(o.pacer_size), "packets held at most")(
+      "seed", po::value(&o.seed)->default_value(o.seed), "random seed for drop rates");
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    if (vm.count("help")) {
+      std::cout << desc;
+      return 0;
+    }
+    po::notify(vm);
+    if (!ports.empty()) o.smtp_ports = parse_port_list(ports);
+    const ReplayReport r = replay(o);
+    std::fprintf(
+        stderr, "replay: %llu read, %llu written, %llu dropped, %llu RST replies, %llu delayed\n",
+        static_cast<unsigned long long>(r.read), static_cast<unsigned long long>(r.written),
+        static_cast<unsigned long long>(r.dropped), static_cast<unsigned long long>(r.replies),
+        static_cast<unsigned long long>(r.delayed));
+    return 0;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "sluice-dp replay: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace sluice::dataplane

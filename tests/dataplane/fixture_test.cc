@@ -1,0 +1,140 @@
+// The packet core's fixture table (tests/core/fixtures.h) through sluice-dp's lcore on
+// net_ring ports: the same expectations as the native reference runner. Each fixture gets a
+// fresh worker, the fixture policy, its client's reputation as an exact host entry and its
+// flow_before seeded into the flow table; the input is received on the port of its direction
+// and whatever leaves either port is compared with the fixture's expected output.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "common/privileged.h"
+#include "core/fixtures.h"
+#include "core/native_pipeline.h"
+#include "dp_published.h"
+#include "dp_worker.h"
+#include "dpdk_env.h"
+
+namespace sluice::dataplane {
+namespace {
+
+using sluice::testing::core_fixtures;
+using sluice::testing::CoreFixture;
+using sluice::testing::fixture_policy;
+
+constexpr uint64_t kT0 = 1'000'000'000;
+
+// The fixture's flow key and client address, by the core's own parse (as every runner does).
+bool fixture_key(const CoreFixture &f, sl_flow_key &key) {
+  std::vector<uint8_t> copy = f.input;
+  uint8_t *data = copy.data(), *end = data + copy.size();
+  sl_pkt pkt{};
+  if (sl_parse(data, end, &pkt) != SL_PARSE_OK) return false;
+  const sl_policy pol = fixture_policy();
+  const sl_class cls = sl_classify(&pkt, end, f.dir, pol.smtp_ports);
+  if (cls == SL_CLASS_OTHER) return false;
+  sl_flow_key_make(&pkt, cls, &key);
+  return true;
+}
+
+bool same_flow_state(const sl_flow_state &a, const sl_flow_state &b) {
+  return a.client_mss == b.client_mss && a.server_mss == b.server_mss &&
+         a.client_wscale == b.client_wscale && a.server_wscale == b.server_wscale &&
+         a.level == b.level && a.flags == b.flags;
+}
+
+class Fixture : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
+  SLUICE_REQUIRE_PRIVILEGED();
+  ASSERT_EQ(testing::eal_init_once(), "");
+  const CoreFixture &f = core_fixtures().at(GetParam());
+  SCOPED_TRACE(f.description);
+  static testing::RingPort outside = testing::make_ring_port("fxo");
+  static testing::RingPort inside = testing::make_ring_port("fxi");
+  outside.drain();
+  inside.drain();
+
+  Published pub(RTE_MAX_LCORE);
+  auto box = std::make_unique<PolicyBox>();
+  box->policy = fixture_policy();
+  pub.set_policy(std::move(box));
+  sl_flow_key key{};
+  const bool has_key = fixture_key(f, key);
+  if (f.client_rep && has_key) {
+    RepTableInput in;
+    if (key.family == SL_AF_INET) {
+      uint32_t a;
+      std::memcpy(&a, key.client, 4);
+      in.hosts_v4.push_back({a, *f.client_rep});
+    } else {
+      RepHostV6 h{};
+      std::memcpy(h.addr.data(), key.client, 16);
+      h.value = *f.client_rep;
+      in.hosts_v6.push_back(h);
+    }
+    pub.set_rep(std::make_unique<RepTable>(in));
+  }
+  WorkerConfig wc;
+  wc.flows.max_flows = 64;
+  wc.pacer.capacity = 64;
+  Worker w(0, outside.id, inside.id, 0, wc, pub, kT0);
+  if (f.flow_before && has_key) w.pipeline().flows().insert(key, *f.flow_before, kT0);
+
+  testing::RingPort &rx = f.dir == SL_DIR_FROM_OUTSIDE ? outside : inside;
+  testing::RingPort &other = f.dir == SL_DIR_FROM_OUTSIDE ? inside : outside;
+  rx.inject(f.input);
+  w.poll_once(kT0);
+  // A held packet leaves after the longest delay a fixture profile has (well within 2 s).
+  auto forwarded = other.drain();
+  auto back = rx.drain();
+  const bool held = forwarded.empty() && back.empty() && w.pacer().depth() == 1;
+  if (held) {
+    w.poll_once(kT0 + 2'000'000'000ull);
+    forwarded = other.drain();
+  }
+
+  const sluice::testing::FixtureResult native = sluice::testing::run_native(f, fixture_policy());
+  // The runners agree with each other and with the fixture.
+  switch (f.expected_verdict) {
+    case SL_VERDICT_PASS:
+    case SL_VERDICT_DELAY:
+      ASSERT_EQ(forwarded.size(), 1u);
+      EXPECT_TRUE(back.empty());
+      EXPECT_EQ(forwarded[0], f.expected_output);
+      EXPECT_EQ(forwarded[0], native.output);
+      EXPECT_EQ(held, f.expected_verdict == SL_VERDICT_DELAY) << "DELAY goes through the pacer";
+      break;
+    case SL_VERDICT_TX:
+      ASSERT_EQ(back.size(), 1u);
+      EXPECT_TRUE(forwarded.empty());
+      EXPECT_EQ(back[0], f.expected_output);
+      EXPECT_EQ(back[0], native.output);
+      break;
+    case SL_VERDICT_DROP:
+      EXPECT_TRUE(forwarded.empty());
+      EXPECT_TRUE(back.empty());
+      EXPECT_TRUE(native.output.empty());
+      break;
+  }
+  EXPECT_EQ(native.verdict, f.expected_verdict);
+  const sl_stats &st = w.pipeline().stats();
+  EXPECT_EQ(st.smtp[f.dir], f.expected_class != SL_CLASS_OTHER ? 1u : 0u) << "class";
+  EXPECT_EQ(st.lookups, f.expected_class == SL_CLASS_INBOUND_SYN ? 1u : 0u) << "class";
+
+  const FlowEntry *e = has_key ? w.pipeline().flows().find(key) : nullptr;
+  if (f.expected_flow_after) {
+    ASSERT_NE(e, nullptr) << "flow expected after the packet";
+    EXPECT_TRUE(same_flow_state(e->state, *f.expected_flow_after));
+  } else {
+    EXPECT_EQ(e, nullptr) << "no flow expected after the packet";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Core, Fixture, ::testing::Range<size_t>(0, core_fixtures().size()),
+                         [](const ::testing::TestParamInfo<size_t> &info) {
+                           return sluice::testing::fixture_test_name(
+                               core_fixtures()[info.param].description);
+                         });
+
+}  // namespace
+}  // namespace sluice::dataplane

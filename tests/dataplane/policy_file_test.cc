@@ -1,0 +1,179 @@
+// The policy file parser: a valid file maps onto sl_policy field by field; every kind of bad
+// input is refused with FILE:LINE: reason.
+#include "policy_file.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace sluice::dataplane {
+namespace {
+
+PolicyFile parse(const std::string &text) {
+  std::istringstream in(text);
+  return parse_policy(in, "test.ini");
+}
+
+// The error message of parsing `text`, or "" if it parsed.
+std::string error_of(const std::string &text) {
+  try {
+    parse(text);
+  } catch (const PolicyError &e) {
+    return e.what();
+  }
+  return "";
+}
+
+const char *kFull = R"(# sluice policy
+[smtp]
+ports = 25, 587
+
+[level.1]
+name = throttle
+threshold = 3
+window_clamp = 2048
+mss_clamp = 536
+delay_ms = 200
+
+[level.2]
+name = tarpit
+threshold = 8
+tarpit = yes
+strip_sack_perm = true
+client_drop_ppm = 250000
+server_drop_ppm = 1000
+
+[level.3]
+name = block
+threshold = 10
+block = rst
+)";
+
+TEST(PolicyFile, MapsEveryFieldOntoSlPolicy) {
+  const PolicyFile p = parse(kFull);
+  EXPECT_EQ(p.policy.nlevels, 4u);
+  EXPECT_EQ(p.policy.smtp_ports[0], sl_htons(25));
+  EXPECT_EQ(p.policy.smtp_ports[1], sl_htons(587));
+  EXPECT_EQ(p.policy.smtp_ports[2], 0);
+  EXPECT_EQ(p.policy.thresholds[1], 3);
+  EXPECT_EQ(p.policy.thresholds[2], 8);
+  EXPECT_EQ(p.policy.thresholds[3], 10);
+  const sl_profile &t = p.policy.profiles[1];
+  EXPECT_EQ(t.window_clamp, 2048u);
+  EXPECT_EQ(t.mss_clamp, 536);
+  EXPECT_EQ(t.delay_us, 200000u);
+  EXPECT_EQ(t.strip_wscale, 1) << "a window clamp implies stripping window scale";
+  EXPECT_EQ(t.block, SL_BLOCK_NONE);
+  const sl_profile &tp = p.policy.profiles[2];
+  EXPECT_EQ(tp.tarpit, 1);
+  EXPECT_EQ(tp.strip_sack_perm, 1);
+  EXPECT_EQ(tp.strip_wscale, 0);
+  EXPECT_EQ(tp.client_drop_ppm, 250000u);
+  EXPECT_EQ(tp.server_drop_ppm, 1000u);
+  EXPECT_EQ(p.policy.profiles[3].block, SL_BLOCK_RST);
+  ASSERT_EQ(p.level_names.size(), 4u);
+  EXPECT_EQ(p.level_names[0], "pass");
+  EXPECT_EQ(p.level_names[1], "throttle");
+  EXPECT_EQ(p.level_names[3], "block");
+}
+
+TEST(PolicyFile, DefaultsToPort25AndOnlyPassLevel) {
+  const PolicyFile p = parse("# nothing\n");
+  EXPECT_EQ(p.policy.nlevels, 1u);
+  EXPECT_EQ(p.policy.smtp_ports[0], sl_htons(25));
+  EXPECT_EQ(p.policy.smtp_ports[1], 0);
+}
+
+TEST(PolicyFile, FormatRoundTrips) {
+  const PolicyFile p = parse(kFull);
+  const PolicyFile again = parse(format_policy(p));
+  EXPECT_EQ(0, memcmp(&p.policy, &again.policy, sizeof(sl_policy)));
+  EXPECT_EQ(p.level_names, again.level_names);
+}
+
+TEST(PolicyFile, LoadsFromFileAndNamesItInErrors) {
+  const std::string path = ::testing::TempDir() + "policy_" + std::to_string(getpid()) + ".ini";
+  {
+    std::ofstream f(path);
+    f << "[level.1]\nthreshold = 3\nwindow_clamp = 70000\n";
+  }
+  try {
+    load_policy(path);
+    ADD_FAILURE() << "window_clamp above 65535 accepted";
+  } catch (const PolicyError &e) {
+    EXPECT_EQ(std::string(e.what()).rfind(path + ":3: ", 0), 0u) << e.what();
+  }
+  std::remove(path.c_str());
+  try {
+    load_policy(path);
+    ADD_FAILURE() << "missing file accepted";
+  } catch (const PolicyError &e) {
+    EXPECT_NE(std::string(e.what()).find("cannot open"), std::string::npos);
+  }
+}
+
+struct BadCase {
+  const char *what;
+  const char *text;
+  const char *prefix;  // expected start of the message
+  const char *mentions;
+};
+
+class PolicyFileBad : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(PolicyFileBad, RefusedWithFileLineReason) {
+  const std::string msg = error_of(GetParam().text);
+  ASSERT_FALSE(msg.empty()) << GetParam().what << " was accepted";
+  EXPECT_EQ(msg.rfind(GetParam().prefix, 0), 0u) << msg;
+  EXPECT_NE(msg.find(GetParam().mentions), std::string::npos) << msg;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Malformed, PolicyFileBad,
+    ::testing::Values(
+        BadCase{"no '='", "[level.1]\nthreshold 3\n", "test.ini:2: ", "key = value"},
+        BadCase{"unclosed section", "[level.1\n", "test.ini:1: ", "']'"},
+        BadCase{"unknown section", "[levels]\nx = 1\n", "test.ini:1: ", "unknown section"},
+        BadCase{"level 0", "[level.0]\nthreshold = 1\n", "test.ini:1: ", "unknown section"},
+        BadCase{"level too high", "[level.8]\nthreshold = 1\n", "test.ini:1: ", "unknown section"},
+        BadCase{"unknown key", "[level.1]\nthreshold = 1\nwindow = 3\n",
+                "test.ini:3: ", "unknown key 'window'"},
+        BadCase{"not a number", "[level.1]\nthreshold = ten\n", "test.ini:2: ", "'ten'"},
+        BadCase{"negative window", "[level.1]\nthreshold = 1\nwindow_clamp = -1\n",
+                "test.ini:3: ", "non-negative"},
+        BadCase{"ppm above a million", "[level.1]\nthreshold = 1\nclient_drop_ppm = 1000001\n",
+                "test.ini:3: ", "exceeds"},
+        BadCase{"bad boolean", "[level.1]\nthreshold = 1\ntarpit = maybe\n",
+                "test.ini:3: ", "boolean"},
+        BadCase{"bad block", "[level.1]\nthreshold = 1\nblock = reject\n",
+                "test.ini:3: ", "none, drop, rst"},
+        BadCase{"duplicate key", "[level.1]\nthreshold = 1\nthreshold = 2\n",
+                "test.ini:3: ", "duplicate key"},
+        BadCase{"repeated section", "[level.1]\nthreshold = 1\n[level.1]\n",
+                "test.ini:3: ", "repeated"},
+        BadCase{"missing threshold", "[level.1]\nname = x\n", "test.ini:1: ", "no threshold"},
+        BadCase{"gap in levels", "[level.1]\nthreshold = 1\n[level.3]\nthreshold = 2\n",
+                "test.ini:3: ", "without gaps"},
+        BadCase{"decreasing thresholds", "[level.1]\nthreshold = 5\n[level.2]\nthreshold = 4\n",
+                "test.ini:4: ", "must not decrease"},
+        BadCase{"scaled window clamp",
+                "[level.1]\nthreshold = 1\nwindow_clamp = 100\nstrip_wscale = false\n",
+                "test.ini:4: ", "strip_wscale"},
+        BadCase{"key outside section", "ports = 25\n", "test.ini:1: ", "outside a section"},
+        BadCase{"port 0", "[smtp]\nports = 0\n", "test.ini:2: ", "port 0"},
+        BadCase{"port too large", "[smtp]\nports = 70000\n", "test.ini:2: ", "exceeds"},
+        BadCase{"too many ports", "[smtp]\nports = 1,2,3,4,5\n", "test.ini:2: ", "at most"},
+        BadCase{"duplicate port", "[smtp]\nports = 25, 25\n", "test.ini:2: ", "twice"},
+        BadCase{"empty port entry", "[smtp]\nports = 25,,587\n", "test.ini:2: ", "empty entry"}),
+    [](const auto &info) {
+      std::string n = info.param.what;
+      for (char &c : n)
+        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+      return n;
+    });
+
+}  // namespace
+}  // namespace sluice::dataplane

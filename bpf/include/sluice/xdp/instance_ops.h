@@ -1,0 +1,48 @@
+// Live updates of a running (attached) XDP instance through its pins: the reputation table
+// (full snapshot, or a delta against the last snapshot loaded), the policy, the flow list.
+// Shared by `sluice-xdp` and by sluicectl's xdp:NAME data-plane client.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/sl_shared.h"
+#include "sluice/xdp/rep_tables.h"
+
+namespace sluice::reputation {
+class Snapshot;
+}
+
+namespace sluice::xdp {
+
+// Where the last loaded snapshot of an instance is kept (deltas apply to it):
+// $SLUICE_XDP_STATE_DIR or /run/sluice/xdp, then /NAME/table.snapshot.
+std::string state_snapshot_path(const std::string &name);
+
+RepTable table_from_snapshot(const reputation::Snapshot &snap);
+
+// Full replacement, atomic for the data plane (double-buffered). Throws Error.
+ReplaceStats load_snapshot(const std::string &name, const std::string &snapshot_path);
+// The last snapshot with the delta applied, loaded as a full replacement (so still atomic).
+ReplaceStats apply_delta_file(const std::string &name, const std::string &delta_path);
+// Entries of the table loaded now (from the kept snapshot; 0 if none was loaded).
+size_t table_entries(const std::string &name);
+
+// A snapshot file as the XDP tables take it. Throws Error.
+RepTable load_snapshot_table(const std::string &snapshot_path);
+// A policy file (docs/policy.md) parsed. Throws Error.
+sl_policy parse_policy_file(const std::string &path);
+
+// Replaces the policy; its generation becomes the running one + 1. Returns the new generation.
+uint32_t set_policy(const std::string &name, sl_policy policy);
+// Parses a policy file (docs/policy.md) and sets it.
+uint32_t set_policy_file(const std::string &name, const std::string &path);
+sl_policy get_policy(const std::string &name);
+
+// Up to `limit` shaped flows.
+std::vector<std::pair<sl_flow_key, sl_flow_state>> list_flows(const std::string &name,
+                                                              size_t limit);
+
+}  // namespace sluice::xdp

@@ -1,0 +1,104 @@
+// The reputation table in the XDP maps: IPv4/IPv6 host hashes, IPv4 prefixes as DIR-24-8,
+// IPv6 prefixes as four exact-length hashes (/64, /56, /48, /32), double buffered.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/sl_shared.h"
+#include "sluice/xdp/sl_xdp_layout.h"
+
+namespace sluice::xdp {
+
+class XdpObject;
+
+struct HostV4Entry {
+  uint32_t addr_be;
+  sl_rep_value value;
+};
+struct PrefixV4Entry {
+  uint32_t addr_be;
+  uint8_t len;
+  sl_rep_value value;
+};
+struct HostV6Entry {
+  std::array<uint8_t, 16> addr;
+  sl_rep_value value;
+};
+struct PrefixV6Entry {
+  std::array<uint8_t, 16> addr;
+  uint8_t len;
+  sl_rep_value value;
+};
+
+// A compiled table as the data plane sees it: every entry carries its effective value, so a
+// lookup takes the exact host if any, else the longest prefix.
+struct RepTable {
+  std::vector<HostV4Entry> hosts_v4;
+  std::vector<PrefixV4Entry> prefixes_v4;
+  std::vector<HostV6Entry> hosts_v6;
+  std::vector<PrefixV6Entry> prefixes_v6;
+};
+
+// DIR-24-8 as built in memory before it is copied into the maps (encoding: sl_xdp_layout.h).
+struct Dir24 {
+  std::vector<uint32_t> tbl24;  // 2^24 entries
+  std::vector<slx_tbl8_group> tbl8;
+  std::vector<sl_rep_value> values;  // deduplicated
+};
+
+// Throws Error when the table needs more tbl8 groups or distinct values than the maps hold.
+Dir24 build_dir24(std::span<const PrefixV4Entry> prefixes);
+std::optional<sl_rep_value> dir24_lookup(const Dir24 &d, uint32_t addr_be);
+
+// IPv6 prefixes expanded to the stored lengths. Prefixes longer than /64 cannot be stored and
+// are counted in *skipped; prefixes shorter than /16 are rejected (Error), as are expansions
+// beyond SLX_MAX_PREFIXES_V6 keys.
+std::vector<std::pair<slx_v6_prefix_key, sl_rep_value>> expand_v6(
+    std::span<const PrefixV6Entry> prefixes, size_t *skipped);
+
+// File descriptors of the reputation maps (both sets) and the set selector.
+struct RepMapFds {
+  int active = -1;
+  int host4[2] = {-1, -1};
+  int host6[2] = {-1, -1};
+  int tbl24[2] = {-1, -1};
+  int tbl8[2] = {-1, -1};
+  int pfxval[2] = {-1, -1};
+  int pfx6[2] = {-1, -1};
+};
+
+// Borrowed from a loaded object (valid while it lives).
+RepMapFds rep_map_fds(const XdpObject &obj);
+
+// Opened from the pins of a running instance; closes them on destruction.
+class PinnedRepMaps {
+ public:
+  explicit PinnedRepMaps(const std::string &pin_dir);
+  ~PinnedRepMaps();
+  PinnedRepMaps(const PinnedRepMaps &) = delete;
+  PinnedRepMaps &operator=(const PinnedRepMaps &) = delete;
+  const RepMapFds &fds() const { return fds_; }
+
+ private:
+  RepMapFds fds_;
+};
+
+struct ReplaceStats {
+  uint32_t active_set = 0;
+  size_t v6_prefixes_skipped = 0;
+};
+
+// Full replacement: fills the inactive set, then flips the selector, so a reader (one SYN) sees
+// either the whole old table or the whole new one. Throws Error (the active set is untouched).
+ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table);
+
+// The set the data plane reads now (0 or 1).
+uint32_t active_set(const RepMapFds &fds);
+
+}  // namespace sluice::xdp

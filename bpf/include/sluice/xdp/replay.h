@@ -1,0 +1,28 @@
+// `sluice-xdp replay`: every frame of a capture through the XDP program with BPF_PROG_TEST_RUN,
+// on a private copy of the maps (flows carry over from frame to frame, as on the wire).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/sl_shared.h"
+#include "sluice/xdp/rep_tables.h"
+
+namespace sluice::xdp {
+
+struct ReplayOptions {
+  std::string input;
+  std::string output;               // frames the program emits (forwarded or answered), in order
+  bool from_inside = false;         // which port the frames arrive on
+  std::optional<sl_policy> policy;  // none: all-zero policy (watches nothing)
+  std::optional<RepTable> table;    // none: empty table
+};
+
+struct ReplayResult {
+  uint64_t frames = 0, forwarded = 0, dropped = 0, tx = 0, other = 0;
+};
+
+ReplayResult replay(const ReplayOptions &opts);
+
+}  // namespace sluice::xdp

@@ -1,0 +1,76 @@
+/* sluice XDP data plane: map layouts shared by the BPF programs and the C++ loader.
+ *
+ * Plain C with kernel types only, so it compiles for `clang -target bpf` and from C++. The
+ * packet-core structs (policy, flows, stats, reputation values) come from dataplane/core; this
+ * header only adds what is specific to the XDP maps: the DIR-24-8 IPv4 prefix table, the IPv6
+ * prefix keys and the double-buffer selector. */
+#ifndef SLUICE_XDP_SL_XDP_LAYOUT_H
+#define SLUICE_XDP_SL_XDP_LAYOUT_H
+
+#include <linux/types.h>
+
+/* Capacities. The prefix tables are preallocated arrays; the hashes grow up to these sizes. */
+#ifndef SLX_MAX_HOSTS_V4
+#define SLX_MAX_HOSTS_V4 (2u * 1024 * 1024)
+#endif
+#ifndef SLX_MAX_HOSTS_V6
+#define SLX_MAX_HOSTS_V6 (1024u * 1024)
+#endif
+#ifndef SLX_MAX_PREFIXES_V6
+#define SLX_MAX_PREFIXES_V6 (1024u * 1024)
+#endif
+#ifndef SLX_MAX_FLOWS
+#define SLX_MAX_FLOWS (256u * 1024)
+#endif
+/* tbl8 groups: one per /24 that holds a prefix longer than /24. */
+#ifndef SLX_TBL8_GROUPS
+#define SLX_TBL8_GROUPS 16384u
+#endif
+/* Distinct reputation values referenced by prefixes (values are deduplicated). */
+#ifndef SLX_PFX_VALUES
+#define SLX_PFX_VALUES 65536u
+#endif
+
+/* DIR-24-8 for IPv4 prefixes. tbl24 has one u32 entry per /24: 0 = no prefix covers it;
+ * SLX_ENTRY_TBL8 | g = look at tbl8 group g (indexed by the last octet); otherwise the index + 1
+ * of the value in the value array. tbl8 entries use the same value encoding (never TBL8).
+ * tbl24 entries are packed 16 to a 64-byte array element: an array map rounds every element
+ * up to 8 bytes, so one u32 per element would double the memory. */
+#define SLX_ENTRY_TBL8 0x80000000u
+#define SLX_TBL24_PER_ELEM 16u
+#define SLX_TBL24_ELEMS ((1u << 24) / SLX_TBL24_PER_ELEM)
+
+struct slx_tbl24_elem {
+  __u32 e[SLX_TBL24_PER_ELEM];
+};
+
+struct slx_tbl8_group {
+  __u32 e[256];
+};
+
+/* IPv6 prefixes are stored at four lengths only (/32, /48, /56, /64); the loader expands every
+ * other length up to the next stored one, so the BPF side does at most four exact lookups. */
+#define SLX_V6_LEVELS 4
+struct slx_v6_prefix_key {
+  __u32 len;    /* 32, 48, 56 or 64 */
+  __u8 addr[8]; /* the first 64 bits, bits past len zero */
+};
+
+/* Where the program forwards: the devmap index of the other port. */
+#define SLX_PORT_OUTSIDE 0u
+#define SLX_PORT_INSIDE 1u
+
+/* The attachment, recorded in the pinned "meta" array so `status` and `detach` work from a new
+ * process without any state file. */
+#define SLX_META_MAGIC 0x534c5844u /* "SLXD" */
+struct slx_meta {
+  __u32 magic;
+  __u32 outside_ifindex;
+  __u32 inside_ifindex;
+  __u32 xdp_flags; /* XDP_FLAGS_* used for both ports */
+  __u32 table_set; /* copy of rep_active, for status */
+  __u32 pad;
+  __u64 table_loads; /* full table replacements so far */
+};
+
+#endif /* SLUICE_XDP_SL_XDP_LAYOUT_H */

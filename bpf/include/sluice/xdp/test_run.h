@@ -1,0 +1,19 @@
+// BPF_PROG_TEST_RUN for the XDP programs: one frame in, the frame out and the XDP action.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace sluice::xdp {
+
+struct TestRunResult {
+  uint32_t action = 0;          // XDP_DROP, XDP_TX, XDP_REDIRECT, ...
+  std::vector<uint8_t> output;  // the frame after the program (trimmed/rewritten)
+  uint32_t duration_ns = 0;     // mean per run as the kernel measured it
+};
+
+// Runs prog_fd over `frame` `repeat` times (the output is that of the last run). Throws Error.
+TestRunResult test_run(int prog_fd, std::span<const uint8_t> frame, uint32_t repeat = 1);
+
+}  // namespace sluice::xdp

@@ -1,0 +1,258 @@
+#include "sluice/xdp/attach.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "sluice/xdp/bpffs.h"
+#include "sluice/xdp/error.h"
+#include "sluice/xdp/sl_xdp_layout.h"
+#include "sluice/xdp/xdp_object.h"
+#include "sluice_xdp.skel.h"
+
+namespace sluice::xdp {
+namespace {
+
+constexpr const char *kProgOutside = "prog_outside";
+constexpr const char *kProgInside = "prog_inside";
+
+uint32_t mode_flags(XdpMode m) {
+  return m == XdpMode::native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+}
+
+// An fd we own, closed on scope exit.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+  Fd(const Fd &) = delete;
+  Fd &operator=(const Fd &) = delete;
+};
+
+uint32_t prog_id_of(int prog_fd) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0) return 0;
+  return info.id;
+}
+
+std::string prog_name_of_id(uint32_t id) {
+  Fd fd(bpf_prog_get_fd_by_id(id));
+  if (fd.fd < 0) return "?";
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd.fd, &info, &len) != 0) return "?";
+  return info.name;
+}
+
+// The XDP program attached to ifindex in any mode (0: none).
+uint32_t attached_prog_id(uint32_t ifindex) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+  if (bpf_xdp_query(static_cast<int>(ifindex), 0, &q) != 0) return 0;
+  if (q.prog_id != 0) return q.prog_id;
+  if (q.drv_prog_id != 0) return q.drv_prog_id;
+  if (q.skb_prog_id != 0) return q.skb_prog_id;
+  return q.hw_prog_id;
+}
+
+uint32_t ifindex_of(const std::string &ifname, const char *role) {
+  if (ifname.empty()) throw Error(std::string("no ") + role + " interface given");
+  const unsigned idx = if_nametoindex(ifname.c_str());
+  if (idx == 0) throw Error(std::string(role) + " interface '" + ifname + "' does not exist");
+  return idx;
+}
+
+std::string ifname_of(uint32_t ifindex) {
+  char buf[IF_NAMESIZE] = {};
+  return if_indextoname(ifindex, buf) != nullptr ? std::string(buf) : std::string();
+}
+
+void detach_if_ours(uint32_t ifindex, int prog_fd, uint32_t flags) {
+  if (ifindex == 0 || prog_fd < 0) return;
+  if (attached_prog_id(ifindex) != prog_id_of(prog_fd)) return;
+  LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = prog_fd);
+  bpf_xdp_detach(static_cast<int>(ifindex), flags, &o);
+}
+
+slx_meta read_meta(const std::string &dir) {
+  Fd fd(bpf_obj_get((dir + "/meta").c_str()));
+  if (fd.fd < 0) throw_errno("cannot open " + dir + "/meta", errno);
+  uint32_t zero = 0;
+  slx_meta m{};
+  if (bpf_map_lookup_elem(fd.fd, &zero, &m) != 0 || m.magic != SLX_META_MAGIC)
+    throw Error(dir + "/meta does not describe a sluice XDP instance");
+  return m;
+}
+
+}  // namespace
+
+XdpMode parse_mode(const std::string &s) {
+  if (s == "native") return XdpMode::native;
+  if (s == "generic") return XdpMode::generic;
+  throw Error("unknown XDP mode '" + s + "' (use native or generic)");
+}
+
+const char *mode_name(XdpMode m) {
+  return m == XdpMode::native ? "native" : "generic";
+}
+
+bool instance_exists(const std::string &name) {
+  return std::filesystem::exists(pin_dir(name) + "/meta");
+}
+
+void attach(const AttachOptions &opts) {
+  check_instance_name(opts.name);
+  const uint32_t out_idx = ifindex_of(opts.outside, "outside");
+  const uint32_t in_idx = ifindex_of(opts.inside, "inside");
+  if (out_idx == in_idx) throw Error("outside and inside must be two different interfaces");
+  for (auto [idx, ifname] : {std::pair{out_idx, opts.outside}, std::pair{in_idx, opts.inside}}) {
+    const uint32_t id = attached_prog_id(idx);
+    if (id != 0)
+      throw Error("interface '" + ifname + "' already has an XDP program (id " +
+                  std::to_string(id) + ", name '" + prog_name_of_id(id) +
+                  "'); detach it first, sluice-xdp does not replace foreign programs");
+  }
+  ensure_bpffs();
+  const std::string dir = pin_dir(opts.name);
+  if (std::filesystem::exists(dir))
+    throw Error("a sluice XDP instance named '" + opts.name + "' exists (" + dir +
+                "); detach it first");
+
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error("cannot create " + dir + ": " + ec.message());
+  const uint32_t flags = mode_flags(opts.mode);
+  bool out_attached = false;
+  try {
+    XdpObject obj(LoadOptions{.pin_dir = dir});
+    uint32_t zero = 0, one = 1;
+    if (bpf_map_update_elem(obj.map_fd("tx_port"), &zero, &out_idx, BPF_ANY) != 0 ||
+        bpf_map_update_elem(obj.map_fd("tx_port"), &one, &in_idx, BPF_ANY) != 0)
+      throw_errno("cannot fill the devmap (does the interface support XDP redirect?)", errno);
+    slx_meta m{};
+    m.magic = SLX_META_MAGIC;
+    m.outside_ifindex = out_idx;
+    m.inside_ifindex = in_idx;
+    m.xdp_flags = flags;
+    if (bpf_map_update_elem(obj.map_fd("meta"), &zero, &m, BPF_ANY) != 0)
+      throw_errno("cannot write the meta map", errno);
+    const auto *skel = obj.skeleton();
+    if (bpf_program__pin(skel->progs.sluice_outside, (dir + "/" + kProgOutside).c_str()) != 0 ||
+        bpf_program__pin(skel->progs.sluice_inside, (dir + "/" + kProgInside).c_str()) != 0)
+      throw_errno("cannot pin the programs in " + dir, errno);
+
+    auto attach_one = [&](uint32_t idx, int fd, const std::string &ifname) {
+      const int err =
+          bpf_xdp_attach(static_cast<int>(idx), fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr);
+      if (err == 0) return;
+      std::string why = std::strerror(-err);
+      if (err == -EOPNOTSUPP && opts.mode == XdpMode::native)
+        why = "the driver does not support native XDP (try --mode generic)";
+      else if (err == -EBUSY || err == -EEXIST)
+        why = "another XDP program was attached meanwhile";
+      throw Error("cannot attach to '" + ifname + "' in " + mode_name(opts.mode) + " mode: " + why);
+    };
+    attach_one(out_idx, obj.prog_fd(Program::outside), opts.outside);
+    out_attached = true;
+    attach_one(in_idx, obj.prog_fd(Program::inside), opts.inside);
+    // The object (and its fds) go away here; the attachments and pins keep everything alive.
+  } catch (...) {
+    if (out_attached) {
+      Fd p(bpf_obj_get((dir + "/" + kProgOutside).c_str()));
+      detach_if_ours(out_idx, p.fd, flags);
+    }
+    std::filesystem::remove_all(dir, ec);
+    throw;
+  }
+}
+
+void attach_pass(const std::string &ifname, XdpMode mode) {
+  const uint32_t idx = ifindex_of(ifname, "peer");
+  XdpObject obj;
+  const int err = bpf_xdp_attach(static_cast<int>(idx), obj.prog_fd(Program::pass),
+                                 mode_flags(mode) | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr);
+  if (err != 0) throw_errno("cannot attach the pass program to '" + ifname + "'", err);
+}
+
+void detach(const std::string &name) {
+  const std::string dir = pin_dir(name);
+  if (!std::filesystem::exists(dir))
+    throw Error("no sluice XDP instance named '" + name + "' (" + dir + " does not exist)");
+  if (std::filesystem::exists(dir + "/meta")) {
+    const slx_meta m = read_meta(dir);
+    Fd po(bpf_obj_get((dir + "/" + kProgOutside).c_str()));
+    Fd pi(bpf_obj_get((dir + "/" + kProgInside).c_str()));
+    detach_if_ours(m.outside_ifindex, po.fd, m.xdp_flags);
+    detach_if_ours(m.inside_ifindex, pi.fd, m.xdp_flags);
+  }
+  remove_pin_dir(name);
+}
+
+Status status(const std::string &name) {
+  const std::string dir = pin_dir(name);
+  if (!instance_exists(name)) throw Error("no sluice XDP instance named '" + name + "'");
+  const slx_meta m = read_meta(dir);
+  Status s;
+  s.name = name;
+  s.mode = (m.xdp_flags & XDP_FLAGS_SKB_MODE) ? XdpMode::generic : XdpMode::native;
+  auto port = [&](uint32_t idx, const char *pin) {
+    PortStatus p;
+    p.ifindex = idx;
+    p.ifname = ifname_of(idx);
+    p.prog_id = p.ifname.empty() ? 0 : attached_prog_id(idx);
+    Fd fd(bpf_obj_get((dir + "/" + pin).c_str()));
+    p.attached = p.prog_id != 0 && fd.fd >= 0 && prog_id_of(fd.fd) == p.prog_id;
+    return p;
+  };
+  s.outside = port(m.outside_ifindex, kProgOutside);
+  s.inside = port(m.inside_ifindex, kProgInside);
+
+  uint32_t zero = 0;
+  {
+    Fd fd(bpf_obj_get((dir + "/stats").c_str()));
+    const int ncpu = libbpf_num_possible_cpus();
+    if (fd.fd >= 0 && ncpu > 0) {
+      std::vector<sl_stats> per(static_cast<size_t>(ncpu));
+      if (bpf_map_lookup_elem(fd.fd, &zero, per.data()) == 0) {
+        auto *sum = reinterpret_cast<uint64_t *>(&s.stats);
+        for (const auto &c : per) {
+          const auto *v = reinterpret_cast<const uint64_t *>(&c);
+          for (size_t i = 0; i < sizeof(sl_stats) / 8; i++) sum[i] += v[i];
+        }
+      }
+    }
+  }
+  {
+    Fd fd(bpf_obj_get((dir + "/policy").c_str()));
+    sl_policy pol{};
+    if (fd.fd >= 0 && bpf_map_lookup_elem(fd.fd, &zero, &pol) == 0)
+      s.policy_generation = pol.generation;
+  }
+  {
+    Fd fd(bpf_obj_get((dir + "/rep_active").c_str()));
+    uint32_t set = 0;
+    if (fd.fd >= 0 && bpf_map_lookup_elem(fd.fd, &zero, &set) == 0) s.table_set = set;
+  }
+  {
+    Fd fd(bpf_obj_get((dir + "/flows").c_str()));
+    sl_flow_key k{}, next{};
+    const void *prev = nullptr;
+    while (fd.fd >= 0 && bpf_map_get_next_key(fd.fd, prev, &next) == 0) {
+      s.flows++;
+      k = next;
+      prev = &k;
+    }
+  }
+  return s;
+}
+
+}  // namespace sluice::xdp

@@ -1,0 +1,59 @@
+#include "sluice/xdp/bpffs.h"
+
+#include <sys/mount.h>
+#include <sys/statfs.h>
+#include <sys/stat.h>
+#include <linux/magic.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "sluice/xdp/error.h"
+
+namespace sluice::xdp {
+
+void throw_errno(const std::string &what, int err) {
+  if (err < 0) err = -err;
+  throw Error(what + ": " + std::strerror(err));
+}
+
+std::string bpffs_root() {
+  const char *env = std::getenv("SLUICE_BPFFS");
+  return env != nullptr && env[0] != '\0' ? env : "/sys/fs/bpf";
+}
+
+void ensure_bpffs() {
+  const std::string root = bpffs_root();
+  struct statfs st {};
+  if (statfs(root.c_str(), &st) == 0 && st.f_type == BPF_FS_MAGIC) return;
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (mount("bpf", root.c_str(), "bpf", 0, "mode=0700") != 0)
+    throw_errno("cannot mount the BPF filesystem at " + root, errno);
+}
+
+void check_instance_name(const std::string &name) {
+  bool ok = !name.empty() && name.size() <= 32;
+  for (char c : name) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && c != '-' && c != '_') ok = false;
+  }
+  if (!ok)
+    throw Error("invalid instance name '" + name + "': use 1-32 letters, digits, '-' or '_'");
+}
+
+std::string pin_dir(const std::string &name) {
+  check_instance_name(name);
+  return bpffs_root() + "/sluice/" + name;
+}
+
+void remove_pin_dir(const std::string &name) {
+  std::error_code ec;
+  std::filesystem::remove_all(pin_dir(name), ec);
+  if (ec) throw Error("cannot remove " + pin_dir(name) + ": " + ec.message());
+}
+
+}  // namespace sluice::xdp

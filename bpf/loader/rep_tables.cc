@@ -1,0 +1,283 @@
+#include "sluice/xdp/rep_tables.h"
+
+#include <bpf/bpf.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <numeric>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "sluice/xdp/error.h"
+#include "sluice/xdp/xdp_object.h"
+
+namespace sluice::xdp {
+namespace {
+
+uint32_t be_to_host(uint32_t be) {
+  return __builtin_bswap32(be);
+}
+
+uint64_t value_key(const sl_rep_value &v) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(v.score)) << 32) | v.flags;
+}
+
+// Deletes every entry of a hash map (keys collected first: deleting while walking skips keys).
+void clear_hash(int fd, size_t key_size) {
+  std::vector<uint8_t> keys;
+  std::vector<uint8_t> cur(key_size), next(key_size);
+  const void *prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
+    keys.insert(keys.end(), next.begin(), next.end());
+    cur = next;
+    prev = cur.data();
+  }
+  const size_t n = keys.size() / key_size;
+  for (size_t off = 0; off < n;) {
+    uint32_t count = static_cast<uint32_t>(std::min<size_t>(n - off, 65536));
+    const int err = bpf_map_delete_batch(fd, keys.data() + off * key_size, &count, nullptr);
+    if (err != 0 && count == 0) throw_errno("clearing a reputation hash map", err);
+    off += count;
+  }
+}
+
+template <typename K, typename V>
+void insert_batch(int fd, const std::vector<K> &keys, const std::vector<V> &values,
+                  const char *what) {
+  for (size_t off = 0; off < keys.size();) {
+    uint32_t count = static_cast<uint32_t>(std::min<size_t>(keys.size() - off, 65536));
+    const int err =
+        bpf_map_update_batch(fd, keys.data() + off, values.data() + off, &count, nullptr);
+    if (err != 0) throw_errno(std::string("loading ") + what, err);
+    off += count;
+  }
+}
+
+// Copies bytes into the start of an mmapable array map.
+void copy_into_array(int fd, const void *src, size_t bytes, size_t map_bytes, const char *what) {
+  if (bytes > map_bytes) throw Error(std::string(what) + ": table larger than its map");
+  if (bytes == 0) return;
+  const long page = sysconf(_SC_PAGESIZE);
+  const size_t len = (map_bytes + page - 1) / page * page;
+  void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) throw_errno(std::string("mmap of ") + what, errno);
+  std::memcpy(p, src, bytes);
+  munmap(p, len);
+}
+
+}  // namespace
+
+Dir24 build_dir24(std::span<const PrefixV4Entry> prefixes) {
+  Dir24 d;
+  d.tbl24.assign(1u << 24, 0);
+  std::map<uint64_t, uint32_t> value_index;
+  auto encode = [&](const sl_rep_value &v) -> uint32_t {
+    auto [it, inserted] = value_index.emplace(value_key(v), static_cast<uint32_t>(d.values.size()));
+    if (inserted) {
+      if (d.values.size() >= SLX_PFX_VALUES)
+        throw Error(fmt::format("reputation table has more than {} distinct prefix values",
+                                SLX_PFX_VALUES));
+      d.values.push_back(v);
+    }
+    return it->second + 1;
+  };
+  // Shorter prefixes first, so a longer one overwrites the part of a shorter one it covers.
+  std::vector<size_t> order(prefixes.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return prefixes[a].len < prefixes[b].len; });
+  for (size_t i : order) {
+    const PrefixV4Entry &p = prefixes[i];
+    if (p.len > 32) throw Error(fmt::format("IPv4 prefix length {} > 32", p.len));
+    const uint32_t mask = p.len == 0 ? 0 : ~0u << (32 - p.len);
+    const uint32_t a = be_to_host(p.addr_be) & mask;
+    const uint32_t e = encode(p.value);
+    if (p.len <= 24) {
+      const uint32_t first = a >> 8, count = 1u << (24 - p.len);
+      std::fill(d.tbl24.begin() + first, d.tbl24.begin() + first + count, e);
+      continue;
+    }
+    uint32_t &slot = d.tbl24[a >> 8];
+    if ((slot & SLX_ENTRY_TBL8) == 0) {
+      if (d.tbl8.size() >= SLX_TBL8_GROUPS)
+        throw Error(fmt::format("reputation table needs more than {} /24s holding longer prefixes",
+                                SLX_TBL8_GROUPS));
+      slx_tbl8_group g;
+      std::fill(std::begin(g.e), std::end(g.e), slot);  // inherit the covering prefix
+      d.tbl8.push_back(g);
+      slot = SLX_ENTRY_TBL8 | static_cast<uint32_t>(d.tbl8.size() - 1);
+    }
+    slx_tbl8_group &g = d.tbl8[slot & ~SLX_ENTRY_TBL8];
+    const uint32_t first = a & 0xff, count = 1u << (32 - p.len);
+    std::fill(g.e + first, g.e + first + count, e);
+  }
+  return d;
+}
+
+std::optional<sl_rep_value> dir24_lookup(const Dir24 &d, uint32_t addr_be) {
+  const uint32_t a = be_to_host(addr_be);
+  uint32_t e = d.tbl24[a >> 8];
+  if (e & SLX_ENTRY_TBL8) e = d.tbl8[e & ~SLX_ENTRY_TBL8].e[a & 0xff];
+  if (e == 0) return std::nullopt;
+  return d.values[e - 1];
+}
+
+std::vector<std::pair<slx_v6_prefix_key, sl_rep_value>> expand_v6(
+    std::span<const PrefixV6Entry> prefixes, size_t *skipped) {
+  static constexpr uint32_t kLens[SLX_V6_LEVELS] = {32, 48, 56, 64};
+  std::vector<size_t> order(prefixes.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return prefixes[a].len < prefixes[b].len; });
+  // (len, first 64 bits as a big-endian number) -> value; later (longer) prefixes overwrite.
+  std::map<std::pair<uint32_t, uint64_t>, sl_rep_value> out;
+  size_t skip = 0;
+  for (size_t i : order) {
+    const PrefixV6Entry &p = prefixes[i];
+    if (p.len > 64) {
+      skip++;
+      continue;
+    }
+    if (p.len < 16)
+      throw Error(
+          fmt::format("IPv6 prefix /{} is too short for the XDP table (minimum /16)", p.len));
+    uint32_t target = 64;
+    for (uint32_t l : kLens) {
+      if (l >= p.len) {
+        target = l;
+        break;
+      }
+    }
+    uint64_t hi = 0;
+    for (int b = 0; b < 8; b++) hi = hi << 8 | p.addr[b];
+    hi &= p.len == 0 ? 0 : ~0ull << (64 - p.len);
+    const uint64_t count = 1ull << (target - p.len);
+    if (out.size() + count > SLX_MAX_PREFIXES_V6)
+      throw Error(fmt::format("IPv6 prefixes expand to more than {} entries", SLX_MAX_PREFIXES_V6));
+    for (uint64_t k = 0; k < count; k++) out[{target, hi | (k << (64 - target))}] = p.value;
+  }
+  if (skipped != nullptr) *skipped = skip;
+  std::vector<std::pair<slx_v6_prefix_key, sl_rep_value>> res;
+  res.reserve(out.size());
+  for (const auto &[k, v] : out) {
+    slx_v6_prefix_key key{};
+    key.len = k.first;
+    for (int b = 0; b < 8; b++) key.addr[b] = static_cast<uint8_t>(k.second >> (56 - 8 * b));
+    res.emplace_back(key, v);
+  }
+  return res;
+}
+
+RepMapFds rep_map_fds(const XdpObject &obj) {
+  RepMapFds f;
+  f.active = obj.map_fd("rep_active");
+  for (int s = 0; s < 2; s++) {
+    const std::string sfx = fmt::format("_{}", s);
+    f.host4[s] = obj.map_fd("host4" + sfx);
+    f.host6[s] = obj.map_fd("host6" + sfx);
+    f.tbl24[s] = obj.map_fd("tbl24" + sfx);
+    f.tbl8[s] = obj.map_fd("tbl8" + sfx);
+    f.pfxval[s] = obj.map_fd("pfxval" + sfx);
+    f.pfx6[s] = obj.map_fd("pfx6" + sfx);
+  }
+  return f;
+}
+
+PinnedRepMaps::PinnedRepMaps(const std::string &dir) {
+  auto open = [&](const std::string &name) {
+    const std::string path = dir + "/" + name;
+    const int fd = bpf_obj_get(path.c_str());
+    if (fd < 0) {
+      const int err = errno;
+      this->~PinnedRepMaps();
+      throw_errno("cannot open pinned map " + path, err);
+    }
+    return fd;
+  };
+  fds_.active = open("rep_active");
+  for (int s = 0; s < 2; s++) {
+    const std::string sfx = fmt::format("_{}", s);
+    fds_.host4[s] = open("host4" + sfx);
+    fds_.host6[s] = open("host6" + sfx);
+    fds_.tbl24[s] = open("tbl24" + sfx);
+    fds_.tbl8[s] = open("tbl8" + sfx);
+    fds_.pfxval[s] = open("pfxval" + sfx);
+    fds_.pfx6[s] = open("pfx6" + sfx);
+  }
+}
+
+PinnedRepMaps::~PinnedRepMaps() {
+  for (int *fd : {&fds_.active, &fds_.host4[0], &fds_.host4[1], &fds_.host6[0], &fds_.host6[1],
+                  &fds_.tbl24[0], &fds_.tbl24[1], &fds_.tbl8[0], &fds_.tbl8[1], &fds_.pfxval[0],
+                  &fds_.pfxval[1], &fds_.pfx6[0], &fds_.pfx6[1]}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
+}
+
+uint32_t active_set(const RepMapFds &fds) {
+  uint32_t zero = 0, set = 0;
+  const int err = bpf_map_lookup_elem(fds.active, &zero, &set);
+  if (err != 0) throw_errno("reading rep_active", err);
+  return set & 1;
+}
+
+ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table) {
+  ReplaceStats st;
+  const uint32_t target = active_set(fds) ^ 1;
+  // Build everything that can fail on bad input before touching any map.
+  const Dir24 dir24 = build_dir24(table.prefixes_v4);
+  const auto v6 = expand_v6(table.prefixes_v6, &st.v6_prefixes_skipped);
+
+  clear_hash(fds.host4[target], sizeof(__be32));
+  clear_hash(fds.host6[target], 16);
+  clear_hash(fds.pfx6[target], sizeof(slx_v6_prefix_key));
+
+  std::vector<uint32_t> h4k;
+  std::vector<sl_rep_value> h4v;
+  for (const auto &h : table.hosts_v4) {
+    h4k.push_back(h.addr_be);
+    h4v.push_back(h.value);
+  }
+  insert_batch(fds.host4[target], h4k, h4v, "IPv4 hosts");
+  std::vector<std::array<uint8_t, 16>> h6k;
+  std::vector<sl_rep_value> h6v;
+  for (const auto &h : table.hosts_v6) {
+    h6k.push_back(h.addr);
+    h6v.push_back(h.value);
+  }
+  insert_batch(fds.host6[target], h6k, h6v, "IPv6 hosts");
+  std::vector<slx_v6_prefix_key> p6k;
+  std::vector<sl_rep_value> p6v;
+  for (const auto &[k, v] : v6) {
+    p6k.push_back(k);
+    p6v.push_back(v);
+  }
+  insert_batch(fds.pfx6[target], p6k, p6v, "IPv6 prefixes");
+
+  copy_into_array(fds.tbl24[target], dir24.tbl24.data(), dir24.tbl24.size() * 4,
+                  sizeof(slx_tbl24_elem) * SLX_TBL24_ELEMS, "tbl24");
+  copy_into_array(fds.tbl8[target], dir24.tbl8.data(), dir24.tbl8.size() * sizeof(slx_tbl8_group),
+                  sizeof(slx_tbl8_group) * SLX_TBL8_GROUPS, "tbl8");
+  copy_into_array(fds.pfxval[target], dir24.values.data(),
+                  dir24.values.size() * sizeof(sl_rep_value), sizeof(sl_rep_value) * SLX_PFX_VALUES,
+                  "pfxval");
+
+  uint32_t zero = 0;
+  const int err = bpf_map_update_elem(fds.active, &zero, &target, BPF_ANY);
+  if (err != 0) throw_errno("switching rep_active", err);
+  // A SYN that read the old selector may still be reading the old set; XDP programs run to
+  // completion within microseconds, so after this pause the old set is free to be rewritten by
+  // the next replacement.
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  st.active_set = target;
+  return st;
+}
+
+}  // namespace sluice::xdp

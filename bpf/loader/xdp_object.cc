@@ -1,0 +1,105 @@
+#include "sluice/xdp/xdp_object.h"
+
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "sluice/xdp/error.h"
+#include "sluice_xdp.skel.h"
+
+namespace sluice::xdp {
+namespace {
+
+// libbpf prints to stderr by default, verifier logs included; we report errors ourselves, so
+// its chatter only shows with SLUICE_XDP_VERBOSE set.
+int quiet_print(enum libbpf_print_level level, const char *fmt, va_list args) {
+  static const bool verbose = std::getenv("SLUICE_XDP_VERBOSE") != nullptr;
+  if (!verbose || level == LIBBPF_DEBUG) return 0;
+  return std::vfprintf(stderr, fmt, args);
+}
+
+}  // namespace
+
+std::string log_tail(const std::string &log, int lines) {
+  std::string s = log;
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\0')) s.pop_back();
+  size_t pos = s.size();
+  for (int i = 0; i < lines && pos > 0; i++) {
+    const size_t nl = s.rfind('\n', pos - 1);
+    if (nl == std::string::npos) {
+      pos = 0;
+      break;
+    }
+    pos = nl;
+  }
+  return s.substr(pos == 0 ? 0 : pos + 1);
+}
+
+XdpObject::XdpObject(const LoadOptions &opts) {
+  libbpf_set_print(quiet_print);
+  // Filled by the kernel only when a load fails (libbpf then retries with log level 1).
+  std::vector<char> log(4 << 20, '\0');
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .kernel_log_buf = log.data(),
+              .kernel_log_size = log.size());
+  skel_ = sluice_xdp__open_opts(&open_opts);
+  if (skel_ == nullptr) throw_errno("cannot open the sluice XDP object", errno);
+  if (!opts.pin_dir.empty()) {
+    bpf_map *map = nullptr;
+    bpf_object__for_each_map(map, skel_->obj) {
+      const std::string path = opts.pin_dir + "/" + bpf_map__name(map);
+      if (bpf_map__set_pin_path(map, path.c_str()) != 0) {
+        sluice_xdp__destroy(skel_);
+        throw Error("cannot set pin path " + path);
+      }
+    }
+  }
+  const int err = sluice_xdp__load(skel_);
+  if (err != 0) {
+    sluice_xdp__destroy(skel_);
+    skel_ = nullptr;
+    std::string msg = std::string("cannot load the sluice XDP programs: ") + std::strerror(-err);
+    const std::string tail = log_tail(std::string(log.data()));
+    if (!tail.empty()) msg += "\nverifier log (tail):\n" + tail;
+    throw Error(msg);
+  }
+}
+
+XdpObject::~XdpObject() {
+  if (skel_ != nullptr) sluice_xdp__destroy(skel_);
+}
+
+XdpObject::XdpObject(XdpObject &&o) noexcept : skel_(std::exchange(o.skel_, nullptr)) {}
+
+XdpObject &XdpObject::operator=(XdpObject &&o) noexcept {
+  if (this != &o) {
+    if (skel_ != nullptr) sluice_xdp__destroy(skel_);
+    skel_ = std::exchange(o.skel_, nullptr);
+  }
+  return *this;
+}
+
+int XdpObject::prog_fd(Program p) const {
+  switch (p) {
+    case Program::outside:
+      return bpf_program__fd(skel_->progs.sluice_outside);
+    case Program::inside:
+      return bpf_program__fd(skel_->progs.sluice_inside);
+    case Program::pass:
+      return bpf_program__fd(skel_->progs.sluice_pass);
+  }
+  return -1;
+}
+
+int XdpObject::map_fd(const std::string &name) const {
+  bpf_map *map = bpf_object__find_map_by_name(skel_->obj, name.c_str());
+  if (map == nullptr) throw Error("no map named '" + name + "' in the sluice XDP object");
+  return bpf_map__fd(map);
+}
+
+}  // namespace sluice::xdp

@@ -1,0 +1,217 @@
+/* sluice XDP data plane: the packet core of dataplane/core on an interface pair.
+ *
+ * Two entry points share one body: sluice_outside runs on the port facing the senders,
+ * sluice_inside on the port facing the MTAs. Every packet not dropped or answered leaves by the
+ * other port through the tx_port devmap. The per-packet sequence is the canonical one of
+ * core/sl_core.h; this file only owns state (maps, clock, random numbers) and I/O.
+ *
+ * XDP cannot hold a packet, so SL_VERDICT_DELAY forwards at once; profiles slow senders here by
+ * server_drop_ppm (loss-induced slowing) instead. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "core/sl_core.h"
+#include "sluice_maps.bpf.h"
+#include "sluice_rep.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* The reputation lookup; the benchmark object swaps in an LPM_TRIE variant for comparison. */
+#ifndef SLX_REP_LOOKUP
+#define SLX_REP_LOOKUP(key, out) slx_rep_lookup(key, out)
+#endif
+
+static __always_inline int slx_forward(__u32 dir) {
+  /* Unconfigured peer: hand the packet to the local stack rather than lose it. */
+  return bpf_redirect_map(&tx_port, dir == SL_DIR_FROM_OUTSIDE ? SLX_PORT_INSIDE : SLX_PORT_OUTSIDE,
+                          XDP_PASS);
+}
+
+/* What sl_parse/sl_classify found, as offsets rather than packet pointers, so it can cross into
+ * a global function. Global functions are verified once, on their own, instead of once per
+ * path through the parser (VLAN tags x IP versions x extension headers x TCP options), which
+ * keeps the verifier far below its instruction limit. */
+struct slx_parsed {
+  __u16 l3_off;
+  __u16 l4_off;
+  __u16 tcp_hlen;
+  __u16 payload_len;
+  __u8 family;
+  __u8 vlan_tags;
+  __u8 tcp_flags;
+  __u8 opt_mss;
+  __u8 opt_wscale;
+  __u8 opt_sack_perm;
+  __u8 cls;
+  __u8 dir;
+};
+
+/* Rebuilds the core's struct sl_pkt from the offsets, with the bounds checks the verifier needs
+ * to see in this function. 0 on success. */
+static __always_inline int slx_rebuild(void *data, void *data_end, const struct slx_parsed *m,
+                                       struct sl_pkt *pkt) {
+  __u32 l3 = m->l3_off, l4 = m->l4_off, hlen = m->tcp_hlen;
+  if (l3 > 64 || l4 > 4096 || hlen < 20 || hlen > 60) return -1;
+  __u8 *ip = (__u8 *)data + l3;
+  __u8 *tcp = (__u8 *)data + l4;
+  /* 40 bytes: the IPv6 header, or an IPv4 header and at least the fixed TCP header. */
+  if (ip + 40 > (__u8 *)data_end) return -1;
+  if (tcp + 20 > (__u8 *)data_end) return -1; /* a constant check gives tcp its range */
+  if (tcp + hlen > (__u8 *)data_end) return -1;
+  __builtin_memset(pkt, 0, sizeof(*pkt));
+  pkt->tcp = (struct sl_tcp *)(void *)tcp;
+  pkt->l3 = ip;
+  pkt->l3_off = (__u16)l3;
+  pkt->l4_off = (__u16)l4;
+  pkt->tcp_hlen = (__u16)hlen;
+  pkt->payload_len = m->payload_len;
+  pkt->family = m->family;
+  pkt->vlan_tags = m->vlan_tags;
+  pkt->tcp_flags = m->tcp_flags;
+  pkt->opt_mss = m->opt_mss;
+  pkt->opt_wscale = m->opt_wscale;
+  pkt->opt_sack_perm = m->opt_sack_perm;
+  return 0;
+}
+
+/* Inbound SYN: reputation -> level -> sl_act_syn -> flow. */
+__attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_parsed *m) {
+  __u32 zero = 0;
+  if (!m) return XDP_ABORTED;
+  __u32 dir = m->dir & 1;
+  struct sl_stats *st = bpf_map_lookup_elem(&stats, &zero);
+  const struct sl_policy *pol = bpf_map_lookup_elem(&policy, &zero);
+  if (!st || !pol) return slx_forward(dir);
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  struct sl_pkt pkt;
+  if (slx_rebuild(data, data_end, m, &pkt) != 0) return slx_forward(dir);
+  struct sl_flow_key key;
+  sl_flow_key_make(&pkt, SL_CLASS_INBOUND_SYN, &key);
+
+  struct sl_rep_value rep;
+  st->lookups++;
+  if (!SLX_REP_LOOKUP(&key, &rep)) return slx_forward(dir);
+  __u32 level = sl_level_for(pol, rep.score, rep.flags);
+  if (level == 0 || level >= SL_MAX_LEVELS) return slx_forward(dir);
+  struct sl_level_stats *ls = &st->level[level];
+  ls->syns++;
+
+  struct sl_flow_state fs = {};
+  __u32 tx_len = 0;
+  __be16 check_before = pkt.tcp->check;
+  enum sl_verdict v = sl_act_syn(&pol->profiles[level], &pkt, data, data_end, &fs, &tx_len);
+  if (v == SL_VERDICT_DROP) {
+    ls->dropped++;
+    return XDP_DROP;
+  }
+  if (v == SL_VERDICT_TX) {
+    /* The core rewrote the SYN into the RST in place; trim the frame to the reply's length. */
+    int delta = (int)tx_len - (int)((long)data_end - (long)data);
+    if (delta != 0 && bpf_xdp_adjust_tail(ctx, delta) != 0) return XDP_DROP;
+    ls->rst_sent++;
+    return XDP_TX;
+  }
+  if (pkt.tcp->check != check_before) ls->rewritten++;
+  __u64 now = bpf_ktime_get_ns();
+  fs.created_ns = now;
+  fs.last_seen_ns = now;
+  fs.level = (__u8)level;
+  if (bpf_map_update_elem(&flows, &key, &fs, BPF_ANY) == 0)
+    ls->flows++;
+  else
+    st->flow_table_full++;
+  return slx_forward(dir);
+}
+
+/* Client or server segment: flow state -> sl_act_client_seg / sl_act_server_seg. */
+__attribute__((noinline)) int slx_on_segment(struct xdp_md *ctx, const struct slx_parsed *m) {
+  __u32 zero = 0;
+  if (!m) return XDP_ABORTED;
+  __u32 dir = m->dir & 1;
+  struct sl_stats *st = bpf_map_lookup_elem(&stats, &zero);
+  const struct sl_policy *pol = bpf_map_lookup_elem(&policy, &zero);
+  if (!st || !pol) return slx_forward(dir);
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  struct sl_pkt pkt;
+  if (slx_rebuild(data, data_end, m, &pkt) != 0) return slx_forward(dir);
+  enum sl_class cls = m->cls == SL_CLASS_CLIENT_SEG ? SL_CLASS_CLIENT_SEG : SL_CLASS_SERVER_SEG;
+  struct sl_flow_key key;
+  sl_flow_key_make(&pkt, cls, &key);
+
+  struct sl_flow_state *fs = bpf_map_lookup_elem(&flows, &key);
+  if (!fs) return slx_forward(dir);
+  __u32 level = fs->level;
+  if (level >= SL_MAX_LEVELS) return slx_forward(dir);
+  struct sl_level_stats *ls = &st->level[level];
+  const struct sl_profile *prof = &pol->profiles[level];
+  __be16 check_before = pkt.tcp->check;
+  __u32 rnd = bpf_get_prandom_u32();
+  enum sl_verdict v;
+  if (cls == SL_CLASS_CLIENT_SEG)
+    v = sl_act_client_seg(prof, fs, &pkt, data_end, rnd);
+  else
+    v = sl_act_server_seg(prof, fs, &pkt, data_end, rnd);
+  fs->last_seen_ns = bpf_ktime_get_ns();
+  if (v == SL_VERDICT_DROP) {
+    ls->dropped++;
+    return XDP_DROP;
+  }
+  if (pkt.tcp->check != check_before) ls->rewritten++;
+  return slx_forward(dir); /* PASS, and DELAY: XDP cannot hold a packet */
+}
+
+static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  __u32 zero = 0;
+  struct sl_stats *st = bpf_map_lookup_elem(&stats, &zero);
+  const struct sl_policy *pol = bpf_map_lookup_elem(&policy, &zero);
+  if (!st || !pol) return slx_forward(dir);
+  st->packets[dir]++;
+
+  struct sl_pkt pkt;
+  int r = sl_parse(data, data_end, &pkt);
+  if (r < 0) {
+    if (r == SL_PARSE_MALFORMED) st->malformed++;
+    return slx_forward(dir);
+  }
+  enum sl_class cls = sl_classify(&pkt, data_end, dir, pol->smtp_ports);
+  if (cls == SL_CLASS_OTHER) return slx_forward(dir);
+  st->smtp[dir]++;
+
+  struct slx_parsed m = {
+      .l3_off = pkt.l3_off,
+      .l4_off = pkt.l4_off,
+      .tcp_hlen = pkt.tcp_hlen,
+      .payload_len = pkt.payload_len,
+      .family = pkt.family,
+      .vlan_tags = pkt.vlan_tags,
+      .tcp_flags = pkt.tcp_flags,
+      .opt_mss = pkt.opt_mss,
+      .opt_wscale = pkt.opt_wscale,
+      .opt_sack_perm = pkt.opt_sack_perm,
+      .cls = (__u8)cls,
+      .dir = (__u8)dir,
+  };
+  if (cls == SL_CLASS_INBOUND_SYN) return slx_on_syn(ctx, &m);
+  return slx_on_segment(ctx, &m);
+}
+
+SEC("xdp")
+int sluice_outside(struct xdp_md *ctx) {
+  return slx_process(ctx, SL_DIR_FROM_OUTSIDE);
+}
+
+SEC("xdp")
+int sluice_inside(struct xdp_md *ctx) {
+  return slx_process(ctx, SL_DIR_FROM_INSIDE);
+}
+
+/* For the far ends of veth pairs in test rigs: native XDP redirect into a veth only delivers
+ * when the receiving peer has an XDP program; this one lets every packet through. */
+SEC("xdp")
+int sluice_pass(struct xdp_md *ctx __attribute__((unused))) {
+  return XDP_PASS;
+}

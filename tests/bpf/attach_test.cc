@@ -1,0 +1,325 @@
+// sluice-xdp attach / status / detach on veth pairs in network namespaces this test creates:
+// traffic crosses the pair only through the XDP redirect, keeps crossing after the CLI exits
+// (fail-static), stops after detach; bad attach requests change nothing.
+//
+// Rig (names carry the pid):  [ns slxc<pid>: c0 198.18.0.1] <-veth-> slxo<pid>  (outside)
+//                             [ns slxs<pid>: s0 198.18.0.2] <-veth-> slxi<pid>  (inside)
+// slxo/slxi live in the test's namespace and are not bridged: only sluice connects them.
+#include <gtest/gtest.h>
+#include <net/if.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include <bpf/libbpf.h>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "common/privileged.h"
+#include "sluice/xdp/attach.h"
+#include "sluice/xdp/bpffs.h"
+#if SLUICE_XDP_HAVE_CLIENT
+#include "dataplane_client.h"
+#endif
+#if SLUICE_XDP_HAVE_REPUTATION
+#include <fstream>
+
+#include "sluice/reputation/delta.h"
+#include "sluice/reputation/snapshot.h"
+#endif
+
+#ifndef SLUICE_XDP_BIN
+#error "SLUICE_XDP_BIN (path of sluice-xdp) must be defined"
+#endif
+
+namespace sluice::xdp {
+namespace {
+
+int sh(const std::string &cmd) {
+  const int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+// Output and exit status of a command (stderr included).
+std::pair<int, std::string> run(const std::string &cmd) {
+  std::string out;
+  FILE *p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return {-1, out};
+  char buf[512];
+  while (std::fgets(buf, sizeof(buf), p) != nullptr) out += buf;
+  const int rc = pclose(p);
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+}
+
+class XdpRig : public ::testing::Test {
+ protected:
+  const std::string id = std::to_string(getpid());
+  const std::string nsc = "slxc" + id, nss = "slxs" + id;
+  const std::string out_if = "slxo" + id, in_if = "slxi" + id;
+  const std::string name = "test-" + id;
+  const std::string bin = SLUICE_XDP_BIN;
+
+  void SetUp() override {
+    SLUICE_REQUIRE_PRIVILEGED();
+    TearDown();  // leftovers of a crashed run with the same pid
+    ok_ = sh("ip netns add " + nsc) == 0 && sh("ip netns add " + nss) == 0 &&
+          sh("ip link add " + out_if + " type veth peer name c0 netns " + nsc) == 0 &&
+          sh("ip link add " + in_if + " type veth peer name s0 netns " + nss) == 0 &&
+          sh("ip -n " + nsc + " addr add 198.18.0.1/24 dev c0") == 0 &&
+          sh("ip -n " + nss + " addr add 198.18.0.2/24 dev s0") == 0 &&
+          sh("ip -n " + nsc + " link set c0 up") == 0 &&
+          sh("ip -n " + nss + " link set s0 up") == 0 && sh("ip link set " + out_if + " up") == 0 &&
+          sh("ip link set " + in_if + " up") == 0;
+    // Real checksums on the wire: native XDP frames lose the skb's partial-checksum state.
+    const std::string off = " tx off tso off gso off gro off";
+    ok_ = ok_ && sh("ip netns exec " + nsc + " ethtool -K c0" + off) == 0 &&
+          sh("ip netns exec " + nss + " ethtool -K s0" + off) == 0 &&
+          sh("ethtool -K " + out_if + off) == 0 && sh("ethtool -K " + in_if + off) == 0;
+    ASSERT_TRUE(ok_) << "could not build the namespace rig";
+  }
+
+  void TearDown() override {
+    sh(bin + " detach --name " + name);
+    sh("ip link del " + out_if);
+    sh("ip link del " + in_if);
+    sh("ip netns del " + nsc);
+    sh("ip netns del " + nss);
+    std::error_code ec;
+    std::filesystem::remove_all(pin_dir(name), ec);
+  }
+
+  // A TCP exchange c0 -> s0:2525 and back, bounded by timeouts (3 s for all of it).
+  bool tcp_exchange() { return tcp_exchange_result() == "EHLO"; }
+
+  // "EHLO" on success, else the Python exception's name (ConnectionRefusedError, timeout...).
+  std::string tcp_exchange_result() {
+    // The server runs at most 5 s and is ended by its pid (timeout passes SIGTERM on).
+    const std::string py =
+        "import socket;s=socket.socket();"
+        "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('198.18.0.2',2525));"
+        "s.listen(1);s.settimeout(4);c,_=s.accept();c.sendall(c.recv(64).upper())";
+    const pid_t server = fork();
+    if (server == 0) {
+      execlp("ip", "ip", "netns", "exec", nss.c_str(), "timeout", "5", "python3", "-c", py.c_str(),
+             static_cast<char *>(nullptr));
+      _exit(127);
+    }
+    usleep(300 * 1000);
+    const auto [rc, out] = run("ip netns exec " + nsc +
+                               " timeout 4 python3 -c \"import socket\n"
+                               "try:\n"
+                               " c=socket.create_connection(('198.18.0.2',2525),timeout=3)\n"
+                               " c.sendall(b'ehlo');print(c.recv(64).decode())\n"
+                               "except Exception as e: print(type(e).__name__)\"");
+    (void)rc;
+    if (server > 0) {
+      kill(server, SIGTERM);
+      waitpid(server, nullptr, 0);
+    }
+    std::string r = out;
+    while (!r.empty() && (r.back() == '\n' || r.back() == '\r')) r.pop_back();
+    return r;
+  }
+
+  uint32_t xdp_prog(const std::string &ifname) {
+    uint32_t id_ = 0;
+    bpf_xdp_query_id(static_cast<int>(if_nametoindex(ifname.c_str())), 0, &id_);
+    return id_;
+  }
+
+  bool ok_ = false;
+};
+
+TEST_F(XdpRig, GenericModeForwardsFailStaticAndDetachStops) {
+  EXPECT_FALSE(tcp_exchange()) << "the rig must not forward without sluice";
+  const auto [rc, out] = run(bin + " attach --outside " + out_if + " --inside " + in_if +
+                             " --name " + name + " --mode generic");
+  ASSERT_EQ(rc, 0) << out;
+  // The CLI has exited: programs and maps live on through the attachment and the pins.
+  EXPECT_TRUE(std::filesystem::exists(pin_dir(name) + "/flows"));
+  EXPECT_TRUE(tcp_exchange());
+  const auto [src, sout] = run(bin + " status --name " + name);
+  EXPECT_EQ(src, 0) << sout;
+  EXPECT_NE(sout.find("attached"), std::string::npos) << sout;
+  const Status s = status(name);
+  EXPECT_TRUE(s.outside.attached);
+  EXPECT_TRUE(s.inside.attached);
+  EXPECT_GT(s.stats.packets[SL_DIR_FROM_OUTSIDE], 0u);
+  EXPECT_GT(s.stats.packets[SL_DIR_FROM_INSIDE], 0u);
+
+  const auto [drc, dout] = run(bin + " detach --name " + name);
+  ASSERT_EQ(drc, 0) << dout;
+  EXPECT_EQ(xdp_prog(out_if), 0u);
+  EXPECT_EQ(xdp_prog(in_if), 0u);
+  EXPECT_FALSE(std::filesystem::exists(pin_dir(name)));
+  EXPECT_FALSE(tcp_exchange());
+}
+
+TEST_F(XdpRig, NativeModeForwardsWithPassProgramsOnThePeers) {
+  ASSERT_EQ(sh("ip netns exec " + nsc + " " + bin + " peer-pass --dev c0"), 0);
+  ASSERT_EQ(sh("ip netns exec " + nss + " " + bin + " peer-pass --dev s0"), 0);
+  const auto [rc, out] = run(bin + " attach --outside " + out_if + " --inside " + in_if +
+                             " --name " + name + " --mode native");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(tcp_exchange());
+  EXPECT_EQ(status(name).mode, XdpMode::native);
+}
+
+TEST_F(XdpRig, MissingInterfaceIsRefusedAndChangesNothing) {
+  const auto [rc, out] =
+      run(bin + " attach --outside " + out_if + " --inside nosuch" + id + " --name " + name);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("does not exist"), std::string::npos) << out;
+  EXPECT_EQ(xdp_prog(out_if), 0u);
+  EXPECT_FALSE(std::filesystem::exists(pin_dir(name)));
+}
+
+TEST_F(XdpRig, ForeignProgramIsNotReplaced) {
+  ASSERT_EQ(sh(bin + " peer-pass --mode generic --dev " + in_if), 0);
+  const uint32_t foreign = xdp_prog(in_if);
+  ASSERT_NE(foreign, 0u);
+  const auto [rc, out] = run(bin + " attach --outside " + out_if + " --inside " + in_if +
+                             " --name " + name + " --mode generic");
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("already has an XDP program"), std::string::npos) << out;
+  EXPECT_EQ(xdp_prog(in_if), foreign);
+  EXPECT_EQ(xdp_prog(out_if), 0u);
+  EXPECT_FALSE(std::filesystem::exists(pin_dir(name)));
+}
+
+TEST_F(XdpRig, FailureOnSecondPortRollsBackTheFirst) {
+  // A bridge has no native XDP: the outside port attaches, the inside one fails.
+  const std::string dummy = "slxb" + id;
+  ASSERT_EQ(sh("ip link add " + dummy + " type bridge"), 0);
+  const auto [rc, out] = run(bin + " attach --outside " + out_if + " --inside " + dummy +
+                             " --name " + name + " --mode native");
+  sh("ip link del " + dummy);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("native"), std::string::npos) << out;
+  EXPECT_EQ(xdp_prog(out_if), 0u);
+  EXPECT_FALSE(std::filesystem::exists(pin_dir(name)));
+}
+
+TEST_F(XdpRig, WrongModeAndBadNameAreClearErrors) {
+  auto [rc, out] = run(bin + " attach --outside " + out_if + " --inside " + in_if + " --name " +
+                       name + " --mode turbo");
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("unknown XDP mode"), std::string::npos) << out;
+  std::tie(rc, out) =
+      run(bin + " attach --outside " + out_if + " --inside " + in_if + " --name ../evil");
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("invalid instance name"), std::string::npos) << out;
+  EXPECT_EQ(xdp_prog(out_if), 0u);
+}
+
+#if SLUICE_XDP_HAVE_REPUTATION
+// A table of one host, 198.18.0.1 (the rig's client), with that score.
+reputation::Snapshot client_table(int32_t score) {
+  reputation::HostV4 h{};
+  h.addr_be = __builtin_bswap32(0xc6120001u);
+  h.value = {score, 0};
+  return reputation::Snapshot::from_entries({h}, {}, {}, {});
+}
+
+TEST_F(XdpRig, LiveTableDeltaAndPolicyUpdatesShapeRealConnections) {
+  const std::string tmp = "/tmp/sluice-xdp-test-" + id;
+  std::filesystem::create_directories(tmp);
+  setenv("SLUICE_XDP_STATE_DIR", (tmp + "/state").c_str(), 1);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{tmp};
+  const std::string env = "SLUICE_XDP_STATE_DIR=" + tmp + "/state ";
+
+  auto [rc, out] = run(bin + " attach --outside " + out_if + " --inside " + in_if + " --name " +
+                       name + " --mode generic");
+  ASSERT_EQ(rc, 0) << out;
+  {
+    std::ofstream pf(tmp + "/policy.ini");
+    pf << "[smtp]\nports = 2525\n"
+          "[level.1]\nname = throttle\nthreshold = 3\nwindow_clamp = 2048\n"
+          "[level.2]\nname = block\nthreshold = 10\nblock = rst\n";
+  }
+  std::tie(rc, out) = run(bin + " policy --name " + name + " " + tmp + "/policy.ini");
+  ASSERT_EQ(rc, 0) << out;
+
+  // Blocked: the SYN is answered with RST by the XDP program, the server never sees it.
+  client_table(12).save(tmp + "/blocked.snap");
+  std::tie(rc, out) = run(env + bin + " table-load --name " + name + " " + tmp + "/blocked.snap");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(tcp_exchange_result(), "ConnectionRefusedError");
+  EXPECT_EQ(status(name).stats.level[2].rst_sent, 1u);
+
+  // A delta lowers the score to the throttle level: the connection works, shaped.
+  const auto delta = reputation::diff(client_table(12), client_table(4));
+  delta.save(tmp + "/throttle.delta");
+  std::tie(rc, out) =
+      run(env + bin + " table-delta --name " + name + " " + tmp + "/throttle.delta");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(tcp_exchange_result(), "EHLO");
+  const Status st = status(name);
+  EXPECT_EQ(st.stats.level[1].flows, 1u);
+  EXPECT_GT(st.stats.level[1].rewritten, 0u);
+  std::tie(rc, out) = run(bin + " flows --name " + name);
+  EXPECT_NE(out.find("198.18.0.1:"), std::string::npos) << out;
+  EXPECT_NE(out.find("level 1"), std::string::npos) << out;
+
+  // A clean table: no lookup matches, nothing is shaped.
+  client_table(0).save(tmp + "/clean.snap");
+  std::tie(rc, out) = run(env + bin + " table-load --name " + name + " " + tmp + "/clean.snap");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(tcp_exchange_result(), "EHLO");
+  EXPECT_EQ(status(name).stats.level[1].flows, 1u);  // unchanged
+}
+#endif
+
+#if SLUICE_XDP_HAVE_CLIENT && SLUICE_XDP_HAVE_REPUTATION
+TEST_F(XdpRig, ControlPlaneClientDrivesTheInstance) {
+  const std::string tmp = "/tmp/sluice-xdp-client-" + id;
+  std::filesystem::create_directories(tmp);
+  setenv("SLUICE_XDP_STATE_DIR", (tmp + "/state").c_str(), 1);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{tmp};
+  EXPECT_THROW(control::connect_dataplane("xdp:" + name), control::DataplaneError);
+  const auto [rc, out] = run(bin + " attach --outside " + out_if + " --inside " + in_if +
+                             " --name " + name + " --mode generic");
+  ASSERT_EQ(rc, 0) << out;
+  auto dp = control::connect_dataplane("xdp:" + name);
+  EXPECT_EQ(dp->describe(), "xdp:" + name);
+  {
+    std::ofstream pf(tmp + "/policy.ini");
+    pf << "[smtp]\nports = 2525\n[level.1]\nname = throttle\nthreshold = 3\n"
+          "window_clamp = 2048\n";
+  }
+  dp->set_policy(tmp + "/policy.ini");
+  client_table(4).save(tmp + "/t.snap");
+  dp->load_table(tmp + "/t.snap");
+  EXPECT_THROW(dp->load_table(tmp + "/missing.snap"), control::DataplaneError);
+  EXPECT_EQ(tcp_exchange_result(), "EHLO");
+  const control::DataplaneStats st = dp->stats();
+  EXPECT_EQ(st.policy_generation, 1u);
+  EXPECT_EQ(st.table_entries, 1u);
+  ASSERT_EQ(st.levels.size(), 2u);
+  EXPECT_EQ(st.levels[1].threshold, 3);
+  EXPECT_EQ(st.levels[1].flows, 1u);
+  const auto flows = dp->flows(10);
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_EQ(flows[0].client, "198.18.0.1");
+  EXPECT_EQ(flows[0].server_port, 2525);
+  EXPECT_EQ(flows[0].level, 1u);
+}
+#endif
+
+}  // namespace
+}  // namespace sluice::xdp

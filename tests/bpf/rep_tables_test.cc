@@ -1,0 +1,126 @@
+// The reputation table as the XDP maps hold it, built in user space: DIR-24-8 agrees with a
+// naive longest-prefix match, IPv6 prefixes expand to the stored lengths, pcap files round-trip.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <random>
+
+#include "sluice/xdp/error.h"
+#include "sluice/xdp/pcap_file.h"
+#include "sluice/xdp/rep_tables.h"
+#include "sluice/xdp/xdp_object.h"
+
+namespace sluice::xdp {
+namespace {
+
+uint32_t be(uint32_t host) {
+  return __builtin_bswap32(host);
+}
+
+std::optional<sl_rep_value> naive_lpm(const std::vector<PrefixV4Entry> &ps, uint32_t addr_host) {
+  int best = -1;
+  std::optional<sl_rep_value> v;
+  for (const auto &p : ps) {
+    const uint32_t mask = p.len == 0 ? 0 : ~0u << (32 - p.len);
+    if ((be(p.addr_be) & mask) == (addr_host & mask) && p.len > best) {
+      best = p.len;
+      v = p.value;
+    }
+  }
+  return v;
+}
+
+TEST(Dir24, AgreesWithNaiveLongestPrefixMatch) {
+  std::mt19937 rng(42);  // fixed seed: the same table every run
+  std::vector<PrefixV4Entry> ps;
+  // Nested prefixes around 198.18.0.0/15 at every length 8..32, so tbl8 groups inherit values.
+  for (int i = 0; i < 3000; i++) {
+    const uint8_t len = static_cast<uint8_t>(8 + rng() % 25);
+    const uint32_t a = (0xc6120000u | (rng() & 0x1ffff)) & (~0u << (32 - len));
+    ps.push_back(
+        {be(a), len, {static_cast<int32_t>(rng() % 30) - 5, static_cast<uint32_t>(rng() % 2)}});
+  }
+  // Deduplicate (addr, len): the table has one value per prefix.
+  std::sort(ps.begin(), ps.end(), [](const auto &x, const auto &y) {
+    return std::pair(x.addr_be, x.len) < std::pair(y.addr_be, y.len);
+  });
+  ps.erase(std::unique(ps.begin(), ps.end(),
+                       [](const auto &x, const auto &y) {
+                         return x.addr_be == y.addr_be && x.len == y.len;
+                       }),
+           ps.end());
+  const Dir24 d = build_dir24(ps);
+  EXPECT_GT(d.tbl8.size(), 0u);
+  for (int i = 0; i < 20000; i++) {
+    const uint32_t a = i < 10000 ? (0xc6120000u | (rng() & 0x1ffff)) : static_cast<uint32_t>(rng());
+    const auto want = naive_lpm(ps, a);
+    const auto got = dir24_lookup(d, be(a));
+    ASSERT_EQ(want.has_value(), got.has_value()) << std::hex << a;
+    if (want) {
+      EXPECT_EQ(want->score, got->score) << std::hex << a;
+      EXPECT_EQ(want->flags, got->flags) << std::hex << a;
+    }
+  }
+}
+
+TEST(Dir24, DeduplicatesValuesAndRejectsBadLengths) {
+  std::vector<PrefixV4Entry> ps = {{be(0xc6120000), 16, {3, 0}}, {be(0xc6130000), 16, {3, 0}}};
+  EXPECT_EQ(build_dir24(ps).values.size(), 1u);
+  ps.push_back({be(0xc6120000), 33, {1, 0}});
+  EXPECT_THROW(build_dir24(ps), Error);
+}
+
+TEST(ExpandV6, StoresAtFourLengthsLongestWins) {
+  std::array<uint8_t, 16> a{0x20, 0x01, 0x00, 0x02};
+  std::vector<PrefixV6Entry> ps;
+  ps.push_back({a, 40, {3, 0}});  // -> 256 /48 keys
+  auto b = a;
+  b[5] = 0x07;
+  ps.push_back({b, 48, {9, 0}});   // overrides one of them
+  ps.push_back({a, 100, {1, 0}});  // cannot be stored
+  size_t skipped = 0;
+  const auto keys = expand_v6(ps, &skipped);
+  EXPECT_EQ(skipped, 1u);
+  ASSERT_EQ(keys.size(), 256u);
+  int nine = 0;
+  for (const auto &[k, v] : keys) {
+    EXPECT_EQ(k.len, 48u);
+    EXPECT_EQ(k.addr[0], 0x20);
+    EXPECT_EQ(k.addr[6], 0);  // bits past /48 are zero
+    if (v.score == 9) {
+      nine++;
+      EXPECT_EQ(k.addr[5], 0x07);
+    }
+  }
+  EXPECT_EQ(nine, 1);
+  ps.push_back({a, 8, {1, 0}});
+  EXPECT_THROW(expand_v6(ps, nullptr), Error);
+}
+
+TEST(PcapFile, RoundTripsFramesAndRejectsGarbage) {
+  const std::string path = "/tmp/sluice-xdp-pcap-" + std::to_string(getpid()) + ".pcap";
+  std::vector<PcapFrame> frames = {{1, 2, {1, 2, 3}}, {3, 4, std::vector<uint8_t>(1500, 7)}};
+  write_pcap(path, frames);
+  const auto back = read_pcap(path);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].data, frames[0].data);
+  EXPECT_EQ(back[1].data, frames[1].data);
+  EXPECT_EQ(back[1].ts_sec, 3u);
+  FILE *f = std::fopen(path.c_str(), "wb");
+  std::fputs("not a pcap file at all", f);
+  std::fclose(f);
+  EXPECT_THROW(read_pcap(path), Error);
+  std::remove(path.c_str());
+}
+
+// A verifier rejection is reported with the end of the log, where the verifier says why.
+TEST(VerifierLog, TailKeepsTheLastLines) {
+  EXPECT_EQ(log_tail("1: a\n2: b\n3: c\ninvalid access to packet\n", 2),
+            "3: c\ninvalid access to packet");
+  EXPECT_EQ(log_tail("only line", 5), "only line");
+  EXPECT_EQ(log_tail("", 5), "");
+}
+
+}  // namespace
+}  // namespace sluice::xdp

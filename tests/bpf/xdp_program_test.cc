@@ -1,0 +1,227 @@
+// The XDP program through BPF_PROG_TEST_RUN: what it forwards untouched, and each action of the
+// test policy on SYNs and on segments of shaped flows.
+#include <gtest/gtest.h>
+
+#include "common/privileged.h"
+#include "frames.h"
+#include "xdp_test_support.h"
+
+namespace sluice::xdp {
+namespace {
+
+using testing::build;
+using testing::LoadedXdp;
+using testing::tcp_checksum_ok;
+using testing::tcp_off;
+using testing::TcpFrame;
+
+constexpr uint32_t kRedirect = XDP_REDIRECT;
+
+// MSS 1460, SACK-permitted, timestamps, NOP, window scale 7 (as Linux sends them).
+const std::vector<uint8_t> kSynOptions = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0,
+                                          0, 1, 0,    0,    0, 0, 1, 3,  3, 7};
+
+TcpFrame syn_from(uint8_t last_octet) {
+  TcpFrame f;
+  f.src[3] = last_octet;
+  f.options = kSynOptions;
+  return f;
+}
+
+// The server's reply direction of the flow of `syn`.
+TcpFrame reply_to(const TcpFrame &syn) {
+  TcpFrame r = syn;
+  std::memcpy(r.src, syn.dst, 16);
+  std::memcpy(r.dst, syn.src, 16);
+  r.sport = syn.dport;
+  r.dport = syn.sport;
+  r.options.clear();
+  r.flags = 0x10;  // ACK
+  return r;
+}
+
+uint16_t window_of(const std::vector<uint8_t> &f) {
+  const size_t t = tcp_off(f);
+  return static_cast<uint16_t>(f[t + 14] << 8 | f[t + 15]);
+}
+
+TEST(XdpProgram, ForwardsNonIpUnchanged) {
+  SLUICE_REQUIRE_PRIVILEGED();
+  LoadedXdp x;
+  std::vector<uint8_t> arp(60, 0);
+  arp[12] = 0x08;
+  arp[13] = 0x06;
+  const TestRunResult r = x.outside(arp);
+  EXPECT_EQ(r.action, kRedirect);
+  EXPECT_EQ(r.output, arp);
+}
+
+TEST(XdpProgram, ForwardsOtherPortsAndCleanSendersUnchangedWithoutState) {
+  SLUICE_REQUIRE_PRIVILEGED();
+  LoadedXdp x;
+  TcpFrame http = syn_from(7);
+  http.dport = 80;
+  x.set_host_v4(http.src, 100);  // a bad sender, but not to a watched port
+  const auto f1 = build(http);
+  EXPECT_EQ(x.outside(f1).output, f1);
+  const auto f2 = build(syn_from(8));  // unknown sender to port 25
+  const TestRunResult r = x.outside(f2);
+  EXPECT_EQ(r.action, kRedirect);
+  EXPECT_EQ(r.output, f2);
+  EXPECT_EQ(x.flow_count(), 0u);
+  const sl_stats s = x.stats_sum();
+  EXPECT_EQ(s.packets[SL_DIR_FROM_OUTSIDE], 2u);
+  EXPECT_EQ(s.smtp[SL_DIR_FROM_OUTSIDE], 1u);
+  EXPECT_EQ(s.lookups, 1u);
+}
+
+TEST(XdpProgram, AllowFlagOverridesScore) {
+  SLUICE_REQUIRE_PRIVILEGED();
+  LoadedXdp x;
+  const TcpFrame syn = syn_from(9);
+  x.set_host_v4(syn.src, 100, SL_REP_ALLOW);
+  const auto f = build(syn);
+  EXPECT_EQ(x.outside(f).output, f);
+  EXPECT_EQ(x.flow_count(), 0u);
+}
+
+TEST(XdpProgram, MalformedTcpForwardedUnmodified) {
+  SLUICE_REQUIRE_PRIVILEGED();
+  LoadedXdp x;
+  auto f = build(syn_from(10));
+  f[tcp_off(f) + 12] = 0xf0;  // data offset 60 bytes: beyond the datagram
+  const TestRunResult r = x.outside(f);
+  EXPECT_EQ(r.action, kRedirect);
+  EXPECT_EQ(r.output, f);
+  EXPECT_EQ(x.stats_sum().malformed, 1u);
+}
+
+TEST(XdpProgram, ThrottledSynLosesWindowScaleAndCreatesFlow) {
+  SLUICE_REQUIRE_PRIVILEGED();
+  LoadedXdp x;
+  const TcpFrame syn = syn_from(11);
+  x.set_host_v4(syn.src, 3);  // level 1
+  const auto in = build(syn);
+  const TestRunResult r = x.outside(in);
+  ASSERT_EQ(r.action, kRedirect);
+  ASSERT_EQ(r.output.size(), in.size());
+  EXPECT_TRUE(tcp_checksum_ok(r.output));
+  const size_t wsc = tcp_off(in) + 20 + 17;  // the window-scale option
+  EXPECT_EQ(in[wsc], 3);
+  EXPECT_EQ(r.output[wsc], 1);
+  EXPECT_EQ(r.output[wsc + 1], 1);
+  EXPECT_EQ(r.output[wsc + 2], 1);
+  EXPECT_EQ(x.flow_count(), 1u);
+  EXPECT_EQ(x.stats_sum().level[1].flows, 1u);
+
+  // The server's SYN-ACK of that flow: MSS clamped to 536, window clamped to 2048.
+  TcpFrame synack = reply_to(syn);
+  synack.flags = 0x12;
+  synack.options = {2, 4, 0x05, 0xb4, 1, 3, 3, 7};
+  const TestRunResult ra = x.inside(build(synack));
+  ASSERT_EQ(ra.action, kRedirect);
+  EXPECT_TRUE(tcp_checksum_ok(ra.output));
+  const size_t t = tcp_off(ra.output);
+  EXPECT_EQ(ra.output[t + 22] << 8 | ra.output[t + 23], 536);
+  EXPECT_EQ(window_of(ra.output), 2048);
+  EXPECT_EQ(ra.output[t + 25], 1);  // its window scale stripped too
+}
+
+TEST(XdpProgram, DelayProfileForwardsAtOnceWithWindowClamp) {
+  SLUICE_REQUIRE_PRIVILEGED();
+  LoadedXdp x;
+  const TcpFrame syn = syn_from(12);
+  x.set_host_v4(syn.src, 5);  // level 2: delay 200 ms, window 4096
+  ASSERT_EQ(x.outside(build(syn)).action, kRedirect);
+  TcpFrame data = reply_to(syn);
+  data.payload = {'2', '2', '0', ' ', 'h', 'i', '\r', '\n'};
+  const TestRunResult r = x.inside(build(data));
+  EXPECT_EQ(r.action, kRedirect);  // XDP cannot hold it: DELAY forwards now
+  EXPECT_EQ(window_of(r.output), 4096);
+  EXPECT_TRUE(tcp_checksum_ok(r.output));
+}
+
+TEST(XdpProgram, TarpitZeroesWindowFromGreetingOn) {
+  SLUICE_REQUIRE_PRIVILEGED();
+  LoadedXdp x;
+  const TcpFrame syn = syn_from(13);
+  x.set_host_v4(syn.src, 8);
+  ASSERT_EQ(x.outside(build(syn)).action, kRedirect);
+  TcpFrame synack = reply_to(syn);
+  synack.flags = 0x12;
+  EXPECT_EQ(window_of(x.inside(build(synack)).output), 65535);  // before the greeting
+  TcpFrame greet = reply_to(syn);
+  greet.payload = {'2', '2', '0', '\r', '\n'};
+  const TestRunResult r = x.inside(build(greet));
+  EXPECT_EQ(window_of(r.output), 0);
+  EXPECT_TRUE(tcp_checksum_ok(r.output));
+}
+
+TEST(XdpProgram, DropRateDropsPayloadBothWaysButNotAcks) {
+  SLUICE_REQUIRE_PRIVILEGED();
+  LoadedXdp x;
+  const TcpFrame syn = syn_from(14);
+  x.set_host_v4(syn.src, 9);
+  ASSERT_EQ(x.outside(build(syn)).action, kRedirect);
+  TcpFrame client = syn;
+  client.options.clear();
+  client.flags = 0x18;
+  client.payload = {'E', 'H', 'L', 'O', '\r', '\n'};
+  EXPECT_EQ(x.outside(build(client)).action, static_cast<uint32_t>(XDP_DROP));
+  TcpFrame server = reply_to(syn);
+  server.payload = {'2', '5', '0', '\r', '\n'};
+  EXPECT_EQ(x.inside(build(server)).action, static_cast<uint32_t>(XDP_DROP));
+  EXPECT_EQ(x.inside(build(reply_to(syn))).action, kRedirect);  // a bare ACK passes
+  EXPECT_EQ(x.stats_sum().level[4].dropped, 2u);
+}
+
+TEST(XdpProgram, BlockRstAnswersTheSynWithXdpTx) {
+  SLUICE_REQUIRE_PRIVILEGED();
+  LoadedXdp x;
+  const TcpFrame syn = syn_from(15);
+  x.set_host_v4(syn.src, 10);
+  const auto in = build(syn);
+  const TestRunResult r = x.outside(in);
+  ASSERT_EQ(r.action, static_cast<uint32_t>(XDP_TX));
+  ASSERT_EQ(r.output.size(), 54u);  // Ethernet + IPv4 + TCP, no options
+  EXPECT_TRUE(tcp_checksum_ok(r.output));
+  const size_t t = tcp_off(r.output);
+  EXPECT_EQ(r.output[t + 13], 0x14);                          // RST|ACK
+  EXPECT_EQ(0, std::memcmp(&r.output[14 + 12], syn.dst, 4));  // addresses swapped
+  EXPECT_EQ(0, std::memcmp(&r.output[14 + 16], syn.src, 4));
+  const uint32_t ack = static_cast<uint32_t>(r.output[t + 8] << 24 | r.output[t + 9] << 16 |
+                                             r.output[t + 10] << 8 | r.output[t + 11]);
+  EXPECT_EQ(ack, syn.seq + 1);
+  EXPECT_EQ(x.flow_count(), 0u);
+  EXPECT_EQ(x.stats_sum().level[5].rst_sent, 1u);
+}
+
+TEST(XdpProgram, BlockDropDropsTheSyn) {
+  SLUICE_REQUIRE_PRIVILEGED();
+  LoadedXdp x;
+  const TcpFrame syn = syn_from(16);
+  x.set_host_v4(syn.src, 25);
+  EXPECT_EQ(x.outside(build(syn)).action, static_cast<uint32_t>(XDP_DROP));
+  EXPECT_EQ(x.flow_count(), 0u);
+}
+
+TEST(XdpProgram, Ipv6ThrottledSynIsShaped) {
+  SLUICE_REQUIRE_PRIVILEGED();
+  LoadedXdp x;
+  TcpFrame syn = syn_from(0);
+  syn.v6 = true;
+  const uint8_t src[16] = {0x20, 0x01, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11};
+  const uint8_t dst[16] = {0x20, 0x01, 0x00, 0x02, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x25};
+  std::memcpy(syn.src, src, 16);
+  std::memcpy(syn.dst, dst, 16);
+  x.set_host_v6(src, 4);
+  const auto in = build(syn);
+  const TestRunResult r = x.outside(in);
+  ASSERT_EQ(r.action, kRedirect);
+  EXPECT_NE(r.output, in);
+  EXPECT_TRUE(tcp_checksum_ok(r.output));
+  EXPECT_EQ(x.flow_count(), 1u);
+}
+
+}  // namespace
+}  // namespace sluice::xdp

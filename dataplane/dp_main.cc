@@ -91,6 +91,7 @@ int run(int argc, char **argv) {
     wc.flows.closing_timeout_ns = uint64_t{opt.closing_timeout_s} * 1'000'000'000;
     wc.pacer.capacity = opt.pacer_size;
     wc.burst = opt.burst;
+    wc.idle_sleep_us = opt.idle_sleep_us;
 
     // Mbufs: RX rings and TX rings of both ports, every pacer, bursts in flight, per lcore.
     const uint32_t nb_mbufs =

@@ -32,7 +32,10 @@ DpOptions parse_dp_options(int argc, char **argv) {
       "seconds an idle shaped flow is kept")(
       "closing-timeout", po::value(&o.closing_timeout_s)->default_value(o.closing_timeout_s),
       "seconds a flow is kept after FIN/RST")("burst", po::value(&o.burst)->default_value(o.burst),
-                                              "RX/TX burst size");
+                                              "RX/TX burst size")(
+      "idle-sleep-us", po::value(&o.idle_sleep_us)->default_value(o.idle_sleep_us),
+      "after 64 empty polls, sleep this many microseconds (0 = poll without pause; use 20-50 "
+      "on virtual ports such as net_af_packet, so the kernel's packet work gets the CPU)");
   std::ostringstream help;
   help << desc;
   o.help_text = help.str();
@@ -57,6 +60,7 @@ DpOptions parse_dp_options(int argc, char **argv) {
   if (o.flow_table_size == 0) throw std::invalid_argument("--flow-table-size must be > 0");
   if (o.pacer_size == 0) throw std::invalid_argument("--pacer-size must be > 0");
   if (o.burst == 0 || o.burst > 256) throw std::invalid_argument("--burst must be 1..256");
+  if (o.idle_sleep_us > 1000000) throw std::invalid_argument("--idle-sleep-us must be <= 1000000");
   if (o.outside == o.inside) throw std::invalid_argument("--outside and --inside are the same");
   return o;
 }

@@ -23,6 +23,7 @@ Worker::Worker(uint32_t rcu_id, uint16_t outside_port, uint16_t inside_port, uin
       port_{outside_port, inside_port},
       queue_(queue),
       burst_(cfg.burst > kMaxBurst ? kMaxBurst : cfg.burst),
+      idle_sleep_us_(cfg.idle_sleep_us),
       pub_(pub),
       pipe_(cfg.flows),
       pacer_(cfg.pacer, now_ns),
@@ -150,10 +151,19 @@ bool Worker::request_flows(size_t limit, std::vector<FlowInfo> &out, unsigned ti
 
 void Worker::run(const std::atomic<bool> &quit) {
   online();
+  uint32_t empty_polls = 0;
   while (!quit.load(std::memory_order_relaxed)) {
     const uint64_t now = tsc_now_ns();
-    poll_once(now);
+    const uint32_t received = poll_once(now);
     if (++iterations_ % kControlEvery == 0) control_tick(now);
+    if (received != 0 || idle_sleep_us_ == 0) {
+      empty_polls = 0;
+    } else if (++empty_polls >= kIdlePollsBeforeSleep) {
+      // Idle: give the CPU back briefly. Offline for RCU so a table swap need not wait for us.
+      rte_rcu_qsbr_thread_offline(pub_.qsbr(), rcu_id_);
+      rte_delay_us_sleep(idle_sleep_us_);
+      rte_rcu_qsbr_thread_online(pub_.qsbr(), rcu_id_);
+    }
   }
   offline();
 }

@@ -23,6 +23,10 @@ struct WorkerConfig {
   FlowTableConfig flows;
   PacerConfig pacer;
   uint16_t burst = 32;
+  // After kIdlePollsBeforeSleep empty polls in a row, sleep this long (0 = poll without pause).
+  // Dedicated cores on real NICs want 0; virtual ports (af_packet on veth) want a few tens of
+  // microseconds, or the busy loop starves the kernel's softirq work on the same CPU.
+  uint32_t idle_sleep_us = 0;
 };
 
 struct PortCounters {
@@ -40,6 +44,7 @@ class alignas(RTE_CACHE_LINE_SIZE) Worker {
  public:
   static constexpr uint32_t kMaxBurst = 256;
   static constexpr uint32_t kControlEvery = 1024;
+  static constexpr uint32_t kIdlePollsBeforeSleep = 64;
 
   // ports[SL_DIR_FROM_OUTSIDE] is the outside port, ports[SL_DIR_FROM_INSIDE] the inside one.
   Worker(uint32_t rcu_id, uint16_t outside_port, uint16_t inside_port, uint16_t queue,
@@ -86,6 +91,7 @@ class alignas(RTE_CACHE_LINE_SIZE) Worker {
   uint16_t port_[2];
   uint16_t queue_;
   uint16_t burst_;
+  uint32_t idle_sleep_us_;
   Published &pub_;
   Pipeline pipe_;
   Pacer pacer_;

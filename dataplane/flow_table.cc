@@ -1,18 +1,10 @@
 #include "flow_table.h"
+#include "hash_mix.h"
 
 #include <cstring>
 
 namespace sluice::dataplane {
 namespace {
-
-uint64_t mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return x;
-}
 
 uint32_t round_up_pow2(uint64_t n) {
   uint64_t p = 1;

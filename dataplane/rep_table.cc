@@ -1,18 +1,10 @@
 #include "rep_table.h"
+#include "hash_mix.h"
 
 #include <stdexcept>
 
 namespace sluice::dataplane {
 namespace {
-
-uint64_t mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return x;
-}
 
 uint64_t hash4(uint32_t addr, uint8_t len) {
   return mix64((uint64_t{len} << 32) | addr);

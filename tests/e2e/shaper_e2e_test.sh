@@ -134,6 +134,13 @@ measure blocked blocked6 send --tag blocked6 --server "$RIG_SERVER6" \
   --address "${RIG_ADDR6[blocked]}" --count 2 --timeout 10 --deadline 20
 e2e_expect_eq "blocked over IPv6 delivered" 0 "$(e2e_json "$out/blocked6.json" delivered)"
 
+# Postfix's own SMTP client as well: smtp-source delivers from the clean and allowlisted senders.
+for role in clean allowed; do
+  measure "$role" "$role-smtp-source" send --tag "$role-ss" --client smtp-source --count 3 \
+    --timeout 10 --deadline 20
+  e2e_expect_eq "$role via smtp-source delivered" 3 "$(e2e_json "$out/$role-smtp-source.json" delivered)"
+done
+
 measure clean clean-rate rate --tag clean-rate --window 2 --size 5000000
 measure throttled throttled-rate rate --tag throttled-rate --window 4 --size 200000
 e2e_check "throttled: rate probe ran" py_check throttled-rate "r['ok']"
@@ -153,7 +160,8 @@ if [[ $window_clamp != 0 && $delay_ms != 0 ]]; then
   e2e_check "throttled: rate $(e2e_json "$out/throttled-rate.json" bytes_per_s) B/s ~ window/delay = $predicted B/s" \
     py_check throttled-rate "0.2 * $predicted <= r['bytes_per_s'] <= 1.5 * $predicted"
 fi
-measure throttled throttled send --tag throttled --count 1 --timeout 40 --deadline 45
+measure throttled throttled send --tag throttled --client smtp-source --count 1 --timeout 40 \
+  --deadline 45
 e2e_expect_eq "throttled: a 10 KB message still arrives" 1 "$(e2e_json "$out/throttled.json" delivered)"
 
 if [[ -n $dp_stop ]]; then

@@ -35,7 +35,9 @@ const char *kUsage =
     "         (test rigs: a pass-all XDP program for the far end of a veth pair, which native\n"
     "         XDP redirect into a veth needs; it stays until the interface goes away)\n"
     "  replay --input IN.pcap --output OUT.pcap [--direction outside|inside]\n"
-    "         [--policy FILE] [--table SNAPSHOT]\n"
+    "         [--inside-net PREFIX...] [--policy FILE] [--table SNAPSHOT]\n"
+    "         (--inside-net: frames from these sources arrive inside, others outside,\n"
+    "         as with sluice-dp replay; overrides --direction)\n"
     "         (BPF_PROG_TEST_RUN on private maps; flows carry over from frame to frame)\n";
 
 po::variables_map parse(const std::vector<std::string> &args, const po::options_description &d) {
@@ -179,6 +181,8 @@ int cmd_replay(const std::vector<std::string> &args) {
   d.add_options()("input", po::value(&o.input)->required(), "pcap to read")(
       "output", po::value(&o.output)->required(), "pcap of the frames the program emits")(
       "direction", po::value(&dir)->default_value("outside"), "port the frames arrive on")(
+      "inside-net", po::value(&o.inside_nets)->multitoken(),
+      "frames from these source prefixes arrive inside, the others outside")(
       "policy", po::value(&policy), "policy file (default: none, everything forwarded)")(
       "table", po::value(&table), "reputation snapshot (default: empty)");
   parse(args, d);

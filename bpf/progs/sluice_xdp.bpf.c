@@ -163,13 +163,15 @@ __attribute__((noinline)) int slx_on_segment(struct xdp_md *ctx, const struct sl
 }
 
 static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir) {
-  void *data = (void *)(long)ctx->data;
-  void *data_end = (void *)(long)ctx->data_end;
   __u32 zero = 0;
   struct sl_stats *st = bpf_map_lookup_elem(&stats, &zero);
   const struct sl_policy *pol = bpf_map_lookup_elem(&policy, &zero);
   if (!st || !pol) return slx_forward(dir);
   st->packets[dir]++;
+  /* Read after the helper calls: live across them, data_end would take a callee-saved
+   * register or, as it did, be spilled and reloaded before every bounds check. */
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
 
   struct sl_pkt pkt;
   int r = sl_parse(data, data_end, &pkt);

@@ -9,10 +9,13 @@
 #include "sl_shared.h"
 #include "sl_wire.h"
 
+/* An unused slot holds 0, and port 0 is never watched: one test for it instead of one per
+ * slot (the non-SMTP path runs this for every packet). */
 SL_INLINE int sl_port_watched(__be16 port, const __be16 ports[SL_MAX_SMTP_PORTS]) {
   __u32 i;
+  if (port == 0) return 0;
   for (i = 0; i < SL_MAX_SMTP_PORTS; i++) {
-    if (ports[i] != 0 && ports[i] == port) return 1;
+    if (ports[i] == port) return 1;
   }
   return 0;
 }
@@ -29,8 +32,9 @@ SL_INLINE enum sl_class sl_classify(struct sl_pkt *pkt, void *data_end, enum sl_
   __be16 port;
 
   if (tcp == 0) return SL_CLASS_OTHER;
-  if (tcp + SL_TCP_HDR_MIN > end) return SL_CLASS_OTHER;
-  /* The port's pointer gets its own bounds check: clang turns the choice into a variable
+  /* sl_parse() checked the fixed TCP header, but re-derived tcp opaquely; only the port's
+   * bytes are read here (the option walk checks its own), so only they are checked again.
+   * The port's pointer gets its own bounds check: clang turns the choice into a variable
    * offset, and the verifier forgets a packet pointer's checked range when one is added. */
   pp = tcp + (dir == SL_DIR_FROM_OUTSIDE ? 2 : 0);
   if (pp + 2 > end) return SL_CLASS_OTHER;

@@ -26,7 +26,7 @@
 # Example (DPDK; the binary built in build/demo):
 #   bench/smtp/run_effect.sh --dataplane-cmd 'exec build/demo/dataplane/sluice-dp -l 0 --no-huge --no-pci -m 256 \
 #     --file-prefix sl$RIG_ID --vdev net_af_packet0,iface=out0 --vdev net_af_packet1,iface=in0 \
-#     -- --outside 0 --inside 1 --idle-sleep-us 50 --table $SLUICE_TABLE --policy $SLUICE_POLICY'
+#     -- --outside 0 --inside 1 --idle-sleep-us 5 --table $SLUICE_TABLE --policy $SLUICE_POLICY'
 # Needs root. Every step is bounded; the rig is removed on exit and on Ctrl-C.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)

@@ -382,6 +382,9 @@ rig_down() {
     ip netns del "$ns" 2>/dev/null || rc=1
   done
   [[ -n $RIG_STATE && $RIG_STATE == "$RIG_STATE_ROOT"/* ]] && rm -rf -- "$RIG_STATE"
+  # A DPDK data plane in the rig runs with --file-prefix sl$RIG_ID (demo, e2e, benchmarks);
+  # EAL leaves its runtime directory behind.
+  rm -rf -- "/var/run/dpdk/sl${RIG_ID}"
   return $rc
 }
 

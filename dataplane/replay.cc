@@ -1,4 +1,5 @@
 #include "replay.h"
+#include "inside_nets.h"
 
 #include <arpa/inet.h>
 #include <pcap/pcap.h>
@@ -20,70 +21,6 @@
 
 namespace sluice::dataplane {
 namespace {
-
-struct Net {
-  int family;  // AF_INET / AF_INET6
-  uint8_t addr[16];
-  unsigned len;
-};
-
-Net parse_net(const std::string &text) {
-  Net n{};
-  const auto slash = text.find('/');
-  const std::string a = text.substr(0, slash);
-  if (inet_pton(AF_INET, a.c_str(), n.addr) == 1) {
-    n.family = AF_INET;
-    n.len = 32;
-  } else if (inet_pton(AF_INET6, a.c_str(), n.addr) == 1) {
-    n.family = AF_INET6;
-    n.len = 128;
-  } else {
-    throw std::invalid_argument("--inside-net: '" + text + "' is not an address/prefix");
-  }
-  if (slash != std::string::npos) {
-    const std::string l = text.substr(slash + 1);
-    char *end = nullptr;
-    const unsigned long len = std::strtoul(l.c_str(), &end, 10);
-    if (l.empty() || *end != '\0' || len > n.len)
-      throw std::invalid_argument("--inside-net: bad prefix length in '" + text + "'");
-    n.len = static_cast<unsigned>(len);
-  }
-  return n;
-}
-
-bool in_net(const Net &n, int family, const uint8_t *a) {
-  if (family != n.family) return false;
-  unsigned bits = n.len, i = 0;
-  for (; bits >= 8; bits -= 8, ++i)
-    if (a[i] != n.addr[i]) return false;
-  if (bits == 0) return true;
-  const uint8_t m = static_cast<uint8_t>(0xff << (8 - bits));
-  return (a[i] & m) == (n.addr[i] & m);
-}
-
-// The frame's source address (through up to 2 VLAN tags), or family 0 if not IP.
-int source_of(const uint8_t *p, size_t len, const uint8_t **src) {
-  size_t off = 12;
-  for (int tags = 0; tags <= 2; ++tags) {
-    if (off + 2 > len) return 0;
-    const uint16_t type = static_cast<uint16_t>(p[off] << 8 | p[off + 1]);
-    off += 2;
-    if (type == SL_ETH_P_8021Q || type == SL_ETH_P_8021AD) {
-      off += 2;
-      continue;
-    }
-    if (type == SL_ETH_P_IP && off + 20 <= len) {
-      *src = p + off + 12;
-      return AF_INET;
-    }
-    if (type == SL_ETH_P_IPV6 && off + 40 <= len) {
-      *src = p + off + 8;
-      return AF_INET6;
-    }
-    return 0;
-  }
-  return 0;
-}
 
 struct Held {
   std::vector<uint8_t> frame;
@@ -132,8 +69,7 @@ uint32_t xorshift(uint64_t &s) {
 }  // namespace
 
 ReplayReport replay(const ReplayOptions &opt) {
-  std::vector<Net> nets;
-  for (const auto &n : opt.inside_nets) nets.push_back(parse_net(n));
+  const InsideNets inside(opt.inside_nets);
   PolicyFile pf;
   if (!opt.policy.empty())
     pf = load_policy(opt.policy);
@@ -180,11 +116,8 @@ ReplayReport replay(const ReplayOptions &opt) {
     }
     release(now);
     std::vector<uint8_t> frame(bytes, bytes + hdr->caplen);
-    const uint8_t *src = nullptr;
-    const int fam = source_of(frame.data(), frame.size(), &src);
-    sl_dir dir = SL_DIR_FROM_OUTSIDE;
-    for (const Net &n : nets)
-      if (fam != 0 && in_net(n, fam, src)) dir = SL_DIR_FROM_INSIDE;
+    const sl_dir dir = inside.contains_source(frame.data(), frame.size()) ? SL_DIR_FROM_INSIDE
+                                                                          : SL_DIR_FROM_OUTSIDE;
     const PacketResult res = pipe.process(frame.data(), static_cast<uint32_t>(frame.size()), dir,
                                           now, xorshift(rng), pf.policy, rep.get());
     switch (res.verdict) {

@@ -70,16 +70,35 @@ void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const
                     const RepTable *rep) {
   const int other = 1 - dir;
   constexpr uint16_t kAhead = 3;
+  // Stage 1 over the burst: parse, classify, flow key and hash, prefetch of the flow's slot.
+  // Frames before the burst's first SMTP segment leave at once (all of a clean burst does);
+  // from that segment on everything waits for stage 2, which keeps the burst's order.
+  uint16_t first_smtp = n;
   for (uint16_t i = 0; i < n && i < kAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
   for (uint16_t i = 0; i < n; ++i) {
     if (i + kAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kAhead], void *));
     rte_mbuf *m = pkts[i];
     // Only the first segment is parsed; the core never reads past it, and a multi-segment
     // frame with headers beyond it is simply not ours (forwarded untouched).
-    auto *data = rte_pktmbuf_mtod(m, uint8_t *);
-    const PacketResult r = pipe_.process(data, rte_pktmbuf_data_len(m), static_cast<sl_dir>(dir),
-                                         now_ns, next_random(), policy, rep);
-    switch (r.verdict) {
+    const sl_class cls = pipe_.prepare(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
+                                       static_cast<sl_dir>(dir), policy, prep_[i]);
+    if (cls == SL_CLASS_OTHER && first_smtp == n)
+      send(other, m);
+    else if (first_smtp == n)
+      first_smtp = i;
+  }
+  // Stage 2, in arrival order: flow lookup (its slot is in cache by now), the profile, the
+  // verdict.
+  uint64_t rng = rng_;  // in a register for the loop, not reloaded and stored per packet
+  for (uint16_t i = first_smtp; i < n; ++i) {
+    rte_mbuf *m = pkts[i];
+    PreparedPacket &pp = prep_[i];
+    if (pp.cls == SL_CLASS_OTHER) {
+      send(other, m);
+      continue;
+    }
+    const PacketResult &r = pp.out;
+    switch (pipe_.finish(pp, now_ns, xorshift32(rng), policy, rep)) {
       case SL_VERDICT_PASS:
         send(other, m);
         break;
@@ -101,6 +120,7 @@ void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const
         break;
     }
   }
+  rng_ = rng;
 }
 
 uint32_t Worker::poll_once(uint64_t now_ns) {

@@ -77,13 +77,13 @@ class alignas(RTE_CACHE_LINE_SIZE) Worker {
   void handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const sl_policy &policy,
               const RepTable *rep);
   void send(int side, rte_mbuf *m);
-  // xorshift64 seeded from rte_rand(): drop-rate coins need uniform numbers, not secrets,
-  // and rte_rand() per packet cost a third of the clean-packet path.
-  uint32_t next_random() {
-    rng_ ^= rng_ << 13;
-    rng_ ^= rng_ >> 7;
-    rng_ ^= rng_ << 17;
-    return static_cast<uint32_t>(rng_ >> 32);
+  // xorshift64 (state seeded from rte_rand()): drop-rate coins need uniform numbers, not
+  // secrets, and rte_rand() per packet cost a third of the clean-packet path.
+  static uint32_t xorshift32(uint64_t &s) {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return static_cast<uint32_t>(s >> 32);
   }
   void flush(int side);
 
@@ -97,6 +97,7 @@ class alignas(RTE_CACHE_LINE_SIZE) Worker {
   Pacer pacer_;
   PortCounters ports_stats_[2];
   rte_mbuf *txbuf_[2][kMaxBurst];
+  PreparedPacket prep_[kMaxBurst];  // stage 1's results for the burst being handled
   uint16_t txlen_[2] = {0, 0};
   uint64_t iterations_ = 0;
   uint64_t rng_;

@@ -1,10 +1,16 @@
 #include "flow_table.h"
-#include "hash_mix.h"
 
 #include <cstring>
+#include <random>
 
 namespace sluice::dataplane {
 namespace {
+
+// Per table, so senders cannot precompute colliding 5-tuples.
+uint64_t random_seed() {
+  std::random_device rd;
+  return (uint64_t{rd()} << 32) ^ rd();
+}
 
 uint32_t round_up_pow2(uint64_t n) {
   uint64_t p = 1;
@@ -14,24 +20,7 @@ uint32_t round_up_pow2(uint64_t n) {
 
 }  // namespace
 
-uint32_t FlowTable::hash(const sl_flow_key &key) {
-  // The key is 40 bytes = 5 words. Independent multiplies (they pipeline), then one full
-  // mixer: a third of the cost of chaining the mixer over every word, same distribution in
-  // the tests. The per-process seed keeps senders from precomputing colliding 5-tuples.
-  static const uint64_t seed = mix64(reinterpret_cast<uintptr_t>(&seed) ^ 0x9e3779b97f4a7c15ull);
-  uint64_t w[5];
-  std::memcpy(w, &key, sizeof(w));
-  const uint64_t a = (w[0] ^ seed) * 0x9e3779b97f4a7c15ull;
-  const uint64_t b = (w[1] ^ seed) * 0xc2b2ae3d27d4eb4full;
-  const uint64_t c = (w[2] ^ seed) * 0x165667b19e3779f9ull;
-  const uint64_t d = (w[3] ^ seed) * 0xd6e8feb86659fd93ull;
-  const uint64_t e = (w[4] ^ seed) * 0xff51afd7ed558ccdull;
-  const uint64_t h = mix64(a ^ ((b << 21) | (b >> 43)) ^ ((c << 42) | (c >> 22)) ^ d ^ (e >> 7));
-  const auto tag = static_cast<uint32_t>(h ^ (h >> 32));
-  return tag == 0 ? 1 : tag;
-}
-
-FlowTable::FlowTable(const FlowTableConfig &cfg) : cfg_(cfg) {
+FlowTable::FlowTable(const FlowTableConfig &cfg) : cfg_(cfg), seed_(random_seed()) {
   if (cfg_.max_flows == 0) cfg_.max_flows = 1;
   pool_.resize(cfg_.max_flows);
   slots_.assign(round_up_pow2(uint64_t{cfg_.max_flows} * 2), Slot{0, 0});
@@ -43,53 +32,10 @@ FlowTable::FlowTable(const FlowTableConfig &cfg) : cfg_(cfg) {
   }
 }
 
-uint32_t FlowTable::find_slot(const sl_flow_key &key, uint32_t tag) const {
-  for (uint32_t s = tag & mask_;; s = (s + 1) & mask_) {
-    const Slot &slot = slots_[s];
-    if (slot.tag == 0) return kNil;
-    if (slot.tag == tag && std::memcmp(&pool_[slot.idx].key, &key, sizeof(key)) == 0) return s;
-  }
-}
-
-FlowEntry *FlowTable::find(const sl_flow_key &key) {
-  const uint32_t s = find_slot(key, hash(key));
-  return s == kNil ? nullptr : &pool_[slots_[s].idx];
-}
-
 FlowEntry *FlowTable::at(uint32_t idx, uint32_t generation) {
   if (idx >= pool_.size()) return nullptr;
   FlowEntry &e = pool_[idx];
   return e.in_use && e.generation == generation ? &e : nullptr;
-}
-
-void FlowTable::unlink(uint32_t i) {
-  FlowEntry &e = pool_[i];
-  if (e.prev != kNil)
-    pool_[e.prev].next = e.next;
-  else
-    head_[e.list] = e.next;
-  if (e.next != kNil)
-    pool_[e.next].prev = e.prev;
-  else
-    tail_[e.list] = e.prev;
-  e.prev = e.next = kNil;
-}
-
-void FlowTable::link_head(uint32_t i, int list) {
-  FlowEntry &e = pool_[i];
-  e.list = static_cast<uint8_t>(list);
-  e.prev = kNil;
-  e.next = head_[list];
-  if (head_[list] != kNil) pool_[head_[list]].prev = i;
-  head_[list] = i;
-  if (tail_[list] == kNil) tail_[list] = i;
-}
-
-void FlowTable::touch(FlowEntry *e, uint64_t now_ns) {
-  const uint32_t i = index_of(e);
-  e->state.last_seen_ns = now_ns;
-  unlink(i);
-  link_head(i, (e->state.flags & SL_FLOW_CLOSING) ? 1 : 0);
 }
 
 void FlowTable::remove(uint32_t i) {
@@ -123,8 +69,8 @@ void FlowTable::erase(FlowEntry *e) {
   counters_.removed++;
 }
 
-FlowEntry *FlowTable::insert(const sl_flow_key &key, const sl_flow_state &state, uint64_t now_ns) {
-  const uint32_t tag = hash(key);
+FlowEntry *FlowTable::insert(const sl_flow_key &key, uint32_t tag, const sl_flow_state &state,
+                             uint64_t now_ns) {
   if (const uint32_t s = find_slot(key, tag); s != kNil) {
     FlowEntry &e = pool_[slots_[s].idx];
     e.state = state;

@@ -27,6 +27,18 @@ struct PacketResult {
   uint8_t level = 0;
 };
 
+// What stage 1 (Pipeline::prepare) learnt of a frame, for stage 2 (Pipeline::finish), and
+// stage 2's result.
+struct PreparedPacket {
+  sl_flow_key key;  // the flow (valid when cls != OTHER)
+  ::sl_pkt pkt;     // the parse (valid when cls != OTHER)
+  uint8_t *data;
+  uint8_t *end;
+  uint32_t hash;  // FlowTable::hash(key)
+  sl_class cls;
+  PacketResult out;  // finish(): everything but the verdict it returns is here
+};
+
 // Counters that are not in struct sl_stats (which is shared with the XDP data plane).
 struct PipelineExtraStats {
   uint64_t pacer_drops = 0;  // DELAY packets dropped: pacer pool or per-flow limit full
@@ -42,9 +54,26 @@ class Pipeline {
   explicit Pipeline(const FlowTableConfig &flows);
 
   // Runs the core sequence on one frame, in place. `rep` may be null (no table loaded:
-  // every sender is clean).
+  // every sender is clean). The same as prepare() then finish().
   PacketResult process(uint8_t *data, uint32_t len, sl_dir dir, uint64_t now_ns, uint32_t rnd,
-                       const sl_policy &policy, const RepTable *rep);
+                       const sl_policy &policy, const RepTable *rep) {
+    PreparedPacket pp;
+    prepare(data, len, dir, policy, pp);
+    pp.out.verdict = finish(pp, now_ns, rnd, policy, rep);
+    return pp.out;
+  }
+
+  // The two stages of process(), for a burst (l3fwd's bulk lookup): the data plane runs
+  // prepare() over every frame of the burst, then finish() over each in order. Stage 1 parses,
+  // classifies, makes the flow key and its hash, and prefetches the flow's index slot; it
+  // reads no flow state. So the flow lookups of a burst overlap instead of each waiting for
+  // its own hash, slot and entry in turn. prepare() returns pp.cls; an OTHER frame needs no
+  // finish() (its result is PASS, untouched), but calling it is harmless. finish() returns the
+  // verdict and leaves the rest of the result in pp.out (its verdict field is not set).
+  sl_class prepare(uint8_t *data, uint32_t len, sl_dir dir, const sl_policy &policy,
+                   PreparedPacket &pp);
+  sl_verdict finish(PreparedPacket &pp, uint64_t now_ns, uint32_t rnd, const sl_policy &policy,
+                    const RepTable *rep);
 
   // The pacer accepted a DELAY packet of this flow / released one.
   void on_held(const PacketResult &r);
@@ -61,8 +90,8 @@ class Pipeline {
   const PipelineExtraStats &extra() const { return extra_; }
 
  private:
-  PacketResult on_syn(uint8_t *data, uint8_t *end, ::sl_pkt &pkt, const sl_flow_key &key,
-                      uint64_t now_ns, const sl_policy &policy, const RepTable *rep);
+  sl_verdict on_syn(PreparedPacket &pp, uint64_t now_ns, const sl_policy &policy,
+                    const RepTable *rep);
 
   FlowTable flows_;
   sl_stats stats_{};

@@ -20,6 +20,7 @@
 #if defined(__bpf__)
 typedef __u16 __attribute__((may_alias)) sl_unaligned_u16;
 typedef __u32 __attribute__((may_alias)) sl_unaligned_u32;
+typedef __u64 __attribute__((may_alias)) sl_unaligned_u64;
 
 SL_INLINE __u16 sl_load16(const void *p) {
   return *(const sl_unaligned_u16 *)p;
@@ -35,6 +36,10 @@ SL_INLINE void sl_store16(void *p, __u16 v) {
 
 SL_INLINE void sl_store32(void *p, __u32 v) {
   *(sl_unaligned_u32 *)p = v;
+}
+
+SL_INLINE void sl_store64(void *p, __u64 v) {
+  *(sl_unaligned_u64 *)p = v;
 }
 #else
 SL_INLINE __u16 sl_load16(const void *p) {
@@ -56,6 +61,22 @@ SL_INLINE void sl_store16(void *p, __u16 v) {
 SL_INLINE void sl_store32(void *p, __u32 v) {
   __builtin_memcpy(p, &v, sizeof(v));
 }
+
+SL_INLINE void sl_store64(void *p, __u64 v) {
+  __builtin_memcpy(p, &v, sizeof(v));
+}
+#endif
+
+/* The word whose in-memory bytes are those of `first` followed by those of `second` (raw
+ * values as loaded, so the result does not depend on the host's byte order). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define SL_JOIN32(first, second) (((__u32)(first) << 16) | (__u32)(__u16)(second))
+#define SL_JOIN64(first, second) (((__u64)(first) << 32) | (__u64)(__u32)(second))
+#define SL_BYTE_AT_START32(b) ((__u32)(__u8)(b) << 24)
+#else
+#define SL_JOIN32(first, second) ((__u32)(__u16)(first) | ((__u32)(second) << 16))
+#define SL_JOIN64(first, second) ((__u64)(__u32)(first) | ((__u64)(second) << 32))
+#define SL_BYTE_AT_START32(b) ((__u32)(__u8)(b))
 #endif
 
 /* Makes the compiler forget what it knows about v. Used after loads from constant packet

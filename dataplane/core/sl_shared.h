@@ -97,7 +97,7 @@ struct sl_flow_key {
   __be16 server_port;
   __u8 family; /* SL_AF_INET or SL_AF_INET6 */
   __u8 pad[3];
-};
+} __attribute__((aligned(8))); /* five whole words: built, hashed and compared as such */
 SL_STATIC_ASSERT(sizeof(struct sl_flow_key) == 40, "sl_flow_key layout");
 
 #define SL_FLOW_GREETED 0x01      /* the server has sent payload (its 220 greeting) */

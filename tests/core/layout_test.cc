@@ -39,7 +39,7 @@ static_assert(sizeof(sl_rep_value) == 8 && alignof(sl_rep_value) == 4);
 SL_CHECK_OFFSET(sl_rep_value, score, 0);
 SL_CHECK_OFFSET(sl_rep_value, flags, 4);
 
-static_assert(sizeof(sl_flow_key) == 40 && alignof(sl_flow_key) == 2);
+static_assert(sizeof(sl_flow_key) == 40 && alignof(sl_flow_key) == 8);
 SL_CHECK_OFFSET(sl_flow_key, client, 0);
 SL_CHECK_OFFSET(sl_flow_key, server, 16);
 SL_CHECK_OFFSET(sl_flow_key, client_port, 32);

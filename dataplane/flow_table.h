@@ -183,12 +183,12 @@ inline void FlowTable::link_head(uint32_t i, int list) {
 }
 
 inline void FlowTable::touch(FlowEntry *e, uint64_t now_ns) {
-  const uint32_t i = index_of(e);
   e->state.last_seen_ns = now_ns;
   const int list = (e->state.flags & SL_FLOW_CLOSING) ? 1 : 0;
-  // Consecutive packets of one flow (a burst, a data transfer) find it at the head already:
-  // no relinking, so no writes to its neighbours' cache lines.
-  if (head_[list] == i && e->list == list) return;
+  // Consecutive packets of one flow (a burst, a data transfer) find it at the head of its
+  // list already (no predecessor): no relinking, no writes to its neighbours' cache lines.
+  if (e->prev == kNil && e->list == list) return;
+  const uint32_t i = index_of(e);
   unlink(i);
   link_head(i, list);
 }

@@ -74,31 +74,10 @@ sl_verdict Pipeline::on_syn(PreparedPacket &pp, uint64_t now_ns, const sl_policy
   return r.verdict;
 }
 
-sl_class Pipeline::prepare(uint8_t *data, uint32_t len, sl_dir dir, const sl_policy &policy,
-                           PreparedPacket &pp) {
-  pp.data = data;
-  pp.end = data + len;
-  pp.cls = SL_CLASS_OTHER;
-  stats_.packets[dir]++;
-  const int pr = sl_parse(data, pp.end, &pp.pkt);
-  if (pr != SL_PARSE_OK) {
-    if (pr == SL_PARSE_MALFORMED) stats_.malformed++;
-    return pp.cls;
-  }
-  pp.cls = sl_classify(&pp.pkt, pp.end, dir, policy.smtp_ports);
-  if (pp.cls == SL_CLASS_OTHER) return pp.cls;
-  stats_.smtp[dir]++;
-  sl_flow_key_make(&pp.pkt, pp.cls, &pp.key);
-  pp.hash = flows_.hash(pp.key);
-  // A SYN may insert; every other SMTP segment looks its flow up.
-  flows_.prefetch(pp.hash);
-  return pp.cls;
-}
-
 sl_verdict Pipeline::finish(PreparedPacket &pp, uint64_t now_ns, uint32_t rnd,
                             const sl_policy &policy, const RepTable *rep) {
-  pp.out = PacketResult{};
   pp.out.cls = pp.cls;
+  pp.out.level = 0;
   if (pp.cls == SL_CLASS_OTHER) return SL_VERDICT_PASS;
   if (pp.cls == SL_CLASS_INBOUND_SYN) return on_syn(pp, now_ns, policy, rep);
 

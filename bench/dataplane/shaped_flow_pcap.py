@@ -2,6 +2,7 @@
 """Writes the two captures of one shaped SMTP connection for testpmd_shaped_compare.sh.
 
   shaped_flow_pcap.py OUTSIDE.pcap INSIDE.pcap [--client A] [--server A] [--segments N]
+                      [--flows F]
 
 OUTSIDE.pcap holds what arrives from the senders' side: the client's SYN to port 25 (with MSS
 and window-scale options), then N-1 client->server segments (SMTP commands, 64-byte payload).
@@ -12,6 +13,10 @@ Replayed with net_pcap's infinite_rx, the SYN comes round once every N packets (
 same flow); every other packet belongs to the established flow. With a policy whose level clamps
 the window below 65160 and the MSS below 1460, every server->client packet is rewritten; the
 client->server packets are looked up and passed unchanged (the core never rewrites them).
+With --flows F (default 1) the captures hold F such connections from the same client (source
+ports 40000 and up): first every SYN (SYN-ACK), then their segments round-robin, so consecutive
+packets belong to different flows and the flow table's working set is F entries. Each flow then
+has N-1 segments per direction.
 TCP and IP checksums are valid. Addresses come from 198.18.0.0/15.
 """
 import argparse
@@ -56,19 +61,27 @@ def main():
     ap.add_argument("--client", default="198.18.1.20")  # throttled in scripts/demo-data
     ap.add_argument("--server", default="198.19.0.25")
     ap.add_argument("--segments", type=int, default=512)
+    ap.add_argument("--flows", type=int, default=1)
     a = ap.parse_args()
+    if not 1 <= a.flows <= 25000:
+        ap.error("--flows must be 1..25000 (source ports 40000 and up)")
     c, s = ipaddress.IPv4Address(a.client), ipaddress.IPv4Address(a.server)
-    cport, win = 40000, 65160
+    win = 65160
     psh_ack, syn = 0x18, 0x02
     mss_ws = struct.pack("!BBH", 2, 4, 1460) + struct.pack("!BBBB", 1, 3, 3, 7)  # MSS, NOP, WS 7
-    cseq, sseq = 1000, 5000
-    outside = [frame(c, s, cport, 25, cseq, 0, syn, win, mss_ws)]
-    inside = [frame(s, c, 25, cport, sseq, cseq + 1, syn | 0x10, win, mss_ws)]
-    cseq, sseq = cseq + 1, sseq + 1
+    ports = [40000 + i for i in range(a.flows)]
+    cseq = {p: 1000 for p in ports}
+    sseq = {p: 5000 for p in ports}
+    outside = [frame(c, s, p, 25, cseq[p], 0, syn, win, mss_ws) for p in ports]
+    inside = [frame(s, c, 25, p, sseq[p], cseq[p] + 1, syn | 0x10, win, mss_ws) for p in ports]
+    for p in ports:
+        cseq[p], sseq[p] = cseq[p] + 1, sseq[p] + 1
     for _ in range(a.segments - 1):
-        outside.append(frame(c, s, cport, 25, cseq, sseq, psh_ack, win, payload=b"D" * 64))
-        inside.append(frame(s, c, 25, cport, sseq, cseq + 64, psh_ack, win, payload=b"2" * 32))
-        cseq, sseq = cseq + 64, sseq + 32
+        for p in ports:
+            outside.append(frame(c, s, p, 25, cseq[p], sseq[p], psh_ack, win, payload=b"D" * 64))
+            inside.append(frame(s, c, 25, p, sseq[p], cseq[p] + 64, psh_ack, win,
+                                payload=b"2" * 32))
+            cseq[p], sseq[p] = cseq[p] + 64, sseq[p] + 32
     write_pcap(a.outside, outside)
     write_pcap(a.inside, inside)
 

@@ -15,13 +15,21 @@
 # the per-pair ratios (testpmd rate / sluice-dp rate = sluice-dp's cycles per packet over
 # testpmd's, since both use one lcore fully). Goal (issue 4): <= 1.6x.
 #
-#   bench/dataplane/testpmd_shaped_compare.sh BUILD_DIR [SECONDS] [RUNS]
+# With FLOWS > 1 the captures hold that many connections of the client, their segments
+# interleaved (shaped_flow_pcap.py --flows), 512/FLOWS segments each (at least 32): consecutive
+# packets belong to different flows. net_pcap keeps the whole capture in mbufs, so FLOWS stays
+# in the thousands (both programs get pools sized for it).
+#
+#   bench/dataplane/testpmd_shaped_compare.sh BUILD_DIR [SECONDS] [RUNS] [FLOWS]
 # BUILD_DIR holds dataplane/sluice-dp and control/sluicectl/sluicectl (a Release build).
 # Needs root (EAL). Unique --file-prefix values; runtime dirs and temp files removed on exit.
 set -euo pipefail
 build=${1:?usage: $0 BUILD_DIR [SECONDS] [RUNS]}
 secs=${2:-6}
 runs=${3:-5}
+flows=${4:-1}
+segments=$((512 / flows > 32 ? 512 / flows : 32))
+frames=$((flows * segments))
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dp=$build/dataplane/sluice-dp
 ctl=$build/control/sluicectl/sluicectl
@@ -38,7 +46,7 @@ trap 'exit 130' INT TERM
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print 0; else print a[int((NR+1)/2)]}'; }
 
 python3 "$root/bench/dataplane/shaped_flow_pcap.py" "$work/outside.pcap" "$work/inside.pcap" \
-  --client 198.18.1.20 --segments 512
+  --client 198.18.1.20 --segments "$segments" --flows "$flows"
 "$ctl" table build --sources "$root/scripts/demo-data/sources.ini" --output "$work/table" >/dev/null
 cat >"$work/policy.ini" <<'EOF'
 # Clamp only: every server->client packet of the flow is rewritten, none is delayed.
@@ -59,7 +67,7 @@ vdevs=(--vdev "net_pcap0,rx_pcap=$work/outside.pcap,infinite_rx=1"
 run_testpmd() {
   dpdk-testpmd --no-huge --no-pci -m 512 -l 0,1 "${vdevs[@]}" --file-prefix "${tag}_tp" \
     --log-level=3 -- --forward-mode=io --burst=32 --no-lsc-interrupt --auto-start \
-    --total-num-mbufs=8192 --stats-period 1 >"$work/testpmd.log" 2>&1 </dev/null &
+    --total-num-mbufs=$((8192 + 2 * frames)) --stats-period 1 >"$work/testpmd.log" 2>&1 </dev/null &
   pid=$!
   sleep "$secs"
   kill -INT "$pid"
@@ -75,8 +83,8 @@ run_testpmd() {
 stats() { "$ctl" --dataplane "dpdk:$sock" dataplane stats --json; }
 run_sluice() {
   "$dp" --no-huge --no-pci -m 512 -l 1 "${vdevs[@]}" --file-prefix "${tag}_dp" --log-level=3 \
-    -- --outside net_pcap0 --inside net_pcap1 --control "$sock" --burst 32 --pacer-size 1024 \
-    --flow-table-size 4096 --table "$work/table" --policy "$work/policy.ini" \
+    -- --outside net_pcap0 --inside net_pcap1 --control "$sock" --burst 32 \
+    --pacer-size $((1024 + 2 * frames)) --flow-table-size $((4096 + 2 * flows)) --table "$work/table" --policy "$work/policy.ini" \
     >"$work/dp.log" 2>&1 &
   pid=$!
   sleep 2

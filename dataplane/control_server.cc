@@ -12,7 +12,8 @@
 
 namespace sluice::dataplane {
 
-ControlServer::ControlServer(std::string path, Handler handler)
+ControlServer::ControlServer(std::string path, Handler handler,
+                             std::function<void()> on_thread_start)
     : path_(std::move(path)), handler_(std::move(handler)) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -28,7 +29,10 @@ ControlServer::ControlServer(std::string path, Handler handler)
     ::close(listen_fd_);
     throw std::runtime_error("control socket " + path_ + ": " + err);
   }
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this, start = std::move(on_thread_start)] {
+    if (start) start();
+    loop();
+  });
 }
 
 ControlServer::~ControlServer() {

@@ -18,7 +18,9 @@ class ControlServer {
   using Handler = std::function<nlohmann::json(const nlohmann::json &request)>;
 
   // Binds and listens (replacing a stale socket file). Throws std::runtime_error.
-  ControlServer(std::string path, Handler handler);
+  // `on_thread_start`, if given, runs first on the server's thread (sluice-dp moves the thread
+  // off the lcores' CPUs there: a table load is real work and must not preempt a lcore).
+  ControlServer(std::string path, Handler handler, std::function<void()> on_thread_start = {});
   ~ControlServer();  // stops the thread, removes the socket file
 
   // Handles one request body (parse, dispatch, errors as replies): used by the thread, and by

@@ -8,6 +8,9 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -48,6 +51,21 @@ int lcore_main(void *arg) {
   return 0;
 }
 
+// The CPUs for sluice-dp's own non-lcore thread (the control server): those the process may
+// use that no lcore runs on, or, when the lcores take them all, every CPU it may use (as
+// DPDK does for its own control threads). `initial` is the process's affinity before EAL
+// pinned the main thread.
+cpu_set_t control_cpus(const cpu_set_t &initial) {
+  cpu_set_t ctrl = initial;
+  unsigned lcore;
+  RTE_LCORE_FOREACH(lcore) {
+    const rte_cpuset_t lc = rte_lcore_cpuset(lcore);
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &lc)) CPU_CLR(c, &ctrl);
+  }
+  return CPU_COUNT(&ctrl) == 0 ? initial : ctrl;
+}
+
 // --help after "--" (or alone) prints the options without starting EAL.
 bool wants_help(int argc, char **argv) {
   for (int i = 1; i < argc; ++i)
@@ -61,6 +79,10 @@ int run(int argc, char **argv) {
     std::fputs(parse_dp_options(2, args).help_text.c_str(), stdout);
     return 0;
   }
+  cpu_set_t initial_cpus;
+  CPU_ZERO(&initial_cpus);
+  if (sched_getaffinity(0, sizeof(initial_cpus), &initial_cpus) != 0)
+    for (int c = 0; c < CPU_SETSIZE; ++c) CPU_SET(c, &initial_cpus);
   const int eal = rte_eal_init(argc, argv);
   if (eal < 0) {
     std::fprintf(stderr, "sluice-dp: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
@@ -92,6 +114,7 @@ int run(int argc, char **argv) {
     wc.pacer.capacity = opt.pacer_size;
     wc.burst = opt.burst;
     wc.idle_sleep_us = opt.idle_sleep_us;
+    wc.busy_poll_us = opt.busy_poll_us;
 
     // Mbufs: RX rings and TX rings of both ports, every pacer, bursts in flight, per lcore.
     const uint32_t nb_mbufs =
@@ -121,7 +144,11 @@ int run(int argc, char **argv) {
     std::unique_ptr<ControlServer> server;
     if (!opt.control.empty())
       server = std::make_unique<ControlServer>(
-          opt.control, [&control](const nlohmann::json &req) { return control.handle(req); });
+          opt.control, [&control](const nlohmann::json &req) { return control.handle(req); },
+          [cpus = control_cpus(initial_cpus)] {
+            // Inherited from the main thread, which EAL pinned to the main lcore's CPU.
+            pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
+          });
     register_telemetry(&control);
     struct TelemetryOff {  // before `control` goes, on every path out of this block
       ~TelemetryOff() { register_telemetry(nullptr); }

@@ -34,8 +34,12 @@ DpOptions parse_dp_options(int argc, char **argv) {
       "seconds a flow is kept after FIN/RST")("burst", po::value(&o.burst)->default_value(o.burst),
                                               "RX/TX burst size")(
       "idle-sleep-us", po::value(&o.idle_sleep_us)->default_value(o.idle_sleep_us),
-      "after 64 empty polls, sleep this many microseconds (0 = poll without pause; use 20-50 "
-      "on virtual ports such as net_af_packet, so the kernel's packet work gets the CPU)");
+      "when idle, sleep this many microseconds between polls (0 = poll without pause, for "
+      "dedicated cores; virtual ports such as net_af_packet want a few, so the kernel's "
+      "packet work gets the CPU)")(
+      "busy-poll-us", po::value(&o.busy_poll_us)->default_value(o.busy_poll_us),
+      "with --idle-sleep-us: idle means no packet for this many microseconds (a dialogue's "
+      "next segment usually arrives sooner and then finds the lcore polling)");
   std::ostringstream help;
   help << desc;
   o.help_text = help.str();
@@ -61,6 +65,7 @@ DpOptions parse_dp_options(int argc, char **argv) {
   if (o.pacer_size == 0) throw std::invalid_argument("--pacer-size must be > 0");
   if (o.burst == 0 || o.burst > 256) throw std::invalid_argument("--burst must be 1..256");
   if (o.idle_sleep_us > 1000000) throw std::invalid_argument("--idle-sleep-us must be <= 1000000");
+  if (o.busy_poll_us > 1000000) throw std::invalid_argument("--busy-poll-us must be <= 1000000");
   if (o.outside == o.inside) throw std::invalid_argument("--outside and --inside are the same");
   return o;
 }

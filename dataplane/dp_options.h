@@ -20,7 +20,8 @@ struct DpOptions {
   uint32_t idle_timeout_s = 300;
   uint32_t closing_timeout_s = 10;
   uint16_t burst = 32;
-  uint32_t idle_sleep_us = 0;  // sleep when idle (virtual ports); 0 = pure polling
+  uint32_t idle_sleep_us = 0;   // sleep when idle (virtual ports); 0 = pure polling
+  uint32_t busy_poll_us = 500;  // with idle_sleep_us: keep polling this long after a packet
   uint16_t rx_desc = 1024, tx_desc = 1024;
   bool help = false;
   std::string help_text;

@@ -4,6 +4,8 @@
 #include <rte_errno.h>
 
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 namespace sluice::dataplane {
@@ -42,13 +44,30 @@ void setup_port(uint16_t port, uint16_t queues, rte_mempool *pool, uint16_t rx_d
                 uint16_t tx_desc) {
   rte_eth_dev_info info{};
   if (int rc = rte_eth_dev_info_get(port, &info); rc != 0) fail(port, "device info", rc);
+  // net_af_packet opens its qpairs sockets (one fanout group) when the device is created, and
+  // the kernel hashes packets to every one of them: a socket no lcore polls holds its flows'
+  // packets (half the connections with qpairs=2 on one lcore) until its ring fills.
+  if (std::strcmp(info.driver_name, "net_af_packet") == 0 && info.max_rx_queues != queues)
+    throw std::runtime_error("port " + std::to_string(port) +
+                             " (net_af_packet): qpairs=" + std::to_string(info.max_rx_queues) +
+                             " but sluice-dp polls " + std::to_string(queues) +
+                             " queue(s), one per lcore; set qpairs to the number of lcores");
   rte_eth_conf conf{};
-  if (queues > 1) {
+  const uint64_t rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
+  if (queues > 1 && rss_hf != 0) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_key = kSymmetricRssKey;
     conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(kSymmetricRssKey);
-    conf.rx_adv_conf.rss_conf.rss_hf =
-        (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
+    conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+  } else if (queues > 1) {
+    // No RSS to configure (virtual devices): asking for it anyway is refused by some PMDs
+    // (virtio without F_RSS) and ignored by the others. Which queue a packet reaches is then up to
+    // the device; the flow tables are per lcore, so that must be symmetric too (it is for
+    // net_af_packet).
+    std::fprintf(stderr,
+                 "sluice-dp: port %u (%s) has no RSS; the device spreads packets over its %u "
+                 "queues itself (net_af_packet: the kernel's symmetric PACKET_FANOUT_HASH)\n",
+                 port, info.driver_name, queues);
   }
   if (int rc = rte_eth_dev_configure(port, queues, queues, &conf); rc != 0)
     fail(port, "configure", rc);

@@ -25,6 +25,7 @@ Worker::Worker(uint32_t rcu_id, uint16_t outside_port, uint16_t inside_port, uin
       queue_(queue),
       burst_(cfg.burst > kMaxBurst ? kMaxBurst : cfg.burst),
       idle_sleep_us_(cfg.idle_sleep_us),
+      busy_poll_ns_(uint64_t{cfg.busy_poll_us} * 1000),
       pub_(pub),
       pipe_(cfg.flows),
       pacer_(cfg.pacer, now_ns),
@@ -175,15 +176,17 @@ void Worker::run(const std::atomic<bool> &quit) {
   // A sleeping thread wakes no earlier than its timer slack allows (50 us by default), so
   // short idle sleeps would all last 50 us or more: ask for 1 us of slack instead.
   if (idle_sleep_us_ != 0) prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
-  uint32_t empty_polls = 0;
+  uint64_t last_rx = tsc_now_ns();
   while (!quit.load(std::memory_order_relaxed)) {
     const uint64_t now = tsc_now_ns();
     const uint32_t received = poll_once(now);
     if (++iterations_ % kControlEvery == 0) control_tick(now);
-    if (received != 0 || idle_sleep_us_ == 0) {
-      empty_polls = 0;
-    } else if (++empty_polls >= kIdlePollsBeforeSleep) {
-      // Idle: give the CPU back briefly. Offline for RCU so a table swap need not wait for us.
+    if (idle_sleep_us_ == 0) continue;
+    if (received != 0) {
+      last_rx = now;
+    } else if (now - last_rx >= busy_poll_ns_) {
+      // Idle: give the CPU back briefly (held packets are released at most a sleep late).
+      // Offline for RCU so a table swap need not wait for us.
       rte_rcu_qsbr_thread_offline(pub_.qsbr(), rcu_id_);
       rte_delay_us_sleep(idle_sleep_us_);
       rte_rcu_qsbr_thread_online(pub_.qsbr(), rcu_id_);

@@ -6,13 +6,15 @@
 # down on exit); the results go to a temporary folder, not results/.
 #
 #   bench/smtp/idle_sleep_sweep.sh BUILD_DIR [--runs N] [--messages N] SETTING...
-# SETTING = SLEEP_US[:LCORE[:SENDER_CPU[:SLACK_NS]]]
+# SETTING = SLEEP_US[:LCORE[:SENDER_CPU[:SLACK_NS[:BUSY_US]]]]
 #   SLEEP_US    sluice-dp --idle-sleep-us
 #   LCORE       sluice-dp -l (default 0)
 #   SENDER_CPU  pin the senders with taskset -c (default: not pinned; "-" = not pinned)
 #   SLACK_NS    timer slack of sluice-dp's threads, written to /proc/self/timerslack_ns before
-#               exec (default: the kernel's 50 us)
-# Example: bench/smtp/idle_sleep_sweep.sh build/rel --runs 5 0 50 50:0:0 5:0:-:1000
+#               exec (default: the kernel's 50 us; "-" = default; sluice-dp itself sets 1 us
+#               when SLEEP_US > 0)
+#   BUSY_US     sluice-dp --busy-poll-us (default: sluice-dp's default)
+# Example: bench/smtp/idle_sleep_sweep.sh build/rel --runs 5 0 50 50:0:0 5:0:-:-:0 5:0:-:-:500
 # Needs root.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,21 +36,23 @@ trap 'exit 130' INT TERM
 
 for i in $(seq 1 "$runs"); do
   for s in "${settings[@]}"; do
-    IFS=: read -r sleep_us lcore cpu slack <<<"$s"
-    lcore=${lcore:-0} cpu=${cpu:--} slack=${slack:-}
+    IFS=: read -r sleep_us lcore cpu slack busy <<<"$s"
+    lcore=${lcore:-0} cpu=${cpu:--} slack=${slack:--} busy=${busy:-}
     py=python3
     if [[ $cpu != - ]]; then
       py=$work/python-cpu$cpu
       printf '#!/bin/sh\nexec taskset -c %s python3 "$@"\n' "$cpu" >"$py" && chmod +x "$py"
     fi
     pre=""
-    [[ -z $slack ]] || pre="echo $slack > /proc/\$\$/timerslack_ns; "
+    [[ $slack == - ]] || pre="echo $slack > /proc/\$\$/timerslack_ns; "
+    extra=""
+    [[ -z $busy ]] || extra="--busy-poll-us $busy"
     out=$work/run
     SLUICE_PYTHON=$py timeout 600 "$root/bench/smtp/run_effect.sh" --senders clean \
       --messages "$messages" --out "$out" --sluicectl "$build/control/sluicectl/sluicectl" \
       --dataplane-cmd "${pre}exec $build/dataplane/sluice-dp -l $lcore --no-huge --no-pci -m 256 \
 --file-prefix sl\$RIG_ID --vdev net_af_packet0,iface=\$RIG_OUT_IF \
---vdev net_af_packet1,iface=\$RIG_IN_IF -- --outside 0 --inside 1 --idle-sleep-us $sleep_us \
+--vdev net_af_packet1,iface=\$RIG_IN_IF -- --outside 0 --inside 1 --idle-sleep-us $sleep_us $extra \
 --table \$SLUICE_TABLE --policy \$SLUICE_POLICY" >"$work/log" 2>&1 ||
       { echo "run failed ($s):" >&2; tail -n 5 "$work/log" >&2; continue; }
     ratio=$(jq -r '.roles.clean.ratio // empty' "$out/smtp-effect.json" 2>/dev/null)

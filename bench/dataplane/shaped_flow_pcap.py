@@ -2,7 +2,7 @@
 """Writes the two captures of one shaped SMTP connection for testpmd_shaped_compare.sh.
 
   shaped_flow_pcap.py OUTSIDE.pcap INSIDE.pcap [--client A] [--server A] [--segments N]
-                      [--flows F]
+                      [--flows F] [--server-port P]
 
 OUTSIDE.pcap holds what arrives from the senders' side: the client's SYN to port 25 (with MSS
 and window-scale options), then N-1 client->server segments (SMTP commands, 64-byte payload).
@@ -17,6 +17,8 @@ With --flows F (default 1) the captures hold F such connections from the same cl
 ports 40000 and up): first every SYN (SYN-ACK), then their segments round-robin, so consecutive
 packets belong to different flows and the flow table's working set is F entries. Each flow then
 has N-1 segments per direction.
+--server-port P (default 25) moves the connections to another port: with P = 443 and a policy
+watching only 25 they are non-SMTP TCP traffic, parsed to the port and passed.
 TCP and IP checksums are valid. Addresses come from 198.18.0.0/15.
 """
 import argparse
@@ -62,6 +64,7 @@ def main():
     ap.add_argument("--server", default="198.19.0.25")
     ap.add_argument("--segments", type=int, default=512)
     ap.add_argument("--flows", type=int, default=1)
+    ap.add_argument("--server-port", type=int, default=25)
     a = ap.parse_args()
     if not 1 <= a.flows <= 25000:
         ap.error("--flows must be 1..25000 (source ports 40000 and up)")
@@ -72,14 +75,15 @@ def main():
     ports = [40000 + i for i in range(a.flows)]
     cseq = {p: 1000 for p in ports}
     sseq = {p: 5000 for p in ports}
-    outside = [frame(c, s, p, 25, cseq[p], 0, syn, win, mss_ws) for p in ports]
-    inside = [frame(s, c, 25, p, sseq[p], cseq[p] + 1, syn | 0x10, win, mss_ws) for p in ports]
+    sp = a.server_port
+    outside = [frame(c, s, p, sp, cseq[p], 0, syn, win, mss_ws) for p in ports]
+    inside = [frame(s, c, sp, p, sseq[p], cseq[p] + 1, syn | 0x10, win, mss_ws) for p in ports]
     for p in ports:
         cseq[p], sseq[p] = cseq[p] + 1, sseq[p] + 1
     for _ in range(a.segments - 1):
         for p in ports:
-            outside.append(frame(c, s, p, 25, cseq[p], sseq[p], psh_ack, win, payload=b"D" * 64))
-            inside.append(frame(s, c, 25, p, sseq[p], cseq[p] + 64, psh_ack, win,
+            outside.append(frame(c, s, p, sp, cseq[p], sseq[p], psh_ack, win, payload=b"D" * 64))
+            inside.append(frame(s, c, sp, p, sseq[p], cseq[p] + 64, psh_ack, win,
                                 payload=b"2" * 32))
             cseq[p], sseq[p] = cseq[p] + 64, sseq[p] + 32
     write_pcap(a.outside, outside)

@@ -20,7 +20,11 @@
 # packets belong to different flows. net_pcap keeps the whole capture in mbufs, so FLOWS stays
 # in the thousands (both programs get pools sized for it).
 #
-#   bench/dataplane/testpmd_shaped_compare.sh BUILD_DIR [SECONDS] [RUNS] [FLOWS]
+# With PORT other than 25 (e.g. 443) the same connections are non-SMTP TCP traffic: sluice-dp
+# parses every frame to its TCP port and passes it (the issue's non-SMTP goal, <= 1.2x, on
+# real TCP frames rather than net_null's empty ones).
+#
+#   bench/dataplane/testpmd_shaped_compare.sh BUILD_DIR [SECONDS] [RUNS] [FLOWS] [PORT]
 # BUILD_DIR holds dataplane/sluice-dp and control/sluicectl/sluicectl (a Release build).
 # Needs root (EAL). Unique --file-prefix values; runtime dirs and temp files removed on exit.
 set -euo pipefail
@@ -28,6 +32,7 @@ build=${1:?usage: $0 BUILD_DIR [SECONDS] [RUNS]}
 secs=${2:-6}
 runs=${3:-5}
 flows=${4:-1}
+port=${5:-25}
 segments=$((512 / flows > 32 ? 512 / flows : 32))
 frames=$((flows * segments))
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,7 +51,8 @@ trap 'exit 130' INT TERM
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print 0; else print a[int((NR+1)/2)]}'; }
 
 python3 "$root/bench/dataplane/shaped_flow_pcap.py" "$work/outside.pcap" "$work/inside.pcap" \
-  --client 198.18.1.20 --segments "$segments" --flows "$flows"
+  --client 198.18.1.20 --segments "$segments" --flows "$flows" \
+  --server-port "$port"
 "$ctl" table build --sources "$root/scripts/demo-data/sources.ini" --output "$work/table" >/dev/null
 cat >"$work/policy.ini" <<'EOF'
 # Clamp only: every server->client packet of the flow is rewritten, none is delayed.
@@ -113,6 +119,7 @@ for i in $(seq 1 "$runs"); do
   printf 'run %d: testpmd %s packets/s, sluice-dp %s packets/s, ratio %sx\n' "$i" "$tp" "$sl" "$r"
   tps+=("$tp") sls+=("$sl") ratios+=("$r")
 done
-echo "testpmd io forwarding (shaped-flow capture): $(printf '%s\n' "${tps[@]}" | median) packets/s (median of $runs runs)"
-echo "sluice-dp, shaped flow:                      $(printf '%s\n' "${sls[@]}" | median) packets/s"
-echo "cycles per packet, sluice-dp / testpmd: $(printf '%s\n' "${ratios[@]}" | median)x (median of per-run ratios; goal <= 1.6x)"
+if ((port == 25)); then what="shaped flow" goal=1.6; else what="non-SMTP TCP (port $port)" goal=1.2; fi
+echo "testpmd io forwarding (same captures): $(printf '%s\n' "${tps[@]}" | median) packets/s (median of $runs runs)"
+echo "sluice-dp, $what: $(printf '%s\n' "${sls[@]}" | median) packets/s ($flows flow(s))"
+echo "cycles per packet, sluice-dp / testpmd: $(printf '%s\n' "${ratios[@]}" | median)x (median of per-run ratios; goal <= ${goal}x)"

@@ -71,6 +71,19 @@ void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const
                     const RepTable *rep) {
   const int other = 1 - dir;
   constexpr uint16_t kAhead = 3;
+  // The other port's TX buffer is where nearly every frame goes: its fill level stays in a
+  // register for the burst instead of a member reloaded and stored per frame.
+  rte_mbuf **const out = txbuf_[other];
+  uint16_t nout = txlen_[other];
+  const uint16_t burst = burst_;
+  auto forward = [&](rte_mbuf *m) {
+    out[nout++] = m;
+    if (nout == burst) {
+      txlen_[other] = nout;
+      flush(other);
+      nout = 0;
+    }
+  };
   // Stage 1 over the burst: parse, classify, flow key and hash, prefetch of the flow's slot.
   // Frames before the burst's first SMTP segment leave at once (all of a clean burst does);
   // from that segment on everything waits for stage 2, which keeps the burst's order.
@@ -84,7 +97,7 @@ void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const
     const sl_class cls = pipe_.prepare(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
                                        static_cast<sl_dir>(dir), policy, prep_[i]);
     if (cls == SL_CLASS_OTHER && first_smtp == n)
-      send(other, m);
+      forward(m);
     else if (first_smtp == n)
       first_smtp = i;
   }
@@ -95,13 +108,13 @@ void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const
     rte_mbuf *m = pkts[i];
     PreparedPacket &pp = prep_[i];
     if (pp.cls == SL_CLASS_OTHER) {
-      send(other, m);
+      forward(m);
       continue;
     }
     const PacketResult &r = pp.out;
     switch (pipe_.finish(pp, now_ns, xorshift32(rng), policy, rep)) {
       case SL_VERDICT_PASS:
-        send(other, m);
+        forward(m);
         break;
       case SL_VERDICT_DROP:
         rte_pktmbuf_free(m);
@@ -122,6 +135,7 @@ void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const
     }
   }
   rng_ = rng;
+  txlen_[other] = nout;
 }
 
 uint32_t Worker::poll_once(uint64_t now_ns) {

@@ -90,7 +90,7 @@ class FlowTable {
 
  private:
   struct Slot {
-    uint32_t tag;  // hash of the key; 0 marks an empty slot (hash 0 is mapped to 1)
+    uint32_t tag;  // hash of the key (never 0); 0 marks an empty slot
     uint32_t idx;
   };
   uint32_t find_slot(const sl_flow_key &key, uint32_t tag) const;
@@ -98,6 +98,9 @@ class FlowTable {
   void link_head(uint32_t i, int list);
   void remove(uint32_t i);
 
+  static constexpr uint64_t kMul[5] = {0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full,
+                                       0x165667b19e3779f9ull, 0xd6e8feb86659fd93ull,
+                                       0xff51afd7ed558ccdull};
   FlowTableConfig cfg_;
   uint64_t seed_;
   std::vector<FlowEntry> pool_;
@@ -134,16 +137,16 @@ inline bool same(const sl_flow_key &a, const sl_flow_key &b) {
 inline uint32_t FlowTable::hash(const sl_flow_key &key) const {
   using flow_key_detail::word;
   // The key is 40 bytes = 5 words. Independent multiplies (they pipeline), then one full
-  // mixer: a third of the cost of chaining the mixer over every word, same distribution in
-  // the tests.
-  const uint64_t a = (word(key, 0) ^ seed_) * 0x9e3779b97f4a7c15ull;
-  const uint64_t b = (word(key, 1) ^ seed_) * 0xc2b2ae3d27d4eb4full;
-  const uint64_t c = (word(key, 2) ^ seed_) * 0x165667b19e3779f9ull;
-  const uint64_t d = (word(key, 3) ^ seed_) * 0xd6e8feb86659fd93ull;
-  const uint64_t e = (word(key, 4) ^ seed_) * 0xff51afd7ed558ccdull;
+  // mixer: a third of the cost of chaining the mixer over every word.
+  const uint64_t a = (word(key, 0) ^ seed_) * kMul[0];
+  const uint64_t b = (word(key, 1) ^ seed_) * kMul[1];
+  const uint64_t c = (word(key, 2) ^ seed_) * kMul[2];
+  const uint64_t d = (word(key, 3) ^ seed_) * kMul[3];
+  const uint64_t e = (word(key, 4) ^ seed_) * kMul[4];
   const uint64_t h = mix64(a ^ ((b << 21) | (b >> 43)) ^ ((c << 42) | (c >> 22)) ^ d ^ (e >> 7));
-  const auto tag = static_cast<uint32_t>(h ^ (h >> 32));
-  return tag == 0 ? 1 : tag;
+  // Never 0 (an empty slot's tag). The top bit never reaches a slot index (tables are far
+  // below 2^31 slots), so setting it costs the index nothing.
+  return static_cast<uint32_t>(h ^ (h >> 32)) | 0x80000000u;
 }
 
 inline uint32_t FlowTable::find_slot(const sl_flow_key &key, uint32_t tag) const {

@@ -6,18 +6,6 @@
 #include "core/sl_core.h"
 
 namespace sluice::dataplane {
-namespace {
-
-// Whether the core changed the segment: every rewrite keeps the TCP checksum valid, so a
-// changed segment has a changed checksum field (a change that leaves the checksum equal is
-// one's complement-neutral and invisible on the wire anyway for counting purposes).
-uint16_t tcp_check(const ::sl_pkt &pkt) {
-  uint16_t c;
-  std::memcpy(&c, reinterpret_cast<const uint8_t *>(pkt.tcp) + 16, 2);
-  return c;
-}
-
-}  // namespace
 
 Pipeline::Pipeline(const FlowTableConfig &flows) : flows_(flows) {}
 
@@ -46,11 +34,11 @@ sl_verdict Pipeline::on_syn(PreparedPacket &pp, uint64_t now_ns, const sl_policy
   ls.syns++;
   sl_flow_state st{};
   uint32_t tx_len = 0;
-  const uint16_t before = tcp_check(pkt);
+  const uint16_t before = tcp_check_of(pkt);
   r.verdict = sl_act_syn(&policy.profiles[level], &pkt, pp.data, pp.end, &st, &tx_len);
   switch (r.verdict) {
     case SL_VERDICT_PASS: {
-      if (tcp_check(pkt) != before) ls.rewritten++;
+      if (tcp_check_of(pkt) != before) ls.rewritten++;
       st.level = static_cast<uint8_t>(level);
       st.created_ns = now_ns;
       st.last_seen_ns = now_ns;
@@ -72,68 +60,6 @@ sl_verdict Pipeline::on_syn(PreparedPacket &pp, uint64_t now_ns, const sl_policy
       break;
   }
   return r.verdict;
-}
-
-sl_verdict Pipeline::finish(PreparedPacket &pp, uint64_t now_ns, uint32_t rnd,
-                            const sl_policy &policy, const RepTable *rep) {
-  pp.out.cls = pp.cls;
-  pp.out.level = 0;
-  if (pp.cls == SL_CLASS_OTHER) return SL_VERDICT_PASS;
-  if (pp.cls == SL_CLASS_INBOUND_SYN) return on_syn(pp, now_ns, policy, rep);
-
-  PacketResult &r = pp.out;
-  ::sl_pkt &pkt = pp.pkt;
-  uint8_t *end = pp.end;
-  FlowEntry *e = flows_.find(pp.key, pp.hash);
-  if (e == nullptr) return SL_VERDICT_PASS;  // a clean flow: no state, untouched
-  const uint32_t level = e->state.level;
-  r.level = static_cast<uint8_t>(level);
-  if (level == 0 || level >= policy.nlevels) {
-    // The policy lost this level since the flow began: leave the flow alone from now on.
-    extra_.stale_level++;
-    flows_.touch(e, now_ns);
-    return SL_VERDICT_PASS;
-  }
-  const sl_profile &prof = policy.profiles[level];
-  sl_level_stats &ls = stats_.level[level];
-  const uint16_t before = tcp_check(pkt);
-  // The verdict lives in a local (and is returned in a register): GCC otherwise tested verdict
-  // and class with one 8-byte load just after two 4-byte stores to them, a store-forwarding
-  // stall that cost a tenth of a shaped packet.
-  const bool server_seg = pp.cls == SL_CLASS_SERVER_SEG;
-  sl_verdict v = server_seg ? sl_act_server_seg(&prof, &e->state, &pkt, end, rnd)
-                            : sl_act_client_seg(&prof, &e->state, &pkt, end, rnd);
-  flows_.touch(e, now_ns);
-  if (v != SL_VERDICT_DROP && tcp_check(pkt) != before) ls.rewritten++;
-
-  // Keep the flow's order: a server->client packet that would pass while earlier ones of the
-  // same direction are still held goes behind them (the pacer only holds that direction).
-  if (v == SL_VERDICT_PASS && server_seg && e->pending > 0) {
-    v = SL_VERDICT_DELAY;
-    extra_.order_holds++;
-  }
-  switch (v) {
-    case SL_VERDICT_DROP:
-      ls.dropped++;
-      break;
-    case SL_VERDICT_DELAY: {
-      const uint64_t want = now_ns + uint64_t{prof.delay_us} * 1000;
-      r.release_ns = std::max(want, e->last_release_ns);
-      if (e->pending >= kMaxPendingPerFlow) {
-        v = SL_VERDICT_DROP;
-        extra_.pacer_drops++;
-        ls.dropped++;
-        break;
-      }
-      e->last_release_ns = r.release_ns;
-      r.flow_idx = flows_.index_of(e);
-      r.flow_gen = e->generation;
-      break;
-    }
-    default:
-      break;
-  }
-  return v;
 }
 
 void Pipeline::on_held(const PacketResult &r) {

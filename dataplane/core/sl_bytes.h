@@ -41,6 +41,10 @@ SL_INLINE void sl_store32(void *p, __u32 v) {
 SL_INLINE void sl_store64(void *p, __u64 v) {
   *(sl_unaligned_u64 *)p = v;
 }
+
+SL_INLINE __u64 sl_load64(const void *p) {
+  return *(const sl_unaligned_u64 *)p;
+}
 #else
 SL_INLINE __u16 sl_load16(const void *p) {
   __u16 v;
@@ -64,6 +68,12 @@ SL_INLINE void sl_store32(void *p, __u32 v) {
 
 SL_INLINE void sl_store64(void *p, __u64 v) {
   __builtin_memcpy(p, &v, sizeof(v));
+}
+
+SL_INLINE __u64 sl_load64(const void *p) {
+  __u64 v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return v;
 }
 #endif
 

@@ -10,14 +10,23 @@
 #include "sl_wire.h"
 
 /* An unused slot holds 0, and port 0 is never watched: one test for it instead of one per
- * slot (the non-SMTP path runs this for every packet). */
+ * slot (the non-SMTP path runs this for every TCP packet). */
 SL_INLINE int sl_port_watched(__be16 port, const __be16 ports[SL_MAX_SMTP_PORTS]) {
+#if SL_MAX_SMTP_PORTS == 4
+  /* All four slots in one word: a slot equals `port` exactly when its 16-bit lane of `lanes`
+   * is zero, and (x - 0x0001..) & ~x & 0x8000.. is non-zero exactly when some lane of x is
+   * zero (borrows only start at a zero lane). Half the instructions of four compares. */
+  __u64 lanes = sl_load64(ports) ^ ((__u64)(__u16)port * 0x0001000100010001ull);
+  if (port == 0) return 0;
+  return ((lanes - 0x0001000100010001ull) & ~lanes & 0x8000800080008000ull) != 0;
+#else
   __u32 i;
   if (port == 0) return 0;
   for (i = 0; i < SL_MAX_SMTP_PORTS; i++) {
     if (ports[i] == port) return 1;
   }
   return 0;
+#endif
 }
 
 /* From outside to a watched port: SYN (without ACK or RST) -> INBOUND_SYN, anything else ->

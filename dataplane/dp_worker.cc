@@ -103,7 +103,7 @@ void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const
   }
   // Stage 2, in arrival order: flow lookup (its slot is in cache by now), the profile, the
   // verdict.
-  uint64_t rng = rng_;  // in a register for the loop, not reloaded and stored per packet
+  uint64_t rng = rng_;  // in a register for the burst, not reloaded and stored per draw
   for (uint16_t i = first_smtp; i < n; ++i) {
     rte_mbuf *m = pkts[i];
     PreparedPacket &pp = prep_[i];
@@ -112,7 +112,8 @@ void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const
       continue;
     }
     const PacketResult &r = pp.out;
-    switch (pipe_.finish(pp, now_ns, xorshift32(rng), policy, rep)) {
+    switch (pipe_.finish(
+        pp, now_ns, [&rng] { return xorshift32(rng); }, policy, rep)) {
       case SL_VERDICT_PASS:
         forward(m);
         break;

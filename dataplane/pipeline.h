@@ -71,9 +71,11 @@ class Pipeline {
   // every sender is clean). The same as prepare() then finish().
   PacketResult process(uint8_t *data, uint32_t len, sl_dir dir, uint64_t now_ns, uint32_t rnd,
                        const sl_policy &policy, const RepTable *rep) {
-    PreparedPacket pp{};
-    prepare(data, len, dir, policy, pp);
-    pp.out.verdict = finish(pp, now_ns, rnd, policy, rep);
+    PreparedPacket pp;  // not zeroed whole: prepare() fills what finish() reads
+    pp.out = PacketResult{};
+    if (prepare(data, len, dir, policy, pp) == SL_CLASS_OTHER) return pp.out;
+    pp.out.verdict = finish(
+        pp, now_ns, [rnd] { return rnd; }, policy, rep);
     return pp.out;
   }
 
@@ -83,10 +85,12 @@ class Pipeline {
   // reads no flow state. So the flow lookups of a burst overlap instead of each waiting for
   // its own hash, slot and entry in turn. prepare() returns pp.cls; an OTHER frame needs no
   // finish() (its result is PASS, untouched), but calling it is harmless. finish() returns the
-  // verdict and leaves the rest of the result in pp.out (see there).
+  // verdict and leaves the rest of the result in pp.out (see there). It calls rnd() (a
+  // uniform 32-bit number) only for a flow whose level drops segments.
   sl_class prepare(uint8_t *data, uint32_t len, sl_dir dir, const sl_policy &policy,
                    PreparedPacket &pp);
-  sl_verdict finish(PreparedPacket &pp, uint64_t now_ns, uint32_t rnd, const sl_policy &policy,
+  template <class Rnd>
+  sl_verdict finish(PreparedPacket &pp, uint64_t now_ns, Rnd &&rnd, const sl_policy &policy,
                     const RepTable *rep);
 
   // The pacer accepted a DELAY packet of this flow / released one.
@@ -139,8 +143,9 @@ __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, 
 }
 
 // Always inline, as prepare(): the established-flow path is most of a shaped packet.
+template <class Rnd>
 __attribute__((always_inline)) inline sl_verdict Pipeline::finish(PreparedPacket &pp,
-                                                                  uint64_t now_ns, uint32_t rnd,
+                                                                  uint64_t now_ns, Rnd &&rnd,
                                                                   const sl_policy &policy,
                                                                   const RepTable *rep) {
   pp.out.cls = pp.cls;
@@ -168,8 +173,10 @@ __attribute__((always_inline)) inline sl_verdict Pipeline::finish(PreparedPacket
   // and class with one 8-byte load just after two 4-byte stores to them, a store-forwarding
   // stall that cost a tenth of a shaped packet.
   const bool server_seg = pp.cls == SL_CLASS_SERVER_SEG;
-  sl_verdict v = server_seg ? sl_act_server_seg(&prof, &e->state, &pkt, end, rnd)
-                            : sl_act_client_seg(&prof, &e->state, &pkt, end, rnd);
+  // A coin only where the level drops segments (sl_chance_ppm(x, 0) is false for every x).
+  const uint32_t coin = (prof.server_drop_ppm | prof.client_drop_ppm) != 0 ? rnd() : 0;
+  sl_verdict v = server_seg ? sl_act_server_seg(&prof, &e->state, &pkt, end, coin)
+                            : sl_act_client_seg(&prof, &e->state, &pkt, end, coin);
   flows_.touch(e, now_ns);
   if (v != SL_VERDICT_DROP && tcp_check_of(pkt) != before) ls.rewritten++;
 

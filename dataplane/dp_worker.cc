@@ -95,7 +95,7 @@ void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const
     // Only the first segment is parsed; the core never reads past it, and a multi-segment
     // frame with headers beyond it is simply not ours (forwarded untouched).
     const sl_class cls = pipe_.prepare(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
-                                       static_cast<sl_dir>(dir), policy, prep_[i]);
+                                       static_cast<sl_dir>(dir), policy, rep, prep_[i]);
     if (cls == SL_CLASS_OTHER && first_smtp == n)
       forward(m);
     else if (first_smtp == n)

@@ -73,7 +73,7 @@ class Pipeline {
                        const sl_policy &policy, const RepTable *rep) {
     PreparedPacket pp;  // not zeroed whole: prepare() fills what finish() reads
     pp.out = PacketResult{};
-    if (prepare(data, len, dir, policy, pp) == SL_CLASS_OTHER) return pp.out;
+    if (prepare(data, len, dir, policy, rep, pp) == SL_CLASS_OTHER) return pp.out;
     pp.out.verdict = finish(
         pp, now_ns, [rnd] { return rnd; }, policy, rep);
     return pp.out;
@@ -81,14 +81,15 @@ class Pipeline {
 
   // The two stages of process(), for a burst (l3fwd's bulk lookup): the data plane runs
   // prepare() over every frame of the burst, then finish() over each in order. Stage 1 parses,
-  // classifies, makes the flow key and its hash, and prefetches the flow's index slot; it
-  // reads no flow state. So the flow lookups of a burst overlap instead of each waiting for
-  // its own hash, slot and entry in turn. prepare() returns pp.cls; an OTHER frame needs no
-  // finish() (its result is PASS, untouched), but calling it is harmless. finish() returns the
-  // verdict and leaves the rest of the result in pp.out (see there). It calls rnd() (a
-  // uniform 32-bit number) only for a flow whose level drops segments.
+  // classifies, makes the flow key and its hash, and prefetches the flow's index slot (for an
+  // inbound SYN, the reputation table's slots for its sender); it reads no flow state. So the flow
+  // lookups of a burst overlap instead of each waiting for its own hash, slot and entry in turn.
+  // prepare() returns pp.cls; an OTHER frame needs no finish() (its result is PASS, untouched), but
+  // calling it is harmless. finish() returns the verdict and leaves the rest of the result in
+  // pp.out (see there). It calls rnd() (a uniform 32-bit number) only for a flow whose level drops
+  // segments.
   sl_class prepare(uint8_t *data, uint32_t len, sl_dir dir, const sl_policy &policy,
-                   PreparedPacket &pp);
+                   const RepTable *rep, PreparedPacket &pp);
   template <class Rnd>
   sl_verdict finish(PreparedPacket &pp, uint64_t now_ns, Rnd &&rnd, const sl_policy &policy,
                     const RepTable *rep);
@@ -122,6 +123,7 @@ class Pipeline {
 __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, uint32_t len,
                                                                  sl_dir dir,
                                                                  const sl_policy &policy,
+                                                                 const RepTable *rep,
                                                                  PreparedPacket &pp) {
   pp.data = data;
   pp.end = data + len;
@@ -139,6 +141,15 @@ __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, 
   pp.hash = flows_.hash(pp.key);
   // A SYN may insert; every other SMTP segment looks its flow up.
   flows_.prefetch(pp.hash);
+  if (pp.cls == SL_CLASS_INBOUND_SYN && rep != nullptr) {
+    if (pp.key.family == SL_AF_INET) {
+      uint32_t a;
+      std::memcpy(&a, pp.key.client, 4);
+      rep->prefetch_v4(a);
+    } else {
+      rep->prefetch_v6(pp.key.client);
+    }
+  }
   return pp.cls;
 }
 

@@ -109,6 +109,7 @@ RepTable::RepTable(const RepTableInput &in)
     if (l6.test(l)) lens6_.push_back(static_cast<uint8_t>(l));
   entries_ =
       in.hosts_v4.size() + in.prefixes_v4.size() + in.hosts_v6.size() + in.prefixes_v6.size();
+  prefetch_ = memory_bytes() >= kPrefetchFromBytes;
 }
 
 std::optional<sl_rep_value> RepTable::lookup_v4(uint32_t addr_be) const {
@@ -126,6 +127,24 @@ std::optional<sl_rep_value> RepTable::lookup_v6(const uint8_t addr[16]) const {
     if (const Slot6 *p = find6(prefixes6_, masked, len)) return p->value;
   }
   return std::nullopt;
+}
+
+void RepTable::prefetch_v4(uint32_t addr_be) const {
+  if (!prefetch_) return;
+  __builtin_prefetch(&hosts4_[hash4(addr_be, 32) & (hosts4_.size() - 1)]);
+  const size_t m = prefixes4_.size() - 1;
+  for (uint8_t len : lens4_) __builtin_prefetch(&prefixes4_[hash4(mask4(addr_be, len), len) & m]);
+}
+
+void RepTable::prefetch_v6(const uint8_t addr[16]) const {
+  if (!prefetch_) return;
+  __builtin_prefetch(&hosts6_[hash6(addr, 128) & (hosts6_.size() - 1)]);
+  const size_t m = prefixes6_.size() - 1;
+  uint8_t masked[16];
+  for (uint8_t len : lens6_) {
+    mask6(addr, len, masked);
+    __builtin_prefetch(&prefixes6_[hash6(masked, len) & m]);
+  }
 }
 
 size_t RepTable::memory_bytes() const {

@@ -52,6 +52,15 @@ class RepTable {
   std::optional<sl_rep_value> lookup_v4(uint32_t addr_be) const;
   std::optional<sl_rep_value> lookup_v6(const uint8_t addr[16]) const;
 
+  // Brings into the cache the slots a lookup of this address starts at: the host table's and
+  // one per prefix length present. For bursts (the lcore's stage 1): prefetch every SYN's
+  // slots, then look each up, so a large table's cache misses overlap instead of following
+  // one another. Does nothing for a table small enough to stay cached (kPrefetchFromBytes),
+  // where computing the slots would only double the lookup's work.
+  void prefetch_v4(uint32_t addr_be) const;
+  void prefetch_v6(const uint8_t addr[16]) const;
+  static constexpr size_t kPrefetchFromBytes = size_t{4} << 20;
+
   size_t entries() const { return entries_; }
   size_t memory_bytes() const;
 
@@ -79,6 +88,7 @@ class RepTable {
   std::vector<Slot6> hosts6_, prefixes6_;
   std::vector<uint8_t> lens4_, lens6_;  // prefix lengths present, longest first
   size_t entries_ = 0;
+  bool prefetch_ = false;  // memory_bytes() >= kPrefetchFromBytes
 };
 
 }  // namespace sluice::dataplane

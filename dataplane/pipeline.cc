@@ -9,6 +9,16 @@ namespace sluice::dataplane {
 
 Pipeline::Pipeline(const FlowTableConfig &flows) : flows_(flows) {}
 
+void Pipeline::prefetch_reputation(const PreparedPacket &pp, const RepTable &rep) {
+  if (pp.key.family == SL_AF_INET) {
+    uint32_t a;
+    std::memcpy(&a, pp.key.client, 4);
+    rep.prefetch_v4(a);
+  } else {
+    rep.prefetch_v6(pp.key.client);
+  }
+}
+
 sl_verdict Pipeline::on_syn(PreparedPacket &pp, uint64_t now_ns, const sl_policy &policy,
                             const RepTable *rep) {
   const sl_flow_key &key = pp.key;

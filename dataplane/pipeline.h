@@ -111,6 +111,8 @@ class Pipeline {
  private:
   sl_verdict on_syn(PreparedPacket &pp, uint64_t now_ns, const sl_policy &policy,
                     const RepTable *rep);
+  // Stage 1 of an inbound SYN: the sender's reputation slots (out of line: SYNs are rare).
+  static void prefetch_reputation(const PreparedPacket &pp, const RepTable &rep);
 
   FlowTable flows_;
   sl_stats stats_{};
@@ -141,15 +143,8 @@ __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, 
   pp.hash = flows_.hash(pp.key);
   // A SYN may insert; every other SMTP segment looks its flow up.
   flows_.prefetch(pp.hash);
-  if (pp.cls == SL_CLASS_INBOUND_SYN && rep != nullptr) {
-    if (pp.key.family == SL_AF_INET) {
-      uint32_t a;
-      std::memcpy(&a, pp.key.client, 4);
-      rep->prefetch_v4(a);
-    } else {
-      rep->prefetch_v6(pp.key.client);
-    }
-  }
+  if (SL_UNLIKELY(pp.cls == SL_CLASS_INBOUND_SYN) && rep != nullptr && rep->worth_prefetching())
+    prefetch_reputation(pp, *rep);
   return pp.cls;
 }
 

@@ -60,6 +60,7 @@ class RepTable {
   void prefetch_v4(uint32_t addr_be) const;
   void prefetch_v6(const uint8_t addr[16]) const;
   static constexpr size_t kPrefetchFromBytes = size_t{4} << 20;
+  bool worth_prefetching() const { return prefetch_; }
 
   size_t entries() const { return entries_; }
   size_t memory_bytes() const;

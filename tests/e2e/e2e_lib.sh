@@ -26,6 +26,15 @@ e2e_require_privileged() {
   exit 77
 }
 
+# e2e_begin NAME ID_LETTER: a scratch folder ($work, the caller removes it), the results folder
+# $SLUICE_E2E_OUT/NAME ($out, emptied of old results) and a rig id unique to this run.
+e2e_begin() {
+  work=$(mktemp -d)
+  out=${SLUICE_E2E_OUT:-$PWD/e2e-results}/$1
+  mkdir -p "$out" && rm -f "$out"/*.json
+  rig_init "$2$$"
+}
+
 e2e_pass() { echo "  ok: $*"; }
 e2e_fail() {
   echo "  FAIL: $*" >&2

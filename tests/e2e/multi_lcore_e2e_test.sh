@@ -41,10 +41,7 @@ if [[ ! -x $sluice_dp || ! -x $sluicectl || ! $conns =~ ^[0-9]+$ || $conns -lt 8
   exit 2
 fi
 
-work=$(mktemp -d)
-out=${SLUICE_E2E_OUT:-$PWD/e2e-results}/multi_lcore
-mkdir -p "$out" && rm -f "$out"/*.json
-rig_init "m$$"
+e2e_begin multi_lcore m
 cleanup() {
   rig_down >/dev/null 2>&1
   rm -rf "$work"

@@ -44,10 +44,7 @@ if [[ -z $dp_cmd || (-z $table && -z $sluicectl) ]]; then
   exit 2
 fi
 
-work=$(mktemp -d)
-out=${SLUICE_E2E_OUT:-$PWD/e2e-results}/shaper
-mkdir -p "$out" && rm -f "$out"/*.json
-rig_init "x$$"
+e2e_begin shaper x
 cleanup() {
   # A data plane that outlives its process (XDP pins) is stopped on failures too.
   if [[ -n $dp_stop && -e /run/netns/$RIG_NS_BUMP ]]; then

@@ -35,6 +35,25 @@ e2e_begin() {
   rig_init "$2$$"
 }
 
+# e2e_check_mail DELIVERED [smtp_verify.py options]: every message the rig's MTA dumped is
+# intact, at least DELIVERED of them (warm-up messages are dumped too), none corrupt or cut.
+e2e_check_mail() {
+  local delivered=$1 v=$out/verify.json
+  shift
+  "$E2E_PYTHON" "$E2E_ROOT/bench/smtp/smtp_verify.py" --json "$@" "$RIG_DUMP_DIR" >"$v"
+  e2e_check "every delivered message received intact ($(e2e_json "$v" ok) >= $delivered)" \
+    test "$(e2e_json "$v" ok)" -ge "$delivered"
+  e2e_expect_eq "messages corrupt or truncated" 0 \
+    "$(($(e2e_json "$v" corrupt) + $(e2e_json "$v" truncated)))"
+}
+
+# e2e_end: removes the rig, checks nothing of it is left, and exits with the verdict.
+e2e_end() {
+  rig_down
+  e2e_expect_eq "namespaces left" "" "$(rig_leftovers "$RIG_ID")"
+  e2e_finish
+}
+
 e2e_pass() { echo "  ok: $*"; }
 e2e_fail() {
   echo "  FAIL: $*" >&2

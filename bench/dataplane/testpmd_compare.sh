@@ -13,6 +13,10 @@ build=${1:?usage: $0 BUILD_DIR [SECONDS]}
 secs=${2:-6}
 dp=$build/dataplane/sluice-dp
 ctl=$build/control/sluicectl/sluicectl
+if [[ ! -x $dp || ! -x $ctl ]]; then
+  echo "usage: $0 BUILD_DIR ... (BUILD_DIR holds dataplane/sluice-dp and control/sluicectl/sluicectl)" >&2
+  exit 2
+fi
 tag=sluice_cmp_$$
 sock=/tmp/$tag.sock
 cleanup() {

@@ -38,6 +38,10 @@ frames=$((flows * segments))
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dp=$build/dataplane/sluice-dp
 ctl=$build/control/sluicectl/sluicectl
+if [[ ! -x $dp || ! -x $ctl ]]; then
+  echo "usage: $0 BUILD_DIR ... (BUILD_DIR holds dataplane/sluice-dp and control/sluicectl/sluicectl)" >&2
+  exit 2
+fi
 tag=sluice_scmp_$$
 work=$(mktemp -d)
 sock=$work/dp.sock

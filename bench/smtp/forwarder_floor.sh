@@ -18,6 +18,8 @@
 # other. Needs root. Each run is one run_effect.sh with its own rig, removed on exit.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
+[[ ${1:-} == -h || ${1:-} == --help ]] && { usage; exit 0; }
 build=${1:?usage: $0 BUILD_DIR [--runs N] [--messages N] [--sluice-lcores L] [--sluice-args ARGS]}
 shift
 runs=5 messages=200 sluice_args="--idle-sleep-us 0" tp_lcores=0,1 dp_lcores=1
@@ -27,11 +29,12 @@ while [[ $# -gt 0 ]]; do
     --messages) messages=$2; shift 2 ;;
     --sluice-args) sluice_args=$2; shift 2 ;;
     --sluice-lcores) dp_lcores=$2; shift 2 ;;
-    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+    -h | --help) usage; exit 0 ;;
     *) echo "forwarder_floor: unknown option $1" >&2; exit 2 ;;
   esac
 done
-build=$(cd "$build" && pwd)
+build=$(cd "$build" 2>/dev/null && pwd) || { echo "forwarder_floor: no build folder given or found" >&2; exit 2; }
+[[ -x $build/dataplane/sluice-dp ]] || { echo "forwarder_floor: $build has no dataplane/sluice-dp" >&2; exit 2; }
 command -v dpdk-testpmd >/dev/null || { echo "forwarder_floor: dpdk-testpmd not found" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -39,9 +42,9 @@ trap 'exit 130' INT TERM
 
 vdevs="--vdev net_af_packet0,iface=\$RIG_OUT_IF --vdev net_af_packet1,iface=\$RIG_IN_IF"
 # --stats-period keeps testpmd forwarding without a terminal (it would otherwise wait for Enter
-# on stdin and stop at its end of file).
+# on stdin and stop at its end of file). Its --file-prefix is the one rig_down removes.
 declare -A cmd=(
-  [testpmd]="exec dpdk-testpmd -l $tp_lcores --no-huge --no-pci -m 256 --file-prefix tp\$RIG_ID \
+  [testpmd]="exec dpdk-testpmd -l $tp_lcores --no-huge --no-pci -m 256 --file-prefix sl\$RIG_ID \
 $vdevs --log-level=3 -- --forward-mode=io --auto-start --no-lsc-interrupt --stats-period 3600 \
 --total-num-mbufs=8192 >/dev/null"
   [sluice-dp]="exec $build/dataplane/sluice-dp -l $dp_lcores --no-huge --no-pci -m 256 \
@@ -61,14 +64,16 @@ run_one() {  # NAME -> prints the clean ratio, or nothing on failure
   echo "${r%x}"
 }
 
+shown() { if [[ -n $1 ]]; then echo "${1}x"; else echo failed; fi; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
 for i in $(seq 1 "$runs"); do
   tp=$(run_one testpmd)
   dp=$(run_one sluice-dp)
-  echo "run $i: clean ratio with testpmd ${tp:-failed}x, with sluice-dp ${dp:-failed}x"
+  echo "run $i: clean ratio with testpmd $(shown "$tp"), with sluice-dp $(shown "$dp")"
   [[ -n $tp ]] && echo "$tp" >>"$work/tp"
   [[ -n $dp ]] && echo "$dp" >>"$work/dp"
   [[ -n $tp && -n $dp ]] && awk -v a="$dp" -v b="$tp" 'BEGIN {printf "%.3f\n", a / b}' >>"$work/q"
 done
+touch "$work/tp" "$work/dp" "$work/q"
 echo "median clean ratio (bump / reference lane): testpmd io $(median <"$work/tp")x," \
   "sluice-dp $(median <"$work/dp")x; sluice-dp / testpmd per pair: $(median <"$work/q")x"

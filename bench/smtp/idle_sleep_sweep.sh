@@ -18,6 +18,10 @@
 # Needs root.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+  awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+  exit 0
+fi
 build=${1:?usage: $0 BUILD_DIR [--runs N] [--messages N] SETTING...}
 shift
 runs=5 messages=200 settings=()
@@ -29,7 +33,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 ((${#settings[@]} > 0)) || { echo "idle_sleep_sweep: no SETTING given" >&2; exit 2; }
-build=$(cd "$build" && pwd)
+build=$(cd "$build" 2>/dev/null && pwd) || { echo "idle_sleep_sweep: no build folder" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM

@@ -8,7 +8,10 @@
 #
 #   bench/dataplane/real_nic_rate.sh BUILD_DIR PCI_A PCI_B [SECONDS] [LCORE]
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=testpmd_lib.sh
+. "$(dirname "$0")/testpmd_lib.sh"
 build=${1:?usage: $0 BUILD_DIR PCI_A PCI_B [SECONDS] [LCORE]}
+require_build "$build"
 a=${2:?PCI address of the outside port}
 b=${3:?PCI address of the inside port}
 secs=${4:-20}
@@ -19,25 +22,18 @@ dpdk-devbind.py -b vfio-pci "$a" "$b"
 dpdk-hugepages.py --setup 2G
 tag=sluice_nic_$$
 sock=/tmp/$tag.sock
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "== testpmd io forwarding ($secs s): start the generator now"
-dpdk-testpmd -l 0,"$lcore" -a "$a" -a "$b" --file-prefix "${tag}_tp" -- --forward-mode=io \
-  --burst=32 --auto-start --stats-period 1 >"/tmp/$tag.testpmd" 2>&1 </dev/null &
-tp_pid=$!
-sleep "$secs"
-kill -INT "$tp_pid"
-wait "$tp_pid" || true
-tp=$(awk '/Tx-pps:/ {sum += $2; n++; if (n % 2 == 0) {print sum; sum = 0}}' "/tmp/$tag.testpmd" |
-  tail -n +3 | median)
+tp=$(testpmd_rate Tx-pps "$secs" "/tmp/$tag.testpmd" -l 0,"$lcore" -a "$a" -a "$b" \
+  --file-prefix "${tag}_tp" -- --forward-mode=io --burst=32 --auto-start)
 
 echo "== sluice-dp ($secs s): start the generator now"
-"$build/dataplane/sluice-dp" -l "$lcore" -a "$a" -a "$b" --file-prefix "${tag}_dp" -- \
+"$dp" -l "$lcore" -a "$a" -a "$b" --file-prefix "${tag}_dp" -- \
   --outside 0 --inside 1 --control "$sock" --burst 32 &
 pid=$!
 trap 'kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f $sock' EXIT
 sleep 3
-tx() { "$build/control/sluicectl/sluicectl" --dataplane "dpdk:$sock" dataplane stats --json |
+tx() { "$ctl" --dataplane "dpdk:$sock" dataplane stats --json |
   python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["outside"]["tx"]+s["inside"]["tx"])'; }
 prev=$(tx); samples=()
 for _ in $(seq 3 "$secs"); do sleep 1; cur=$(tx); samples+=($((cur - prev))); prev=$cur; done

@@ -9,14 +9,11 @@
 # BUILD_DIR holds dataplane/sluice-dp and control/sluicectl/sluicectl (a Release build).
 # Needs root (EAL). Uses unique --file-prefix values and removes their runtime directories.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=testpmd_lib.sh
+. "$(dirname "$0")/testpmd_lib.sh"
 build=${1:?usage: $0 BUILD_DIR [SECONDS]}
 secs=${2:-6}
-dp=$build/dataplane/sluice-dp
-ctl=$build/control/sluicectl/sluicectl
-if [[ ! -x $dp || ! -x $ctl ]]; then
-  echo "usage: $0 BUILD_DIR ... (BUILD_DIR holds dataplane/sluice-dp and control/sluicectl/sluicectl)" >&2
-  exit 2
-fi
+require_build "$build"
 tag=sluice_cmp_$$
 sock=/tmp/$tag.sock
 cleanup() {
@@ -24,19 +21,11 @@ cleanup() {
   rm -rf "/var/run/dpdk/${tag}_tp" "/var/run/dpdk/${tag}_dp" "$sock"
 }
 trap cleanup EXIT
-median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else print a[int((NR+1)/2)]}'; }
 
-# testpmd: lcore 0 main (stats), lcore 1 forwards. Per-second Rx-pps of both ports, summed.
-# (With --stats-period testpmd runs until signalled.)
-dpdk-testpmd --no-huge --no-pci -m 512 -l 0,1 --vdev net_null0 --vdev net_null1 \
-  --file-prefix "${tag}_tp" --log-level=3 -- --forward-mode=io --burst=32 --no-lsc-interrupt \
-  --auto-start --total-num-mbufs=8192 --stats-period 1 >"/tmp/$tag.testpmd" 2>&1 </dev/null &
-tp_pid=$!
-sleep "$secs"
-kill -INT "$tp_pid"
-wait "$tp_pid" || true
-tp=$(awk '/Rx-pps:/ {sum += $2; n++; if (n % 2 == 0) {print sum; sum = 0}}' "/tmp/$tag.testpmd" |
-  tail -n +3 | median)
+# testpmd: lcore 0 main (stats), lcore 1 forwards.
+tp=$(testpmd_rate Rx-pps "$secs" "/tmp/$tag.testpmd" --no-huge --no-pci -m 512 -l 0,1 \
+  --vdev net_null0 --vdev net_null1 --file-prefix "${tag}_tp" --log-level=3 -- \
+  --forward-mode=io --burst=32 --no-lsc-interrupt --auto-start --total-num-mbufs=8192)
 rm -f "/tmp/$tag.testpmd"
 
 # sluice-dp: one lcore (1), rate from its own counters once a second.

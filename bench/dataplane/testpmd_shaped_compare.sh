@@ -36,12 +36,9 @@ port=${5:-25}
 segments=$((512 / flows > 32 ? 512 / flows : 32))
 frames=$((flows * segments))
 root=$(cd "$(dirname "$0")/../.." && pwd)
-dp=$build/dataplane/sluice-dp
-ctl=$build/control/sluicectl/sluicectl
-if [[ ! -x $dp || ! -x $ctl ]]; then
-  echo "usage: $0 BUILD_DIR ... (BUILD_DIR holds dataplane/sluice-dp and control/sluicectl/sluicectl)" >&2
-  exit 2
-fi
+# shellcheck source-path=SCRIPTDIR source=testpmd_lib.sh
+. "$root/bench/dataplane/testpmd_lib.sh"
+require_build "$build"
 tag=sluice_scmp_$$
 work=$(mktemp -d)
 sock=$work/dp.sock
@@ -52,7 +49,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print 0; else print a[int((NR+1)/2)]}'; }
 
 python3 "$root/bench/dataplane/shaped_flow_pcap.py" "$work/outside.pcap" "$work/inside.pcap" \
   --client 198.18.1.20 --segments "$segments" --flows "$flows" \
@@ -72,19 +68,11 @@ EOF
 vdevs=(--vdev "net_pcap0,rx_pcap=$work/outside.pcap,infinite_rx=1"
   --vdev "net_pcap1,rx_pcap=$work/inside.pcap,infinite_rx=1")
 
-# testpmd: lcore 0 main (stats), lcore 1 forwards. Per-second Rx-pps of both ports, summed;
-# the first two samples (start-up) are skipped.
+# testpmd: lcore 0 main (stats), lcore 1 forwards; per-second Rx-pps of both ports, summed.
 run_testpmd() {
-  dpdk-testpmd --no-huge --no-pci -m 512 -l 0,1 "${vdevs[@]}" --file-prefix "${tag}_tp" \
-    --log-level=3 -- --forward-mode=io --burst=32 --no-lsc-interrupt --auto-start \
-    --total-num-mbufs=$((8192 + 2 * frames)) --stats-period 1 >"$work/testpmd.log" 2>&1 </dev/null &
-  pid=$!
-  sleep "$secs"
-  kill -INT "$pid"
-  wait "$pid" || true
-  pid=""
-  awk '/Rx-pps:/ {sum += $2; n++; if (n % 2 == 0) {print sum; sum = 0}}' "$work/testpmd.log" |
-    tail -n +3 | median
+  testpmd_rate Rx-pps "$secs" "$work/testpmd.log" --no-huge --no-pci -m 512 -l 0,1 \
+    "${vdevs[@]}" --file-prefix "${tag}_tp" --log-level=3 -- --forward-mode=io --burst=32 \
+    --no-lsc-interrupt --auto-start --total-num-mbufs=$((8192 + 2 * frames))
   rm -rf "/var/run/dpdk/${tag}_tp"
 }
 

@@ -20,7 +20,8 @@ uint32_t round_up_pow2(uint64_t n) {
 
 }  // namespace
 
-FlowTable::FlowTable(const FlowTableConfig &cfg) : cfg_(cfg), seed_(random_seed()) {
+FlowTable::FlowTable(const FlowTableConfig &cfg) : cfg_(cfg) {
+  for (uint64_t &k : key_) k = random_seed();
   if (cfg_.max_flows == 0) cfg_.max_flows = 1;
   pool_.resize(cfg_.max_flows);
   slots_.assign(round_up_pow2(uint64_t{cfg_.max_flows} * 2), Slot{0, 0});

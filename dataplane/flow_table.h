@@ -98,11 +98,8 @@ class FlowTable {
   void link_head(uint32_t i, int list);
   void remove(uint32_t i);
 
-  static constexpr uint64_t kMul[5] = {0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full,
-                                       0x165667b19e3779f9ull, 0xd6e8feb86659fd93ull,
-                                       0xff51afd7ed558ccdull};
   FlowTableConfig cfg_;
-  uint64_t seed_;
+  uint64_t key_[6];  // hash secrets, random per table
   std::vector<FlowEntry> pool_;
   std::vector<Slot> slots_;
   uint32_t mask_ = 0;
@@ -136,14 +133,13 @@ inline bool same(const sl_flow_key &a, const sl_flow_key &b) {
 
 inline uint32_t FlowTable::hash(const sl_flow_key &key) const {
   using flow_key_detail::word;
-  // The key is 40 bytes = 5 words. Independent multiplies (they pipeline), then one full
-  // mixer: a third of the cost of chaining the mixer over every word.
-  const uint64_t a = (word(key, 0) ^ seed_) * kMul[0];
-  const uint64_t b = (word(key, 1) ^ seed_) * kMul[1];
-  const uint64_t c = (word(key, 2) ^ seed_) * kMul[2];
-  const uint64_t d = (word(key, 3) ^ seed_) * kMul[3];
-  const uint64_t e = (word(key, 4) ^ seed_) * kMul[4];
-  const uint64_t h = mix64(a ^ ((b << 21) | (b >> 43)) ^ ((c << 42) | (c >> 22)) ^ d ^ (e >> 7));
+  // The key is 40 bytes = 5 words, each mixed with its own per-table secret. Two independent
+  // folded 64x64->128 multiplies over word pairs, then one over their sum and the fifth word:
+  // three multiplies where a multiply per word plus a finaliser took seven, and every output bit
+  // still depends on every key bit and on secrets a sender cannot see.
+  const uint64_t x = mul_fold(word(key, 0) ^ key_[0], word(key, 1) ^ key_[1]) ^
+                     mul_fold(word(key, 2) ^ key_[2], word(key, 3) ^ key_[3]);
+  const uint64_t h = mul_fold(x ^ key_[4], word(key, 4) ^ key_[5]);
   // Never 0 (an empty slot's tag). The top bit never reaches a slot index (tables are far
   // below 2^31 slots), so setting it costs the index nothing.
   return static_cast<uint32_t>(h ^ (h >> 32)) | 0x80000000u;

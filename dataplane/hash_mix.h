@@ -16,4 +16,11 @@ inline uint64_t mix64(uint64_t x) {
   return x;
 }
 
+// The 128-bit product of a and b, its halves folded by XOR (wyhash's "mum"): one multiply
+// instruction that mixes every bit of both inputs into the high half.
+inline uint64_t mul_fold(uint64_t a, uint64_t b) {
+  const unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
+  return static_cast<uint64_t>(p) ^ static_cast<uint64_t>(p >> 64);
+}
+
 }  // namespace sluice::dataplane

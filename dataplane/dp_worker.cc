@@ -88,6 +88,7 @@ void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const
   // Frames before the burst's first SMTP segment leave at once (all of a clean burst does);
   // from that segment on everything waits for stage 2, which keeps the burst's order.
   uint16_t first_smtp = n;
+  pipe_.count_packets(static_cast<sl_dir>(dir), n);
   for (uint16_t i = 0; i < n && i < kAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
   for (uint16_t i = 0; i < n; ++i) {
     if (i + kAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kAhead], void *));

@@ -44,11 +44,10 @@ sl_verdict Pipeline::on_syn(PreparedPacket &pp, uint64_t now_ns, const sl_policy
   ls.syns++;
   sl_flow_state st{};
   uint32_t tx_len = 0;
-  const uint16_t before = tcp_check_of(pkt);
   r.verdict = sl_act_syn(&policy.profiles[level], &pkt, pp.data, pp.end, &st, &tx_len);
   switch (r.verdict) {
     case SL_VERDICT_PASS: {
-      if (tcp_check_of(pkt) != before) ls.rewritten++;
+      if (pkt.rewritten) ls.rewritten++;
       st.level = static_cast<uint8_t>(level);
       st.created_ns = now_ns;
       st.last_seen_ns = now_ns;

@@ -52,14 +52,6 @@ struct PipelineExtraStats {
   uint64_t stale_level = 0;  // flows whose level no longer exists in the policy (forwarded)
 };
 
-// The segment's TCP checksum field: every rewrite keeps the checksum valid, so a changed
-// segment has a changed checksum (the count of rewritten packets compares it before and after).
-inline uint16_t tcp_check_of(const ::sl_pkt &pkt) {
-  uint16_t c;
-  std::memcpy(&c, reinterpret_cast<const uint8_t *>(pkt.tcp) + 16, 2);
-  return c;
-}
-
 class Pipeline {
  public:
   // Max packets one flow may have in the pacer; more are dropped and counted.
@@ -73,6 +65,7 @@ class Pipeline {
                        const sl_policy &policy, const RepTable *rep) {
     PreparedPacket pp;  // not zeroed whole: prepare() fills what finish() reads
     pp.out = PacketResult{};
+    count_packets(dir, 1);
     if (prepare(data, len, dir, policy, rep, pp) == SL_CLASS_OTHER) return pp.out;
     pp.out.verdict = finish(
         pp, now_ns, [rnd] { return rnd; }, policy, rep);
@@ -85,9 +78,10 @@ class Pipeline {
   // inbound SYN, the reputation table's slots for its sender); it reads no flow state. So the flow
   // lookups of a burst overlap instead of each waiting for its own hash, slot and entry in turn.
   // prepare() returns pp.cls; an OTHER frame needs no finish() (its result is PASS, untouched), but
-  // calling it is harmless. finish() returns the verdict and leaves the rest of the result in
-  // pp.out (see there). It calls rnd() (a uniform 32-bit number) only for a flow whose level drops
-  // segments.
+  // calling it is harmless. The caller counts the frames (count_packets), a burst at a time.
+  // finish() returns the verdict and leaves the rest of the result in pp.out (see there). It calls
+  // rnd() (a uniform 32-bit number) only for a flow whose level drops segments.
+  void count_packets(sl_dir dir, uint32_t n) { stats_.packets[dir] += n; }
   sl_class prepare(uint8_t *data, uint32_t len, sl_dir dir, const sl_policy &policy,
                    const RepTable *rep, PreparedPacket &pp);
   template <class Rnd>
@@ -130,7 +124,6 @@ __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, 
   pp.data = data;
   pp.end = data + len;
   pp.cls = SL_CLASS_OTHER;
-  stats_.packets[dir]++;
   const int pr = sl_parse(data, pp.end, &pp.pkt);
   if (pr != SL_PARSE_OK) {
     if (pr == SL_PARSE_MALFORMED) stats_.malformed++;
@@ -174,7 +167,6 @@ __attribute__((always_inline)) inline sl_verdict Pipeline::finish(PreparedPacket
   }
   const sl_profile &prof = policy.profiles[level];
   sl_level_stats &ls = stats_.level[level];
-  const uint16_t before = tcp_check_of(pkt);
   // The verdict lives in a local (and is returned in a register): GCC otherwise tested verdict
   // and class with one 8-byte load just after two 4-byte stores to them, a store-forwarding
   // stall that cost a tenth of a shaped packet.
@@ -184,7 +176,7 @@ __attribute__((always_inline)) inline sl_verdict Pipeline::finish(PreparedPacket
   sl_verdict v = server_seg ? sl_act_server_seg(&prof, &e->state, &pkt, end, coin)
                             : sl_act_client_seg(&prof, &e->state, &pkt, end, coin);
   flows_.touch(e, now_ns);
-  if (v != SL_VERDICT_DROP && tcp_check_of(pkt) != before) ls.rewritten++;
+  if (v != SL_VERDICT_DROP && pkt.rewritten) ls.rewritten++;
 
   // Keep the flow's order: a server->client packet that would pass while earlier ones of the
   // same direction are still held goes behind them (the pacer only holds that direction).

@@ -86,6 +86,7 @@ void BM_SynClassify(benchmark::State &state) {
   // slots) over all 32 SYNs, then stage 2 (lookup, level) over each.
   PreparedPacket pp[kBurst];
   for (auto _ : state) {
+    pipe.count_packets(SL_DIR_FROM_OUTSIDE, kBurst);
     for (size_t b = 0; b < kBurst; ++b) {
       auto &f = frames[i++ % frames.size()];
       pipe.prepare(f.data(), static_cast<uint32_t>(f.size()), SL_DIR_FROM_OUTSIDE, pf.policy,

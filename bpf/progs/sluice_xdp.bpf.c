@@ -99,7 +99,6 @@ __attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_pa
 
   struct sl_flow_state fs = {};
   __u32 tx_len = 0;
-  __be16 check_before = pkt.tcp->check;
   enum sl_verdict v = sl_act_syn(&pol->profiles[level], &pkt, data, data_end, &fs, &tx_len);
   if (v == SL_VERDICT_DROP) {
     ls->dropped++;
@@ -112,7 +111,7 @@ __attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_pa
     ls->rst_sent++;
     return XDP_TX;
   }
-  if (pkt.tcp->check != check_before) ls->rewritten++;
+  if (pkt.rewritten) ls->rewritten++;
   __u64 now = bpf_ktime_get_ns();
   fs.created_ns = now;
   fs.last_seen_ns = now;
@@ -146,7 +145,6 @@ __attribute__((noinline)) int slx_on_segment(struct xdp_md *ctx, const struct sl
   if (level >= SL_MAX_LEVELS) return slx_forward(dir);
   struct sl_level_stats *ls = &st->level[level];
   const struct sl_profile *prof = &pol->profiles[level];
-  __be16 check_before = pkt.tcp->check;
   __u32 rnd = bpf_get_prandom_u32();
   enum sl_verdict v;
   if (cls == SL_CLASS_CLIENT_SEG)
@@ -158,7 +156,7 @@ __attribute__((noinline)) int slx_on_segment(struct xdp_md *ctx, const struct sl
     ls->dropped++;
     return XDP_DROP;
   }
-  if (pkt.tcp->check != check_before) ls->rewritten++;
+  if (pkt.rewritten) ls->rewritten++;
   return slx_forward(dir); /* PASS, and DELAY: XDP cannot hold a packet */
 }
 

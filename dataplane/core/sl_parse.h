@@ -34,7 +34,8 @@ struct sl_pkt {
   __u8 opt_mss;       /* offset of the MSS option from the TCP header start; 0 = absent */
   __u8 opt_wscale;    /* same for window scale; filled by sl_classify for SMTP segments */
   __u8 opt_sack_perm; /* same for SACK-permitted */
-  __u8 pad[2];
+  __u8 rewritten;     /* 1 once a rewrite of sl_rewrite.h has changed the segment */
+  __u8 pad[1];
 };
 
 #define SL_TCP_HDR_MIN 20u

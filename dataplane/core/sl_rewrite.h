@@ -2,8 +2,11 @@
  *
  * Each rewrite returns 1 if it changed the packet and 0 if not (nothing to do, or the bytes
  * are not where the parse said, which cannot happen after a successful sl_parse but is
- * checked anyway so the verifier sees a bound before every access). The TCP checksum stays
- * valid after every call. Rewrites are idempotent: a second call finds nothing to change. */
+ * checked anyway so the verifier sees a bound before every access). A change also sets
+ * pkt->rewritten, so a data plane counts rewritten packets without comparing bytes before and
+ * after (a checksum compare would also miss a change that leaves the sum as it was). The TCP
+ * checksum stays valid after every call. Rewrites are idempotent: a second call finds nothing to
+ * change. */
 #ifndef SLUICE_CORE_SL_REWRITE_H
 #define SLUICE_CORE_SL_REWRITE_H
 
@@ -35,6 +38,7 @@ SL_INLINE int sl_tcp_clamp_window(struct sl_pkt *pkt, void *data_end, __u16 max_
   new_raw = (__u16)sl_htons(max_window);
   sl_store16(tcp + SL_TCP_OFF_WINDOW, new_raw);
   sl_csum_replace16(sl_tcp_check_ptr(tcp), (__be16)old_raw, (__be16)new_raw);
+  pkt->rewritten = 1;
   return 1;
 }
 
@@ -61,6 +65,7 @@ SL_INLINE int sl_tcp_clamp_mss(struct sl_pkt *pkt, void *data_end, __u16 max_mss
   o[2] = hi;
   sl_csum_replace_byte(sl_tcp_check_ptr(tcp), off + 3, o[3], lo);
   o[3] = lo;
+  pkt->rewritten = 1;
   return 1;
 }
 
@@ -102,6 +107,7 @@ SL_INLINE int sl_tcp_nop_option(struct sl_pkt *pkt, void *data_end, __u8 opt_off
   o[1] = SL_TCPOPT_NOP;
   sl_csum_replace_byte(check, off, o[0], SL_TCPOPT_NOP);
   o[0] = SL_TCPOPT_NOP;
+  pkt->rewritten = 1;
   return 1;
 }
 

@@ -33,10 +33,13 @@ TEST(Rewrite, ClampWindowLowersOnlyLargerWindows) {
   for (uint16_t w : {0, 1, 2047, 2048, 2049, 30000, 65535}) {
     Parsed p(server_ack(w).build());
     ASSERT_EQ(p.rc, SL_PARSE_OK);
+    EXPECT_EQ(p.pkt.rewritten, 0) << w;
     const int changed = sl_tcp_clamp_window(&p.pkt, p.buf.end(), 2048);
     EXPECT_EQ(changed, w > 2048 ? 1 : 0) << w;
+    EXPECT_EQ(p.pkt.rewritten, changed) << w;
     EXPECT_EQ(p.buf.bytes(), server_ack(w > 2048 ? 2048 : w).build()) << w;
     EXPECT_EQ(sl_tcp_clamp_window(&p.pkt, p.buf.end(), 2048), 0) << "second call, " << w;
+    EXPECT_EQ(p.pkt.rewritten, changed) << "a second call clears nothing, " << w;
   }
 }
 
@@ -51,7 +54,22 @@ TEST(Rewrite, ClampMssWithoutMssOptionChangesNothing) {
   Parsed p(frame);
   EXPECT_EQ(p.pkt.opt_mss, 0);
   EXPECT_EQ(sl_tcp_clamp_mss(&p.pkt, p.buf.end(), 536), 0);
+  EXPECT_EQ(p.pkt.rewritten, 0);
   EXPECT_EQ(p.buf.bytes(), frame);
+}
+
+TEST(Rewrite, ClampMssLowersALargerMssAndMarksTheSegment) {
+  auto synack = [](uint16_t mss) {
+    return server_ack(100).flags(kSyn | kAck).tcp_options(tcpopt::mss(mss));
+  };
+  Parsed p(synack(1460).build());
+  ASSERT_NE(p.pkt.opt_mss, 0);
+  EXPECT_EQ(sl_tcp_clamp_mss(&p.pkt, p.buf.end(), 536), 1);
+  EXPECT_EQ(p.pkt.rewritten, 1);
+  EXPECT_EQ(p.buf.bytes(), synack(536).build());
+  Parsed small(synack(500).build());
+  EXPECT_EQ(sl_tcp_clamp_mss(&small.pkt, small.buf.end(), 536), 0);
+  EXPECT_EQ(small.pkt.rewritten, 0);
 }
 
 TEST(Rewrite, NopOptionRefusesEolNopAndLongOptions) {
@@ -66,6 +84,7 @@ TEST(Rewrite, NopOptionRefusesEolNopAndLongOptions) {
   EXPECT_EQ(sl_tcp_nop_option(&p.pkt, p.buf.end(), 31), 0);  // EOL
   EXPECT_EQ(sl_tcp_nop_option(&p.pkt, p.buf.end(), 0), 0);   // "absent"
   EXPECT_EQ(sl_tcp_nop_option(&p.pkt, p.buf.end(), 5), 0);   // inside the fixed header
+  EXPECT_EQ(p.pkt.rewritten, 0);
   EXPECT_EQ(p.buf.bytes(), frame);
 }
 
@@ -79,6 +98,7 @@ TEST(Rewrite, NopOptionTwiceEqualsOnce) {
   ASSERT_EQ(p.pkt.opt_sack_perm, 20);
   ASSERT_EQ(p.pkt.opt_wscale, 23);
   EXPECT_EQ(sl_tcp_nop_option(&p.pkt, p.buf.end(), p.pkt.opt_sack_perm), 1);
+  EXPECT_EQ(p.pkt.rewritten, 1);
   EXPECT_EQ(sl_tcp_nop_option(&p.pkt, p.buf.end(), p.pkt.opt_wscale), 1);
   const Bytes once = p.buf.bytes();
   EXPECT_EQ(sl_tcp_nop_option(&p.pkt, p.buf.end(), p.pkt.opt_sack_perm), 0);

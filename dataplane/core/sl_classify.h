@@ -30,9 +30,13 @@ SL_INLINE int sl_port_watched(__be16 port, const __be16 ports[SL_MAX_SMTP_PORTS]
 }
 
 /* From outside to a watched port: SYN (without ACK or RST) -> INBOUND_SYN, anything else ->
- * CLIENT_SEG. From inside from a watched port: SERVER_SEG. Only then are the options walked
- * (a clean packet costs no option walk); malformed options -> OTHER. Call after sl_parse()
- * returned SL_PARSE_OK. */
+ * CLIENT_SEG. From inside from a watched port: SERVER_SEG. Call after sl_parse() returned
+ * SL_PARSE_OK.
+ *
+ * The options are walked only for an SMTP segment with SYN set (a SYN or a SYN-ACK): the only
+ * segments whose options the actions read or rewrite. Malformed options there -> OTHER. Other
+ * segments keep opt_* absent, and their options, which Linux fills with timestamps on every
+ * segment, cost nothing. */
 SL_INLINE enum sl_class sl_classify(struct sl_pkt *pkt, void *data_end, enum sl_dir dir,
                                     const __be16 ports[SL_MAX_SMTP_PORTS]) {
   __u8 *tcp = (__u8 *)pkt->tcp;
@@ -49,7 +53,8 @@ SL_INLINE enum sl_class sl_classify(struct sl_pkt *pkt, void *data_end, enum sl_
   if (pp + 2 > end) return SL_CLASS_OTHER;
   port = (__be16)sl_load16(pp);
   if (!sl_port_watched(port, ports)) return SL_CLASS_OTHER;
-  if (sl_parse_tcp_options(pkt, data_end) != 0) return SL_CLASS_OTHER;
+  if ((pkt->tcp_flags & SL_TCP_SYN) && sl_parse_tcp_options(pkt, data_end) != 0)
+    return SL_CLASS_OTHER;
   if (dir == SL_DIR_FROM_OUTSIDE) {
     if ((pkt->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK | SL_TCP_RST)) == SL_TCP_SYN)
       return SL_CLASS_INBOUND_SYN;

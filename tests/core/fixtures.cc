@@ -343,6 +343,12 @@ void server_segments(Table &t) {
         SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, small_window, std::nullopt, flow(1, after_synack),
         flow(1, after_synack | SL_FLOW_GREETED));
 
+  // As Linux sends them: timestamps on every segment.
+  const Bytes ts = tcpopt::cat({tcpopt::nop(2), tcpopt::timestamps(7000, 3000)});
+  t.add("server ACK with timestamps at level 1 gets its window clamped",
+        server_seg(s2c4(), 30000).tcp_options(ts).build(), kIn, SL_CLASS_SERVER_SEG,
+        SL_VERDICT_PASS, server_seg(s2c4(), 2048).tcp_options(ts).build(), std::nullopt,
+        flow(1, after_synack), flow(1, after_synack));
   t.add("server ACK at level 1 gets its window clamped", server_seg(s2c4(), 30000).build(), kIn,
         SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 2048).build(), std::nullopt,
         flow(1, after_synack), flow(1, after_synack));
@@ -531,9 +537,16 @@ void tcp_edges(Table &t) {
                       {tcpopt::nop(), tcpopt::wscale(7), tcpopt::nop(), tcpopt::wscale(7)}))
                   .build(),
               kOut, SL_CLASS_OTHER, rep(3));
-  t.untouched("server segment with malformed options is other even with a flow",
-              server_seg(s2c4(), 29200).tcp_options(tcpopt::raw(8, 0)).payload(kGreeting).build(),
-              kIn, SL_CLASS_OTHER, std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP));
+  // Only a SYN's or SYN-ACK's options are read or rewritten, so only theirs are walked.
+  t.add("server segment with malformed options still gets its window clamped",
+        server_seg(s2c4(), 29200).tcp_options(tcpopt::raw(8, 0)).payload(kGreeting).build(), kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
+        server_seg(s2c4(), 2048).tcp_options(tcpopt::raw(8, 0)).payload(kGreeting).build(),
+        std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP),
+        flow(1, SL_FLOW_WSCALE_STRIP | SL_FLOW_GREETED));
+  t.untouched("SYN-ACK with malformed options is other even with a flow",
+              synack(s2c4()).tcp_options(tcpopt::raw(8, 0)).build(), kIn, SL_CLASS_OTHER,
+              std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP));
   const Bytes nop_padded =
       syn(c2s4())
           .tcp_options(tcpopt::cat({tcpopt::nop(4), tcpopt::mss(1460), tcpopt::nop(4)}))

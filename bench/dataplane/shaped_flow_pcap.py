@@ -2,10 +2,11 @@
 """Writes the two captures of one shaped SMTP connection for testpmd_shaped_compare.sh.
 
   shaped_flow_pcap.py OUTSIDE.pcap INSIDE.pcap [--client A] [--server A] [--segments N]
-                      [--flows F] [--server-port P]
+                      [--flows F] [--server-port P] [--no-timestamps]
 
-OUTSIDE.pcap holds what arrives from the senders' side: the client's SYN to port 25 (with MSS
-and window-scale options), then N-1 client->server segments (SMTP commands, 64-byte payload).
+OUTSIDE.pcap holds what arrives from the senders' side: the client's SYN to port 25 (with
+Linux's options: MSS, SACK-permitted, timestamps, NOP, window scale), then N-1 client->server
+segments (SMTP commands, 64-byte payload; NOP, NOP, timestamps, as Linux sends every segment).
 INSIDE.pcap holds what arrives from the MTA's side: the server's SYN-ACK (MSS 1460, window
 65160), then N-1 server->client segments (SMTP replies, 32-byte payload, window 65160).
 
@@ -19,6 +20,8 @@ packets belong to different flows and the flow table's working set is F entries.
 has N-1 segments per direction.
 --server-port P (default 25) moves the connections to another port: with P = 443 and a policy
 watching only 25 they are non-SMTP TCP traffic, parsed to the port and passed.
+--no-timestamps leaves the timestamps out (SYNs with MSS and window scale only, segments
+without options), as the captures were before 2026-11-24.
 TCP and IP checksums are valid. Addresses come from 198.18.0.0/15.
 """
 import argparse
@@ -65,25 +68,34 @@ def main():
     ap.add_argument("--segments", type=int, default=512)
     ap.add_argument("--flows", type=int, default=1)
     ap.add_argument("--server-port", type=int, default=25)
+    ap.add_argument("--no-timestamps", action="store_true")
     a = ap.parse_args()
     if not 1 <= a.flows <= 25000:
         ap.error("--flows must be 1..25000 (source ports 40000 and up)")
     c, s = ipaddress.IPv4Address(a.client), ipaddress.IPv4Address(a.server)
     win = 65160
     psh_ack, syn = 0x18, 0x02
-    mss_ws = struct.pack("!BBH", 2, 4, 1460) + struct.pack("!BBBB", 1, 3, 3, 7)  # MSS, NOP, WS 7
+    mss = struct.pack("!BBH", 2, 4, 1460)
+    nop_ws = struct.pack("!BBBB", 1, 3, 3, 7)  # NOP, window scale 7
+
+    def ts(val, ecr):  # NOP, NOP, timestamps
+        return b"" if a.no_timestamps else struct.pack("!BBBBII", 1, 1, 8, 10, val, ecr)
+
+    sack_ts = b"" if a.no_timestamps else struct.pack("!BB", 4, 2) + ts(1, 0)[2:]
+    syn_opts = mss + sack_ts + nop_ws
     ports = [40000 + i for i in range(a.flows)]
     cseq = {p: 1000 for p in ports}
     sseq = {p: 5000 for p in ports}
     sp = a.server_port
-    outside = [frame(c, s, p, sp, cseq[p], 0, syn, win, mss_ws) for p in ports]
-    inside = [frame(s, c, sp, p, sseq[p], cseq[p] + 1, syn | 0x10, win, mss_ws) for p in ports]
+    outside = [frame(c, s, p, sp, cseq[p], 0, syn, win, syn_opts) for p in ports]
+    inside = [frame(s, c, sp, p, sseq[p], cseq[p] + 1, syn | 0x10, win, syn_opts) for p in ports]
     for p in ports:
         cseq[p], sseq[p] = cseq[p] + 1, sseq[p] + 1
     for _ in range(a.segments - 1):
         for p in ports:
-            outside.append(frame(c, s, p, sp, cseq[p], sseq[p], psh_ack, win, payload=b"D" * 64))
-            inside.append(frame(s, c, sp, p, sseq[p], cseq[p] + 64, psh_ack, win,
+            outside.append(frame(c, s, p, sp, cseq[p], sseq[p], psh_ack, win, ts(cseq[p], 2),
+                                 payload=b"D" * 64))
+            inside.append(frame(s, c, sp, p, sseq[p], cseq[p] + 64, psh_ack, win, ts(sseq[p], 1),
                                 payload=b"2" * 32))
             cseq[p], sseq[p] = cseq[p] + 64, sseq[p] + 32
     write_pcap(a.outside, outside)

@@ -24,6 +24,10 @@
 # parses every frame to its TCP port and passes it (the issue's non-SMTP goal, <= 1.2x, on
 # real TCP frames rather than net_null's empty ones).
 #
+# The segments carry timestamps, as Linux sends every segment (and the SYNs Linux's options);
+# PCAP_ARGS=--no-timestamps in the environment leaves them out, as the captures were before
+# 2026-11-24 (results/dataplane-rate.md quotes both).
+#
 #   bench/dataplane/testpmd_shaped_compare.sh BUILD_DIR [SECONDS] [RUNS] [FLOWS] [PORT]
 # BUILD_DIR holds dataplane/sluice-dp and control/sluicectl/sluicectl (a Release build).
 # Needs root (EAL). Unique --file-prefix values; runtime dirs and temp files removed on exit.
@@ -50,9 +54,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+read -ra pcap_args <<<"${PCAP_ARGS:-}"
 python3 "$root/bench/dataplane/shaped_flow_pcap.py" "$work/outside.pcap" "$work/inside.pcap" \
   --client 198.18.1.20 --segments "$segments" --flows "$flows" \
-  --server-port "$port"
+  --server-port "$port" "${pcap_args[@]}"
 "$ctl" table build --sources "$root/scripts/demo-data/sources.ini" --output "$work/table" >/dev/null
 cat >"$work/policy.ini" <<'EOF'
 # Clamp only: every server->client packet of the flow is rewritten, none is delayed.

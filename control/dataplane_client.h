@@ -29,6 +29,14 @@ struct DataplaneLevelCounters {
   uint64_t syns = 0, flows = 0, rewritten = 0, delayed = 0, dropped = 0, rst_sent = 0;
 };
 
+// One forwarding lcore of a DPDK data plane (it polls `queue` on both ports and has its own flow
+// table and pacer).
+struct DataplaneLcoreCounters {
+  uint32_t queue = 0;
+  uint64_t rx_outside = 0, rx_inside = 0, smtp = 0;
+  uint64_t flows = 0, flow_capacity = 0, flow_evictions = 0, pacer_depth = 0;
+};
+
 struct DataplaneStats {
   DataplanePortCounters outside, inside;
   uint64_t malformed = 0, lookups = 0;
@@ -37,6 +45,7 @@ struct DataplaneStats {
   uint64_t table_entries = 0;
   uint32_t policy_generation = 0;
   std::vector<DataplaneLevelCounters> levels;
+  std::vector<DataplaneLcoreCounters> lcores;  // DPDK: one per forwarding lcore; XDP: none
 };
 
 struct DataplaneFlow {

@@ -116,6 +116,20 @@ DataplaneStats DpdkClient::stats() {
     c.rst_sent = u64(l, "rst_sent");
     s.levels.push_back(c);
   }
+  if (j.contains("per_lcore")) {
+    for (const auto &l : j["per_lcore"]) {
+      DataplaneLcoreCounters c;
+      c.queue = static_cast<uint32_t>(u64(l, "queue"));
+      c.rx_outside = u64(l["rx"], "outside");
+      c.rx_inside = u64(l["rx"], "inside");
+      c.smtp = u64(l, "smtp");
+      c.flows = u64(l, "flows");
+      c.flow_capacity = u64(l, "flow_capacity");
+      c.flow_evictions = u64(l, "evictions");
+      c.pacer_depth = u64(l, "pacer_depth");
+      s.lcores.push_back(c);
+    }
+  }
   return s;
 }
 

@@ -78,8 +78,20 @@ nlohmann::json DpControl::stats() const {
   PipelineExtraStats extra{};
   PortCounters port[2];
   uint64_t flows = 0, capacity = 0, inserts = 0, expired = 0, pacer_depth = 0, pacer_cap = 0;
+  // Each lcore's share: with several, an operator sees whether RSS spreads the load and whether
+  // one lcore's flow table or pacer fills before the others (each has its own).
+  nlohmann::json per_lcore = nlohmann::json::array();
   for (const Worker *w : workers_) {
     const sl_stats &s = w->pipeline().stats();
+    per_lcore.push_back({{"queue", w->queue()},
+                         {"rx",
+                          {{"outside", w->port_counters(SL_DIR_FROM_OUTSIDE).rx},
+                           {"inside", w->port_counters(SL_DIR_FROM_INSIDE).rx}}},
+                         {"smtp", s.smtp[SL_DIR_FROM_OUTSIDE] + s.smtp[SL_DIR_FROM_INSIDE]},
+                         {"flows", w->pipeline().flows().size()},
+                         {"flow_capacity", w->pipeline().flows().capacity()},
+                         {"evictions", s.flow_evictions},
+                         {"pacer_depth", w->pacer().depth()}});
     for (int d = 0; d < 2; ++d) {
       sum.packets[d] += s.packets[d];
       sum.smtp[d] += s.smtp[d];
@@ -149,7 +161,8 @@ nlohmann::json DpControl::stats() const {
       {"levels", levels},
       {"table", {{"entries", pub_.rep()->entries()}, {"updates", pub_.table_updates()}}},
       {"policy", {{"generation", pol->policy.generation}, {"updates", pub_.policy_updates()}}},
-      {"lcores", workers_.size()}};
+      {"lcores", workers_.size()},
+      {"per_lcore", per_lcore}};
 }
 
 nlohmann::json DpControl::flows(size_t limit) const {

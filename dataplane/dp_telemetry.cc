@@ -50,6 +50,21 @@ int levels_cmd(const char *, const char *, rte_tel_data *d) {
   return 0;
 }
 
+int lcores_cmd(const char *, const char *, rte_tel_data *d) {
+  std::lock_guard lock(g_mu);
+  if (g_control == nullptr) return -1;
+  const nlohmann::json s = g_control->stats();
+  rte_tel_data_start_dict(d);
+  for (const auto &l : s["per_lcore"]) {
+    const std::string p = "queue" + std::to_string(l["queue"].get<unsigned>()) + "_";
+    add_u64(d, (p + "rx_outside").c_str(), l["rx"]["outside"]);
+    add_u64(d, (p + "rx_inside").c_str(), l["rx"]["inside"]);
+    for (const char *k : {"smtp", "flows", "evictions", "pacer_depth"})
+      add_u64(d, (p + k).c_str(), l[k]);
+  }
+  return 0;
+}
+
 }  // namespace
 
 void register_telemetry(DpControl *control) {
@@ -62,6 +77,8 @@ void register_telemetry(DpControl *control) {
     rte_telemetry_register_cmd("/sluice/stats", stats_cmd,
                                "sluice-dp port, flow-table and pacer counters");
     rte_telemetry_register_cmd("/sluice/levels", levels_cmd, "sluice-dp per-level counters");
+    rte_telemetry_register_cmd("/sluice/lcores", lcores_cmd,
+                               "sluice-dp per-lcore counters (by the queue each polls)");
   });
 }
 

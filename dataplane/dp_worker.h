@@ -70,6 +70,7 @@ class alignas(RTE_CACHE_LINE_SIZE) Worker {
   const Pipeline &pipeline() const { return pipe_; }
   Pipeline &pipeline() { return pipe_; }  // tests seed flows; only from the lcore's thread
   const Pacer &pacer() const { return pacer_; }
+  uint16_t queue() const { return queue_; }  // the RX/TX queue it polls on both ports
 
   // Control thread: asks the lcore for up to `limit` flows; waits at most timeout_ms for the
   // next control tick. False on timeout (the lcore is not running).

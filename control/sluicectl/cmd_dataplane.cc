@@ -49,6 +49,16 @@ void print_stats(const dp::DataplaneStats &s, bool as_json, std::ostream &out) {
                         {"delayed", l.delayed},
                         {"dropped", l.dropped},
                         {"rst_sent", l.rst_sent}});
+    json lcores = json::array();
+    for (const auto &c : s.lcores)
+      lcores.push_back({{"queue", c.queue},
+                        {"rx_outside", c.rx_outside},
+                        {"rx_inside", c.rx_inside},
+                        {"smtp", c.smtp},
+                        {"flows", c.flows},
+                        {"flow_capacity", c.flow_capacity},
+                        {"flow_evictions", c.flow_evictions},
+                        {"pacer_depth", c.pacer_depth}});
     auto port = [](const dp::DataplanePortCounters &p) {
       return json{{"rx", p.rx}, {"tx", p.tx}, {"dropped", p.dropped}};
     };
@@ -63,7 +73,8 @@ void print_stats(const dp::DataplaneStats &s, bool as_json, std::ostream &out) {
                 {"pacer_drops", s.pacer_drops},
                 {"table_entries", s.table_entries},
                 {"policy_generation", s.policy_generation},
-                {"levels", levels}}
+                {"levels", levels},
+                {"lcores", lcores}}
                .dump(2)
         << "\n";
     return;
@@ -86,6 +97,17 @@ void print_stats(const dp::DataplaneStats &s, bool as_json, std::ostream &out) {
             std::to_string(l.flows), std::to_string(l.rewritten), std::to_string(l.delayed),
             std::to_string(l.dropped), std::to_string(l.rst_sent)});
   lv.print(out);
+  // With one lcore its row would repeat the totals above.
+  if (s.lcores.size() > 1) {
+    out << "\n";
+    TextTable lc({"queue", "rx outside", "rx inside", "smtp", "flows", "evicted", "pacer"});
+    for (const auto &c : s.lcores)
+      lc.row({std::to_string(c.queue), std::to_string(c.rx_outside), std::to_string(c.rx_inside),
+              std::to_string(c.smtp),
+              std::to_string(c.flows) + " / " + std::to_string(c.flow_capacity),
+              std::to_string(c.flow_evictions), std::to_string(c.pacer_depth)});
+    lc.print(out);
+  }
 }
 
 void print_flows(const std::vector<dp::DataplaneFlow> &flows, bool as_json, std::ostream &out) {

@@ -132,6 +132,13 @@ TEST_F(Control, TableLoadDeltaAndPolicyTakeEffectWhileForwarding) {
   EXPECT_EQ(s.levels[1].name, "block");
   EXPECT_EQ(s.levels[1].rst_sent, 2u);
   EXPECT_EQ(s.lookups, 6u);
+  // One lcore: its row carries everything the totals do.
+  ASSERT_EQ(s.lcores.size(), 1u);
+  EXPECT_EQ(s.lcores[0].queue, 0u);
+  EXPECT_EQ(s.lcores[0].rx_outside, s.outside.rx);
+  EXPECT_EQ(s.lcores[0].rx_inside, s.inside.rx);
+  EXPECT_EQ(s.lcores[0].flow_capacity, s.flow_capacity);
+  EXPECT_EQ(s.lcores[0].smtp, 6u) << "six SMTP SYNs";
 }
 
 TEST_F(Control, FlowsListsShapedFlows) {

@@ -18,7 +18,8 @@
 #     that saw the SYN (it holds the flow), so an unclamped SYN-ACK would mean the two
 #     directions reached different lcores;
 #   the throttle level counted exactly N SYNs and N flows, and rewrote packets;
-#   both queues of both ports received a share (>= 10%) of the packets: both lcores had flows
+#   both queues of both ports received a share (>= 10%) of the packets, and each lcore (its own
+#     row in sluicectl's stats) handled >= 10% of the SMTP segments: both lcores had flows
 #     (with 2N connections hashed at random, a smaller share is vanishingly unlikely);
 #   every delivered message is intact.
 # Bounded: about a minute. Exit 0 pass, 77 skip (not root; a failure under CI=true).
@@ -174,6 +175,12 @@ e2e_check "every throttled SYN-ACK clamped: MSS seen by the sender <= $mss_clamp
 ctl stats --json >"$out/stats.json" || e2e_fail "sluicectl dataplane stats"
 e2e_check "throttle level: $conns SYNs, $conns flows, packets rewritten" py_check stats \
   "[l for l in r['levels'] if l['level'] == 1][0]['syns'] == $conns and [l for l in r['levels'] if l['level'] == 1][0]['flows'] == $conns and [l for l in r['levels'] if l['level'] == 1][0]['rewritten'] >= $conns"
+e2e_check "each lcore handled >= 10% of the SMTP segments ($(jq -c '[.lcores[].smtp]' "$out/stats.json"))" \
+  py_check stats "(lambda l: len(l) == 2 and min(x['smtp'] for x in l) * 10 >= sum(x['smtp'] for x in l) > 0)(r['lcores'])"
+telemetry /sluice/lcores >"$out/tel_lcores.json" || e2e_fail "telemetry /sluice/lcores"
+# Read after the stats above, so each lcore's count can only have grown (late FINs, releases).
+e2e_check "telemetry /sluice/lcores counts each lcore's SMTP segments as sluicectl did, or more" py_check tel_lcores \
+  "all(r['/sluice/lcores']['queue%d_smtp' % l['queue']] >= l['smtp'] > 0 for l in json.load(open('$out/stats.json'))['lcores'])"
 for port in 0 1; do
   telemetry "/ethdev/stats,$port" >"$out/port$port.json" || e2e_fail "telemetry /ethdev/stats,$port"
   split=$("$E2E_PYTHON" -c 'import json, sys; q = json.load(open(sys.argv[1]))["/ethdev/stats"]["q_ipackets"]; print(q[0], "+", q[1])' "$out/port$port.json")

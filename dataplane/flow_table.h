@@ -134,7 +134,7 @@ inline bool same(const sl_flow_key &a, const sl_flow_key &b) {
 inline uint32_t FlowTable::hash(const sl_flow_key &key) const {
   using flow_key_detail::word;
   // The key is 40 bytes = 5 words, each mixed with its own per-table secret. Two independent
-  // folded 64x64->128 multiplies over word pairs, then one over their sum and the fifth word:
+  // folded 64x64->128 multiplies over word pairs, then one over their XOR and the fifth word:
   // three multiplies where a multiply per word plus a finaliser took seven, and every output bit
   // still depends on every key bit and on secrets a sender cannot see.
   const uint64_t x = mul_fold(word(key, 0) ^ key_[0], word(key, 1) ^ key_[1]) ^

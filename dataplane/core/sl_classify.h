@@ -34,15 +34,17 @@ SL_INLINE int sl_port_watched(__be16 port, const __be16 ports[SL_MAX_SMTP_PORTS]
  * SL_PARSE_OK.
  *
  * The options are walked only for an SMTP segment with SYN set (a SYN or a SYN-ACK): the only
- * segments whose options the actions read or rewrite. Malformed options there -> OTHER. Other
- * segments keep opt_* absent, and their options, which Linux fills with timestamps on every
- * segment, cost nothing. */
+ * segments whose options the actions read or rewrite. Malformed options: a SYN-ACK (or other
+ * SYN-flagged segment) -> OTHER; a client's SYN stays INBOUND_SYN with every opt_* absent, so
+ * its options pass as they are. Other segments keep opt_* absent, and their options, which
+ * Linux fills with timestamps on every segment, cost nothing. */
 SL_INLINE enum sl_class sl_classify(struct sl_pkt *pkt, void *data_end, enum sl_dir dir,
                                     const __be16 ports[SL_MAX_SMTP_PORTS]) {
   __u8 *tcp = (__u8 *)pkt->tcp;
   __u8 *end = (__u8 *)data_end;
   __u8 *pp;
   __be16 port;
+  int is_syn;
 
   if (tcp == 0) return SL_CLASS_OTHER;
   /* sl_parse() checked the fixed TCP header, but re-derived tcp opaquely; only the port's
@@ -53,14 +55,19 @@ SL_INLINE enum sl_class sl_classify(struct sl_pkt *pkt, void *data_end, enum sl_
   if (pp + 2 > end) return SL_CLASS_OTHER;
   port = (__be16)sl_load16(pp);
   if (!sl_port_watched(port, ports)) return SL_CLASS_OTHER;
-  if ((pkt->tcp_flags & SL_TCP_SYN) && sl_parse_tcp_options(pkt, data_end) != 0)
-    return SL_CLASS_OTHER;
-  if (dir == SL_DIR_FROM_OUTSIDE) {
-    if ((pkt->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK | SL_TCP_RST)) == SL_TCP_SYN)
-      return SL_CLASS_INBOUND_SYN;
-    return SL_CLASS_CLIENT_SEG;
+  is_syn = dir == SL_DIR_FROM_OUTSIDE &&
+           (pkt->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK | SL_TCP_RST)) == SL_TCP_SYN;
+  if ((pkt->tcp_flags & SL_TCP_SYN) && sl_parse_tcp_options(pkt, data_end) != 0) {
+    /* A client's SYN is still a SYN: its sender is looked up and blocked or shaped (malformed
+     * options must not be a way past a block), but none of its options is read or rewritten.
+     * The walk may have noted some before it failed. */
+    if (!is_syn) return SL_CLASS_OTHER;
+    pkt->opt_mss = 0;
+    pkt->opt_wscale = 0;
+    pkt->opt_sack_perm = 0;
   }
-  return SL_CLASS_SERVER_SEG;
+  if (is_syn) return SL_CLASS_INBOUND_SYN;
+  return dir == SL_DIR_FROM_OUTSIDE ? SL_CLASS_CLIENT_SEG : SL_CLASS_SERVER_SEG;
 }
 
 /* The flow key normalised to client->server (for SERVER_SEG: swap). Reads only bytes that

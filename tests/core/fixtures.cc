@@ -511,32 +511,41 @@ void tcp_edges(Table &t) {
   t.untouched("TCP data offset beyond the segment is other",
               syn(c2s4()).data_offset(15).tcp_options(tcpopt::mss(1460)).build(), kOut,
               SL_CLASS_OTHER, rep(3));
-  t.untouched(
-      "option length 0 makes a SYN other",
-      syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::raw(3, 0, {7})})).build(),
-      kOut, SL_CLASS_OTHER, rep(3));
-  t.untouched("option length 1 makes a SYN other",
-              syn(c2s4())
-                  .tcp_options(tcpopt::cat({tcpopt::nop(), tcpopt::raw(3, 1), tcpopt::wscale(7)}))
-                  .build(),
-              kOut, SL_CLASS_OTHER, rep(3));
+  // A client's SYN with options the core will not walk is still looked up: it passes as it is
+  // (no option read or rewritten: MSS and window scale recorded absent) and its flow is shaped,
+  // and a blocked sender is still blocked.
+  auto bad_opts_syn = [&](const char *what, const Bytes &frame) {
+    t.add(std::string("SYN at level 1 with ") + what + " passes as it is and is shaped", frame,
+          kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, frame, rep(3), std::nullopt,
+          flow(1, 0, 0, 0xff));
+  };
+  bad_opts_syn(
+      "an option of length 0",
+      syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::raw(3, 0, {7})})).build());
+  bad_opts_syn("an option of length 1",
+               syn(c2s4())
+                   .tcp_options(tcpopt::cat({tcpopt::nop(), tcpopt::raw(3, 1), tcpopt::wscale(7)}))
+                   .build());
   // MSS NOP NOP, then a window scale whose 3 bytes would end past the 28-byte header.
-  t.untouched("option overrunning the header makes a SYN other",
-              syn(c2s4())
-                  .tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::nop(2), Bytes{3, 3}}))
-                  .payload(Bytes{7})
-                  .build(),
-              kOut, SL_CLASS_OTHER, rep(3));
-  t.untouched(
-      "option length byte missing at the end of the header makes a SYN other",
-      syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::nop(3), Bytes{3}})).build(),
-      kOut, SL_CLASS_OTHER, rep(3));
-  t.untouched("duplicate window scale options make a SYN other",
-              syn(c2s4())
-                  .tcp_options(tcpopt::cat(
-                      {tcpopt::nop(), tcpopt::wscale(7), tcpopt::nop(), tcpopt::wscale(7)}))
-                  .build(),
-              kOut, SL_CLASS_OTHER, rep(3));
+  bad_opts_syn("an option overrunning the header",
+               syn(c2s4())
+                   .tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::nop(2), Bytes{3, 3}}))
+                   .payload(Bytes{7})
+                   .build());
+  bad_opts_syn(
+      "an option's length byte missing at the end of the header",
+      syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::nop(3), Bytes{3}})).build());
+  const Bytes dup_wscale = syn(c2s4())
+                               .tcp_options(tcpopt::cat({tcpopt::nop(), tcpopt::wscale(7),
+                                                         tcpopt::nop(), tcpopt::wscale(7)}))
+                               .build();
+  bad_opts_syn("duplicate window scale options", dup_wscale);
+  t.add("blocked SYN with duplicate window scale options still gets an RST", dup_wscale, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(), rep(10),
+        std::nullopt, std::nullopt);
+  t.add("blocked SYN with an option of length 0 is still dropped at level 6",
+        syn(c2s4()).tcp_options(tcpopt::raw(3, 0)).build(), kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_DROP, {}, rep(20), std::nullopt, std::nullopt);
   // Only a SYN's or SYN-ACK's options are read or rewritten, so only theirs are walked.
   t.add("server segment with malformed options still gets its window clamped",
         server_seg(s2c4(), 29200).tcp_options(tcpopt::raw(8, 0)).payload(kGreeting).build(), kIn,

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 
 #include "core/sl_actions.h"
 #include "core/sl_classify.h"

@@ -19,7 +19,7 @@
 #include <random>
 #include <stdexcept>
 
-#include "bpf/frames.h"
+#include "common/xdp_frames.h"
 #include "sluice/xdp/rep_tables.h"
 #include "sluice/xdp/test_run.h"
 #include "sluice_xdp_bench.skel.h"

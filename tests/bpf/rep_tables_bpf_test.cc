@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/privileged.h"
-#include "frames.h"
+#include "common/xdp_frames.h"
 #include "sluice/xdp/rep_tables.h"
 #include "xdp_test_support.h"
 

@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "common/privileged.h"
-#include "frames.h"
+#include "common/xdp_frames.h"
 #include "sluice/reputation/snapshot.h"
 #include "sluice/xdp/pcap_file.h"
 

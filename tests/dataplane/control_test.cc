@@ -19,7 +19,7 @@
 #include "dpdk_client.h"
 #include "dp_control.h"
 #include "dpdk_env.h"
-#include "frames.h"
+#include "common/frames.h"
 #include "sluice/reputation/delta.h"
 
 namespace sluice::dataplane {

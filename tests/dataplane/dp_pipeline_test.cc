@@ -13,7 +13,7 @@
 #include "dp_published.h"
 #include "dp_worker.h"
 #include "dpdk_env.h"
-#include "frames.h"
+#include "common/frames.h"
 #include "policy_file.h"
 
 namespace sluice::dataplane {

@@ -18,7 +18,7 @@
 #include <fstream>
 #include <map>
 
-#include "frames.h"
+#include "common/frames.h"
 #include "sluice/reputation/snapshot.h"
 
 namespace sluice::dataplane {

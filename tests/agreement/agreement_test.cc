@@ -6,10 +6,10 @@
 
 #include "common/privileged.h"
 #include "core/fixtures.h"
-#include "frames.h"
+#include "common/xdp_frames.h"
 #include "pipeline.h"
 #include "rep_table.h"
-#include "xdp_test_support.h"
+#include "bpf/xdp_test_support.h"
 
 namespace sluice::xdp {
 namespace {

@@ -141,7 +141,7 @@ def send_smtp_source(args, seq, server, tag, workdir):
     with open(path, "w", encoding="ascii") as f:
         f.write(make_message(seq, args.size, sender, rcpt, tag))
     host = f"[{server}]" if ":" in server else server
-    cmd = ["smtp-source", "-m", "1", "-F", path, "-f", sender, "-t", rcpt, "-M", args.helo]
+    cmd = [args.smtp_source, "-m", "1", "-F", path, "-f", sender, "-t", rcpt, "-M", args.helo]
     cmd.append(f"{host}:{args.port}")
     rec = {"seq": seq, "ok": False}
     t0 = time.monotonic()
@@ -376,6 +376,9 @@ def main():
     ap.add_argument("--window", type=float, default=5.0, help="rate: seconds measured")
     ap.add_argument("--stop-after-failures", type=int, default=0, help="send: stop after N")
     ap.add_argument("--client", choices=["python", "smtp-source"], default="python")
+    ap.add_argument("--smtp-source", default=os.environ.get("SLUICE_SMTP_SOURCE"),
+                    help="smtp-source binary (default $SLUICE_SMTP_SOURCE: the unpacked Postfix"
+                    " that scripts/lib/postfix-tools.sh finds; never the system's)")
     ap.add_argument("--tag", default="rig", help="names the sender in messages and output")
     ap.add_argument("--helo", default="sender.sluice.test")
     ap.add_argument("--address", help="the sender's address, recorded in the result")
@@ -387,6 +390,9 @@ def main():
     args = ap.parse_args()
     if args.count < 0 or args.size < 0 or min(args.timeout, args.deadline, args.window) <= 0:
         ap.error("counts and sizes must be >= 0, times > 0")
+    if args.client == "smtp-source" and not args.smtp_source:
+        ap.error("--client smtp-source needs --smtp-source BIN or $SLUICE_SMTP_SOURCE (source"
+                 " scripts/lib/postfix-tools.sh and call pft_find)")
     signal.signal(signal.SIGALRM, _on_alarm)
     result = run_send(args) if args.mode == "send" else run_rate(args)
     if not args.quiet:

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Tables (and a plot) from smtp_measure.py results, for the demo and the SMTP effect benchmark.
 
-  smtp_report.py demo DIR [--scores FILE]
+  smtp_report.py demo DIR [--scores FILE] [--stats DIR] [--dump DIR] [--noisy-below N]
       DIR holds ROLE.json (smtp_measure send results); prints one row per sender: address,
       score, level, messages delivered, median delivery time (and, for --reference runs, the
-      median of the same messages through the reference lane, without sluice).
+      median of the same messages through the reference lane, without sluice); medians over
+      fewer than N messages (default 20) are marked noisy. --stats DIR holds ROLE.before.json and
+      ROLE.after.json (`sluicectl dataplane stats --json` around that sender's run): a second
+      table shows what sluice did to each sender (the counters of its level while it sent).
+      --dump DIR (smtp-sink's dumps): how many messages of each lane the MTA received intact.
   smtp_report.py effect DIR --out-md FILE [--out-json FILE] [--out-png FILE] [--scores FILE]
                         [--title TEXT] [--note TEXT]
       DIR holds without-ROLE.json and with-ROLE.json; writes a markdown table comparing the
@@ -22,6 +26,9 @@ import re
 import statistics
 import subprocess
 import sys
+import textwrap
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree (smtp_verify is imported)
 
 ROLE_ORDER = ["clean", "allowed", "throttled", "tarpitted", "blocked"]
 
@@ -116,20 +123,143 @@ def score_cells(scores, role, address):
     return s.get("address", address), score_txt, s.get("level", "?")
 
 
-def cmd_demo(args):
-    results = load_results(args.dir)
-    scores = load_scores(args.scores)
-    rows = [("sender", "address", "score", "level", "delivered", "median delivery",
-             "without sluice")]
-    for role in ordered(results):
-        res = results[role]
-        rows.append((role, *score_cells(scores, role, res.get("address") or "?"),
-                     delivered(res), outcome(res), outcome(res.get("reference"))))
+def print_table(rows):
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))
+
+
+def noisy_outcome(res, noisy_below):
+    """outcome(), with a '*' when the median comes from fewer than noisy_below messages."""
+    text = outcome(res)
+    if res is not None and res.get("median_s") is not None and res["delivered"] < noisy_below:
+        text += " *"
+    return text
+
+
+LEVEL_COUNTERS = ("syns", "flows", "rewritten", "delayed", "dropped", "rst_sent")
+
+
+def level_delta(before, after, level_name, level_num):
+    """The counters of one level between two `dataplane stats --json` documents. Level 0 (pass)
+    counts no SYNs of its own: its SYNs are the table lookups (one per inbound SYN), which holds
+    while one sender at a time runs through the data plane, as the demo's unshaped ones do."""
+    def find(doc):
+        for entry in (doc or {}).get("levels", []):
+            if entry.get("name") == level_name or (level_num is not None and
+                                                     entry.get("level") == level_num):
+                return entry
+        return None
+    a, b = find(before), find(after)
+    if b is None and level_num != 0:
+        return None
+    d = {k: (b or {}).get(k, 0) - (a or {}).get(k, 0) for k in LEVEL_COUNTERS}
+    if level_num == 0 and after is not None:
+        d["syns"] = after.get("lookups", 0) - (before or {}).get("lookups", 0)
+    return d
+
+
+def load_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def stats_rows(results, scores, stats_dir):
+    rows = [("sender", "level", "SYNs", "flows", "rewritten", "delayed", "dropped", "RSTs")]
+    for role in ordered(results):
+        s = scores.get(role, {})
+        before = load_json(os.path.join(stats_dir, f"{role}.before.json"))
+        after = load_json(os.path.join(stats_dir, f"{role}.after.json"))
+        level = s.get("level", "?")
+        d = level_delta(before, after, level, s.get("level_num"))
+        if d is None:
+            rows.append((role, level, *["?"] * len(LEVEL_COUNTERS)))
+        else:
+            rows.append((role, f"{s.get('level_num', '?')} {level}",
+                         *[d[k] for k in LEVEL_COUNTERS]))
+    return rows
+
+
+def lane_counts(results, dump_dir):
+    """Per lane: attempted, delivered, failures by kind, and what the MTA received intact."""
+    from smtp_verify import check_file  # noqa: PLC0415 -- only the demo needs it
+    lanes = {"sluice": {"attempted": 0, "delivered": 0, "failures": {}},
+             "reference": {"attempted": 0, "delivered": 0, "failures": {}}}
+    for res in results.values():
+        for lane, r in (("sluice", res), ("reference", res.get("reference"))):
+            if not r:
+                continue
+            lanes[lane]["attempted"] += r["attempted"]
+            lanes[lane]["delivered"] += r["delivered"]
+            for kind, n in (r.get("failures") or {}).items():
+                lanes[lane]["failures"][kind] = lanes[lane]["failures"].get(kind, 0) + n
+    for lane in lanes.values():
+        lane["received"] = {"ok": 0, "corrupt": 0, "truncated": 0}
+    if dump_dir and os.path.isdir(dump_dir):
+        for root, _, files in os.walk(dump_dir):
+            for name in files:
+                _, tag, status = check_file(os.path.join(root, name))
+                if status == "foreign":
+                    continue
+                lane = "reference" if tag.endswith("-ref") else "sluice"
+                lanes[lane]["received"][status] += 1
+    return lanes
+
+
+def lane_line(name, lane):
+    fails = ", ".join(f"{n} {k}" for k, n in sorted(lane["failures"].items())) or "none"
+    rec = lane["received"]
+    line = (f"{name}: {lane['attempted']} sent = {lane['delivered']} delivered + "
+            f"{lane['attempted'] - lane['delivered']} not ({fails}); the MTA received "
+            f"{rec['ok']} intact")
+    if rec["corrupt"] or rec["truncated"]:
+        line += f", {rec['corrupt']} corrupt, {rec['truncated']} truncated"
+    late = rec["ok"] - lane["delivered"]
+    if late > 0:
+        line += f" ({late} accepted after the sender had given up waiting for the reply)"
+    return line
+
+
+def wrap(text, indent="", hang=""):
+    return textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent + hang)
+
+
+def cmd_demo(args):
+    results = load_results(args.dir)
+    scores = load_scores(args.scores)
+    rows = [("sender", "address", "score", "level", "delivered", "median delivery",
+             "without sluice")]
+    noisy = False
+    for role in ordered(results):
+        res = results[role]
+        cells = (noisy_outcome(res, args.noisy_below),
+                 noisy_outcome(res.get("reference"), args.noisy_below))
+        noisy = noisy or any(c.endswith(" *") for c in cells)
+        rows.append((role, *score_cells(scores, role, res.get("address") or "?"),
+                     delivered(res), *cells))
+    print_table(rows)
+    if noisy:
+        print(wrap(f"* median of fewer than {args.noisy_below} messages: on a shared machine one "
+                   "slow message moves it; read the two columns as a rough guide only "
+                   "(--messages 20 or more for steadier figures)"))
+    if args.stats:
+        print("\n" + wrap("What sluice did to each sender (`sluicectl dataplane stats --json`: "
+                          "the counters of the sender's level while it sent; rewritten = window, "
+                          "MSS or options changed, delayed = held by the pacer, RSTs = SYNs "
+                          "refused; at level 0, pass, SYNs are the table lookups while it sent):"))
+        print_table(stats_rows(results, scores, args.stats))
+    if args.dump is not None:
+        lanes = lane_counts(results, args.dump)
+        print("\n" + wrap(f"Messages (each one sent {args.lane} was paired with one through the "
+                          "reference lane, a Linux bridge beside it):"))
+        print(wrap(lane_line(args.lane, lanes["sluice"]), "  ", "  "))
+        if lanes["reference"]["attempted"]:
+            print(wrap(lane_line("reference lane", lanes["reference"]), "  ", "  "))
     return 0
 
 
@@ -254,7 +384,7 @@ def level_names(policy_path):
         if m:
             n = int(m.group(1))
             levels.append((n, int(cp[section]["threshold"]), cp[section].get("name", f"level{n}")))
-    return [(t, name) for _, t, name in sorted(levels)]
+    return sorted(levels)
 
 
 def find_value(obj, keys):
@@ -295,12 +425,13 @@ def cmd_scores(args):
             flags = find_value(doc, ["flags"])
             allow = bool(allow) or (isinstance(flags, int) and flags & 1 == 1)
             entry.update({"score": score if score is not None else 0, "allow": allow})
-            level = "pass"
+            level, level_num = "pass", 0
             if not allow:
-                for threshold, name in levels:
+                for n, threshold, name in levels:
                     if entry["score"] >= threshold:
-                        level = name
+                        level, level_num = name, n
             entry["level"] = level
+            entry["level_num"] = level_num
         out[role] = entry
     json.dump(out, sys.stdout, indent=1)
     print()
@@ -313,6 +444,10 @@ def main():
     d = sub.add_parser("demo")
     d.add_argument("dir")
     d.add_argument("--scores")
+    d.add_argument("--stats", metavar="DIR", help="ROLE.before.json / ROLE.after.json")
+    d.add_argument("--dump", metavar="DIR", help="smtp-sink's dump folder")
+    d.add_argument("--noisy-below", type=int, default=20, metavar="N")
+    d.add_argument("--lane", default="through sluice", help="names the measured lane")
     e = sub.add_parser("effect")
     e.add_argument("dir")
     e.add_argument("--out-md", required=True)

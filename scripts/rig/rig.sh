@@ -24,6 +24,10 @@
 
 # ---- names and addresses ------------------------------------------------------------------------
 
+# Postfix's smtp-sink/smtp-source come from the unpacked copy (never the system's Postfix).
+# shellcheck source-path=SCRIPTDIR source=../lib/postfix-tools.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/postfix-tools.sh"
+
 RIG_NS_PREFIX=${RIG_NS_PREFIX:-slrig}
 RIG_STATE_ROOT=${RIG_STATE_ROOT:-/run/sluice-rig}
 # Sender roles, in display order. The address of role R is RIG_ADDR4[R] / RIG_ADDR6[R].
@@ -304,18 +308,20 @@ rig_wait_listen() {
   return 1
 }
 
-# rig_sink_start [--dump]: Postfix smtp-sink on the server's port 25, one instance for IPv4 and
-# one for IPv6 (smtp-sink's IPv6 socket is v6-only), on both lanes' addresses. With --dump every message is written to
-# $RIG_DUMP_DIR for integrity checks (see bench/smtp/smtp_verify.py).
+# rig_sink_start [--dump]: Postfix smtp-sink (the unpacked copy, scripts/lib/postfix-tools.sh)
+# on the server's port 25, one instance for IPv4 and one for IPv6 (smtp-sink's IPv6 socket is
+# v6-only), on both lanes' addresses. With --dump every message is written to $RIG_DUMP_DIR for
+# integrity checks (see bench/smtp/smtp_verify.py).
 rig_sink_start() {
   local args=(-u nobody -m 1000 -t 60)
+  pft_find || return 1
   if [[ ${1:-} == --dump ]]; then
     mkdir -p "$RIG_DUMP_DIR" && chown nobody "$RIG_DUMP_DIR" || return 1
     args+=(-d "$RIG_DUMP_DIR/%H%M%S.")
   fi
   # IPv4 on every address (the bump lane's and the reference lane's); IPv6 needs its own socket.
-  rig_bg server smtp-sink smtp-sink "${args[@]}" ":$RIG_SMTP_PORT" 1000 || return 1
-  rig_bg server smtp-sink6 smtp-sink "${args[@]}" "[::]:$RIG_SMTP_PORT" 1000 || return 1
+  rig_bg server smtp-sink "$PFT_SMTP_SINK" "${args[@]}" ":$RIG_SMTP_PORT" 1000 || return 1
+  rig_bg server smtp-sink6 "$PFT_SMTP_SINK" "${args[@]}" "[::]:$RIG_SMTP_PORT" 1000 || return 1
   rig_wait_listen server "$RIG_SMTP_PORT"
 }
 

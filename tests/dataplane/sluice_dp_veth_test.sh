@@ -17,9 +17,13 @@ if [ "$(id -u)" != 0 ]; then
   [ "${CI:-}" = true ] && { echo "FAIL: privileged test cannot run under CI=true: not root"; exit 1; }
   echo "SKIP: needs root"; exit 77
 fi
-for tool in ip ethtool swaks smtp-sink python3; do
+for tool in ip ethtool swaks python3; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool not installed"; exit 1; }
 done
+# smtp-sink from the unpacked Postfix (scripts/install-deps), never the system's.
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib/postfix-tools.sh
+. "$(dirname "$0")/../../scripts/lib/postfix-tools.sh"
+pft_find || { echo "FAIL: no unpacked Postfix tools (scripts/install-deps)"; exit 1; }
 
 p=$$
 ns_c=sl_c$p ns_s=sl_s$p a0=sla0$p a1=sla1$p b0=slb0$p b1=slb1$p
@@ -70,7 +74,7 @@ for i in "$a1" "$b1"; do
   ip link set "$i" up
   ethtool -K "$i" tx off tso off gso off gro off >/dev/null 2>&1 || true
 done
-ip netns exec "$ns_s" smtp-sink -u nobody 198.18.0.2:25 100 & sink_pid=$!
+ip netns exec "$ns_s" "$PFT_SMTP_SINK" -u nobody 198.18.0.2:25 100 & sink_pid=$!
 
 # 198.18.0.3 is listed (score 5); 198.18.0.1 is not.
 printf '[listed]\ntype = rbldnsd-ip4set\npath = listed.zone\nweight = 5\n' > "$work/sources.ini"

@@ -14,9 +14,11 @@ E2E_FAILS=0
 e2e_require_privileged() {
   local reason="" tool
   [[ $(id -u) -eq 0 ]] || reason="not root"
-  for tool in ip nsenter ethtool smtp-sink smtp-source ss "$E2E_PYTHON"; do
+  for tool in ip nsenter ethtool ss "$E2E_PYTHON"; do
     command -v "$tool" >/dev/null 2>&1 || reason="${reason:+$reason; }missing $tool"
   done
+  # Postfix's smtp-sink/smtp-source: the unpacked copy (scripts/install-deps), never the system's.
+  pft_find 2>/dev/null || reason="${reason:+$reason; }no unpacked Postfix tools in $SLUICE_TOOLS_DIR (scripts/install-deps)"
   [[ -z $reason ]] && return 0
   if [[ ${CI:-} == true ]]; then
     echo "FAIL: privileged test cannot run under CI=true: $reason" >&2

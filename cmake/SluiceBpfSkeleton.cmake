@@ -26,10 +26,14 @@ endif()
 set(SLUICE_BPF_BASE_CFLAGS -O2 -g -target bpf -Wall -Wextra -Werror -Wno-unused-function
     -I/usr/include/${_sluice_multiarch})
 
-function(sluice_bpf_skeleton name)
+# sluice_bpf_object(<name> SOURCE <file.bpf.c> [TARGETS tgt...] [INCLUDES dir...]
+#                   [CFLAGS flag...]): <name>.bpf.o in the current binary directory, built by
+# the custom target <name>_bpf (part of ALL, so a program that stops compiling for BPF fails
+# the build). Sets <name>_BPF_OBJECT in the caller's scope.
+function(sluice_bpf_object name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "SOURCE" "TARGETS;INCLUDES;CFLAGS")
   if(NOT arg_SOURCE)
-    message(FATAL_ERROR "sluice_bpf_skeleton(${name}): SOURCE is required")
+    message(FATAL_ERROR "sluice_bpf_object(${name}): SOURCE is required")
   endif()
   set(_flags ${SLUICE_BPF_BASE_CFLAGS} ${arg_CFLAGS})
   foreach(_dir IN LISTS arg_INCLUDES)
@@ -41,7 +45,6 @@ function(sluice_bpf_skeleton name)
          "-I$<JOIN:$<TARGET_PROPERTY:${_tgt},INTERFACE_INCLUDE_DIRECTORIES>,$<SEMICOLON>-I>")
   endforeach()
   set(_obj ${CMAKE_CURRENT_BINARY_DIR}/${name}.bpf.o)
-  set(_skel ${CMAKE_CURRENT_BINARY_DIR}/skel/${name}.skel.h)
   add_custom_command(
     OUTPUT ${_obj}
     COMMAND ${SLUICE_BPF_CLANG} ${_flags} -MD -MF ${_obj}.d -c ${arg_SOURCE} -o ${_obj}
@@ -50,6 +53,14 @@ function(sluice_bpf_skeleton name)
     COMMENT "BPF ${name}.bpf.o"
     COMMAND_EXPAND_LISTS
     VERBATIM)
+  add_custom_target(${name}_bpf ALL DEPENDS ${_obj})
+  set(${name}_BPF_OBJECT ${_obj} PARENT_SCOPE)
+endfunction()
+
+function(sluice_bpf_skeleton name)
+  sluice_bpf_object(${name} ${ARGN})
+  set(_obj ${${name}_BPF_OBJECT})
+  set(_skel ${CMAKE_CURRENT_BINARY_DIR}/skel/${name}.skel.h)
   add_custom_command(
     OUTPUT ${_skel}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_CURRENT_BINARY_DIR}/skel

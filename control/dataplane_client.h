@@ -1,6 +1,6 @@
 // The control plane's view of a data plane: one interface, one implementation per data plane.
 //   dpdk:PATH  sluice-dp's control socket (dpdk_client.h)
-//   xdp:NAME   the XDP data plane's pinned maps (implemented in bpf/, registered by its owner)
+//   xdp:NAME   the XDP data plane's pinned maps (xdp_client.h, on bpf/'s loader)
 // sluicectl --dataplane SPEC and sluiced use connect_dataplane(SPEC).
 #pragma once
 
@@ -11,11 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "sluice_error.h"
+
 namespace sluice::control {
 
-class DataplaneError : public std::runtime_error {
+class DataplaneError : public sluice::Error {
  public:
-  using std::runtime_error::runtime_error;
+  using sluice::Error::Error;
 };
 
 struct DataplanePortCounters {

@@ -11,11 +11,9 @@
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/error.h"
 #include "sluice/xdp/replay.h"
-#if SLUICE_XDP_HAVE_REPUTATION
 #include <arpa/inet.h>
 
 #include "sluice/xdp/instance_ops.h"
-#endif
 
 namespace po = boost::program_options;
 using namespace sluice::xdp;
@@ -102,7 +100,6 @@ int cmd_status(const std::vector<std::string> &args) {
   return s.outside.attached && s.inside.attached ? 0 : 3;
 }
 
-#if SLUICE_XDP_HAVE_REPUTATION
 // NAME and one positional file argument.
 std::pair<std::string, std::string> name_and_file(const std::vector<std::string> &args,
                                                   const char *what) {
@@ -161,7 +158,6 @@ int cmd_flows(const std::vector<std::string> &args) {
                __builtin_bswap16(k.server_port), st.level, st.flags);
   return 0;
 }
-#endif
 
 int cmd_peer_pass(const std::vector<std::string> &args) {
   std::string dev, mode = "native";
@@ -186,13 +182,8 @@ int cmd_replay(const std::vector<std::string> &args) {
       "policy", po::value(&policy), "policy file (default: none, everything forwarded)")(
       "table", po::value(&table), "reputation snapshot (default: empty)");
   parse(args, d);
-#if SLUICE_XDP_HAVE_REPUTATION
   if (!policy.empty()) o.policy = parse_policy_file(policy);
   if (!table.empty()) o.table = load_snapshot_table(table);
-#else
-  if (!policy.empty() || !table.empty())
-    throw Error("this build has no reputation library: --policy and --table are unavailable");
-#endif
   if (dir != "outside" && dir != "inside") throw Error("--direction must be outside or inside");
   o.from_inside = dir == "inside";
   const ReplayResult r = replay(o);
@@ -216,12 +207,10 @@ int main(int argc, char **argv) {
     if (cmd == "status") return cmd_status(args);
     if (cmd == "replay") return cmd_replay(args);
     if (cmd == "peer-pass") return cmd_peer_pass(args);
-#if SLUICE_XDP_HAVE_REPUTATION
     if (cmd == "table-load") return cmd_table_load(args);
     if (cmd == "table-delta") return cmd_table_delta(args);
     if (cmd == "policy") return cmd_policy(args);
     if (cmd == "flows") return cmd_flows(args);
-#endif
     std::fprintf(stderr, "sluice-xdp: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const po::error &e) {

@@ -14,9 +14,7 @@
 #include "sluice/xdp/bpffs.h"
 #include "sluice/xdp/error.h"
 
-#if SLUICE_XDP_HAVE_POLICY
 #include "policy_file.h"
-#endif
 
 namespace sluice::xdp {
 namespace {
@@ -139,15 +137,11 @@ RepTable load_snapshot_table(const std::string &snapshot_path) {
 }
 
 sl_policy parse_policy_file(const std::string &path) {
-#if SLUICE_XDP_HAVE_POLICY
   try {
     return dataplane::load_policy(path).policy;
   } catch (const dataplane::PolicyError &e) {
     throw Error(e.what());
   }
-#else
-  throw Error(path + ": this build has no policy file parser");
-#endif
 }
 
 uint32_t set_policy_file(const std::string &name, const std::string &path) {

@@ -20,9 +20,7 @@
 #include "sluice/reputation/sources_file.h"
 #include "text_table.h"
 
-#ifdef SLUICECTL_HAVE_POLICY
 #include "policy_file.h"
-#endif
 
 namespace sluicectl {
 namespace {
@@ -82,10 +80,8 @@ struct Levels {
 void add_level_options(po::options_description &opts) {
   opts.add_options()("thresholds", po::value<std::string>()->value_name("T1,T2,..."),
                      "show the level under these thresholds (of levels 1, 2, ...)");
-#ifdef SLUICECTL_HAVE_POLICY
   opts.add_options()("policy", po::value<std::string>()->value_name("FILE"),
                      "show the level under this policy file's thresholds");
-#endif
 }
 
 Levels levels_from(const po::variables_map &vm) {
@@ -93,14 +89,12 @@ Levels levels_from(const po::variables_map &vm) {
   if (vm.count("thresholds") && vm.count("policy"))
     throw UsageError("--thresholds and --policy exclude each other");
   if (vm.count("thresholds")) l.thresholds = parse_thresholds(vm["thresholds"].as<std::string>());
-#ifdef SLUICECTL_HAVE_POLICY
   if (vm.count("policy")) {
     auto p = sluice::dataplane::load_policy(vm["policy"].as<std::string>());
     for (uint32_t i = 1; i < p.policy.nlevels && i < SL_MAX_LEVELS; ++i)
       l.thresholds.push_back(p.policy.thresholds[i]);
     l.names = p.level_names;
   }
-#endif
   return l;
 }
 

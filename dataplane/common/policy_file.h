@@ -12,12 +12,13 @@
 #include <vector>
 
 #include "core/sl_shared.h"
+#include "sluice_error.h"
 
 namespace sluice::dataplane {
 
-class PolicyError : public std::runtime_error {
+class PolicyError : public sluice::Error {
  public:
-  using std::runtime_error::runtime_error;
+  using sluice::Error::Error;
 };
 
 struct PolicyFile {

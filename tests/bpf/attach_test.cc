@@ -21,15 +21,11 @@
 #include "common/privileged.h"
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/bpffs.h"
-#if SLUICE_XDP_HAVE_CLIENT
 #include "dataplane_client.h"
-#endif
-#if SLUICE_XDP_HAVE_REPUTATION
 #include <fstream>
 
 #include "sluice/reputation/delta.h"
 #include "sluice/reputation/snapshot.h"
-#endif
 
 #ifndef SLUICE_XDP_BIN
 #error "SLUICE_XDP_BIN (path of sluice-xdp) must be defined"
@@ -215,7 +211,6 @@ TEST_F(XdpRig, WrongModeAndBadNameAreClearErrors) {
   EXPECT_EQ(xdp_prog(out_if), 0u);
 }
 
-#if SLUICE_XDP_HAVE_REPUTATION
 // A table of one host, 198.18.0.1 (the rig's client), with that score.
 reputation::Snapshot client_table(int32_t score) {
   reputation::HostV4 h{};
@@ -277,9 +272,7 @@ TEST_F(XdpRig, LiveTableDeltaAndPolicyUpdatesShapeRealConnections) {
   EXPECT_EQ(tcp_exchange_result(), "EHLO");
   EXPECT_EQ(status(name).stats.level[1].flows, 1u);  // unchanged
 }
-#endif
 
-#if SLUICE_XDP_HAVE_CLIENT && SLUICE_XDP_HAVE_REPUTATION
 TEST_F(XdpRig, ControlPlaneClientDrivesTheInstance) {
   const std::string tmp = "/tmp/sluice-xdp-client-" + id;
   std::filesystem::create_directories(tmp);
@@ -319,7 +312,6 @@ TEST_F(XdpRig, ControlPlaneClientDrivesTheInstance) {
   EXPECT_EQ(flows[0].server_port, 2525);
   EXPECT_EQ(flows[0].level, 1u);
 }
-#endif
 
 }  // namespace
 }  // namespace sluice::xdp

@@ -237,7 +237,6 @@ TEST_F(Sluicectl, ExplainNamesEverySourceEntryAndTheResult) {
   EXPECT_EQ(x["sources"][0]["entries"][0]["decides"], true);
 }
 
-#ifdef SLUICECTL_HAVE_POLICY
 TEST_F(Sluicectl, LevelsComeFromThePolicyFile) {
   ASSERT_EQ(build("sources.ini", path("t.snap")).exit_code, 0);
   Result r = run({"table", "lookup", "--table", path("t.snap"), "--policy", kData + "/policy.ini",
@@ -257,7 +256,6 @@ TEST_F(Sluicectl, LevelsComeFromThePolicyFile) {
                 .exit_code,
             2);
 }
-#endif
 
 TEST_F(Sluicectl, ExplainOfAnUnlistedAddress) {
   Result r = run({"table", "explain", "--sources", kData + "/sources.ini", "192.0.2.1"});

@@ -1,14 +1,15 @@
 // Errors of the XDP loader: one exception type, messages an operator can act on.
 #pragma once
 
-#include <stdexcept>
 #include <string>
+
+#include "sluice_error.h"
 
 namespace sluice::xdp {
 
-class Error : public std::runtime_error {
+class Error : public sluice::Error {
  public:
-  using std::runtime_error::runtime_error;
+  using sluice::Error::Error;
 };
 
 // "what: strerror(err)" for a negative libbpf return or a positive errno.

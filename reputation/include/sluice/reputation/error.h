@@ -2,14 +2,15 @@
 // (and line, where there is one) and says what is wrong, e.g. "zen.zone:12: bad address".
 #pragma once
 
-#include <stdexcept>
 #include <string>
+
+#include "sluice_error.h"
 
 namespace sluice::reputation {
 
-class Error : public std::runtime_error {
+class Error : public sluice::Error {
  public:
-  explicit Error(const std::string &what) : std::runtime_error(what) {}
+  explicit Error(const std::string &what) : sluice::Error(what) {}
 };
 
 // A snapshot or delta file that is not what it claims to be (magic, version, size, checksum).

@@ -85,6 +85,7 @@ void BM_SynClassify(benchmark::State &state) {
   // As the lcore handles a burst: stage 1 (parse, classify, prefetch of the sender's table
   // slots) over all 32 SYNs, then stage 2 (lookup, level) over each.
   PreparedPacket pp[kBurst];
+  uint64_t rng = 1;
   for (auto _ : state) {
     pipe.count_packets(SL_DIR_FROM_OUTSIDE, kBurst);
     for (size_t b = 0; b < kBurst; ++b) {
@@ -93,8 +94,7 @@ void BM_SynClassify(benchmark::State &state) {
                    t.rep.get(), pp[b]);
     }
     for (size_t b = 0; b < kBurst; ++b) {
-      const sl_verdict v = pipe.finish(
-          pp[b], 0, [] { return 0u; }, pf.policy, t.rep.get());
+      const sl_verdict v = pipe.finish(pp[b], 0, rng, pf.policy, t.rep.get());
       benchmark::DoNotOptimize(v);
     }
   }

@@ -2,8 +2,8 @@
  *
  * Two entry points share one body: sluice_outside runs on the port facing the senders,
  * sluice_inside on the port facing the MTAs. Every packet not dropped or answered leaves by the
- * other port through the tx_port devmap. The per-packet sequence is the canonical one of
- * core/sl_core.h; this file only owns state (maps, clock, random numbers) and I/O.
+ * other port through the tx_port devmap. The per-packet sequence is the core's
+ * (core/sl_sequence.h); this file is its environment (maps, clock, random numbers) and I/O.
  *
  * XDP cannot hold a packet, so SL_VERDICT_DELAY forwards at once; profiles slow senders here by
  * server_drop_ppm (loss-induced slowing) instead. */
@@ -20,6 +20,58 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #ifndef SLX_REP_LOOKUP
 #define SLX_REP_LOOKUP(key, out) slx_rep_lookup(key, out)
 #endif
+
+/* ---- the packet core's environment (see core/sl_sequence.h) ---------------------------------- */
+
+struct slx_env {
+  struct sl_stats *stats; /* this CPU's */
+};
+
+#define SL_ENV struct slx_env
+#define SL_ENV_FLOW struct sl_flow_state
+
+static __always_inline struct sl_stats *sl_env_stats(struct slx_env *env) {
+  return env->stats;
+}
+
+static __always_inline void sl_env_rep_lookup(struct slx_env *env, const struct sl_flow_key *key,
+                                              struct sl_rep_value *out) {
+  (void)env;
+  (void)SLX_REP_LOOKUP(key, out);
+}
+
+static __always_inline struct sl_flow_state *sl_env_flow_find(struct slx_env *env,
+                                                              const struct sl_flow_key *key) {
+  (void)env;
+  return bpf_map_lookup_elem(&flows, key);
+}
+
+static __always_inline struct sl_flow_state *sl_env_flow_state(struct sl_flow_state *flow) {
+  return flow;
+}
+
+static __always_inline int sl_env_flow_insert(struct slx_env *env, const struct sl_flow_key *key,
+                                              const struct sl_flow_state *st) {
+  (void)env;
+  return bpf_map_update_elem(&flows, key, st, BPF_ANY) == 0 ? 0 : -1;
+}
+
+static __always_inline void sl_env_flow_touch(struct slx_env *env, struct sl_flow_state *flow) {
+  (void)env;
+  flow->last_seen_ns = bpf_ktime_get_ns();
+}
+
+static __always_inline __u64 sl_env_now(struct slx_env *env) {
+  (void)env;
+  return bpf_ktime_get_ns();
+}
+
+static __always_inline __u32 sl_env_random(struct slx_env *env) {
+  (void)env;
+  return bpf_get_prandom_u32();
+}
+
+#include "core/sl_sequence.h"
 
 static __always_inline int slx_forward(__u32 dir) {
   /* Unconfigured peer: hand the packet to the local stack rather than lose it. */
@@ -74,14 +126,14 @@ static __always_inline int slx_rebuild(void *data, void *data_end, const struct 
   return 0;
 }
 
-/* Inbound SYN: reputation -> level -> sl_act_syn -> flow. */
+/* Inbound SYN: sl_seq_syn. */
 __attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_parsed *m) {
   __u32 zero = 0;
   if (!m) return XDP_ABORTED;
   __u32 dir = m->dir & 1;
-  struct sl_stats *st = bpf_map_lookup_elem(&stats, &zero);
+  struct slx_env env = {.stats = bpf_map_lookup_elem(&stats, &zero)};
   const struct sl_policy *pol = bpf_map_lookup_elem(&policy, &zero);
-  if (!st || !pol) return slx_forward(dir);
+  if (!env.stats || !pol) return slx_forward(dir);
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
   struct sl_pkt pkt;
@@ -89,48 +141,26 @@ __attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_pa
   struct sl_flow_key key;
   sl_flow_key_make(&pkt, SL_CLASS_INBOUND_SYN, &key);
 
-  struct sl_rep_value rep;
-  st->lookups++;
-  if (!SLX_REP_LOOKUP(&key, &rep)) return slx_forward(dir);
-  __u32 level = sl_level_for(pol, rep.score, rep.flags);
-  if (level == 0 || level >= SL_MAX_LEVELS) return slx_forward(dir);
-  struct sl_level_stats *ls = &st->level[level];
-  ls->syns++;
-
-  struct sl_flow_state fs = {};
-  __u32 tx_len = 0;
-  enum sl_verdict v = sl_act_syn(&pol->profiles[level], &pkt, data, data_end, &fs, &tx_len);
-  if (v == SL_VERDICT_DROP) {
-    ls->dropped++;
-    return XDP_DROP;
-  }
+  struct sl_seq_out out;
+  enum sl_verdict v = sl_seq_syn(&env, pol, &pkt, data, data_end, &key, &out);
+  if (v == SL_VERDICT_DROP) return XDP_DROP;
   if (v == SL_VERDICT_TX) {
     /* The core rewrote the SYN into the RST in place; trim the frame to the reply's length. */
-    int delta = (int)tx_len - (int)((long)data_end - (long)data);
+    int delta = (int)out.tx_len - (int)((long)data_end - (long)data);
     if (delta != 0 && bpf_xdp_adjust_tail(ctx, delta) != 0) return XDP_DROP;
-    ls->rst_sent++;
     return XDP_TX;
   }
-  if (pkt.rewritten) ls->rewritten++;
-  __u64 now = bpf_ktime_get_ns();
-  fs.created_ns = now;
-  fs.last_seen_ns = now;
-  fs.level = (__u8)level;
-  if (bpf_map_update_elem(&flows, &key, &fs, BPF_ANY) == 0)
-    ls->flows++;
-  else
-    st->flow_table_full++;
   return slx_forward(dir);
 }
 
-/* Client or server segment: flow state -> sl_act_client_seg / sl_act_server_seg. */
+/* Client or server segment: sl_seq_segment. */
 __attribute__((noinline)) int slx_on_segment(struct xdp_md *ctx, const struct slx_parsed *m) {
   __u32 zero = 0;
   if (!m) return XDP_ABORTED;
   __u32 dir = m->dir & 1;
-  struct sl_stats *st = bpf_map_lookup_elem(&stats, &zero);
+  struct slx_env env = {.stats = bpf_map_lookup_elem(&stats, &zero)};
   const struct sl_policy *pol = bpf_map_lookup_elem(&policy, &zero);
-  if (!st || !pol) return slx_forward(dir);
+  if (!env.stats || !pol) return slx_forward(dir);
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
   struct sl_pkt pkt;
@@ -139,47 +169,28 @@ __attribute__((noinline)) int slx_on_segment(struct xdp_md *ctx, const struct sl
   struct sl_flow_key key;
   sl_flow_key_make(&pkt, cls, &key);
 
-  struct sl_flow_state *fs = bpf_map_lookup_elem(&flows, &key);
-  if (!fs) return slx_forward(dir);
-  __u32 level = fs->level;
-  if (level >= SL_MAX_LEVELS) return slx_forward(dir);
-  struct sl_level_stats *ls = &st->level[level];
-  const struct sl_profile *prof = &pol->profiles[level];
-  __u32 rnd = bpf_get_prandom_u32();
-  enum sl_verdict v;
-  if (cls == SL_CLASS_CLIENT_SEG)
-    v = sl_act_client_seg(prof, fs, &pkt, data_end, rnd);
-  else
-    v = sl_act_server_seg(prof, fs, &pkt, data_end, rnd);
-  fs->last_seen_ns = bpf_ktime_get_ns();
-  if (v == SL_VERDICT_DROP) {
-    ls->dropped++;
+  struct sl_seq_out out;
+  if (sl_seq_segment(&env, pol, &pkt, data_end, cls, &key, &out) == SL_VERDICT_DROP)
     return XDP_DROP;
-  }
-  if (pkt.rewritten) ls->rewritten++;
   return slx_forward(dir); /* PASS, and DELAY: XDP cannot hold a packet */
 }
 
 static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir) {
   __u32 zero = 0;
-  struct sl_stats *st = bpf_map_lookup_elem(&stats, &zero);
+  struct slx_env env = {.stats = bpf_map_lookup_elem(&stats, &zero)};
   const struct sl_policy *pol = bpf_map_lookup_elem(&policy, &zero);
-  if (!st || !pol) return slx_forward(dir);
-  st->packets[dir]++;
+  if (!env.stats || !pol) return slx_forward(dir);
+  env.stats->packets[dir]++;
   /* Read after the helper calls: live across them, data_end would take a callee-saved
    * register or, as it did, be spilled and reloaded before every bounds check. */
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
 
   struct sl_pkt pkt;
-  int r = sl_parse(data, data_end, &pkt);
-  if (r < 0) {
-    if (r == SL_PARSE_MALFORMED) st->malformed++;
-    return slx_forward(dir);
-  }
-  enum sl_class cls = sl_classify(&pkt, data_end, dir, pol->smtp_ports);
+  enum sl_class cls = sl_seq_classify(&env, data, data_end, dir, pol, &pkt);
   if (cls == SL_CLASS_OTHER) return slx_forward(dir);
-  st->smtp[dir]++;
+  if (cls == SL_CLASS_UNSEEN)
+    return sl_seq_unseen(&env, pol) == SL_VERDICT_DROP ? XDP_DROP : slx_forward(dir);
 
   struct slx_parsed m = {
       .l3_off = pkt.l3_off,

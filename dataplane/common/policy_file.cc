@@ -233,9 +233,15 @@ PolicyFile parse_policy(std::istream &in, const std::string &name) {
       if (section.empty()) {
         throw PolicyError("key '" + key + "' outside a section ([smtp] or [level.N])");
       } else if (section == "smtp") {
-        if (key != "ports")
-          throw PolicyError("unknown key '" + key + "' in [smtp] (expected ports)");
-        ports = parse_port_list(value);
+        if (key == "ports") {
+          ports = parse_port_list(value);
+        } else if (key == "unseen_tcp") {
+          if (value != "drop" && value != "pass")
+            throw PolicyError("unseen_tcp must be drop or pass, not '" + value + "'");
+          out.policy.unseen_tcp = value == "pass" ? SL_UNSEEN_PASS : SL_UNSEEN_DROP;
+        } else {
+          throw PolicyError("unknown key '" + key + "' in [smtp] (expected ports, unseen_tcp)");
+        }
       } else {
         const unsigned lvl = level_of_section(section);
         present[lvl] = true;
@@ -298,7 +304,7 @@ std::string format_policy(const PolicyFile &p) {
     o << (first ? "" : ", ") << sl_ntohs(port);
     first = false;
   }
-  o << "\n";
+  o << "\nunseen_tcp = " << (p.policy.unseen_tcp == SL_UNSEEN_PASS ? "pass" : "drop") << "\n";
   static const char *const kBlock[] = {"none", "drop", "rst"};
   for (unsigned l = 1; l < p.policy.nlevels; ++l) {
     const sl_profile &f = p.policy.profiles[l];

@@ -29,6 +29,14 @@ SL_INLINE int sl_port_watched(__be16 port, const __be16 ports[SL_MAX_SMTP_PORTS]
 #endif
 }
 
+/* Some port is watched (an all-zero policy watches none). */
+SL_INLINE int sl_any_port_watched(const __be16 ports[SL_MAX_SMTP_PORTS]) {
+  __u32 i;
+  __u32 any = 0;
+  for (i = 0; i < SL_MAX_SMTP_PORTS; i++) any |= ports[i];
+  return any != 0;
+}
+
 /* From outside to a watched port: SYN (without ACK or RST) -> INBOUND_SYN, anything else ->
  * CLIENT_SEG. From inside from a watched port: SERVER_SEG. Call after sl_parse() returned
  * SL_PARSE_OK.

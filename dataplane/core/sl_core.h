@@ -1,20 +1,24 @@
 /* sluice packet core: the one header a data plane includes.
  *
- * The canonical per-packet sequence, identical in sluice-dp (DPDK) and sluice_xdp (BPF):
+ * The per-packet sequence is code, once, in sl_sequence.h (parse and classify, flow key,
+ * reputation, level, flow, act, count); each runner (sluice-dp, the XDP program, the native
+ * test runner) defines its environment (tables, clock, random numbers, counters) and includes
+ * it, and this header includes it too when SL_ENV is defined. In short:
  *
- *   sl_parse(data, end, &pkt)                 L2..L4, no options; < 0: not ours -> forward
- *   cls = sl_classify(&pkt, end, dir, ports)  walks TCP options of SMTP segments only;
- *                                             malformed -> SL_CLASS_OTHER
- *   OTHER        -> forward untouched
- *   INBOUND_SYN  -> sl_flow_key_make(), look up the client (exact host, then longest prefix),
- *                   level = sl_level_for(policy, score, flags); level 0 -> forward, no state;
- *                   else v = sl_act_syn(profile, &pkt, data, end, &state, &tx_len);
- *                   PASS -> create the flow with `state`; DROP/TX as the verdict says
- *   CLIENT_SEG / SERVER_SEG -> sl_flow_key_make(), look up the flow; none -> forward untouched;
- *                   else v = sl_act_client_seg / sl_act_server_seg(profile, &state, &pkt, end, rnd)
+ *   sl_parse + sl_classify   L2..L4; a client's SYN with malformed options is still an
+ *                            INBOUND_SYN (looked up, blocked or shaped, its options left as
+ *                            they are); other malformed packets are OTHER -> forward untouched;
+ *                            TCP whose header cannot be seen (short or early fragments, long
+ *                            IPv6 extension chains) towards a watched port is UNSEEN -> the
+ *                            policy's unseen_tcp (drop by default)
+ *   INBOUND_SYN  -> look up the client (unlisted: score 0), level = sl_level_for(); level 0 ->
+ *                   forward, no state; else sl_act_syn(); PASS creates the flow
+ *   CLIENT_SEG / SERVER_SEG -> find the flow; none -> forward untouched; a level the policy no
+ *                   longer has -> forward untouched (stale_level); else sl_act_client_seg /
+ *                   sl_act_server_seg with the level's current profile
  *
- * Data planes own the state (tables, maps, clocks, random numbers); the core owns every
- * decision and every byte it changes. */
+ * Runners own the state; the core owns every decision and every byte it changes. The rules
+ * are in docs/packet-core.md. */
 #ifndef SLUICE_CORE_SL_CORE_H
 #define SLUICE_CORE_SL_CORE_H
 
@@ -28,5 +32,9 @@
 #include "sl_rewrite.h"
 #include "sl_decide.h"
 #include "sl_actions.h"
+
+#if defined(SL_ENV)
+#include "sl_sequence.h"
+#endif
 
 #endif /* SLUICE_CORE_SL_CORE_H */

@@ -11,9 +11,11 @@
 #ifndef SL_MAX_VLAN_TAGS
 #define SL_MAX_VLAN_TAGS 2
 #endif
-/* IPv6 extension headers (hop-by-hop, routing, destination options) walked before TCP. */
+/* IPv6 extension headers (hop-by-hop, routing, destination options, fragment) walked before
+ * TCP. Linux accepts any number; a longer chain is "unseen" (see docs/packet-core.md). Real
+ * traffic carries at most two or three (RFC 7045, RFC 9098). */
 #ifndef SL_MAX_IPV6_EXT_HDRS
-#define SL_MAX_IPV6_EXT_HDRS 4
+#define SL_MAX_IPV6_EXT_HDRS 8
 #endif
 /* TCP options area is at most 40 bytes (data offset 15 words minus the fixed 20). */
 #define SL_TCP_OPTIONS_MAX 40

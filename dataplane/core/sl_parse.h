@@ -13,13 +13,27 @@
 #include "sl_shared.h"
 #include "sl_wire.h"
 
+/* Fragments (docs/packet-core.md, "Fragments and long extension chains"): a first fragment
+ * (offset 0, more fragments) and an IPv6 atomic fragment (offset 0, no more) that hold the whole
+ * TCP header parse as SL_PARSE_OK with pkt->frag set. A later TCP fragment that starts at byte
+ * 64 or beyond cannot hold any of a TCP header (at most 60 bytes; receivers discard overlapping
+ * fragments, RFC 5722) and is SL_PARSE_FRAGMENT. The rest of TCP is SL_PARSE_UNSEEN. */
 enum sl_parse_result {
   SL_PARSE_OK = 0,
   SL_PARSE_NOT_IP = -1,    /* not IPv4/IPv6 (ARP, too many VLAN tags, runt frame) */
-  SL_PARSE_NOT_TCP = -2,   /* IP, but not TCP (or too many IPv6 extension headers) */
-  SL_PARSE_FRAGMENT = -3,  /* any IPv4 fragment, any IPv6 fragment header */
+  SL_PARSE_NOT_TCP = -2,   /* IP, but not TCP */
+  SL_PARSE_FRAGMENT = -3,  /* a later TCP fragment that cannot hold a TCP header (offset >= 64) */
   SL_PARSE_MALFORMED = -4, /* truncated or inconsistent headers */
+  SL_PARSE_UNSEEN = -5,    /* TCP (or maybe TCP) whose header is not wholly here: a first
+                              fragment too short for it, a later fragment at offset < 64, an
+                              IPv6 extension chain longer than SL_MAX_IPV6_EXT_HDRS. pkt->tcp
+                              is set when the ports are here (else 0), pkt->l3 and family too */
 };
+
+#define SL_FRAG_FIRST 1  /* pkt->frag: a first fragment (offset 0, more fragments follow) */
+#define SL_FRAG_ATOMIC 2 /* pkt->frag: an IPv6 atomic fragment (offset 0, no more: RFC 6946) */
+/* A later fragment starting below this many bytes may overlap a TCP header (RFC 1858). */
+#define SL_FRAG_MIN_LATER_OFF 64u
 
 struct sl_pkt {
   struct sl_tcp *tcp; /* TCP header (never dereference directly: may be 2 mod 4 aligned) */
@@ -35,7 +49,7 @@ struct sl_pkt {
   __u8 opt_wscale;    /* same for window scale; filled by sl_classify for SMTP segments */
   __u8 opt_sack_perm; /* same for SACK-permitted */
   __u8 rewritten;     /* 1 once a rewrite of sl_rewrite.h has changed the segment */
-  __u8 pad[1];
+  __u8 frag;          /* 0, SL_FRAG_FIRST or SL_FRAG_ATOMIC */
 };
 
 #define SL_TCP_HDR_MIN 20u
@@ -47,7 +61,7 @@ struct sl_pkt {
 /* Every TCP header starts below this offset: 2 VLAN tags, the IPv6 header and
  * SL_MAX_IPV6_EXT_HDRS extension headers of at most 2048 bytes. A bound the verifier needs
  * (it refuses packet offsets beyond 0xffff). */
-#define SL_L4_OFF_MASK 0x3fffu
+#define SL_L4_OFF_MASK 0x7fffu
 SL_STATIC_ASSERT(14 + 4 * SL_MAX_VLAN_TAGS + 40 + SL_MAX_IPV6_EXT_HDRS * 2048 <= SL_L4_OFF_MASK,
                  "TCP header offsets must fit SL_L4_OFF_MASK");
 
@@ -61,16 +75,31 @@ SL_INLINE __u32 sl_opaque_off(__u8 *p, __u8 *base) {
   return (__u32)(p - base);
 }
 
-/* TCP header at `tcp` inside an IP datagram that has `ip_room` bytes after the network
- * headers (by the IP length fields). Fills the TCP part of *pkt. */
-SL_INLINE int sl_parse_tcp_hdr(__u8 *tcp, __u8 *end, __u32 ip_room, struct sl_pkt *pkt) {
+/* A first fragment whose TCP header does not fit: SL_PARSE_UNSEEN, with pkt->tcp set when at
+ * least the ports are here. */
+SL_INLINE int sl_parse_tcp_unseen(__u8 *tcp, __u32 ip_room, struct sl_pkt *pkt) {
+  if (ip_room >= 4) pkt->tcp = (struct sl_tcp *)(void *)tcp;
+  return SL_PARSE_UNSEEN;
+}
+
+/* TCP header at `tcp` inside an IP datagram (or first fragment: `first_frag`) that has
+ * `ip_room` bytes after the network headers (by the IP length fields). Fills the TCP part of
+ * *pkt. */
+SL_INLINE int sl_parse_tcp_hdr(__u8 *tcp, __u8 *end, __u32 ip_room, struct sl_pkt *pkt,
+                               int first_frag) {
   __u32 hlen;
 
+  if (ip_room < SL_TCP_HDR_MIN) {
+    if (first_frag) return sl_parse_tcp_unseen(tcp, ip_room, pkt);
+    return SL_PARSE_MALFORMED;
+  }
   if (tcp + SL_TCP_HDR_MIN > end) return SL_PARSE_MALFORMED;
-  if (ip_room < SL_TCP_HDR_MIN) return SL_PARSE_MALFORMED;
   hlen = (__u32)(tcp[12] >> 4) * 4u;
   if (hlen < SL_TCP_HDR_MIN) return SL_PARSE_MALFORMED;
-  if (hlen > ip_room) return SL_PARSE_MALFORMED;
+  if (hlen > ip_room) {
+    if (first_frag) return sl_parse_tcp_unseen(tcp, ip_room, pkt);
+    return SL_PARSE_MALFORMED;
+  }
   /* No `tcp + hlen > end` check: the callers checked that the datagram (which ends at
    * tcp + ip_room) fits the frame, and hlen <= ip_room. Whoever reads the options checks
    * its own bounds (the verifier could not use this one anyway: hlen is variable). */
@@ -85,6 +114,7 @@ SL_INLINE int sl_parse_ipv4(__u8 *data, __u8 *end, __u32 l3_off, struct sl_pkt *
   __u8 *ip = data + l3_off;
   __u32 ihl;
   __u32 tot;
+  __u32 frag;
   int rc;
 
   if (ip + SL_IPV4_HDR_MIN > end) return SL_PARSE_MALFORMED;
@@ -96,23 +126,34 @@ SL_INLINE int sl_parse_ipv4(__u8 *data, __u8 *end, __u32 l3_off, struct sl_pkt *
   /* The frame may carry Ethernet padding after the datagram, never less than it. This also
    * covers ip + ihl (ihl <= tot). */
   if (ip + tot > end) return SL_PARSE_MALFORMED;
-  /* MF set or a non-zero offset: first fragments too, their TCP header may be cut. */
-  if (sl_load_be16(ip + 6) & 0x3fffu) return SL_PARSE_FRAGMENT;
   if (ip[9] != SL_IPPROTO_TCP) return SL_PARSE_NOT_TCP;
-  rc = sl_parse_tcp_hdr(ip + ihl, end, tot - ihl, pkt);
-  if (rc != SL_PARSE_OK) return rc;
   pkt->l3 = (void *)ip;
   pkt->l3_off = (__u16)l3_off;
-  pkt->l4_off = (__u16)(l3_off + ihl);
   pkt->family = SL_AF_INET;
+  frag = sl_load_be16(ip + 6) & 0x3fffu; /* MF and the offset (8-byte units) */
+  if (frag & 0x1fffu)
+    return (frag & 0x1fffu) * 8u < SL_FRAG_MIN_LATER_OFF ? SL_PARSE_UNSEEN : SL_PARSE_FRAGMENT;
+  if (frag) pkt->frag = SL_FRAG_FIRST;
+  rc = sl_parse_tcp_hdr(ip + ihl, end, tot - ihl, pkt, frag != 0);
+  if (rc != SL_PARSE_OK) return rc;
+  pkt->l4_off = (__u16)(l3_off + ihl);
   return SL_PARSE_OK;
 }
 
+SL_INLINE int sl_ipv6_is_ext(__u8 nexthdr) {
+  return nexthdr == SL_IPPROTO_HOPOPTS || nexthdr == SL_IPPROTO_ROUTING ||
+         nexthdr == SL_IPPROTO_DSTOPTS || nexthdr == SL_IPPROTO_FRAGMENT;
+}
+
+/* Walks up to SL_MAX_IPV6_EXT_HDRS extension headers (hop-by-hop, routing, destination
+ * options, fragment) to TCP. Linux accepts any number, so a longer chain is SL_PARSE_UNSEEN,
+ * not "not TCP". */
 SL_INLINE int sl_parse_ipv6(__u8 *data, __u8 *end, __u32 l3_off, struct sl_pkt *pkt) {
   __u8 *ip6 = data + l3_off;
   __u32 plen;
   __u32 off = SL_IPV6_HDR_LEN; /* from ip6 to the next header */
   __u8 nexthdr;
+  __u8 frag = 0;
   __u32 i;
   int rc;
 
@@ -120,34 +161,49 @@ SL_INLINE int sl_parse_ipv6(__u8 *data, __u8 *end, __u32 l3_off, struct sl_pkt *
   if ((ip6[0] >> 4) != 6) return SL_PARSE_MALFORMED;
   plen = (__u32)sl_load_be16(ip6 + 4);
   if (ip6 + SL_IPV6_HDR_LEN + plen > end) return SL_PARSE_MALFORMED;
+  pkt->l3 = (void *)ip6;
+  pkt->l3_off = (__u16)l3_off;
+  pkt->family = SL_AF_INET6;
   nexthdr = ip6[6];
   for (i = 0; i < SL_MAX_IPV6_EXT_HDRS; i++) {
     __u8 *ext;
-    if (nexthdr != SL_IPPROTO_HOPOPTS && nexthdr != SL_IPPROTO_ROUTING &&
-        nexthdr != SL_IPPROTO_DSTOPTS)
-      break;
+    __u32 len;
+    if (!sl_ipv6_is_ext(nexthdr)) break;
     ext = ip6 + off;
-    if (ext + SL_IPV6_EXT_MIN > end) return SL_PARSE_MALFORMED;
+    /* A header past the datagram: malformed, unless the datagram is a first fragment. */
+    if (ext + SL_IPV6_EXT_MIN > end || off + SL_IPV6_EXT_MIN > SL_IPV6_HDR_LEN + plen)
+      return frag == SL_FRAG_FIRST ? SL_PARSE_UNSEEN : SL_PARSE_MALFORMED;
+    if (nexthdr == SL_IPPROTO_FRAGMENT) {
+      __u32 fo = (__u32)sl_load_be16(ext + 2); /* offset << 3 | M */
+      if (fo & 0xfff8u) {
+        if (ext[0] != SL_IPPROTO_TCP && !sl_ipv6_is_ext(ext[0])) return SL_PARSE_NOT_TCP;
+        return (fo & 0xfff8u) < SL_FRAG_MIN_LATER_OFF ? SL_PARSE_UNSEEN : SL_PARSE_FRAGMENT;
+      }
+      frag = (fo & 1u) ? SL_FRAG_FIRST : SL_FRAG_ATOMIC;
+      len = SL_IPV6_EXT_MIN;
+    } else {
+      len = ((__u32)ext[1] + 1u) * 8u;
+    }
     nexthdr = ext[0];
-    off += ((__u32)ext[1] + 1u) * 8u;
-    if (off > SL_IPV6_HDR_LEN + plen) return SL_PARSE_MALFORMED;
+    off += len;
+    if (off > SL_IPV6_HDR_LEN + plen)
+      return frag == SL_FRAG_FIRST ? SL_PARSE_UNSEEN : SL_PARSE_MALFORMED;
   }
-  if (nexthdr == SL_IPPROTO_FRAGMENT) return SL_PARSE_FRAGMENT;
+  if (sl_ipv6_is_ext(nexthdr)) return SL_PARSE_UNSEEN; /* a chain longer than the walk */
   if (nexthdr != SL_IPPROTO_TCP) return SL_PARSE_NOT_TCP;
-  rc = sl_parse_tcp_hdr(ip6 + off, end, SL_IPV6_HDR_LEN + plen - off, pkt);
+  pkt->frag = frag;
+  rc = sl_parse_tcp_hdr(ip6 + off, end, SL_IPV6_HDR_LEN + plen - off, pkt, frag == SL_FRAG_FIRST);
   if (rc != SL_PARSE_OK) return rc;
-  pkt->l3 = (void *)ip6;
-  pkt->l3_off = (__u16)l3_off;
   pkt->l4_off = (__u16)(l3_off + off);
-  pkt->family = SL_AF_INET6;
   return SL_PARSE_OK;
 }
 
 /* The common frame, untagged IPv4 without options (version/IHL byte 0x45), when the frame
- * holds both fixed headers: the checks of sl_parse_ipv4 and sl_parse_tcp_hdr in the same
- * order, with the same results, at constant offsets. Every packet pays for the parse, SMTP
- * or not; in BPF this path is a good part shorter (no variable header offsets to add and
- * bound). The caller has checked data + 54 <= end and the 0x45 byte. */
+ * holds both fixed headers: the checks of sl_parse_ipv4 and sl_parse_tcp_hdr with the same
+ * results, at constant offsets. Every packet pays for the parse, SMTP or not; in BPF this
+ * path is a good part shorter (no variable header offsets to add and bound). A fragment
+ * returns SL_PARSE_FRAGMENT here whatever it is: the caller parses it again on the general
+ * path. The caller has checked data + 54 <= end and the 0x45 byte. */
 SL_INLINE int sl_parse_ipv4_plain(__u8 *data, __u8 *end, struct sl_pkt *pkt) {
   __u8 *ip = data + 14;
   __u8 *tcp = ip + SL_IPV4_HDR_MIN;
@@ -185,9 +241,10 @@ SL_INLINE int sl_parse(void *data, void *data_end, struct sl_pkt *pkt) {
   __builtin_memset(pkt, 0, sizeof(*pkt));
   if (p + sizeof(struct sl_eth) > end) return SL_PARSE_NOT_IP;
   proto = sl_load_be16(p + 12);
-  if (proto == SL_ETH_P_IP && p + 14 + SL_IPV4_HDR_MIN + SL_TCP_HDR_MIN <= end && p[14] == 0x45) {
+  rc = SL_PARSE_FRAGMENT;
+  if (proto == SL_ETH_P_IP && p + 14 + SL_IPV4_HDR_MIN + SL_TCP_HDR_MIN <= end && p[14] == 0x45)
     rc = sl_parse_ipv4_plain(p, end, pkt);
-  } else {
+  if (rc == SL_PARSE_FRAGMENT) {
     for (i = 0; i < SL_MAX_VLAN_TAGS; i++) {
       __u8 *tag;
       if (proto != SL_ETH_P_8021Q && proto != SL_ETH_P_8021AD) break;

@@ -23,6 +23,10 @@ enum sl_class {
   SL_CLASS_INBOUND_SYN = 1, /* from outside to an SMTP port: SYN without ACK */
   SL_CLASS_CLIENT_SEG = 2,  /* from outside to an SMTP port: any other TCP segment */
   SL_CLASS_SERVER_SEG = 3,  /* from inside from an SMTP port: SYN-ACK and every later segment */
+  SL_CLASS_UNSEEN = 4,      /* from outside, TCP whose header the core cannot see (a fragment
+                               that starts too short or too early, or an IPv6 extension chain
+                               longer than the walk) towards a watched port, or towards a port
+                               it cannot read: the policy's unseen_tcp decides (docs/packet-core.md) */
 };
 
 enum sl_verdict {
@@ -37,6 +41,12 @@ enum sl_block_mode {
   SL_BLOCK_NONE = 0,
   SL_BLOCK_DROP = 1, /* drop the SYN: the sender retries with back-off */
   SL_BLOCK_RST = 2,  /* answer the SYN with RST|ACK: the sender gives up at once */
+};
+
+/* What happens to an SL_CLASS_UNSEEN packet. */
+enum sl_unseen_mode {
+  SL_UNSEEN_DROP = 0, /* the default: a TCP header the core cannot see is never let through */
+  SL_UNSEEN_PASS = 1, /* forward untouched (counted) */
 };
 
 /* ---- policy: thresholds and level profiles --------------------------------------------------- */
@@ -67,9 +77,10 @@ struct sl_policy {
   __be16 smtp_ports[SL_MAX_SMTP_PORTS]; /* 0 = unused slot */
   __u32 nlevels;                        /* levels in use, 1..SL_MAX_LEVELS */
   __u32 generation;                     /* bumped by the control plane on every change */
+  __u32 unseen_tcp;                     /* enum sl_unseen_mode */
 };
 SL_STATIC_ASSERT(sizeof(struct sl_policy) ==
-                     SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 8,
+                     SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 12,
                  "sl_policy layout");
 
 /* ---- reputation table -------------------------------------------------------------------- */
@@ -139,7 +150,15 @@ struct sl_stats {
   __u64 flow_evictions;
   __u64 flow_table_full; /* shaped flows that found no room and went unshaped */
   struct sl_level_stats level[SL_MAX_LEVELS];
+  /* Appended (older fields keep their offsets): */
+  __u64 stale_level;    /* segments of flows whose level the policy no longer has (forwarded
+                           untouched) */
+  __u64 frag_smtp;      /* SMTP packets that were a first fragment or an IPv6 atomic fragment
+                           with the whole TCP header: classified like any other */
+  __u64 frag_later;     /* non-first TCP fragments that cannot hold a TCP header: forwarded */
+  __u64 unseen;         /* SL_CLASS_UNSEEN packets */
+  __u64 unseen_dropped; /* of which dropped (policy unseen_tcp = drop) */
 };
-SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 48, "sl_stats layout");
+SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 48 + 5 * 8, "sl_stats layout");
 
 #endif /* SLUICE_CORE_SL_SHARED_H */

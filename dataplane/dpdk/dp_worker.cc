@@ -113,8 +113,7 @@ void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const
       continue;
     }
     const PacketResult &r = pp.out;
-    switch (pipe_.finish(
-        pp, now_ns, [&rng] { return xorshift32(rng); }, policy, rep)) {
+    switch (pipe_.finish(pp, now_ns, rng, policy, rep)) {
       case SL_VERDICT_PASS:
         forward(m);
         break;

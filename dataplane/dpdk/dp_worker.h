@@ -80,14 +80,6 @@ class alignas(RTE_CACHE_LINE_SIZE) Worker {
   void handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const sl_policy &policy,
               const RepTable *rep);
   void send(int side, rte_mbuf *m);
-  // xorshift64 (state seeded from rte_rand()): drop-rate coins need uniform numbers, not
-  // secrets, and rte_rand() per packet cost a third of the clean-packet path.
-  static uint32_t xorshift32(uint64_t &s) {
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    return static_cast<uint32_t>(s >> 32);
-  }
   void flush(int side);
 
   uint32_t rcu_id_;

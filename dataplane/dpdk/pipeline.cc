@@ -1,6 +1,5 @@
 #include "pipeline.h"
 
-#include <algorithm>
 #include <cstring>
 
 #include "core/sl_core.h"
@@ -19,55 +18,19 @@ void Pipeline::prefetch_reputation(const PreparedPacket &pp, const RepTable &rep
   }
 }
 
-sl_verdict Pipeline::on_syn(PreparedPacket &pp, uint64_t now_ns, const sl_policy &policy,
-                            const RepTable *rep) {
-  const sl_flow_key &key = pp.key;
-  ::sl_pkt &pkt = pp.pkt;
+sl_verdict Pipeline::on_syn_or_unseen(PreparedPacket &pp, uint64_t now_ns, const sl_policy &policy,
+                                      const RepTable *rep) {
   PacketResult &r = pp.out;
-  stats_.lookups++;
-  std::optional<sl_rep_value> v;
-  if (rep != nullptr) {
-    if (key.family == SL_AF_INET) {
-      uint32_t a;
-      std::memcpy(&a, key.client, 4);
-      v = rep->lookup_v4(a);
-    } else {
-      v = rep->lookup_v6(key.client);
-    }
+  if (pp.cls == SL_CLASS_UNSEEN) {
+    SeqEnv env{&flows_, &stats_, rep, 0, now_ns, nullptr, 0};
+    r.verdict = sl_seq_unseen(&env, &policy);
+    return r.verdict;
   }
-  // An unlisted sender has score 0 (which a policy may still place above level 0).
-  const sl_rep_value val = v.value_or(sl_rep_value{0, 0});
-  const uint32_t level = sl_level_for(&policy, val.score, val.flags);
-  r.level = static_cast<uint8_t>(level);
-  if (level == 0) return SL_VERDICT_PASS;
-  sl_level_stats &ls = stats_.level[level];
-  ls.syns++;
-  sl_flow_state st{};
-  uint32_t tx_len = 0;
-  r.verdict = sl_act_syn(&policy.profiles[level], &pkt, pp.data, pp.end, &st, &tx_len);
-  switch (r.verdict) {
-    case SL_VERDICT_PASS: {
-      if (pkt.rewritten) ls.rewritten++;
-      st.level = static_cast<uint8_t>(level);
-      st.created_ns = now_ns;
-      st.last_seen_ns = now_ns;
-      const uint64_t ev = flows_.counters().evictions;
-      flows_.insert(key, pp.hash, st, now_ns);
-      stats_.flow_evictions += flows_.counters().evictions - ev;
-      ls.flows++;
-      break;
-    }
-    case SL_VERDICT_TX:
-      ls.rst_sent++;
-      r.tx_len = tx_len;
-      break;
-    case SL_VERDICT_DROP:
-      ls.dropped++;
-      break;
-    case SL_VERDICT_DELAY:  // not produced for SYNs; forward as the core would elsewhere
-      r.verdict = SL_VERDICT_PASS;
-      break;
-  }
+  SeqEnv env{&flows_, &stats_, rep, pp.hash, now_ns, nullptr, 0};
+  sl_seq_out out;
+  r.verdict = sl_seq_syn(&env, &policy, &pp.pkt, pp.data, pp.end, &pp.key, &out);
+  r.level = static_cast<uint8_t>(out.level);
+  if (r.verdict == SL_VERDICT_TX) r.tx_len = out.tx_len;
   return r.verdict;
 }
 

@@ -1,7 +1,8 @@
-// The per-packet pipeline of sluice-dp: the canonical core sequence of core/sl_core.h over
+// The per-packet pipeline of sluice-dp: the packet core's sequence (core/sl_sequence.h) over
 // this lcore's flow table, the shared (RCU-published) policy and reputation table, and the
-// caller's clock and random numbers. It has no DPDK dependency, so the DPDK worker, the
-// capture replay and the tests run the very same code.
+// caller's clock and random numbers, plus what only sluice-dp does (the pacer's order holds,
+// per-flow pending limit and release times). It has no DPDK dependency, so the DPDK worker,
+// the capture replay and the tests run the very same code.
 //
 // The caller acts on the result: PASS -> forward to the other port, DROP -> free, TX -> send
 // the reply (tx_len bytes) back out of the arrival port, DELAY -> hand to the pacer with
@@ -10,6 +11,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <optional>
 
 #include "core/sl_actions.h"
 #include "core/sl_classify.h"
@@ -17,6 +20,81 @@
 #include "core/sl_shared.h"
 #include "flow_table.h"
 #include "rep_table.h"
+
+namespace sluice::dataplane {
+
+// xorshift64 (state seeded from rte_rand()): drop-rate coins need uniform numbers, not
+// secrets, and rte_rand() per packet cost a third of the clean-packet path.
+inline uint32_t xorshift32(uint64_t &s) {
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return static_cast<uint32_t>(s >> 32);
+}
+
+// The packet core's environment in sluice-dp (see core/sl_sequence.h), built per packet on the
+// stack (every field a register once inlined).
+struct SeqEnv {
+  FlowTable *flows;
+  sl_stats *stats;
+  const RepTable *rep;  // null: no table loaded, every sender unlisted
+  uint32_t hash;        // FlowTable::hash() of the packet's flow key (stage 1)
+  uint64_t now_ns;
+  uint64_t *rng;  // xorshift state; null: `rnd` is the random number
+  uint32_t rnd;
+};
+
+}  // namespace sluice::dataplane
+
+#define SL_ENV sluice::dataplane::SeqEnv
+#define SL_ENV_FLOW sluice::dataplane::FlowEntry
+
+SL_INLINE sl_stats *sl_env_stats(SL_ENV *env) {
+  return env->stats;
+}
+
+SL_INLINE void sl_env_rep_lookup(SL_ENV *env, const sl_flow_key *key, sl_rep_value *out) {
+  if (env->rep == nullptr) return;
+  std::optional<sl_rep_value> v;
+  if (key->family == SL_AF_INET) {
+    uint32_t a;
+    std::memcpy(&a, key->client, 4);
+    v = env->rep->lookup_v4(a);
+  } else {
+    v = env->rep->lookup_v6(key->client);
+  }
+  if (v) *out = *v;
+}
+
+SL_INLINE sluice::dataplane::FlowEntry *sl_env_flow_find(SL_ENV *env, const sl_flow_key *key) {
+  return env->flows->find(*key, env->hash);
+}
+
+SL_INLINE sl_flow_state *sl_env_flow_state(sluice::dataplane::FlowEntry *e) {
+  return &e->state;
+}
+
+// Never fails: a full table evicts its coldest flow (counted in flow_evictions).
+SL_INLINE int sl_env_flow_insert(SL_ENV *env, const sl_flow_key *key, const sl_flow_state *st) {
+  const uint64_t ev = env->flows->counters().evictions;
+  env->flows->insert(*key, env->hash, *st, env->now_ns);
+  env->stats->flow_evictions += env->flows->counters().evictions - ev;
+  return 0;
+}
+
+SL_INLINE void sl_env_flow_touch(SL_ENV *env, sluice::dataplane::FlowEntry *e) {
+  env->flows->touch(e, env->now_ns);
+}
+
+SL_INLINE __u64 sl_env_now(SL_ENV *env) {
+  return env->now_ns;
+}
+
+SL_INLINE __u32 sl_env_random(SL_ENV *env) {
+  return env->rng != nullptr ? sluice::dataplane::xorshift32(*env->rng) : env->rnd;
+}
+
+#include "core/sl_sequence.h"
 
 namespace sluice::dataplane {
 
@@ -33,11 +111,11 @@ struct PacketResult {
 // What stage 1 (Pipeline::prepare) learnt of a frame, for stage 2 (Pipeline::finish), and
 // stage 2's result.
 struct PreparedPacket {
-  sl_flow_key key;  // the flow (valid when cls != OTHER)
+  sl_flow_key key;  // the flow (valid for a SYN or a segment)
   ::sl_pkt pkt;     // the parse (valid when cls != OTHER)
   uint8_t *data;
   uint8_t *end;
-  uint32_t hash;  // FlowTable::hash(key)
+  uint32_t hash;  // FlowTable::hash(key) (valid with key)
   sl_class cls;
   // finish(): everything but the verdict it returns is here; it sets cls and level, the other
   // fields only where the verdict uses them (TX: tx_len; DELAY: release_ns, flow_idx, flow_gen).
@@ -48,7 +126,6 @@ struct PreparedPacket {
 struct PipelineExtraStats {
   uint64_t pacer_drops = 0;  // DELAY packets dropped: pacer pool or per-flow limit full
   uint64_t order_holds = 0;  // PASS packets held behind earlier delayed ones of their flow
-  uint64_t stale_level = 0;  // flows whose level no longer exists in the policy (forwarded)
 };
 
 class Pipeline {
@@ -66,8 +143,7 @@ class Pipeline {
     pp.out = PacketResult{};
     count_packets(dir, 1);
     if (prepare(data, len, dir, policy, rep, pp) == SL_CLASS_OTHER) return pp.out;
-    pp.out.verdict = finish(
-        pp, now_ns, [rnd] { return rnd; }, policy, rep);
+    pp.out.verdict = finish(pp, now_ns, nullptr, rnd, policy, rep);
     return pp.out;
   }
 
@@ -78,14 +154,15 @@ class Pipeline {
   // lookups of a burst overlap instead of each waiting for its own hash, slot and entry in turn.
   // prepare() returns pp.cls; an OTHER frame needs no finish() (its result is PASS, untouched), but
   // calling it is harmless. The caller counts the frames (count_packets), a burst at a time.
-  // finish() returns the verdict and leaves the rest of the result in pp.out (see there). It calls
-  // rnd() (a uniform 32-bit number) only for a flow whose level drops segments.
+  // finish() returns the verdict and leaves the rest of the result in pp.out (see there). It
+  // draws from the xorshift state `rng` only for a flow whose level drops segments.
   void count_packets(sl_dir dir, uint32_t n) { stats_.packets[dir] += n; }
   sl_class prepare(uint8_t *data, uint32_t len, sl_dir dir, const sl_policy &policy,
                    const RepTable *rep, PreparedPacket &pp);
-  template <class Rnd>
-  sl_verdict finish(PreparedPacket &pp, uint64_t now_ns, Rnd &&rnd, const sl_policy &policy,
-                    const RepTable *rep);
+  sl_verdict finish(PreparedPacket &pp, uint64_t now_ns, uint64_t &rng, const sl_policy &policy,
+                    const RepTable *rep) {
+    return finish(pp, now_ns, &rng, 0, policy, rep);
+  }
 
   // The pacer accepted a DELAY packet of this flow / released one.
   void on_held(const PacketResult &r);
@@ -102,8 +179,12 @@ class Pipeline {
   const PipelineExtraStats &extra() const { return extra_; }
 
  private:
-  sl_verdict on_syn(PreparedPacket &pp, uint64_t now_ns, const sl_policy &policy,
-                    const RepTable *rep);
+  // rng null: rnd is the random number.
+  sl_verdict finish(PreparedPacket &pp, uint64_t now_ns, uint64_t *rng, uint32_t rnd,
+                    const sl_policy &policy, const RepTable *rep);
+  // An inbound SYN or an UNSEEN packet (out of line: rare).
+  sl_verdict on_syn_or_unseen(PreparedPacket &pp, uint64_t now_ns, const sl_policy &policy,
+                              const RepTable *rep);
   // Stage 1 of an inbound SYN: the sender's reputation slots (out of line: SYNs are rare).
   static void prefetch_reputation(const PreparedPacket &pp, const RepTable &rep);
 
@@ -122,15 +203,9 @@ __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, 
                                                                  PreparedPacket &pp) {
   pp.data = data;
   pp.end = data + len;
-  pp.cls = SL_CLASS_OTHER;
-  const int pr = sl_parse(data, pp.end, &pp.pkt);
-  if (pr != SL_PARSE_OK) {
-    if (pr == SL_PARSE_MALFORMED) stats_.malformed++;
-    return pp.cls;
-  }
-  pp.cls = sl_classify(&pp.pkt, pp.end, dir, policy.smtp_ports);
-  if (pp.cls == SL_CLASS_OTHER) return pp.cls;
-  stats_.smtp[dir]++;
+  SeqEnv env{&flows_, &stats_, rep, 0, 0, nullptr, 0};
+  pp.cls = sl_seq_classify(&env, data, pp.end, dir, &policy, &pp.pkt);
+  if (pp.cls == SL_CLASS_OTHER || SL_UNLIKELY(pp.cls == SL_CLASS_UNSEEN)) return pp.cls;
   sl_flow_key_make(&pp.pkt, pp.cls, &pp.key);
   pp.hash = flows_.hash(pp.key);
   // A SYN may insert; every other SMTP segment looks its flow up.
@@ -141,68 +216,50 @@ __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, 
 }
 
 // Always inline, as prepare(): the established-flow path is most of a shaped packet.
-template <class Rnd>
 __attribute__((always_inline)) inline sl_verdict Pipeline::finish(PreparedPacket &pp,
-                                                                  uint64_t now_ns, Rnd &&rnd,
+                                                                  uint64_t now_ns, uint64_t *rng,
+                                                                  uint32_t rnd,
                                                                   const sl_policy &policy,
                                                                   const RepTable *rep) {
   pp.out.cls = pp.cls;
   pp.out.level = 0;
   if (pp.cls == SL_CLASS_OTHER) return SL_VERDICT_PASS;
-  if (pp.cls == SL_CLASS_INBOUND_SYN) return on_syn(pp, now_ns, policy, rep);
+  // CLIENT_SEG (2) or SERVER_SEG (3) in one test.
+  if (SL_UNLIKELY(static_cast<unsigned>(pp.cls) - SL_CLASS_CLIENT_SEG > 1u))
+    return on_syn_or_unseen(pp, now_ns, policy, rep);
 
   PacketResult &r = pp.out;
-  ::sl_pkt &pkt = pp.pkt;
-  uint8_t *end = pp.end;
-  FlowEntry *e = flows_.find(pp.key, pp.hash);
-  if (e == nullptr) return SL_VERDICT_PASS;  // a clean flow: no state, untouched
-  const uint32_t level = e->state.level;
-  r.level = static_cast<uint8_t>(level);
-  if (level == 0 || level >= policy.nlevels) {
-    // The policy lost this level since the flow began: leave the flow alone from now on.
-    extra_.stale_level++;
-    flows_.touch(e, now_ns);
-    return SL_VERDICT_PASS;
-  }
-  const sl_profile &prof = policy.profiles[level];
-  sl_level_stats &ls = stats_.level[level];
+  SeqEnv env{&flows_, &stats_, rep, pp.hash, now_ns, rng, rnd};
+  sl_seq_out out;
   // The verdict lives in a local (and is returned in a register): GCC otherwise tested verdict
   // and class with one 8-byte load just after two 4-byte stores to them, a store-forwarding
   // stall that cost a tenth of a shaped packet.
-  const bool server_seg = pp.cls == SL_CLASS_SERVER_SEG;
-  // A coin only where the level drops segments (sl_chance_ppm(x, 0) is false for every x).
-  const uint32_t coin = (prof.server_drop_ppm | prof.client_drop_ppm) != 0 ? rnd() : 0;
-  sl_verdict v = server_seg ? sl_act_server_seg(&prof, &e->state, &pkt, end, coin)
-                            : sl_act_client_seg(&prof, &e->state, &pkt, end, coin);
-  flows_.touch(e, now_ns);
-  if (v != SL_VERDICT_DROP && pkt.rewritten) ls.rewritten++;
+  sl_verdict v = sl_seq_segment(&env, &policy, &pp.pkt, pp.end, pp.cls, &pp.key, &out);
+  FlowEntry *e = out.flow;
+  if (e == nullptr) return v;  // a clean flow: no state, untouched
+  const uint32_t level = out.level;
+  r.level = static_cast<uint8_t>(level);
 
-  // Keep the flow's order: a server->client packet that would pass while earlier ones of the
-  // same direction are still held goes behind them (the pacer only holds that direction).
-  if (e->pending > 0 && v == SL_VERDICT_PASS && server_seg) {
+  // sluice-dp only: keep the flow's order. A server->client packet that would pass while
+  // earlier ones of the same direction are still held goes behind them (the pacer only holds
+  // that direction).
+  if (e->pending > 0 && v == SL_VERDICT_PASS && pp.cls == SL_CLASS_SERVER_SEG) {
     v = SL_VERDICT_DELAY;
     extra_.order_holds++;
   }
-  switch (v) {
-    case SL_VERDICT_DROP:
-      ls.dropped++;
-      break;
-    case SL_VERDICT_DELAY: {
-      const uint64_t want = now_ns + uint64_t{prof.delay_us} * 1000;
-      r.release_ns = std::max(want, e->last_release_ns);
-      if (e->pending >= kMaxPendingPerFlow) {
-        v = SL_VERDICT_DROP;
-        extra_.pacer_drops++;
-        ls.dropped++;
-        break;
-      }
-      e->last_release_ns = r.release_ns;
-      r.flow_idx = flows_.index_of(e);
-      r.flow_gen = e->generation;
-      break;
+  if (v == SL_VERDICT_DELAY) {
+    // A stale level (order holds only) has no delay of its own.
+    const bool live = level < std::min<uint32_t>(policy.nlevels, SL_MAX_LEVELS);
+    const uint64_t want = now_ns + (live ? uint64_t{policy.profiles[level].delay_us} * 1000 : 0);
+    r.release_ns = std::max(want, e->last_release_ns);
+    if (e->pending >= kMaxPendingPerFlow) {
+      extra_.pacer_drops++;
+      if (level < SL_MAX_LEVELS) stats_.level[level].dropped++;
+      return SL_VERDICT_DROP;
     }
-    default:
-      break;
+    e->last_release_ns = r.release_ns;
+    r.flow_idx = flows_.index_of(e);
+    r.flow_gen = e->generation;
   }
   return v;
 }

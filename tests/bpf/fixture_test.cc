@@ -1,6 +1,6 @@
 // The packet-core fixture table (tests/core/fixtures.h) through BPF_PROG_TEST_RUN on the real
-// XDP program, seeded with each fixture's reputation and flow state, compared with the
-// fixture's expectations and with the native reference runner:
+// XDP program, seeded with each fixture's policy, reputation and flow state, compared with the
+// fixture's expectations and with the native runner (counters included):
 //   PASS and DELAY -> XDP_REDIRECT (XDP cannot hold a packet), DROP -> XDP_DROP, TX -> XDP_TX;
 //   emitted bytes identical; the flow state left behind identical (timestamps aside).
 #include <gtest/gtest.h>
@@ -52,9 +52,10 @@ class XdpFixtureTable : public ::testing::TestWithParam<size_t> {
 TEST_P(XdpFixtureTable, MatchesExpectationsAndNativeRunner) {
   SLUICE_REQUIRE_PRIVILEGED();
   const CoreFixture &f = sluice::testing::core_fixtures()[GetParam()];
-  const sl_policy pol = sluice::testing::fixture_policy();
+  const sl_policy pol = sluice::testing::fixture_policy(f.policy);
   testing::LoadedXdp &x = loaded();
   x.reset();
+  x.set_policy(pol);
 
   sl_flow_key key{};
   const bool has_key = flow_key_of(f, pol, &key);
@@ -78,11 +79,12 @@ TEST_P(XdpFixtureTable, MatchesExpectationsAndNativeRunner) {
   if (f.expected_verdict != SL_VERDICT_DROP) {
     EXPECT_EQ(r.output, f.expected_output) << f.description;
   }
-  EXPECT_EQ(x.stats_sum().smtp[f.dir], f.expected_class == SL_CLASS_OTHER ? 0u : 1u)
-      << f.description;
+  const sl_stats counted = x.stats_sum();
+  EXPECT_EQ(counted.smtp[f.dir], f.expected_class == SL_CLASS_OTHER ? 0u : 1u) << f.description;
 
-  // Agreement with the native reference runner on the same fixture.
-  const auto native = sluice::testing::run_native(f, pol);
+  // Agreement with the native runner on the same fixture, counters included.
+  const auto native = sluice::testing::run_native(f);
+  EXPECT_EQ(sluice::testing::core_counter_diff(counted, native.stats), "") << f.description;
   EXPECT_EQ(r.action, xdp_action_for(native.verdict)) << f.description;
   if (native.verdict != SL_VERDICT_DROP) {
     EXPECT_EQ(r.output, native.output) << f.description;

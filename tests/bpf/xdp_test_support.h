@@ -47,6 +47,10 @@ struct LoadedXdp {
     must(bpf_map_update_elem(obj.map_fd("tx_port"), &one, &lo, BPF_ANY));
     must(bpf_map_update_elem(obj.map_fd("policy"), &zero, &pol, BPF_ANY));
   }
+  void set_policy(const sl_policy &pol) {
+    uint32_t zero = 0;
+    must(bpf_map_update_elem(obj.map_fd("policy"), &zero, &pol, BPF_ANY));
+  }
   static void must(int err) {
     if (err != 0) throw std::runtime_error("map update failed");
   }

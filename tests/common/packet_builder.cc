@@ -13,7 +13,6 @@ constexpr uint16_t kEthIpv4 = 0x0800;
 constexpr uint16_t kEthIpv6 = 0x86dd;
 constexpr uint8_t kProtoTcp = 6;
 constexpr uint8_t kProtoUdp = 17;
-constexpr uint8_t kIpv6Fragment = 44;
 
 void put16(Bytes &b, uint16_t v) {
   b.push_back(static_cast<uint8_t>(v >> 8));
@@ -443,10 +442,12 @@ bool tcp_checksum_ok(const Bytes &frame) {
     if (frame.size() < end) return false;
     uint8_t next = frame[off + 6];
     size_t p = off + 40;
-    while (next == kIpv6HopByHop || next == kIpv6Routing || next == kIpv6DestOpts) {
+    while (next == kIpv6HopByHop || next == kIpv6Routing || next == kIpv6DestOpts ||
+           next == kIpv6Fragment) {
       if (end < p + 8) return false;
+      const bool fragment = next == kIpv6Fragment;
       next = frame[p];
-      p += (static_cast<size_t>(frame[p + 1]) + 1) * 8;
+      p += fragment ? 8 : (static_cast<size_t>(frame[p + 1]) + 1) * 8;
     }
     if (next != kProtoTcp || end < p + 20) return false;
     src = frame.data() + off + 8;

@@ -38,6 +38,7 @@ inline constexpr uint8_t kUrg = 0x20;
 inline constexpr uint8_t kIpv6HopByHop = 0;
 inline constexpr uint8_t kIpv6Routing = 43;
 inline constexpr uint8_t kIpv6DestOpts = 60;
+inline constexpr uint8_t kIpv6Fragment = 44;  // added by ipv6_frag()
 
 // TCP option encodings.
 namespace tcpopt {

@@ -158,13 +158,18 @@ class Table {
     f.client_rep = r;
     f.flow_before = before;
     f.expected_flow_after = after;
+    f.policy = policy_;
     fixtures_.push_back(std::move(f));
   }
+
+  // The next fixtures run under this policy (until the next call).
+  void under(FixturePolicy policy) { policy_ = policy; }
 
   std::vector<CoreFixture> take() { return std::move(fixtures_); }
 
  private:
   std::vector<CoreFixture> fixtures_;
+  FixturePolicy policy_ = FixturePolicy::kStandard;
 };
 
 constexpr sl_dir kOut = SL_DIR_FROM_OUTSIDE;
@@ -428,19 +433,6 @@ void ipv6_and_vlan(Table &t) {
         synack(s2c6()).window(2048).tcp_options(linux_synack_options(536, true)).build(),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP),
         flow(1, SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN, 1460, 7, 1440, 7));
-  t.untouched("IPv6 fragment header is other",
-              syn(c2s6()).ipv6_frag(0, true).tcp_options(linux_syn_options()).build(), kOut,
-              SL_CLASS_OTHER, rep(3));
-  t.untouched("IPv6 with five extension headers is other",
-              syn(c2s6())
-                  .ipv6_ext(kIpv6HopByHop)
-                  .ipv6_ext(kIpv6DestOpts)
-                  .ipv6_ext(kIpv6Routing)
-                  .ipv6_ext(kIpv6DestOpts)
-                  .ipv6_ext(kIpv6DestOpts)
-                  .tcp_options(linux_syn_options())
-                  .build(),
-              kOut, SL_CLASS_OTHER, rep(3));
   t.untouched("IPv6 payload length beyond the frame is other",
               syn(c2s6()).ipv6_payload_length(400).tcp_options(linux_syn_options()).build(), kOut,
               SL_CLASS_OTHER, rep(3));
@@ -478,12 +470,6 @@ void ipv4_edges(Table &t) {
             .tcp_options(linux_syn_options(true))
             .build(),
         rep(3), std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
-  t.untouched("IPv4 first fragment is other",
-              syn(c2s4()).ipv4_flags(false, true).tcp_options(linux_syn_options()).build(), kOut,
-              SL_CLASS_OTHER, rep(3));
-  t.untouched("IPv4 non-first fragment is other",
-              c2s4().ipv4_flags(false, false).ipv4_frag_offset(185).payload(kEhlo).build(), kOut,
-              SL_CLASS_OTHER, std::nullopt, flow(4, 0));
   t.untouched("IPv4 header length 4 is other",
               syn(c2s4()).ipv4_ihl(4).tcp_options(linux_syn_options()).build(), kOut,
               SL_CLASS_OTHER, rep(3));
@@ -569,6 +555,138 @@ void tcp_edges(Table &t) {
         rep(3), std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 0, 9));
 }
 
+// One rule per divergence the three runners once had (docs/packet-core.md).
+void policy_rules(Table &t) {
+  const Bytes linux_syn = syn(c2s4()).tcp_options(linux_syn_options()).build();
+  const Bytes linux_syn_stripped = syn(c2s4()).tcp_options(linux_syn_options(true)).build();
+  const uint8_t after_synack = SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN;
+
+  // An unlisted sender scores 0, and the policy applies to that score.
+  t.under(FixturePolicy::kOpenThreshold);
+  t.add("unlisted sender's SYN is shaped when level 1 opens at score 0", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, std::nullopt, std::nullopt,
+        flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.untouched("sender scoring -1 passes untouched when level 1 opens at score 0", linux_syn, kOut,
+              SL_CLASS_INBOUND_SYN, rep(-1));
+  t.untouched("allowlisted sender passes untouched when level 1 opens at score 0", linux_syn, kOut,
+              SL_CLASS_INBOUND_SYN, rep(0, SL_REP_ALLOW));
+
+  // A flow whose level the policy no longer has: untouched from then on.
+  t.under(FixturePolicy::kShrunk);
+  t.untouched("tarpit flow's segment passes untouched after the policy shrank below its level",
+              server_seg(s2c4(), 29200).build(), kIn, SL_CLASS_SERVER_SEG, std::nullopt,
+              flow(3, after_synack | SL_FLOW_GREETED));
+  t.untouched("drop-data flow's client payload passes after the policy shrank below its level",
+              client_seg(c2s4()).payload(kEhlo).build(), kOut, SL_CLASS_CLIENT_SEG, std::nullopt,
+              flow(4, after_synack | SL_FLOW_GREETED));
+  t.under(FixturePolicy::kStandard);
+  t.untouched("server segment of a flow at level 0 passes untouched",
+              server_seg(s2c4(), 29200).payload(kGreeting).build(), kIn, SL_CLASS_SERVER_SEG,
+              std::nullopt, flow(0, after_synack));
+
+  // A level's profile changed in the middle of a flow: the new profile acts; what the SYN did
+  // (its window scale stripped) is the flow's and still holds.
+  t.under(FixturePolicy::kReprofiled);
+  t.add("SYN-ACK after a policy swap clamps to the new profile and still strips window scale",
+        synack(s2c4()).tcp_options(linux_synack_options(1460, false)).build(), kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
+        synack(s2c4()).window(4096).tcp_options(linux_synack_options(1200, true)).build(),
+        std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP), flow(1, after_synack, 1460, 7, 1460, 7));
+  t.add("server segment after a policy swap gets the new window clamp",
+        server_seg(s2c4(), 29200).payload(kGreeting).build(), kIn, SL_CLASS_SERVER_SEG,
+        SL_VERDICT_PASS, server_seg(s2c4(), 4096).payload(kGreeting).build(), std::nullopt,
+        flow(1, after_synack), flow(1, after_synack | SL_FLOW_GREETED));
+  t.add("SYN after a policy swap keeps its window scale at level 1", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn, rep(3), std::nullopt,
+        flow(1, 0, 1460, 7));
+  t.under(FixturePolicy::kStandard);
+}
+
+// Fragments and long IPv6 extension chains: no way past a block (docs/packet-core.md).
+void fragments(Table &t) {
+  const Bytes opts = linux_syn_options();
+  const Bytes opts_stripped = linux_syn_options(true);
+  auto first4 = [](PacketBuilder b) { return b.ipv4_flags(false, true); };
+
+  // A first fragment that holds the whole TCP header is classified like any packet.
+  t.add("IPv4 first fragment SYN at level 1 strips window scale",
+        syn(first4(c2s4())).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
+        syn(first4(c2s4())).tcp_options(opts_stripped).build(), rep(3), std::nullopt,
+        flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.add("blocked sender's IPv4 first fragment SYN gets an RST",
+        syn(first4(c2s4())).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX,
+        rst_reply4(kClientIsn + 1).build(), rep(10), std::nullopt, std::nullopt);
+  t.add("blocked sender's IPv4 first fragment SYN is dropped at level 6",
+        syn(first4(c2s4())).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP,
+        {}, rep(25), std::nullopt, std::nullopt);
+
+  // A first fragment too short for its TCP header (RFC 1858's tiny fragment).
+  const Bytes short_first =
+      syn(first4(c2s4())).tcp_options(opts).ipv4_total_length(20 + 16).build();
+  t.add("IPv4 first fragment too short for the TCP header towards port 25 is dropped", short_first,
+        kOut, SL_CLASS_UNSEEN, SL_VERDICT_DROP, {}, rep(10), std::nullopt, std::nullopt);
+  t.under(FixturePolicy::kUnseenPass);
+  t.untouched("IPv4 first fragment too short for the TCP header passes when unseen_tcp is pass",
+              short_first, kOut, SL_CLASS_UNSEEN, rep(10));
+  t.under(FixturePolicy::kStandard);
+  t.untouched(
+      "IPv4 first fragment too short for the TCP header towards port 80 is other",
+      syn(first4(c2s4())).tcp(kClientPort, 80).tcp_options(opts).ipv4_total_length(36).build(),
+      kOut, SL_CLASS_OTHER, rep(10));
+  t.untouched("IPv4 first fragment too short for the TCP header arriving from inside is other",
+              short_first, kIn, SL_CLASS_OTHER, rep(10));
+  t.add("IPv4 first fragment too short to show the ports is dropped",
+        syn(first4(c2s4())).tcp_options(opts).ipv4_total_length(20 + 2).build(), kOut,
+        SL_CLASS_UNSEEN, SL_VERDICT_DROP, {}, rep(10), std::nullopt, std::nullopt);
+
+  // Later fragments: one that may overlap a TCP header (offset < 64 bytes) is unseen; one past
+  // any TCP header passes, whatever flow it belongs to.
+  t.add("IPv4 later fragment at offset 8 is dropped",
+        c2s4().ipv4_flags(false, false).ipv4_frag_offset(1).payload(kEhlo).build(), kOut,
+        SL_CLASS_UNSEEN, SL_VERDICT_DROP, {}, rep(10), std::nullopt, std::nullopt);
+  t.untouched("IPv4 later fragment at offset 1480 passes untouched",
+              c2s4().ipv4_flags(false, false).ipv4_frag_offset(185).payload(kEhlo).build(), kOut,
+              SL_CLASS_OTHER, std::nullopt, flow(4, 0));
+
+  // IPv6: atomic fragments (RFC 6946) and first fragments are parsed through.
+  t.add("IPv6 atomic fragment SYN at level 1 strips window scale",
+        syn(c2s6()).ipv6_frag(0, false).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_PASS, syn(c2s6()).ipv6_frag(0, false).tcp_options(opts_stripped).build(), rep(3),
+        std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.add("blocked sender's IPv6 atomic fragment SYN gets an RST",
+        syn(c2s6()).ipv6_frag(0, false).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(10), std::nullopt, std::nullopt);
+  t.add("IPv6 first fragment SYN at level 1 strips window scale",
+        syn(c2s6()).ipv6_frag(0, true).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_PASS, syn(c2s6()).ipv6_frag(0, true).tcp_options(opts_stripped).build(), rep(3),
+        std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.add("IPv6 first fragment too short for the TCP header is dropped",
+        syn(c2s6()).ipv6_frag(0, true).tcp_options(opts).ipv6_payload_length(8 + 16).build(), kOut,
+        SL_CLASS_UNSEEN, SL_VERDICT_DROP, {}, rep(10), std::nullopt, std::nullopt);
+  t.add("IPv6 later fragment at offset 8 is dropped",
+        c2s6().ipv6_frag(1, false).payload(kEhlo).build(), kOut, SL_CLASS_UNSEEN, SL_VERDICT_DROP,
+        {}, rep(10), std::nullopt, std::nullopt);
+  t.untouched("IPv6 later fragment at offset 1232 passes untouched",
+              c2s6().ipv6_frag(154, false).payload(kEhlo).build(), kOut, SL_CLASS_OTHER,
+              std::nullopt, flow(4, 0));
+
+  // Extension chains: eight headers are walked; a longer chain is unseen.
+  auto chain = [](PacketBuilder b, int n) {
+    for (int i = 0; i < n; i++) b.ipv6_ext(i == 0 ? kIpv6HopByHop : kIpv6DestOpts);
+    return b;
+  };
+  t.add("IPv6 SYN behind five extension headers strips window scale",
+        syn(chain(c2s6(), 5)).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_PASS, syn(chain(c2s6(), 5)).tcp_options(opts_stripped).build(), rep(3),
+        std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.add("blocked sender's IPv6 SYN behind eight extension headers gets an RST",
+        syn(chain(c2s6(), 8)).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX,
+        rst_reply6(kClientIsn + 1).build(), rep(10), std::nullopt, std::nullopt);
+  t.add("IPv6 SYN behind nine extension headers is dropped",
+        syn(chain(c2s6(), 9)).tcp_options(opts).build(), kOut, SL_CLASS_UNSEEN, SL_VERDICT_DROP, {},
+        rep(10), std::nullopt, std::nullopt);
+}
+
 std::vector<CoreFixture> make_fixtures() {
   Table t;
   not_smtp(t);
@@ -578,12 +696,14 @@ std::vector<CoreFixture> make_fixtures() {
   ipv6_and_vlan(t);
   ipv4_edges(t);
   tcp_edges(t);
+  policy_rules(t);
+  fragments(t);
   return t.take();
 }
 
 }  // namespace
 
-sl_policy fixture_policy() {
+sl_policy fixture_policy(FixturePolicy variant) {
   sl_policy p;
   std::memset(&p, 0, sizeof(p));
   p.smtp_ports[0] = sl_htons(25);
@@ -615,6 +735,30 @@ sl_policy fixture_policy() {
 
   p.profiles[5].block = SL_BLOCK_RST;
   p.profiles[6].block = SL_BLOCK_DROP;
+
+  switch (variant) {
+    case FixturePolicy::kStandard:
+      break;
+    case FixturePolicy::kShrunk:
+      p.nlevels = 3;
+      for (int i = 3; i < SL_MAX_LEVELS; i++) {
+        p.thresholds[i] = 0;
+        std::memset(&p.profiles[i], 0, sizeof(p.profiles[i]));
+      }
+      break;
+    case FixturePolicy::kOpenThreshold:
+      p.thresholds[1] = 0;
+      break;
+    case FixturePolicy::kReprofiled:
+      throttle.window_clamp = 4096;
+      throttle.mss_clamp = 1200;
+      throttle.strip_wscale = 0;
+      break;
+    case FixturePolicy::kUnseenPass:
+      p.unseen_tcp = SL_UNSEEN_PASS;
+      break;
+  }
+  p.generation = 1 + static_cast<uint32_t>(variant);
   return p;
 }
 

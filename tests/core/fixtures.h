@@ -4,7 +4,7 @@
 //
 // A runner seeds its state from the fixture (client_rep into the reputation table as an exact
 // host entry for the client address, flow_before into the flow table under the fixture's flow
-// key), uses fixture_policy(), sends `input` in direction `dir`, and compares:
+// key), uses fixture_policy(fixture.policy), sends `input` in direction `dir`, and compares:
 //   - the class and verdict (DELAY may be reported as PASS by a runner without a pacer: XDP),
 //   - the bytes emitted: expected_output (== input when untouched; the RST reply on TX; empty
 //     on DROP),
@@ -32,8 +32,19 @@
 
 namespace sluice::testing {
 
+// The policies fixtures run under: fixture_policy(variant).
+enum class FixturePolicy : uint8_t {
+  kStandard = 0,       // the table above
+  kShrunk = 1,         // levels 0..2 only (nlevels 3): flows at levels 3.. are stale
+  kOpenThreshold = 2,  // level 1 opens at score 0: an unlisted sender is shaped
+  kReprofiled = 3,     // level 1's profile changed: window 4096, MSS 1200, no wscale strip
+  kUnseenPass = 4,     // unseen_tcp = pass
+};
+inline constexpr unsigned kFixturePolicies = 5;
+
 struct CoreFixture {
   std::string description;
+  FixturePolicy policy = FixturePolicy::kStandard;
   std::vector<uint8_t> input;
   sl_dir dir;
   sl_class expected_class;
@@ -48,7 +59,7 @@ struct CoreFixture {
 };
 
 const std::vector<CoreFixture> &core_fixtures();
-sl_policy fixture_policy();
+sl_policy fixture_policy(FixturePolicy variant = FixturePolicy::kStandard);
 
 // Fixture description -> a gtest-safe name (letters, digits, underscores).
 std::string fixture_test_name(const std::string &description);

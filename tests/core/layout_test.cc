@@ -28,12 +28,13 @@ SL_CHECK_OFFSET(sl_profile, pad, 22);
 
 static_assert(std::is_standard_layout_v<sl_policy>);
 static_assert(sizeof(sl_policy) ==
-              SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 8);
+              SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 12);
 SL_CHECK_OFFSET(sl_policy, thresholds, 0);
 SL_CHECK_OFFSET(sl_policy, profiles, SL_MAX_LEVELS * 4);
 SL_CHECK_OFFSET(sl_policy, smtp_ports, SL_MAX_LEVELS * 28);
 SL_CHECK_OFFSET(sl_policy, nlevels, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2);
 SL_CHECK_OFFSET(sl_policy, generation, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 4);
+SL_CHECK_OFFSET(sl_policy, unseen_tcp, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 8);
 
 static_assert(sizeof(sl_rep_value) == 8 && alignof(sl_rep_value) == 4);
 SL_CHECK_OFFSET(sl_rep_value, score, 0);
@@ -66,7 +67,7 @@ SL_CHECK_OFFSET(sl_level_stats, delayed, 24);
 SL_CHECK_OFFSET(sl_level_stats, dropped, 32);
 SL_CHECK_OFFSET(sl_level_stats, rst_sent, 40);
 
-static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 48);
+static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 48 + 5 * 8);
 SL_CHECK_OFFSET(sl_stats, packets, 0);
 SL_CHECK_OFFSET(sl_stats, smtp, 16);
 SL_CHECK_OFFSET(sl_stats, malformed, 32);
@@ -74,6 +75,11 @@ SL_CHECK_OFFSET(sl_stats, lookups, 40);
 SL_CHECK_OFFSET(sl_stats, flow_evictions, 48);
 SL_CHECK_OFFSET(sl_stats, flow_table_full, 56);
 SL_CHECK_OFFSET(sl_stats, level, 64);
+SL_CHECK_OFFSET(sl_stats, stale_level, 64 + SL_MAX_LEVELS * 48);
+SL_CHECK_OFFSET(sl_stats, frag_smtp, 72 + SL_MAX_LEVELS * 48);
+SL_CHECK_OFFSET(sl_stats, frag_later, 80 + SL_MAX_LEVELS * 48);
+SL_CHECK_OFFSET(sl_stats, unseen, 88 + SL_MAX_LEVELS * 48);
+SL_CHECK_OFFSET(sl_stats, unseen_dropped, 96 + SL_MAX_LEVELS * 48);
 
 // Wire headers: exact on-the-wire offsets.
 SL_CHECK_OFFSET(sl_ipv4, saddr, 12);
@@ -95,6 +101,9 @@ TEST(Layout, EnumValuesAreTheDocumentedOnes) {
   EXPECT_EQ(SL_CLASS_INBOUND_SYN, 1);
   EXPECT_EQ(SL_CLASS_CLIENT_SEG, 2);
   EXPECT_EQ(SL_CLASS_SERVER_SEG, 3);
+  EXPECT_EQ(SL_CLASS_UNSEEN, 4);
+  EXPECT_EQ(SL_UNSEEN_DROP, 0);
+  EXPECT_EQ(SL_UNSEEN_PASS, 1);
   EXPECT_EQ(SL_VERDICT_PASS, 0);
   EXPECT_EQ(SL_VERDICT_DROP, 1);
   EXPECT_EQ(SL_VERDICT_TX, 2);

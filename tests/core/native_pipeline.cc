@@ -1,7 +1,62 @@
+// The native runner: the packet core's sequence (core/sl_sequence.h) over a plain buffer, with
+// an environment of one reputation entry, one flow slot, a fixed clock and a fixed random
+// number. The fixture table, the fuzzer and the benches run the product sequence through it.
 #include "core/native_pipeline.h"
 
 #include <cstring>
 #include <memory>
+
+namespace sluice::testing {
+namespace {
+
+struct NativeEnv {
+  sl_stats stats;
+  const std::optional<sl_rep_value> *rep;
+  bool has_flow;
+  sl_flow_state flow;
+  uint32_t rnd;
+};
+
+}  // namespace
+}  // namespace sluice::testing
+
+#define SL_ENV sluice::testing::NativeEnv
+#define SL_ENV_FLOW sl_flow_state
+
+SL_INLINE sl_stats *sl_env_stats(SL_ENV *env) {
+  return &env->stats;
+}
+
+SL_INLINE void sl_env_rep_lookup(SL_ENV *env, const sl_flow_key *, sl_rep_value *out) {
+  if (env->rep->has_value()) *out = **env->rep;
+}
+
+// One slot: the fixture's flow_before is the flow of the fixture's 5-tuple.
+SL_INLINE sl_flow_state *sl_env_flow_find(SL_ENV *env, const sl_flow_key *) {
+  return env->has_flow ? &env->flow : nullptr;
+}
+
+SL_INLINE sl_flow_state *sl_env_flow_state(sl_flow_state *flow) {
+  return flow;
+}
+
+SL_INLINE int sl_env_flow_insert(SL_ENV *env, const sl_flow_key *, const sl_flow_state *st) {
+  env->flow = *st;
+  env->has_flow = true;
+  return 0;
+}
+
+SL_INLINE void sl_env_flow_touch(SL_ENV *, sl_flow_state *) {}
+
+SL_INLINE __u64 sl_env_now(SL_ENV *) {
+  return 1;
+}
+
+SL_INLINE __u32 sl_env_random(SL_ENV *env) {
+  return env->rnd;
+}
+
+#include "core/sl_sequence.h"
 
 namespace sluice::testing {
 
@@ -16,63 +71,69 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
   if (n > 0) std::memcpy(buf.get(), input.data(), n);
   void *data = buf.get();
   void *data_end = buf.get() + n;
-  auto emitted = [&](size_t len) { return std::vector<uint8_t>(buf.get(), buf.get() + len); };
 
-  sl_pkt pkt;
-  r.parse_result = sl_parse(data, data_end, &pkt);
-  if (r.parse_result != SL_PARSE_OK) {
-    r.output = emitted(n);
-    return r;
-  }
-  r.cls = sl_classify(&pkt, data_end, dir, policy.smtp_ports);
-  if (r.cls == SL_CLASS_OTHER) {
-    r.output = emitted(n);
-    return r;
-  }
-  sl_flow_key key;
-  sl_flow_key_make(&pkt, r.cls, &key);
+  NativeEnv env;
+  std::memset(&env.stats, 0, sizeof(env.stats));
+  env.rep = &client_rep;
+  env.has_flow = flow_before.has_value();
+  env.flow = flow_before.value_or(sl_flow_state{});
+  env.rnd = rnd;
 
-  if (r.cls == SL_CLASS_INBOUND_SYN) {
-    // No reputation entry: score 0, no flags.
-    const sl_rep_value rep = client_rep.value_or(sl_rep_value{0, 0});
-    const uint32_t level = sl_level_for(&policy, rep.score, rep.flags);
-    if (level == 0 || level >= SL_MAX_LEVELS) {
-      r.output = emitted(n);
-      return r;
-    }
-    sl_flow_state st;
-    std::memset(&st, 0, sizeof(st));
-    st.level = static_cast<uint8_t>(level);
-    uint32_t tx_len = 0;
-    r.verdict = sl_act_syn(&policy.profiles[level], &pkt, data, data_end, &st, &tx_len);
-    if (r.verdict == SL_VERDICT_PASS) {
-      r.flow_after = st;
-      r.output = emitted(n);
-    } else if (r.verdict == SL_VERDICT_TX) {
-      r.output = emitted(tx_len <= n ? tx_len : n);
-    }
-    return r;
+  sl_seq_out out{};
+  r.verdict = sl_seq_run(&env, data, data_end, dir, &policy, &r.cls, &out);
+  {
+    sl_pkt pkt;
+    std::vector<uint8_t> copy(input);
+    r.parse_result = sl_parse(copy.data(), copy.data() + copy.size(), &pkt);
   }
-
-  if (!flow_before) {
-    r.output = emitted(n);
-    return r;
-  }
-  sl_flow_state st = *flow_before;
-  const uint32_t level = st.level < SL_MAX_LEVELS ? st.level : 0;
-  const sl_profile *prof = &policy.profiles[level];
-  if (r.cls == SL_CLASS_SERVER_SEG)
-    r.verdict = sl_act_server_seg(prof, &st, &pkt, data_end, rnd);
-  else
-    r.verdict = sl_act_client_seg(prof, &st, &pkt, data_end, rnd);
-  r.flow_after = st;
-  if (r.verdict != SL_VERDICT_DROP) r.output = emitted(n);
+  size_t len = n;
+  if (r.verdict == SL_VERDICT_DROP) len = 0;
+  if (r.verdict == SL_VERDICT_TX) len = out.tx_len <= n ? out.tx_len : n;
+  r.output.assign(buf.get(), buf.get() + len);
+  const bool has_key =
+      r.cls == SL_CLASS_INBOUND_SYN || r.cls == SL_CLASS_CLIENT_SEG || r.cls == SL_CLASS_SERVER_SEG;
+  if (has_key && env.has_flow) r.flow_after = env.flow;
+  r.stats = env.stats;
   return r;
 }
 
-FixtureResult run_native(const CoreFixture &fixture, const sl_policy &policy, uint32_t rnd) {
-  return run_native_packet(fixture.input, fixture.dir, policy, fixture.client_rep,
-                           fixture.flow_before, rnd);
+FixtureResult run_native(const CoreFixture &fixture, uint32_t rnd) {
+  return run_native_packet(fixture.input, fixture.dir, fixture_policy(fixture.policy),
+                           fixture.client_rep, fixture.flow_before, rnd);
+}
+
+std::string core_counter_diff(const sl_stats &runner, const sl_stats &native) {
+  struct Field {
+    std::string name;
+    uint64_t a, b;
+  };
+  std::vector<Field> fields = {
+      {"smtp[outside]", runner.smtp[0], native.smtp[0]},
+      {"smtp[inside]", runner.smtp[1], native.smtp[1]},
+      {"malformed", runner.malformed, native.malformed},
+      {"lookups", runner.lookups, native.lookups},
+      {"flow_table_full", runner.flow_table_full, native.flow_table_full},
+      {"stale_level", runner.stale_level, native.stale_level},
+      {"frag_smtp", runner.frag_smtp, native.frag_smtp},
+      {"frag_later", runner.frag_later, native.frag_later},
+      {"unseen", runner.unseen, native.unseen},
+      {"unseen_dropped", runner.unseen_dropped, native.unseen_dropped},
+  };
+  for (int i = 0; i < SL_MAX_LEVELS; i++) {
+    const sl_level_stats &a = runner.level[i], &b = native.level[i];
+    const std::string l = "level[" + std::to_string(i) + "].";
+    fields.push_back({l + "syns", a.syns, b.syns});
+    fields.push_back({l + "flows", a.flows, b.flows});
+    fields.push_back({l + "rewritten", a.rewritten, b.rewritten});
+    fields.push_back({l + "dropped", a.dropped, b.dropped});
+    fields.push_back({l + "rst_sent", a.rst_sent, b.rst_sent});
+  }
+  for (const Field &f : fields) {
+    if (f.a != f.b)
+      return std::string(f.name) + ": runner " + std::to_string(f.a) + ", native " +
+             std::to_string(f.b);
+  }
+  return "";
 }
 
 }  // namespace sluice::testing

@@ -1,9 +1,10 @@
-// The reference runner: the canonical sequence of dataplane/core/sl_core.h over a plain
+// The native runner: the packet core's sequence (dataplane/core/sl_sequence.h) over a plain
 // buffer. The DPDK and BPF runners are compared against it (and against the fixtures).
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/fixtures.h"
@@ -13,14 +14,21 @@ namespace sluice::testing {
 struct FixtureResult {
   sl_class cls = SL_CLASS_OTHER;
   sl_verdict verdict = SL_VERDICT_PASS;
-  std::vector<uint8_t> output;              // emitted bytes (empty on DROP)
-  std::optional<sl_flow_state> flow_after;  // the flow's state afterwards, if there is a flow
-  int parse_result = SL_PARSE_OK;           // what sl_parse returned
+  std::vector<uint8_t> output;  // emitted bytes (empty on DROP)
+  // The packet's flow afterwards (created by a SYN or updated), if it is an SMTP packet with one.
+  std::optional<sl_flow_state> flow_after;
+  int parse_result = SL_PARSE_OK;  // what sl_parse returned
+  sl_stats stats{};                // what the sequence counted (packets[] aside: the runner's)
 };
 
-// rnd: the random number handed to sl_act_*_seg (fixtures do not depend on it).
-FixtureResult run_native(const CoreFixture &fixture, const sl_policy &policy,
-                         uint32_t rnd = 0x9e3779b9u);
+// The fixture with its policy (fixture_policy(fixture.policy)). rnd: the random number for a
+// level that drops segments (fixtures do not depend on it).
+FixtureResult run_native(const CoreFixture &fixture, uint32_t rnd = 0x9e3779b9u);
+
+// The counters a data-plane runner must agree on with the native one after one packet (every
+// counter the sequence keeps but packets[], which runners count per burst, and delayed, which
+// needs a pacer): "" when they agree, else the first difference.
+std::string core_counter_diff(const sl_stats &runner, const sl_stats &native);
 
 // The same sequence on explicit inputs (used by the fixture runner, the fuzzer and benches).
 FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,

@@ -64,13 +64,44 @@ TEST(Parse, ResultCodes) {
             SL_PARSE_NOT_TCP);
   EXPECT_EQ(parse(PacketBuilder().ipv6(kClient6, kServer6).udp(1, 25).build(), &pkt),
             SL_PARSE_NOT_TCP);
+  // Fragments: a first (or IPv6 atomic) fragment with the whole TCP header parses; one too
+  // short for it, or a later fragment that may overlap it (offset < 64 bytes), is unseen; a
+  // later fragment past any TCP header is a fragment.
   EXPECT_EQ(
       parse(PacketBuilder().ipv4(kClient4, kServer4).ipv4_flags(false, true).tcp(1, 25).build(),
             &pkt),
-      SL_PARSE_FRAGMENT);
+      SL_PARSE_OK);
+  EXPECT_EQ(pkt.frag, SL_FRAG_FIRST);
+  EXPECT_EQ(parse(PacketBuilder()
+                      .ipv4(kClient4, kServer4)
+                      .ipv4_flags(false, true)
+                      .tcp(1, 25)
+                      .ipv4_total_length(20 + 19)
+                      .build(),
+                  &pkt),
+            SL_PARSE_UNSEEN);
+  EXPECT_NE(pkt.tcp, nullptr);  // the ports are there
+  EXPECT_EQ(parse(PacketBuilder()
+                      .ipv4(kClient4, kServer4)
+                      .ipv4_flags(false, true)
+                      .tcp(1, 25)
+                      .ipv4_total_length(20 + 3)
+                      .build(),
+                  &pkt),
+            SL_PARSE_UNSEEN);
+  EXPECT_EQ(pkt.tcp, nullptr);  // not even the ports
   EXPECT_EQ(
       parse(PacketBuilder().ipv4(kClient4, kServer4).ipv4_frag_offset(1).tcp(1, 25).build(), &pkt),
+      SL_PARSE_UNSEEN);
+  EXPECT_EQ(
+      parse(PacketBuilder().ipv4(kClient4, kServer4).ipv4_frag_offset(7).tcp(1, 25).build(), &pkt),
+      SL_PARSE_UNSEEN);
+  EXPECT_EQ(
+      parse(PacketBuilder().ipv4(kClient4, kServer4).ipv4_frag_offset(8).tcp(1, 25).build(), &pkt),
       SL_PARSE_FRAGMENT);
+  EXPECT_EQ(
+      parse(PacketBuilder().ipv4(kClient4, kServer4).ipv4_frag_offset(1).udp(1, 25).build(), &pkt),
+      SL_PARSE_NOT_TCP);
   EXPECT_EQ(parse(PacketBuilder()
                       .ipv6(kClient6, kServer6)
                       .ipv6_ext(kIpv6HopByHop)
@@ -78,7 +109,30 @@ TEST(Parse, ResultCodes) {
                       .tcp(1, 25)
                       .build(),
                   &pkt),
-            SL_PARSE_FRAGMENT);
+            SL_PARSE_OK);
+  EXPECT_EQ(pkt.frag, SL_FRAG_FIRST);
+  EXPECT_EQ(
+      parse(PacketBuilder().ipv6(kClient6, kServer6).ipv6_frag(0, false).tcp(1, 25).build(), &pkt),
+      SL_PARSE_OK);
+  EXPECT_EQ(pkt.frag, SL_FRAG_ATOMIC);
+  EXPECT_EQ(
+      parse(PacketBuilder().ipv6(kClient6, kServer6).ipv6_frag(7, false).tcp(1, 25).build(), &pkt),
+      SL_PARSE_UNSEEN);
+  EXPECT_EQ(
+      parse(PacketBuilder().ipv6(kClient6, kServer6).ipv6_frag(8, true).tcp(1, 25).build(), &pkt),
+      SL_PARSE_FRAGMENT);
+  EXPECT_EQ(
+      parse(PacketBuilder().ipv6(kClient6, kServer6).ipv6_frag(8, false).udp(1, 25).build(), &pkt),
+      SL_PARSE_NOT_TCP);
+  {
+    PacketBuilder eight = PacketBuilder().ipv6(kClient6, kServer6);
+    for (int i = 0; i < 8; i++) eight.ipv6_ext(kIpv6DestOpts);
+    EXPECT_EQ(parse(eight.tcp(1, 25).build(), &pkt), SL_PARSE_OK);
+    PacketBuilder nine = PacketBuilder().ipv6(kClient6, kServer6);
+    for (int i = 0; i < 9; i++) nine.ipv6_ext(kIpv6DestOpts);
+    EXPECT_EQ(parse(nine.tcp(1, 25).build(), &pkt), SL_PARSE_UNSEEN);
+    EXPECT_EQ(parse(nine.udp(1, 25).build(), &pkt), SL_PARSE_UNSEEN);  // could be TCP
+  }
   EXPECT_EQ(parse(PacketBuilder().ipv4(kClient4, kServer4).ipv4_ihl(3).tcp(1, 25).build(), &pkt),
             SL_PARSE_MALFORMED);
   EXPECT_EQ(parse(PacketBuilder().ipv4(kClient4, kServer4).tcp(1, 25).data_offset(2).build(), &pkt),

@@ -135,12 +135,30 @@ TEST(Truncation, RewritesRefuseBytesPastDataEnd) {
     pkt.tcp = reinterpret_cast<sl_tcp *>(cut.data() + l4);
     pkt.l3 = cut.data() + pkt.l3_off;
     if (static_cast<size_t>(l4) > len) continue;  // the pointer itself would be out of range
-    sl_tcp_clamp_window(&pkt, cut.end(), 100);
-    sl_tcp_clamp_mss(&pkt, cut.end(), 100);
-    sl_tcp_nop_option(&pkt, cut.end(), pkt.opt_wscale);
+    // Each rewrite changes the frame exactly when every byte it reads and writes (the field and
+    // the checksum at TCP bytes 16..17) is inside the buffer, and says so; else it refuses.
+    const size_t hdr_end = static_cast<size_t>(l4) + 20;
+    const size_t mss_end = static_cast<size_t>(l4) + pkt.opt_mss + 4;
+    const size_t ws_end = static_cast<size_t>(l4) + pkt.opt_wscale + 3;
+    const Bytes before = cut.bytes();
+    EXPECT_EQ(sl_tcp_clamp_window(&pkt, cut.end(), 100), len >= hdr_end ? 1 : 0) << len;
+    EXPECT_EQ(sl_tcp_clamp_mss(&pkt, cut.end(), 100), len >= hdr_end && len >= mss_end ? 1 : 0)
+        << len;
+    EXPECT_EQ(sl_tcp_nop_option(&pkt, cut.end(), pkt.opt_wscale),
+              len >= hdr_end && len >= ws_end ? 1 : 0)
+        << len;
+    if (len < hdr_end) {
+      EXPECT_EQ(hex(cut.bytes()), hex(before)) << "refused, yet changed";
+    }
     uint32_t tx_len = 0;
-    sl_build_rst(cut.begin(), cut.end(), &pkt, &tx_len);
-    EXPECT_LE(tx_len, len);
+    const int rst = sl_build_rst(cut.begin(), cut.end(), &pkt, &tx_len);
+    EXPECT_EQ(rst, len >= hdr_end ? 1 : 0) << len;
+    if (rst) {
+      EXPECT_EQ(tx_len, hdr_end) << len;
+    } else {
+      EXPECT_EQ(tx_len, 0u) << len;
+      EXPECT_EQ(hex(cut.bytes()), hex(before)) << "refused, yet changed";
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 // The packet core's fixture table (tests/core/fixtures.h) through sluice-dp's lcore on
-// net_ring ports: the same expectations as the native reference runner. Each fixture gets a
-// fresh worker, the fixture policy, its client's reputation as an exact host entry and its
+// net_ring ports: the same expectations and counters as the native runner. Each fixture gets a
+// fresh worker, the fixture's policy, its client's reputation as an exact host entry and its
 // flow_before seeded into the flow table; the input is received on the port of its direction
 // and whatever leaves either port is compared with the fixture's expected output.
 #include <gtest/gtest.h>
@@ -29,7 +29,7 @@ bool fixture_key(const CoreFixture &f, sl_flow_key &key) {
   uint8_t *data = copy.data(), *end = data + copy.size();
   sl_pkt pkt{};
   if (sl_parse(data, end, &pkt) != SL_PARSE_OK) return false;
-  const sl_policy pol = fixture_policy();
+  const sl_policy pol = fixture_policy(f.policy);
   const sl_class cls = sl_classify(&pkt, end, f.dir, pol.smtp_ports);
   if (cls == SL_CLASS_OTHER) return false;
   sl_flow_key_make(&pkt, cls, &key);
@@ -56,7 +56,7 @@ TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
 
   Published pub(RTE_MAX_LCORE);
   auto box = std::make_unique<PolicyBox>();
-  box->policy = fixture_policy();
+  box->policy = fixture_policy(f.policy);
   pub.set_policy(std::move(box));
   sl_flow_key key{};
   const bool has_key = fixture_key(f, key);
@@ -93,7 +93,7 @@ TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
     forwarded = other.drain();
   }
 
-  const sluice::testing::FixtureResult native = sluice::testing::run_native(f, fixture_policy());
+  const sluice::testing::FixtureResult native = sluice::testing::run_native(f);
   // The runners agree with each other and with the fixture.
   switch (f.expected_verdict) {
     case SL_VERDICT_PASS:
@@ -120,6 +120,7 @@ TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
   const sl_stats &st = w.pipeline().stats();
   EXPECT_EQ(st.smtp[f.dir], f.expected_class != SL_CLASS_OTHER ? 1u : 0u) << "class";
   EXPECT_EQ(st.lookups, f.expected_class == SL_CLASS_INBOUND_SYN ? 1u : 0u) << "class";
+  EXPECT_EQ(sluice::testing::core_counter_diff(st, native.stats), "");
 
   const FlowEntry *e = has_key ? w.pipeline().flows().find(key) : nullptr;
   if (f.expected_flow_after) {

@@ -175,5 +175,16 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
+// [smtp] unseen_tcp: drop unless the file says pass; anything else is refused with its line.
+TEST(PolicyFile, UnseenTcpDefaultsToDropAndTakesPass) {
+  EXPECT_EQ(parse("[smtp]\nports = 25\n").policy.unseen_tcp, uint32_t{SL_UNSEEN_DROP});
+  EXPECT_EQ(parse("[smtp]\nunseen_tcp = pass\n").policy.unseen_tcp, uint32_t{SL_UNSEEN_PASS});
+  EXPECT_EQ(parse("[smtp]\nunseen_tcp = drop\n").policy.unseen_tcp, uint32_t{SL_UNSEEN_DROP});
+  const PolicyFile p = parse("[smtp]\nunseen_tcp = pass\n");
+  EXPECT_EQ(parse(format_policy(p)).policy.unseen_tcp, uint32_t{SL_UNSEEN_PASS});
+  EXPECT_EQ(error_of("[smtp]\nports = 25\nunseen_tcp = maybe\n"),
+            "test.ini:3: unseen_tcp must be drop or pass, not 'maybe'");
+}
+
 }  // namespace
 }  // namespace sluice::dataplane

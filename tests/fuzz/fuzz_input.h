@@ -1,9 +1,11 @@
 // How fuzz_packet_core reads its input: a 6-byte header that picks direction, state and
 // random number, then the frame. Shared with make_packet_core_seeds so seeds use the layout.
 //
-//   byte 0: bit 0 direction (0 outside, 1 inside); bits 1..7 flow flags seeded for segments
-//   byte 1: level (mod nlevels of fixture_policy): the SYN's score is that level's threshold,
-//           a segment's flow state has that level; bit 7 set = no flow state / no reputation
+//   byte 0: bit 0 direction (0 outside, 1 inside); bits 1..4 flow flags seeded for segments;
+//           bits 5..7 the policy: fixture_policy(FixturePolicy(value % kFixturePolicies))
+//   byte 1: level (mod SL_MAX_LEVELS; a level the policy lacks makes the flow stale): the
+//           SYN's score is that level's threshold, a segment's flow state has that level;
+//           bit 7 set = no flow state / no reputation
 //   bytes 2..5: rnd handed to sl_act_*_seg (little-endian)
 //   bytes 6..: the frame
 #pragma once

@@ -1,6 +1,6 @@
-// libFuzzer target over the packet core: parse, classify and every action, through the same
-// canonical sequence as the native reference runner (tests/core/native_pipeline.cc), on an
-// exactly sized heap copy of the frame. Invariants beyond ASan/UBSan:
+// libFuzzer target over the packet core: the product sequence (dataplane/core/sl_sequence.h)
+// in the native environment (tests/core/native_pipeline.cc), on an exactly sized heap copy of
+// the frame, under each fixture policy. Invariants beyond ASan/UBSan:
 //   - a packet the core leaves alone (OTHER, or no state) comes out byte-identical;
 //   - a TCP segment whose checksum was valid on the way in is valid on the way out (and the
 //     IPv4 header checksum of an RST reply is valid);
@@ -40,10 +40,11 @@ bool is_ipv4_frame(const std::vector<uint8_t> &f) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < kFuzzHeaderSize) return 0;
-  static const sl_policy policy = fixture_policy();
+  const sl_policy policy =
+      fixture_policy(static_cast<FixturePolicy>((data[0] >> 5) % kFixturePolicies));
   const sl_dir dir = (data[0] & 1) ? SL_DIR_FROM_INSIDE : SL_DIR_FROM_OUTSIDE;
   const bool stateless = (data[1] & 0x80) != 0;
-  const uint32_t level = (data[1] & 0x7f) % policy.nlevels;
+  const uint32_t level = (data[1] & 0x7f) % SL_MAX_LEVELS;
   uint32_t rnd;
   std::memcpy(&rnd, data + 2, sizeof(rnd));
   const std::vector<uint8_t> frame(data + kFuzzHeaderSize, data + size);
@@ -51,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::optional<sl_rep_value> rep;
   std::optional<sl_flow_state> flow;
   if (!stateless) {
-    rep = sl_rep_value{policy.thresholds[level], 0};
+    rep = sl_rep_value{level < policy.nlevels ? policy.thresholds[level] : 0, 0};
     sl_flow_state st;
     std::memset(&st, 0, sizeof(st));
     st.level = static_cast<uint8_t>(level);
@@ -64,6 +65,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const FixtureResult once = run_native_packet(frame, dir, policy, rep, flow, rnd);
 
   if (once.cls == SL_CLASS_OTHER && once.output != frame) fail("OTHER packet modified");
+  if (once.cls == SL_CLASS_UNSEEN &&
+      once.verdict != (policy.unseen_tcp == SL_UNSEEN_PASS ? SL_VERDICT_PASS : SL_VERDICT_DROP))
+    fail("UNSEEN packet not handled as unseen_tcp says");
+  if (once.cls == SL_CLASS_UNSEEN && once.verdict == SL_VERDICT_PASS && once.output != frame)
+    fail("UNSEEN packet modified");
+  if (once.stats.stale_level != 0 && once.output != frame) fail("stale flow's packet modified");
+  if (once.cls == SL_CLASS_UNSEEN && dir != SL_DIR_FROM_OUTSIDE) fail("UNSEEN from inside");
   if (once.verdict == SL_VERDICT_DROP && !once.output.empty()) fail("DROP emitted bytes");
   if ((once.verdict == SL_VERDICT_PASS || once.verdict == SL_VERDICT_DELAY) &&
       once.output.size() != frame.size())

@@ -16,11 +16,12 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
     return 2;
   }
-  const sl_policy policy = fixture_policy();
   int n = 0;
   for (const CoreFixture &f : core_fixtures()) {
+    const sl_policy policy = fixture_policy(f.policy);
     uint8_t header[kFuzzHeaderSize] = {0, 0x80, 0x11, 0x22, 0x33, 0x44};
-    header[0] = f.dir == SL_DIR_FROM_INSIDE ? 1 : 0;
+    header[0] = static_cast<uint8_t>((f.dir == SL_DIR_FROM_INSIDE ? 1 : 0) |
+                                     static_cast<unsigned>(f.policy) << 5);
     if (f.flow_before) {
       header[0] = static_cast<uint8_t>(header[0] | (f.flow_before->flags & 0x0f) << 1);
       header[1] = f.flow_before->level;

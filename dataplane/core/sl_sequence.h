@@ -1,0 +1,232 @@
+/* sluice packet core: the per-packet sequence, written once for every runner (sluice-dp, the
+ * XDP program, the native test runner and the fuzzer).
+ *
+ *   sl_seq_classify  parse and classify; counts packets the core cannot or need not shape
+ *   sl_flow_key_make (sl_classify.h) the flow key of an SMTP packet
+ *   sl_seq_syn       INBOUND_SYN: reputation (unlisted = score 0), level, sl_act_syn, new flow
+ *   sl_seq_segment   CLIENT_SEG / SERVER_SEG: flow, stale-level rule, sl_act_*_seg
+ *   sl_seq_unseen    UNSEEN: the policy's unseen_tcp
+ *   sl_seq_act       the three above by class;  sl_seq_run  all of it for one frame
+ *
+ * Runners split it where they need to (sluice-dp: sl_seq_classify and the key in stage 1 of a
+ * burst, sl_seq_act in stage 2; XDP: sl_seq_syn and sl_seq_segment in global functions of
+ * their own for the verifier) but never reorder or repeat it. The rules it implements are in
+ * docs/packet-core.md.
+ *
+ * The environment: before including this header a runner defines (macros or static inline
+ * functions; no function pointers, so the BPF verifier sees every call):
+ *
+ *   SL_ENV       its environment type (per packet or per burst: tables, clock, random state)
+ *   SL_ENV_FLOW  its flow-table entry type
+ *   struct sl_stats *sl_env_stats(SL_ENV *env)          the counters to add to
+ *   void sl_env_rep_lookup(SL_ENV *env, const struct sl_flow_key *key,
+ *                          struct sl_rep_value *out)    the client's entry (exact host, then
+ *                                                       longest prefix); leaves *out alone
+ *                                                       when the client is unlisted
+ *   SL_ENV_FLOW *sl_env_flow_find(SL_ENV *env, const struct sl_flow_key *key)   or 0
+ *   struct sl_flow_state *sl_env_flow_state(SL_ENV_FLOW *flow)
+ *   int sl_env_flow_insert(SL_ENV *env, const struct sl_flow_key *key,
+ *                          const struct sl_flow_state *st)      0 stored, else no room
+ *   void sl_env_flow_touch(SL_ENV *env, SL_ENV_FLOW *flow)      used now (last_seen, LRU)
+ *   __u64 sl_env_now(SL_ENV *env)                       nanoseconds, for new flows
+ *   __u32 sl_env_random(SL_ENV *env)                    uniform; only drawn for a level that
+ *                                                       drops segments
+ */
+#ifndef SLUICE_CORE_SL_SEQUENCE_H
+#define SLUICE_CORE_SL_SEQUENCE_H
+
+#if !defined(SL_ENV) || !defined(SL_ENV_FLOW)
+#error "define SL_ENV, SL_ENV_FLOW and the sl_env_* hooks before including sl_sequence.h"
+#endif
+
+#include "sl_actions.h"
+#include "sl_base.h"
+#include "sl_classify.h"
+#include "sl_decide.h"
+#include "sl_parse.h"
+#include "sl_shared.h"
+
+/* What the sequence tells the runner besides the verdict. */
+struct sl_seq_out {
+  SL_ENV_FLOW *flow; /* segments: the flow's entry (0 when it has none) */
+  __u32 level;       /* the SYN's level, or the flow's; 0 when neither */
+  __u32 tx_len;      /* TX: the reply's frame length */
+};
+
+/* SL_PARSE_UNSEEN: from outside towards a watched port, or a port it cannot read -> UNSEEN;
+ * else OTHER. Out of line in user space: rare, and the clean path stays short. */
+#if defined(__bpf__)
+SL_INLINE
+#else
+static __attribute__((noinline)) inline
+#endif
+enum sl_class sl_seq_unseen_class(SL_ENV *env, void *data_end, enum sl_dir dir,
+                                  const struct sl_policy *pol, const struct sl_pkt *pkt) {
+  __u8 *tcp = (__u8 *)pkt->tcp;
+  int watched;
+
+  if (dir != SL_DIR_FROM_OUTSIDE) return SL_CLASS_OTHER;
+  if (tcp != 0 && tcp + 4 <= (__u8 *)data_end)
+    watched = sl_port_watched((__be16)sl_load16(tcp + 2), pol->smtp_ports);
+  else /* no port to read: it could be any of them */
+    watched = sl_any_port_watched(pol->smtp_ports);
+  if (!watched) return SL_CLASS_OTHER;
+  sl_env_stats(env)->smtp[dir]++;
+  return SL_CLASS_UNSEEN;
+}
+
+/* Not SL_PARSE_OK: counts it, and picks out the TCP whose header cannot be seen. */
+SL_INLINE enum sl_class sl_seq_unparsed(SL_ENV *env, int rc, void *data_end, enum sl_dir dir,
+                                        const struct sl_policy *pol, const struct sl_pkt *pkt) {
+  if (rc == SL_PARSE_MALFORMED) sl_env_stats(env)->malformed++;
+  if (rc == SL_PARSE_FRAGMENT) sl_env_stats(env)->frag_later++;
+  if (SL_UNLIKELY(rc == SL_PARSE_UNSEEN)) return sl_seq_unseen_class(env, data_end, dir, pol, pkt);
+  return SL_CLASS_OTHER;
+}
+
+/* Parse and classify one frame; fills *pkt. Counts malformed packets, fragments and SMTP
+ * packets (stats.packets is the runner's: it counts whole bursts). */
+SL_INLINE enum sl_class sl_seq_classify(SL_ENV *env, void *data, void *data_end, enum sl_dir dir,
+                                        const struct sl_policy *pol, struct sl_pkt *pkt) {
+  struct sl_stats *st;
+  enum sl_class cls;
+  int rc = sl_parse(data, data_end, pkt);
+
+  if (SL_UNLIKELY(rc != SL_PARSE_OK)) return sl_seq_unparsed(env, rc, data_end, dir, pol, pkt);
+  cls = sl_classify(pkt, data_end, dir, pol->smtp_ports);
+  if (cls == SL_CLASS_OTHER) return cls;
+  st = sl_env_stats(env);
+  st->smtp[dir]++;
+  if (SL_UNLIKELY(pkt->frag != 0)) st->frag_smtp++;
+  return cls;
+}
+
+/* UNSEEN: forwarded untouched or dropped, as the policy says. */
+SL_INLINE enum sl_verdict sl_seq_unseen(SL_ENV *env, const struct sl_policy *pol) {
+  struct sl_stats *st = sl_env_stats(env);
+  st->unseen++;
+  if (pol->unseen_tcp == SL_UNSEEN_PASS) return SL_VERDICT_PASS;
+  st->unseen_dropped++;
+  return SL_VERDICT_DROP;
+}
+
+/* INBOUND_SYN. An unlisted sender scores 0, and the policy applies to that score like any
+ * other (a level-1 threshold <= 0 shapes it). Level 0: PASS, no state. Otherwise sl_act_syn:
+ * DROP, TX (out->tx_len), or PASS with a new flow at this level. */
+SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, struct sl_pkt *pkt,
+                                     void *data, void *data_end, const struct sl_flow_key *key,
+                                     struct sl_seq_out *out) {
+  struct sl_stats *st = sl_env_stats(env);
+  struct sl_rep_value rep;
+  struct sl_level_stats *ls;
+  struct sl_flow_state fs;
+  enum sl_verdict v;
+  __u32 level;
+  __u32 tx_len = 0;
+  __u64 now;
+
+  out->flow = 0;
+  out->level = 0;
+  rep.score = 0;
+  rep.flags = 0;
+  st->lookups++;
+  sl_env_rep_lookup(env, key, &rep);
+  level = sl_level_for(pol, rep.score, rep.flags);
+  if (level == 0 || level >= SL_MAX_LEVELS) return SL_VERDICT_PASS;
+  out->level = level;
+  ls = &st->level[level];
+  ls->syns++;
+  __builtin_memset(&fs, 0, sizeof(fs));
+  v = sl_act_syn(&pol->profiles[level], pkt, data, data_end, &fs, &tx_len);
+  if (v == SL_VERDICT_DROP) {
+    ls->dropped++;
+    return v;
+  }
+  if (v == SL_VERDICT_TX) {
+    ls->rst_sent++;
+    out->tx_len = tx_len;
+    return v;
+  }
+  if (pkt->rewritten) ls->rewritten++;
+  now = sl_env_now(env);
+  fs.created_ns = now;
+  fs.last_seen_ns = now;
+  fs.level = (__u8)level;
+  if (sl_env_flow_insert(env, key, &fs) == 0)
+    ls->flows++;
+  else
+    st->flow_table_full++;
+  return SL_VERDICT_PASS; /* sl_act_syn never delays */
+}
+
+/* CLIENT_SEG / SERVER_SEG. No flow: PASS untouched. A flow whose level the policy no longer has
+ * (level 0 or >= nlevels: the policy shrank) is stale: PASS untouched, counted, kept until it
+ * expires. Otherwise the level's current profile acts (what the SYN did is in the flow's flags,
+ * so a profile changed mid-flow still strips the window scale the SYN lost). */
+SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *pol,
+                                         struct sl_pkt *pkt, void *data_end, enum sl_class cls,
+                                         const struct sl_flow_key *key, struct sl_seq_out *out) {
+  SL_ENV_FLOW *flow = sl_env_flow_find(env, key);
+  struct sl_flow_state *fs;
+  const struct sl_profile *prof;
+  struct sl_level_stats *ls;
+  enum sl_verdict v;
+  __u32 level;
+  __u32 coin;
+
+  out->flow = flow;
+  out->level = 0;
+  if (flow == 0) return SL_VERDICT_PASS; /* a clean flow: no state, untouched */
+  fs = sl_env_flow_state(flow);
+  level = fs->level;
+  out->level = level;
+  if (SL_UNLIKELY(level == 0 || level >= pol->nlevels || level >= SL_MAX_LEVELS)) {
+    sl_env_stats(env)->stale_level++;
+    sl_env_flow_touch(env, flow);
+    return SL_VERDICT_PASS;
+  }
+  prof = &pol->profiles[level];
+  /* A coin only where the level drops segments (sl_chance_ppm(x, 0) is false for every x). */
+  coin = (prof->server_drop_ppm | prof->client_drop_ppm) != 0 ? sl_env_random(env) : 0;
+  if (cls == SL_CLASS_SERVER_SEG)
+    v = sl_act_server_seg(prof, fs, pkt, data_end, coin);
+  else
+    v = sl_act_client_seg(prof, fs, pkt, data_end, coin);
+  sl_env_flow_touch(env, flow);
+  ls = &sl_env_stats(env)->level[level];
+  if (v == SL_VERDICT_DROP)
+    ls->dropped++;
+  else if (pkt->rewritten)
+    ls->rewritten++;
+  return v;
+}
+
+/* Everything after sl_seq_classify and the key, by class. */
+SL_INLINE enum sl_verdict sl_seq_act(SL_ENV *env, const struct sl_policy *pol, struct sl_pkt *pkt,
+                                     void *data, void *data_end, enum sl_class cls,
+                                     const struct sl_flow_key *key, struct sl_seq_out *out) {
+  if (cls == SL_CLASS_INBOUND_SYN) return sl_seq_syn(env, pol, pkt, data, data_end, key, out);
+  if (cls == SL_CLASS_CLIENT_SEG || cls == SL_CLASS_SERVER_SEG)
+    return sl_seq_segment(env, pol, pkt, data_end, cls, key, out);
+  out->flow = 0;
+  out->level = 0;
+  if (cls == SL_CLASS_UNSEEN) return sl_seq_unseen(env, pol);
+  return SL_VERDICT_PASS;
+}
+
+/* The whole sequence for one frame (stats.packets not counted: the runner's). */
+SL_INLINE enum sl_verdict sl_seq_run(SL_ENV *env, void *data, void *data_end, enum sl_dir dir,
+                                     const struct sl_policy *pol, enum sl_class *cls,
+                                     struct sl_seq_out *out) {
+  struct sl_pkt pkt;
+  struct sl_flow_key key;
+
+  *cls = sl_seq_classify(env, data, data_end, dir, pol, &pkt);
+  if (*cls == SL_CLASS_INBOUND_SYN || *cls == SL_CLASS_CLIENT_SEG || *cls == SL_CLASS_SERVER_SEG)
+    sl_flow_key_make(&pkt, *cls, &key);
+  else
+    __builtin_memset(&key, 0, sizeof(key));
+  return sl_seq_act(env, pol, &pkt, data, data_end, *cls, &key, out);
+}
+
+#endif /* SLUICE_CORE_SL_SEQUENCE_H */

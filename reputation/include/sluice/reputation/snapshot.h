@@ -64,6 +64,11 @@ struct SnapshotHeader {
 };
 static_assert(sizeof(SnapshotHeader) == 64, "SnapshotHeader layout");
 
+// The most entries a snapshot file may hold, all kinds together (a 2 GiB file of IPv6
+// prefixes). Snapshot::load checks the header's counts against it and against the file size
+// before it maps anything.
+inline constexpr uint64_t kMaxSnapshotEntries = uint64_t{64} << 20;
+
 // How a lookup matched, for tools that want to show it (sluicectl table lookup).
 struct Match {
   enum class Kind { kNone, kHost, kPrefix };

@@ -6,7 +6,7 @@
 // longest length present down to the shortest (a bitmap says which lengths exist), so a lookup
 // costs one probe per distinct prefix length in the table, at most 33 (IPv4) or 129 (IPv6),
 // and typically a handful. The snapshot already folds covering prefixes into every entry
-// (reputation_api.md), so the answer is the exact host if present, else the longest prefix.
+// (docs/sources.md), so the answer is the exact host if present, else the longest prefix.
 #pragma once
 
 #include <array>
@@ -18,31 +18,13 @@
 #include <vector>
 
 #include "core/sl_shared.h"
+#include "sluice/reputation/snapshot.h"
 
 namespace sluice::dataplane {
 
-struct RepPrefixV4 {
-  uint32_t addr_be;
-  uint8_t len;
-  sl_rep_value value;
-};
-struct RepHostV6 {
-  std::array<uint8_t, 16> addr;
-  sl_rep_value value;
-};
-struct RepPrefixV6 {
-  std::array<uint8_t, 16> addr;
-  uint8_t len;
-  sl_rep_value value;
-};
-
-// What a table is built from (a snapshot, a test, a benchmark).
-struct RepTableInput {
-  std::vector<std::pair<uint32_t, sl_rep_value>> hosts_v4;  // address in network order
-  std::vector<RepPrefixV4> prefixes_v4;
-  std::vector<RepHostV6> hosts_v6;
-  std::vector<RepPrefixV6> prefixes_v6;
-};
+// What a table is built from (a snapshot, a test, a benchmark): the reputation library's entry
+// arrays (addresses in network order).
+using RepTableInput = reputation::TableEntries;
 
 class RepTable {
  public:

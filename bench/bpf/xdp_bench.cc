@@ -208,9 +208,9 @@ struct DpdkWorld {
   std::unique_ptr<sluice::dataplane::Pipeline> pipe;
   DpdkWorld() {
     sluice::dataplane::RepTableInput in;
-    for (const auto &h : world().table.hosts_v4) in.hosts_v4.emplace_back(h.addr_be, h.value);
+    for (const auto &h : world().table.hosts_v4) in.hosts_v4.push_back({h.addr_be, h.value});
     for (const auto &p : world().table.prefixes_v4)
-      in.prefixes_v4.push_back({p.addr_be, p.len, p.value});
+      in.prefixes_v4.push_back(sluice::reputation::make_prefix_v4(p.addr_be, p.len, p.value));
     rep = std::make_unique<sluice::dataplane::RepTable>(in);
     pipe = std::make_unique<sluice::dataplane::Pipeline>(sluice::dataplane::FlowTableConfig{});
   }

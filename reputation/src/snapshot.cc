@@ -309,6 +309,13 @@ void Snapshot::save(const std::string &path) const {
   detail::write_file_atomic(path, image);
 }
 
+TableEntries Snapshot::entries() const {
+  return {{s_->h4.begin(), s_->h4.end()},
+          {s_->p4.begin(), s_->p4.end()},
+          {s_->h6.begin(), s_->h6.end()},
+          {s_->p6.begin(), s_->p6.end()}};
+}
+
 std::span<const HostV4> Snapshot::hosts_v4() const {
   return s_->h4;
 }

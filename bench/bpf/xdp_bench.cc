@@ -20,6 +20,7 @@
 #include <stdexcept>
 
 #include "common/xdp_frames.h"
+#include "sluice/xdp/policy_map.h"
 #include "sluice/xdp/rep_tables.h"
 #include "sluice/xdp/test_run.h"
 #include "sluice_xdp_bench.skel.h"
@@ -56,9 +57,9 @@ struct BenchObj {
   sluice::xdp::RepMapFds rep_fds() const {
     sluice::xdp::RepMapFds f;
     f.active = map("rep_active");
-    const char *names[6] = {"host4", "host6", "tbl24", "tbl8", "pfxval", "pfx6"};
-    int *slots[6] = {f.host4, f.host6, f.tbl24, f.tbl8, f.pfxval, f.pfx6};
-    for (int k = 0; k < 6; k++)
+    const char *names[7] = {"host4", "host6", "tbl24", "tbl8", "pfxval", "pfx6", "lpm6"};
+    int *slots[7] = {f.host4, f.host6, f.tbl24, f.tbl8, f.pfxval, f.pfx6, f.lpm6};
+    for (int k = 0; k < 7; k++)
       for (int s = 0; s < 2; s++)
         slots[k][s] = map((std::string(names[k]) + "_" + std::to_string(s)).c_str());
     return f;
@@ -68,9 +69,9 @@ struct BenchObj {
 // 1M IPv4 prefixes shaped like a routing table: mostly /16../24, some longer ones grouped in
 // a few thousand /24s (DIR-24-8 needs a tbl8 group per such /24). Scores 0..2: below every
 // threshold, so a SYN is classified (looked up) and forwarded without creating flow state.
-std::vector<sluice::xdp::PrefixV4Entry> routing_table() {
+std::vector<sluice::reputation::PrefixV4> routing_table() {
   std::mt19937 rng(7);
-  std::vector<sluice::xdp::PrefixV4Entry> ps;
+  std::vector<sluice::reputation::PrefixV4> ps;
   ps.reserve(kPrefixes);
   for (size_t i = 0; i < kPrefixes; i++) {
     uint8_t len;
@@ -83,7 +84,8 @@ std::vector<sluice::xdp::PrefixV4Entry> routing_table() {
       a = static_cast<uint32_t>(rng()) | 0x01000000u;
     }
     a &= ~0u << (32 - len);
-    ps.push_back({be(a), len, {static_cast<int32_t>(rng() % 3), 0}});
+    ps.push_back(
+        sluice::reputation::make_prefix_v4(be(a), len, {static_cast<int32_t>(rng() % 3), 0}));
   }
   return ps;
 }
@@ -105,7 +107,7 @@ struct World {
     pol.profiles[1].window_clamp = 2048;
     uint32_t zero = 0, one = 1, lo = 1;
     for (BenchObj *o : {dir24.get(), lpm.get()}) {
-      bpf_map_update_elem(o->map("policy"), &zero, &pol, BPF_ANY);
+      sluice::xdp::write_policy(o->map("policy"), pol);
       bpf_map_update_elem(o->map("tx_port"), &zero, &lo, BPF_ANY);
       bpf_map_update_elem(o->map("tx_port"), &one, &lo, BPF_ANY);
     }
@@ -207,11 +209,7 @@ struct DpdkWorld {
   std::unique_ptr<sluice::dataplane::RepTable> rep;
   std::unique_ptr<sluice::dataplane::Pipeline> pipe;
   DpdkWorld() {
-    sluice::dataplane::RepTableInput in;
-    for (const auto &h : world().table.hosts_v4) in.hosts_v4.emplace_back(h.addr_be, h.value);
-    for (const auto &p : world().table.prefixes_v4)
-      in.prefixes_v4.push_back({p.addr_be, p.len, p.value});
-    rep = std::make_unique<sluice::dataplane::RepTable>(in);
+    rep = std::make_unique<sluice::dataplane::RepTable>(world().table);
     pipe = std::make_unique<sluice::dataplane::Pipeline>(sluice::dataplane::FlowTableConfig{});
   }
 };

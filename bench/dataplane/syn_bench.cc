@@ -64,7 +64,7 @@ const Table &table(size_t hosts, size_t prefixes) {
   for (size_t i = 0; i < prefixes; ++i) {
     const uint8_t len = static_cast<uint8_t>(16 + rng() % 9);
     const uint32_t a = rng() & ~((1u << (32 - len)) - 1);
-    in.prefixes_v4.push_back({htonl(a), len, {1, 0}});
+    in.prefixes_v4.push_back(sluice::reputation::make_prefix_v4(htonl(a), len, {1, 0}));
     if (i % 8 == 0 && t.senders.size() < 8192)
       t.senders.push_back(a | (rng() & ((1u << (32 - len)) - 1)));
   }

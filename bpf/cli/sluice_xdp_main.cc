@@ -118,11 +118,7 @@ std::pair<std::string, std::string> name_and_file(const std::vector<std::string>
 int cmd_table_load(const std::vector<std::string> &args) {
   const auto [name, file] = name_and_file(args, "table-load");
   const ReplaceStats st = load_snapshot(name, file);
-  fmt::print(
-      "table loaded into set {}{}\n", st.active_set,
-      st.v6_prefixes_skipped != 0
-          ? fmt::format(" ({} IPv6 prefixes longer than /64 skipped)", st.v6_prefixes_skipped)
-          : std::string());
+  fmt::print("table loaded into set {}\n", st.active_set);
   return 0;
 }
 

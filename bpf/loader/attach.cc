@@ -4,15 +4,19 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "sluice/xdp/bpffs.h"
 #include "sluice/xdp/error.h"
+#include "sluice/xdp/instance_lock.h"
+#include "sluice/xdp/policy_map.h"
 #include "sluice/xdp/sl_xdp_layout.h"
 #include "sluice/xdp/xdp_object.h"
 #include "sluice_xdp.skel.h"
@@ -109,6 +113,11 @@ bool instance_exists(const std::string &name) {
   return std::filesystem::exists(pin_dir(name) + "/meta");
 }
 
+uint64_t instance_id(const std::string &name) {
+  if (!instance_exists(name)) throw Error("no sluice XDP instance named '" + name + "'");
+  return read_meta(pin_dir(name)).instance_id;
+}
+
 void attach(const AttachOptions &opts) {
   check_instance_name(opts.name);
   const uint32_t out_idx = ifindex_of(opts.outside, "outside");
@@ -143,6 +152,9 @@ void attach(const AttachOptions &opts) {
     m.outside_ifindex = out_idx;
     m.inside_ifindex = in_idx;
     m.xdp_flags = flags;
+    while (m.instance_id == 0)
+      if (getrandom(&m.instance_id, sizeof m.instance_id, 0) != sizeof m.instance_id)
+        throw_errno("cannot draw an instance id", errno);
     if (bpf_map_update_elem(obj.map_fd("meta"), &zero, &m, BPF_ANY) != 0)
       throw_errno("cannot write the meta map", errno);
     const auto *skel = obj.skeleton();
@@ -187,6 +199,9 @@ void detach(const std::string &name) {
   const std::string dir = pin_dir(name);
   if (!std::filesystem::exists(dir))
     throw Error("no sluice XDP instance named '" + name + "' (" + dir + " does not exist)");
+  // Waits for a table load or policy change under way, so it does not fail half-way.
+  std::optional<InstanceLock> lock;
+  if (std::filesystem::exists(dir + "/meta")) lock.emplace(name);
   if (std::filesystem::exists(dir + "/meta")) {
     const slx_meta m = read_meta(dir);
     Fd po(bpf_obj_get((dir + "/" + kProgOutside).c_str()));
@@ -233,9 +248,13 @@ Status status(const std::string &name) {
   }
   {
     Fd fd(bpf_obj_get((dir + "/policy").c_str()));
-    sl_policy pol{};
-    if (fd.fd >= 0 && bpf_map_lookup_elem(fd.fd, &zero, &pol) == 0)
-      s.policy_generation = pol.generation;
+    if (fd.fd >= 0) {
+      try {
+        s.policy_generation = read_policy(fd.fd).generation;
+      } catch (const Error &) {
+        // status shows what it can read
+      }
+    }
   }
   {
     Fd fd(bpf_obj_get((dir + "/rep_active").c_str()));

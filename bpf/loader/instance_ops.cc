@@ -9,10 +9,13 @@
 
 #include "sluice/reputation/delta.h"
 #include "sluice/reputation/error.h"
+#include "sluice/reputation/live_table.h"
 #include "sluice/reputation/snapshot.h"
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/bpffs.h"
 #include "sluice/xdp/error.h"
+#include "sluice/xdp/instance_lock.h"
+#include "sluice/xdp/policy_map.h"
 
 #include "policy_file.h"
 
@@ -32,14 +35,18 @@ struct PinnedFd {
   PinnedFd &operator=(const PinnedFd &) = delete;
 };
 
-ReplaceStats install(const std::string &name, const reputation::Snapshot &snap) {
-  if (!instance_exists(name)) throw Error("no sluice XDP instance named '" + name + "'");
+std::string state_dir(const std::string &name) {
+  return std::filesystem::path(state_snapshot_path(name)).parent_path().string();
+}
+
+// Under the instance lock: the new table into the maps (all or nothing), then the saved state,
+// tied to this attachment's id.
+ReplaceStats install(const std::string &name, uint64_t id, reputation::LiveTable &live,
+                     reputation::Snapshot snap) {
   PinnedRepMaps maps(pin_dir(name));
-  const ReplaceStats st = replace_table(maps.fds(), table_from_snapshot(snap));
-  const std::string keep = state_snapshot_path(name);
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(keep).parent_path(), ec);
-  snap.save(keep);
+  const ReplaceStats st = replace_table(maps.fds(), snap.entries());
+  live.commit(std::move(snap));
+  live.save(state_dir(name), id);
   return st;
 }
 
@@ -52,85 +59,58 @@ std::string state_snapshot_path(const std::string &name) {
   return base + "/" + name + "/table.snapshot";
 }
 
-RepTable table_from_snapshot(const reputation::Snapshot &snap) {
-  RepTable t;
-  for (const auto &h : snap.hosts_v4()) t.hosts_v4.push_back({h.addr_be, h.value});
-  for (const auto &p : snap.prefixes_v4()) t.prefixes_v4.push_back({p.addr_be, p.len, p.value});
-  for (const auto &h : snap.hosts_v6()) {
-    HostV6Entry e{};
-    std::copy(std::begin(h.addr), std::end(h.addr), e.addr.begin());
-    e.value = h.value;
-    t.hosts_v6.push_back(e);
-  }
-  for (const auto &p : snap.prefixes_v6()) {
-    PrefixV6Entry e{};
-    std::copy(std::begin(p.addr), std::end(p.addr), e.addr.begin());
-    e.len = p.len;
-    e.value = p.value;
-    t.prefixes_v6.push_back(e);
-  }
-  return t;
-}
-
 ReplaceStats load_snapshot(const std::string &name, const std::string &snapshot_path) {
   try {
-    return install(name, reputation::Snapshot::load(snapshot_path));
+    reputation::Snapshot snap = reputation::Snapshot::load(snapshot_path);
+    InstanceLock lock(name);
+    reputation::LiveTable live;
+    return install(name, instance_id(name), live, std::move(snap));
   } catch (const reputation::Error &e) {
     throw Error(e.what());
   }
 }
 
 ReplaceStats apply_delta_file(const std::string &name, const std::string &delta_path) {
-  const std::string keep = state_snapshot_path(name);
-  if (!std::filesystem::exists(keep))
-    throw Error("instance '" + name + "' has no table loaded through sluice (" + keep +
-                " missing): load a full snapshot before a delta");
   try {
-    const reputation::Snapshot base = reputation::Snapshot::load(keep);
     const reputation::Delta delta = reputation::Delta::load(delta_path);
-    return install(name, reputation::apply(base, delta));
+    InstanceLock lock(name);
+    const uint64_t id = instance_id(name);
+    reputation::LiveTable live = reputation::LiveTable::restore(state_dir(name), id);
+    return install(name, id, live, live.with_delta(delta));
+  } catch (const reputation::StaleStateError &e) {
+    throw Error("instance '" + name + "': " + e.what());
   } catch (const reputation::Error &e) {
     throw Error(e.what());
   }
 }
 
 size_t table_entries(const std::string &name) {
-  const std::string keep = state_snapshot_path(name);
-  if (!std::filesystem::exists(keep)) return 0;
   try {
-    const reputation::Snapshot s = reputation::Snapshot::load(keep);
-    return s.hosts_v4().size() + s.prefixes_v4().size() + s.hosts_v6().size() +
-           s.prefixes_v6().size();
-  } catch (const reputation::Error &) {
-    return 0;
+    return reputation::LiveTable::restore(state_dir(name), instance_id(name)).entries();
+  } catch (const std::exception &) {
+    return 0;  // nothing loaded through sluice into this attachment
   }
 }
 
 sl_policy get_policy(const std::string &name) {
   PinnedFd fd(name, "policy");
-  uint32_t zero = 0;
-  sl_policy p{};
-  if (bpf_map_lookup_elem(fd.fd, &zero, &p) != 0) throw_errno("reading the policy", errno);
-  return p;
+  return read_policy(fd.fd);
 }
 
 uint32_t set_policy(const std::string &name, sl_policy policy) {
   if (policy.nlevels < 1 || policy.nlevels > SL_MAX_LEVELS)
     throw Error("policy has " + std::to_string(policy.nlevels) + " levels (1.." +
                 std::to_string(SL_MAX_LEVELS) + ")");
+  InstanceLock lock(name);  // generation: read, increment, write without another writer between
   PinnedFd fd(name, "policy");
-  uint32_t zero = 0;
-  sl_policy cur{};
-  if (bpf_map_lookup_elem(fd.fd, &zero, &cur) != 0) throw_errno("reading the policy", errno);
-  policy.generation = cur.generation + 1;
-  if (bpf_map_update_elem(fd.fd, &zero, &policy, BPF_ANY) != 0)
-    throw_errno("writing the policy", errno);
+  policy.generation = read_policy(fd.fd).generation + 1;
+  write_policy(fd.fd, policy);
   return policy.generation;
 }
 
 RepTable load_snapshot_table(const std::string &snapshot_path) {
   try {
-    return table_from_snapshot(reputation::Snapshot::load(snapshot_path));
+    return reputation::Snapshot::load(snapshot_path).entries();
   } catch (const reputation::Error &e) {
     throw Error(e.what());
   }

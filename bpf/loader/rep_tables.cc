@@ -47,6 +47,15 @@ void clear_hash(int fd, size_t key_size) {
   }
 }
 
+// Deletes every entry of a map one key at a time (an LPM trie has no batch delete).
+void clear_one_by_one(int fd, size_t key_size) {
+  std::vector<uint8_t> key(key_size);
+  while (bpf_map_get_next_key(fd, nullptr, key.data()) == 0) {
+    if (bpf_map_delete_elem(fd, key.data()) != 0 && errno != ENOENT)
+      throw_errno("clearing the IPv6 prefix trie", errno);
+  }
+}
+
 template <typename K, typename V>
 void insert_batch(int fd, const std::vector<K> &keys, const std::vector<V> &values,
                   const char *what) {
@@ -73,7 +82,7 @@ void copy_into_array(int fd, const void *src, size_t bytes, size_t map_bytes, co
 
 }  // namespace
 
-Dir24 build_dir24(std::span<const PrefixV4Entry> prefixes) {
+Dir24 build_dir24(std::span<const reputation::PrefixV4> prefixes) {
   Dir24 d;
   d.tbl24.assign(1u << 24, 0);
   std::map<uint64_t, uint32_t> value_index;
@@ -93,7 +102,7 @@ Dir24 build_dir24(std::span<const PrefixV4Entry> prefixes) {
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return prefixes[a].len < prefixes[b].len; });
   for (size_t i : order) {
-    const PrefixV4Entry &p = prefixes[i];
+    const reputation::PrefixV4 &p = prefixes[i];
     if (p.len > 32) throw Error(fmt::format("IPv4 prefix length {} > 32", p.len));
     const uint32_t mask = p.len == 0 ? 0 : ~0u << (32 - p.len);
     const uint32_t a = be_to_host(p.addr_be) & mask;
@@ -128,50 +137,35 @@ std::optional<sl_rep_value> dir24_lookup(const Dir24 &d, uint32_t addr_be) {
   return d.values[e - 1];
 }
 
-std::vector<std::pair<slx_v6_prefix_key, sl_rep_value>> expand_v6(
-    std::span<const PrefixV6Entry> prefixes, size_t *skipped) {
-  static constexpr uint32_t kLens[SLX_V6_LEVELS] = {32, 48, 56, 64};
-  std::vector<size_t> order(prefixes.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return prefixes[a].len < prefixes[b].len; });
-  // (len, first 64 bits as a big-endian number) -> value; later (longer) prefixes overwrite.
-  std::map<std::pair<uint32_t, uint64_t>, sl_rep_value> out;
-  size_t skip = 0;
-  for (size_t i : order) {
-    const PrefixV6Entry &p = prefixes[i];
-    if (p.len > 64) {
-      skip++;
-      continue;
+V6Prefixes split_v6(std::span<const reputation::PrefixV6> prefixes) {
+  V6Prefixes out;
+  for (const reputation::PrefixV6 &p : prefixes) {
+    if (p.len > 128) throw Error(fmt::format("IPv6 prefix length {} > 128", p.len));
+    std::array<uint8_t, 16> a;
+    std::copy(std::begin(p.addr), std::end(p.addr), a.begin());
+    for (unsigned b = 0; b < 16; b++) {  // zero the bits past len
+      const unsigned lo = b * 8;
+      if (lo >= p.len)
+        a[b] = 0;
+      else if (lo + 8 > p.len)
+        a[b] &= static_cast<uint8_t>(0xff00u >> (p.len - lo));
     }
-    if (p.len < 16)
-      throw Error(
-          fmt::format("IPv6 prefix /{} is too short for the XDP table (minimum /16)", p.len));
-    uint32_t target = 64;
-    for (uint32_t l : kLens) {
-      if (l >= p.len) {
-        target = l;
-        break;
-      }
+    if (p.len == 32 || p.len == 48 || p.len == 56 || p.len == 64) {
+      slx_v6_prefix_key k{};
+      k.len = p.len;
+      std::copy(a.begin(), a.begin() + 8, k.addr);
+      out.hashed.emplace_back(k, p.value);
+    } else {
+      slx_v6_lpm_key k{};
+      k.prefixlen = p.len;
+      std::copy(a.begin(), a.end(), k.addr);
+      out.trie.emplace_back(k, slx_v6_lpm_value{p.value, p.len, 0});
     }
-    uint64_t hi = 0;
-    for (int b = 0; b < 8; b++) hi = hi << 8 | p.addr[b];
-    hi &= p.len == 0 ? 0 : ~0ull << (64 - p.len);
-    const uint64_t count = 1ull << (target - p.len);
-    if (out.size() + count > SLX_MAX_PREFIXES_V6)
-      throw Error(fmt::format("IPv6 prefixes expand to more than {} entries", SLX_MAX_PREFIXES_V6));
-    for (uint64_t k = 0; k < count; k++) out[{target, hi | (k << (64 - target))}] = p.value;
   }
-  if (skipped != nullptr) *skipped = skip;
-  std::vector<std::pair<slx_v6_prefix_key, sl_rep_value>> res;
-  res.reserve(out.size());
-  for (const auto &[k, v] : out) {
-    slx_v6_prefix_key key{};
-    key.len = k.first;
-    for (int b = 0; b < 8; b++) key.addr[b] = static_cast<uint8_t>(k.second >> (56 - 8 * b));
-    res.emplace_back(key, v);
-  }
-  return res;
+  if (out.hashed.size() > SLX_MAX_PREFIXES_V6 || out.trie.size() > SLX_MAX_PREFIXES_V6)
+    throw Error(fmt::format("reputation table has more than {} IPv6 prefixes of one kind",
+                            SLX_MAX_PREFIXES_V6));
+  return out;
 }
 
 RepMapFds rep_map_fds(const XdpObject &obj) {
@@ -185,6 +179,7 @@ RepMapFds rep_map_fds(const XdpObject &obj) {
     f.tbl8[s] = obj.map_fd("tbl8" + sfx);
     f.pfxval[s] = obj.map_fd("pfxval" + sfx);
     f.pfx6[s] = obj.map_fd("pfx6" + sfx);
+    f.lpm6[s] = obj.map_fd("lpm6" + sfx);
   }
   return f;
 }
@@ -209,13 +204,14 @@ PinnedRepMaps::PinnedRepMaps(const std::string &dir) {
     fds_.tbl8[s] = open("tbl8" + sfx);
     fds_.pfxval[s] = open("pfxval" + sfx);
     fds_.pfx6[s] = open("pfx6" + sfx);
+    fds_.lpm6[s] = open("lpm6" + sfx);
   }
 }
 
 PinnedRepMaps::~PinnedRepMaps() {
   for (int *fd : {&fds_.active, &fds_.host4[0], &fds_.host4[1], &fds_.host6[0], &fds_.host6[1],
                   &fds_.tbl24[0], &fds_.tbl24[1], &fds_.tbl8[0], &fds_.tbl8[1], &fds_.pfxval[0],
-                  &fds_.pfxval[1], &fds_.pfx6[0], &fds_.pfx6[1]}) {
+                  &fds_.pfxval[1], &fds_.pfx6[0], &fds_.pfx6[1], &fds_.lpm6[0], &fds_.lpm6[1]}) {
     if (*fd >= 0) close(*fd);
     *fd = -1;
   }
@@ -233,11 +229,12 @@ ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table) {
   const uint32_t target = active_set(fds) ^ 1;
   // Build everything that can fail on bad input before touching any map.
   const Dir24 dir24 = build_dir24(table.prefixes_v4);
-  const auto v6 = expand_v6(table.prefixes_v6, &st.v6_prefixes_skipped);
+  const V6Prefixes v6 = split_v6(table.prefixes_v6);
 
   clear_hash(fds.host4[target], sizeof(__be32));
   clear_hash(fds.host6[target], 16);
   clear_hash(fds.pfx6[target], sizeof(slx_v6_prefix_key));
+  clear_one_by_one(fds.lpm6[target], sizeof(slx_v6_lpm_key));
 
   std::vector<uint32_t> h4k;
   std::vector<sl_rep_value> h4v;
@@ -246,20 +243,24 @@ ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table) {
     h4v.push_back(h.value);
   }
   insert_batch(fds.host4[target], h4k, h4v, "IPv4 hosts");
-  std::vector<std::array<uint8_t, 16>> h6k;
+  std::vector<std::array<uint8_t, 16>> h6k;  // uint8_t[16] keys, as the map has them
   std::vector<sl_rep_value> h6v;
   for (const auto &h : table.hosts_v6) {
-    h6k.push_back(h.addr);
+    std::array<uint8_t, 16> &k = h6k.emplace_back();
+    std::copy(std::begin(h.addr), std::end(h.addr), k.begin());
     h6v.push_back(h.value);
   }
   insert_batch(fds.host6[target], h6k, h6v, "IPv6 hosts");
   std::vector<slx_v6_prefix_key> p6k;
   std::vector<sl_rep_value> p6v;
-  for (const auto &[k, v] : v6) {
+  for (const auto &[k, v] : v6.hashed) {
     p6k.push_back(k);
     p6v.push_back(v);
   }
   insert_batch(fds.pfx6[target], p6k, p6v, "IPv6 prefixes");
+  for (const auto &[k, v] : v6.trie)
+    if (bpf_map_update_elem(fds.lpm6[target], &k, &v, BPF_ANY) != 0)
+      throw_errno("loading IPv6 prefixes into the trie", errno);
 
   copy_into_array(fds.tbl24[target], dir24.tbl24.data(), dir24.tbl24.size() * 4,
                   sizeof(slx_tbl24_elem) * SLX_TBL24_ELEMS, "tbl24");

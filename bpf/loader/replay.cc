@@ -10,6 +10,7 @@
 #include "inside_nets.h"
 #include "pcap_io.h"
 #include "sluice/xdp/error.h"
+#include "sluice/xdp/policy_map.h"
 #include "sluice/xdp/test_run.h"
 #include "sluice/xdp/xdp_object.h"
 
@@ -33,8 +34,8 @@ ReplayResult replay(const ReplayOptions &opts) {
   pcap::Reader frames(opts.input);
   XdpObject obj;
   uint32_t zero = 0, one = 1, lo = 1;  // redirect target: any device will do for a test run
-  if (bpf_map_update_elem(obj.map_fd("policy"), &zero, &pol, BPF_ANY) != 0 ||
-      bpf_map_update_elem(obj.map_fd("tx_port"), &zero, &lo, BPF_ANY) != 0 ||
+  write_policy(obj.map_fd("policy"), pol);
+  if (bpf_map_update_elem(obj.map_fd("tx_port"), &zero, &lo, BPF_ANY) != 0 ||
       bpf_map_update_elem(obj.map_fd("tx_port"), &one, &lo, BPF_ANY) != 0)
     throw Error("cannot initialise the replay maps");
   if (opts.table) replace_table(rep_map_fds(obj), *opts.table);

@@ -9,14 +9,35 @@
 #include "core/sl_shared.h"
 #include "sluice/xdp/sl_xdp_layout.h"
 
-/* The policy (thresholds, level profiles, ports): one entry, replaced whole by the control plane.
- * An all-zero policy watches no port, so a freshly loaded program forwards everything. */
-struct {
+/* The policy (thresholds, level profiles, ports). The outer "policy" map holds one inner
+ * single-element array; the control plane fills a new inner map and swaps it in, and never
+ * writes a map a packet may be reading, so a packet sees one whole policy (slx_policy(), read
+ * once per packet). An inner map dropped by a swap is freed by the kernel after every program
+ * that could hold it has returned. policy_init is the first inner map: all zero, which watches
+ * no port, so a freshly loaded program forwards everything. */
+struct slx_policy_slot {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(max_entries, 1);
   __type(key, __u32);
   __type(value, struct sl_policy);
-} policy SEC(".maps");
+} policy_init SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __array(values, struct slx_policy_slot);
+} policy SEC(".maps") = {
+    .values = {[0] = &policy_init},
+};
+
+/* The policy in force now; read once per packet and passed along. */
+static __always_inline const struct sl_policy *slx_policy(void) {
+  __u32 zero = 0;
+  void *inner = bpf_map_lookup_elem(&policy, &zero);
+  if (!inner) return 0;
+  return bpf_map_lookup_elem(inner, &zero);
+}
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -99,7 +120,14 @@ struct {
     __uint(map_flags, BPF_F_NO_PREALLOC);     \
     __type(key, struct slx_v6_prefix_key);    \
     __type(value, struct sl_rep_value);       \
-  } pfx6_##S SEC(".maps");
+  } pfx6_##S SEC(".maps");                    \
+  struct {                                    \
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);      \
+    __uint(max_entries, SLX_MAX_PREFIXES_V6); \
+    __uint(map_flags, BPF_F_NO_PREALLOC);     \
+    __type(key, struct slx_v6_lpm_key);       \
+    __type(value, struct slx_v6_lpm_value);   \
+  } lpm6_##S SEC(".maps");
 
 SLX_REP_SET_MAPS(0)
 SLX_REP_SET_MAPS(1)

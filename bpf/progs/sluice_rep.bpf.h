@@ -35,35 +35,46 @@
     found_;                                                                \
   })
 
-/* IPv6: host hash, then /64, /56, /48, /32 (longest first). */
+/* IPv6: host hash; then the trie's longest match (any length but the four below), then the
+ * hash at /64, /56, /48, /32 (longest first), only at lengths longer than the trie's match. */
 static const __u32 slx_v6_lens[SLX_V6_LEVELS] = {64, 56, 48, 32};
 
-#define SLX_REP_LOOKUP_V6(S, ADDR, OUT)                                \
-  ({                                                                   \
-    int found_ = 0;                                                    \
-    struct sl_rep_value *v_ = bpf_map_lookup_elem(&host6_##S, (ADDR)); \
-    if (v_) {                                                          \
-      *(OUT) = *v_;                                                    \
-      found_ = 1;                                                      \
-    } else {                                                           \
-      struct slx_v6_prefix_key pk_ = {};                               \
-      __builtin_memcpy(pk_.addr, (ADDR), 8);                           \
-      _Pragma("unroll") for (int i_ = 0; i_ < SLX_V6_LEVELS; i_++) {   \
-        __u32 len_ = slx_v6_lens[i_];                                  \
-        pk_.len = len_;                                                \
-        /* zero the bits past len_ (len_ is a multiple of 8) */        \
-        _Pragma("unroll") for (int b_ = 0; b_ < 8; b_++) {             \
-          if ((__u32)b_ * 8 >= len_) pk_.addr[b_] = 0;                 \
-        }                                                              \
-        v_ = bpf_map_lookup_elem(&pfx6_##S, &pk_);                     \
-        if (v_) {                                                      \
-          *(OUT) = *v_;                                                \
-          found_ = 1;                                                  \
-          break;                                                       \
-        }                                                              \
-      }                                                                \
-    }                                                                  \
-    found_;                                                            \
+#define SLX_REP_LOOKUP_V6(S, ADDR, OUT)                                    \
+  ({                                                                       \
+    int found_ = 0;                                                        \
+    struct sl_rep_value *v_ = bpf_map_lookup_elem(&host6_##S, (ADDR));     \
+    if (v_) {                                                              \
+      *(OUT) = *v_;                                                        \
+      found_ = 1;                                                          \
+    } else {                                                               \
+      struct slx_v6_lpm_key lk_ = {.prefixlen = 128};                      \
+      __builtin_memcpy(lk_.addr, (ADDR), 16);                              \
+      struct slx_v6_lpm_value *lv_ = bpf_map_lookup_elem(&lpm6_##S, &lk_); \
+      __u32 tlen_ = 0;                                                     \
+      if (lv_) {                                                           \
+        *(OUT) = lv_->value;                                               \
+        tlen_ = lv_->len;                                                  \
+        found_ = 1;                                                        \
+      }                                                                    \
+      struct slx_v6_prefix_key pk_ = {};                                   \
+      __builtin_memcpy(pk_.addr, (ADDR), 8);                               \
+      _Pragma("unroll") for (int i_ = 0; i_ < SLX_V6_LEVELS; i_++) {       \
+        __u32 len_ = slx_v6_lens[i_];                                      \
+        if (found_ && len_ <= tlen_) break;                                \
+        pk_.len = len_;                                                    \
+        /* zero the bits past len_ (len_ is a multiple of 8) */            \
+        _Pragma("unroll") for (int b_ = 0; b_ < 8; b_++) {                 \
+          if ((__u32)b_ * 8 >= len_) pk_.addr[b_] = 0;                     \
+        }                                                                  \
+        v_ = bpf_map_lookup_elem(&pfx6_##S, &pk_);                         \
+        if (v_) {                                                          \
+          *(OUT) = *v_;                                                    \
+          found_ = 1;                                                      \
+          break;                                                           \
+        }                                                                  \
+      }                                                                    \
+    }                                                                      \
+    found_;                                                                \
   })
 
 /* key->client holds the client address (IPv4 in the first 4 bytes). 1 if found. */

@@ -127,12 +127,12 @@ static __always_inline int slx_rebuild(void *data, void *data_end, const struct 
 }
 
 /* Inbound SYN: sl_seq_syn. */
-__attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_parsed *m) {
+__attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_parsed *m,
+                                         const struct sl_policy *pol) {
   __u32 zero = 0;
   if (!m) return XDP_ABORTED;
   __u32 dir = m->dir & 1;
   struct slx_env env = {.stats = bpf_map_lookup_elem(&stats, &zero)};
-  const struct sl_policy *pol = bpf_map_lookup_elem(&policy, &zero);
   if (!env.stats || !pol) return slx_forward(dir);
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
@@ -154,12 +154,12 @@ __attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_pa
 }
 
 /* Client or server segment: sl_seq_segment. */
-__attribute__((noinline)) int slx_on_segment(struct xdp_md *ctx, const struct slx_parsed *m) {
+__attribute__((noinline)) int slx_on_segment(struct xdp_md *ctx, const struct slx_parsed *m,
+                                             const struct sl_policy *pol) {
   __u32 zero = 0;
   if (!m) return XDP_ABORTED;
   __u32 dir = m->dir & 1;
   struct slx_env env = {.stats = bpf_map_lookup_elem(&stats, &zero)};
-  const struct sl_policy *pol = bpf_map_lookup_elem(&policy, &zero);
   if (!env.stats || !pol) return slx_forward(dir);
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
@@ -178,7 +178,7 @@ __attribute__((noinline)) int slx_on_segment(struct xdp_md *ctx, const struct sl
 static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir) {
   __u32 zero = 0;
   struct slx_env env = {.stats = bpf_map_lookup_elem(&stats, &zero)};
-  const struct sl_policy *pol = bpf_map_lookup_elem(&policy, &zero);
+  const struct sl_policy *pol = slx_policy(); /* once: the whole packet sees this policy */
   if (!env.stats || !pol) return slx_forward(dir);
   env.stats->packets[dir]++;
   /* Read after the helper calls: live across them, data_end would take a callee-saved
@@ -206,8 +206,8 @@ static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir
       .cls = (__u8)cls,
       .dir = (__u8)dir,
   };
-  if (cls == SL_CLASS_INBOUND_SYN) return slx_on_syn(ctx, &m);
-  return slx_on_segment(ctx, &m);
+  if (cls == SL_CLASS_INBOUND_SYN) return slx_on_syn(ctx, &m, pol);
+  return slx_on_segment(ctx, &m, pol);
 }
 
 SEC("xdp")

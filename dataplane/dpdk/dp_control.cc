@@ -34,7 +34,7 @@ DpControl::DpControl(Published &pub, std::vector<Worker *> workers,
 void DpControl::publish_table(reputation::Snapshot snap) {
   auto table = rep_table_from_snapshot(snap);  // built before anything changes
   pub_.set_rep(std::move(table));
-  table_ = std::move(snap);
+  table_.commit(std::move(snap));
 }
 
 void DpControl::load_table(const std::string &path) {
@@ -45,7 +45,7 @@ void DpControl::load_table(const std::string &path) {
 void DpControl::apply_delta(const std::string &path) {
   std::lock_guard lock(mu_);
   const reputation::Delta d = reputation::Delta::load(path);
-  publish_table(reputation::apply(table_, d));
+  publish_table(table_.with_delta(d));
 }
 
 void DpControl::publish_policy(PolicyFile &&pf) {

@@ -12,6 +12,7 @@
 
 #include "dp_published.h"
 #include "dp_worker.h"
+#include "sluice/reputation/live_table.h"
 #include "sluice/reputation/snapshot.h"
 
 namespace sluice::dataplane {
@@ -40,7 +41,7 @@ class DpControl {
   std::vector<Worker *> workers_;
   std::optional<std::vector<uint16_t>> ports_override_;
   mutable std::mutex mu_;  // serialises writers; held while reading the policy (never freed then)
-  reputation::Snapshot table_;
+  reputation::LiveTable table_;  // the last snapshot plus deltas
   std::string policy_text_;
   uint32_t generation_ = 0;
 };

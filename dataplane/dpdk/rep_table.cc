@@ -87,19 +87,19 @@ RepTable::RepTable(const RepTableInput &in)
       prefixes4_(table_size(in.prefixes_v4.size())),
       hosts6_(table_size(in.hosts_v6.size())),
       prefixes6_(table_size(in.prefixes_v6.size())) {
-  for (const auto &[addr, v] : in.hosts_v4) put4(hosts4_, addr, 32, v);
+  for (const auto &h : in.hosts_v4) put4(hosts4_, h.addr_be, 32, h.value);
   std::bitset<33> l4;
   for (const auto &p : in.prefixes_v4) {
     if (p.len > 32) throw std::invalid_argument("IPv4 prefix length above 32");
     put4(prefixes4_, mask4(p.addr_be, p.len), p.len, p.value);
     l4.set(p.len);
   }
-  for (const auto &h : in.hosts_v6) put6(hosts6_, h.addr.data(), 128, h.value);
+  for (const auto &h : in.hosts_v6) put6(hosts6_, h.addr, 128, h.value);
   std::bitset<129> l6;
   for (const auto &p : in.prefixes_v6) {
     if (p.len > 128) throw std::invalid_argument("IPv6 prefix length above 128");
     uint8_t masked[16];
-    mask6(p.addr.data(), p.len, masked);
+    mask6(p.addr, p.len, masked);
     put6(prefixes6_, masked, p.len, p.value);
     l6.set(p.len);
   }

@@ -18,31 +18,13 @@
 #include <vector>
 
 #include "core/sl_shared.h"
+#include "sluice/reputation/snapshot.h"
 
 namespace sluice::dataplane {
 
-struct RepPrefixV4 {
-  uint32_t addr_be;
-  uint8_t len;
-  sl_rep_value value;
-};
-struct RepHostV6 {
-  std::array<uint8_t, 16> addr;
-  sl_rep_value value;
-};
-struct RepPrefixV6 {
-  std::array<uint8_t, 16> addr;
-  uint8_t len;
-  sl_rep_value value;
-};
-
-// What a table is built from (a snapshot, a test, a benchmark).
-struct RepTableInput {
-  std::vector<std::pair<uint32_t, sl_rep_value>> hosts_v4;  // address in network order
-  std::vector<RepPrefixV4> prefixes_v4;
-  std::vector<RepHostV6> hosts_v6;
-  std::vector<RepPrefixV6> prefixes_v6;
-};
+// What a table is built from (a snapshot, a test, a benchmark): the reputation library's entry
+// arrays (addresses in network order).
+using RepTableInput = reputation::TableEntries;
 
 class RepTable {
  public:

@@ -8,9 +8,6 @@
 
 namespace sluice::dataplane {
 
-RepTableInput rep_input_from_snapshot(const reputation::Snapshot &snap);
-inline std::unique_ptr<RepTable> rep_table_from_snapshot(const reputation::Snapshot &snap) {
-  return std::make_unique<RepTable>(rep_input_from_snapshot(snap));
-}
+std::unique_ptr<RepTable> rep_table_from_snapshot(const reputation::Snapshot &snap);
 
 }  // namespace sluice::dataplane

@@ -129,6 +129,33 @@ Match longest_prefix(std::span<const Prefix> prefixes, const std::vector<uint32_
   return m;
 }
 
+// Magic, version, header size, the entry limit and the size the counts imply; throws
+// FormatError naming the file.
+void check_header(const std::string &path, const SnapshotHeader &h, size_t size) {
+  if (std::memcmp(h.magic, kSnapshotMagic, sizeof h.magic) != 0)
+    throw FormatError(path + ": not a sluice reputation table (bad magic)");
+  if (h.version != kSnapshotVersion)
+    throw FormatError(
+        fmt::format("{}: table format version {} is not supported (this build reads version {})",
+                    path, h.version, kSnapshotVersion));
+  if (h.header_size != sizeof(SnapshotHeader))
+    throw FormatError(fmt::format("{}: bad header size {}", path, h.header_size));
+  uint64_t total = 0;
+  for (int i = 0; i < 4; ++i) {
+    if (h.counts[i] > kMaxSnapshotEntries)
+      throw FormatError(fmt::format("{}: {} entries of one kind, more than the limit of {}", path,
+                                    h.counts[i], kMaxSnapshotEntries));
+    total += h.counts[i];
+  }
+  if (total > kMaxSnapshotEntries)
+    throw FormatError(
+        fmt::format("{}: {} entries, more than the limit of {}", path, total, kMaxSnapshotEntries));
+  const Layout l = layout_for(h.counts);
+  if (l.size != size)
+    throw FormatError(fmt::format(
+        "{}: truncated or corrupt: {} bytes, but its counts need {} bytes", path, size, l.size));
+}
+
 }  // namespace
 
 struct Snapshot::Storage {
@@ -187,7 +214,8 @@ Snapshot Snapshot::from_entries(std::vector<HostV4> hosts_v4, std::vector<Prefix
 }
 
 Snapshot Snapshot::load(const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO given as the path is refused below instead of blocking the open.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw Error(path + ": cannot open table: " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -195,12 +223,32 @@ Snapshot Snapshot::load(const std::string &path) {
     ::close(fd);
     throw Error(path + ": cannot stat table: " + std::strerror(e));
   }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw FormatError(path + ": not a sluice reputation table: not a regular file");
+  }
   size_t size = static_cast<size_t>(st.st_size);
   if (size < sizeof(SnapshotHeader)) {
     ::close(fd);
     throw FormatError(
         fmt::format("{}: not a sluice reputation table: {} bytes, shorter than the 64-byte header",
                     path, size));
+  }
+  // The header alone is read and checked against the file size and the entry limit before
+  // anything is mapped: a huge (or sparse) file with a plausible header is refused without
+  // touching its pages.
+  SnapshotHeader h;
+  const ssize_t got = ::pread(fd, &h, sizeof h, 0);
+  if (got != static_cast<ssize_t>(sizeof h)) {
+    int e = got < 0 ? errno : EIO;
+    ::close(fd);
+    throw Error(path + ": cannot read table header: " + std::strerror(e));
+  }
+  try {
+    check_header(path, h, size);
+  } catch (...) {
+    ::close(fd);
+    throw;
   }
   void *map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   int map_errno = errno;
@@ -210,25 +258,10 @@ Snapshot Snapshot::load(const std::string &path) {
   s->map = map;
   s->map_size = size;
   const auto *base = static_cast<const uint8_t *>(map);
-  SnapshotHeader h;
+  // Checked again on the mapping: the file may have changed since the header was read.
   std::memcpy(&h, base, sizeof h);
-  if (std::memcmp(h.magic, kSnapshotMagic, sizeof h.magic) != 0)
-    throw FormatError(path + ": not a sluice reputation table (bad magic)");
-  if (h.version != kSnapshotVersion)
-    throw FormatError(
-        fmt::format("{}: table format version {} is not supported (this build reads version {})",
-                    path, h.version, kSnapshotVersion));
-  if (h.header_size != sizeof(SnapshotHeader))
-    throw FormatError(fmt::format("{}: bad header size {}", path, h.header_size));
-  static constexpr size_t kEntrySize[4] = {12, 16, 24, 32};
-  for (int i = 0; i < 4; ++i)
-    if (h.counts[i] > size / kEntrySize[i])
-      throw FormatError(fmt::format("{}: truncated or corrupt: count {} too large for {} bytes",
-                                    path, h.counts[i], size));
+  check_header(path, h, size);
   Layout l = layout_for(h.counts);
-  if (l.size != size)
-    throw FormatError(fmt::format(
-        "{}: truncated or corrupt: {} bytes, but its counts need {} bytes", path, size, l.size));
   uint64_t sum = image_checksum(base, size);
   if (sum != h.checksum)
     throw FormatError(
@@ -274,6 +307,13 @@ std::vector<uint8_t> Snapshot::serialize() const {
 void Snapshot::save(const std::string &path) const {
   auto image = serialize();
   detail::write_file_atomic(path, image);
+}
+
+TableEntries Snapshot::entries() const {
+  return {{s_->h4.begin(), s_->h4.end()},
+          {s_->p4.begin(), s_->p4.end()},
+          {s_->h6.begin(), s_->h6.end()},
+          {s_->p6.begin(), s_->p6.end()}};
 }
 
 std::span<const HostV4> Snapshot::hosts_v4() const {

@@ -99,11 +99,11 @@ TEST(XdpDpdkAgreement, SameFramesSameDecisionsSameBytes) {
     x.set_host_v4(a4, v.score, v.flags);
     uint32_t be;
     std::memcpy(&be, a4, 4);
-    in.hosts_v4.emplace_back(be, v);
+    in.hosts_v4.push_back({be, v});
     std::array<uint8_t, 16> a6{0x20, 0x01, 0x00, 0x02};
     a6[15] = host;
     x.set_host_v6(a6.data(), v.score, v.flags);
-    in.hosts_v6.push_back({a6, v});
+    in.hosts_v6.push_back(reputation::make_host_v6(a6.data(), v));
   }
   const dataplane::RepTable rep(in);
   dataplane::Pipeline pipe(dataplane::FlowTableConfig{});

@@ -99,11 +99,16 @@ class XdpRig : public ::testing::Test {
         "s.listen(1);s.settimeout(4);c,_=s.accept();c.sendall(c.recv(64).upper())";
     const pid_t server = fork();
     if (server == 0) {
+      setpgid(0, 0);  // its own group: `ip netns exec` forks, so the server is a grandchild
       execlp("ip", "ip", "netns", "exec", nss.c_str(), "timeout", "5", "python3", "-c", py.c_str(),
              static_cast<char *>(nullptr));
       _exit(127);
     }
-    usleep(300 * 1000);
+    if (server > 0) setpgid(server, server);  // whichever of the two runs first
+    // Connect only once the server listens: its socket shows in the namespace's listening
+    // sockets (at most 200 checks; if it never does, the connection fails and says why).
+    const std::string listening = "ip netns exec " + nss + " ss -Hltn 'sport = :2525'";
+    for (int i = 0; i < 200 && run(listening).second.empty(); i++) usleep(20 * 1000);
     const auto [rc, out] = run("ip netns exec " + nsc +
                                " timeout 4 python3 -c \"import socket\n"
                                "try:\n"
@@ -112,8 +117,10 @@ class XdpRig : public ::testing::Test {
                                "except Exception as e: print(type(e).__name__)\"");
     (void)rc;
     if (server > 0) {
-      kill(server, SIGTERM);
+      kill(-server, SIGTERM);  // the whole group, the server itself included
       waitpid(server, nullptr, 0);
+      // and its socket gone before the next exchange binds the port again
+      for (int i = 0; i < 200 && !run(listening).second.empty(); i++) usleep(20 * 1000);
     }
     std::string r = out;
     while (!r.empty() && (r.back() == '\n' || r.back() == '\r')) r.pop_back();

@@ -55,12 +55,13 @@ TEST(XdpRepTables, ProgramSeesReplacedTableHostsAndPrefixes) {
   std::array<uint8_t, 16> v6net{0x20, 0x01, 0x00, 0x02, 0, 0x40};
 
   RepTable t;
-  t.hosts_v4 = {{be(0xc6120505), {3, 0}}};                    // 198.18.5.5 -> level 1
-  t.prefixes_v4 = {{be(0xc6128000), 17, {5, 0}},              // 198.18.128.0/17 -> 2
-                   {be(0xc612c810), 28, {8, 0}},              // 198.18.200.16/28 -> 3 (tbl8)
-                   {be(0xc6130000), 16, {3, SL_REP_ALLOW}}};  // 198.19.0.0/16 allowlisted
-  t.hosts_v6 = {{v6host, {9, 0}}};                            // -> 4
-  t.prefixes_v6 = {{v6net, 42, {5, 0}}};                      // 2001:2:0:40::/42 -> 2 (as /48s)
+  t.hosts_v4 = {{be(0xc6120505), {3, 0}}};  // 198.18.5.5 -> level 1
+  t.prefixes_v4 = {
+      reputation::make_prefix_v4(be(0xc6128000), 17, {5, 0}),  // 198.18.128.0/17 -> 2
+      reputation::make_prefix_v4(be(0xc612c810), 28, {8, 0}),  // 198.18.200.16/28 -> 3 (tbl8)
+      reputation::make_prefix_v4(be(0xc6130000), 16, {3, SL_REP_ALLOW})};  // allowlisted
+  t.hosts_v6 = {reputation::make_host_v6(v6host.data(), {9, 0})};          // -> 4
+  t.prefixes_v6 = {reputation::make_prefix_v6(v6net.data(), 42, {5, 0})};  // 2001:2:0:40::/42 -> 2
   const ReplaceStats rs = replace_table(fds, t);
   EXPECT_EQ(rs.active_set, 1u);
   EXPECT_EQ(active_set(fds), 1u);

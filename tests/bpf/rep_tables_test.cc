@@ -17,7 +17,8 @@ uint32_t be(uint32_t host) {
   return __builtin_bswap32(host);
 }
 
-std::optional<sl_rep_value> naive_lpm(const std::vector<PrefixV4Entry> &ps, uint32_t addr_host) {
+std::optional<sl_rep_value> naive_lpm(const std::vector<reputation::PrefixV4> &ps,
+                                      uint32_t addr_host) {
   int best = -1;
   std::optional<sl_rep_value> v;
   for (const auto &p : ps) {
@@ -32,13 +33,13 @@ std::optional<sl_rep_value> naive_lpm(const std::vector<PrefixV4Entry> &ps, uint
 
 TEST(Dir24, AgreesWithNaiveLongestPrefixMatch) {
   std::mt19937 rng(42);  // fixed seed: the same table every run
-  std::vector<PrefixV4Entry> ps;
+  std::vector<reputation::PrefixV4> ps;
   // Nested prefixes around 198.18.0.0/15 at every length 8..32, so tbl8 groups inherit values.
   for (int i = 0; i < 3000; i++) {
     const uint8_t len = static_cast<uint8_t>(8 + rng() % 25);
     const uint32_t a = (0xc6120000u | (rng() & 0x1ffff)) & (~0u << (32 - len));
-    ps.push_back(
-        {be(a), len, {static_cast<int32_t>(rng() % 30) - 5, static_cast<uint32_t>(rng() % 2)}});
+    const int32_t score = static_cast<int32_t>(rng() % 30) - 5;
+    ps.push_back(reputation::make_prefix_v4(be(a), len, {score, static_cast<uint32_t>(rng() % 2)}));
   }
   // Deduplicate (addr, len): the table has one value per prefix.
   std::sort(ps.begin(), ps.end(), [](const auto &x, const auto &y) {
@@ -64,37 +65,41 @@ TEST(Dir24, AgreesWithNaiveLongestPrefixMatch) {
 }
 
 TEST(Dir24, DeduplicatesValuesAndRejectsBadLengths) {
-  std::vector<PrefixV4Entry> ps = {{be(0xc6120000), 16, {3, 0}}, {be(0xc6130000), 16, {3, 0}}};
+  std::vector<reputation::PrefixV4> ps = {reputation::make_prefix_v4(be(0xc6120000), 16, {3, 0}),
+                                          reputation::make_prefix_v4(be(0xc6130000), 16, {3, 0})};
   EXPECT_EQ(build_dir24(ps).values.size(), 1u);
-  ps.push_back({be(0xc6120000), 33, {1, 0}});
+  ps.push_back(reputation::make_prefix_v4(be(0xc6120000), 33, {1, 0}));
   EXPECT_THROW(build_dir24(ps), Error);
 }
 
-TEST(ExpandV6, StoresAtFourLengthsLongestWins) {
-  std::array<uint8_t, 16> a{0x20, 0x01, 0x00, 0x02};
-  std::vector<PrefixV6Entry> ps;
-  ps.push_back({a, 40, {3, 0}});  // -> 256 /48 keys
-  auto b = a;
-  b[5] = 0x07;
-  ps.push_back({b, 48, {9, 0}});   // overrides one of them
-  ps.push_back({a, 100, {1, 0}});  // cannot be stored
-  size_t skipped = 0;
-  const auto keys = expand_v6(ps, &skipped);
-  EXPECT_EQ(skipped, 1u);
-  ASSERT_EQ(keys.size(), 256u);
-  int nine = 0;
-  for (const auto &[k, v] : keys) {
-    EXPECT_EQ(k.len, 48u);
-    EXPECT_EQ(k.addr[0], 0x20);
-    EXPECT_EQ(k.addr[6], 0);  // bits past /48 are zero
-    if (v.score == 9) {
-      nine++;
-      EXPECT_EQ(k.addr[5], 0x07);
+TEST(SplitV6, CommonLengthsHashedEveryOtherLengthInTheTrie) {
+  std::array<uint8_t, 16> a{0x20, 0x01, 0x00, 0x02, 0xff, 0xff, 0xff, 0xff,
+                            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  std::vector<reputation::PrefixV6> ps;
+  for (uint8_t len : {0, 8, 32, 40, 48, 56, 64, 65, 100, 127, 128})
+    ps.push_back(reputation::make_prefix_v6(a.data(), len, {len, 0}));
+  const V6Prefixes v6 = split_v6(ps);
+  ASSERT_EQ(v6.hashed.size(), 4u);
+  for (const auto &[k, v] : v6.hashed) {
+    EXPECT_EQ(static_cast<int>(k.len), v.score);
+    for (unsigned b = 0; b < 8; b++)  // bits past len are zero, the others kept
+      EXPECT_EQ(k.addr[b], b * 8 < k.len ? a[b] : 0) << "len " << k.len << " byte " << b;
+  }
+  ASSERT_EQ(v6.trie.size(), 7u);
+  for (const auto &[k, v] : v6.trie) {
+    EXPECT_EQ(static_cast<int>(k.prefixlen), v.value.score);
+    EXPECT_EQ(v.len, k.prefixlen);
+    for (unsigned b = 0; b < 16; b++) {
+      const unsigned lo = b * 8;
+      const uint8_t want = lo >= k.prefixlen ? 0
+                           : lo + 8 <= k.prefixlen
+                               ? a[b]
+                               : static_cast<uint8_t>(a[b] & (0xff00u >> (k.prefixlen - lo)));
+      EXPECT_EQ(k.addr[b], want) << "len " << k.prefixlen << " byte " << b;
     }
   }
-  EXPECT_EQ(nine, 1);
-  ps.push_back({a, 8, {1, 0}});
-  EXPECT_THROW(expand_v6(ps, nullptr), Error);
+  ps.push_back(reputation::make_prefix_v6(a.data(), 129, {1, 0}));
+  EXPECT_THROW(split_v6(ps), Error);
 }
 
 // A verifier rejection is reported with the end of the log, where the verifier says why.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -75,10 +76,22 @@ TEST(XdpReplay, CaptureThroughProgramWithPolicyAndTable) {
   ASSERT_EQ(got.size(), 5u);
   EXPECT_EQ(got[0].data, arp);
   EXPECT_EQ(got[1].data, build(clean));
-  EXPECT_EQ(got[2].data.size(), 54u);  // the RST|ACK answering the blocked SYN
-  EXPECT_EQ(got[2].data[14 + 20 + 13], 0x14);
-  EXPECT_TRUE(tcp_checksum_ok(got[2].data));
-  EXPECT_NE(got[3].data, build(slow));  // window scale stripped
+  // The RST|ACK answering the blocked SYN: addresses and ports swapped, acknowledging the SYN.
+  const auto &rst = got[2].data;
+  ASSERT_EQ(rst.size(), 54u);
+  EXPECT_TRUE(std::equal(bad.dst, bad.dst + 4, rst.begin() + 26));
+  EXPECT_TRUE(std::equal(bad.src, bad.src + 4, rst.begin() + 30));
+  EXPECT_EQ(rst[34] << 8 | rst[35], bad.dport);
+  EXPECT_EQ(rst[36] << 8 | rst[37], bad.sport);
+  EXPECT_EQ(static_cast<uint32_t>(rst[42] << 24 | rst[43] << 16 | rst[44] << 8 | rst[45]),
+            bad.seq + 1);
+  EXPECT_EQ(rst[47], 0x14);
+  EXPECT_TRUE(tcp_checksum_ok(rst));
+  // The throttled SYN: the same frame with its window-scale option (3 3 7) replaced by NOPs.
+  TcpFrame stripped = slow;
+  ASSERT_EQ(stripped.options[5], 3);
+  stripped.options[5] = stripped.options[6] = stripped.options[7] = 1;
+  EXPECT_EQ(got[3].data, build(stripped));
   EXPECT_TRUE(tcp_checksum_ok(got[3].data));
   EXPECT_EQ(got[4].data, in[4].data);
   EXPECT_EQ(got[3].ts_ns, 4 * kSec);

@@ -1,9 +1,15 @@
 // The XDP program through BPF_PROG_TEST_RUN: what it forwards untouched, and each action of the
 // test policy on SYNs and on segments of shaped flows.
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
 
 #include "common/privileged.h"
 #include "common/xdp_frames.h"
+#include "sluice/xdp/sl_xdp_layout.h"
 #include "xdp_test_support.h"
 
 namespace sluice::xdp {
@@ -214,13 +220,106 @@ TEST(XdpProgram, Ipv6ThrottledSynIsShaped) {
   const uint8_t dst[16] = {0x20, 0x01, 0x00, 0x02, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x25};
   std::memcpy(syn.src, src, 16);
   std::memcpy(syn.dst, dst, 16);
-  x.set_host_v6(src, 4);
+  x.set_host_v6(src, 4);  // level 1: strip window scale
   const auto in = build(syn);
   const TestRunResult r = x.outside(in);
   ASSERT_EQ(r.action, kRedirect);
-  EXPECT_NE(r.output, in);
+  // Exactly the same SYN with its window-scale option (the last three option bytes, 3 3 7)
+  // replaced by NOPs, every other byte the same, and the checksum of that frame.
+  TcpFrame want = syn;
+  ASSERT_EQ(want.options.size(), 20u);
+  ASSERT_EQ(want.options[17], 3);
+  want.options[17] = want.options[18] = want.options[19] = 1;
+  EXPECT_EQ(r.output, build(want));
   EXPECT_TRUE(tcp_checksum_ok(r.output));
-  EXPECT_EQ(x.flow_count(), 1u);
+  // The flow remembers the level, the client's MSS and window scale, and that it was stripped.
+  ASSERT_EQ(x.flow_count(), 1u);
+  sl_flow_key k{};
+  std::memcpy(k.client, src, 16);
+  std::memcpy(k.server, dst, 16);
+  k.client_port = sl_htons(syn.sport);
+  k.server_port = sl_htons(syn.dport);
+  k.family = SL_AF_INET6;
+  sl_flow_state st{};
+  ASSERT_EQ(bpf_map_lookup_elem(x.obj.map_fd("flows"), &k, &st), 0);
+  EXPECT_EQ(st.level, 1);
+  EXPECT_EQ(st.client_mss, 1460);
+  EXPECT_EQ(st.client_wscale, 7);
+  EXPECT_NE(st.flags & SL_FLOW_WSCALE_STRIP, 0);
+  EXPECT_EQ(x.stats_sum().level[1].syns, 1u);
+}
+
+// The flow map is an LRU: under pressure the kernel evicts the least recently used flows, with
+// no counter (flow_evictions stays 0 on XDP). A connection whose flow was evicted is no longer
+// shaped: its later segments are forwarded untouched, counted as SMTP packets but in no level
+// (docs/dataplane-xdp.md, "Flow table").
+TEST(XdpProgram, FlowEvictedMidConnectionPassesUnshaped) {
+  SLUICE_REQUIRE_PRIVILEGED();
+  LoadedXdp x;
+  const TcpFrame syn = syn_from(12);
+  x.set_host_v4(syn.src, 3);  // level 1: window 2048, MSS 536
+  ASSERT_EQ(x.outside(build(syn)).action, kRedirect);
+  ASSERT_EQ(x.flow_count(), 1u);
+  TcpFrame synack = reply_to(syn);
+  synack.flags = 0x12;
+  synack.options = {2, 4, 0x05, 0xb4, 1, 1, 1, 1};
+  const auto synack_in = build(synack);
+  // Had the flow stayed, this SYN-ACK would leave with MSS 536 and window 2048
+  // (ThrottledSynLosesWindowScaleAndCreatesFlow). It is not sent yet: a lookup from the program
+  // marks the flow referenced, and the kernel's LRU then keeps it on its active list, evicting
+  // unreferenced flows first.
+
+  // Other connections fill the map, a map's worth at a time, until the kernel evicts ours.
+  const int fd = x.obj.map_fd("flows");
+  sl_flow_key ours{};
+  std::memcpy(ours.client, syn.src, 4);
+  std::memcpy(ours.server, syn.dst, 4);
+  ours.client_port = sl_htons(syn.sport);
+  ours.server_port = sl_htons(syn.dport);
+  ours.family = SL_AF_INET;
+  sl_flow_state st{};
+  const uint32_t n = SLX_MAX_FLOWS;
+  std::vector<sl_flow_key> keys(n);
+  std::vector<sl_flow_state> vals(n);
+  int rounds = 0;
+  for (; rounds < 8 && bpf_map_lookup_elem(fd, &ours, &st) == 0; rounds++) {
+    for (uint32_t i = 0; i < n; i++) {
+      keys[i] = sl_flow_key{};
+      keys[i].family = SL_AF_INET;
+      const uint32_t a =
+          __builtin_bswap32(0xc6130000u + static_cast<uint32_t>(rounds) * 8 + (i >> 16));
+      std::memcpy(keys[i].client, &a, 4);
+      keys[i].client_port = static_cast<uint16_t>(i);
+      keys[i].server_port = sl_htons(25);
+      vals[i].level = 1;
+    }
+    for (uint32_t off = 0; off < n;) {
+      uint32_t count = std::min<uint32_t>(n - off, 65536);
+      ASSERT_EQ(bpf_map_update_batch(fd, &keys[off], &vals[off], &count, nullptr), 0);
+      off += count;
+    }
+  }
+  ASSERT_NE(bpf_map_lookup_elem(fd, &ours, &st), 0) << "not evicted after " << rounds << " rounds";
+
+  const sl_stats before = x.stats_sum();
+  const TestRunResult r = x.inside(synack_in);
+  EXPECT_EQ(r.action, kRedirect);
+  EXPECT_EQ(r.output, synack_in);  // untouched: no clamp, no option rewrite
+  TcpFrame data = syn;
+  data.flags = 0x18;
+  data.options.clear();
+  data.seq = 1001;
+  data.payload = {'E', 'H', 'L', 'O', '\r', '\n'};
+  const auto data_in = build(data);
+  const TestRunResult rc = x.outside(data_in);
+  EXPECT_EQ(rc.action, kRedirect);
+  EXPECT_EQ(rc.output, data_in);
+  const sl_stats after = x.stats_sum();
+  EXPECT_EQ(after.smtp[SL_DIR_FROM_INSIDE], before.smtp[SL_DIR_FROM_INSIDE] + 1);
+  EXPECT_EQ(after.smtp[SL_DIR_FROM_OUTSIDE], before.smtp[SL_DIR_FROM_OUTSIDE] + 1);
+  EXPECT_EQ(std::memcmp(&after.level, &before.level, sizeof after.level), 0);
+  EXPECT_EQ(after.flow_evictions, 0u);
+  EXPECT_NE(bpf_map_lookup_elem(fd, &ours, &st), 0);  // and no flow comes back
 }
 
 }  // namespace

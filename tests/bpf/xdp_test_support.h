@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/sl_core.h"
+#include "sluice/xdp/policy_map.h"
 #include "sluice/xdp/test_run.h"
 #include "sluice/xdp/xdp_object.h"
 
@@ -45,7 +46,7 @@ struct LoadedXdp {
     uint32_t zero = 0, one = 1, lo = 1;
     must(bpf_map_update_elem(obj.map_fd("tx_port"), &zero, &lo, BPF_ANY));
     must(bpf_map_update_elem(obj.map_fd("tx_port"), &one, &lo, BPF_ANY));
-    must(bpf_map_update_elem(obj.map_fd("policy"), &zero, &pol, BPF_ANY));
+    write_policy(obj.map_fd("policy"), pol);
   }
   void set_policy(const sl_policy &pol) {
     uint32_t zero = 0;

@@ -67,10 +67,7 @@ TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
       std::memcpy(&a, key.client, 4);
       in.hosts_v4.push_back({a, *f.client_rep});
     } else {
-      RepHostV6 h{};
-      std::memcpy(h.addr.data(), key.client, 16);
-      h.value = *f.client_rep;
-      in.hosts_v6.push_back(h);
+      in.hosts_v6.push_back(reputation::make_host_v6(key.client, *f.client_rep));
     }
     pub.set_rep(std::make_unique<RepTable>(in));
   }

@@ -9,6 +9,10 @@
 namespace sluice::dataplane {
 namespace {
 
+using reputation::make_host_v6;
+using reputation::make_prefix_v4;
+using reputation::make_prefix_v6;
+
 uint32_t v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
   return sl_htonl((uint32_t{a} << 24) | (uint32_t{b} << 16) | (uint32_t{c} << 8) | d);
 }
@@ -16,9 +20,9 @@ uint32_t v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
 TEST(RepTable, ExactHostBeatsPrefixAndLongestPrefixWins) {
   RepTableInput in;
   in.hosts_v4.push_back({v4(198, 18, 1, 1), {20, 0}});
-  in.prefixes_v4.push_back({v4(198, 18, 0, 0), 16, {3, 0}});
-  in.prefixes_v4.push_back({v4(198, 18, 2, 0), 24, {10, 0}});
-  in.prefixes_v4.push_back({v4(198, 18, 2, 128), 25, {-5, SL_REP_ALLOW}});
+  in.prefixes_v4.push_back(make_prefix_v4(v4(198, 18, 0, 0), 16, {3, 0}));
+  in.prefixes_v4.push_back(make_prefix_v4(v4(198, 18, 2, 0), 24, {10, 0}));
+  in.prefixes_v4.push_back(make_prefix_v4(v4(198, 18, 2, 128), 25, {-5, SL_REP_ALLOW}));
   RepTable t(in);
   EXPECT_EQ(t.lookup_v4(v4(198, 18, 1, 1))->score, 20);
   EXPECT_EQ(t.lookup_v4(v4(198, 18, 1, 2))->score, 3);
@@ -30,7 +34,7 @@ TEST(RepTable, ExactHostBeatsPrefixAndLongestPrefixWins) {
 
 TEST(RepTable, DefaultRouteMatchesEverything) {
   RepTableInput in;
-  in.prefixes_v4.push_back({0, 0, {1, 0}});
+  in.prefixes_v4.push_back(make_prefix_v4(0, 0, {1, 0}));
   RepTable t(in);
   EXPECT_EQ(t.lookup_v4(v4(1, 2, 3, 4))->score, 1);
 }
@@ -39,11 +43,11 @@ TEST(RepTable, Ipv6HostsAndPrefixes) {
   RepTableInput in;
   std::array<uint8_t, 16> h{0x20, 0x01, 0x00, 0x02, 0, 0, 0, 1};
   h[15] = 5;
-  in.hosts_v6.push_back({h, {30, 0}});
+  in.hosts_v6.push_back(make_host_v6(h.data(), {30, 0}));
   std::array<uint8_t, 16> p{0x20, 0x01, 0x00, 0x02, 0, 0};
-  in.prefixes_v6.push_back({p, 48, {4, 0}});
+  in.prefixes_v6.push_back(make_prefix_v6(p.data(), 48, {4, 0}));
   std::array<uint8_t, 16> p2{0x20, 0x01, 0x00, 0x02, 0, 0, 0x80};
-  in.prefixes_v6.push_back({p2, 49, {9, 0}});
+  in.prefixes_v6.push_back(make_prefix_v6(p2.data(), 49, {9, 0}));
   RepTable t(in);
   EXPECT_EQ(t.lookup_v6(h.data())->score, 30);
   std::array<uint8_t, 16> q = h;
@@ -57,7 +61,7 @@ TEST(RepTable, Ipv6HostsAndPrefixes) {
 
 TEST(RepTable, RejectsBadPrefixLength) {
   RepTableInput in;
-  in.prefixes_v4.push_back({0, 33, {1, 0}});
+  in.prefixes_v4.push_back(make_prefix_v4(0, 33, {1, 0}));
   EXPECT_THROW(RepTable{in}, std::invalid_argument);
 }
 
@@ -69,7 +73,8 @@ TEST(RepTable, MatchesBruteForceOnRandomTables) {
     in.hosts_v4.push_back({sl_htonl(a), {static_cast<int32_t>(i), 0}});
     const uint8_t len = static_cast<uint8_t>(16 + rng() % 17);
     const uint32_t m = len == 32 ? ~0u : ~((1u << (32 - len)) - 1);
-    in.prefixes_v4.push_back({sl_htonl(a & m), len, {static_cast<int32_t>(1000 + i), 0}});
+    in.prefixes_v4.push_back(
+        make_prefix_v4(sl_htonl(a & m), len, {static_cast<int32_t>(1000 + i), 0}));
   }
   RepTable t(in);
   for (int q = 0; q < 5000; ++q) {

@@ -1,5 +1,8 @@
 // Snapshot files: round trip, lookups, and refusal of bad files.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -146,6 +149,68 @@ TEST_F(SnapshotFile, ATruncatedFileIsRefused) {
   EXPECT_THROW(Snapshot::load(path("t.snap")), FormatError);
   fs::resize_file(path("t.snap"), 10);
   EXPECT_THROW(Snapshot::load(path("t.snap")), FormatError);
+}
+
+// Peak resident set of this process, in bytes.
+long max_rss_bytes() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss * 1024L;
+}
+
+// A sparse file of `size` bytes starting with a valid header that has these counts.
+void write_sparse(const std::string &file, uint64_t size, const uint64_t counts[4]) {
+  SnapshotHeader h{};
+  std::memcpy(h.magic, kSnapshotMagic, sizeof h.magic);
+  h.version = kSnapshotVersion;
+  h.header_size = sizeof h;
+  for (int i = 0; i < 4; ++i) h.counts[i] = counts[i];
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, &h, sizeof h, 0), static_cast<ssize_t>(sizeof h));
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
+  ::close(fd);
+}
+
+// An 8 GiB sparse file is refused from its header: neither mapped nor read (the peak resident
+// set does not grow by anything near the file's size).
+TEST_F(SnapshotFile, AHugeSparseFileIsRefusedBeforeItIsRead) {
+  constexpr uint64_t kSize = uint64_t{8} << 30;
+  constexpr uint64_t kBound = uint64_t{1} << 30;
+  const long before = max_rss_bytes();
+  // Counts that exactly fill the file: only the entry limit refuses it.
+  const uint64_t filling[4] = {0, (kSize - 64) / sizeof(PrefixV4), 0, 0};
+  write_sparse(path("full.snap"), kSize, filling);
+  try {
+    Snapshot::load(path("full.snap"));
+    FAIL() << "an 8 GiB table was accepted";
+  } catch (const FormatError &e) {
+    EXPECT_THAT(e.what(), HasSubstr("more than the limit"));
+    EXPECT_THAT(e.what(), HasSubstr(path("full.snap")));
+  }
+  fs::remove(path("full.snap"));
+  // Counts that describe a small table: the size mismatch refuses it.
+  const uint64_t small[4] = {3, 0, 0, 0};
+  write_sparse(path("small.snap"), kSize, small);
+  try {
+    Snapshot::load(path("small.snap"));
+    FAIL() << "a table with 8 GiB of trailing bytes was accepted";
+  } catch (const FormatError &e) {
+    EXPECT_THAT(e.what(), HasSubstr("truncated or corrupt"));
+  }
+  fs::remove(path("small.snap"));
+  EXPECT_LT(max_rss_bytes() - before, static_cast<long>(kBound));
+}
+
+TEST_F(SnapshotFile, ADirectoryOrFifoIsRefusedWithoutBlocking) {
+  EXPECT_THROW(Snapshot::load(dir_.string()), FormatError);
+  ASSERT_EQ(::mkfifo(path("fifo").c_str(), 0600), 0);
+  try {
+    Snapshot::load(path("fifo"));
+    FAIL() << "a FIFO was accepted";
+  } catch (const FormatError &e) {
+    EXPECT_THAT(e.what(), HasSubstr("not a regular file"));
+  }
 }
 
 TEST_F(SnapshotFile, AMissingFileIsAnError) {

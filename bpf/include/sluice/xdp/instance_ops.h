@@ -21,8 +21,6 @@ namespace sluice::xdp {
 // $SLUICE_XDP_STATE_DIR or /run/sluice/xdp, then /NAME/table.snapshot.
 std::string state_snapshot_path(const std::string &name);
 
-RepTable table_from_snapshot(const reputation::Snapshot &snap);
-
 // Full replacement, atomic for the data plane (double-buffered). Throws Error.
 ReplaceStats load_snapshot(const std::string &name, const std::string &snapshot_path);
 // The last snapshot with the delta applied, loaded as a full replacement (so still atomic).

@@ -1,5 +1,6 @@
 // The reputation table in the XDP maps: IPv4/IPv6 host hashes, IPv4 prefixes as DIR-24-8,
-// IPv6 prefixes as four exact-length hashes (/64, /56, /48, /32), double buffered.
+// IPv6 prefixes as an exact-length hash (/64, /56, /48, /32) plus an LPM trie for every other
+// length, double buffered.
 #pragma once
 
 #include <array>
@@ -11,39 +12,17 @@
 #include <vector>
 
 #include "core/sl_shared.h"
+#include "sluice/reputation/snapshot.h"
 #include "sluice/xdp/sl_xdp_layout.h"
 
 namespace sluice::xdp {
 
 class XdpObject;
 
-struct HostV4Entry {
-  uint32_t addr_be;
-  sl_rep_value value;
-};
-struct PrefixV4Entry {
-  uint32_t addr_be;
-  uint8_t len;
-  sl_rep_value value;
-};
-struct HostV6Entry {
-  std::array<uint8_t, 16> addr;
-  sl_rep_value value;
-};
-struct PrefixV6Entry {
-  std::array<uint8_t, 16> addr;
-  uint8_t len;
-  sl_rep_value value;
-};
-
-// A compiled table as the data plane sees it: every entry carries its effective value, so a
-// lookup takes the exact host if any, else the longest prefix.
-struct RepTable {
-  std::vector<HostV4Entry> hosts_v4;
-  std::vector<PrefixV4Entry> prefixes_v4;
-  std::vector<HostV6Entry> hosts_v6;
-  std::vector<PrefixV6Entry> prefixes_v6;
-};
+// A compiled table as the data plane sees it (the reputation library's entry arrays): every
+// entry carries its effective value, so a lookup takes the exact host if any, else the longest
+// prefix.
+using RepTable = reputation::TableEntries;
 
 // DIR-24-8 as built in memory before it is copied into the maps (encoding: sl_xdp_layout.h).
 struct Dir24 {
@@ -53,14 +32,17 @@ struct Dir24 {
 };
 
 // Throws Error when the table needs more tbl8 groups or distinct values than the maps hold.
-Dir24 build_dir24(std::span<const PrefixV4Entry> prefixes);
+Dir24 build_dir24(std::span<const reputation::PrefixV4> prefixes);
 std::optional<sl_rep_value> dir24_lookup(const Dir24 &d, uint32_t addr_be);
 
-// IPv6 prefixes expanded to the stored lengths. Prefixes longer than /64 cannot be stored and
-// are counted in *skipped; prefixes shorter than /16 are rejected (Error), as are expansions
-// beyond SLX_MAX_PREFIXES_V6 keys.
-std::vector<std::pair<slx_v6_prefix_key, sl_rep_value>> expand_v6(
-    std::span<const PrefixV6Entry> prefixes, size_t *skipped);
+// IPv6 prefixes as the maps hold them: /32, /48, /56 and /64 in the exact-length hash, every
+// other length (/0 to /128) in the LPM trie (sl_xdp_layout.h). Every prefix is stored as it is,
+// none expanded or skipped; the only limit is SLX_MAX_PREFIXES_V6 per map (Error beyond).
+struct V6Prefixes {
+  std::vector<std::pair<slx_v6_prefix_key, sl_rep_value>> hashed;
+  std::vector<std::pair<slx_v6_lpm_key, slx_v6_lpm_value>> trie;
+};
+V6Prefixes split_v6(std::span<const reputation::PrefixV6> prefixes);
 
 // File descriptors of the reputation maps (both sets) and the set selector.
 struct RepMapFds {
@@ -71,6 +53,7 @@ struct RepMapFds {
   int tbl8[2] = {-1, -1};
   int pfxval[2] = {-1, -1};
   int pfx6[2] = {-1, -1};
+  int lpm6[2] = {-1, -1};
 };
 
 // Borrowed from a loaded object (valid while it lives).
@@ -91,7 +74,6 @@ class PinnedRepMaps {
 
 struct ReplaceStats {
   uint32_t active_set = 0;
-  size_t v6_prefixes_skipped = 0;
 };
 
 // Full replacement: fills the inactive set, then flips the selector, so a reader (one SYN) sees

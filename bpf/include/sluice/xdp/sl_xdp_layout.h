@@ -9,6 +9,8 @@
 
 #include <linux/types.h>
 
+#include "core/sl_shared.h"
+
 /* Capacities. The prefix tables are preallocated arrays; the hashes grow up to these sizes. */
 #ifndef SLX_MAX_HOSTS_V4
 #define SLX_MAX_HOSTS_V4 (2u * 1024 * 1024)
@@ -48,12 +50,26 @@ struct slx_tbl8_group {
   __u32 e[256];
 };
 
-/* IPv6 prefixes are stored at four lengths only (/32, /48, /56, /64); the loader expands every
- * other length up to the next stored one, so the BPF side does at most four exact lookups. */
+/* IPv6 prefixes of the four common lengths (/32, /48, /56, /64) sit in an exact-match hash,
+ * one key per prefix; every other length (/0../31, /33../47, ..., /65../128) sits in an LPM trie
+ * whose value repeats the prefix length. A lookup takes the trie's longest match (length L),
+ * then probes the hash at the stored lengths longer than L, longest first: the first hit is the
+ * longest prefix overall. No length is expanded or skipped. */
 #define SLX_V6_LEVELS 4
 struct slx_v6_prefix_key {
   __u32 len;    /* 32, 48, 56 or 64 */
   __u8 addr[8]; /* the first 64 bits, bits past len zero */
+};
+
+struct slx_v6_lpm_key {
+  __u32 prefixlen; /* 0..128, as BPF_MAP_TYPE_LPM_TRIE wants it */
+  __u8 addr[16];   /* bits past prefixlen zero */
+};
+
+struct slx_v6_lpm_value {
+  struct sl_rep_value value;
+  __u32 len; /* = the key's prefixlen (an LPM lookup does not say which prefix matched) */
+  __u32 pad;
 };
 
 /* Where the program forwards: the devmap index of the other port. */
@@ -71,6 +87,7 @@ struct slx_meta {
   __u32 table_set; /* copy of rep_active, for status */
   __u32 pad;
   __u64 table_loads; /* full table replacements so far */
+  __u64 instance_id; /* random, drawn at attach: ties saved table state to this attachment */
 };
 
 #endif /* SLUICE_XDP_SL_XDP_LAYOUT_H */

@@ -46,6 +46,38 @@ static_assert(sizeof(PrefixV4) == 16, "PrefixV4 layout");
 static_assert(sizeof(HostV6) == 24, "HostV6 layout");
 static_assert(sizeof(PrefixV6) == 32, "PrefixV6 layout");
 
+// Entries built field by field (the padding zeroed), for code that makes tables by hand.
+inline PrefixV4 make_prefix_v4(uint32_t addr_be, uint8_t len, sl_rep_value value) {
+  PrefixV4 p{};
+  p.addr_be = addr_be;
+  p.len = len;
+  p.value = value;
+  return p;
+}
+inline HostV6 make_host_v6(const uint8_t addr[16], sl_rep_value value) {
+  HostV6 h{};
+  for (int i = 0; i < 16; ++i) h.addr[i] = addr[i];
+  h.value = value;
+  return h;
+}
+inline PrefixV6 make_prefix_v6(const uint8_t addr[16], uint8_t len, sl_rep_value value) {
+  PrefixV6 p{};
+  for (int i = 0; i < 16; ++i) p.addr[i] = addr[i];
+  p.len = len;
+  p.value = value;
+  return p;
+}
+
+// The four entry arrays of a table, owned: what a data plane builds its lookup structures from
+// (sluice-dp's RepTable, the XDP maps), whether they come from a snapshot (Snapshot::entries()),
+// a test or a benchmark. The one entry type family of every part of sluice.
+struct TableEntries {
+  std::vector<HostV4> hosts_v4;
+  std::vector<PrefixV4> prefixes_v4;
+  std::vector<HostV6> hosts_v6;
+  std::vector<PrefixV6> prefixes_v6;
+};
+
 inline bool operator==(const sl_rep_value &a, const sl_rep_value &b) {
   return a.score == b.score && a.flags == b.flags;
 }
@@ -63,6 +95,11 @@ struct SnapshotHeader {
   uint64_t checksum;      // image_checksum() of the whole file, this field taken as zero
 };
 static_assert(sizeof(SnapshotHeader) == 64, "SnapshotHeader layout");
+
+// The most entries a snapshot file may hold, all kinds together (a 2 GiB file of IPv6
+// prefixes). Snapshot::load checks the header's counts against it and against the file size
+// before it maps anything.
+inline constexpr uint64_t kMaxSnapshotEntries = uint64_t{64} << 20;
 
 // How a lookup matched, for tools that want to show it (sluicectl table lookup).
 struct Match {
@@ -98,6 +135,7 @@ class Snapshot {
   std::span<const PrefixV4> prefixes_v4() const;
   std::span<const HostV6> hosts_v6() const;
   std::span<const PrefixV6> prefixes_v6() const;
+  TableEntries entries() const;  // a copy of the four arrays
   uint64_t created_unix() const;
   uint64_t checksum() const;  // as stored in (or computed for) the file
 

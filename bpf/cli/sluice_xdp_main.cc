@@ -136,9 +136,17 @@ int cmd_table_delta(const std::vector<std::string> &args) {
   return 0;
 }
 
+// A policy file parsed, its warnings (e.g. every unlisted sender blocked) said on stderr.
+sl_policy load_policy_file(const std::string &file) {
+  std::vector<std::string> warnings;
+  const sl_policy policy = parse_policy_file(file, &warnings);
+  for (const auto &w : warnings) fmt::print(stderr, "sluice-xdp: {}\n", w);
+  return policy;
+}
+
 int cmd_policy(const std::vector<std::string> &args) {
   const auto [name, file] = name_and_file(args, "policy");
-  fmt::print("policy generation {}\n", set_policy_file(name, file));
+  fmt::print("policy generation {}\n", set_policy(name, load_policy_file(file)));
   return 0;
 }
 
@@ -187,7 +195,7 @@ int cmd_replay(const std::vector<std::string> &args) {
       "table", po::value(&table), "reputation snapshot (default: empty)");
   parse(args, d);
 #if SLUICE_XDP_HAVE_REPUTATION
-  if (!policy.empty()) o.policy = parse_policy_file(policy);
+  if (!policy.empty()) o.policy = load_policy_file(policy);
   if (!table.empty()) o.table = load_snapshot_table(table);
 #else
   if (!policy.empty() || !table.empty())

@@ -12,13 +12,25 @@ if(TARGET sluice_dp_lib)
 endif()
 
 if(TARGET sluice_dp_replay)
+  add_library(sluice_dp_golden_input STATIC replay_golden_input.cc)
+  target_link_libraries(sluice_dp_golden_input PUBLIC sluice_dp_testenv sluice_reputation
+                        PRIVATE ${PCAP_LINK_LIBRARIES})
+  sluice_warnings(sluice_dp_golden_input)
+
   add_executable(dataplane_replay_test replay_test.cc)
-  target_link_libraries(dataplane_replay_test PRIVATE sluice_dp_replay sluice_dp_testenv
-                        ${PCAP_LINK_LIBRARIES} GTest::gtest_main)
+  target_link_libraries(dataplane_replay_test PRIVATE sluice_dp_replay sluice_dp_golden_input
+                        GTest::gtest_main)
   target_compile_definitions(dataplane_replay_test PRIVATE
                              SLUICE_DP_GOLDEN_DIR="${CMAKE_CURRENT_SOURCE_DIR}/golden")
   sluice_warnings(dataplane_replay_test)
   gtest_discover_tests(dataplane_replay_test PROPERTIES LABELS "unit")
+
+  # The golden files' only writer, an explicit step (see replay_test.cc); not part of ALL.
+  add_executable(make_replay_golden EXCLUDE_FROM_ALL make_replay_golden.cc)
+  target_link_libraries(make_replay_golden PRIVATE sluice_dp_replay sluice_dp_golden_input)
+  target_compile_definitions(make_replay_golden PRIVATE
+                             SLUICE_DP_GOLDEN_DIR="${CMAKE_CURRENT_SOURCE_DIR}/golden")
+  sluice_warnings(make_replay_golden)
 endif()
 
 if(TARGET sluice_dp_lib AND TARGET sluice_dataplane_client)

@@ -129,9 +129,17 @@ int cmd_table_delta(const std::vector<std::string> &args) {
   return 0;
 }
 
+// A policy file parsed, its warnings (e.g. every unlisted sender blocked) said on stderr.
+sl_policy load_policy_file(const std::string &file) {
+  std::vector<std::string> warnings;
+  const sl_policy policy = parse_policy_file(file, &warnings);
+  for (const auto &w : warnings) fmt::print(stderr, "sluice-xdp: {}\n", w);
+  return policy;
+}
+
 int cmd_policy(const std::vector<std::string> &args) {
   const auto [name, file] = name_and_file(args, "policy");
-  fmt::print("policy generation {}\n", set_policy_file(name, file));
+  fmt::print("policy generation {}\n", set_policy(name, load_policy_file(file)));
   return 0;
 }
 
@@ -178,7 +186,7 @@ int cmd_replay(const std::vector<std::string> &args) {
       "policy", po::value(&policy), "policy file (default: none, everything forwarded)")(
       "table", po::value(&table), "reputation snapshot (default: empty)");
   parse(args, d);
-  if (!policy.empty()) o.policy = parse_policy_file(policy);
+  if (!policy.empty()) o.policy = load_policy_file(policy);
   if (!table.empty()) o.table = load_snapshot_table(table);
   if (dir != "outside" && dir != "inside") throw Error("--direction must be outside or inside");
   o.from_inside = dir == "inside";

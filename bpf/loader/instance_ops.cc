@@ -116,9 +116,12 @@ RepTable load_snapshot_table(const std::string &snapshot_path) {
   }
 }
 
-sl_policy parse_policy_file(const std::string &path) {
+sl_policy parse_policy_file(const std::string &path, std::vector<std::string> *warnings) {
   try {
-    return dataplane::load_policy(path).policy;
+    const dataplane::PolicyFile pf = dataplane::load_policy(path);
+    if (warnings)
+      for (auto &w : dataplane::policy_warnings(pf, path)) warnings->push_back(std::move(w));
+    return pf.policy;
   } catch (const dataplane::PolicyError &e) {
     throw Error(e.what());
   }

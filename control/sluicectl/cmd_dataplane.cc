@@ -14,6 +14,8 @@
 #include "dataplane_client.h"
 #include "text_table.h"
 
+#include "policy_file.h"
+
 namespace sluicectl {
 namespace {
 
@@ -166,6 +168,9 @@ int run_dataplane(Context &ctx) {
       ctx.out << "delta applied: " << words[2] << "\n";
     } else if (w0 == "policy" && words.size() >= 2 && words[1] == "set") {
       want(3);
+      // Parsed here too, so the operator hears the warnings (and errors) the data plane logs.
+      const auto pf = sluice::dataplane::load_policy(words[2]);
+      for (const auto &w : sluice::dataplane::policy_warnings(pf, words[2])) ctx.err << w << "\n";
       connect(ctx)->set_policy(words[2]);
       ctx.out << "policy set: " << words[2] << "\n";
     } else if (w0 == "stats") {

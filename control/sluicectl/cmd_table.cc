@@ -116,7 +116,7 @@ int cmd_build(Context &ctx) {
   opts.add_options()("help,h", "show this help")(
       "sources,s", po::value<std::string>()->value_name("FILE"), "the sources file (INI)")(
       "output,o", po::value<std::string>()->value_name("FILE"), "the table file to write")(
-      "max-malformed", po::value<size_t>()->value_name("N"),
+      "max-malformed", po::value<std::string>()->value_name("N"),
       "override every source's malformed-line limit")("json", "summary as JSON");
   auto vm = parse_args(ctx, ctx.args, opts, {});
   if (vm.count("help")) {
@@ -131,8 +131,15 @@ int cmd_build(Context &ctx) {
   if (!vm.count("sources")) throw UsageError("--sources FILE is required");
   if (!vm.count("output")) throw UsageError("--output FILE is required");
   rep::SourcesFile sf = rep::load_sources_file(vm["sources"].as<std::string>());
-  if (vm.count("max-malformed"))
-    for (auto &s : sf.sources) s.max_malformed = vm["max-malformed"].as<size_t>();
+  if (vm.count("max-malformed")) {
+    // Read as text: Boost converts "-1" to size_t's largest value, i.e. "no limit".
+    const std::string n = vm["max-malformed"].as<std::string>();
+    size_t limit = 0;
+    auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), limit);
+    if (n.empty() || ec != std::errc() || p != n.data() + n.size())
+      throw UsageError(fmt::format("bad --max-malformed '{}': expected a non-negative integer", n));
+    for (auto &s : sf.sources) s.max_malformed = limit;
+  }
   rep::BuildResult r = rep::build(sf);
   for (const auto &s : r.sources)
     for (const auto &p : s.problems) ctx.err << p << "\n";

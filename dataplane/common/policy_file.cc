@@ -1,21 +1,19 @@
-// Policy file parser. Boost.Program_options reads the INI syntax; a first pass of our own
-// records the line of every key (Boost does not report lines) and rejects what Boost would
-// silently accept (duplicate keys, unknown sections), so every error names FILE:LINE.
+// Policy file parser: one pass over the lines, so every error names FILE:LINE. What each key
+// means is one row of kKeys (section, key, how to apply its value); the checks that span
+// several keys or levels run after the pass.
 #include "policy_file.h"
-
-#include <boost/program_options/options_description.hpp>
-#include <boost/program_options/parsers.hpp>
 
 #include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <tuple>
+
+#include "core/sl_decide.h"
 
 namespace sluice::dataplane {
 namespace {
-
-namespace po = boost::program_options;
 
 std::string trim(const std::string &s) {
   const auto b = s.find_first_not_of(" \t\r");
@@ -34,54 +32,14 @@ std::string lower(std::string s) {
   throw PolicyError(name + ": " + reason);
 }
 
-// Pass 1: the line of each "section.key" and of each section header, syntax checked.
-struct Layout {
-  std::map<std::string, int> key_line;
-  std::map<std::string, int> section_line;
-};
-
-Layout scan(std::istream &in, const std::string &name, std::string &text_out) {
-  Layout layout;
-  std::ostringstream text;
-  std::string raw, section;
-  int line = 0;
-  while (std::getline(in, raw)) {
-    ++line;
-    text << raw << '\n';
-    std::string s = raw;
-    if (const auto hash = s.find('#'); hash != std::string::npos) s.resize(hash);
-    s = trim(s);
-    if (s.empty()) continue;
-    if (s.front() == '[') {
-      if (s.back() != ']') fail(name, line, "section header without closing ']'");
-      section = trim(s.substr(1, s.size() - 2));
-      if (section.empty()) fail(name, line, "empty section name");
-      if (!layout.section_line.emplace(section, line).second)
-        fail(name, line,
-             "section [" + section + "] repeated (first at line " +
-                 std::to_string(layout.section_line[section]) + ")");
-      continue;
-    }
-    const auto eq = s.find('=');
-    if (eq == std::string::npos) fail(name, line, "expected 'key = value', got '" + s + "'");
-    const std::string key = trim(s.substr(0, eq));
-    if (key.empty()) fail(name, line, "missing key before '='");
-    const std::string full = section.empty() ? key : section + "." + key;
-    if (auto [it, fresh] = layout.key_line.emplace(full, line); !fresh)
-      fail(name, line,
-           "duplicate key '" + key + "' (first at line " + std::to_string(it->second) + ")");
-  }
-  if (in.bad()) fail(name, 0, "read error");
-  text_out = text.str();
-  return layout;
-}
+// ---- values ------------------------------------------------------------------------------
 
 uint64_t parse_uint(const std::string &v, uint64_t max, const std::string &what) {
   uint64_t out = 0;
   const char *b = v.data(), *e = v.data() + v.size();
   auto [p, ec] = std::from_chars(b, e, out);
   if (v.empty() || ec != std::errc() || p != e)
-    throw PolicyError(what + ": '" + v + "' is not a non-negative integer");
+    throw PolicyError(what + ": " + shown(v) + " is not a non-negative integer");
   if (out > max) throw PolicyError(what + ": " + v + " exceeds " + std::to_string(max));
   return out;
 }
@@ -91,7 +49,7 @@ int32_t parse_int32(const std::string &v, const std::string &what) {
   const char *b = v.data(), *e = v.data() + v.size();
   auto [p, ec] = std::from_chars(b, e, out);
   if (v.empty() || ec != std::errc() || p != e)
-    throw PolicyError(what + ": '" + v + "' is not a 32-bit integer");
+    throw PolicyError(what + ": " + shown(v) + " is not a 32-bit integer");
   return out;
 }
 
@@ -99,7 +57,7 @@ bool parse_bool(const std::string &v, const std::string &what) {
   const std::string l = lower(v);
   if (l == "true" || l == "yes" || l == "on" || l == "1") return true;
   if (l == "false" || l == "no" || l == "off" || l == "0") return false;
-  throw PolicyError(what + ": '" + v + "' is not a boolean (true/false)");
+  throw PolicyError(what + ": " + shown(v) + " is not a boolean (true/false)");
 }
 
 uint8_t parse_block(const std::string &v, const std::string &what) {
@@ -107,62 +65,173 @@ uint8_t parse_block(const std::string &v, const std::string &what) {
   if (l == "none" || l == "no" || l == "false") return SL_BLOCK_NONE;
   if (l == "drop") return SL_BLOCK_DROP;
   if (l == "rst" || l == "reset") return SL_BLOCK_RST;
-  throw PolicyError(what + ": '" + v + "' is not one of none, drop, rst");
+  throw PolicyError(what + ": " + shown(v) + " is not one of none, drop, rst");
 }
 
-// Level sections are "level.N" with N in 1..SL_MAX_LEVELS-1; returns 0 for anything else.
-unsigned level_of_section(const std::string &section) {
-  if (section.rfind("level.", 0) != 0) return 0;
-  const std::string n = section.substr(6);
-  unsigned out = 0;
-  auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), out);
-  if (n.empty() || ec != std::errc() || p != n.data() + n.size()) return 0;
+// A level name is shown by sluicectl and travels in JSON replies: printable ASCII, bounded.
+constexpr size_t kMaxLevelName = 64;
+std::string parse_level_name(const std::string &v, const std::string &what) {
+  if (v.empty()) throw PolicyError(what + " is empty");
+  if (v.size() > kMaxLevelName)
+    throw PolicyError(what + ": longer than " + std::to_string(kMaxLevelName) + " bytes");
+  for (unsigned char c : v)
+    if (c < 0x20 || c > 0x7e)
+      throw PolicyError(what + ": " + shown(v) + " has a byte that is not printable ASCII");
+  return v;
+}
+
+// ---- sections and keys ---------------------------------------------------------------------
+
+// What the pass collects besides the profile fields themselves.
+struct LevelState {
+  int section_line = 0;  // 0: no [level.N] section
+  int threshold_line = 0;
+  int strip_wscale_line = 0;
+  int32_t threshold = 0;
+};
+
+struct State {
+  PolicyFile out;
+  std::vector<uint16_t> ports{25};
+  LevelState level[SL_MAX_LEVELS];
+};
+
+enum class Section { kSmtp, kLevel };
+
+// One key of one section kind: `apply` parses `value` into `st` (level is 0 in [smtp]) and
+// throws PolicyError("reason") for a bad value; `what` is the quoted key for messages.
+struct KeySpec {
+  Section section;
+  const char *key;
+  void (*apply)(State &st, unsigned level, int line, const std::string &value,
+                const std::string &what);
+};
+
+sl_profile &prof(State &st, unsigned l) {
+  return st.out.policy.profiles[l];
+}
+
+const KeySpec kKeys[] = {
+    {Section::kSmtp, "ports",
+     [](State &st, unsigned, int, const std::string &v, const std::string &) {
+       st.ports = parse_port_list(v);
+     }},
+    {Section::kSmtp, "unseen_tcp",
+     [](State &st, unsigned, int, const std::string &v, const std::string &what) {
+       if (v != "drop" && v != "pass")
+         throw PolicyError(what + " must be drop or pass, not " + shown(v));
+       st.out.policy.unseen_tcp = v == "pass" ? SL_UNSEEN_PASS : SL_UNSEEN_DROP;
+     }},
+    {Section::kLevel, "threshold",
+     [](State &st, unsigned l, int line, const std::string &v, const std::string &what) {
+       st.level[l].threshold = parse_int32(v, what);
+       st.level[l].threshold_line = line;
+     }},
+    {Section::kLevel, "name",
+     [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
+       st.out.level_names[l] = parse_level_name(v, what);
+     }},
+    {Section::kLevel, "window_clamp",
+     [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
+       prof(st, l).window_clamp = static_cast<uint32_t>(parse_uint(v, 65535, what));
+     }},
+    {Section::kLevel, "mss_clamp",
+     [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
+       prof(st, l).mss_clamp = static_cast<uint16_t>(parse_uint(v, 65535, what));
+     }},
+    {Section::kLevel, "strip_wscale",
+     [](State &st, unsigned l, int line, const std::string &v, const std::string &what) {
+       prof(st, l).strip_wscale = parse_bool(v, what);
+       st.level[l].strip_wscale_line = line;
+     }},
+    {Section::kLevel, "strip_sack_perm",
+     [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
+       prof(st, l).strip_sack_perm = parse_bool(v, what);
+     }},
+    {Section::kLevel, "delay_us",
+     [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
+       prof(st, l).delay_us = static_cast<uint32_t>(parse_uint(v, 60'000'000, what));
+     }},
+    {Section::kLevel, "delay_ms",
+     [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
+       prof(st, l).delay_us = static_cast<uint32_t>(parse_uint(v, 60'000, what) * 1000);
+     }},
+    {Section::kLevel, "client_drop_ppm",
+     [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
+       prof(st, l).client_drop_ppm = static_cast<uint32_t>(parse_uint(v, 1'000'000, what));
+     }},
+    {Section::kLevel, "server_drop_ppm",
+     [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
+       prof(st, l).server_drop_ppm = static_cast<uint32_t>(parse_uint(v, 1'000'000, what));
+     }},
+    {Section::kLevel, "tarpit",
+     [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
+       prof(st, l).tarpit = parse_bool(v, what);
+     }},
+    {Section::kLevel, "block",
+     [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
+       prof(st, l).block = parse_block(v, what);
+     }},
+};
+
+std::string expected_keys(Section s) {
+  std::string out;
+  for (const KeySpec &k : kKeys)
+    if (k.section == s) out += (out.empty() ? "" : ", ") + std::string(k.key);
   return out;
 }
 
-struct LevelKeys {
-  std::map<std::string, std::string> values;  // key -> value
-};
+// "key" must be a plain name: a dotted key would be read by other INI readers as a sub-section.
+bool plain_key(const std::string &key) {
+  return std::all_of(key.begin(), key.end(), [](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
 
-void apply_level_key(sl_profile &prof, int32_t &threshold, bool &has_threshold, std::string &nm,
-                     bool &wscale_given, const std::string &key, const std::string &value) {
-  const std::string what = "'" + key + "'";
-  if (key == "threshold") {
-    threshold = parse_int32(value, what);
-    has_threshold = true;
-  } else if (key == "name") {
-    if (value.empty()) throw PolicyError("'name' is empty");
-    nm = value;
-  } else if (key == "window_clamp") {
-    prof.window_clamp = static_cast<uint32_t>(parse_uint(value, 65535, what));
-  } else if (key == "mss_clamp") {
-    prof.mss_clamp = static_cast<uint16_t>(parse_uint(value, 65535, what));
-  } else if (key == "strip_wscale") {
-    prof.strip_wscale = parse_bool(value, what);
-    wscale_given = true;
-  } else if (key == "strip_sack_perm") {
-    prof.strip_sack_perm = parse_bool(value, what);
-  } else if (key == "delay_us") {
-    prof.delay_us = static_cast<uint32_t>(parse_uint(value, 60'000'000, what));
-  } else if (key == "delay_ms") {
-    prof.delay_us = static_cast<uint32_t>(parse_uint(value, 60'000, what) * 1000);
-  } else if (key == "client_drop_ppm") {
-    prof.client_drop_ppm = static_cast<uint32_t>(parse_uint(value, 1'000'000, what));
-  } else if (key == "server_drop_ppm") {
-    prof.server_drop_ppm = static_cast<uint32_t>(parse_uint(value, 1'000'000, what));
-  } else if (key == "tarpit") {
-    prof.tarpit = parse_bool(value, what);
-  } else if (key == "block") {
-    prof.block = parse_block(value, what);
-  } else {
-    throw PolicyError("unknown key '" + key +
-                      "' (expected threshold, name, window_clamp, mss_clamp, strip_wscale, "
-                      "strip_sack_perm, delay_us, delay_ms, client_drop_ppm, server_drop_ppm, "
-                      "tarpit, block)");
-  }
+// "[smtp]" -> (kSmtp, 0); "[level.N]" -> (kLevel, N) with N written canonically (no sign, no
+// leading zero: [level.1] and [level.01] must not both name level 1); anything else throws.
+std::pair<Section, unsigned> parse_section(const std::string &section) {
+  if (section == "smtp") return {Section::kSmtp, 0};
+  const std::string expected =
+      "(expected [smtp] or [level.N], N = 1.." + std::to_string(SL_MAX_LEVELS - 1) + ")";
+  if (section.rfind("level.", 0) != 0)
+    throw PolicyError("unknown section [" + shown(section, false) + "] " + expected);
+  const std::string n = section.substr(6);
+  unsigned lvl = 0;
+  auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), lvl);
+  if (n.empty() || ec != std::errc() || p != n.data() + n.size() || lvl == 0 ||
+      lvl >= SL_MAX_LEVELS)
+    throw PolicyError("unknown section [" + shown(section, false) + "] " + expected);
+  if (n != std::to_string(lvl))
+    throw PolicyError("section [" + section + "]: write the level number as [level." +
+                      std::to_string(lvl) + "] (no leading zeros)");
+  return {Section::kLevel, lvl};
 }
 
 }  // namespace
+
+std::string shown(std::string_view text, bool quote) {
+  constexpr size_t kMaxShown = 80;
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = quote ? "'" : "";
+  for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c < 0x20 || c > 0x7e) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (quote) out += '\'';
+  if (text.size() > kMaxShown)
+    out += "... (" + std::to_string(text.size()) + " bytes, first " + std::to_string(kMaxShown) +
+           " shown)";
+  return out;
+}
 
 std::vector<uint16_t> parse_port_list(const std::string &text) {
   std::vector<uint16_t> ports;
@@ -170,7 +239,7 @@ std::vector<uint16_t> parse_port_list(const std::string &text) {
   std::istringstream in(text);
   while (std::getline(in, item, ',')) {
     item = trim(item);
-    if (item.empty()) throw PolicyError("empty entry in port list '" + text + "'");
+    if (item.empty()) throw PolicyError("empty entry in port list " + shown(text));
     const auto port = static_cast<uint16_t>(parse_uint(item, 65535, "port"));
     if (port == 0) throw PolicyError("port 0 is not a valid SMTP port");
     if (std::find(ports.begin(), ports.end(), port) != ports.end())
@@ -189,110 +258,122 @@ void set_smtp_ports(sl_policy &policy, const std::vector<uint16_t> &ports_host_o
 }
 
 PolicyFile parse_policy(std::istream &in, const std::string &name) {
-  std::string text;
-  const Layout layout = scan(in, name, text);
+  State st;
+  st.out.level_names.assign(SL_MAX_LEVELS, "");
+  st.out.level_names[0] = "pass";
 
-  // Boost.Program_options reads the values; nothing is registered, so every key comes back as
-  // an unregistered option and we validate it ourselves (with the line pass 1 recorded).
-  po::options_description none;
-  po::parsed_options parsed(&none);
-  try {
-    std::istringstream again(text);
-    parsed = po::parse_config_file(again, none, /*allow_unregistered=*/true);
-  } catch (const po::error &e) {
-    fail(name, 0, e.what());
-  }
-
-  for (const auto &[section, line] : layout.section_line) {
-    if (section == "smtp") continue;
-    const unsigned lvl = level_of_section(section);
-    if (lvl == 0 || lvl >= SL_MAX_LEVELS)
-      fail(name, line,
-           "unknown section [" + section + "] (expected [smtp] or [level.N], N = 1.." +
-               std::to_string(SL_MAX_LEVELS - 1) + ")");
-  }
-
-  PolicyFile out;
-  out.level_names.assign(SL_MAX_LEVELS, "");
-  out.level_names[0] = "pass";
-  std::vector<uint16_t> ports{25};
-  int32_t thresholds[SL_MAX_LEVELS] = {};
-  bool has_threshold[SL_MAX_LEVELS] = {};
-  bool wscale_given[SL_MAX_LEVELS] = {};
-  bool present[SL_MAX_LEVELS] = {};
-
-  for (const auto &opt : parsed.options) {
-    const std::string &full = opt.string_key;
-    const auto where = layout.key_line.find(full);
-    const int line = where == layout.key_line.end() ? 0 : where->second;
-    const std::string value = opt.value.empty() ? std::string() : trim(opt.value.front());
-    const auto dot = full.rfind('.');
-    const std::string section = dot == std::string::npos ? "" : full.substr(0, dot);
-    const std::string key = dot == std::string::npos ? full : full.substr(dot + 1);
+  std::map<std::string, int> section_line;  // section -> line of its header
+  std::map<std::string, int> key_line;      // "section.key" -> line
+  bool in_section = false;
+  std::string section;
+  Section kind = Section::kSmtp;
+  unsigned lvl = 0;
+  std::string raw;
+  int line = 0;
+  while (std::getline(in, raw)) {
+    ++line;
     try {
-      if (section.empty()) {
-        throw PolicyError("key '" + key + "' outside a section ([smtp] or [level.N])");
-      } else if (section == "smtp") {
-        if (key == "ports") {
-          ports = parse_port_list(value);
-        } else if (key == "unseen_tcp") {
-          if (value != "drop" && value != "pass")
-            throw PolicyError("unseen_tcp must be drop or pass, not '" + value + "'");
-          out.policy.unseen_tcp = value == "pass" ? SL_UNSEEN_PASS : SL_UNSEEN_DROP;
-        } else {
-          throw PolicyError("unknown key '" + key + "' in [smtp] (expected ports, unseen_tcp)");
-        }
-      } else {
-        const unsigned lvl = level_of_section(section);
-        present[lvl] = true;
-        apply_level_key(out.policy.profiles[lvl], thresholds[lvl], has_threshold[lvl],
-                        out.level_names[lvl], wscale_given[lvl], key, value);
+      if (raw.find('\0') != std::string::npos) throw PolicyError("line contains a NUL byte");
+      std::string s = raw;
+      if (const auto hash = s.find('#'); hash != std::string::npos) s.resize(hash);
+      s = trim(s);
+      if (s.empty()) continue;
+      if (s.front() == '[') {
+        if (s.back() != ']') throw PolicyError("section header without closing ']'");
+        section = trim(s.substr(1, s.size() - 2));
+        if (section.empty()) throw PolicyError("empty section name");
+        std::tie(kind, lvl) = parse_section(section);
+        if (auto [it, fresh] = section_line.emplace(section, line); !fresh)
+          throw PolicyError("section [" + section + "] repeated (first at line " +
+                            std::to_string(it->second) + ")");
+        if (kind == Section::kLevel) st.level[lvl].section_line = line;
+        in_section = true;
+        continue;
       }
+      const auto eq = s.find('=');
+      if (eq == std::string::npos) throw PolicyError("expected 'key = value', got " + shown(s));
+      const std::string key = trim(s.substr(0, eq));
+      const std::string value = trim(s.substr(eq + 1));
+      if (key.empty()) throw PolicyError("missing key before '='");
+      if (!plain_key(key))
+        throw PolicyError("key " + shown(key) +
+                          " is not a plain name (letters, digits and '_'; no dotted keys)");
+      if (!in_section)
+        throw PolicyError("key " + shown(key) + " outside a section ([smtp] or [level.N])");
+      if (auto [it, fresh] = key_line.emplace(section + "." + key, line); !fresh)
+        throw PolicyError("duplicate key " + shown(key) + " (first at line " +
+                          std::to_string(it->second) + ")");
+      const auto spec = std::find_if(std::begin(kKeys), std::end(kKeys), [&](const KeySpec &k) {
+        return k.section == kind && key == k.key;
+      });
+      if (spec == std::end(kKeys))
+        throw PolicyError("unknown key " + shown(key) + " in [" + section + "] (expected " +
+                          expected_keys(kind) + ")");
+      spec->apply(st, lvl, line, value, shown(key));
     } catch (const PolicyError &e) {
       fail(name, line, e.what());
     }
   }
-  for (const auto &[section, line] : layout.section_line) {
-    const unsigned lvl = level_of_section(section);
-    if (lvl > 0) present[lvl] = true;
-  }
+  if (in.bad()) fail(name, 0, "read error");
 
   // Levels are 1..n without gaps, each with a threshold, thresholds non-decreasing.
   unsigned nlevels = 1;
-  while (nlevels < SL_MAX_LEVELS && present[nlevels]) ++nlevels;
+  while (nlevels < SL_MAX_LEVELS && st.level[nlevels].section_line > 0) ++nlevels;
   for (unsigned l = nlevels; l < SL_MAX_LEVELS; ++l)
-    if (present[l])
-      fail(name, layout.section_line.at("level." + std::to_string(l)),
+    if (st.level[l].section_line > 0)
+      fail(name, st.level[l].section_line,
            "[level." + std::to_string(l) + "] without [level." + std::to_string(nlevels) +
                "]: levels must be numbered 1, 2, ... without gaps");
+  PolicyFile &out = st.out;
   for (unsigned l = 1; l < nlevels; ++l) {
+    const LevelState &ls = st.level[l];
     const std::string sec = "level." + std::to_string(l);
-    const int line = layout.section_line.count(sec) ? layout.section_line.at(sec) : 0;
-    if (!has_threshold[l]) fail(name, line, "[" + sec + "] has no threshold");
-    if (l > 1 && thresholds[l] < thresholds[l - 1])
-      fail(name, layout.key_line.at(sec + ".threshold"),
-           "threshold " + std::to_string(thresholds[l]) + " of level " + std::to_string(l) +
+    if (ls.threshold_line == 0) fail(name, ls.section_line, "[" + sec + "] has no threshold");
+    if (l > 1 && ls.threshold < st.level[l - 1].threshold)
+      fail(name, ls.threshold_line,
+           "threshold " + std::to_string(ls.threshold) + " of level " + std::to_string(l) +
                " is below level " + std::to_string(l - 1) + "'s " +
-               std::to_string(thresholds[l - 1]) + " (thresholds must not decrease)");
+               std::to_string(st.level[l - 1].threshold) + " (thresholds must not decrease)");
     sl_profile &p = out.policy.profiles[l];
     // A clamped window only means what it says without scaling (sl_shared.h).
-    if (p.window_clamp != 0 && !wscale_given[l]) p.strip_wscale = 1;
+    if (p.window_clamp != 0 && ls.strip_wscale_line == 0) p.strip_wscale = 1;
     if (p.window_clamp != 0 && !p.strip_wscale)
-      fail(name, layout.key_line.at(sec + ".strip_wscale"),
+      fail(name, ls.strip_wscale_line,
            "window_clamp needs strip_wscale = true (a scaled window cannot be clamped)");
     if (out.level_names[l].empty()) out.level_names[l] = "level" + std::to_string(l);
-    out.policy.thresholds[l] = thresholds[l];
+    out.policy.thresholds[l] = ls.threshold;
   }
   out.policy.nlevels = nlevels;
   out.level_names.resize(nlevels);
-  set_smtp_ports(out.policy, ports);
-  return out;
+  set_smtp_ports(out.policy, st.ports);
+  PolicyFile result = std::move(st.out);
+  return result;
 }
 
 PolicyFile load_policy(const std::string &path) {
   std::ifstream in(path);
   if (!in) throw PolicyError(path + ": cannot open policy file");
   return parse_policy(in, path);
+}
+
+unsigned unlisted_level(const PolicyFile &p) {
+  return sl_level_for(&p.policy, 0, 0);
+}
+
+std::vector<std::string> policy_warnings(const PolicyFile &p, const std::string &name) {
+  std::vector<std::string> out;
+  const unsigned l = unlisted_level(p);
+  if (l == 0) return out;
+  const sl_profile &f = p.policy.profiles[l];
+  const std::string what = f.block == SL_BLOCK_DROP  ? "blocked (SYN dropped)"
+                           : f.block == SL_BLOCK_RST ? "blocked (SYN answered with RST)"
+                           : f.tarpit                ? "tarpitted"
+                                                     : "shaped";
+  const std::string level_name = l < p.level_names.size() ? p.level_names[l] : "";
+  out.push_back(name + ": warning: level " + std::to_string(l) + " '" + level_name +
+                "' has threshold " + std::to_string(p.policy.thresholds[l]) +
+                " <= 0: every unlisted sender (score 0) is " + what);
+  return out;
 }
 
 std::string format_policy(const PolicyFile &p) {

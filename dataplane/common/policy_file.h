@@ -1,5 +1,5 @@
-// The policy file: thresholds and level profiles for sluice-dp and sluice_xdp, in INI syntax
-// (read with Boost.Program_options' config-file parser). See docs/policy.md for the format.
+// The policy file: thresholds and level profiles for sluice-dp and sluice_xdp, in INI syntax.
+// See docs/policy.md for the format.
 //
 // Errors are thrown as PolicyError with the message "FILE:LINE: reason" (LINE omitted when the
 // problem is not tied to one line, e.g. a missing level), so an operator can fix the file.
@@ -9,6 +9,7 @@
 #include <iosfwd>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/sl_shared.h"
@@ -32,6 +33,16 @@ PolicyFile parse_policy(std::istream &in, const std::string &name);
 PolicyFile load_policy(const std::string &path);
 // Writes the policy back in the same syntax (parse_policy(format_policy(p)) == p).
 std::string format_policy(const PolicyFile &p);
+
+// The level an unlisted sender (score 0, no flags) gets under this policy.
+unsigned unlisted_level(const PolicyFile &p);
+// What an operator should hear about at load: today, a level with threshold <= 0 that every
+// unlisted sender falls into ("NAME: warning: ..."). Empty when there is nothing to say.
+std::vector<std::string> policy_warnings(const PolicyFile &p, const std::string &name);
+
+// Input text as it may appear in an error message: control characters, bytes outside ASCII and
+// '\\' escaped (\xNN, \\), cut after 80 bytes (the full length is said), in quotes if `quote`.
+std::string shown(std::string_view text, bool quote = true);
 
 // "25, 587" -> network-order ports (at most SL_MAX_SMTP_PORTS, each 1..65535, no duplicates).
 // Throws PolicyError("reason") without a location; callers add theirs.

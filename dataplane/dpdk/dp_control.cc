@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -69,6 +70,9 @@ void DpControl::set_policy_text(const std::string &text, const std::string &name
   std::lock_guard lock(mu_);
   std::istringstream in(text);
   PolicyFile pf = parse_policy(in, name);
+  // Said once per load in sluice-dp's log (e.g. every unlisted sender blocked).
+  for (const std::string &w : policy_warnings(pf, shown(name, false)))
+    std::fprintf(stderr, "sluice-dp: %s\n", w.c_str());
   policy_text_ = format_policy(pf);
   publish_policy(std::move(pf));
 }

@@ -56,10 +56,13 @@ uint32_t xorshift(uint64_t &s) {
 ReplayReport replay(const ReplayOptions &opt) {
   const InsideNets inside(opt.inside_nets);
   PolicyFile pf;
-  if (!opt.policy.empty())
+  if (!opt.policy.empty()) {
     pf = load_policy(opt.policy);
-  else
+    for (const std::string &w : policy_warnings(pf, opt.policy))
+      std::fprintf(stderr, "sluice-dp replay: %s\n", w.c_str());
+  } else {
     pf.policy.nlevels = 1, pf.policy.smtp_ports[0] = sl_htons(25);
+  }
   if (opt.smtp_ports) set_smtp_ports(pf.policy, *opt.smtp_ports);
   std::unique_ptr<RepTable> rep;
   if (!opt.table.empty()) rep = rep_table_from_snapshot(reputation::Snapshot::load(opt.table));

@@ -44,7 +44,9 @@ std::optional<uint32_t> parse_ipv4(std::string_view t) {
 }
 
 std::optional<U128> parse_ipv6(std::string_view t) {
+  // inet_pton reads a C string: a NUL inside would cut "2001:db8::1\0junk" to "2001:db8::1".
   if (t.size() < 2 || t.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  if (t.find('\0') != std::string_view::npos) return std::nullopt;
   char buf[INET6_ADDRSTRLEN];
   std::memcpy(buf, t.data(), t.size());
   buf[t.size()] = '\0';

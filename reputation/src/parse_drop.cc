@@ -13,7 +13,7 @@ namespace sluice::reputation::detail {
 void parse_drop(Sink &sink, std::string_view text) {
   const int32_t w = sink.config().weight;
   for_each_line(text, [&](uint32_t n, std::string_view raw) {
-    sink.line(n);
+    if (!sink.line(n, raw)) return;
     std::string_view line = trim(raw);
     if (line.empty() || line[0] == ';' || line[0] == '#') return;
     std::string_view cidr = trim(line.substr(0, line.find(';')));
@@ -26,7 +26,7 @@ void parse_drop(Sink &sink, std::string_view text) {
 void parse_drop_json(Sink &sink, std::string_view text) {
   const int32_t w = sink.config().weight;
   for_each_line(text, [&](uint32_t n, std::string_view raw) {
-    sink.line(n);
+    if (!sink.line(n, raw)) return;
     std::string_view line = trim(raw);
     if (line.empty()) return;
     auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);

@@ -11,7 +11,7 @@ namespace sluice::reputation::detail {
 void parse_list(Sink &sink, std::string_view text) {
   const int32_t source_weight = sink.config().weight;
   for_each_line(text, [&](uint32_t n, std::string_view raw) {
-    sink.line(n);
+    if (!sink.line(n, raw)) return;
     std::string_view line = trim(raw);
     if (line.empty() || line[0] == '#' || line[0] == ';') return;
     bool excl = false;
@@ -26,7 +26,7 @@ void parse_list(Sink &sink, std::string_view text) {
       std::string_view rest = line.substr(c1 + 1);
       std::string_view weight = trim(rest.substr(0, rest.find(',')));
       if (!weight.empty() && !parse_int32(weight, w))
-        return sink.bad(fmt::format("bad weight '{}'", weight));
+        return sink.bad(fmt::format("bad weight {}", shown(weight)));
     }
     if (entry.empty()) return sink.bad("missing address");
     std::string err = entry.find('-') != std::string_view::npos

@@ -72,12 +72,12 @@ void directive(Sink &sink, std::string_view line) {
   if (name == "TTL") {
     if (!ttl_ok(split_token(args).first)) sink.bad("bad $TTL value");
   } else if (name == "SOA" || name == "NS") {
-    if (args.empty()) sink.bad(fmt::format("${} without a value", name));
+    if (args.empty()) sink.bad(fmt::format("${} without a value", name));  // name is SOA or NS
   } else if (name == "MAXRANGE4" || name == "DATASET" || name == "TIMESTAMP" ||
              (name.size() == 1 && name[0] >= '0' && name[0] <= '9')) {
     // accepted; nothing here affects scores
   } else {
-    sink.bad(fmt::format("unknown directive '${}'", name));
+    sink.bad(fmt::format("unknown directive {}", shown("$" + std::string(name))));
   }
 }
 
@@ -88,7 +88,7 @@ std::string ip4_entry(Sink &sink, std::string_view t, SourceType type, int32_t w
   int nlo = 0, nhi = 0;
   if (type == SourceType::kRbldnsdIp4tset) {
     auto a = parse_ipv4(t);
-    if (!a) return fmt::format("bad address '{}' (ip4tset takes single full addresses)", t);
+    if (!a) return fmt::format("bad address {} (ip4tset takes single full addresses)", shown(t));
     sink.prefix<uint32_t>(*a, 32, w, code, excl);
     return {};
   }
@@ -96,7 +96,7 @@ std::string ip4_entry(Sink &sink, std::string_view t, SourceType type, int32_t w
     if (type != SourceType::kRbldnsdIp4set)
       return fmt::format("ranges are not allowed in {}", to_string(type));
     if (!parse_octets(t.substr(0, dash), lo, nlo) || !parse_octets(t.substr(dash + 1), hi, nhi))
-      return fmt::format("bad range '{}'", t);
+      return fmt::format("bad range {}", shown(t));
     int n = nhi;
     if (nhi < nlo) {  // partial end: "127.0.0.1-255" ends at 127.0.0.255
       std::array<uint32_t, 4> full{};
@@ -107,7 +107,7 @@ std::string ip4_entry(Sink &sink, std::string_view t, SourceType type, int32_t w
     }
     uint32_t first = pack(lo, nlo);
     uint32_t last = prefix_last<uint32_t>(pack(hi, n), 8 * n);
-    if (last < first) return fmt::format("range '{}' ends before it starts", t);
+    if (last < first) return fmt::format("range {} ends before it starts", shown(t));
     sink.range<uint32_t>(first, last, w, code, excl);
     return {};
   }
@@ -116,13 +116,13 @@ std::string ip4_entry(Sink &sink, std::string_view t, SourceType type, int32_t w
   if (size_t slash = t.find('/'); slash != std::string_view::npos) {
     addr = t.substr(0, slash);
     if (!parse_prefix_len(t.substr(slash + 1), 32, len))
-      return fmt::format("bad prefix length in '{}'", t);
+      return fmt::format("bad prefix length in {}", shown(t));
   }
-  if (!parse_octets(addr, lo, nlo)) return fmt::format("bad address '{}'", addr);
+  if (!parse_octets(addr, lo, nlo)) return fmt::format("bad address {}", shown(addr));
   if (len < 0) len = 8 * nlo;
   uint32_t a = pack(lo, nlo);
   if ((a & ~prefix_mask<uint32_t>(len)) != 0)
-    return fmt::format("'{}' has bits set beyond /{}", t, len);
+    return fmt::format("{} has bits set beyond /{}", shown(t), len);
   sink.prefix<uint32_t>(a, len, w, code, excl);
   return {};
 }
@@ -133,18 +133,18 @@ std::string ip6tset_entry(Sink &sink, std::string_view t, int32_t w, uint32_t co
   for (char c : t) colons += c == ':';
   if (colons == 3 && t.find("::") == std::string_view::npos) {
     auto a = parse_ipv6(std::string(t) + "::");
-    if (!a) return fmt::format("bad /64 '{}'", t);
+    if (!a) return fmt::format("bad /64 {}", shown(t));
     sink.prefix<U128>(*a, 64, w, code, excl);
     return {};
   }
   auto a = parse_ipv6(t);
-  if (!a) return fmt::format("bad address '{}'", t);
+  if (!a) return fmt::format("bad address {}", shown(t));
   sink.prefix<U128>(*a, 128, w, code, excl);
   return {};
 }
 
 std::string ip6trie_entry(Sink &sink, std::string_view t, int32_t w, uint32_t code, bool excl) {
-  if (t.find(':') == std::string_view::npos) return fmt::format("bad IPv6 address '{}'", t);
+  if (t.find(':') == std::string_view::npos) return fmt::format("bad IPv6 address {}", shown(t));
   return add_cidr(sink, t, w, code, excl);
 }
 
@@ -157,7 +157,7 @@ void parse_rbldnsd(Sink &sink, std::string_view text) {
   const bool tset = type == SourceType::kRbldnsdIp4tset || type == SourceType::kRbldnsdIp6tset;
   uint32_t default_code = kDefaultCode;
   for_each_line(text, [&](uint32_t n, std::string_view raw) {
-    sink.line(n);
+    if (!sink.line(n, raw)) return;
     std::string_view line = trim(raw);
     if (line.empty() || line[0] == '#' || line[0] == ';') return;
     if (line[0] == '$') return directive(sink, line);

@@ -80,16 +80,22 @@ void range_to_prefixes(A lo, A hi, Fn &&fn) {
   }
 }
 
+// Input text as it may appear in a message: control characters, non-ASCII bytes and '\\'
+// escaped (\xNN, \\), cut after kMaxShown bytes (the full length is said), quoted if `quote`.
+// Every message that quotes input goes through it: a malformed 50 MB line or an escape
+// sequence must not reach the operator's terminal.
+inline constexpr size_t kMaxShown = 80;
+std::string shown(std::string_view text, bool quote = true);
+
 // Collects the entries of one source and counts its malformed lines.
 class Sink {
  public:
   Sink(const SourceConfig &cfg, const std::string &file, uint16_t source, ParsedSource &out)
       : cfg_(cfg), file_(file), source_(source), out_(out) {}
 
-  void line(uint32_t n) {
-    line_ = n;
-    ++out_.lines;
-  }
+  // Starts line n; false (the line recorded as malformed) when it holds a NUL byte, which no
+  // format allows and which would cut an address short where it reaches a C string.
+  bool line(uint32_t n, std::string_view raw);
   const SourceConfig &config() const { return cfg_; }
 
   template <class A>

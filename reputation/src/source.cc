@@ -41,6 +41,37 @@ bool is_rbldnsd(SourceType t) {
 
 namespace detail {
 
+std::string shown(std::string_view text, bool quote) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = quote ? "'" : "";
+  for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c < 0x20 || c > 0x7e) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (quote) out += '\'';
+  if (text.size() > kMaxShown)
+    out += fmt::format("... ({} bytes, first {} shown)", text.size(), kMaxShown);
+  return out;
+}
+
+bool Sink::line(uint32_t n, std::string_view raw) {
+  line_ = n;
+  ++out_.lines;
+  if (raw.find('\0') != std::string_view::npos) {
+    bad("line contains a NUL byte");
+    return false;
+  }
+  return true;
+}
+
 std::string add_cidr(Sink &sink, std::string_view text, int32_t weight, uint32_t code,
                      bool exclude) {
   std::string_view addr = text, len_text;
@@ -51,18 +82,18 @@ std::string add_cidr(Sink &sink, std::string_view text, int32_t weight, uint32_t
     has_len = true;
   }
   auto ip = parse_ip(addr);
-  if (!ip) return fmt::format("bad address '{}'", addr);
+  if (!ip) return fmt::format("bad address {}", shown(addr));
   int max = ip->family == 6 ? 128 : 32;
   int len = max;
   if (has_len && !parse_prefix_len(len_text, max, len))
-    return fmt::format("bad prefix length '{}'", len_text);
+    return fmt::format("bad prefix length {}", shown(len_text));
   if (ip->family == 4) {
     if ((ip->v4 & ~prefix_mask<uint32_t>(len)) != 0)
-      return fmt::format("'{}' has bits set beyond /{}", text, len);
+      return fmt::format("{} has bits set beyond /{}", shown(text), len);
     sink.prefix<uint32_t>(ip->v4, len, weight, code, exclude);
   } else {
     if ((ip->v6 & ~prefix_mask<U128>(len)) != 0)
-      return fmt::format("'{}' has bits set beyond /{}", text, len);
+      return fmt::format("{} has bits set beyond /{}", shown(text), len);
     sink.prefix<U128>(ip->v6, len, weight, code, exclude);
   }
   return {};
@@ -73,13 +104,13 @@ std::string add_full_range(Sink &sink, std::string_view text, int32_t weight, ui
   size_t dash = text.find('-');
   auto lo = parse_ip(trim(text.substr(0, dash)));
   auto hi = parse_ip(trim(text.substr(dash + 1)));
-  if (!lo || !hi) return fmt::format("bad range '{}'", text);
-  if (lo->family != hi->family) return fmt::format("range '{}' mixes IPv4 and IPv6", text);
+  if (!lo || !hi) return fmt::format("bad range {}", shown(text));
+  if (lo->family != hi->family) return fmt::format("range {} mixes IPv4 and IPv6", shown(text));
   if (lo->family == 4) {
-    if (lo->v4 > hi->v4) return fmt::format("range '{}' ends before it starts", text);
+    if (lo->v4 > hi->v4) return fmt::format("range {} ends before it starts", shown(text));
     sink.range<uint32_t>(lo->v4, hi->v4, weight, code, exclude);
   } else {
-    if (lo->v6 > hi->v6) return fmt::format("range '{}' ends before it starts", text);
+    if (lo->v6 > hi->v6) return fmt::format("range {} ends before it starts", shown(text));
     sink.range<U128>(lo->v6, hi->v6, weight, code, exclude);
   }
   return {};

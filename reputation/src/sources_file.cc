@@ -12,6 +12,7 @@
 
 namespace sluice::reputation {
 namespace po = boost::program_options;
+using detail::shown;
 namespace {
 
 bool parse_bool(std::string_view v, bool &out) {
@@ -62,7 +63,7 @@ SourcesFile parse_sources_text(std::string_view text, const std::string &path) {
   std::map<std::string, size_t> index;
   auto fail = [&](const std::string &section, const std::string &why) -> void {
     throw Error(section.empty() ? fmt::format("{}: {}", path, why)
-                                : fmt::format("{}: [{}] {}", path, section, why));
+                                : fmt::format("{}: [{}] {}", path, shown(section, false), why));
   };
   for (const po::option &o : options) {
     const std::string &full = o.string_key;
@@ -73,11 +74,11 @@ SourcesFile parse_sources_text(std::string_view text, const std::string &path) {
       if (full == "max_malformed") {
         if (default_max_set) fail("", "duplicate key 'max_malformed'");
         if (!parse_size(value, default_max_malformed))
-          fail("", fmt::format("bad max_malformed '{}'", value));
+          fail("", fmt::format("bad max_malformed {}", shown(value)));
         default_max_set = true;
         continue;
       }
-      fail("", fmt::format("unknown key '{}' outside a section", full));
+      fail("", fmt::format("unknown key {} outside a section", shown(full)));
     }
     std::string name = full.substr(0, dot), key = full.substr(dot + 1);
     auto [it, fresh] = index.try_emplace(name, sections.size());
@@ -86,15 +87,15 @@ SourcesFile parse_sources_text(std::string_view text, const std::string &path) {
       sections.back().cfg.name = name;
     }
     Pending &p = sections[it->second];
-    if (!p.keys.insert(key).second) fail(name, fmt::format("duplicate key '{}'", key));
+    if (!p.keys.insert(key).second) fail(name, fmt::format("duplicate key {}", shown(key)));
     SourceConfig &c = p.cfg;
     if (key == "type") {
       auto t = source_type_from_string(value);
       if (!t)
-        fail(name, fmt::format("unknown type '{}' (expected rbldnsd-ip4set, rbldnsd-ip4tset, "
+        fail(name, fmt::format("unknown type {} (expected rbldnsd-ip4set, rbldnsd-ip4tset, "
                                "rbldnsd-ip4trie, rbldnsd-ip6trie, rbldnsd-ip6tset, drop, "
                                "drop-json or list)",
-                               value));
+                               shown(value)));
       c.type = *t;
       p.has_type = true;
     } else if (key == "path") {
@@ -103,25 +104,26 @@ SourcesFile parse_sources_text(std::string_view text, const std::string &path) {
       c.path = sp.is_absolute() || base.empty() ? sp.string() : (base / sp).string();
       p.has_path = true;
     } else if (key == "weight") {
-      if (!detail::parse_int32(value, c.weight)) fail(name, fmt::format("bad weight '{}'", value));
+      if (!detail::parse_int32(value, c.weight))
+        fail(name, fmt::format("bad weight {}", shown(value)));
       p.has_weight = true;
     } else if (key == "allow") {
       if (!parse_bool(value, c.allow))
-        fail(name, fmt::format("bad allow '{}' (expected true or false)", value));
+        fail(name, fmt::format("bad allow {} (expected true or false)", shown(value)));
     } else if (key == "max_malformed") {
       if (!parse_size(value, c.max_malformed))
-        fail(name, fmt::format("bad max_malformed '{}'", value));
+        fail(name, fmt::format("bad max_malformed {}", shown(value)));
       p.has_max = true;
     } else if (key == "description") {
       // free text for operators
     } else if (key.rfind("weight.", 0) == 0) {
       auto code = parse_code_key(key.substr(7));
-      if (!code) fail(name, fmt::format("bad return code in '{}'", key));
+      if (!code) fail(name, fmt::format("bad return code in {}", shown(key)));
       int32_t w;
-      if (!detail::parse_int32(value, w)) fail(name, fmt::format("bad weight '{}'", value));
+      if (!detail::parse_int32(value, w)) fail(name, fmt::format("bad weight {}", shown(value)));
       c.code_weights[*code] = w;
     } else {
-      fail(name, fmt::format("unknown key '{}'", key));
+      fail(name, fmt::format("unknown key {}", shown(key)));
     }
   }
   for (Pending &p : sections) {

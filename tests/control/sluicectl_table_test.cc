@@ -160,6 +160,22 @@ TEST_F(Sluicectl, TooManyMalformedLinesFailAndKeepTheOldTable) {
   EXPECT_EQ(build("sources_strict.ini", path("t.snap"), {"--max-malformed", "3"}).exit_code, 0);
 }
 
+TEST_F(Sluicectl, ANegativeOrNonNumericMalformedLimitIsAUsageError) {
+  // "-1" used to become size_t's largest value: no limit at all.
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--max-malformed=-1"},
+                                       {"--max-malformed", "-1"},
+                                       {"--max-malformed=abc"},
+                                       {"--max-malformed=3x"},
+                                       {"--max-malformed="}}) {
+    SCOPED_TRACE(bad.back());
+    Result r = build("sources_strict.ini", path("t.snap"), bad);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_FALSE(fs::exists(path("t.snap")));
+  }
+  Result r = build("sources_strict.ini", path("t.snap"), {"--max-malformed=-1"});
+  EXPECT_THAT(r.err, HasSubstr("bad --max-malformed '-1'"));
+}
+
 TEST_F(Sluicectl, AnUnreadableSourceFailsTheBuild) {
   Result r = build("sources_missing.ini", path("t.snap"));
   EXPECT_EQ(r.exit_code, 1);

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -227,6 +230,81 @@ TEST_F(DpWorker, DelayLevelHoldsServerSegmentsForTheDelayInOrder) {
   EXPECT_EQ(worker_->pipeline().stats().level[2].delayed, 4u);
 }
 
+// A pacer with room for two packets: the third and fourth delayed segments of a "slow" flow
+// are refused, dropped (never forwarded early) and counted; the two held ones leave on time.
+TEST_F(DpWorker, AFullPacerDropsAndCountsADelayedPacket) {
+  WorkerConfig wc;
+  wc.flows.max_flows = 64;
+  wc.pacer.capacity = 2;
+  Worker w(1, outside_.id, inside_.id, 0, wc, *pub_, 0);
+  const TcpFrame syn = syn_from(5);  // level 2, "slow": delay_ms = 200
+  outside_.inject(syn.build());
+  w.poll_once(1 * kMs);
+  ASSERT_EQ(inside_.drain().size(), 1u);
+  for (uint32_t i = 0; i < 4; ++i) {
+    TcpFrame d = server_seg(syn, 0x18, 10);
+    d.seq = 5001 + i * 10;
+    inside_.inject(d.build());
+  }
+  w.poll_once(2 * kMs);
+  EXPECT_TRUE(outside_.drain().empty()) << "a refused packet must not be forwarded early";
+  EXPECT_EQ(w.pacer().depth(), 2u);
+  EXPECT_EQ(w.pacer().counters().refused, 2u);
+  EXPECT_EQ(w.pipeline().extra().pacer_drops, 2u);
+  EXPECT_EQ(w.pipeline().stats().level[2].dropped, 2u);
+  EXPECT_EQ(w.pipeline().stats().level[2].delayed, 2u);
+  w.poll_once(201 * kMs);
+  EXPECT_TRUE(outside_.drain().empty()) << "not before 200 ms";
+  w.poll_once(203 * kMs);
+  const auto out = outside_.drain();
+  ASSERT_EQ(out.size(), 2u) << "the two held segments, and only them";
+  for (uint32_t i = 0; i < 2; ++i) {
+    const size_t t = testing::tcp_offset(out[i]);
+    const uint32_t seq = uint32_t{out[i][t + 4]} << 24 | uint32_t{out[i][t + 5]} << 16 |
+                         uint32_t{out[i][t + 6]} << 8 | out[i][t + 7];
+    EXPECT_EQ(seq, 5001 + i * 10);
+  }
+  w.poll_once(1000 * kMs);
+  EXPECT_TRUE(outside_.drain().empty()) << "a refused packet came out later";
+  EXPECT_EQ(w.pacer().depth(), 0u);
+}
+
+// A shaped flow nobody uses is removed once the idle timeout has passed (clock given by the
+// test): still there just before, gone just after, and the sender's next segment then passes
+// untouched (no state, no clamp).
+TEST_F(DpWorker, AnIdleFlowExpiresAfterTheIdleTimeout) {
+  WorkerConfig wc;
+  wc.flows.max_flows = 64;
+  wc.flows.idle_timeout_ns = 30'000 * kMs;
+  Worker w(1, outside_.id, inside_.id, 0, wc, *pub_, 0);
+  const TcpFrame syn = syn_from(3);  // level 1, throttle: window clamped to 2048
+  outside_.inject(syn.build());
+  w.poll_once(1 * kMs);
+  ASSERT_EQ(inside_.drain().size(), 1u);
+  inside_.inject(server_seg(syn, 0x12).build());
+  const uint64_t last = 2 * kMs;
+  w.poll_once(last);
+  auto out = outside_.drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(testing::tcp_window(out[0]), 2048) << "shaped while the flow exists";
+  ASSERT_EQ(w.pipeline().flows().size(), 1u);
+
+  w.control_tick(last + wc.flows.idle_timeout_ns - 1 * kMs);
+  EXPECT_EQ(w.pipeline().flows().size(), 1u) << "expired before its idle timeout";
+  EXPECT_EQ(w.pipeline().flows().counters().expired, 0u);
+  w.control_tick(last + wc.flows.idle_timeout_ns + 1 * kMs);
+  EXPECT_EQ(w.pipeline().flows().size(), 0u) << "still there after its idle timeout";
+  EXPECT_EQ(w.pipeline().flows().counters().expired, 1u);
+
+  TcpFrame greeting = server_seg(syn, 0x18, 30);
+  greeting.seq = 5001;
+  inside_.inject(greeting.build());
+  w.poll_once(last + wc.flows.idle_timeout_ns + 2 * kMs);
+  out = outside_.drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], greeting.build()) << "a segment of an expired flow is forwarded as is";
+}
+
 TEST_F(DpWorker, TarpitZeroWindowAfterGreeting) {
   const TcpFrame syn = syn_from(8);
   outside_.inject(syn.build());
@@ -242,40 +320,187 @@ TEST_F(DpWorker, TarpitZeroWindowAfterGreeting) {
   EXPECT_EQ(testing::tcp_window(out[2]), 0) << "zero window after the greeting";
 }
 
-// Table and policy replaced 200 times while an lcore forwards: every frame arrives (an update
-// loses no packet), and the new table takes effect.
+// Two versions of the table and of the policy, swapped by a second thread while the lcore
+// forwards SMTP SYNs and shaped segments that read both. Every combination gives a SYN a
+// different verdict, and every policy a shaped segment a different window, so each packet says
+// which table and policy it saw:
+//   table A: the sender scores 3 (level 1)        table B: it scores 12 (level 2)
+//   policy A: level 1 clamps the window to 2048   policy B: level 1 clamps to 1024 and strips
+//             (wscale stripped, SACK kept);                 SACK too; level 2 drops the SYN
+//             level 2 answers RST
+// A version published (set_* returned) before a packet was sent must be the one it sees or a
+// later one; a version whose publication started after its outcome was seen cannot be. So the
+// version each packet saw must have the parity its verdict says, within [published before,
+// started before the outcome]. A marker frame sent after each packet (ARP, forwarded as is)
+// says when the lcore is done with it, including when it was dropped.
+class RcuVersions {
+ public:
+  static constexpr int kSender = 100;  // 198.18.1.100
+  explicit RcuVersions(Published &pub) : pub_(pub) { publish(0); }
+
+  void publish(uint32_t v) {
+    table_started_ = v;
+    pub_.set_rep(v % 2 == 0 ? table_a() : table_b());
+    table_done_ = v;
+    policy_started_ = v;
+    pub_.set_policy(v % 2 == 0 ? policy_of(kPolicyA) : policy_of(kPolicyB));
+    policy_done_ = v;
+  }
+  // [lowest, highest] version of the table / policy a packet can have seen.
+  uint32_t table_done() const { return table_done_; }
+  uint32_t table_started() const { return table_started_; }
+  uint32_t policy_done() const { return policy_done_; }
+  uint32_t policy_started() const { return policy_started_; }
+
+  // True if a version of `parity` lies in [lo, hi].
+  static bool possible(uint32_t lo, uint32_t hi, uint32_t parity) {
+    for (uint32_t v = lo; v <= hi; ++v)
+      if (v % 2 == parity) return true;
+    return false;
+  }
+
+ private:
+  static constexpr const char *kPolicyA =
+      "[level.1]\nthreshold = 3\nwindow_clamp = 2048\n[level.2]\nthreshold = 10\nblock = rst\n";
+  static constexpr const char *kPolicyB =
+      "[level.1]\nthreshold = 3\nwindow_clamp = 1024\nstrip_sack_perm = true\n"
+      "[level.2]\nthreshold = 10\nblock = drop\n";
+  static std::unique_ptr<PolicyBox> policy_of(const char *text) {
+    std::istringstream in(text);
+    PolicyFile pf = parse_policy(in, "rcu");
+    auto box = std::make_unique<PolicyBox>();
+    box->policy = pf.policy;
+    box->level_names = pf.level_names;
+    return box;
+  }
+  static std::unique_ptr<RepTable> table_a() { return sender_scoring(3); }
+  static std::unique_ptr<RepTable> table_b() { return sender_scoring(12); }
+  static std::unique_ptr<RepTable> sender_scoring(int score) {
+    RepTableInput in;
+    in.hosts_v4.push_back({v4("198.18.1.100"), {score, 0}});
+    return std::make_unique<RepTable>(in);
+  }
+
+  Published &pub_;
+  std::atomic<uint32_t> table_started_{0}, table_done_{0}, policy_started_{0}, policy_done_{0};
+};
+
 TEST_F(DpWorker, RcuUpdatesWhileForwardingLoseNothing) {
-  std::atomic<bool> quit{false};
+  RcuVersions versions(*pub_);
+  std::atomic<bool> quit{false}, stop_swapping{false};
+  std::atomic<uint32_t> published{0};
   std::thread lcore([&] { worker_->run(quit); });
+  // Swaps as fast as RCU lets it, with a short pause now and then so that some packets see
+  // one settled version (their check is then exact) and others race a swap.
+  std::thread swapper([&] {
+    for (uint32_t v = 1; !stop_swapping.load(); ++v) {
+      versions.publish(v);
+      published = v;
+      if (v % 4 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  auto stop = [&] {
+    stop_swapping = true;
+    if (swapper.joinable()) swapper.join();
+    quit = true;
+    if (lcore.joinable()) lcore.join();
+  };
+  struct OnExit {
+    std::function<void()> f;
+    ~OnExit() { f(); }
+  } joins{stop};  // also when an ASSERT leaves early
   const auto arp = testing::arp_frame();
-  size_t received = 0;
-  const size_t kFrames = 2000;
-  for (size_t i = 0; i < kFrames; ++i) {
-    while (true) {
-      try {
-        outside_.inject(arp);
-        break;
-      } catch (const std::runtime_error &) {
-        received += inside_.drain().size();  // ring full: let the lcore catch up
+  // Sends `frame` then a marker into `port` and waits until the marker has crossed to `peer`:
+  // returns what `port`'s peer and `port` itself transmitted meanwhile (without the marker).
+  auto send = [&](testing::RingPort &from, testing::RingPort &to, const std::vector<uint8_t> &f) {
+    from.inject(f);
+    from.inject(arp);
+    std::vector<std::vector<uint8_t>> forwarded, answered;
+    for (int spin = 0; spin < 2'000'000; ++spin) {
+      for (auto &x : to.drain()) forwarded.push_back(std::move(x));
+      for (auto &x : from.drain()) answered.push_back(std::move(x));
+      if (!forwarded.empty() && forwarded.back() == arp) {
+        forwarded.pop_back();
+        return std::make_pair(forwarded, answered);
       }
+      std::this_thread::yield();
     }
-    if (i % 10 == 0) {
-      pub_->set_rep(test_table({3, 5, 8, 10, 25}));
-      pub_->set_policy(test_policy());
+    ADD_FAILURE() << "the marker never came out";
+    return std::make_pair(forwarded, answered);
+  };
+
+  enum Outcome { kShapedA, kShapedB, kRst, kDropped };
+  int outcomes[4] = {};
+  size_t exact_table = 0, exact_policy = 0, exact_seg = 0, segments = 0;
+  const int kSyns = 400;
+  for (int i = 0; i < kSyns && !HasFatalFailure(); ++i) {
+    SCOPED_TRACE("SYN " + std::to_string(i));
+    TcpFrame syn = syn_from(RcuVersions::kSender, static_cast<uint16_t>(20000 + i));
+    const uint32_t t_lo = versions.table_done(), p_lo = versions.policy_done();
+    auto [fwd, back] = send(outside_, inside_, syn.build());
+    const uint32_t t_hi = versions.table_started(), p_hi = versions.policy_started();
+    Outcome o;
+    if (fwd.size() == 1 && back.empty()) {
+      const bool wscale = testing::tcp_option(fwd[0], 3) != -1;
+      const bool sack = testing::tcp_option(fwd[0], 4) != -1;
+      ASSERT_FALSE(wscale) << "a level-1 SYN keeps its window scale";
+      ASSERT_TRUE(testing::checksums_ok(fwd[0]));
+      o = sack ? kShapedA : kShapedB;
+    } else if (fwd.empty() && back.size() == 1) {
+      ASSERT_EQ(testing::tcp_flags(back[0]) & 0x04, 0x04) << "the answer is not a RST";
+      o = kRst;
+    } else {
+      ASSERT_TRUE(fwd.empty() && back.empty())
+          << fwd.size() << " forwarded, " << back.size() << " answered";
+      o = kDropped;
     }
-    received += inside_.drain().size();
+    ++outcomes[o];
+    // Table A <=> level 1 (shaped); policy A <=> SACK kept or RST.
+    const uint32_t table_parity = (o == kShapedA || o == kShapedB) ? 0 : 1;
+    const uint32_t policy_parity = (o == kShapedA || o == kRst) ? 0 : 1;
+    EXPECT_TRUE(RcuVersions::possible(t_lo, t_hi, table_parity))
+        << "outcome " << o << " needs table " << (table_parity ? "B" : "A") << ", versions " << t_lo
+        << ".." << t_hi;
+    EXPECT_TRUE(RcuVersions::possible(p_lo, p_hi, policy_parity))
+        << "outcome " << o << " needs policy " << (policy_parity ? "B" : "A") << ", versions "
+        << p_lo << ".." << p_hi;
+    exact_table += t_lo == t_hi;
+    exact_policy += p_lo == p_hi;
+    if (o != kShapedA && o != kShapedB) continue;
+
+    // The flow is shaped at level 1: the server's SYN-ACK and a data segment read the policy's
+    // level-1 profile as it is when they pass.
+    for (const uint8_t flags : {uint8_t{0x12}, uint8_t{0x18}}) {
+      const uint32_t lo = versions.policy_done();
+      auto [out, echoed] =
+          send(inside_, outside_, server_seg(syn, flags, flags == 0x18 ? 40 : 0).build());
+      const uint32_t hi = versions.policy_started();
+      ASSERT_EQ(out.size(), 1u) << "a shaped server segment was lost";
+      ASSERT_TRUE(echoed.empty());
+      const uint16_t window = testing::tcp_window(out[0]);
+      ASSERT_TRUE(window == 2048 || window == 1024) << "window " << window;
+      EXPECT_TRUE(RcuVersions::possible(lo, hi, window == 2048 ? 0 : 1))
+          << "window " << window << ", policy versions " << lo << ".." << hi;
+      EXPECT_TRUE(testing::checksums_ok(out[0]));
+      exact_seg += lo == hi;
+      ++segments;
+    }
   }
-  pub_->set_rep(test_table({}));  // 198.18.1.10 is no longer blocked
-  outside_.inject(syn_from(10).build());
-  for (int spin = 0; spin < 200000 && received < kFrames + 1; ++spin) {
-    received += inside_.drain().size();
-    std::this_thread::yield();
-  }
-  quit = true;
-  lcore.join();
-  EXPECT_EQ(received, kFrames + 1);
+  stop();
+  // Every kind of verdict happened, swaps really raced the traffic, and some packets were
+  // checked against one settled version.
+  for (int o = 0; o < 4; ++o) EXPECT_GT(outcomes[o], 0) << "outcome " << o << " never seen";
+  EXPECT_GE(published.load(), 200u);
+  EXPECT_GT(exact_table, 0u);
+  EXPECT_GT(exact_policy, 0u);
+  EXPECT_GT(exact_seg, 0u);
+  EXPECT_GT(segments, 0u);
   EXPECT_EQ(worker_->port_counters(SL_DIR_FROM_INSIDE).tx_dropped, 0u);
-  EXPECT_GE(pub_->table_updates(), 200u);
+  EXPECT_EQ(worker_->port_counters(SL_DIR_FROM_OUTSIDE).tx_dropped, 0u);
+  std::cout << "[ info ] " << published.load() << " swaps; outcomes A/B/rst/drop " << outcomes[0]
+            << "/" << outcomes[1] << "/" << outcomes[2] << "/" << outcomes[3] << "; exact checks "
+            << exact_table << " SYNs' tables, " << exact_policy << " SYNs' policies, " << exact_seg
+            << " of " << segments << " segments\n";
 }
 
 // Two lcores, one queue pair each (what symmetric RSS gives on a NIC; here the test plays RSS

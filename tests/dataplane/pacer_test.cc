@@ -91,6 +91,11 @@ TEST(Pacer, RandomScheduleReleasesEverythingOnTimeAndInOrder) {
   uint64_t now = 0;
   std::vector<int> seen(release.size(), 0);
   std::vector<uint64_t> last_per_flow(10, 0);
+  // Order: within a flow, packets leave in the order they were inserted (index i); over all
+  // flows, in the order of their release slots (2^14 ns, the default slot width).
+  std::vector<int64_t> flow_last(10, -1);
+  uint64_t last_slot = 0;
+  size_t released = 0;
   size_t next = 0;
   while (next < release.size() || p.depth() > 0) {
     if (next < release.size()) {
@@ -104,15 +109,25 @@ TEST(Pacer, RandomScheduleReleasesEverythingOnTimeAndInOrder) {
       ++next;
     }
     now += rng() % (200 * kUs);
-    std::vector<uint64_t> flow_last(10, 0);
     p.poll(now, 1u << 20, [&](const PacerItem &it) {
       const auto i = reinterpret_cast<uintptr_t>(it.payload);
       EXPECT_LE(release[i], now) << "released early";
       EXPECT_LT(now - release[i], (2u << 14) + 200 * kUs) << "released late";
+      EXPECT_EQ(it.flow_idx, i % 10);
+      EXPECT_GT(static_cast<int64_t>(i), flow_last[it.flow_idx])
+          << "packet " << i << " of flow " << it.flow_idx << " left after packet "
+          << flow_last[it.flow_idx] << " of the same flow";
+      flow_last[it.flow_idx] = static_cast<int64_t>(i);
+      EXPECT_GE(release[i] >> 14, last_slot) << "packet " << i << " left after a later slot";
+      last_slot = release[i] >> 14;
       seen[i]++;
+      ++released;
     });
   }
   for (size_t i = 0; i < release.size(); ++i) EXPECT_EQ(seen[i], 1) << i;
+  EXPECT_EQ(released, release.size());
+  for (size_t f = 0; f < flow_last.size(); ++f)
+    EXPECT_EQ(flow_last[f], static_cast<int64_t>(release.size() - 10 + f)) << "flow " << f;
 }
 
 TEST(Pacer, PerFlowOrderUnderInterleaving) {

@@ -115,6 +115,68 @@ TEST(PolicyFile, LoadsFromFileAndNamesItInErrors) {
   }
 }
 
+TEST(PolicyFile, RefusesALineWithANulByte) {
+  const std::string text("[level.1]\nthreshold = 1\0junk\n", 29);
+  const std::string msg = error_of(text);
+  EXPECT_EQ(msg.rfind("test.ini:2: ", 0), 0u) << msg;
+  EXPECT_NE(msg.find("NUL"), std::string::npos) << msg;
+}
+
+TEST(PolicyFile, ErrorsShowHostileValuesCutAndEscaped) {
+  const std::string value = "\x1b[2J" + std::string(1'000'000, 'A');
+  const std::string msg = error_of("[level.1]\nthreshold = " + value + "\n");
+  EXPECT_EQ(msg.rfind("test.ini:2: ", 0), 0u) << msg;
+  EXPECT_LT(msg.size(), 300u) << "the whole value was echoed";
+  EXPECT_NE(msg.find("'\\x1b[2JAAAA"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("1000004 bytes"), std::string::npos) << msg;
+  for (unsigned char c : msg) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << "raw byte " << int(c);
+}
+
+TEST(PolicyFile, ShownEscapesAndCuts) {
+  EXPECT_EQ(shown("a\\b\n\xff"), "'a\\\\b\\x0a\\xff'");
+  EXPECT_EQ(shown("plain", false), "plain");
+  const std::string cut = shown(std::string(81, 'x'));
+  EXPECT_EQ(cut, "'" + std::string(80, 'x') + "'... (81 bytes, first 80 shown)");
+  EXPECT_EQ(shown(std::string(80, 'x')), "'" + std::string(80, 'x') + "'");
+}
+
+TEST(PolicyFile, EveryDocumentedKeyIsAccepted) {
+  // One line per key of docs/policy.md's table; all of them in one level.
+  const PolicyFile p = parse(
+      "[smtp]\nports = 25\n[level.1]\nthreshold = 1\nname = x\nwindow_clamp = 1\nmss_clamp = 1\n"
+      "strip_wscale = true\nstrip_sack_perm = true\ndelay_us = 1\nclient_drop_ppm = 1\n"
+      "server_drop_ppm = 1\ntarpit = true\nblock = none\n[level.2]\nthreshold = 2\n"
+      "delay_ms = 2\n");
+  EXPECT_EQ(p.policy.nlevels, 3u);
+  EXPECT_EQ(p.policy.profiles[2].delay_us, 2000u);
+}
+
+PolicyFile with_level1(int threshold, const char *extra) {
+  return parse("[level.1]\nname = bad\nthreshold = " + std::to_string(threshold) + "\n" + extra);
+}
+
+TEST(PolicyFile, WarnsWhenUnlistedSendersAreBlocked) {
+  for (int t : {0, -5}) {
+    const PolicyFile p = with_level1(t, "block = drop\n");
+    EXPECT_EQ(unlisted_level(p), 1u);
+    const auto w = policy_warnings(p, "p.ini");
+    ASSERT_EQ(w.size(), 1u) << "threshold " << t;
+    EXPECT_EQ(w[0].rfind("p.ini: warning: level 1 'bad' has threshold " + std::to_string(t), 0), 0u)
+        << w[0];
+    EXPECT_NE(w[0].find("every unlisted sender (score 0) is blocked"), std::string::npos) << w[0];
+  }
+  const auto shaped = policy_warnings(with_level1(0, "window_clamp = 512\n"), "p.ini");
+  ASSERT_EQ(shaped.size(), 1u);
+  EXPECT_NE(shaped[0].find("is shaped"), std::string::npos) << shaped[0];
+}
+
+TEST(PolicyFile, NoWarningWhenUnlistedSendersPass) {
+  const PolicyFile p = with_level1(1, "block = rst\n");
+  EXPECT_EQ(unlisted_level(p), 0u);
+  EXPECT_TRUE(policy_warnings(p, "p.ini").empty());
+  EXPECT_TRUE(policy_warnings(parse(kFull), "p.ini").empty());
+}
+
 struct BadCase {
   const char *what;
   const char *text;
@@ -167,7 +229,29 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"port too large", "[smtp]\nports = 70000\n", "test.ini:2: ", "exceeds"},
         BadCase{"too many ports", "[smtp]\nports = 1,2,3,4,5\n", "test.ini:2: ", "at most"},
         BadCase{"duplicate port", "[smtp]\nports = 25, 25\n", "test.ini:2: ", "twice"},
-        BadCase{"empty port entry", "[smtp]\nports = 25,,587\n", "test.ini:2: ", "empty entry"}),
+        BadCase{"empty port entry", "[smtp]\nports = 25,,587\n", "test.ini:2: ", "empty entry"},
+        // [level.1] and [level.01] both named level 1, and the later one silently won.
+        BadCase{"level with leading zero",
+                "[level.1]\nthreshold = 10\nblock = drop\n[level.01]\nthreshold = 20\n",
+                "test.ini:4: ", "[level.1] (no leading zeros)"},
+        BadCase{"leading zero after a gap", "[level.1]\nthreshold = 1\n[level.03]\nthreshold = 2\n",
+                "test.ini:3: ", "leading zeros"},
+        BadCase{"leading zero with lower threshold",
+                "[level.1]\nthreshold = 5\n[level.02]\nthreshold = 4\n",
+                "test.ini:3: ", "leading zeros"},
+        BadCase{"signed level number", "[level.+1]\nthreshold = 1\n",
+                "test.ini:1: ", "unknown section"},
+        BadCase{"dotted key", "[level.1]\nthreshold = 1\nx.block = drop\n",
+                "test.ini:3: ", "'x.block' is not a plain name"},
+        BadCase{"dotted key in smtp", "[smtp]\nports.x = 25\n", "test.ini:2: ", "plain name"},
+        BadCase{"unknown key in smtp", "[smtp]\nport = 25\n",
+                "test.ini:2: ", "unknown key 'port' in [smtp] (expected ports"},
+        BadCase{"control byte in name", "[level.1]\nthreshold = 1\nname = a\x1b[2Jb\n",
+                "test.ini:3: ", "'a\\x1b[2Jb' has a byte that is not printable"},
+        BadCase{"long name",
+                "[level.1]\nthreshold = 1\nname = "
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+                "test.ini:3: ", "longer than 64"}),
     [](const auto &info) {
       std::string n = info.param.what;
       for (char &c : n)

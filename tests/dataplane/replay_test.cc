@@ -1,116 +1,38 @@
 // `sluice-dp replay` golden tests: a capture exercising every action, IPv4 and IPv6, VLAN
 // tagged and untagged, runs through the replay; the output must equal the checked-in golden
 // capture byte for byte, and (so a golden file is never trusted blindly) each conversation's
-// output is also checked for what its level must do.
+// output is also checked, exactly, for what its level must do.
 //
-// Regenerate the golden file after an intended change: SLUICE_UPDATE_GOLDEN=1 and review it
+// The test never writes the golden files. After an intended change, regenerate them with the
+// separate step `make_replay_golden` (tests/dataplane/make_replay_golden.cc) and review them
 // (tcpdump -nr tests/dataplane/golden/replay_actions.out.pcap).
 #include "replay.h"
 
-#include <arpa/inet.h>
-#include <pcap/pcap.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
 #include "common/frames.h"
+#include "policy_file.h"
+#include "replay_golden_input.h"
 #include "sluice/reputation/snapshot.h"
 
 namespace sluice::dataplane {
 namespace {
 
-using testing::TcpFrame;
+using golden::Rec;
 namespace fs = std::filesystem;
 
 constexpr uint64_t kMs = 1'000'000;
 const fs::path kGolden = fs::path(SLUICE_DP_GOLDEN_DIR);
 
-struct Rec {
-  uint64_t ns;
-  std::vector<uint8_t> frame;
-};
-
-void write_pcap(const std::string &path, const std::vector<Rec> &recs) {
-  pcap_t *dead =
-      pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_NANO);
-  pcap_dumper_t *d = pcap_dump_open(dead, path.c_str());
-  ASSERT_NE(d, nullptr);
-  for (const Rec &r : recs) {
-    pcap_pkthdr h{};
-    h.ts.tv_sec = static_cast<time_t>(r.ns / 1'000'000'000);
-    h.ts.tv_usec = static_cast<suseconds_t>(r.ns % 1'000'000'000);
-    h.caplen = h.len = static_cast<uint32_t>(r.frame.size());
-    pcap_dump(reinterpret_cast<u_char *>(d), &h, r.frame.data());
-  }
-  pcap_dump_close(d);
-  pcap_close(dead);
-}
-
-std::vector<Rec> read_pcap(const std::string &path) {
-  char err[PCAP_ERRBUF_SIZE];
-  pcap_t *p =
-      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
-  std::vector<Rec> out;
-  if (p == nullptr) return out;
-  pcap_pkthdr *h;
-  const u_char *b;
-  while (pcap_next_ex(p, &h, &b) == 1)
-    out.push_back({uint64_t(h->ts.tv_sec) * 1'000'000'000 + uint64_t(h->ts.tv_usec),
-                   std::vector<uint8_t>(b, b + h->caplen)});
-  pcap_close(p);
-  return out;
-}
-
 std::vector<uint8_t> file_bytes(const fs::path &p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
-}
-
-// One SMTP conversation from a sender: SYN, SYN-ACK, greeting, client data, server ACK.
-struct Conv {
-  std::string client, server;
-  bool ipv6;
-  int vlan;
-  uint16_t sport;
-};
-
-std::vector<Rec> conversation(const Conv &c, uint64_t t0) {
-  TcpFrame syn;
-  syn.ipv6 = c.ipv6;
-  syn.vlan = c.vlan;
-  syn.src = c.client;
-  syn.dst = c.server;
-  syn.sport = c.sport;
-  syn.options = testing::linux_syn_options();
-  auto from_server = [&](uint8_t flags, uint32_t seq, size_t payload) {
-    TcpFrame f = syn;
-    f.options.clear();
-    std::swap(f.src, f.dst);
-    std::swap(f.sport, f.dport);
-    f.flags = flags;
-    f.seq = seq;
-    f.ack = syn.seq + 1;
-    f.window = 65160;
-    if (flags & 0x02) f.options = {2, 4, 0x05, 0xb4, 1, 3, 3, 7};
-    f.payload.assign(payload, 'g');
-    return f.build();
-  };
-  TcpFrame data = syn;
-  data.options.clear();
-  data.flags = 0x18;
-  data.seq = syn.seq + 1;
-  data.ack = 5001;
-  data.payload.assign(20, 'c');
-  return {{t0, syn.build()},
-          {t0 + 1 * kMs, from_server(0x12, 5000, 0)},
-          {t0 + 3 * kMs, from_server(0x18, 5001, 30)},
-          {t0 + 5 * kMs, data.build()},
-          {t0 + 6 * kMs, from_server(0x10, 5031, 0)}};
 }
 
 class Replay : public ::testing::Test {
@@ -123,117 +45,139 @@ class Replay : public ::testing::Test {
   fs::path dir_;
 };
 
-uint32_t v4(const char *s) {
-  uint32_t a;
-  inet_pton(AF_INET, s, &a);
-  return a;
-}
-
 TEST_F(Replay, EveryActionMatchesTheGoldenCapture) {
-  // Senders 198.18.1.<score> (IPv4) and 2001:2:0:1::<score hex> (IPv6); the MTA network
-  // 198.18.0.0/24 and 2001:2::/64 is inside.
-  std::vector<reputation::HostV4> h4;
-  for (int s : {3, 5, 8, 9, 10, 25})
-    h4.push_back({v4(("198.18.1." + std::to_string(s)).c_str()), {s, 0}});
-  std::vector<reputation::PrefixV6> p6(1);
-  inet_pton(AF_INET6, "2001:2:0:1::", p6[0].addr);
-  p6[0].len = 64;
-  p6[0].value = {3, 0};  // the whole IPv6 sender /64 is throttled
-  std::vector<reputation::HostV6> h6(1);
-  inet_pton(AF_INET6, "2001:2:0:1::a", h6[0].addr);
-  h6[0].value = {10, 0};  // one IPv6 host is blocked with RST
-  const std::string table = (dir_ / "table.snap").string();
-  reputation::Snapshot::from_entries(h4, {}, h6, p6).save(table);
-
-  const std::vector<Conv> convs = {
-      {"198.18.7.7", "198.18.0.2", false, -1, 41000},    // clean
-      {"198.18.1.3", "198.18.0.2", false, -1, 41003},    // throttle
-      {"198.18.1.5", "198.18.0.2", false, 100, 41005},   // slow (delay), VLAN 100
-      {"198.18.1.8", "198.18.0.2", false, -1, 41008},    // tarpit
-      {"198.18.1.9", "198.18.0.2", false, -1, 41009},    // drop-data
-      {"198.18.1.10", "198.18.0.2", false, -1, 41010},   // block-rst
-      {"198.18.1.25", "198.18.0.2", false, 200, 41025},  // block-drop, VLAN 200
-      {"2001:2:0:1::3", "2001:2::2", true, -1, 42003},   // IPv6 throttle (prefix)
-      {"2001:2:0:1::a", "2001:2::2", true, 300, 42010},  // IPv6 block-rst, VLAN 300
-  };
-  std::vector<Rec> in;
-  uint64_t t = 1'700'000'000ull * 1'000'000'000;
-  for (const Conv &c : convs) {
-    for (Rec &r : conversation(c, t)) in.push_back(std::move(r));
-    t += 500 * kMs;  // conversations do not overlap: output order is easy to read
-  }
-  in.push_back({t, testing::arp_frame()});
-  const std::string in_path = (dir_ / "in.pcap").string(), out_path = (dir_ / "out.pcap").string();
-  write_pcap(in_path, in);
-
+  const std::vector<Rec> in = golden::write_inputs(dir_);
+  const std::string in_path = (dir_ / golden::kInput).string();
+  const std::string out_path = (dir_ / "out.pcap").string();
   ReplayOptions o;
-  o.table = table;
-  o.policy = (kGolden / "policy.ini").string();
-  o.inside_nets = {"198.18.0.0/24", "2001:2::/64"};
+  o.table = (dir_ / golden::kTable).string();
+  o.policy = (kGolden / golden::kPolicy).string();
+  o.inside_nets = golden::kInsideNets;
   o.in = in_path;
   o.out = out_path;
   const ReplayReport rep = replay(o);
   EXPECT_EQ(rep.read, in.size());
 
-  const std::vector<Rec> out = read_pcap(out_path);
-  // Index output by (client port) to check each conversation.
+  // What each level must do, from the golden policy itself.
+  const PolicyFile pf = load_policy(o.policy);
+  const sl_profile &throttle = pf.policy.profiles[1], &slow = pf.policy.profiles[2];
+  ASSERT_EQ(pf.level_names[1], "throttle");
+  ASSERT_EQ(pf.level_names[2], "slow");
+  ASSERT_EQ(pf.level_names[3], "tarpit");
+  ASSERT_EQ(pf.level_names[4], "drop-data");
+  ASSERT_EQ(pf.level_names[5], "block-rst");
+  ASSERT_EQ(pf.level_names[6], "block-drop");
+
+  const std::vector<Rec> out = golden::read_pcap(out_path);
+  // Index output by client port to check each conversation; the ARP frame must be last.
   std::map<uint16_t, std::vector<Rec>> by_port;
-  for (const Rec &r : out) {
-    if (r.frame[12] == 0x08 && r.frame[13] == 0x06) continue;  // the ARP frame
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back().frame, in.back().frame) << "the ARP frame is forwarded as is, last";
+  for (size_t k = 0; k + 1 < out.size(); ++k) {
+    const Rec &r = out[k];
     const size_t tcp = testing::tcp_offset(r.frame);
     const uint16_t sp = static_cast<uint16_t>(r.frame[tcp] << 8 | r.frame[tcp + 1]);
     const uint16_t dp = static_cast<uint16_t>(r.frame[tcp + 2] << 8 | r.frame[tcp + 3]);
     by_port[sp == 25 ? dp : sp].push_back(r);
     EXPECT_TRUE(testing::checksums_ok(r.frame)) << "port " << sp << "->" << dp;
   }
-  // clean: all 5 unchanged
-  ASSERT_EQ(by_port[41000].size(), 5u);
-  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(by_port[41000][i].frame, in[i].frame);
-  // throttle: SYN without wscale, SYN-ACK window <= 2048 and MSS 536
-  ASSERT_EQ(by_port[41003].size(), 5u);
-  EXPECT_EQ(testing::tcp_option(by_port[41003][0].frame, 3), -1);
-  EXPECT_EQ(testing::tcp_option(by_port[41003][1].frame, 2), 536);
-  EXPECT_LE(testing::tcp_window(by_port[41003][1].frame), 2048);
-  // slow: server segments leave 200 ms after they arrived
-  ASSERT_EQ(by_port[41005].size(), 5u);
-  const uint64_t t_slow = in[10].ns;
-  EXPECT_EQ(by_port[41005][0].ns, t_slow);            // SYN passes at once
-  EXPECT_EQ(by_port[41005][1].ns, t_slow + 5 * kMs);  // client data passes at once
-  EXPECT_EQ(testing::tcp_flags(by_port[41005][2].frame), 0x12);
-  EXPECT_EQ(by_port[41005][2].ns, t_slow + 201 * kMs);  // SYN-ACK (arrived +1 ms) +200 ms
-  EXPECT_EQ(by_port[41005][3].ns, t_slow + 203 * kMs);  // greeting, in order
-  EXPECT_EQ(by_port[41005][4].ns, t_slow + 206 * kMs);
-  // tarpit: zero window from the greeting on
-  ASSERT_EQ(by_port[41008].size(), 5u);
-  EXPECT_GT(testing::tcp_window(by_port[41008][1].frame), 0);
-  EXPECT_EQ(testing::tcp_window(by_port[41008][4].frame), 0);
-  // drop-data: the client's data segment is gone
-  EXPECT_EQ(by_port[41009].size(), 4u);
-  // block-rst: one RST|ACK reply, nothing else (the server never saw the SYN; its canned
-  // segments in the capture belong to no flow and pass, but the replay shows the reply)
-  ASSERT_GE(by_port[41010].size(), 1u);
-  EXPECT_EQ(testing::tcp_flags(by_port[41010][0].frame), 0x14);
-  // block-drop: the SYN is gone
-  EXPECT_EQ(by_port[41025].size(), 4u);
-  // IPv6 prefix throttle and IPv6 block
-  ASSERT_EQ(by_port[42003].size(), 5u);
-  EXPECT_LE(testing::tcp_window(by_port[42003][1].frame), 2048);
-  ASSERT_GE(by_port[42010].size(), 1u);
-  EXPECT_EQ(testing::tcp_flags(by_port[42010][0].frame), 0x14);
+  // The input records of conversation `c` (golden::conversations() order): SYN, SYN-ACK,
+  // greeting, client data, server ACK.
+  auto conv_in = [&](size_t c, size_t i) -> const Rec & { return in.at(c * golden::kPerConv + i); };
+  auto untouched = [&](uint16_t port, size_t out_i, size_t c, size_t in_i) {
+    ASSERT_GT(by_port[port].size(), out_i);
+    EXPECT_EQ(by_port[port][out_i].frame, conv_in(c, in_i).frame)
+        << "port " << port << ": output " << out_i << " is not input " << in_i << " as is";
+    EXPECT_EQ(by_port[port][out_i].ns, conv_in(c, in_i).ns) << "port " << port;
+  };
+  const uint16_t win_in = testing::tcp_window(conv_in(0, 1).frame);  // the server's 65160
+  ASSERT_GT(win_in, throttle.window_clamp);
+  ASSERT_GT(win_in, slow.window_clamp);
 
-  // The input capture and table are checked in too: the sluice-dp replay command line is
-  // tested on them (dataplane_replay_cli), and operators can try the replay with them.
-  const fs::path golden = kGolden / "replay_actions.out.pcap";
-  if (std::getenv("SLUICE_UPDATE_GOLDEN") != nullptr) {
-    fs::copy_file(out_path, golden, fs::copy_options::overwrite_existing);
-    fs::copy_file(in_path, kGolden / "replay_actions.in.pcap",
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(table, kGolden / "replay_table.snap", fs::copy_options::overwrite_existing);
+  // clean (conversation 0): all five as they came
+  ASSERT_EQ(by_port[41000].size(), 5u);
+  for (size_t i = 0; i < 5; ++i) untouched(41000, i, 0, i);
+
+  // throttle (1, IPv4) and IPv6 prefix throttle (7): SYN without window scale (SACK kept),
+  // every server segment's window exactly the clamp, the SYN-ACK's MSS exactly the clamp,
+  // client data as is, all at their input times
+  for (auto [port, c] : {std::pair<uint16_t, size_t>{41003, 1}, {42003, 7}}) {
+    SCOPED_TRACE(port);
+    ASSERT_EQ(by_port[port].size(), 5u);
+    const auto &v = by_port[port];
+    EXPECT_EQ(testing::tcp_option(v[0].frame, 3), -1);
+    EXPECT_EQ(testing::tcp_option(v[0].frame, 4), 0) << "SACK-permitted kept";
+    EXPECT_EQ(testing::tcp_option(v[0].frame, 2), 1460) << "the client's MSS is left alone";
+    EXPECT_EQ(testing::tcp_option(v[1].frame, 2), throttle.mss_clamp);
+    for (size_t i : {1, 2, 4}) EXPECT_EQ(testing::tcp_window(v[i].frame), throttle.window_clamp);
+    for (size_t i = 0; i < 5; ++i) EXPECT_EQ(v[i].ns, conv_in(c, i).ns);
+    untouched(port, 3, c, 3);
   }
-  EXPECT_EQ(file_bytes(in_path), file_bytes(kGolden / "replay_actions.in.pcap"));
-  EXPECT_EQ(file_bytes(table), file_bytes(kGolden / "replay_table.snap"));
-  ASSERT_TRUE(fs::exists(golden)) << "no golden file; run once with SLUICE_UPDATE_GOLDEN=1";
-  EXPECT_EQ(file_bytes(out_path), file_bytes(golden)) << "output differs from " << golden;
+
+  // slow (2): client segments pass at once, server segments leave delay later, in order, with
+  // the level's window
+  ASSERT_EQ(by_port[41005].size(), 5u);
+  const auto &sl = by_port[41005];
+  const uint64_t delay = uint64_t{slow.delay_us} * 1000;
+  ASSERT_GT(delay, 0u);
+  EXPECT_EQ(testing::tcp_flags(sl[0].frame), 0x02);
+  EXPECT_EQ(sl[0].ns, conv_in(2, 0).ns);  // SYN passes at once
+  untouched(41005, 1, 2, 3);              // client data passes at once
+  EXPECT_EQ(testing::tcp_flags(sl[2].frame), 0x12);
+  EXPECT_EQ(testing::tcp_flags(sl[3].frame), 0x18);
+  EXPECT_EQ(testing::tcp_flags(sl[4].frame), 0x10);
+  for (auto [out_i, in_i] : {std::pair<size_t, size_t>{2, 1}, {3, 2}, {4, 4}}) {
+    EXPECT_EQ(sl[out_i].ns, conv_in(2, in_i).ns + delay) << out_i;
+    EXPECT_EQ(testing::tcp_window(sl[out_i].frame), slow.window_clamp) << out_i;
+  }
+
+  // tarpit (3): SYN-ACK window untouched, zero window from the greeting on
+  ASSERT_EQ(by_port[41008].size(), 5u);
+  EXPECT_EQ(testing::tcp_window(by_port[41008][1].frame), win_in);
+  EXPECT_EQ(testing::tcp_window(by_port[41008][2].frame), 0);
+  EXPECT_EQ(testing::tcp_window(by_port[41008][4].frame), 0);
+  untouched(41008, 3, 3, 3);
+
+  // drop-data (4): the client's data segment is gone, the rest passes as is
+  ASSERT_EQ(by_port[41009].size(), 4u);
+  untouched(41009, 0, 4, 0);
+  untouched(41009, 1, 4, 1);
+  untouched(41009, 2, 4, 2);
+  untouched(41009, 3, 4, 4);
+
+  // block-rst (5, IPv4; 8, IPv6): the SYN answered with one RST|ACK (acknowledging the SYN)
+  // at its time; the server's canned segments and the client data belong to no flow and pass
+  for (auto [port, c] : {std::pair<uint16_t, size_t>{41010, 5}, {42010, 8}}) {
+    SCOPED_TRACE(port);
+    ASSERT_EQ(by_port[port].size(), 5u);
+    const Rec &rst = by_port[port][0];
+    EXPECT_EQ(testing::tcp_flags(rst.frame), 0x14);
+    EXPECT_EQ(rst.ns, conv_in(c, 0).ns);
+    const size_t t = testing::tcp_offset(rst.frame);
+    const uint32_t ack = uint32_t{rst.frame[t + 8]} << 24 | uint32_t{rst.frame[t + 9]} << 16 |
+                         uint32_t{rst.frame[t + 10]} << 8 | rst.frame[t + 11];
+    const size_t ts = testing::tcp_offset(conv_in(c, 0).frame);
+    const auto &syn = conv_in(c, 0).frame;
+    const uint32_t syn_seq = uint32_t{syn[ts + 4]} << 24 | uint32_t{syn[ts + 5]} << 16 |
+                             uint32_t{syn[ts + 6]} << 8 | syn[ts + 7];
+    EXPECT_EQ(ack, syn_seq + 1);
+    for (size_t i = 1; i < 5; ++i) untouched(port, i, c, i);
+  }
+
+  // block-drop (6): the SYN is gone, the rest passes as is
+  ASSERT_EQ(by_port[41025].size(), 4u);
+  for (size_t i = 0; i < 4; ++i) untouched(41025, i, 6, i + 1);
+
+  EXPECT_EQ(by_port.size(), golden::conversations().size()) << "output for an unknown port";
+
+  // Then the whole output, byte for byte, against the checked-in golden capture (and the
+  // inputs against theirs, which the sluice-dp replay command line test uses).
+  EXPECT_EQ(file_bytes(in_path), file_bytes(kGolden / golden::kInput));
+  EXPECT_EQ(file_bytes(o.table), file_bytes(kGolden / golden::kTable));
+  const fs::path golden_out = kGolden / golden::kOutput;
+  ASSERT_TRUE(fs::exists(golden_out)) << "no golden file; run make_replay_golden";
+  EXPECT_EQ(file_bytes(out_path), file_bytes(golden_out))
+      << "output differs from " << golden_out << " (after an intended change: make_replay_golden)";
 }
 
 TEST_F(Replay, BadInputIsAClearError) {

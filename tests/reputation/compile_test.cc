@@ -40,12 +40,34 @@ TEST(Compile, ASourceCountsOnceForAnAddressListedTwice) {
 }
 
 TEST(Compile, TheMostSpecificEntryOfASourceDecides) {
-  auto t = table({{SourceType::kRbldnsdIp4set, 3, false,
-                   "198.18.0.0/16 :2:\n198.18.1.0/24 :4:\n198.18.1.1 :2:\n"}});
-  // With weight.127.0.0.4 unset every code weighs 3: the /24 inside the /16 still counts once.
-  EXPECT_THAT(value4(t, "198.18.1.1"), Value(3, 0u));
-  EXPECT_THAT(value4(t, "198.18.1.2"), Value(3, 0u));
-  EXPECT_THAT(value4(t, "198.18.2.2"), Value(3, 0u));
+  // Distinct weights per entry (2, 5, 11; no sum of some of them equals another), listed in
+  // every order: only the most specific entry covering an address may decide its score.
+  const char *orders[] = {"198.18.0.0/16,2\n198.18.1.0/24,5\n198.18.1.1,11\n",
+                          "198.18.1.1,11\n198.18.1.0/24,5\n198.18.0.0/16,2\n",
+                          "198.18.1.0/24,5\n198.18.1.1,11\n198.18.0.0/16,2\n"};
+  for (const char *text : orders) {
+    SCOPED_TRACE(text);
+    auto t = table({{SourceType::kList, 1, false, text}});
+    EXPECT_THAT(value4(t, "198.18.1.1"), Value(11, 0u));  // the host entry
+    EXPECT_THAT(value4(t, "198.18.1.2"), Value(5, 0u));   // the /24
+    EXPECT_THAT(value4(t, "198.18.2.2"), Value(2, 0u));   // the /16
+    EXPECT_THAT(value4(t, "198.19.0.1"), Value(0, 0u));
+  }
+}
+
+TEST(Compile, TheMostSpecificRbldnsdEntryDecidesByItsReturnCode) {
+  SourceConfig c = config(SourceType::kRbldnsdIp4set, 1);
+  c.code_weights[0x7f000002] = 2;
+  c.code_weights[0x7f000004] = 5;
+  c.code_weights[0x7f00000b] = 11;
+  auto p = parse(c, "198.18.1.1 :11:\n198.18.0.0/16 :2:\n198.18.1.0/24 :4:\n");
+  ASSERT_EQ(p.malformed(), 0u) << ::testing::PrintToString(p.problems);
+  std::vector<ParsedSource> ps{p};
+  std::vector<SourceConfig> cs{c};
+  auto t = compile(ps, cs);
+  EXPECT_THAT(value4(t, "198.18.1.1"), Value(11, 0u));
+  EXPECT_THAT(value4(t, "198.18.1.2"), Value(5, 0u));
+  EXPECT_THAT(value4(t, "198.18.2.2"), Value(2, 0u));
 }
 
 TEST(Compile, ReturnCodeWeightOfTheMostSpecificEntryApplies) {

@@ -30,8 +30,9 @@ size_t table_entries(const std::string &name);
 
 // A snapshot file as the XDP tables take it. Throws Error.
 RepTable load_snapshot_table(const std::string &snapshot_path);
-// A policy file (docs/policy.md) parsed. Throws Error.
-sl_policy parse_policy_file(const std::string &path);
+// A policy file (docs/policy.md) parsed; its load warnings appended to *warnings if given.
+// Throws Error.
+sl_policy parse_policy_file(const std::string &path, std::vector<std::string> *warnings = nullptr);
 
 // Replaces the policy; its generation becomes the running one + 1. Returns the new generation.
 uint32_t set_policy(const std::string &name, sl_policy policy);

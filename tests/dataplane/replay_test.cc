@@ -67,6 +67,12 @@ TEST_F(Replay, EveryActionMatchesTheGoldenCapture) {
   ASSERT_EQ(pf.level_names[4], "drop-data");
   ASSERT_EQ(pf.level_names[5], "block-rst");
   ASSERT_EQ(pf.level_names[6], "block-drop");
+  // The values golden/policy.ini states (inputs, so a parser that misreads them cannot make
+  // the checks below agree with its own output).
+  ASSERT_EQ(throttle.window_clamp, 2048u);
+  ASSERT_EQ(throttle.mss_clamp, 536);
+  ASSERT_EQ(slow.window_clamp, 4096u);
+  ASSERT_EQ(slow.delay_us, 200'000u);
 
   const std::vector<Rec> out = golden::read_pcap(out_path);
   // Index output by client port to check each conversation; the ARP frame must be last.

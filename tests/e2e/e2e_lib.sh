@@ -57,6 +57,8 @@ e2e_end() {
 }
 
 e2e_pass() { echo "  ok: $*"; }
+# e2e_info TEXT: a figure shown for information (timings), never a verdict.
+e2e_info() { echo "  info: $*"; }
 e2e_fail() {
   echo "  FAIL: $*" >&2
   E2E_FAILS=$((E2E_FAILS + 1))

@@ -11,17 +11,17 @@
 # CMD runs (bash -c) in the bump namespace with RIG_*, SLUICE_TABLE and SLUICE_POLICY in its
 # environment; it may keep running (stopped at the end) or return once attached.
 #
-# Asserts:
-#   clean and allowlisted senders deliver every message, median delivery time within noise
-#     (<= 3x + 5 ms the median of the same messages sent alongside through the rig's reference
-#     lane, a Linux bridge beside the data plane);
+# Asserts behaviour only (timings are printed as information; speed belongs in bench/):
+#   clean and allowlisted senders deliver every message (their median delivery time and the
+#     reference lane's, a Linux bridge beside the data plane, are printed);
 #   the blocked sender delivers nothing: every attempt refused (RST) or unanswered (dropped SYN);
 #   the tarpitted sender connects but delivers nothing (stalled after the greeting);
 #   over IPv6 the clean sender delivers and the blocked one does not;
-#   the throttled sender sees the policy's clamps (MSS <= mss_clamp, window <= window_clamp), is
-#     slowed (achieved rate <= a tenth of the clean sender's) and, when the policy delays,
-#     reaches about window / delay (0.2x .. 1.5x);
-#   a throttled message still arrives, slowly, and every message the MTA received is intact.
+#   the throttled sender's connection carries the policy's clamps (its MSS <= mss_clamp, the
+#     window the MTA advertises to it non-zero and <= window_clamp) while the clean sender's
+#     does not (its peer window above window_clamp); the achieved rates and window / delay are
+#     printed;
+#   a throttled message still arrives, and every message the MTA received is intact.
 # Bounded: well under two minutes. Exit 0 pass, 77 skip (not root; a failure under CI=true).
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=e2e_lib.sh
@@ -110,8 +110,7 @@ for role in clean allowed; do
   measure "$role" "$role" send --tag "$role" --reference "$RIG_REF4" --count 10 --warmup 1 \
     --timeout 10 --deadline 30
   e2e_expect_eq "$role delivered" 10 "$(e2e_json "$out/$role.json" delivered)"
-  e2e_check "$role median $(e2e_json "$out/$role.json" median_s) s within noise of the reference lane's $(e2e_json "$out/$role.json" reference.median_s) s" \
-    py_check "$role" "r['median_s'] is not None and r['median_s'] <= 3 * r['reference']['median_s'] + 0.005"
+  e2e_info "$role median $(e2e_json "$out/$role.json" median_s) s, reference lane's $(e2e_json "$out/$role.json" reference.median_s) s"
 done
 
 measure blocked blocked send --tag blocked --count 2 --timeout 10 --deadline 20
@@ -141,21 +140,22 @@ done
 measure clean clean-rate rate --tag clean-rate --window 2 --size 5000000
 measure throttled throttled-rate rate --tag throttled-rate --window 4 --size 200000
 e2e_check "throttled: rate probe ran" py_check throttled-rate "r['ok']"
+e2e_check "clean: rate probe ran" py_check clean-rate "r['ok']"
 clean_rate=$(e2e_json "$out/clean-rate.json" bytes_per_s)
-e2e_check "throttled: slowed, rate $(e2e_json "$out/throttled-rate.json" bytes_per_s) B/s <= clean's $clean_rate B/s / 10" \
-  py_check throttled-rate "r['bytes_per_s'] * 10 <= $clean_rate"
+e2e_info "rates: throttled $(e2e_json "$out/throttled-rate.json" bytes_per_s) B/s, clean $clean_rate B/s"
 if [[ $mss_clamp != 0 ]]; then
-  e2e_check "throttled: MSS <= $mss_clamp" py_check throttled-rate \
-    "r['tcp_info']['snd_mss'] <= $mss_clamp"
+  e2e_check "throttled: MSS $(e2e_json "$out/throttled-rate.json" tcp_info.snd_mss) <= $mss_clamp" \
+    py_check throttled-rate "0 < r['tcp_info']['snd_mss'] <= $mss_clamp"
 fi
 if [[ $window_clamp != 0 ]]; then
-  e2e_check "throttled: peer window <= $window_clamp" py_check throttled-rate \
-    "r['tcp_info'].get('snd_wnd', 0) <= $window_clamp"
+  e2e_check "throttled: peer window $(e2e_json "$out/throttled-rate.json" tcp_info.snd_wnd) in 1..$window_clamp" \
+    py_check throttled-rate "0 < r['tcp_info'].get('snd_wnd', 0) <= $window_clamp"
+  # The clamp is the data plane's doing: the clean sender, on the same rig, sees a larger window.
+  e2e_check "clean: peer window $(e2e_json "$out/clean-rate.json" tcp_info.snd_wnd) above $window_clamp" \
+    py_check clean-rate "r['tcp_info'].get('snd_wnd', 0) > $window_clamp"
 fi
 if [[ $window_clamp != 0 && $delay_ms != 0 ]]; then
-  predicted=$((window_clamp * 1000 / delay_ms))
-  e2e_check "throttled: rate $(e2e_json "$out/throttled-rate.json" bytes_per_s) B/s ~ window/delay = $predicted B/s" \
-    py_check throttled-rate "0.2 * $predicted <= r['bytes_per_s'] <= 1.5 * $predicted"
+  e2e_info "window/delay = $((window_clamp * 1000 / delay_ms)) B/s"
 fi
 measure throttled throttled send --tag throttled --client smtp-source --count 1 --timeout 40 \
   --deadline 45

@@ -136,7 +136,9 @@ TEST_F(ReplayFormats, NanosecondPcapAndPcapngGiveIdenticalOutputsWithInputTimest
       ASSERT_LT(next, input.size()) << "output frame " << k << " has timestamp " << out[k].ts_ns
                                     << ", which no later input frame has";
       ++next;
-      if (!f.micro) EXPECT_NE(out[k].ts_ns % 1000, 0u) << "output frame " << k;
+      if (!f.micro) {
+        EXPECT_NE(out[k].ts_ns % 1000, 0u) << "output frame " << k;
+      }
     }
   }
 }

@@ -8,8 +8,8 @@
 
 #include "core/sl_wire.h"
 #include "inside_nets.h"
+#include "pcap_io.h"
 #include "sluice/xdp/error.h"
-#include "sluice/xdp/pcap_file.h"
 #include "sluice/xdp/test_run.h"
 #include "sluice/xdp/xdp_object.h"
 
@@ -30,7 +30,7 @@ InsideNets parse_inside_nets(const std::vector<std::string> &texts) {
 ReplayResult replay(const ReplayOptions &opts) {
   const sl_policy pol = opts.policy.value_or(sl_policy{});
   const InsideNets inside_nets = parse_inside_nets(opts.inside_nets);
-  const auto frames = read_pcap(opts.input);
+  pcap::Reader frames(opts.input);
   XdpObject obj;
   uint32_t zero = 0, one = 1, lo = 1;  // redirect target: any device will do for a test run
   if (bpf_map_update_elem(obj.map_fd("policy"), &zero, &pol, BPF_ANY) != 0 ||
@@ -40,14 +40,17 @@ ReplayResult replay(const ReplayOptions &opts) {
   if (opts.table) replace_table(rep_map_fds(obj), *opts.table);
   const int outside = obj.prog_fd(Program::outside), inside = obj.prog_fd(Program::inside);
   ReplayResult r;
-  std::vector<PcapFrame> out;
-  for (const auto &f : frames) {
+  // The output keeps each frame's input timestamp (nanoseconds) and appears only when the
+  // whole capture went through.
+  pcap::Writer out(opts.output);
+  pcap::Frame f;
+  while (frames.next(f)) {
     r.frames++;
     if (f.data.size() < 14) {
       // Shorter than an Ethernet header: no NIC delivers it to XDP, and the kernel refuses to
       // test-run it. Passed through untouched, as the program does with anything not ours.
       r.forwarded++;
-      out.push_back(f);
+      out.write(f.ts_ns, f.data.data(), f.data.size());
       continue;
     }
     const bool in = inside_nets.empty() ? opts.from_inside
@@ -57,11 +60,11 @@ ReplayResult replay(const ReplayOptions &opts) {
       case XDP_REDIRECT:
       case XDP_PASS:
         r.forwarded++;
-        out.push_back({f.ts_sec, f.ts_frac, t.output});
+        out.write(f.ts_ns, t.output.data(), t.output.size());
         break;
       case XDP_TX:
         r.tx++;
-        out.push_back({f.ts_sec, f.ts_frac, t.output});
+        out.write(f.ts_ns, t.output.data(), t.output.size());
         break;
       case XDP_DROP:
         r.dropped++;
@@ -71,7 +74,7 @@ ReplayResult replay(const ReplayOptions &opts) {
         break;
     }
   }
-  write_pcap(opts.output, out);
+  out.commit();
   return r;
 }
 

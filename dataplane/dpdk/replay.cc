@@ -2,7 +2,6 @@
 #include "inside_nets.h"
 
 #include <arpa/inet.h>
-#include <pcap/pcap.h>
 
 #include <boost/program_options.hpp>
 
@@ -15,6 +14,7 @@
 
 #include "core/sl_wire.h"
 #include "pacer.h"
+#include "pcap_io.h"
 #include "pipeline.h"
 #include "policy_file.h"
 #include "rep_table_snapshot.h"
@@ -26,36 +26,21 @@ struct Held {
   std::vector<uint8_t> frame;
 };
 
+// The output capture, kept in time order: a packet is never stamped earlier than the one
+// written before it.
 class Writer {
  public:
-  explicit Writer(const std::string &path) {
-    dead_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_NANO);
-    dump_ = pcap_dump_open(dead_, path.c_str());
-    if (dump_ == nullptr) {
-      const std::string err = pcap_geterr(dead_);
-      pcap_close(dead_);
-      throw std::runtime_error(path + ": " + err);
-    }
-  }
-  ~Writer() {
-    pcap_dump_close(dump_);
-    pcap_close(dead_);
-  }
+  explicit Writer(const std::string &path) : out_(path) {}
   void write(uint64_t ns, const uint8_t *data, uint32_t len) {
     ns = std::max(ns, last_);
     last_ = ns;
-    pcap_pkthdr h{};
-    h.ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-    h.ts.tv_usec = static_cast<suseconds_t>(ns % 1'000'000'000);  // nanoseconds (NANO file)
-    h.caplen = h.len = len;
-    pcap_dump(reinterpret_cast<u_char *>(dump_), &h, data);
-    ++written;
+    out_.write(ns, data, len);
   }
-  uint64_t written = 0;
+  void commit() { out_.commit(); }
+  uint64_t written() const { return out_.written(); }
 
  private:
-  pcap_t *dead_;
-  pcap_dumper_t *dump_;
+  pcap::Writer out_;
   uint64_t last_ = 0;
 };
 
@@ -79,13 +64,7 @@ ReplayReport replay(const ReplayOptions &opt) {
   std::unique_ptr<RepTable> rep;
   if (!opt.table.empty()) rep = rep_table_from_snapshot(reputation::Snapshot::load(opt.table));
 
-  char err[PCAP_ERRBUF_SIZE] = {};
-  pcap_t *in =
-      pcap_open_offline_with_tstamp_precision(opt.in.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
-  if (in == nullptr) throw std::runtime_error(opt.in + ": " + err);
-  std::unique_ptr<pcap_t, decltype(&pcap_close)> in_guard(in, pcap_close);
-  if (pcap_datalink(in) != DLT_EN10MB)
-    throw std::runtime_error(opt.in + ": not an Ethernet capture");
+  pcap::Reader in(opt.in);
   Writer out(opt.out);
 
   FlowTableConfig fc;
@@ -103,11 +82,9 @@ ReplayReport replay(const ReplayOptions &opt) {
     });
   };
 
-  pcap_pkthdr *hdr;
-  const u_char *bytes;
-  int r;
-  while ((r = pcap_next_ex(in, &hdr, &bytes)) == 1) {
-    const uint64_t now = uint64_t(hdr->ts.tv_sec) * 1'000'000'000 + uint64_t(hdr->ts.tv_usec);
+  pcap::Frame in_frame;
+  while (in.next(in_frame)) {
+    const uint64_t now = in_frame.ts_ns;
     ++rep_out.read;
     if (!pacer) {
       PacerConfig pc;
@@ -115,7 +92,7 @@ ReplayReport replay(const ReplayOptions &opt) {
       pacer = std::make_unique<Pacer>(pc, now);
     }
     release(now);
-    std::vector<uint8_t> frame(bytes, bytes + hdr->caplen);
+    std::vector<uint8_t> frame = std::move(in_frame.data);
     const sl_dir dir = inside.contains_source(frame.data(), frame.size()) ? SL_DIR_FROM_INSIDE
                                                                           : SL_DIR_FROM_OUTSIDE;
     const PacketResult res = pipe.process(frame.data(), static_cast<uint32_t>(frame.size()), dir,
@@ -146,9 +123,9 @@ ReplayReport replay(const ReplayOptions &opt) {
       }
     }
   }
-  if (r == PCAP_ERROR) throw std::runtime_error(opt.in + ": " + pcap_geterr(in));
   if (pacer) release(UINT64_MAX >> 2);  // the end of the capture: everything still held leaves
-  rep_out.written = out.written;
+  out.commit();
+  rep_out.written = out.written();
   return rep_out;
 }
 

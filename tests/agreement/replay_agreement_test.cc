@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "common/privileged.h"
-#include "sluice/xdp/pcap_file.h"
+#include "pcap_io.h"
 
 namespace sluice::xdp {
 namespace {
@@ -67,9 +67,9 @@ std::string direction_key(const std::vector<uint8_t> &f) {
   return "other";
 }
 
-std::map<std::string, Frames> by_direction(const std::vector<PcapFrame> &frames) {
+std::map<std::string, Frames> by_direction(const std::vector<pcap::Frame> &frames) {
   std::map<std::string, Frames> out;
-  for (const PcapFrame &f : frames) out[direction_key(f.data)].push_back(f.data);
+  for (const pcap::Frame &f : frames) out[direction_key(f.data)].push_back(f.data);
   return out;
 }
 
@@ -85,7 +85,7 @@ class ReplayAgreement : public ::testing::Test {
 
 // Runs both replays of the golden capture with `policy`; returns the frames sluice-dp emitted
 // after checking that sluice-xdp emitted the same ones per flow direction.
-std::vector<PcapFrame> expect_agreement(const fs::path &dir, const std::string &policy) {
+std::vector<pcap::Frame> expect_agreement(const fs::path &dir, const std::string &policy) {
   const std::string in = (kGolden / "replay_actions.in.pcap").string();
   const std::string table = (kGolden / "replay_table.snap").string();
   const std::string nets = " --inside-net 198.18.0.0/24 2001:2::/64";
@@ -97,9 +97,9 @@ std::vector<PcapFrame> expect_agreement(const fs::path &dir, const std::string &
   EXPECT_EQ(std::system(dp.c_str()), 0) << dp;
   EXPECT_EQ(std::system(xdp.c_str()), 0) << xdp;
 
-  const auto input = read_pcap(in);
-  const auto dp_frames = read_pcap(dp_out);
-  const auto xdp_frames = read_pcap(xdp_out);
+  const auto input = pcap::read_file(in);
+  const auto dp_frames = pcap::read_file(dp_out);
+  const auto xdp_frames = pcap::read_file(xdp_out);
   // Not vacuous: the capture makes both planes drop, answer and rewrite something.
   EXPECT_LT(dp_frames.size(), input.size());
   const auto in_dirs = by_direction(input);

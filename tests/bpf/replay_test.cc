@@ -9,8 +9,8 @@
 
 #include "common/privileged.h"
 #include "common/xdp_frames.h"
+#include "pcap_io.h"
 #include "sluice/reputation/snapshot.h"
-#include "sluice/xdp/pcap_file.h"
 
 namespace sluice::xdp {
 namespace {
@@ -52,12 +52,13 @@ TEST(XdpReplay, CaptureThroughProgramWithPolicyAndTable) {
   bad.src[3] = 99;
   TcpFrame slow = clean;
   slow.src[3] = 100;
-  const std::vector<PcapFrame> in = {{1, 0, arp},
-                                     {2, 0, build(clean)},
-                                     {3, 0, build(bad)},
-                                     {4, 0, build(slow)},
-                                     {5, 0, {1, 2, 3}}};  // runt
-  write_pcap(dir + "/in.pcap", in);
+  constexpr uint64_t kSec = 1'000'000'000;
+  const std::vector<pcap::Frame> in = {{1 * kSec, arp},
+                                       {2 * kSec, build(clean)},
+                                       {3 * kSec, build(bad)},
+                                       {4 * kSec, build(slow)},
+                                       {5 * kSec, {1, 2, 3}}};  // runt
+  pcap::write_file(dir + "/in.pcap", in);
 
   const std::string cmd = std::string(SLUICE_XDP_BIN) + " replay --input " + dir +
                           "/in.pcap --output " + dir + "/out.pcap --policy " + dir +
@@ -70,7 +71,7 @@ TEST(XdpReplay, CaptureThroughProgramWithPolicyAndTable) {
   ASSERT_EQ(pclose(p), 0) << out;
   EXPECT_NE(out.find("5 frames: 4 forwarded, 0 dropped, 1 answered"), std::string::npos) << out;
 
-  const auto got = read_pcap(dir + "/out.pcap");
+  const auto got = pcap::read_file(dir + "/out.pcap");
   ASSERT_EQ(got.size(), 5u);
   EXPECT_EQ(got[0].data, arp);
   EXPECT_EQ(got[1].data, build(clean));
@@ -80,7 +81,7 @@ TEST(XdpReplay, CaptureThroughProgramWithPolicyAndTable) {
   EXPECT_NE(got[3].data, build(slow));  // window scale stripped
   EXPECT_TRUE(tcp_checksum_ok(got[3].data));
   EXPECT_EQ(got[4].data, in[4].data);
-  EXPECT_EQ(got[3].ts_sec, 4u);
+  EXPECT_EQ(got[3].ts_ns, 4 * kSec);
 }
 
 }  // namespace

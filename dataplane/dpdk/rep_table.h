@@ -6,7 +6,7 @@
 // longest length present down to the shortest (a bitmap says which lengths exist), so a lookup
 // costs one probe per distinct prefix length in the table, at most 33 (IPv4) or 129 (IPv6),
 // and typically a handful. The snapshot already folds covering prefixes into every entry
-// (reputation_api.md), so the answer is the exact host if present, else the longest prefix.
+// (docs/sources.md), so the answer is the exact host if present, else the longest prefix.
 #pragma once
 
 #include <array>

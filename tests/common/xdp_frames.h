@@ -1,6 +1,5 @@
 // Small frame builder for the XDP tests: Ethernet + IPv4/IPv6 + TCP with raw option bytes and
-// payload, checksums computed from scratch; and from-scratch checksum verifiers. (The shared
-// tests/common/packet_builder.h was not available when these tests were written.)
+// payload, checksums computed from scratch; and from-scratch checksum verifiers.
 #pragma once
 
 #include <cstdint>

@@ -159,8 +159,10 @@ class Pipeline {
   void count_packets(sl_dir dir, uint32_t n) { stats_.packets[dir] += n; }
   sl_class prepare(uint8_t *data, uint32_t len, sl_dir dir, const sl_policy &policy,
                    const RepTable *rep, PreparedPacket &pp);
-  sl_verdict finish(PreparedPacket &pp, uint64_t now_ns, uint64_t &rng, const sl_policy &policy,
-                    const RepTable *rep) {
+  // Always inline, as the stage itself (as a call it cost a tenth of a shaped packet).
+  __attribute__((always_inline)) sl_verdict finish(PreparedPacket &pp, uint64_t now_ns,
+                                                   uint64_t &rng, const sl_policy &policy,
+                                                   const RepTable *rep) {
     return finish(pp, now_ns, &rng, 0, policy, rep);
   }
 

@@ -2,6 +2,9 @@
 // its description.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "common/packet_builder.h"
@@ -107,6 +110,26 @@ TEST(FixtureTableShape, EveryExpectedTcpOutputWasBuiltWithValidChecksums) {
     EXPECT_TRUE(tcp_checksum_ok(f.expected_output)) << f.description;
     EXPECT_TRUE(tcp_checksum_ok(f.input)) << f.description;
   }
+}
+
+// tests/fuzz/seeds/packet_core holds exactly one seed per fixture, named after it, carrying
+// its frame after the fuzz header (regenerated with make_packet_core_seeds: no stale names).
+TEST(FixtureTableShape, EveryFixtureHasItsFuzzSeedAndNoSeedIsStale) {
+  namespace fs = std::filesystem;
+  const fs::path dir = SLUICE_FUZZ_SEED_DIR;
+  std::set<std::string> seeds;
+  for (const auto &e : fs::directory_iterator(dir)) seeds.insert(e.path().filename().string());
+  std::set<std::string> names;
+  for (const CoreFixture &f : core_fixtures()) {
+    const std::string name = fixture_test_name(f.description);
+    names.insert(name);
+    std::ifstream in(dir / name, std::ios::binary);
+    ASSERT_TRUE(in) << "no seed for " << name;
+    const Bytes seed{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    ASSERT_GE(seed.size(), 6u) << name;
+    EXPECT_EQ(Bytes(seed.begin() + 6, seed.end()), f.input) << name;
+  }
+  for (const std::string &s : seeds) EXPECT_TRUE(names.count(s)) << "stale seed " << s;
 }
 
 TEST(FixtureTableShape, CoversEveryClassAndVerdict) {

@@ -82,9 +82,11 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
   sl_seq_out out{};
   r.verdict = sl_seq_run(&env, data, data_end, dir, &policy, &r.cls, &out);
   {
+    // What sl_parse says of the input (a copy: the sequence may have rewritten buf).
     sl_pkt pkt;
-    std::vector<uint8_t> copy(input);
-    r.parse_result = sl_parse(copy.data(), copy.data() + copy.size(), &pkt);
+    std::unique_ptr<uint8_t[]> copy(new uint8_t[n == 0 ? 1 : n]);
+    if (n > 0) std::memcpy(copy.get(), input.data(), n);
+    r.parse_result = sl_parse(copy.get(), copy.get() + n, &pkt);
   }
   size_t len = n;
   if (r.verdict == SL_VERDICT_DROP) len = 0;

@@ -24,9 +24,16 @@ target_link_libraries(sluice_dp_replay PUBLIC sluice_dp_pipeline PRIVATE ${PCAP_
 target_include_directories(sluice_dp_replay SYSTEM PRIVATE ${PCAP_INCLUDE_DIRS})
 sluice_warnings(sluice_dp_replay)
 
+# The control socket without DPDK: socket ownership, the client loop, request dispatch and the
+# bounded file reader (tested and fuzzed on their own).
+add_library(sluice_control_server STATIC control_server.cc control_dispatch.cc bounded_file.cc)
+target_link_libraries(sluice_control_server PUBLIC sluice_dp_proto nlohmann_json::nlohmann_json
+                      Threads::Threads)
+sluice_warnings(sluice_control_server)
+
 add_library(sluice_dp_lib STATIC dp_options.cc dp_published.cc dp_worker.cc dp_ports.cc
-                                 dp_control.cc dp_telemetry.cc control_server.cc)
-target_link_libraries(sluice_dp_lib PUBLIC sluice_dp_pipeline sluice_dpdk sluice_dp_proto
+                                 dp_control.cc dp_telemetry.cc)
+target_link_libraries(sluice_dp_lib PUBLIC sluice_dp_pipeline sluice_dpdk sluice_control_server
                       nlohmann_json::nlohmann_json Boost::program_options Threads::Threads)
 sluice_warnings(sluice_dp_lib)
 

@@ -49,6 +49,15 @@ if(TARGET sluice-dp AND TARGET sluicectl)
                        TIMEOUT 180)
 endif()
 
+# The control socket of the real binary against a careless operator and hostile local users.
+if(TARGET sluice-dp AND TARGET sluicectl)
+  add_test(NAME dataplane_control_socket
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/control_socket_test.sh $<TARGET_FILE:sluice-dp>
+                   $<TARGET_FILE:sluicectl>)
+  set_tests_properties(dataplane_control_socket PROPERTIES LABELS "privileged"
+                       SKIP_RETURN_CODE 77 TIMEOUT 300)
+endif()
+
 # The `sluice-dp replay` command line on the checked-in golden capture: same output bytes.
 if(TARGET sluice-dp)
   set(_golden ${CMAKE_CURRENT_SOURCE_DIR}/golden)

@@ -90,6 +90,7 @@ nlohmann::json DpdkClient::call(const nlohmann::json &request, int file_fd) {
   for (int i = 0; i < 4; ++i) frame[static_cast<size_t>(i)] = static_cast<char>(n >> (24 - 8 * i));
   frame += body;
   size_t sent = 0;
+  bool send_failed = false;
   while (sent < frame.size()) {
     iovec iov{frame.data() + sent, frame.size() - sent};
     msghdr msg{};
@@ -115,7 +116,8 @@ nlohmann::json DpdkClient::call(const nlohmann::json &request, int file_fd) {
     if (w < 0 && errno == EAGAIN)
       throw DataplaneError(where + ": request not taken within " +
                            std::to_string(timeout_.count()) + " ms");
-    throw DataplaneError(where + ": send failed (sluice-dp gone?)");
+    send_failed = true;  // a refusal (permission, too many clients) may be waiting to be read
+    break;
   }
   proto::FrameDecoder in;
   std::string reply_body;
@@ -137,7 +139,9 @@ nlohmann::json DpdkClient::call(const nlohmann::json &request, int file_fd) {
       throw DataplaneError(where + ": no reply within " + std::to_string(timeout_.count()) +
                            " ms (sluice-dp busy or stuck? see --timeout)");
     }
-    throw DataplaneError(where + ": connection closed without a reply (sluice-dp gone?)");
+    throw DataplaneError(where + (send_failed ? ": send failed (sluice-dp gone?)"
+                                              : ": connection closed without a reply "
+                                                "(sluice-dp gone?)"));
   }
   nlohmann::json reply;
   try {

@@ -21,12 +21,13 @@ void register_dataplane_scheme(const std::string &scheme, DataplaneFactory facto
   schemes()[scheme] = std::move(factory);
 }
 
-std::unique_ptr<DataplaneClient> connect_dataplane(const std::string &spec) {
+std::unique_ptr<DataplaneClient> connect_dataplane(const std::string &spec,
+                                                   const ConnectOptions &options) {
   const auto colon = spec.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
     throw DataplaneError("data plane '" + spec + "': expected SCHEME:ARG (dpdk:SOCKET, xdp:NAME)");
   const std::string scheme = spec.substr(0, colon), arg = spec.substr(colon + 1);
-  if (scheme == "dpdk") return std::make_unique<DpdkClient>(arg);
+  if (scheme == "dpdk") return std::make_unique<DpdkClient>(arg, options.timeout);
   DataplaneFactory f;
   {
     std::lock_guard lock(g_mu);

@@ -4,6 +4,7 @@
 // sluicectl --dataplane SPEC and sluiced use connect_dataplane(SPEC).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -14,6 +15,9 @@
 #include "sluice_error.h"
 
 namespace sluice::control {
+
+// How long a client waits for a data plane to accept and answer one request.
+inline constexpr std::chrono::milliseconds kDefaultTimeout{10000};
 
 class DataplaneError : public sluice::Error {
  public:
@@ -70,12 +74,17 @@ class DataplaneClient {
   virtual std::vector<DataplaneFlow> flows(size_t limit) = 0;
 };
 
+struct ConnectOptions {
+  std::chrono::milliseconds timeout = kDefaultTimeout;  // per request (dpdk:)
+};
+
 using DataplaneFactory = std::function<std::unique_ptr<DataplaneClient>(const std::string &arg)>;
 
 // Adds a scheme ("xdp") whose factory receives what follows "scheme:". "dpdk" is built in.
 void register_dataplane_scheme(const std::string &scheme, DataplaneFactory factory);
 // "dpdk:/run/sluice-dp.sock" -> a connected client. Throws DataplaneError for an unknown
 // scheme or a data plane that cannot be reached.
-std::unique_ptr<DataplaneClient> connect_dataplane(const std::string &spec);
+std::unique_ptr<DataplaneClient> connect_dataplane(const std::string &spec,
+                                                   const ConnectOptions &options = {});
 
 }  // namespace sluice::control

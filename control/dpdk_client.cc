@@ -1,13 +1,13 @@
 #include "dpdk_client.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "control_proto.h"
 
@@ -15,29 +15,58 @@ namespace sluice::control {
 namespace {
 
 namespace proto = sluice::dataplane::proto;
-
-// sluice-dp opens files itself, from its own working directory: send absolute paths.
-std::string absolute(const std::string &path) {
-  std::error_code ec;
-  const auto p = std::filesystem::absolute(path, ec);
-  return ec ? path : p.string();
-}
+using Clock = std::chrono::steady_clock;
 
 uint64_t u64(const nlohmann::json &j, const char *k) {
   return j.contains(k) && j[k].is_number() ? j[k].get<uint64_t>() : 0;
 }
 
+inline constexpr uint64_t kMaxPolicyBytes = uint64_t{1} << 20;
+
+// Opens a file to send (or read) without blocking on a FIFO; only regular files.
+int open_regular(const std::string &path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) throw DataplaneError(path + ": cannot open: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw DataplaneError(path + ": not a regular file");
+  }
+  return fd;
+}
+
+// Waits until fd is ready for `events` or the deadline passes (false).
+bool wait_for(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 60000)));
+    if (r > 0) return true;
+    if (r < 0 && errno != EINTR) return false;
+  }
+}
+
 }  // namespace
 
-DpdkClient::DpdkClient(std::string socket_path) : path_(std::move(socket_path)) {
+DpdkClient::DpdkClient(std::string socket_path, std::chrono::milliseconds timeout)
+    : path_(std::move(socket_path)), timeout_(timeout) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path_.size() >= sizeof(addr.sun_path)) throw DataplaneError("socket path too long: " + path_);
   std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
-  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd_ < 0) throw DataplaneError("socket: " + std::string(strerror(errno)));
-  if (::connect(fd_, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0) {
-    const std::string err = strerror(errno);
+  const auto deadline = Clock::now() + timeout_;
+  for (;;) {
+    if (::connect(fd_, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0) break;
+    // A full backlog: sluice-dp is alive but busy; retry until the deadline.
+    if (errno == EAGAIN && Clock::now() < deadline) {
+      ::usleep(10000);
+      continue;
+    }
+    const std::string err = errno == EAGAIN ? "timed out" : strerror(errno);
     ::close(fd_);
     throw DataplaneError("dpdk:" + path_ + ": cannot connect (" + err +
                          "); is sluice-dp running with --control " + path_ + "?");
@@ -48,39 +77,121 @@ DpdkClient::~DpdkClient() {
   ::close(fd_);
 }
 
-nlohmann::json DpdkClient::call(const nlohmann::json &request) {
-  if (!proto::write_frame(fd_, request.dump()))
-    throw DataplaneError("dpdk:" + path_ + ": send failed (sluice-dp gone?)");
-  std::string body;
-  if (proto::read_frame(fd_, body) != proto::ReadStatus::kOk)
-    throw DataplaneError("dpdk:" + path_ + ": no reply (sluice-dp gone?)");
+nlohmann::json DpdkClient::call(const nlohmann::json &request, int file_fd) {
+  const std::string where = "dpdk:" + path_;
+  const auto deadline = Clock::now() + timeout_;
+  const std::string body = request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (body.size() > proto::kMaxMessage)
+    throw DataplaneError(where + ": request of " + std::to_string(body.size()) +
+                         " bytes exceeds the " + std::to_string(proto::kMaxMessage) +
+                         "-byte message limit");
+  std::string frame(4, '\0');
+  const auto n = static_cast<uint32_t>(body.size());
+  for (int i = 0; i < 4; ++i) frame[static_cast<size_t>(i)] = static_cast<char>(n >> (24 - 8 * i));
+  frame += body;
+  size_t sent = 0;
+  bool send_failed = false;
+  while (sent < frame.size()) {
+    iovec iov{frame.data() + sent, frame.size() - sent};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    if (sent == 0 && file_fd >= 0) {  // the file travels with the first byte
+      msg.msg_control = ctl;
+      msg.msg_controllen = sizeof ctl;
+      cmsghdr *h = CMSG_FIRSTHDR(&msg);
+      h->cmsg_level = SOL_SOCKET;
+      h->cmsg_type = SCM_RIGHTS;
+      h->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(h), &file_fd, sizeof(int));
+    }
+    const ssize_t w = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0) {
+      sent += static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN && wait_for(fd_, POLLOUT, deadline)) continue;
+    if (w < 0 && errno == EAGAIN)
+      throw DataplaneError(where + ": request not taken within " +
+                           std::to_string(timeout_.count()) + " ms");
+    send_failed = true;  // a refusal (permission, too many clients) may be waiting to be read
+    break;
+  }
+  proto::FrameDecoder in;
+  std::string reply_body;
+  char buf[65536];
+  for (;;) {
+    const proto::ReadStatus st = in.next(reply_body);
+    if (st == proto::ReadStatus::kOk) break;
+    if (st == proto::ReadStatus::kTooLarge)
+      throw DataplaneError(where + ": reply of " + std::to_string(in.announced()) +
+                           " bytes exceeds the message limit");
+    const ssize_t r = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+    if (r > 0) {
+      in.feed(std::string_view(buf, static_cast<size_t>(r)));
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EAGAIN) {
+      if (wait_for(fd_, POLLIN, deadline)) continue;
+      throw DataplaneError(where + ": no reply within " + std::to_string(timeout_.count()) +
+                           " ms (sluice-dp busy or stuck? see --timeout)");
+    }
+    throw DataplaneError(where + (send_failed ? ": send failed (sluice-dp gone?)"
+                                              : ": connection closed without a reply "
+                                                "(sluice-dp gone?)"));
+  }
   nlohmann::json reply;
   try {
-    reply = nlohmann::json::parse(body);
+    reply = nlohmann::json::parse(reply_body);
   } catch (const nlohmann::json::exception &e) {
-    throw DataplaneError("dpdk:" + path_ + ": bad reply: " + e.what());
+    throw DataplaneError(where + ": bad reply: " + e.what());
   }
-  if (!reply.value("ok", false))
-    throw DataplaneError(reply.value("error", std::string("request failed")));
+  if (!reply.is_object() || !reply.value("ok", false))
+    throw DataplaneError(reply.is_object() && reply.contains("error") && reply["error"].is_string()
+                             ? reply["error"].get<std::string>()
+                             : std::string("request failed"));
   return reply;
 }
 
+void DpdkClient::send_file_request(const char *cmd, const std::string &path) {
+  const int fd = open_regular(path);
+  try {
+    call({{"cmd", cmd}, {"name", path}}, fd);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+}
+
 void DpdkClient::load_table(const std::string &snapshot_path) {
-  call({{"cmd", "table.load"}, {"path", absolute(snapshot_path)}});
+  send_file_request("table.load", snapshot_path);
 }
 
 void DpdkClient::apply_delta(const std::string &delta_path) {
-  call({{"cmd", "table.delta"}, {"path", absolute(delta_path)}});
+  send_file_request("table.delta", delta_path);
 }
 
 void DpdkClient::set_policy(const std::string &policy_path) {
-  // The text travels, so a policy readable only by the operator still works; the name keeps
-  // the data plane's FILE:LINE errors pointing at the operator's file.
-  std::ifstream in(policy_path);
-  if (!in) throw DataplaneError(policy_path + ": cannot open policy file");
-  std::stringstream text;
-  text << in.rdbuf();
-  call({{"cmd", "policy.set"}, {"text", text.str()}, {"name", policy_path}});
+  // The file travels (opened with the operator's rights); the name keeps the data plane's
+  // FILE:LINE errors pointing at the operator's file.
+  const int fd = open_regular(policy_path);
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) > kMaxPolicyBytes) {
+    ::close(fd);
+    throw DataplaneError(policy_path + ": larger than the policy limit of " +
+                         std::to_string(kMaxPolicyBytes) + " bytes");
+  }
+  try {
+    call({{"cmd", "policy.set"}, {"name", policy_path}}, fd);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
 }
 
 DataplaneStats DpdkClient::stats() {
@@ -134,20 +245,29 @@ DataplaneStats DpdkClient::stats() {
 }
 
 std::vector<DataplaneFlow> DpdkClient::flows(size_t limit) {
-  const nlohmann::json j = call({{"cmd", "flows"}, {"limit", limit}});
   std::vector<DataplaneFlow> out;
-  for (const auto &f : j["flows"]) {
-    DataplaneFlow x;
-    x.client = f.value("client", "");
-    x.server = f.value("server", "");
-    x.client_port = static_cast<uint16_t>(u64(f, "client_port"));
-    x.server_port = static_cast<uint16_t>(u64(f, "server_port"));
-    x.level = static_cast<uint32_t>(u64(f, "level"));
-    x.flags = static_cast<uint32_t>(u64(f, "flags"));
-    x.created_ns = u64(f, "created_ns");
-    x.last_seen_ns = u64(f, "last_seen_ns");
-    x.pending = static_cast<uint32_t>(u64(f, "pending"));
-    out.push_back(std::move(x));
+  size_t skip = 0;
+  while (out.size() < limit) {
+    const nlohmann::json j =
+        call({{"cmd", "flows"}, {"limit", limit - out.size()}, {"skip", skip}});
+    if (!j.contains("flows") || !j["flows"].is_array()) break;
+    for (const auto &f : j["flows"]) {
+      DataplaneFlow x;
+      x.client = f.value("client", "");
+      x.server = f.value("server", "");
+      x.client_port = static_cast<uint16_t>(u64(f, "client_port"));
+      x.server_port = static_cast<uint16_t>(u64(f, "server_port"));
+      x.level = static_cast<uint32_t>(u64(f, "level"));
+      x.flags = static_cast<uint32_t>(u64(f, "flags"));
+      x.created_ns = u64(f, "created_ns");
+      x.last_seen_ns = u64(f, "last_seen_ns");
+      x.pending = static_cast<uint32_t>(u64(f, "pending"));
+      out.push_back(std::move(x));
+    }
+    // Pages are taken one after another while flows come and go: a flow may be listed twice
+    // or missed between pages, never invented.
+    if (!j.value("more", false) || j["flows"].empty()) break;
+    skip = u64(j, "next");
   }
   return out;
 }

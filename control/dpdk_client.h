@@ -1,6 +1,9 @@
 // Client of sluice-dp's control socket (protocol: docs/dataplane-dpdk.md, "Control socket").
+// Files (tables, deltas, policies) are opened here, with the caller's rights, and sent as open
+// descriptors: sluice-dp never opens a path a client names. Every call has a deadline.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -11,8 +14,9 @@ namespace sluice::control {
 
 class DpdkClient : public DataplaneClient {
  public:
-  // Connects to the socket; throws DataplaneError if sluice-dp is not listening there.
-  explicit DpdkClient(std::string socket_path);
+  // Connects to the socket; throws DataplaneError if sluice-dp is not listening there (or does
+  // not accept within `timeout`). Each later call must be answered within `timeout` too.
+  explicit DpdkClient(std::string socket_path, std::chrono::milliseconds timeout = kDefaultTimeout);
   ~DpdkClient() override;
   DpdkClient(const DpdkClient &) = delete;
   DpdkClient &operator=(const DpdkClient &) = delete;
@@ -22,13 +26,18 @@ class DpdkClient : public DataplaneClient {
   void apply_delta(const std::string &delta_path) override;
   void set_policy(const std::string &policy_path) override;
   DataplaneStats stats() override;
+  // Pages through sluice-dp's replies ("skip"/"more") until `limit` flows or no more.
   std::vector<DataplaneFlow> flows(size_t limit) override;
 
-  // One raw request/reply; throws DataplaneError on transport errors or {"ok": false}.
-  nlohmann::json call(const nlohmann::json &request);
+  // One raw request/reply, optionally with an open file; throws DataplaneError on transport
+  // errors, on a timeout or on {"ok": false}.
+  nlohmann::json call(const nlohmann::json &request, int file_fd = -1);
 
  private:
+  void send_file_request(const char *cmd, const std::string &path);
+
   std::string path_;
+  std::chrono::milliseconds timeout_;
   int fd_ = -1;
 };
 

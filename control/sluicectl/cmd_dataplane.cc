@@ -5,8 +5,10 @@
 //   ...                                           dataplane policy set POLICY
 //   ...                                           dataplane stats [--json]
 //   ...                                           dataplane flows [--limit N] [--json]
+// --timeout SECONDS (global) bounds each request to sluice-dp.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -29,13 +31,21 @@ const char *kUsage =
 const GlobalOptionsRegistrar kGlobals([](po::options_description &d) {
   d.add_options()("dataplane", po::value<std::string>()->value_name("SPEC"),
                   "the data plane to control: dpdk:SOCKET (sluice-dp --control SOCKET) or "
-                  "xdp:NAME");
+                  "xdp:NAME")(
+      "timeout", po::value<double>()->value_name("SECONDS")->default_value(10.0),
+      "dpdk: give up when the data plane has not answered a request within this long");
 });
 
 std::unique_ptr<dp::DataplaneClient> connect(const Context &ctx) {
   if (!ctx.globals.count("dataplane"))
     throw UsageError("no data plane given: add --dataplane dpdk:SOCKET (or xdp:NAME)");
-  return dp::connect_dataplane(ctx.globals["dataplane"].as<std::string>());
+  dp::ConnectOptions o;
+  if (ctx.globals.count("timeout")) {
+    const double t = ctx.globals["timeout"].as<double>();
+    if (!(t > 0 && t <= 86400)) throw UsageError("--timeout must be > 0 and <= 86400 seconds");
+    o.timeout = std::chrono::milliseconds(static_cast<int64_t>(t * 1000 + 0.5));
+  }
+  return dp::connect_dataplane(ctx.globals["dataplane"].as<std::string>(), o);
 }
 
 void print_stats(const dp::DataplaneStats &s, bool as_json, std::ostream &out) {
@@ -77,7 +87,7 @@ void print_stats(const dp::DataplaneStats &s, bool as_json, std::ostream &out) {
                 {"policy_generation", s.policy_generation},
                 {"levels", levels},
                 {"lcores", lcores}}
-               .dump(2)
+               .dump(2, ' ', false, json::error_handler_t::replace)
         << "\n";
     return;
   }
@@ -125,7 +135,7 @@ void print_flows(const std::vector<dp::DataplaneFlow> &flows, bool as_json, std:
                    {"created_ns", f.created_ns},
                    {"last_seen_ns", f.last_seen_ns},
                    {"pending", f.pending}});
-    out << a.dump(2) << "\n";
+    out << a.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
     return;
   }
   TextTable t({"client", "server", "level", "flags", "pending"});

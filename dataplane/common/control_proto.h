@@ -1,7 +1,8 @@
 // The sluice-dp control protocol framing (docs/dataplane-dpdk.md, "Control socket"): over a
 // Unix stream socket, each message is a 4-byte big-endian length followed by that many bytes
-// of UTF-8 JSON. One request, one reply, in order. Shared by the server (sluice-dp) and the
-// client library (control/dpdk_client).
+// of UTF-8 JSON. One request, one reply, in order. A request that names a file carries the open
+// file itself as SCM_RIGHTS ancillary data on its bytes (at most one per request). Shared by
+// the server (sluice-dp) and the client library (control/dpdk_client).
 #pragma once
 
 #include <sys/socket.h>
@@ -11,10 +12,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace sluice::dataplane::proto {
 
-inline constexpr uint32_t kMaxMessage = 1u << 20;  // larger requests are refused
+inline constexpr uint32_t kMaxMessage = 1u << 20;  // larger requests are refused, replies never
 
 // Full read/write or false (EOF, error). EINTR is retried.
 inline bool read_all(int fd, void *buf, size_t n) {
@@ -61,5 +63,52 @@ inline ReadStatus read_frame(int fd, std::string &body, uint32_t max = kMaxMessa
   body.resize(n);
   return read_all(fd, body.data(), n) ? ReadStatus::kOk : ReadStatus::kClosed;
 }
+
+// Incremental decoder for a non-blocking reader: feed() whatever bytes arrived, then take
+// complete frames with next(). A length over `max` puts it in the kTooLarge state for good (the
+// stream cannot be resynchronised).
+class FrameDecoder {
+ public:
+  explicit FrameDecoder(uint32_t max = kMaxMessage) : max_(max) {}
+
+  void feed(std::string_view bytes) { buf_.append(bytes); }
+
+  // kOk with the next complete body, kClosed when no complete frame is buffered yet, kTooLarge
+  // when the next frame's length exceeds the limit (announced() says how large).
+  ReadStatus next(std::string &body) {
+    if (too_large_) return ReadStatus::kTooLarge;
+    if (buf_.size() - pos_ < 4) return ReadStatus::kClosed;
+    const auto *p = reinterpret_cast<const unsigned char *>(buf_.data() + pos_);
+    const uint32_t n =
+        (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+    if (n > max_) {
+      too_large_ = true;
+      announced_ = n;
+      return ReadStatus::kTooLarge;
+    }
+    if (buf_.size() - pos_ - 4 < n) return ReadStatus::kClosed;
+    body.assign(buf_, pos_ + 4, n);
+    pos_ += 4 + size_t{n};
+    if (pos_ == buf_.size()) {
+      buf_.clear();
+      pos_ = 0;
+    } else if (pos_ > (1u << 16)) {
+      buf_.erase(0, pos_);
+      pos_ = 0;
+    }
+    return ReadStatus::kOk;
+  }
+
+  bool partial() const { return buf_.size() > pos_; }  // bytes of an unfinished frame held
+  size_t buffered() const { return buf_.size() - pos_; }
+  uint32_t announced() const { return announced_; }
+
+ private:
+  std::string buf_;
+  size_t pos_ = 0;
+  uint32_t max_;
+  uint32_t announced_ = 0;
+  bool too_large_ = false;
+};
 
 }  // namespace sluice::dataplane::proto

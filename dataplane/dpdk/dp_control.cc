@@ -7,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "bounded_file.h"
+#include "control_proto.h"
 #include "policy_file.h"
 #include "rep_table_snapshot.h"
 #include "sluice/reputation/delta.h"
@@ -26,6 +28,52 @@ const std::string &need_string(const nlohmann::json &req, const char *key) {
   return req[key].get_ref<const std::string &>();
 }
 
+size_t optional_count(const nlohmann::json &req, const char *key, size_t dflt) {
+  if (!req.contains(key)) return dflt;
+  if (!req[key].is_number_unsigned())
+    throw std::invalid_argument(std::string("\"") + key + "\" must be a non-negative integer");
+  return req[key].get<size_t>();
+}
+
+// The file sent with a request, and the name the client gave it (for messages only).
+std::string file_name(const nlohmann::json &req, int fd, const std::string &cmd) {
+  if (fd < 0) {
+    if (req.contains("path"))
+      throw std::invalid_argument(cmd +
+                                  ": sluice-dp does not open paths sent over the socket; send "
+                                  "the open file with the request (sluicectl does)");
+    throw std::invalid_argument(cmd + ": no file was sent with the request");
+  }
+  if (req.contains("name") && req["name"].is_string())
+    return req["name"].get<std::string>().substr(0, 4096);
+  return "(file sent by the client)";
+}
+
+// Loads a snapshot from a sealed in-memory copy: the table never maps the client's file, so a
+// file rewritten in place later cannot fault (SIGBUS) the data plane. The loader's messages name
+// the copy's /proc path; they are put back in terms of `name`.
+reputation::Snapshot snapshot_from_fd(int fd, const std::string &name) {
+  const UniqueFd copy = copy_to_sealed_memfd(fd, name, kMaxTableFileBytes);
+  const std::string proc = "/proc/self/fd/" + std::to_string(copy.get());
+  try {
+    return reputation::Snapshot::load(proc);
+  } catch (const std::exception &e) {
+    std::string msg = e.what();
+    for (size_t at = msg.find(proc); at != std::string::npos; at = msg.find(proc, at + 1))
+      msg.replace(at, proc.size(), name);
+    throw FileError(msg);
+  }
+}
+
+reputation::Delta delta_from_fd(int fd, const std::string &name) {
+  const std::string bytes = read_bounded(fd, name, kMaxTableFileBytes);
+  try {
+    return reputation::decode({reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()});
+  } catch (const std::exception &e) {
+    throw FileError(name + ": " + e.what());
+  }
+}
+
 }  // namespace
 
 DpControl::DpControl(Published &pub, std::vector<Worker *> workers,
@@ -39,13 +87,22 @@ void DpControl::publish_table(reputation::Snapshot snap) {
 }
 
 void DpControl::load_table(const std::string &path) {
-  std::lock_guard lock(mu_);
-  publish_table(reputation::Snapshot::load(path));
+  load_table_fd(open_for_reading(path).get(), path);
 }
 
 void DpControl::apply_delta(const std::string &path) {
+  apply_delta_fd(open_for_reading(path).get(), path);
+}
+
+void DpControl::load_table_fd(int fd, const std::string &name) {
+  reputation::Snapshot snap = snapshot_from_fd(fd, name);  // read before taking the lock
   std::lock_guard lock(mu_);
-  const reputation::Delta d = reputation::Delta::load(path);
+  publish_table(std::move(snap));
+}
+
+void DpControl::apply_delta_fd(int fd, const std::string &name) {
+  const reputation::Delta d = delta_from_fd(fd, name);
+  std::lock_guard lock(mu_);
   publish_table(table_.with_delta(d));
 }
 
@@ -59,11 +116,11 @@ void DpControl::publish_policy(PolicyFile &&pf) {
 }
 
 void DpControl::load_policy(const std::string &path) {
-  std::ifstream in(path);
-  if (!in) throw PolicyError(path + ": cannot open policy file");
-  std::stringstream text;
-  text << in.rdbuf();
-  set_policy_text(text.str(), path);
+  load_policy_fd(open_for_reading(path).get(), path);
+}
+
+void DpControl::load_policy_fd(int fd, const std::string &name) {
+  set_policy_text(read_bounded(fd, name, kMaxPolicyFileBytes), name);
 }
 
 void DpControl::set_policy_text(const std::string &text, const std::string &name) {
@@ -169,49 +226,66 @@ nlohmann::json DpControl::stats() const {
       {"per_lcore", per_lcore}};
 }
 
-nlohmann::json DpControl::flows(size_t limit) const {
+nlohmann::json DpControl::flows(size_t limit, size_t skip) const {
+  // Each flow's JSON is about 250 bytes; stop well before the message limit.
+  static constexpr size_t kBudget = proto::kMaxMessage - 4096;
   nlohmann::json out = nlohmann::json::array();
+  size_t bytes = 64, skipped_total = 0;
+  bool more = false;
   for (Worker *w : workers_) {
-    std::vector<FlowInfo> got;
-    if (!w->request_flows(limit, got, 1000))
-      throw std::runtime_error("an lcore did not answer the flow request within 1 s");
-    for (const FlowInfo &f : got) {
-      if (out.size() >= limit) break;
-      out.push_back({{"client", addr_text(f.key.client, f.key.family)},
-                     {"client_port", ntohs(f.key.client_port)},
-                     {"server", addr_text(f.key.server, f.key.family)},
-                     {"server_port", ntohs(f.key.server_port)},
-                     {"level", f.state.level},
-                     {"flags", f.state.flags},
-                     {"client_mss", f.state.client_mss},
-                     {"server_mss", f.state.server_mss},
-                     {"created_ns", f.state.created_ns},
-                     {"last_seen_ns", f.state.last_seen_ns},
-                     {"pending", f.pending}});
+    if (out.size() >= limit) {
+      more = true;
+      break;
     }
+    std::vector<FlowInfo> got;
+    size_t skipped = 0;
+    // One more than needed: it says whether this lcore has more after this page.
+    const size_t want = limit - out.size() + 1;
+    if (!w->request_flows(skip - skipped_total, want, got, skipped, 1000))
+      throw std::runtime_error("an lcore did not answer the flow request within 1 s");
+    skipped_total += skipped;
+    for (const FlowInfo &f : got) {
+      if (out.size() >= limit) {
+        more = true;
+        break;
+      }
+      nlohmann::json j = {{"client", addr_text(f.key.client, f.key.family)},
+                          {"client_port", ntohs(f.key.client_port)},
+                          {"server", addr_text(f.key.server, f.key.family)},
+                          {"server_port", ntohs(f.key.server_port)},
+                          {"level", f.state.level},
+                          {"flags", f.state.flags},
+                          {"client_mss", f.state.client_mss},
+                          {"server_mss", f.state.server_mss},
+                          {"created_ns", f.state.created_ns},
+                          {"last_seen_ns", f.state.last_seen_ns},
+                          {"pending", f.pending}};
+      const size_t n = j.dump().size() + 1;
+      if (bytes + n > kBudget) {
+        more = true;
+        break;
+      }
+      bytes += n;
+      out.push_back(std::move(j));
+    }
+    if (more) break;
   }
-  return {{"ok", true}, {"flows", out}};
+  const size_t count = out.size();
+  return {{"ok", true}, {"flows", std::move(out)}, {"more", more}, {"next", skip + count}};
 }
 
-nlohmann::json DpControl::handle(const nlohmann::json &req) {
+nlohmann::json DpControl::handle(const nlohmann::json &req, int file_fd) {
   const std::string &cmd = need_string(req, "cmd");
   if (cmd == "ping") return {{"ok", true}};
   if (cmd == "stats") return stats();
-  if (cmd == "flows") {
-    size_t limit = 1000;
-    if (req.contains("limit")) {
-      if (!req["limit"].is_number_unsigned())
-        throw std::invalid_argument("\"limit\" must be a non-negative integer");
-      limit = req["limit"].get<size_t>();
-    }
-    return flows(limit);
-  }
+  if (cmd == "flows")
+    return flows(optional_count(req, "limit", 1000), optional_count(req, "skip", 0));
   if (cmd == "table.load") {
-    load_table(need_string(req, "path"));
+    load_table_fd(file_fd, file_name(req, file_fd, cmd));
     return {{"ok", true}, {"entries", pub_.rep()->entries()}};
   }
   if (cmd == "table.delta") {
-    apply_delta(need_string(req, "path"));
+    apply_delta_fd(file_fd, file_name(req, file_fd, cmd));
     return {{"ok", true}, {"entries", pub_.rep()->entries()}};
   }
   if (cmd == "policy.set") {
@@ -219,14 +293,15 @@ nlohmann::json DpControl::handle(const nlohmann::json &req) {
       set_policy_text(need_string(req, "text"),
                       req.contains("name") ? need_string(req, "name") : std::string("policy"));
     else
-      load_policy(need_string(req, "path"));
+      load_policy_fd(file_fd, file_name(req, file_fd, cmd));
+    std::lock_guard lock(mu_);
     return {{"ok", true}, {"generation", generation_}};
   }
   if (cmd == "policy.get") {
     std::lock_guard lock(mu_);
     return {{"ok", true}, {"text", policy_text_}, {"generation", generation_}};
   }
-  throw std::invalid_argument("unknown command '" + cmd + "'");
+  throw std::invalid_argument("unknown command '" + cmd.substr(0, 64) + "'");
 }
 
 }  // namespace sluice::dataplane

@@ -1,6 +1,10 @@
 // The request handler behind sluice-dp's control socket: table load / delta, policy set / get,
 // stats, flows. Table and policy changes are built here, off the packet path, and published
 // through RCU (dp_published.h); flows are fetched from each lcore through its mailbox.
+//
+// Files come from clients as open descriptors (SCM_RIGHTS), never as paths: sluice-dp opens
+// nothing a client names, so a client reads only what its own rights allow. Every file is
+// checked (regular, size-limited) and copied into memory sluice-dp owns (bounded_file.h).
 #pragma once
 
 #include <mutex>
@@ -22,16 +26,23 @@ class DpControl {
   DpControl(Published &pub, std::vector<Worker *> workers,
             std::optional<std::vector<uint16_t>> smtp_ports_override);
 
-  // Each throws (reputation::Error, PolicyError, std::exception) with a message for the
-  // operator; nothing is published on failure.
+  // Each throws (reputation::Error, PolicyError, FileError, std::exception) with a message for
+  // the operator; nothing is published on failure. The path forms are for the command line
+  // (--table, --policy); the fd forms read a file a client sent, `name` is for messages.
   void load_table(const std::string &path);
   void apply_delta(const std::string &path);
   void load_policy(const std::string &path);
+  void load_table_fd(int fd, const std::string &name);
+  void apply_delta_fd(int fd, const std::string &name);
+  void load_policy_fd(int fd, const std::string &name);
   void set_policy_text(const std::string &text, const std::string &name);
 
-  nlohmann::json handle(const nlohmann::json &request);
+  // One request; `file_fd` is the file sent with it or -1. Throws for a bad request.
+  nlohmann::json handle(const nlohmann::json &request, int file_fd = -1);
   nlohmann::json stats() const;
-  nlohmann::json flows(size_t limit) const;
+  // Flows after skipping `skip` (lcore by lcore, hottest first), at most `limit`, and at most
+  // what fits in one reply; "more" tells whether another page may follow.
+  nlohmann::json flows(size_t limit, size_t skip = 0) const;
 
  private:
   void publish_policy(struct PolicyFile &&pf);

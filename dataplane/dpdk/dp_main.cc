@@ -142,13 +142,25 @@ int run(int argc, char **argv) {
       control.set_policy_text("", "(built-in pass-only policy)");
 
     std::unique_ptr<ControlServer> server;
+    ControlAccess access;
+    access.mode = static_cast<mode_t>(opt.control_mode);
+    if (opt.control_group) access.group = static_cast<gid_t>(*opt.control_group);
+    std::atomic<const ControlServer *> server_ptr{nullptr};
     if (!opt.control.empty())
       server = std::make_unique<ControlServer>(
-          opt.control, [&control](const nlohmann::json &req) { return control.handle(req); },
+          opt.control,
+          [&control, &server_ptr](const nlohmann::json &req, int file_fd) {
+            nlohmann::json reply = control.handle(req, file_fd);
+            const ControlServer *srv = server_ptr.load();
+            if (srv != nullptr && req["cmd"] == "stats") reply["control"] = srv->counters_json();
+            return reply;
+          },
+          access, ControlLimits{},
           [cpus = control_cpus(initial_cpus)] {
             // Inherited from the main thread, which EAL pinned to the main lcore's CPU.
             pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
           });
+    server_ptr = server.get();
     register_telemetry(&control);
     struct TelemetryOff {  // before `control` goes, on every path out of this block
       ~TelemetryOff() { register_telemetry(nullptr); }

@@ -1,6 +1,9 @@
 #include "dp_options.h"
 
+#include <grp.h>
+
 #include <boost/program_options.hpp>
+#include <vector>
 
 #include <sstream>
 #include <stdexcept>
@@ -13,7 +16,7 @@ namespace po = boost::program_options;
 
 DpOptions parse_dp_options(int argc, char **argv) {
   DpOptions o;
-  std::string ports;
+  std::string ports, mode_text = "0600", group_text;
   po::options_description desc(
       "sluice-dp [EAL options] -- [options]\n"
       "       sluice-dp replay --table FILE --policy FILE --inside-net PREFIX... --in IN.pcap "
@@ -23,7 +26,12 @@ DpOptions parse_dp_options(int argc, char **argv) {
       "inside", po::value(&o.inside)->required(), "port facing the MTAs: port id or device name")(
       "table", po::value(&o.table), "compiled reputation snapshot (empty table if not given)")(
       "policy", po::value(&o.policy), "policy file (docs/policy.md); pass-only if not given")(
-      "control", po::value(&o.control), "Unix socket for sluicectl (docs/dataplane-dpdk.md)")(
+      "control", po::value(&o.control),
+      "Unix socket for sluicectl (docs/dataplane-dpdk.md); refused if it is live or is not a "
+      "socket")("control-mode", po::value(&mode_text)->default_value(mode_text),
+                "the control socket's permission bits (octal, within 0777)")(
+      "control-group", po::value(&group_text),
+      "group (name or number) of the control socket; its members may connect (besides root)")(
       "smtp-ports", po::value(&ports), "comma-separated server ports; overrides the policy's")(
       "flow-table-size", po::value(&o.flow_table_size)->default_value(o.flow_table_size),
       "shaped flows per lcore")("pacer-size", po::value(&o.pacer_size)->default_value(o.pacer_size),
@@ -59,6 +67,38 @@ DpOptions parse_dp_options(int argc, char **argv) {
       o.smtp_ports = parse_port_list(ports);
     } catch (const PolicyError &e) {
       throw std::invalid_argument(std::string("--smtp-ports: ") + e.what());
+    }
+  }
+  {
+    size_t used = 0;
+    unsigned long m = 0;
+    try {
+      m = std::stoul(mode_text, &used, 8);
+    } catch (const std::exception &) {
+      used = 0;
+    }
+    if (mode_text.empty() || used != mode_text.size() || m > 0777)
+      throw std::invalid_argument(
+          "--control-mode must be octal permission bits within 0777, not '" + mode_text + "'");
+    o.control_mode = static_cast<uint32_t>(m);
+  }
+  if (!group_text.empty()) {
+    group gr{}, *res = nullptr;
+    std::vector<char> buf(16384);
+    if (::getgrnam_r(group_text.c_str(), &gr, buf.data(), buf.size(), &res) == 0 &&
+        res != nullptr) {
+      o.control_group = gr.gr_gid;
+    } else {
+      size_t used = 0;
+      unsigned long g = 0;
+      try {
+        g = std::stoul(group_text, &used, 10);
+      } catch (const std::exception &) {
+        used = 0;
+      }
+      if (used != group_text.size() || g >= 0xffffffffUL)
+        throw std::invalid_argument("--control-group: no group '" + group_text + "'");
+      o.control_group = static_cast<uint32_t>(g);
     }
   }
   if (o.flow_table_size == 0) throw std::invalid_argument("--flow-table-size must be > 0");

@@ -167,14 +167,26 @@ void Worker::control_tick(uint64_t now_ns) {
   const uint32_t req = flows_req_.load(std::memory_order_acquire);
   if (req != flows_done_.load(std::memory_order_relaxed)) {
     flows_out_.clear();
-    pipe_.flows().for_each([&](const FlowEntry &e) {
-      if (flows_out_.size() < flows_limit_) flows_out_.push_back({e.key, e.state, e.pending});
-    });
+    flows_skipped_ = 0;
+    if (flows_limit_ > 0)
+      pipe_.flows().for_each([&](const FlowEntry &e) {
+        if (flows_skipped_ < flows_skip_) {
+          ++flows_skipped_;
+          return true;
+        }
+        flows_out_.push_back({e.key, e.state, e.pending});
+        return flows_out_.size() < flows_limit_;
+      });
     flows_done_.store(req, std::memory_order_release);
   }
 }
 
-bool Worker::request_flows(size_t limit, std::vector<FlowInfo> &out, unsigned timeout_ms) {
+bool Worker::request_flows(size_t skip, size_t limit, std::vector<FlowInfo> &out, size_t &skipped,
+                           unsigned timeout_ms) {
+  // A request the lcore never answered (timeout) may still be read by it: not while it is idle.
+  if (flows_done_.load(std::memory_order_acquire) != flows_req_.load(std::memory_order_relaxed))
+    return false;
+  flows_skip_ = skip;
   flows_limit_ = limit;
   const uint32_t req = flows_req_.fetch_add(1, std::memory_order_acq_rel) + 1;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -183,6 +195,7 @@ bool Worker::request_flows(size_t limit, std::vector<FlowInfo> &out, unsigned ti
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   out = flows_out_;
+  skipped = flows_skipped_;
   return true;
 }
 

@@ -72,9 +72,12 @@ class alignas(RTE_CACHE_LINE_SIZE) Worker {
   const Pacer &pacer() const { return pacer_; }
   uint16_t queue() const { return queue_; }  // the RX/TX queue it polls on both ports
 
-  // Control thread: asks the lcore for up to `limit` flows; waits at most timeout_ms for the
-  // next control tick. False on timeout (the lcore is not running).
-  bool request_flows(size_t limit, std::vector<FlowInfo> &out, unsigned timeout_ms);
+  // Control thread (one at a time): asks the lcore to skip `skip` flows and copy the next
+  // `limit` (its walk stops there); waits at most timeout_ms for the next control tick.
+  // `skipped` is how many it skipped (fewer when it has fewer). False on timeout (the lcore is
+  // not running).
+  bool request_flows(size_t skip, size_t limit, std::vector<FlowInfo> &out, size_t &skipped,
+                     unsigned timeout_ms);
 
  private:
   void handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const sl_policy &policy,
@@ -99,7 +102,7 @@ class alignas(RTE_CACHE_LINE_SIZE) Worker {
   uint64_t rng_;
 
   std::atomic<uint32_t> flows_req_{0}, flows_done_{0};
-  size_t flows_limit_ = 0;
+  size_t flows_skip_ = 0, flows_limit_ = 0, flows_skipped_ = 0;
   std::vector<FlowInfo> flows_out_;
 };
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <cstring>
 #include <vector>
 
@@ -78,11 +79,18 @@ class FlowTable {
   uint32_t index_of(const FlowEntry *e) const { return static_cast<uint32_t>(e - pool_.data()); }
   // Entry by index if it still holds the same flow generation (for the pacer), else nullptr.
   FlowEntry *at(uint32_t idx, uint32_t generation);
-  // Visits live entries (for `sluicectl flows`): fn(const FlowEntry&), hottest first.
+  // Visits live entries (for `sluicectl flows`): fn(const FlowEntry&), hottest first. If fn
+  // returns bool, false stops the walk.
   template <class Fn>
   void for_each(Fn &&fn) const {
     for (int l = 0; l < 2; ++l)
-      for (uint32_t i = head_[l]; i != kNil; i = pool_[i].next) fn(pool_[i]);
+      for (uint32_t i = head_[l]; i != kNil; i = pool_[i].next) {
+        if constexpr (std::is_same_v<std::invoke_result_t<Fn &, const FlowEntry &>, bool>) {
+          if (!fn(pool_[i])) return;
+        } else {
+          fn(pool_[i]);
+        }
+      }
   }
 
   // Never 0 (an empty index slot's tag).

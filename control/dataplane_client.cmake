@@ -10,7 +10,7 @@ if(NOT TARGET sluice_dataplane_client)
     ${CMAKE_CURRENT_LIST_DIR}/dpdk_client.cc)
   target_include_directories(sluice_dataplane_client PUBLIC ${CMAKE_CURRENT_LIST_DIR}
                              PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../dataplane)
-  target_link_libraries(sluice_dataplane_client PUBLIC nlohmann_json::nlohmann_json)
+  target_link_libraries(sluice_dataplane_client PUBLIC nlohmann_json::nlohmann_json sluice_dp_stats)
   sluice_warnings(sluice_dataplane_client)
 endif()
 if(TARGET sluicectl)

@@ -65,72 +65,32 @@ nlohmann::json DpdkClient::call(const nlohmann::json &request) {
   return reply;
 }
 
-void DpdkClient::load_table(const std::string &snapshot_path) {
-  call({{"cmd", "table.load"}, {"path", absolute(snapshot_path)}});
+TableChange DpdkClient::load_table(const std::string &snapshot_path) {
+  return {u64(call({{"cmd", "table.load"}, {"path", absolute(snapshot_path)}}), "entries"), ""};
 }
 
-void DpdkClient::apply_delta(const std::string &delta_path) {
-  call({{"cmd", "table.delta"}, {"path", absolute(delta_path)}});
+TableChange DpdkClient::apply_delta(const std::string &delta_path) {
+  return {u64(call({{"cmd", "table.delta"}, {"path", absolute(delta_path)}}), "entries"), ""};
 }
 
-void DpdkClient::set_policy(const std::string &policy_path) {
+uint32_t DpdkClient::set_policy(const std::string &policy_path) {
   // The text travels, so a policy readable only by the operator still works; the name keeps
   // the data plane's FILE:LINE errors pointing at the operator's file.
   std::ifstream in(policy_path);
   if (!in) throw DataplaneError(policy_path + ": cannot open policy file");
   std::stringstream text;
   text << in.rdbuf();
-  call({{"cmd", "policy.set"}, {"text", text.str()}, {"name", policy_path}});
+  const nlohmann::json r =
+      call({{"cmd", "policy.set"}, {"text", text.str()}, {"name", policy_path}});
+  return static_cast<uint32_t>(u64(r, "generation"));
 }
 
 DataplaneStats DpdkClient::stats() {
-  const nlohmann::json j = call({{"cmd", "stats"}});
-  DataplaneStats s;
-  auto port = [&](const char *name, DataplanePortCounters &p) {
-    const auto &x = j["ports"][name];
-    p.rx = u64(x, "rx");
-    p.tx = u64(x, "tx");
-    p.dropped = u64(x, "tx_dropped");
-  };
-  port("outside", s.outside);
-  port("inside", s.inside);
-  s.malformed = u64(j, "malformed");
-  s.lookups = u64(j, "lookups");
-  s.flows = u64(j["flow_table"], "flows");
-  s.flow_capacity = u64(j["flow_table"], "capacity");
-  s.flow_evictions = u64(j["flow_table"], "evictions");
-  s.pacer_depth = u64(j["pacer"], "depth");
-  s.pacer_drops = u64(j["pacer"], "drops");
-  s.table_entries = u64(j["table"], "entries");
-  s.policy_generation = static_cast<uint32_t>(u64(j["policy"], "generation"));
-  for (const auto &l : j["levels"]) {
-    DataplaneLevelCounters c;
-    c.level = static_cast<uint32_t>(u64(l, "level"));
-    c.name = l.value("name", "");
-    c.threshold = l.value("threshold", 0);
-    c.syns = u64(l, "syns");
-    c.flows = u64(l, "flows");
-    c.rewritten = u64(l, "rewritten");
-    c.delayed = u64(l, "delayed");
-    c.dropped = u64(l, "dropped");
-    c.rst_sent = u64(l, "rst_sent");
-    s.levels.push_back(c);
+  try {
+    return stats::from_json(call({{"cmd", "stats"}}));
+  } catch (const stats::StatsFormatError &e) {
+    throw DataplaneError("dpdk:" + path_ + ": bad stats reply: " + e.what());
   }
-  if (j.contains("per_lcore")) {
-    for (const auto &l : j["per_lcore"]) {
-      DataplaneLcoreCounters c;
-      c.queue = static_cast<uint32_t>(u64(l, "queue"));
-      c.rx_outside = u64(l["rx"], "outside");
-      c.rx_inside = u64(l["rx"], "inside");
-      c.smtp = u64(l, "smtp");
-      c.flows = u64(l, "flows");
-      c.flow_capacity = u64(l, "flow_capacity");
-      c.flow_evictions = u64(l, "evictions");
-      c.pacer_depth = u64(l, "pacer_depth");
-      s.lcores.push_back(c);
-    }
-  }
-  return s;
 }
 
 std::vector<DataplaneFlow> DpdkClient::flows(size_t limit) {

@@ -18,9 +18,9 @@ class DpdkClient : public DataplaneClient {
   DpdkClient &operator=(const DpdkClient &) = delete;
 
   std::string describe() const override { return "dpdk:" + path_; }
-  void load_table(const std::string &snapshot_path) override;
-  void apply_delta(const std::string &delta_path) override;
-  void set_policy(const std::string &policy_path) override;
+  TableChange load_table(const std::string &snapshot_path) override;
+  TableChange apply_delta(const std::string &delta_path) override;
+  uint32_t set_policy(const std::string &policy_path) override;
   DataplaneStats stats() override;
   std::vector<DataplaneFlow> flows(size_t limit) override;
 

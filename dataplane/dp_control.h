@@ -3,6 +3,7 @@
 // through RCU (dp_published.h); flows are fetched from each lcore through its mailbox.
 #pragma once
 
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dp_published.h"
+#include "dp_stats.h"
 #include "dp_worker.h"
 #include "sluice/reputation/snapshot.h"
 
@@ -29,7 +31,9 @@ class DpControl {
   void set_policy_text(const std::string &text, const std::string &name);
 
   nlohmann::json handle(const nlohmann::json &request);
-  nlohmann::json stats() const;
+  // Every lcore's counters summed, with each lcore's share, the table and the policy.
+  stats::DataplaneStats stats_model() const;
+  nlohmann::json stats() const;  // the "stats" reply: stats::to_json(stats_model()) + "ok"
   nlohmann::json flows(size_t limit) const;
 
  private:
@@ -42,6 +46,7 @@ class DpControl {
   mutable std::mutex mu_;  // serialises writers; held while reading the policy (never freed then)
   reputation::Snapshot table_;
   std::string policy_text_;
+  std::chrono::steady_clock::time_point table_changed_ = std::chrono::steady_clock::now();
   uint32_t generation_ = 0;
 };
 

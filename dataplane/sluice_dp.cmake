@@ -22,14 +22,16 @@ add_library(sluice_dp_replay STATIC replay.cc)
 target_link_libraries(sluice_dp_replay PUBLIC sluice_dp_pipeline PRIVATE ${PCAP_LINK_LIBRARIES}
                       Boost::program_options)
 target_include_directories(sluice_dp_replay SYSTEM PRIVATE ${PCAP_INCLUDE_DIRS})
+target_compile_definitions(sluice_dp_replay PRIVATE SLUICE_VERSION="${PROJECT_VERSION}")
 sluice_warnings(sluice_dp_replay)
 
 add_library(sluice_dp_lib STATIC dp_options.cc dp_published.cc dp_worker.cc dp_ports.cc
                                  dp_control.cc dp_telemetry.cc control_server.cc)
-target_link_libraries(sluice_dp_lib PUBLIC sluice_dp_pipeline sluice_dpdk sluice_dp_proto
+target_link_libraries(sluice_dp_lib PUBLIC sluice_dp_pipeline sluice_dpdk sluice_dp_proto sluice_dp_stats
                       nlohmann_json::nlohmann_json Boost::program_options Threads::Threads)
 sluice_warnings(sluice_dp_lib)
 
 add_executable(sluice-dp dp_main.cc)
 target_link_libraries(sluice-dp PRIVATE sluice_dp_lib sluice_dp_replay)
+target_compile_definitions(sluice-dp PRIVATE SLUICE_VERSION="${PROJECT_VERSION}")
 sluice_warnings(sluice-dp)

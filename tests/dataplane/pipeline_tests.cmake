@@ -25,6 +25,11 @@ if(TARGET sluice_dp_lib AND TARGET sluice_dataplane_client)
   add_executable(dataplane_control_test control_test.cc)
   target_link_libraries(dataplane_control_test PRIVATE sluice_dp_testenv sluice_dataplane_client
                         GTest::gtest_main)
+  if(TARGET sluicectl)
+    target_compile_definitions(dataplane_control_test PRIVATE
+                               SLUICECTL_BIN="$<TARGET_FILE:sluicectl>")
+    add_dependencies(dataplane_control_test sluicectl)
+  endif()
   sluice_warnings(dataplane_control_test)
   gtest_discover_tests(dataplane_control_test PROPERTIES LABELS "privileged" DISCOVERY_TIMEOUT 60)
 endif()
@@ -53,7 +58,7 @@ endif()
 if(TARGET sluice-dp)
   set(_golden ${CMAKE_CURRENT_SOURCE_DIR}/golden)
   add_test(NAME dataplane_replay_cli
-           COMMAND bash -c "out=$(mktemp /tmp/sluice_replay_cli.XXXXXX) && trap 'rm -f $out' EXIT && \"$0\" replay --table ${_golden}/replay_table.snap --policy ${_golden}/policy.ini --inside-net 198.18.0.0/24 2001:2::/64 --in ${_golden}/replay_actions.in.pcap --out $out && cmp $out ${_golden}/replay_actions.out.pcap"
+           COMMAND bash -c "out=$(mktemp /tmp/sluice_replay_cli.XXXXXX) && trap 'rm -f $out' EXIT && \"$0\" replay --table ${_golden}/replay_table.snap --policy ${_golden}/policy.ini --inside-net 198.18.0.0/24 2001:2::/64 --input ${_golden}/replay_actions.in.pcap --output $out && cmp $out ${_golden}/replay_actions.out.pcap"
                    $<TARGET_FILE:sluice-dp>)
   set_tests_properties(dataplane_replay_cli PROPERTIES LABELS "unit")
 endif()

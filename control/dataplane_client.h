@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sluice_error.h"
+#include "dp_stats.h"
 
 namespace sluice::control {
 
@@ -24,34 +25,13 @@ class DataplaneError : public sluice::Error {
   using sluice::Error::Error;
 };
 
-struct DataplanePortCounters {
-  uint64_t rx = 0, tx = 0, dropped = 0;
-};
+// The counters of a data plane: one model for both (dp_stats.h).
+using DataplaneStats = sluice::stats::DataplaneStats;
 
-struct DataplaneLevelCounters {
-  uint32_t level = 0;
-  std::string name;
-  int32_t threshold = 0;
-  uint64_t syns = 0, flows = 0, rewritten = 0, delayed = 0, dropped = 0, rst_sent = 0;
-};
-
-// One forwarding lcore of a DPDK data plane (it polls `queue` on both ports and has its own flow
-// table and pacer).
-struct DataplaneLcoreCounters {
-  uint32_t queue = 0;
-  uint64_t rx_outside = 0, rx_inside = 0, smtp = 0;
-  uint64_t flows = 0, flow_capacity = 0, flow_evictions = 0, pacer_depth = 0;
-};
-
-struct DataplaneStats {
-  DataplanePortCounters outside, inside;
-  uint64_t malformed = 0, lookups = 0;
-  uint64_t flows = 0, flow_capacity = 0, flow_evictions = 0;
-  uint64_t pacer_depth = 0, pacer_drops = 0;  // 0 for data planes without a pacer (XDP)
-  uint64_t table_entries = 0;
-  uint32_t policy_generation = 0;
-  std::vector<DataplaneLevelCounters> levels;
-  std::vector<DataplaneLcoreCounters> lcores;  // DPDK: one per forwarding lcore; XDP: none
+// What a table load or delta did.
+struct TableChange {
+  uint64_t entries = 0;  // entries of the table running now
+  std::string note;      // what the operator should know (entries it could not take), or ""
 };
 
 struct DataplaneFlow {
@@ -67,9 +47,9 @@ class DataplaneClient {
   virtual ~DataplaneClient() = default;
   virtual std::string describe() const = 0;  // the spec it was made from
   // Each throws DataplaneError with the data plane's reason; on error nothing changed.
-  virtual void load_table(const std::string &snapshot_path) = 0;
-  virtual void apply_delta(const std::string &delta_path) = 0;
-  virtual void set_policy(const std::string &policy_path) = 0;
+  virtual TableChange load_table(const std::string &snapshot_path) = 0;
+  virtual TableChange apply_delta(const std::string &delta_path) = 0;
+  virtual uint32_t set_policy(const std::string &policy_path) = 0;  // the new generation
   virtual DataplaneStats stats() = 0;
   virtual std::vector<DataplaneFlow> flows(size_t limit) = 0;
 };

@@ -156,26 +156,27 @@ nlohmann::json DpdkClient::call(const nlohmann::json &request, int file_fd) {
   return reply;
 }
 
-void DpdkClient::send_file_request(const char *cmd, const std::string &path) {
+nlohmann::json DpdkClient::send_file_request(const char *cmd, const std::string &path) {
   const int fd = open_regular(path);
   try {
-    call({{"cmd", cmd}, {"name", path}}, fd);
+    nlohmann::json r = call({{"cmd", cmd}, {"name", path}}, fd);
+    ::close(fd);
+    return r;
   } catch (...) {
     ::close(fd);
     throw;
   }
-  ::close(fd);
 }
 
-void DpdkClient::load_table(const std::string &snapshot_path) {
-  send_file_request("table.load", snapshot_path);
+TableChange DpdkClient::load_table(const std::string &snapshot_path) {
+  return {u64(send_file_request("table.load", snapshot_path), "entries"), ""};
 }
 
-void DpdkClient::apply_delta(const std::string &delta_path) {
-  send_file_request("table.delta", delta_path);
+TableChange DpdkClient::apply_delta(const std::string &delta_path) {
+  return {u64(send_file_request("table.delta", delta_path), "entries"), ""};
 }
 
-void DpdkClient::set_policy(const std::string &policy_path) {
+uint32_t DpdkClient::set_policy(const std::string &policy_path) {
   // The file travels (opened with the operator's rights); the name keeps the data plane's
   // FILE:LINE errors pointing at the operator's file.
   const int fd = open_regular(policy_path);
@@ -186,62 +187,21 @@ void DpdkClient::set_policy(const std::string &policy_path) {
                          std::to_string(kMaxPolicyBytes) + " bytes");
   }
   try {
-    call({{"cmd", "policy.set"}, {"name", policy_path}}, fd);
+    const nlohmann::json r = call({{"cmd", "policy.set"}, {"name", policy_path}}, fd);
+    ::close(fd);
+    return static_cast<uint32_t>(u64(r, "generation"));
   } catch (...) {
     ::close(fd);
     throw;
   }
-  ::close(fd);
 }
 
 DataplaneStats DpdkClient::stats() {
-  const nlohmann::json j = call({{"cmd", "stats"}});
-  DataplaneStats s;
-  auto port = [&](const char *name, DataplanePortCounters &p) {
-    const auto &x = j["ports"][name];
-    p.rx = u64(x, "rx");
-    p.tx = u64(x, "tx");
-    p.dropped = u64(x, "tx_dropped");
-  };
-  port("outside", s.outside);
-  port("inside", s.inside);
-  s.malformed = u64(j, "malformed");
-  s.lookups = u64(j, "lookups");
-  s.flows = u64(j["flow_table"], "flows");
-  s.flow_capacity = u64(j["flow_table"], "capacity");
-  s.flow_evictions = u64(j["flow_table"], "evictions");
-  s.pacer_depth = u64(j["pacer"], "depth");
-  s.pacer_drops = u64(j["pacer"], "drops");
-  s.table_entries = u64(j["table"], "entries");
-  s.policy_generation = static_cast<uint32_t>(u64(j["policy"], "generation"));
-  for (const auto &l : j["levels"]) {
-    DataplaneLevelCounters c;
-    c.level = static_cast<uint32_t>(u64(l, "level"));
-    c.name = l.value("name", "");
-    c.threshold = l.value("threshold", 0);
-    c.syns = u64(l, "syns");
-    c.flows = u64(l, "flows");
-    c.rewritten = u64(l, "rewritten");
-    c.delayed = u64(l, "delayed");
-    c.dropped = u64(l, "dropped");
-    c.rst_sent = u64(l, "rst_sent");
-    s.levels.push_back(c);
+  try {
+    return stats::from_json(call({{"cmd", "stats"}}));
+  } catch (const stats::StatsFormatError &e) {
+    throw DataplaneError("dpdk:" + path_ + ": bad stats reply: " + e.what());
   }
-  if (j.contains("per_lcore")) {
-    for (const auto &l : j["per_lcore"]) {
-      DataplaneLcoreCounters c;
-      c.queue = static_cast<uint32_t>(u64(l, "queue"));
-      c.rx_outside = u64(l["rx"], "outside");
-      c.rx_inside = u64(l["rx"], "inside");
-      c.smtp = u64(l, "smtp");
-      c.flows = u64(l, "flows");
-      c.flow_capacity = u64(l, "flow_capacity");
-      c.flow_evictions = u64(l, "evictions");
-      c.pacer_depth = u64(l, "pacer_depth");
-      s.lcores.push_back(c);
-    }
-  }
-  return s;
 }
 
 std::vector<DataplaneFlow> DpdkClient::flows(size_t limit) {

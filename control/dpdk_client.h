@@ -22,9 +22,9 @@ class DpdkClient : public DataplaneClient {
   DpdkClient &operator=(const DpdkClient &) = delete;
 
   std::string describe() const override { return "dpdk:" + path_; }
-  void load_table(const std::string &snapshot_path) override;
-  void apply_delta(const std::string &delta_path) override;
-  void set_policy(const std::string &policy_path) override;
+  TableChange load_table(const std::string &snapshot_path) override;
+  TableChange apply_delta(const std::string &delta_path) override;
+  uint32_t set_policy(const std::string &policy_path) override;
   DataplaneStats stats() override;
   // Pages through sluice-dp's replies ("skip"/"more") until `limit` flows or no more.
   std::vector<DataplaneFlow> flows(size_t limit) override;
@@ -34,7 +34,7 @@ class DpdkClient : public DataplaneClient {
   nlohmann::json call(const nlohmann::json &request, int file_fd = -1);
 
  private:
-  void send_file_request(const char *cmd, const std::string &path);
+  nlohmann::json send_file_request(const char *cmd, const std::string &path);
 
   std::string path_;
   std::chrono::milliseconds timeout_;

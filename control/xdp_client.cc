@@ -5,7 +5,7 @@
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/error.h"
 #include "sluice/xdp/instance_ops.h"
-#include "sluice/xdp/sl_xdp_layout.h"
+#include "sluice/xdp/stats_model.h"
 
 namespace sluice::control {
 namespace {
@@ -48,49 +48,34 @@ XdpClient::XdpClient(std::string name) : name_(std::move(name)) {
   });
 }
 
-void XdpClient::load_table(const std::string &snapshot_path) {
-  guarded(describe(), [&] { return xdp::load_snapshot(name_, snapshot_path); });
+namespace {
+
+TableChange table_change(const std::string &name, const xdp::ReplaceStats &st) {
+  TableChange c;
+  c.entries = xdp::table_entries(name);
+  if (st.v6_prefixes_skipped != 0)
+    c.note = std::to_string(st.v6_prefixes_skipped) + " IPv6 prefixes longer than /64 skipped";
+  return c;
 }
 
-void XdpClient::apply_delta(const std::string &delta_path) {
-  guarded(describe(), [&] { return xdp::apply_delta_file(name_, delta_path); });
+}  // namespace
+
+TableChange XdpClient::load_table(const std::string &snapshot_path) {
+  return guarded(describe(),
+                 [&] { return table_change(name_, xdp::load_snapshot(name_, snapshot_path)); });
 }
 
-void XdpClient::set_policy(const std::string &policy_path) {
-  guarded(describe(), [&] { return xdp::set_policy_file(name_, policy_path); });
+TableChange XdpClient::apply_delta(const std::string &delta_path) {
+  return guarded(describe(),
+                 [&] { return table_change(name_, xdp::apply_delta_file(name_, delta_path)); });
+}
+
+uint32_t XdpClient::set_policy(const std::string &policy_path) {
+  return guarded(describe(), [&] { return xdp::set_policy_file(name_, policy_path); });
 }
 
 DataplaneStats XdpClient::stats() {
-  return guarded(describe(), [&] {
-    const xdp::Status s = xdp::status(name_);
-    const sl_policy pol = xdp::get_policy(name_);
-    DataplaneStats out;
-    out.outside.rx = s.stats.packets[SL_DIR_FROM_OUTSIDE];
-    out.inside.rx = s.stats.packets[SL_DIR_FROM_INSIDE];
-    out.malformed = s.stats.malformed;
-    out.lookups = s.stats.lookups;
-    out.flows = s.flows;
-    out.flow_capacity = SLX_MAX_FLOWS;
-    out.flow_evictions = s.stats.flow_evictions;
-    out.table_entries = xdp::table_entries(name_);
-    out.policy_generation = s.policy_generation;
-    const uint32_t n = pol.nlevels > SL_MAX_LEVELS ? SL_MAX_LEVELS : pol.nlevels;
-    for (uint32_t l = 0; l < n; l++) {
-      const auto &ls = s.stats.level[l];
-      DataplaneLevelCounters c;
-      c.level = l;
-      c.threshold = pol.thresholds[l];
-      c.syns = ls.syns;
-      c.flows = ls.flows;
-      c.rewritten = ls.rewritten;
-      c.delayed = ls.delayed;
-      c.dropped = ls.dropped;
-      c.rst_sent = ls.rst_sent;
-      out.outside.dropped += ls.dropped;
-      out.levels.push_back(c);
-    }
-    return out;
-  });
+  return guarded(describe(), [&] { return xdp::dataplane_stats(name_); });
 }
 
 std::vector<DataplaneFlow> XdpClient::flows(size_t limit) {

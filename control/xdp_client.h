@@ -15,9 +15,9 @@ class XdpClient : public DataplaneClient {
   // Throws DataplaneError if no instance of that name is attached.
   explicit XdpClient(std::string name);
   std::string describe() const override { return "xdp:" + name_; }
-  void load_table(const std::string &snapshot_path) override;
-  void apply_delta(const std::string &delta_path) override;
-  void set_policy(const std::string &policy_path) override;
+  TableChange load_table(const std::string &snapshot_path) override;
+  TableChange apply_delta(const std::string &delta_path) override;
+  uint32_t set_policy(const std::string &policy_path) override;
   DataplaneStats stats() override;
   std::vector<DataplaneFlow> flows(size_t limit) override;
 

@@ -4,7 +4,8 @@
 # veth/namespace rig (each dropped response costs the sender a retransmission timeout); we time
 # the dialogue for several drop rates, side by side in one run, and print the median of RUNS.
 #
-#   sudo bench/bpf/loss_slowing.sh BUILD_DIR [RUNS]      (BUILD_DIR holds bpf/sluice-xdp)
+#   sudo bench/bpf/loss_slowing.sh BUILD_DIR [RUNS]
+#       (BUILD_DIR holds bpf/sluice-xdp and control/sluicectl/sluicectl)
 #
 # Rig: [ns c: 198.18.0.1] <-veth-> o$$ ==XDP== i$$ <-veth-> [ns s: 198.18.0.2]. Everything is
 # named after this shell's pid and removed on exit, also on failure.
@@ -12,6 +13,7 @@ set -euo pipefail
 build=${1:?usage: loss_slowing.sh BUILD_DIR [RUNS]}
 runs=${2:-5}
 bin=$build/bpf/sluice-xdp
+ctl=$build/control/sluicectl/sluicectl
 id=$$
 nsc=slbc$id nss=slbs$id out_if=slbo$id in_if=slbi$id name=bench-$id
 tmp=$(mktemp -d /tmp/sluice-loss-XXXXXX)
@@ -86,7 +88,7 @@ threshold = 3
 window_clamp = 8192
 server_drop_ppm = $ppm
 INI
-  "$bin" policy --name "$name" "$tmp/policy.ini" >/dev/null
+  "$ctl" --dataplane "xdp:$name" dataplane policy set "$tmp/policy.ini" >/dev/null
   times=()
   for _ in $(seq "$runs"); do times+=("$(transfer)"); done
   median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")

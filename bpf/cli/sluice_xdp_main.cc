@@ -1,82 +1,137 @@
-// sluice-xdp: attach the XDP data plane to an interface pair, detach it, show its status, and
-// replay captures through it with BPF_PROG_TEST_RUN.
+// sluice-xdp: start-up of the XDP data plane: attach it to an interface pair, detach it, show
+// its status, and replay captures through it with BPF_PROG_TEST_RUN. Everything after start-up
+// (table, delta, policy, stats, flows) is sluicectl's: `sluicectl --dataplane xdp:NAME ...`.
+// Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 (status) not attached.
 #include <boost/program_options.hpp>
 #include <fmt/core.h>
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "dp_stats.h"
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/error.h"
 #include "sluice/xdp/replay.h"
-#include <arpa/inet.h>
-
 #include "sluice/xdp/instance_ops.h"
+#include "sluice/xdp/stats_model.h"
 
 namespace po = boost::program_options;
 using namespace sluice::xdp;
 
 namespace {
 
-const char *kUsage =
-    "usage: sluice-xdp <command> [options]\n"
-    "  attach --outside IF --inside IF --name NAME [--mode native|generic]\n"
-    "  detach --name NAME\n"
-    "  status --name NAME\n"
-    "  table-load --name NAME SNAPSHOT     replace the reputation table (atomic)\n"
-    "  table-delta --name NAME DELTA       apply a delta to the last loaded snapshot\n"
-    "  policy --name NAME FILE             replace thresholds and profiles\n"
-    "  flows --name NAME [--limit N]       list shaped flows\n"
-    "  peer-pass --dev IF [--mode native|generic]\n"
-    "         (test rigs: a pass-all XDP program for the far end of a veth pair, which native\n"
-    "         XDP redirect into a veth needs; it stays until the interface goes away)\n"
-    "  replay --input IN.pcap --output OUT.pcap [--direction outside|inside]\n"
-    "         [--inside-net PREFIX...] [--policy FILE] [--table SNAPSHOT]\n"
-    "         (--inside-net: frames from these sources arrive inside, others outside,\n"
-    "         as with sluice-dp replay; overrides --direction)\n"
-    "         (BPF_PROG_TEST_RUN on private maps; flows carry over from frame to frame)\n";
+constexpr int kExitUsage = 2;
+constexpr int kExitNotAttached = 3;
 
-po::variables_map parse(const std::vector<std::string> &args, const po::options_description &d) {
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Command {
+  const char *name;
+  const char *usage;    // after "sluice-xdp NAME"
+  const char *summary;  // what it does
+  int (*run)(const Command &, const std::vector<std::string> &);
+};
+
+void version(std::FILE *f) {
+  std::fprintf(f, "sluice-xdp %s\n", SLUICE_VERSION);
+}
+
+// Parses a command's arguments; --help and --version (added here) print and return nullopt.
+std::optional<po::variables_map> parse(const Command &c, const std::vector<std::string> &args,
+                                       po::options_description &d,
+                                       const po::positional_options_description &pos = {}) {
+  d.add_options()("help,h", "show this help")("version", "show the version");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(d).run(), vm);
-  po::notify(vm);
+  try {
+    po::store(po::command_line_parser(args).options(d).positional(pos).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "Usage: sluice-xdp " << c.name << " " << c.usage << "\n\n"
+                << c.summary << "\n\n"
+                << d;
+      return std::nullopt;
+    }
+    if (vm.count("version")) {
+      version(stdout);
+      return std::nullopt;
+    }
+    po::notify(vm);
+  } catch (const po::error &e) {
+    throw UsageError(e.what());
+  }
   return vm;
 }
 
-int cmd_attach(const std::vector<std::string> &args) {
+XdpMode mode_arg(const std::string &mode) {
+  if (mode != "native" && mode != "generic")
+    throw UsageError("unknown XDP mode '" + mode + "' (use native or generic)");
+  return parse_mode(mode);
+}
+
+int cmd_attach(const Command &c, const std::vector<std::string> &args) {
   AttachOptions o;
   std::string mode = "native";
-  po::options_description d("attach");
-  d.add_options()("name", po::value(&o.name)->required(), "instance name")(
-      "outside", po::value(&o.outside)->required(), "interface facing the senders")(
-      "inside", po::value(&o.inside)->required(), "interface facing the MTAs")(
-      "mode", po::value(&mode)->default_value("native"), "native or generic");
-  parse(args, d);
-  o.mode = parse_mode(mode);
+  po::options_description d("Options");
+  d.add_options()("name", po::value(&o.name)->required()->value_name("NAME"),
+                  "instance name (pins under /sys/fs/bpf/sluice/NAME/)")(
+      "outside", po::value(&o.outside)->required()->value_name("IF"),
+      "interface facing the senders")("inside", po::value(&o.inside)->required()->value_name("IF"),
+                                      "interface facing the MTAs")(
+      "mode", po::value(&mode)->default_value("native")->value_name("MODE"), "native or generic");
+  if (!parse(c, args, d)) return 0;
+  o.mode = mode_arg(mode);
   attach(o);
   fmt::print("attached '{}': outside {} inside {} ({} XDP)\n", o.name, o.outside, o.inside,
              mode_name(o.mode));
   return 0;
 }
 
-int cmd_detach(const std::vector<std::string> &args) {
+int cmd_detach(const Command &c, const std::vector<std::string> &args) {
   std::string name;
-  po::options_description d("detach");
-  d.add_options()("name", po::value(&name)->required(), "instance name");
-  parse(args, d);
+  po::options_description d("Options");
+  d.add_options()("name", po::value(&name)->required()->value_name("NAME"), "instance name");
+  if (!parse(c, args, d)) return 0;
   detach(name);
   fmt::print("detached '{}'\n", name);
   return 0;
 }
 
-int cmd_status(const std::vector<std::string> &args) {
+nlohmann::json port_json(const PortStatus &p) {
+  return {{"ifname", p.ifname},
+          {"ifindex", p.ifindex},
+          {"attached", p.attached},
+          {"prog_id", p.prog_id}};
+}
+
+int cmd_status(const Command &c, const std::vector<std::string> &args) {
   std::string name;
-  po::options_description d("status");
-  d.add_options()("name", po::value(&name)->required(), "instance name");
-  parse(args, d);
+  po::options_description d("Options");
+  d.add_options()("name", po::value(&name)->required()->value_name("NAME"), "instance name")(
+      "json",
+      "the status as JSON: the instance, and its counters under \"stats\" with the keys "
+      "of `sluicectl dataplane stats --json`");
+  const auto vm = parse(c, args, d);
+  if (!vm) return 0;
   const Status s = status(name);
+  const int rc = s.outside.attached && s.inside.attached ? 0 : kExitNotAttached;
+  if (vm->count("json")) {
+    nlohmann::json j = {{"name", s.name},
+                        {"mode", mode_name(s.mode)},
+                        {"outside", port_json(s.outside)},
+                        {"inside", port_json(s.inside)},
+                        {"table_set", s.table_set}};
+    j["stats"] = sluice::stats::to_json(dataplane_stats(name));
+    std::cout << j.dump(2) << "\n";
+    return rc;
+  }
   auto port = [](const char *role, const PortStatus &p) {
     fmt::print("{:8} {:16} ifindex {:<5} {}\n", role, p.ifname.empty() ? "(gone)" : p.ifname,
                p.ifindex,
@@ -89,44 +144,21 @@ int cmd_status(const std::vector<std::string> &args) {
   port("outside", s.outside);
   port("inside", s.inside);
   fmt::print("packets outside {} inside {}; smtp outside {} inside {}; malformed {}; lookups {}\n",
-             s.stats.packets[0], s.stats.packets[1], s.stats.smtp[0], s.stats.smtp[1],
-             s.stats.malformed, s.stats.lookups);
+             s.stats.packets[SL_DIR_FROM_OUTSIDE], s.stats.packets[SL_DIR_FROM_INSIDE],
+             s.stats.smtp[SL_DIR_FROM_OUTSIDE], s.stats.smtp[SL_DIR_FROM_INSIDE], s.stats.malformed,
+             s.stats.lookups);
   for (int l = 1; l < SL_MAX_LEVELS; l++) {
-    const auto &ls = s.stats.level[l];
-    if (ls.syns + ls.flows + ls.rewritten + ls.dropped + ls.rst_sent == 0) continue;
-    fmt::print("level {}: syns {} flows {} rewritten {} dropped {} rst {}\n", l, ls.syns, ls.flows,
-               ls.rewritten, ls.dropped, ls.rst_sent);
+    const sl_level_stats &ls = s.stats.level[l];
+    std::string line;
+    uint64_t any = 0;
+#define SLUICE_XDP_LEVEL_FIELD(f)          \
+  line += fmt::format(" {} {}", #f, ls.f); \
+  any |= ls.f;
+    SLUICE_SL_LEVEL_STATS(SLUICE_XDP_LEVEL_FIELD)
+#undef SLUICE_XDP_LEVEL_FIELD
+    if (any != 0) fmt::print("level {}:{}\n", l, line);
   }
-  return s.outside.attached && s.inside.attached ? 0 : 3;
-}
-
-// NAME and one positional file argument.
-std::pair<std::string, std::string> name_and_file(const std::vector<std::string> &args,
-                                                  const char *what) {
-  std::string name, file;
-  po::options_description d(what);
-  d.add_options()("name", po::value(&name)->required(), "instance name")(
-      "file", po::value(&file)->required(), "input file");
-  po::positional_options_description pos;
-  pos.add("file", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(d).positional(pos).run(), vm);
-  po::notify(vm);
-  return {name, file};
-}
-
-int cmd_table_load(const std::vector<std::string> &args) {
-  const auto [name, file] = name_and_file(args, "table-load");
-  const ReplaceStats st = load_snapshot(name, file);
-  fmt::print("table loaded into set {}\n", st.active_set);
-  return 0;
-}
-
-int cmd_table_delta(const std::vector<std::string> &args) {
-  const auto [name, file] = name_and_file(args, "table-delta");
-  const ReplaceStats st = apply_delta_file(name, file);
-  fmt::print("delta applied; table now in set {}\n", st.active_set);
-  return 0;
+  return rc;
 }
 
 // A policy file parsed, its warnings (e.g. every unlisted sender blocked) said on stderr.
@@ -137,58 +169,37 @@ sl_policy load_policy_file(const std::string &file) {
   return policy;
 }
 
-int cmd_policy(const std::vector<std::string> &args) {
-  const auto [name, file] = name_and_file(args, "policy");
-  fmt::print("policy generation {}\n", set_policy(name, load_policy_file(file)));
-  return 0;
-}
-
-std::string addr_text(const uint8_t *a, uint8_t family) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(family == SL_AF_INET ? AF_INET : AF_INET6, a, buf, sizeof(buf));
-  return buf;
-}
-
-int cmd_flows(const std::vector<std::string> &args) {
-  std::string name;
-  size_t limit = 100;
-  po::options_description d("flows");
-  d.add_options()("name", po::value(&name)->required(), "instance name")(
-      "limit", po::value(&limit)->default_value(100), "at most this many");
-  parse(args, d);
-  for (const auto &[k, st] : list_flows(name, limit))
-    fmt::print("{}:{} -> {}:{} level {} flags {:#x}\n", addr_text(k.client, k.family),
-               __builtin_bswap16(k.client_port), addr_text(k.server, k.family),
-               __builtin_bswap16(k.server_port), st.level, st.flags);
-  return 0;
-}
-
-int cmd_peer_pass(const std::vector<std::string> &args) {
+int cmd_peer_pass(const Command &c, const std::vector<std::string> &args) {
   std::string dev, mode = "native";
-  po::options_description d("peer-pass");
-  d.add_options()("dev", po::value(&dev)->required(), "interface")(
-      "mode", po::value(&mode)->default_value("native"), "native or generic");
-  parse(args, d);
-  attach_pass(dev, parse_mode(mode));
+  po::options_description d("Options");
+  d.add_options()("dev", po::value(&dev)->required()->value_name("IF"), "interface")(
+      "mode", po::value(&mode)->default_value("native")->value_name("MODE"), "native or generic");
+  if (!parse(c, args, d)) return 0;
+  attach_pass(dev, mode_arg(mode));
   fmt::print("pass program attached to {}\n", dev);
   return 0;
 }
 
-int cmd_replay(const std::vector<std::string> &args) {
+int cmd_replay(const Command &c, const std::vector<std::string> &args) {
   ReplayOptions o;
   std::string dir = "outside", policy, table;
-  po::options_description d("replay");
-  d.add_options()("input", po::value(&o.input)->required(), "pcap to read")(
-      "output", po::value(&o.output)->required(), "pcap of the frames the program emits")(
-      "direction", po::value(&dir)->default_value("outside"), "port the frames arrive on")(
-      "inside-net", po::value(&o.inside_nets)->multitoken(),
-      "frames from these source prefixes arrive inside, the others outside")(
-      "policy", po::value(&policy), "policy file (default: none, everything forwarded)")(
-      "table", po::value(&table), "reputation snapshot (default: empty)");
-  parse(args, d);
+  po::options_description d("Options");
+  d.add_options()("input", po::value(&o.input)->required()->value_name("IN.pcap"),
+                  "capture to read (Ethernet)")(
+      "output", po::value(&o.output)->required()->value_name("OUT.pcap"),
+      "capture of the frames the program emits")("direction",
+                                                 po::value(&dir)->default_value("outside"),
+                                                 "port the frames arrive on: outside or inside")(
+      "inside-net", po::value(&o.inside_nets)->multitoken()->value_name("PREFIX..."),
+      "frames from these source prefixes arrive inside, the others outside (as with sluice-dp "
+      "replay; overrides --direction)")("policy", po::value(&policy)->value_name("FILE"),
+                                        "policy file (default: none, everything forwarded)")(
+      "table", po::value(&table)->value_name("FILE"), "reputation table file (default: empty)");
+  if (!parse(c, args, d)) return 0;
+  if (dir != "outside" && dir != "inside")
+    throw UsageError("--direction must be outside or inside");
   if (!policy.empty()) o.policy = load_policy_file(policy);
   if (!table.empty()) o.table = load_snapshot_table(table);
-  if (dir != "outside" && dir != "inside") throw Error("--direction must be outside or inside");
   o.from_inside = dir == "inside";
   const ReplayResult r = replay(o);
   fmt::print("{} frames: {} forwarded, {} dropped, {} answered (TX), {} other\n", r.frames,
@@ -196,32 +207,72 @@ int cmd_replay(const std::vector<std::string> &args) {
   return 0;
 }
 
+const Command kCommands[] = {
+    {"attach", "--outside IF --inside IF --name NAME [--mode native|generic]",
+     "Attaches the XDP data plane to an interface pair as instance NAME, pass-only until "
+     "sluicectl\n--dataplane xdp:NAME loads a table and a policy. The programs stay attached "
+     "and the maps\npinned after sluice-xdp exits (fail-static).",
+     cmd_attach},
+    {"detach", "--name NAME", "Detaches both programs (if still ours) and removes the pins.",
+     cmd_detach},
+    {"status", "--name NAME [--json]",
+     "Shows the instance's ports (attached or not), policy generation, table set and counters. "
+     "Exit 3\nwhen a program is not attached.",
+     cmd_status},
+    {"replay",
+     "--input IN.pcap --output OUT.pcap [--inside-net PREFIX...] [--policy FILE] "
+     "[--table FILE]",
+     "Runs every frame of a capture through the XDP program with BPF_PROG_TEST_RUN, on private "
+     "maps\n(flows carry over from frame to frame), and writes the frames it emits.",
+     cmd_replay},
+    {"peer-pass", "--dev IF [--mode native|generic]",
+     "Test rigs: attaches a pass-all XDP program to the far end of a veth pair, which native "
+     "XDP\nredirect into a veth needs; it stays until the interface goes away.",
+     cmd_peer_pass},
+};
+
+void usage(std::FILE *f) {
+  std::fputs("Usage: sluice-xdp COMMAND [OPTIONS]\n\nCommands:\n", f);
+  for (const Command &c : kCommands) std::fprintf(f, "  %-9s %s\n", c.name, c.usage);
+  std::fputs(
+      "\nTables, deltas, policies, counters and flows of an attached instance: sluicectl "
+      "--dataplane\nxdp:NAME dataplane ... (docs/sluicectl.md). Run 'sluice-xdp COMMAND --help' "
+      "for a command's options.\n",
+      f);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  const std::string cmd = argc >= 2 ? argv[1] : "";
+  if (cmd == "--help" || cmd == "-h") {
+    usage(stdout);
+    return 0;
   }
-  const std::string cmd = argv[1];
+  if (cmd == "--version") {
+    version(stdout);
+    return 0;
+  }
+  const Command *c = nullptr;
+  for (const Command &k : kCommands)
+    if (cmd == k.name) c = &k;
+  if (c == nullptr) {
+    if (cmd.empty())
+      std::fputs("sluice-xdp: a command is missing\n", stderr);
+    else
+      std::fprintf(stderr, "sluice-xdp: unknown command '%s'\n", cmd.c_str());
+    usage(stderr);
+    return kExitUsage;
+  }
   const std::vector<std::string> args(argv + 2, argv + argc);
   try {
-    if (cmd == "attach") return cmd_attach(args);
-    if (cmd == "detach") return cmd_detach(args);
-    if (cmd == "status") return cmd_status(args);
-    if (cmd == "replay") return cmd_replay(args);
-    if (cmd == "peer-pass") return cmd_peer_pass(args);
-    if (cmd == "table-load") return cmd_table_load(args);
-    if (cmd == "table-delta") return cmd_table_delta(args);
-    if (cmd == "policy") return cmd_policy(args);
-    if (cmd == "flows") return cmd_flows(args);
-    std::fprintf(stderr, "sluice-xdp: unknown command '%s'\n%s", cmd.c_str(), kUsage);
-    return 2;
-  } catch (const po::error &e) {
-    std::fprintf(stderr, "sluice-xdp %s: %s\n%s", cmd.c_str(), e.what(), kUsage);
-    return 2;
+    return c->run(*c, args);
+  } catch (const UsageError &e) {
+    std::fprintf(stderr, "sluice-xdp %s: %s\nTry 'sluice-xdp %s --help'.\n", c->name, e.what(),
+                 c->name);
+    return kExitUsage;
   } catch (const std::exception &e) {
-    std::fprintf(stderr, "sluice-xdp %s: %s\n", cmd.c_str(), e.what());
+    std::fprintf(stderr, "sluice-xdp %s: %s\n", c->name, e.what());
     return 1;
   }
 }

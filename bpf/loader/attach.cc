@@ -13,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "dp_stats.h"
 #include "sluice/xdp/bpffs.h"
 #include "sluice/xdp/error.h"
 #include "sluice/xdp/instance_lock.h"
@@ -238,11 +239,7 @@ Status status(const std::string &name) {
     if (fd.fd >= 0 && ncpu > 0) {
       std::vector<sl_stats> per(static_cast<size_t>(ncpu));
       if (bpf_map_lookup_elem(fd.fd, &zero, per.data()) == 0) {
-        auto *sum = reinterpret_cast<uint64_t *>(&s.stats);
-        for (const auto &c : per) {
-          const auto *v = reinterpret_cast<const uint64_t *>(&c);
-          for (size_t i = 0; i < sizeof(sl_stats) / 8; i++) sum[i] += v[i];
-        }
+        for (const auto &c : per) stats::accumulate(s.stats, c);
       }
     }
   }

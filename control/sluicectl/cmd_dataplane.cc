@@ -1,10 +1,11 @@
-// sluicectl dataplane: talk to a running data plane named by the global --dataplane option
-// (dpdk:SOCKET for sluice-dp, xdp:NAME for the XDP data plane):
-//   sluicectl --dataplane dpdk:/run/sluice-dp.sock dataplane table load TABLE
-//   ...                                           dataplane table delta DELTA
-//   ...                                           dataplane policy set POLICY
-//   ...                                           dataplane stats [--json]
-//   ...                                           dataplane flows [--limit N] [--json]
+// sluicectl dataplane ...: talk to a running data plane named by the global --dataplane option
+// (dpdk:SOCKET for sluice-dp, xdp:NAME for the XDP data plane); the same commands and the same
+// output for both:
+//   sluicectl --dataplane SPEC dataplane table load TABLE
+//   sluicectl --dataplane SPEC dataplane table delta DELTA
+//   sluicectl --dataplane SPEC dataplane policy set POLICY
+//   sluicectl --dataplane SPEC dataplane stats [--json]
+//   sluicectl --dataplane SPEC dataplane flows [--limit N] [--json]
 // --timeout SECONDS (global) bounds each request to sluice-dp.
 #include <fmt/format.h>
 
@@ -24,10 +25,6 @@ namespace {
 using nlohmann::json;
 namespace dp = sluice::control;
 
-const char *kUsage =
-    "sluicectl --dataplane SPEC dataplane table load FILE | table delta FILE | policy set FILE "
-    "| stats | flows [--limit N]  [--json]";
-
 const GlobalOptionsRegistrar kGlobals([](po::options_description &d) {
   d.add_options()("dataplane", po::value<std::string>()->value_name("SPEC"),
                   "the data plane to control: dpdk:SOCKET (sluice-dp --control SOCKET) or "
@@ -35,6 +32,12 @@ const GlobalOptionsRegistrar kGlobals([](po::options_description &d) {
       "timeout", po::value<double>()->value_name("SECONDS")->default_value(10.0),
       "dpdk: give up when the data plane has not answered a request within this long");
 });
+
+const GroupRegistrar kGroup("dataplane",
+                            "control a running data plane (--dataplane SPEC): table load/delta, "
+                            "policy set, stats, flows");
+const GroupRegistrar kTableGroup("dataplane table", "replace or update the running table");
+const GroupRegistrar kPolicyGroup("dataplane policy", "replace the running policy");
 
 std::unique_ptr<dp::DataplaneClient> connect(const Context &ctx) {
   if (!ctx.globals.count("dataplane"))
@@ -48,78 +51,123 @@ std::unique_ptr<dp::DataplaneClient> connect(const Context &ctx) {
   return dp::connect_dataplane(ctx.globals["dataplane"].as<std::string>(), o);
 }
 
-void print_stats(const dp::DataplaneStats &s, bool as_json, std::ostream &out) {
-  if (as_json) {
-    json levels = json::array();
-    for (const auto &l : s.levels)
-      levels.push_back({{"level", l.level},
-                        {"name", l.name},
-                        {"threshold", l.threshold},
-                        {"syns", l.syns},
-                        {"flows", l.flows},
-                        {"rewritten", l.rewritten},
-                        {"delayed", l.delayed},
-                        {"dropped", l.dropped},
-                        {"rst_sent", l.rst_sent}});
-    json lcores = json::array();
-    for (const auto &c : s.lcores)
-      lcores.push_back({{"queue", c.queue},
-                        {"rx_outside", c.rx_outside},
-                        {"rx_inside", c.rx_inside},
-                        {"smtp", c.smtp},
-                        {"flows", c.flows},
-                        {"flow_capacity", c.flow_capacity},
-                        {"flow_evictions", c.flow_evictions},
-                        {"pacer_depth", c.pacer_depth}});
-    auto port = [](const dp::DataplanePortCounters &p) {
-      return json{{"rx", p.rx}, {"tx", p.tx}, {"dropped", p.dropped}};
-    };
-    out << json{{"outside", port(s.outside)},
-                {"inside", port(s.inside)},
-                {"malformed", s.malformed},
-                {"lookups", s.lookups},
-                {"flows", s.flows},
-                {"flow_capacity", s.flow_capacity},
-                {"flow_evictions", s.flow_evictions},
-                {"pacer_depth", s.pacer_depth},
-                {"pacer_drops", s.pacer_drops},
-                {"table_entries", s.table_entries},
-                {"policy_generation", s.policy_generation},
-                {"levels", levels},
-                {"lcores", lcores}}
-               .dump(2, ' ', false, json::error_handler_t::replace)
-        << "\n";
-    return;
+// Runs `act` on the connected data plane; its refusals are runtime errors (exit 1).
+template <class F>
+int with_dataplane(Context &ctx, F &&act) {
+  try {
+    act(*connect(ctx));
+  } catch (const dp::DataplaneError &e) {
+    ctx.err << ctx.command_path << ": " << e.what() << "\n";
+    return kExitFailure;
   }
-  TextTable ports({"port", "rx", "tx", "dropped"});
-  ports.row({"outside", std::to_string(s.outside.rx), std::to_string(s.outside.tx),
-             std::to_string(s.outside.dropped)});
-  ports.row({"inside", std::to_string(s.inside.rx), std::to_string(s.inside.tx),
-             std::to_string(s.inside.dropped)});
+  return kExitOk;
+}
+
+// A command that sends one file to the data plane (`sluicectl dataplane WORDS FILE`) and says
+// what it did.
+template <class Send>
+int send_file(Context &ctx, const char *what, const char *description, Send send) {
+  CommandOptions opts;
+  opts.words("file", 1, "the file");
+  const auto vm = parse_command(
+      ctx, opts,
+      {"sluicectl --dataplane SPEC " + ctx.command_path.substr(10) + " " + what, description});
+  if (!vm) return kExitOk;
+  if (!vm->count("file")) throw UsageError(std::string(what) + " is required");
+  const std::string file = (*vm)["file"].as<std::vector<std::string>>().front();
+  return with_dataplane(ctx, [&](dp::DataplaneClient &c) { ctx.out << send(c, file) << "\n"; });
+}
+
+std::string table_text(const char *done, const std::string &file, const dp::TableChange &t) {
+  return fmt::format("{}: {} ({} entries){}", done, file, t.entries,
+                     t.note.empty() ? "" : "; " + t.note);
+}
+
+int run_table_load(Context &ctx) {
+  return send_file(ctx, "TABLE",
+                   "Replaces the data plane's whole reputation table with a table file (sluicectl "
+                   "table build);\nreaders never see half a table.",
+                   [](dp::DataplaneClient &c, const std::string &f) {
+                     return table_text("table loaded", f, c.load_table(f));
+                   });
+}
+
+int run_table_delta(Context &ctx) {
+  return send_file(ctx, "DELTA",
+                   "Applies a delta file (sluicectl table diff OLD NEW --output DELTA) to the "
+                   "table the data\nplane runs.",
+                   [](dp::DataplaneClient &c, const std::string &f) {
+                     return table_text("delta applied", f, c.apply_delta(f));
+                   });
+}
+
+int run_policy_set(Context &ctx) {
+  return send_file(ctx, "POLICY",
+                   "Replaces thresholds and level profiles with a policy file (docs/policy.md).",
+                   [&ctx](dp::DataplaneClient &c, const std::string &f) {
+                     // Parsed here too, so the operator hears the warnings (and errors) the
+                     // data plane logs.
+                     const auto pf = sluice::dataplane::load_policy(f);
+                     for (const auto &w : sluice::dataplane::policy_warnings(pf, f))
+                       ctx.err << w << "\n";
+                     const uint32_t g = c.set_policy(f);
+                     return fmt::format("policy set: {} (generation {})", f, g);
+                   });
+}
+
+std::string n(uint64_t v) {
+  return std::to_string(v);
+}
+
+void print_stats(const dp::DataplaneStats &s, std::ostream &out) {
+  TextTable ports({"port", "rx", "tx", "tx dropped"});
+  ports.row({"outside", n(s.outside.rx), n(s.outside.tx), n(s.outside.tx_dropped)});
+  ports.row({"inside", n(s.inside.rx), n(s.inside.tx), n(s.inside.tx_dropped)});
   ports.print(out);
   out << fmt::format(
-      "\nflows {} / {} (evicted {}), pacer depth {} (dropped {}), table {} entries, "
-      "policy generation {}, lookups {}, malformed {}\n\n",
-      s.flows, s.flow_capacity, s.flow_evictions, s.pacer_depth, s.pacer_drops, s.table_entries,
-      s.policy_generation, s.lookups, s.malformed);
+      "\n{} data plane: flows {} / {} (evicted {}, table full {}), pacer depth {} (dropped {}), "
+      "table {} entries (version {:016x}, changed {} s ago), policy generation {}, lookups {}, "
+      "malformed {}\n\n",
+      s.kind, s.flow_table.flows, s.flow_table.flow_capacity, s.totals.flow_evictions,
+      s.totals.flow_table_full, s.pacer.depth, s.pacer.drops, s.table.entries, s.table.version,
+      s.table.age_s, s.policy.generation, s.totals.lookups, s.totals.malformed);
   TextTable lv(
       {"level", "name", "threshold", "syns", "flows", "rewritten", "delayed", "dropped", "rst"});
-  for (const auto &l : s.levels)
-    lv.row({std::to_string(l.level), l.name, std::to_string(l.threshold), std::to_string(l.syns),
-            std::to_string(l.flows), std::to_string(l.rewritten), std::to_string(l.delayed),
-            std::to_string(l.dropped), std::to_string(l.rst_sent)});
+  for (size_t l = 0; l < s.levels.size() && l < SL_MAX_LEVELS; ++l) {
+    const sl_level_stats &c = s.totals.level[l];
+    lv.row({n(l), s.levels[l].name, std::to_string(s.levels[l].threshold), n(c.syns), n(c.flows),
+            n(c.rewritten), n(c.delayed), n(c.dropped), n(c.rst_sent)});
+  }
   lv.print(out);
   // With one lcore its row would repeat the totals above.
   if (s.lcores.size() > 1) {
     out << "\n";
     TextTable lc({"queue", "rx outside", "rx inside", "smtp", "flows", "evicted", "pacer"});
     for (const auto &c : s.lcores)
-      lc.row({std::to_string(c.queue), std::to_string(c.rx_outside), std::to_string(c.rx_inside),
-              std::to_string(c.smtp),
-              std::to_string(c.flows) + " / " + std::to_string(c.flow_capacity),
-              std::to_string(c.flow_evictions), std::to_string(c.pacer_depth)});
+      lc.row({n(c.queue), n(c.rx_outside), n(c.rx_inside), n(c.smtp),
+              n(c.flows) + " / " + n(c.flow_capacity), n(c.flow_evictions), n(c.pacer_depth)});
     lc.print(out);
   }
+}
+
+int run_stats(Context &ctx) {
+  CommandOptions opts;
+  opts.json("the counters as JSON (the same keys for every data plane)");
+  const auto vm = parse_command(
+      ctx, opts,
+      {"sluicectl --dataplane SPEC dataplane stats [--json]",
+       "Per-port, per-level and total counters, flow-table occupancy, pacer depth (DPDK), the "
+       "table's\nentries, version and age, the policy generation; for sluice-dp also each "
+       "lcore's share.\nThe JSON keys are listed in docs/dataplane-dpdk.md."});
+  if (!vm) return kExitOk;
+  return with_dataplane(ctx, [&](dp::DataplaneClient &c) {
+    const dp::DataplaneStats s = c.stats();
+    if (vm->count("json"))
+      ctx.out << sluice::stats::to_json(s).dump(2, ' ', false, json::error_handler_t::replace)
+              << "\n";
+    else
+      print_stats(s, ctx.out);
+  });
 }
 
 void print_flows(const std::vector<dp::DataplaneFlow> &flows, bool as_json, std::ostream &out) {
@@ -147,62 +195,31 @@ void print_flows(const std::vector<dp::DataplaneFlow> &flows, bool as_json, std:
   out << flows.size() << " flow(s)\n";
 }
 
-int run_dataplane(Context &ctx) {
-  po::options_description opts("Options");
-  opts.add_options()("help,h", "show this help")("json", "machine-readable output")(
-      "limit", po::value<size_t>()->default_value(1000), "flows: at most this many")(
-      "words", po::value<std::vector<std::string>>(), "subcommand and its argument");
-  po::positional_options_description pos;
-  pos.add("words", -1);
-  const po::variables_map vm = parse_args(ctx, ctx.args, opts, pos);
-  if (vm.count("help")) {
-    ctx.out << "Usage: " << kUsage << "\n\n" << opts;
-    return kExitOk;
-  }
-  const auto words =
-      vm.count("words") ? vm["words"].as<std::vector<std::string>>() : std::vector<std::string>{};
-  const bool as_json = vm.count("json") > 0;
-  auto want = [&](size_t n) {
-    if (words.size() != n) throw UsageError(std::string("usage: ") + kUsage);
-  };
-  if (words.empty()) throw UsageError(std::string("usage: ") + kUsage);
-  const std::string &w0 = words[0];
-  try {
-    if (w0 == "table" && words.size() >= 2 && words[1] == "load") {
-      want(3);
-      connect(ctx)->load_table(words[2]);
-      ctx.out << "table loaded: " << words[2] << "\n";
-    } else if (w0 == "table" && words.size() >= 2 && words[1] == "delta") {
-      want(3);
-      connect(ctx)->apply_delta(words[2]);
-      ctx.out << "delta applied: " << words[2] << "\n";
-    } else if (w0 == "policy" && words.size() >= 2 && words[1] == "set") {
-      want(3);
-      // Parsed here too, so the operator hears the warnings (and errors) the data plane logs.
-      const auto pf = sluice::dataplane::load_policy(words[2]);
-      for (const auto &w : sluice::dataplane::policy_warnings(pf, words[2])) ctx.err << w << "\n";
-      connect(ctx)->set_policy(words[2]);
-      ctx.out << "policy set: " << words[2] << "\n";
-    } else if (w0 == "stats") {
-      want(1);
-      print_stats(connect(ctx)->stats(), as_json, ctx.out);
-    } else if (w0 == "flows") {
-      want(1);
-      print_flows(connect(ctx)->flows(vm["limit"].as<size_t>()), as_json, ctx.out);
-    } else {
-      throw UsageError("unknown dataplane subcommand '" + w0 + "'; usage: " + kUsage);
-    }
-  } catch (const dp::DataplaneError &e) {
-    ctx.err << ctx.command_path << ": " << e.what() << "\n";
-    return kExitFailure;
-  }
-  return kExitOk;
+int run_flows(Context &ctx) {
+  CommandOptions opts;
+  opts.visible.add_options()("limit", po::value<size_t>()->default_value(1000)->value_name("N"),
+                             "at most this many flows");
+  opts.json();
+  const auto vm = parse_command(
+      ctx, opts,
+      {"sluicectl --dataplane SPEC dataplane flows [--limit N] [--json]",
+       "The shaped flows: addresses, ports, level, flags (SL_FLOW_*), packets held by the "
+       "pacer."});
+  if (!vm) return kExitOk;
+  return with_dataplane(ctx, [&](dp::DataplaneClient &c) {
+    print_flows(c.flows((*vm)["limit"].as<size_t>()), vm->count("json") > 0, ctx.out);
+  });
 }
 
-const CommandRegistrar kDataplane("dataplane",
-                                  "control a running data plane (--dataplane SPEC): table load/"
-                                  "delta, policy set, stats, flows",
-                                  run_dataplane);
+const CommandRegistrar kTableLoad("dataplane table load", "replace the whole table (TABLE)",
+                                  run_table_load);
+const CommandRegistrar kTableDelta("dataplane table delta", "apply a delta (DELTA)",
+                                   run_table_delta);
+const CommandRegistrar kPolicySet("dataplane policy set", "replace the policy (POLICY)",
+                                  run_policy_set);
+const CommandRegistrar kStats("dataplane stats", "ports, totals, levels, table, policy, lcores",
+                              run_stats);
+const CommandRegistrar kFlows("dataplane flows", "the shaped flows", run_flows);
 
 }  // namespace
 }  // namespace sluicectl

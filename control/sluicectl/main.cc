@@ -14,12 +14,23 @@ using namespace sluicectl;
 
 void usage(std::ostream &os, const po::options_description &globals) {
   os << "Usage: sluicectl [GLOBAL OPTIONS] COMMAND [ARGS...]\n\nCommands:\n";
+  const auto top = CommandRegistry::instance().children("");
   size_t width = 0;
-  for (const auto &[name, cmd] : CommandRegistry::instance().commands())
-    width = std::max(width, name.size());
-  for (const auto &[name, cmd] : CommandRegistry::instance().commands())
-    os << "  " << name << std::string(width - name.size() + 3, ' ') << cmd.summary << "\n";
+  for (const auto &[name, summary] : top) width = std::max(width, name.size());
+  for (const auto &[name, summary] : top)
+    os << "  " << name << std::string(width - name.size() + 3, ' ') << summary << "\n";
   os << "\n" << globals << "\nRun 'sluicectl COMMAND --help' for a command's options.\n";
+}
+
+// `sluicectl GROUP --help`: the group's commands.
+void group_usage(std::ostream &os, const std::string &group) {
+  os << "Usage: sluicectl " << group << " COMMAND [OPTIONS]\n\nCommands:\n";
+  const auto subs = CommandRegistry::instance().children(group);
+  size_t width = 0;
+  for (const auto &[name, summary] : subs) width = std::max(width, name.size());
+  for (const auto &[name, summary] : subs)
+    os << "  " << name << std::string(width - name.size() + 3, ' ') << summary << "\n";
+  os << "\nRun 'sluicectl " << group << " COMMAND --help' for its options.\n";
 }
 
 // The index of the command word: the first argument that is neither a global option nor the
@@ -58,7 +69,7 @@ int main(int argc, char **argv) {
     return kExitUsage;
   }
   if (vm.count("version")) {
-    std::cout << "sluicectl " << SLUICE_VERSION << "\n";
+    std::cout << version_line() << "\n";
     return kExitOk;
   }
   if (vm.count("help")) {
@@ -69,16 +80,41 @@ int main(int argc, char **argv) {
     usage(std::cerr, globals);
     return kExitUsage;
   }
-  const std::string &word = args[ci];
-  const Command *cmd = CommandRegistry::instance().find(word);
-  if (!cmd) {
-    std::cerr << "sluicectl: unknown command '" << word << "' (commands:";
-    for (const auto &[name, c] : CommandRegistry::instance().commands()) std::cerr << " " << name;
+  // The longest run of words that names a command or a group.
+  const auto &reg = CommandRegistry::instance();
+  std::string path = args[ci];
+  size_t next = ci + 1;
+  if (!reg.find(path) && !reg.is_group(path)) {
+    std::cerr << "sluicectl: unknown command '" << path << "' (commands:";
+    for (const auto &[name, summary] : reg.children("")) std::cerr << " " << name;
     std::cerr << ")\nTry 'sluicectl --help'.\n";
     return kExitUsage;
   }
-  Context ctx{"sluicectl " + word,
-              std::vector<std::string>(args.begin() + static_cast<long>(ci) + 1, args.end()), vm,
+  while (!reg.find(path)) {  // a group: the next word picks one of its members
+    const std::string word = next < args.size() ? args[next] : std::string();
+    if (word == "--help" || word == "-h") {
+      group_usage(std::cout, path);
+      return kExitOk;
+    }
+    if (word == "--version") {
+      std::cout << version_line() << "\n";
+      return kExitOk;
+    }
+    const std::string longer = path + " " + word;
+    if (word.empty() || (!reg.find(longer) && !reg.is_group(longer))) {
+      if (word.empty())
+        std::cerr << "sluicectl " << path << ": a command is missing\n";
+      else
+        std::cerr << "sluicectl " << path << ": unknown command '" << word << "'\n";
+      group_usage(std::cerr, path);
+      return kExitUsage;
+    }
+    path = longer;
+    ++next;
+  }
+  const Command *cmd = reg.find(path);
+  Context ctx{"sluicectl " + path,
+              std::vector<std::string>(args.begin() + static_cast<long>(next), args.end()), vm,
               std::cout, std::cerr};
   try {
     return cmd->run(ctx);

@@ -84,6 +84,7 @@ void DpControl::publish_table(reputation::Snapshot snap) {
   auto table = rep_table_from_snapshot(snap);  // built before anything changes
   pub_.set_rep(std::move(table));
   table_.commit(std::move(snap));
+  table_changed_ = std::chrono::steady_clock::now();
 }
 
 void DpControl::load_table(const std::string &path) {
@@ -134,96 +135,62 @@ void DpControl::set_policy_text(const std::string &text, const std::string &name
   publish_policy(std::move(pf));
 }
 
-nlohmann::json DpControl::stats() const {
-  sl_stats sum{};
-  PipelineExtraStats extra{};
-  PortCounters port[2];
-  uint64_t flows = 0, capacity = 0, inserts = 0, expired = 0, pacer_depth = 0, pacer_cap = 0;
+stats::DataplaneStats DpControl::stats_model() const {
+  stats::DataplaneStats out;
+  out.kind = "dpdk";
   // Each lcore's share: with several, an operator sees whether RSS spreads the load and whether
   // one lcore's flow table or pacer fills before the others (each has its own).
-  nlohmann::json per_lcore = nlohmann::json::array();
   for (const Worker *w : workers_) {
     const sl_stats &s = w->pipeline().stats();
-    per_lcore.push_back({{"queue", w->queue()},
-                         {"rx",
-                          {{"outside", w->port_counters(SL_DIR_FROM_OUTSIDE).rx},
-                           {"inside", w->port_counters(SL_DIR_FROM_INSIDE).rx}}},
-                         {"smtp", s.smtp[SL_DIR_FROM_OUTSIDE] + s.smtp[SL_DIR_FROM_INSIDE]},
-                         {"flows", w->pipeline().flows().size()},
-                         {"flow_capacity", w->pipeline().flows().capacity()},
-                         {"evictions", s.flow_evictions},
-                         {"pacer_depth", w->pacer().depth()}});
-    for (int d = 0; d < 2; ++d) {
-      sum.packets[d] += s.packets[d];
-      sum.smtp[d] += s.smtp[d];
-      port[d].rx += w->port_counters(d).rx;
-      port[d].tx += w->port_counters(d).tx;
-      port[d].tx_dropped += w->port_counters(d).tx_dropped;
+    const PortCounters &po = w->port_counters(SL_DIR_FROM_OUTSIDE);
+    const PortCounters &pi = w->port_counters(SL_DIR_FROM_INSIDE);
+    const FlowTable &ft = w->pipeline().flows();
+    stats::LcoreStats c;
+    c.queue = w->queue();
+    c.rx_outside = po.rx;
+    c.rx_inside = pi.rx;
+    c.smtp = s.smtp[SL_DIR_FROM_OUTSIDE] + s.smtp[SL_DIR_FROM_INSIDE];
+    c.flows = ft.size();
+    c.flow_capacity = ft.capacity();
+    c.flow_evictions = s.flow_evictions;
+    c.pacer_depth = w->pacer().depth();
+    out.lcores.push_back(c);
+    stats::accumulate(out.totals, s);
+    for (auto [port, pc] : {std::pair{&out.outside, &po}, std::pair{&out.inside, &pi}}) {
+      port->rx += pc->rx;
+      port->tx += pc->tx;
+      port->tx_dropped += pc->tx_dropped;
     }
-    sum.malformed += s.malformed;
-    sum.lookups += s.lookups;
-    sum.flow_evictions += s.flow_evictions;
-    sum.flow_table_full += s.flow_table_full;
-    for (int l = 0; l < SL_MAX_LEVELS; ++l) {
-      sum.level[l].syns += s.level[l].syns;
-      sum.level[l].flows += s.level[l].flows;
-      sum.level[l].rewritten += s.level[l].rewritten;
-      sum.level[l].delayed += s.level[l].delayed;
-      sum.level[l].dropped += s.level[l].dropped;
-      sum.level[l].rst_sent += s.level[l].rst_sent;
-    }
-    extra.pacer_drops += w->pipeline().extra().pacer_drops;
-    extra.order_holds += w->pipeline().extra().order_holds;
-    flows += w->pipeline().flows().size();
-    capacity += w->pipeline().flows().capacity();
-    inserts += w->pipeline().flows().counters().inserts;
-    expired += w->pipeline().flows().counters().expired;
-    pacer_depth += w->pacer().depth();
-    pacer_cap += w->pacer().capacity();
+    out.flow_table.flows += ft.size();
+    out.flow_table.flow_capacity += ft.capacity();
+    out.flow_table.flow_inserts += ft.counters().inserts;
+    out.flow_table.flow_expired += ft.counters().expired;
+    out.pacer.depth += w->pacer().depth();
+    out.pacer.capacity += w->pacer().capacity();
+    out.pacer.drops += w->pipeline().extra().pacer_drops;
+    out.pacer.order_holds += w->pipeline().extra().order_holds;
   }
   std::lock_guard lock(mu_);  // policy writers hold mu_, so *pol stays alive
   const PolicyBox *pol = pub_.policy();
-  nlohmann::json levels = nlohmann::json::array();
-  for (uint32_t l = 0; l < pol->policy.nlevels && l < SL_MAX_LEVELS; ++l) {
-    const sl_level_stats &s = sum.level[l];
-    levels.push_back({{"level", l},
-                      {"name", l < pol->level_names.size() ? pol->level_names[l] : ""},
-                      {"threshold", pol->policy.thresholds[l]},
-                      {"syns", s.syns},
-                      {"flows", s.flows},
-                      {"rewritten", s.rewritten},
-                      {"delayed", s.delayed},
-                      {"dropped", s.dropped},
-                      {"rst_sent", s.rst_sent}});
-  }
-  auto port_json = [&](int d) {
-    return nlohmann::json{
-        {"rx", port[d].rx}, {"tx", port[d].tx}, {"tx_dropped", port[d].tx_dropped}};
-  };
-  return {
-      {"ok", true},
-      {"ports",
-       {{"outside", port_json(SL_DIR_FROM_OUTSIDE)}, {"inside", port_json(SL_DIR_FROM_INSIDE)}}},
-      {"packets", {{"from_outside", sum.packets[0]}, {"from_inside", sum.packets[1]}}},
-      {"smtp", {{"from_outside", sum.smtp[0]}, {"from_inside", sum.smtp[1]}}},
-      {"malformed", sum.malformed},
-      {"lookups", sum.lookups},
-      {"flow_table",
-       {{"flows", flows},
-        {"capacity", capacity},
-        {"inserts", inserts},
-        {"evictions", sum.flow_evictions},
-        {"expired", expired}}},
-      {"pacer",
-       {{"depth", pacer_depth},
-        {"capacity", pacer_cap},
-        {"drops", extra.pacer_drops},
-        {"order_holds", extra.order_holds}}},
-      {"levels", levels},
-      {"table", {{"entries", pub_.rep()->entries()}, {"updates", pub_.table_updates()}}},
-      {"policy", {{"generation", pol->policy.generation}, {"updates", pub_.policy_updates()}}},
-      {"lcores", workers_.size()},
-      {"per_lcore", per_lcore}};
+  for (uint32_t l = 0; l < pol->policy.nlevels && l < SL_MAX_LEVELS; ++l)
+    out.levels.push_back(
+        {l < pol->level_names.size() ? pol->level_names[l] : "", pol->policy.thresholds[l]});
+  out.table.entries = pub_.rep()->entries();
+  out.table.version = pub_.table_updates() != 0 ? table_.current().checksum() : 0;
+  out.table.compiled_unix = pub_.table_updates() != 0 ? table_.current().created_unix() : 0;
+  out.table.age_s = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                              std::chrono::steady_clock::now() - table_changed_)
+                                              .count());
+  out.table.updates = pub_.table_updates();
+  out.policy.generation = pol->policy.generation;
+  out.policy.updates = pub_.policy_updates();
+  return out;
+}
+
+nlohmann::json DpControl::stats() const {
+  nlohmann::json j = stats::to_json(stats_model());
+  j["ok"] = true;
+  return j;
 }
 
 nlohmann::json DpControl::flows(size_t limit, size_t skip) const {

@@ -7,6 +7,7 @@
 // checked (regular, size-limited) and copied into memory sluice-dp owns (bounded_file.h).
 #pragma once
 
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dp_published.h"
+#include "dp_stats.h"
 #include "dp_worker.h"
 #include "sluice/reputation/live_table.h"
 #include "sluice/reputation/snapshot.h"
@@ -39,7 +41,9 @@ class DpControl {
 
   // One request; `file_fd` is the file sent with it or -1. Throws for a bad request.
   nlohmann::json handle(const nlohmann::json &request, int file_fd = -1);
-  nlohmann::json stats() const;
+  // Every lcore's counters summed, with each lcore's share, the table and the policy.
+  stats::DataplaneStats stats_model() const;
+  nlohmann::json stats() const;  // the "stats" reply: stats::to_json(stats_model()) + "ok"
   // Flows after skipping `skip` (lcore by lcore, hottest first), at most `limit`, and at most
   // what fits in one reply; "more" tells whether another page may follow.
   nlohmann::json flows(size_t limit, size_t skip = 0) const;
@@ -54,6 +58,7 @@ class DpControl {
   mutable std::mutex mu_;  // serialises writers; held while reading the policy (never freed then)
   reputation::LiveTable table_;  // the last snapshot plus deltas
   std::string policy_text_;
+  std::chrono::steady_clock::time_point table_changed_ = std::chrono::steady_clock::now();
   uint32_t generation_ = 0;
 };
 

@@ -12,6 +12,7 @@
 #include <sched.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -66,27 +67,59 @@ cpu_set_t control_cpus(const cpu_set_t &initial) {
   return CPU_COUNT(&ctrl) == 0 ? initial : ctrl;
 }
 
-// --help after "--" (or alone) prints the options without starting EAL.
-bool wants_help(int argc, char **argv) {
+// --help or --version anywhere answers without starting EAL.
+bool wants(int argc, char **argv, const char *flag, const char *alt = nullptr) {
   for (int i = 1; i < argc; ++i)
-    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) return true;
+    if (std::strcmp(argv[i], flag) == 0 || (alt != nullptr && std::strcmp(argv[i], alt) == 0))
+      return true;
   return false;
 }
 
+constexpr int kExitUsage = 2;
+
+// sluice-dp's own options (after "--") are checked before EAL starts, so a usage error costs
+// no EAL start-up and exits 2. False (after saying why) for a usage error.
+bool app_options_ok(int argc, char **argv) {
+  int dashdash = 1;
+  while (dashdash < argc && std::strcmp(argv[dashdash], "--") != 0) ++dashdash;
+  if (dashdash == argc) {
+    std::fprintf(stderr,
+                 "sluice-dp: no '--': EAL options, then '--', then sluice-dp's options (at least "
+                 "--outside and --inside)\nTry 'sluice-dp --help'.\n");
+    return false;
+  }
+  std::vector<char *> app{argv[0]};
+  app.insert(app.end(), argv + dashdash + 1, argv + argc);
+  try {
+    parse_dp_options(static_cast<int>(app.size()), app.data());
+  } catch (const std::invalid_argument &e) {
+    std::fprintf(stderr, "sluice-dp: %s\nTry 'sluice-dp --help'.\n", e.what());
+    return false;
+  }
+  return true;
+}
+
 int run(int argc, char **argv) {
-  if (wants_help(argc, argv)) {
+  if (wants(argc, argv, "--help", "-h")) {
     char *args[] = {argv[0], const_cast<char *>("--help")};
     std::fputs(parse_dp_options(2, args).help_text.c_str(), stdout);
     return 0;
   }
+  if (wants(argc, argv, "--version")) {
+    std::printf("sluice-dp %s\n", SLUICE_VERSION);
+    return 0;
+  }
+  if (!app_options_ok(argc, argv)) return kExitUsage;
   cpu_set_t initial_cpus;
   CPU_ZERO(&initial_cpus);
   if (sched_getaffinity(0, sizeof(initial_cpus), &initial_cpus) != 0)
     for (int c = 0; c < CPU_SETSIZE; ++c) CPU_SET(c, &initial_cpus);
   const int eal = rte_eal_init(argc, argv);
   if (eal < 0) {
+    // EINVAL: EAL refused its arguments (it has printed which); anything else is the system.
+    const bool usage = rte_errno == EINVAL;
     std::fprintf(stderr, "sluice-dp: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
-    return 1;
+    return usage ? kExitUsage : 1;
   }
   // rte_eal_init consumed argv[1..eal]; what follows "--" is ours (argv[eal] is "--").
   int app_argc = argc - eal;
@@ -186,7 +219,8 @@ int run(int argc, char **argv) {
     std::fprintf(stderr, "sluice-dp: signal %d from pid %d\n", g_signal.load(),
                  g_signal_pid.load());
     const nlohmann::json s = control.stats();
-    std::fprintf(stderr, "sluice-dp: stopping; %s\n", s["ports"].dump().c_str());
+    std::fprintf(stderr, "sluice-dp: stopping; outside %s inside %s\n", s["outside"].dump().c_str(),
+                 s["inside"].dump().c_str());
     workers.clear();  // frees held packets before the ports go
     for (uint16_t p : {outside, inside}) {
       rte_eth_dev_stop(p);

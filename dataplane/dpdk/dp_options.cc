@@ -18,11 +18,17 @@ DpOptions parse_dp_options(int argc, char **argv) {
   DpOptions o;
   std::string ports, mode_text = "0600", group_text;
   po::options_description desc(
-      "sluice-dp [EAL options] -- [options]\n"
-      "       sluice-dp replay --table FILE --policy FILE --inside-net PREFIX... --in IN.pcap "
-      "--out OUT.pcap\n\nOptions");
-  desc.add_options()("help,h", "this help")("outside", po::value(&o.outside)->required(),
-                                            "port facing the senders: port id or device name")(
+      "Usage: sluice-dp [EAL options] -- --outside PORT --inside PORT [options]\n"
+      "       sluice-dp replay --input IN.pcap --output OUT.pcap --inside-net PREFIX... "
+      "[--table FILE]\n"
+      "                        [--policy FILE]   (sluice-dp replay --help)\n\n"
+      "The DPDK data plane: forwards between two ports and shapes abusive SMTP senders. Its "
+      "options\ncome after EAL's and a '--'; once it runs, sluicectl --dataplane dpdk:SOCKET "
+      "changes its table\nand policy and reads its counters (docs/dataplane-dpdk.md).\n\n"
+      "Options");
+  desc.add_options()("help,h", "show this help")("version", "show the version")(
+      "outside", po::value(&o.outside)->required(),
+      "port facing the senders: port id or device name")(
       "inside", po::value(&o.inside)->required(), "port facing the MTAs: port id or device name")(
       "table", po::value(&o.table), "compiled reputation snapshot (empty table if not given)")(
       "policy", po::value(&o.policy), "policy file (docs/policy.md); pass-only if not given")(

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <mutex>
+#include <string>
+#include <string_view>
 
 #include "dp_control.h"
 
@@ -13,58 +15,30 @@ namespace {
 std::mutex g_mu;  // held while a telemetry request uses the control object
 DpControl *g_control = nullptr;
 
-void add_u64(rte_tel_data *d, const char *name, const nlohmann::json &v) {
-  rte_tel_data_add_dict_u64(d, name, v.get<uint64_t>());
-}
-
-// Answers a telemetry command with a dictionary that fill(stats) writes from sluice-dp's stats.
-template <class Fill>
-int dict_reply(rte_tel_data *d, Fill fill) {
+// Answers a telemetry command with a dictionary of the counters `each` names (dp_stats.h: the
+// same model and the same names as the control socket's JSON, flattened).
+int dict_reply(rte_tel_data *d,
+               void (*each)(const stats::DataplaneStats &, const stats::CounterFn &)) {
   std::lock_guard lock(g_mu);
   if (g_control == nullptr) return -1;
-  const nlohmann::json s = g_control->stats();
+  const stats::DataplaneStats s = g_control->stats_model();
   rte_tel_data_start_dict(d);
-  fill(s);
+  each(s, [d](std::string_view name, uint64_t v) {
+    rte_tel_data_add_dict_u64(d, std::string(name).c_str(), v);
+  });
   return 0;
 }
 
 int stats_cmd(const char *, const char *, rte_tel_data *d) {
-  return dict_reply(d, [d](const nlohmann::json &s) {
-    add_u64(d, "outside_rx", s["ports"]["outside"]["rx"]);
-    add_u64(d, "outside_tx", s["ports"]["outside"]["tx"]);
-    add_u64(d, "outside_tx_dropped", s["ports"]["outside"]["tx_dropped"]);
-    add_u64(d, "inside_rx", s["ports"]["inside"]["rx"]);
-    add_u64(d, "inside_tx", s["ports"]["inside"]["tx"]);
-    add_u64(d, "inside_tx_dropped", s["ports"]["inside"]["tx_dropped"]);
-    add_u64(d, "malformed", s["malformed"]);
-    add_u64(d, "lookups", s["lookups"]);
-    add_u64(d, "flows", s["flow_table"]["flows"]);
-    add_u64(d, "flow_evictions", s["flow_table"]["evictions"]);
-    add_u64(d, "pacer_depth", s["pacer"]["depth"]);
-    add_u64(d, "pacer_drops", s["pacer"]["drops"]);
-  });
+  return dict_reply(d, stats::for_each_counter);
 }
 
 int levels_cmd(const char *, const char *, rte_tel_data *d) {
-  return dict_reply(d, [d](const nlohmann::json &s) {
-    for (const auto &l : s["levels"]) {
-      const std::string p = "level" + std::to_string(l["level"].get<unsigned>()) + "_";
-      for (const char *k : {"syns", "flows", "rewritten", "delayed", "dropped", "rst_sent"})
-        add_u64(d, (p + k).c_str(), l[k]);
-    }
-  });
+  return dict_reply(d, stats::for_each_level_counter);
 }
 
 int lcores_cmd(const char *, const char *, rte_tel_data *d) {
-  return dict_reply(d, [d](const nlohmann::json &s) {
-    for (const auto &l : s["per_lcore"]) {
-      const std::string p = "queue" + std::to_string(l["queue"].get<unsigned>()) + "_";
-      add_u64(d, (p + "rx_outside").c_str(), l["rx"]["outside"]);
-      add_u64(d, (p + "rx_inside").c_str(), l["rx"]["inside"]);
-      for (const char *k : {"smtp", "flows", "evictions", "pacer_depth"})
-        add_u64(d, (p + k).c_str(), l[k]);
-    }
-  });
+  return dict_reply(d, stats::for_each_lcore_counter);
 }
 
 }  // namespace
@@ -77,7 +51,7 @@ void register_telemetry(DpControl *control) {
   }
   std::call_once(once, [] {
     rte_telemetry_register_cmd("/sluice/stats", stats_cmd,
-                               "sluice-dp port, flow-table and pacer counters");
+                               "sluice-dp totals, ports, flow table, pacer, table and policy");
     rte_telemetry_register_cmd("/sluice/levels", levels_cmd, "sluice-dp per-level counters");
     rte_telemetry_register_cmd("/sluice/lcores", lcores_cmd,
                                "sluice-dp per-lcore counters (by the queue each polls)");

@@ -136,25 +136,44 @@ int replay_main(int argc, char **argv) {
   namespace po = boost::program_options;
   ReplayOptions o;
   std::string ports;
-  po::options_description desc("sluice-dp replay [options]");
-  desc.add_options()("help,h", "this help")("table", po::value(&o.table), "compiled snapshot")(
-      "policy", po::value(&o.policy), "policy file")(
-      "inside-net", po::value(&o.inside_nets)->multitoken()->required(),
+  po::options_description desc("Options");
+  desc.add_options()("help,h", "show this help")("version", "show the version")(
+      "input", po::value(&o.in)->required()->value_name("IN.pcap"),
+      "capture to read (Ethernet pcap)")("output",
+                                         po::value(&o.out)->required()->value_name("OUT.pcap"),
+                                         "capture to write (pcap, nanosecond timestamps)")(
+      "inside-net", po::value(&o.inside_nets)->multitoken()->required()->value_name("PREFIX..."),
       "prefixes of the inside (MTA) network; sources there came in on the inside port")(
-      "in", po::value(&o.in)->required(), "input capture (Ethernet pcap)")(
-      "out", po::value(&o.out)->required(), "output capture (pcap, nanosecond timestamps)")(
-      "smtp-ports", po::value(&ports), "comma-separated server ports; overrides the policy's")(
+      "table", po::value(&o.table)->value_name("FILE"), "reputation table file")(
+      "policy", po::value(&o.policy)->value_name("FILE"), "policy file")(
+      "smtp-ports", po::value(&ports)->value_name("P,..."),
+      "comma-separated server ports; overrides the policy's")(
       "pacer-size", po::value(&o.pacer_size)->default_value(o.pacer_size), "packets held at most")(
       "seed", po::value(&o.seed)->default_value(o.seed), "random seed for drop rates");
   try {
     po::variables_map vm;
     po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
     if (vm.count("help")) {
-      std::cout << desc;
+      std::cout << "Usage: sluice-dp replay --input IN.pcap --output OUT.pcap --inside-net "
+                   "PREFIX... [--table FILE] [--policy FILE]\n\n"
+                   "Runs a capture through sluice-dp's pipeline without DPDK ports: frames from "
+                   "the inside\nprefixes come in on the inside port, the others on the outside "
+                   "port; what leaves either\nport (forwarded, rewritten, released by the pacer, "
+                   "RST replies) is written in order.\n\n"
+                << desc;
+      return 0;
+    }
+    if (vm.count("version")) {
+      std::cout << "sluice-dp " << SLUICE_VERSION << "\n";
       return 0;
     }
     po::notify(vm);
     if (!ports.empty()) o.smtp_ports = parse_port_list(ports);
+  } catch (const std::exception &e) {  // po::error, or a bad --smtp-ports list
+    std::fprintf(stderr, "sluice-dp replay: %s\nTry 'sluice-dp replay --help'.\n", e.what());
+    return 2;
+  }
+  try {
     const ReplayReport r = replay(o);
     std::fprintf(
         stderr, "replay: %llu read, %llu written, %llu dropped, %llu RST replies, %llu delayed\n",

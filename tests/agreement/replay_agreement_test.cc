@@ -91,7 +91,7 @@ std::vector<pcap::Frame> expect_agreement(const fs::path &dir, const std::string
   const std::string nets = " --inside-net 198.18.0.0/24 2001:2::/64";
   const std::string dp_out = (dir / "dp.pcap").string(), xdp_out = (dir / "xdp.pcap").string();
   const std::string dp = std::string(SLUICE_DP_BIN) + " replay --table " + table + " --policy " +
-                         policy + nets + " --in " + in + " --out " + dp_out + " 2>&1";
+                         policy + nets + " --input " + in + " --output " + dp_out + " 2>&1";
   const std::string xdp = std::string(SLUICE_XDP_BIN) + " replay --table " + table + " --policy " +
                           policy + nets + " --input " + in + " --output " + xdp_out + " 2>&1";
   EXPECT_EQ(std::system(dp.c_str()), 0) << dp;

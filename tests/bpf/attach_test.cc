@@ -21,8 +21,13 @@
 #include "common/privileged.h"
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/bpffs.h"
+<<<<<<< HEAD
+=======
+#include "common/stats_keys.h"
+>>>>>>> wt-cli
 #include "dataplane_client.h"
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "sluice/reputation/delta.h"
 #include "sluice/reputation/snapshot.h"
@@ -218,6 +223,9 @@ TEST_F(XdpRig, WrongModeAndBadNameAreClearErrors) {
   EXPECT_EQ(xdp_prog(out_if), 0u);
 }
 
+<<<<<<< HEAD
+=======
+>>>>>>> wt-cli
 // A table of one host, 198.18.0.1 (the rig's client), with that score.
 reputation::Snapshot client_table(int32_t score) {
   reputation::HostV4 h{};
@@ -238,6 +246,8 @@ TEST_F(XdpRig, LiveTableDeltaAndPolicyUpdatesShapeRealConnections) {
     }
   } cleanup{tmp};
   const std::string env = "SLUICE_XDP_STATE_DIR=" + tmp + "/state ";
+  // Everything after attach is sluicectl's (sluice-xdp attaches, detaches and shows status).
+  const std::string ctl = env + SLUICECTL_BIN + " --dataplane xdp:" + name + " dataplane ";
 
   auto [rc, out] = run(bin + " attach --outside " + out_if + " --inside " + in_if + " --name " +
                        name + " --mode generic");
@@ -248,38 +258,45 @@ TEST_F(XdpRig, LiveTableDeltaAndPolicyUpdatesShapeRealConnections) {
           "[level.1]\nname = throttle\nthreshold = 3\nwindow_clamp = 2048\n"
           "[level.2]\nname = block\nthreshold = 10\nblock = rst\n";
   }
-  std::tie(rc, out) = run(bin + " policy --name " + name + " " + tmp + "/policy.ini");
+  std::tie(rc, out) = run(ctl + "policy set " + tmp + "/policy.ini");
   ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("generation 1"), std::string::npos) << out;
 
   // Blocked: the SYN is answered with RST by the XDP program, the server never sees it.
   client_table(12).save(tmp + "/blocked.snap");
-  std::tie(rc, out) = run(env + bin + " table-load --name " + name + " " + tmp + "/blocked.snap");
+  std::tie(rc, out) = run(ctl + "table load " + tmp + "/blocked.snap");
   ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("(1 entries)"), std::string::npos) << out;
   EXPECT_EQ(tcp_exchange_result(), "ConnectionRefusedError");
   EXPECT_EQ(status(name).stats.level[2].rst_sent, 1u);
 
   // A delta lowers the score to the throttle level: the connection works, shaped.
   const auto delta = reputation::diff(client_table(12), client_table(4));
   delta.save(tmp + "/throttle.delta");
-  std::tie(rc, out) =
-      run(env + bin + " table-delta --name " + name + " " + tmp + "/throttle.delta");
+  std::tie(rc, out) = run(ctl + "table delta " + tmp + "/throttle.delta");
   ASSERT_EQ(rc, 0) << out;
   EXPECT_EQ(tcp_exchange_result(), "EHLO");
   const Status st = status(name);
   EXPECT_EQ(st.stats.level[1].flows, 1u);
   EXPECT_GT(st.stats.level[1].rewritten, 0u);
-  std::tie(rc, out) = run(bin + " flows --name " + name);
-  EXPECT_NE(out.find("198.18.0.1:"), std::string::npos) << out;
-  EXPECT_NE(out.find("level 1"), std::string::npos) << out;
+  std::tie(rc, out) = run(ctl + "flows --json");
+  ASSERT_EQ(rc, 0) << out;
+  const nlohmann::json flows = nlohmann::json::parse(out);
+  ASSERT_EQ(flows.size(), 1u) << out;
+  EXPECT_EQ(flows[0]["client"], "198.18.0.1");
+  EXPECT_EQ(flows[0]["level"], 1);
 
   // A clean table: no lookup matches, nothing is shaped.
   client_table(0).save(tmp + "/clean.snap");
-  std::tie(rc, out) = run(env + bin + " table-load --name " + name + " " + tmp + "/clean.snap");
+  std::tie(rc, out) = run(ctl + "table load " + tmp + "/clean.snap");
   ASSERT_EQ(rc, 0) << out;
   EXPECT_EQ(tcp_exchange_result(), "EHLO");
   EXPECT_EQ(status(name).stats.level[1].flows, 1u);  // unchanged
 }
 
+<<<<<<< HEAD
+=======
+>>>>>>> wt-cli
 TEST_F(XdpRig, ControlPlaneClientDrivesTheInstance) {
   const std::string tmp = "/tmp/sluice-xdp-client-" + id;
   std::filesystem::create_directories(tmp);
@@ -308,11 +325,36 @@ TEST_F(XdpRig, ControlPlaneClientDrivesTheInstance) {
   EXPECT_THROW(dp->load_table(tmp + "/missing.snap"), control::DataplaneError);
   EXPECT_EQ(tcp_exchange_result(), "EHLO");
   const control::DataplaneStats st = dp->stats();
-  EXPECT_EQ(st.policy_generation, 1u);
-  EXPECT_EQ(st.table_entries, 1u);
+  EXPECT_EQ(st.kind, "xdp");
+  EXPECT_EQ(st.policy.generation, 1u);
+  EXPECT_EQ(st.table.entries, 1u);
+  EXPECT_EQ(st.table.version, reputation::Snapshot::load(tmp + "/t.snap").checksum());
   ASSERT_EQ(st.levels.size(), 2u);
   EXPECT_EQ(st.levels[1].threshold, 3);
-  EXPECT_EQ(st.levels[1].flows, 1u);
+  EXPECT_EQ(st.totals.level[1].flows, 1u);
+  EXPECT_GE(st.totals.level[1].syns, 1u);
+  EXPECT_EQ(st.totals.lookups, st.totals.level[1].syns) << "one lookup per SYN";
+  EXPECT_GT(st.outside.rx, 0u);
+
+  // The same documented keys as sluice-dp's (tests/dataplane/control_test.cc), through the
+  // client's model, sluicectl's --json and sluice-xdp status --json; the values agree.
+  const auto keys = sluice::testing::documented_stats_keys(false);
+  EXPECT_EQ(sluice::testing::stats_json_keys(stats::to_json(st)), keys);
+  const std::string env = "SLUICE_XDP_STATE_DIR=" + tmp + "/state ";
+  auto [rc2, out2] =
+      run(env + SLUICECTL_BIN + " --dataplane xdp:" + name + " dataplane stats --json");
+  ASSERT_EQ(rc2, 0) << out2;
+  const nlohmann::json cli = nlohmann::json::parse(out2);
+  EXPECT_EQ(sluice::testing::stats_json_keys(cli), keys);
+  EXPECT_EQ(cli["levels"][1]["flows"], 1);
+  EXPECT_EQ(cli["table"]["version"], st.table.version);
+  std::tie(rc2, out2) = run(env + bin + " status --json --name " + name);
+  ASSERT_EQ(rc2, 0) << out2;
+  const nlohmann::json status_json = nlohmann::json::parse(out2);
+  EXPECT_EQ(sluice::testing::stats_json_keys(status_json["stats"]), keys);
+  EXPECT_EQ(status_json["outside"]["attached"], true);
+  EXPECT_EQ(status_json["stats"]["lookups"], st.totals.lookups);
+  EXPECT_EQ(cli["outside"]["rx"], st.outside.rx);
   const auto flows = dp->flows(10);
   ASSERT_EQ(flows.size(), 1u);
   EXPECT_EQ(flows[0].client, "198.18.0.1");

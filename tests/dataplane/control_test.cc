@@ -13,9 +13,11 @@
 #include <filesystem>
 #include <set>
 #include <fstream>
+#include <cstdlib>
 #include <thread>
 
 #include "common/privileged.h"
+#include "common/stats_keys.h"
 #include "control_proto.h"
 #include "control_server.h"
 #include "dataplane_client.h"
@@ -139,17 +141,25 @@ TEST_F(Control, TableLoadDeltaAndPolicyTakeEffectWhileForwarding) {
   EXPECT_EQ(s.outside.rx, 6u);
   EXPECT_EQ(s.inside.tx, 4u);
   EXPECT_EQ(s.outside.tx, 2u);
-  EXPECT_EQ(s.table_entries, 1u);
+  EXPECT_EQ(s.kind, "dpdk");
+  EXPECT_EQ(s.table.entries, 1u);
+  EXPECT_EQ(s.table.updates, 2u) << "a load and a delta";
+  EXPECT_EQ(s.table.version, reputation::apply(t1, reputation::diff(t1, t2)).checksum());
+  EXPECT_NE(s.table.version, 0u);
+  EXPECT_EQ(s.table.compiled_unix, t1.created_unix()) << "a delta keeps the table's build time";
   ASSERT_EQ(s.levels.size(), 2u);
   EXPECT_EQ(s.levels[1].name, "block");
-  EXPECT_EQ(s.levels[1].rst_sent, 2u);
-  EXPECT_EQ(s.lookups, 6u);
+  EXPECT_EQ(s.levels[1].threshold, 10);
+  EXPECT_EQ(s.totals.level[1].rst_sent, 2u);
+  EXPECT_EQ(s.totals.level[1].syns, 2u);
+  EXPECT_EQ(s.totals.lookups, 6u);
+  EXPECT_EQ(s.totals.smtp[SL_DIR_FROM_OUTSIDE], 6u);
   // One lcore: its row carries everything the totals do.
   ASSERT_EQ(s.lcores.size(), 1u);
   EXPECT_EQ(s.lcores[0].queue, 0u);
   EXPECT_EQ(s.lcores[0].rx_outside, s.outside.rx);
   EXPECT_EQ(s.lcores[0].rx_inside, s.inside.rx);
-  EXPECT_EQ(s.lcores[0].flow_capacity, s.flow_capacity);
+  EXPECT_EQ(s.lcores[0].flow_capacity, s.flow_table.flow_capacity);
   EXPECT_EQ(s.lcores[0].smtp, 6u) << "six SMTP SYNs";
 }
 
@@ -193,7 +203,7 @@ TEST_F(Control, BadRequestsGetErrorsAndChangeNothing) {
   EXPECT_EQ(reply["ok"], false);
   EXPECT_NE(reply["error"].get<std::string>().find("parse error"), std::string::npos);
 
-  EXPECT_EQ(client->stats().policy_generation, 1u) << "only the good policy was applied";
+  EXPECT_EQ(client->stats().policy.generation, 1u) << "only the good policy was applied";
   // Forwarding unaffected: the good policy still works with a table.
   reputation::Snapshot::from_entries({{v4("198.18.1.10"), {10, 0}}}, {}, {}, {})
       .save((dir_ / "t.snap").string());
@@ -236,7 +246,7 @@ TEST_F(Control, ATableFileRewrittenInPlaceAfterLoadingChangesNothing) {
   reputation::diff(t1, reputation::Snapshot::from_entries(hosts, {}, {}, {}))
       .save((dir_ / "d.delta").string());
   client->apply_delta((dir_ / "d.delta").string());
-  EXPECT_EQ(client->stats().table_entries, 19999u);
+  EXPECT_EQ(client->stats().table.entries, 19999u);
   EXPECT_EQ(syn_fate("198.19.0.0", 40300), 'I');
   EXPECT_EQ(syn_fate("198.19.0.1", 40301), 'R');
 }
@@ -271,7 +281,7 @@ TEST_F(Control, NonRegularFilesAreRefusedWithoutReadingThem) {
   ::close(f);
   EXPECT_THROW(client->apply_delta("/dev/zero"), control::DataplaneError) << "client refuses too";
   EXPECT_THROW(client->load_table(fifo), control::DataplaneError);
-  EXPECT_EQ(client->stats().table_entries, 1u);
+  EXPECT_EQ(client->stats().table.entries, 1u);
 }
 
 // A path in a request used to be opened with sluice-dp's (root's) rights: policy.set with
@@ -287,7 +297,7 @@ TEST_F(Control, PathsInRequestsAreNeverOpened) {
     EXPECT_NE(err.find("does not open paths"), std::string::npos) << err;
     EXPECT_EQ(err.find("root:"), std::string::npos) << err;
   }
-  EXPECT_EQ(client->stats().policy_generation, 0u) << "no policy was set";
+  EXPECT_EQ(client->stats().policy.generation, 0u) << "no policy was set";
 }
 
 // Over ~5000 flows the reply passed the 1 MiB limit and was dropped ("no reply"). A reply now
@@ -327,6 +337,36 @@ TEST_F(Control, ManyFlowsArePagedNotDropped) {
   for (const auto &f : all) clients.insert(f.client);
   EXPECT_EQ(clients.size(), 6000u) << "every flow once";
   EXPECT_EQ(client->flows(1).size(), 1u);
+}
+
+// The stats reply, the client's model of it and `sluicectl dataplane stats --json` show the
+// documented keys (the XDP data plane's test, tests/bpf/attach_test.cc, checks the same list).
+TEST_F(Control, StatsJsonHasTheDocumentedKeysThroughEveryReader) {
+  auto client = control::connect_dataplane("dpdk:" + sock_);
+  client->set_policy(write("p.ini", "[level.1]\nname = block\nthreshold = 10\nblock = rst\n"));
+  EXPECT_EQ(syn_fate("198.18.1.10", 40201), 'I');
+  auto *dpdk = dynamic_cast<control::DpdkClient *>(client.get());
+  ASSERT_NE(dpdk, nullptr);
+  const nlohmann::json reply = dpdk->call({{"cmd", "stats"}});
+  EXPECT_EQ(sluice::testing::stats_json_keys(reply), sluice::testing::documented_stats_keys(true));
+  const stats::DataplaneStats model = client->stats();
+  EXPECT_EQ(sluice::testing::stats_json_keys(stats::to_json(model)),
+            sluice::testing::documented_stats_keys(true));
+  EXPECT_EQ(model.totals.lookups, 1u);
+  EXPECT_EQ(model.levels.size(), 2u);
+#ifdef SLUICECTL_BIN
+  client.reset();  // the server answers one client at a time
+  const std::string out = (dir_ / "stats.json").string();
+  const std::string cmd = std::string(SLUICECTL_BIN) + " --dataplane dpdk:" + sock_ +
+                          " dataplane stats --json > " + out;
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::ifstream in(out);
+  const nlohmann::json cli = nlohmann::json::parse(in);
+  EXPECT_EQ(sluice::testing::stats_json_keys(cli), sluice::testing::documented_stats_keys(true));
+  EXPECT_EQ(cli["kind"], "dpdk");
+  EXPECT_EQ(cli["lookups"], 1u);
+  EXPECT_EQ(cli["levels"][1]["name"], "block");
+#endif
 }
 
 }  // namespace

@@ -147,14 +147,32 @@ assert len(flows) <= 1, flows
 assert all(f["client"] == "198.18.0.3" and f["level"] == 1 for f in flows), flows
 ' || fail "dataplane flows lists something other than the shaped flow"
 
-python3 - "$prefix" <<'PY' || fail "telemetry /sluice/stats"
+"$ctl" --dataplane "dpdk:$sock" dataplane stats --json > "$work/stats.json"
+python3 - "$prefix" "$work/stats.json" <<'PY' || fail "telemetry /sluice/stats, /sluice/levels"
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(f"/var/run/dpdk/{sys.argv[1]}/dpdk_telemetry.v2")
 s.recv(4096)
-s.send(b"/sluice/stats")
-r = json.loads(s.recv(65536))["/sluice/stats"]
+def tel(cmd):
+    s.send(cmd.encode())
+    return json.loads(s.recv(65536))[cmd]
+r = tel("/sluice/stats")
 assert r["lookups"] == 3 and r["outside_rx"] > 0, r
+# The same counters as sluicectl's JSON, named by their paths: every leaf but the lists.
+cli = json.load(open(sys.argv[2]))
+flat = {}
+for k, v in cli.items():
+    if k in ("kind", "levels", "lcores"):
+        continue
+    if isinstance(v, dict):
+        flat.update({f"{k}_{f}": x for f, x in v.items()})
+    else:
+        flat[k] = v
+assert set(r) == set(flat), (sorted(set(r) ^ set(flat)))
+levels = tel("/sluice/levels")
+want = {f"level{l['level']}_{k}" for l in cli["levels"] for k in l if k not in ("level", "name", "threshold")}
+assert set(levels) == want, sorted(set(levels) ^ want)
+assert levels["level1_syns"] == cli["levels"][1]["syns"] == 1, levels
 PY
 
 kill -INT "$dp_pid"

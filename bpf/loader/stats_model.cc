@@ -1,0 +1,54 @@
+#include "sluice/xdp/stats_model.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include "sluice/reputation/error.h"
+#include "sluice/reputation/snapshot.h"
+#include "sluice/xdp/attach.h"
+#include "sluice/xdp/instance_ops.h"
+#include "sluice/xdp/sl_xdp_layout.h"
+
+namespace sluice::xdp {
+
+stats::DataplaneStats dataplane_stats(const std::string &name) {
+  const Status st = status(name);
+  const sl_policy pol = get_policy(name);
+  stats::DataplaneStats out;
+  out.kind = "xdp";
+  // The programs count what arrives on each port; XDP has no TX queue of its own to count.
+  out.outside.rx = st.stats.packets[SL_DIR_FROM_OUTSIDE];
+  out.inside.rx = st.stats.packets[SL_DIR_FROM_INSIDE];
+  out.totals = st.stats;
+  out.flow_table.flows = st.flows;
+  out.flow_table.flow_capacity = SLX_MAX_FLOWS;
+  // The policy map has thresholds but no level names (the policy file's names stay with it).
+  const uint32_t n = pol.nlevels > SL_MAX_LEVELS ? SL_MAX_LEVELS : pol.nlevels;
+  for (uint32_t l = 0; l < n; l++) out.levels.push_back({"", pol.thresholds[l]});
+  // Each generation is one policy update (attach starts at 0 with a pass-only policy).
+  out.policy.generation = st.policy_generation;
+  out.policy.updates = st.policy_generation;
+  // The table the instance runs is the snapshot it keeps for deltas; its file's time is when the
+  // table last changed.
+  const std::string keep = state_snapshot_path(name);
+  std::error_code ec;
+  const auto mtime = std::filesystem::last_write_time(keep, ec);
+  if (!ec) {
+    try {
+      const reputation::Snapshot s = reputation::Snapshot::load(keep);
+      out.table.entries = s.hosts_v4().size() + s.prefixes_v4().size() + s.hosts_v6().size() +
+                          s.prefixes_v6().size();
+      out.table.version = s.checksum();
+      out.table.compiled_unix = s.created_unix();
+      const auto age = std::filesystem::file_time_type::clock::now() - mtime;
+      out.table.age_s = static_cast<uint64_t>(
+          std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(age).count()));
+    } catch (const reputation::Error &) {
+      // An unreadable kept table: the maps still hold what was loaded; report it as unknown.
+    }
+  }
+  return out;
+}
+
+}  // namespace sluice::xdp

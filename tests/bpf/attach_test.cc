@@ -21,10 +21,7 @@
 #include "common/privileged.h"
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/bpffs.h"
-<<<<<<< HEAD
-=======
 #include "common/stats_keys.h"
->>>>>>> wt-cli
 #include "dataplane_client.h"
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -223,9 +220,6 @@ TEST_F(XdpRig, WrongModeAndBadNameAreClearErrors) {
   EXPECT_EQ(xdp_prog(out_if), 0u);
 }
 
-<<<<<<< HEAD
-=======
->>>>>>> wt-cli
 // A table of one host, 198.18.0.1 (the rig's client), with that score.
 reputation::Snapshot client_table(int32_t score) {
   reputation::HostV4 h{};
@@ -294,9 +288,6 @@ TEST_F(XdpRig, LiveTableDeltaAndPolicyUpdatesShapeRealConnections) {
   EXPECT_EQ(status(name).stats.level[1].flows, 1u);  // unchanged
 }
 
-<<<<<<< HEAD
-=======
->>>>>>> wt-cli
 TEST_F(XdpRig, ControlPlaneClientDrivesTheInstance) {
   const std::string tmp = "/tmp/sluice-xdp-client-" + id;
   std::filesystem::create_directories(tmp);

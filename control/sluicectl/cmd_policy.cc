@@ -51,28 +51,21 @@ std::string percent(uint64_t part, uint64_t whole) {
   return fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
 
-void print_help(std::ostream &os, const po::options_description &opts) {
-  os << "Usage: sluicectl policy check FILE [--table SNAPSHOT] [--json]\n\n"
-        "Validates a policy file as sluice-dp and sluice-xdp load it (errors as FILE:LINE: "
-        "reason, exit 1),\nprints the warnings they print, and shows each level: threshold, "
-        "action, which level\nunlisted senders (score 0) get and, with --table, how many of "
-        "the table's entries each\nlevel catches.\n\n"
-     << opts;
-}
-
 int cmd_check(Context &ctx) {
-  po::options_description opts("Options");
-  opts.add_options()("help,h", "show this help")(
-      "table,t", po::value<std::string>()->value_name("SNAPSHOT"),
-      "a compiled table: show each level's share of its entries")("json", "output JSON")(
-      "policy", po::value<std::vector<std::string>>(), "FILE");
-  po::positional_options_description pos;
-  pos.add("policy", -1);
-  auto vm = parse_args(ctx, ctx.args, opts, pos);
-  if (vm.count("help")) {
-    print_help(ctx.out, opts);
-    return kExitOk;
-  }
+  CommandOptions opts;
+  opts.visible.add_options()("table,t", po::value<std::string>()->value_name("SNAPSHOT"),
+                             "a compiled table: show each level's share of its entries");
+  opts.json("output JSON");
+  opts.words("policy", -1, "FILE");
+  const auto parsed = parse_command(
+      ctx, opts,
+      {"sluicectl policy check FILE [--table SNAPSHOT] [--json]",
+       "Validates a policy file as sluice-dp and sluice-xdp load it (errors as FILE:LINE: "
+       "reason, exit 1),\nprints the warnings they print, and shows each level: threshold, "
+       "action, which level\nunlisted senders (score 0) get and, with --table, how many of "
+       "the table's entries each\nlevel catches."});
+  if (!parsed) return kExitOk;
+  const po::variables_map &vm = *parsed;
   if (!vm.count("policy") || vm["policy"].as<std::vector<std::string>>().size() != 1)
     throw UsageError("one policy FILE is required");
   const std::string path = vm["policy"].as<std::vector<std::string>>().front();
@@ -135,30 +128,9 @@ int cmd_check(Context &ctx) {
   return kExitOk;
 }
 
-void policy_usage(std::ostream &os) {
-  os << "Usage: sluicectl policy SUBCOMMAND [OPTIONS]\n\nSubcommands:\n"
-        "  check    validate a policy file and show what each level catches\n\n"
-        "Run 'sluicectl policy check --help' for its options.\n";
-}
-
-int run_policy(Context &ctx) {
-  if (ctx.args.empty()) {
-    policy_usage(ctx.err);
-    return kExitUsage;
-  }
-  const std::string word = ctx.args.front();
-  if (word == "--help" || word == "-h" || word == "help") {
-    policy_usage(ctx.out);
-    return kExitOk;
-  }
-  if (word != "check") throw UsageError(fmt::format("unknown subcommand '{}' (check)", word));
-  ctx.args.erase(ctx.args.begin());
-  ctx.command_path += " check";
-  return cmd_check(ctx);
-}
-
-const CommandRegistrar kPolicy("policy", "validate a policy file against a table", run_policy);
+const GroupRegistrar kPolicyGroup("policy", "check a policy file against a table");
+const CommandRegistrar kCheck("policy check",
+                              "validate a policy file and show what each level catches", cmd_check);
 
 }  // namespace
 }  // namespace sluicectl
-

@@ -1,5 +1,6 @@
 // The reputation table as the XDP maps hold it, built in user space: DIR-24-8 agrees with a
-// naive longest-prefix match, IPv6 prefixes expand to the stored lengths, and the verifier log is cut to its end.
+// naive longest-prefix match, IPv6 prefixes expand to the stored lengths, and the verifier log is
+// cut to its end.
 #include <gtest/gtest.h>
 #include <unistd.h>
 

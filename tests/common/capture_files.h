@@ -48,10 +48,10 @@ inline std::vector<uint8_t> capture_bytes(CaptureFormat fmt,
     put32(out, nano ? 0xa1b23c4du : 0xa1b2c3d4u);
     put16(out, 2);
     put16(out, 4);
-    put32(out, 0);       // thiszone
-    put32(out, 0);       // sigfigs
-    put32(out, 65535);   // snaplen
-    put32(out, 1);       // LINKTYPE_ETHERNET
+    put32(out, 0);      // thiszone
+    put32(out, 0);      // sigfigs
+    put32(out, 65535);  // snaplen
+    put32(out, 1);      // LINKTYPE_ETHERNET
     for (const auto &f : frames) {
       put32(out, static_cast<uint32_t>(f.ts_ns / 1'000'000'000u));
       const uint64_t frac = f.ts_ns % 1'000'000'000u;

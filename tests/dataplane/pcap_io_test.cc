@@ -83,7 +83,7 @@ TEST_F(PcapIo, WritesTheNanosecondMagicAndKeepsTimestamps) {
   std::string want(want_v.begin(), want_v.end());
   ASSERT_EQ(bytes.size(), want.size());
   EXPECT_EQ(bytes.substr(0, 16), want.substr(0, 16));  // magic a1b23c4d, version, zone, sigfigs
-  EXPECT_EQ(bytes.substr(20), want.substr(20));          // link type and every record
+  EXPECT_EQ(bytes.substr(20), want.substr(20));        // link type and every record
   expect_frames(read_file(out.string()), sample(), false);
 }
 
@@ -99,15 +99,15 @@ TEST_F(PcapIo, RefusesWhatIsNotAnEthernetCapture) {
   auto raw = testing::capture_bytes(CaptureFormat::kPcapNano, sample());
   raw[20] = 101;  // LINKTYPE_RAW
   const fs::path ip = dir_ / "raw.pcap";
-  std::ofstream(ip, std::ios::binary).write(reinterpret_cast<const char *>(raw.data()),
-                                            static_cast<std::streamsize>(raw.size()));
+  std::ofstream(ip, std::ios::binary)
+      .write(reinterpret_cast<const char *>(raw.data()), static_cast<std::streamsize>(raw.size()));
   EXPECT_THROW(read_file(ip.string()), PcapError);
   EXPECT_THROW(read_file((dir_ / "missing.pcap").string()), sluice::Error);
   auto cut = testing::capture_bytes(CaptureFormat::kPcapNano, sample());
   cut.resize(cut.size() - 1);  // the last record is truncated
   const fs::path trunc = dir_ / "trunc.pcap";
-  std::ofstream(trunc, std::ios::binary).write(reinterpret_cast<const char *>(cut.data()),
-                                               static_cast<std::streamsize>(cut.size()));
+  std::ofstream(trunc, std::ios::binary)
+      .write(reinterpret_cast<const char *>(cut.data()), static_cast<std::streamsize>(cut.size()));
   EXPECT_THROW(read_file(trunc.string()), PcapError);
 }
 

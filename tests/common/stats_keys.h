@@ -24,10 +24,13 @@ inline void collect_stats_keys(const nlohmann::json &j, const std::string &prefi
   }
 }
 
-// The keys of a stats JSON, without "ok" (the control socket's reply status).
+// The keys of a stats JSON, without "ok" (the control socket's reply status) and "control"
+// (sluice-dp's socket counters, which its stats reply adds: docs/dataplane-dpdk.md).
 inline std::set<std::string> stats_json_keys(const nlohmann::json &j) {
+  nlohmann::json body = j;
+  if (body.is_object()) body.erase("control");
   std::set<std::string> out;
-  collect_stats_keys(j, "", out);
+  collect_stats_keys(body, "", out);
   out.erase("ok");
   return out;
 }

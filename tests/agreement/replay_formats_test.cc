@@ -71,17 +71,17 @@ class ReplayFormats : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // Each replay with its own flag names for the input and output files.
-  std::string args(const fs::path &in, const char *in_flag) const {
+  // Both replays take the same flags.
+  std::string args(const fs::path &in, const fs::path &out) const {
     return " replay --table " + (kGolden / "replay_table.snap").string() + " --policy " +
-           (dir_ / "policy.ini").string() + " --inside-net 198.18.0.0/24 2001:2::/64 --" + in_flag +
-           " " + in.string();
+           (dir_ / "policy.ini").string() + " --inside-net 198.18.0.0/24 2001:2::/64 --input " +
+           in.string() + " --output " + out.string();
   }
   std::string dp(const fs::path &in, const fs::path &out) const {
-    return std::string(SLUICE_DP_BIN) + args(in, "in") + " --out " + out.string();
+    return std::string(SLUICE_DP_BIN) + args(in, out);
   }
   std::string xdp(const fs::path &in, const fs::path &out) const {
-    return std::string(SLUICE_XDP_BIN) + args(in, "input") + " --output " + out.string();
+    return std::string(SLUICE_XDP_BIN) + args(in, out);
   }
 
   fs::path dir_;

@@ -48,10 +48,7 @@ struct LoadedXdp {
     must(bpf_map_update_elem(obj.map_fd("tx_port"), &one, &lo, BPF_ANY));
     write_policy(obj.map_fd("policy"), pol);
   }
-  void set_policy(const sl_policy &pol) {
-    uint32_t zero = 0;
-    must(bpf_map_update_elem(obj.map_fd("policy"), &zero, &pol, BPF_ANY));
-  }
+  void set_policy(const sl_policy &pol) { write_policy(obj.map_fd("policy"), pol); }
   static void must(int err) {
     if (err != 0) throw std::runtime_error("map update failed");
   }

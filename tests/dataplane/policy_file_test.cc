@@ -267,7 +267,7 @@ TEST(PolicyFile, UnseenTcpDefaultsToDropAndTakesPass) {
   const PolicyFile p = parse("[smtp]\nunseen_tcp = pass\n");
   EXPECT_EQ(parse(format_policy(p)).policy.unseen_tcp, uint32_t{SL_UNSEEN_PASS});
   EXPECT_EQ(error_of("[smtp]\nports = 25\nunseen_tcp = maybe\n"),
-            "test.ini:3: unseen_tcp must be drop or pass, not 'maybe'");
+            "test.ini:3: 'unseen_tcp' must be drop or pass, not 'maybe'");
 }
 
 }  // namespace

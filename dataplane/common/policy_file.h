@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/sl_shared.h"
+#include "input_text.h"
 #include "sluice_error.h"
 
 namespace sluice::dataplane {
@@ -40,9 +41,8 @@ unsigned unlisted_level(const PolicyFile &p);
 // unlisted sender falls into ("NAME: warning: ..."). Empty when there is nothing to say.
 std::vector<std::string> policy_warnings(const PolicyFile &p, const std::string &name);
 
-// Input text as it may appear in an error message: control characters, bytes outside ASCII and
-// '\\' escaped (\xNN, \\), cut after 80 bytes (the full length is said), in quotes if `quote`.
-std::string shown(std::string_view text, bool quote = true);
+// Input text in error messages: input_text.h.
+using ::sluice::shown;
 
 // "25, 587" -> network-order ports (at most SL_MAX_SMTP_PORTS, each 1..65535, no duplicates).
 // Throws PolicyError("reason") without a location; callers add theirs.

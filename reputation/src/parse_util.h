@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "fmt/format.h"
+#include "input_text.h"
 #include "sluice/reputation/address.h"
 #include "sluice/reputation/error.h"
 #include "sluice/reputation/source.h"
@@ -80,12 +81,9 @@ void range_to_prefixes(A lo, A hi, Fn &&fn) {
   }
 }
 
-// Input text as it may appear in a message: control characters, non-ASCII bytes and '\\'
-// escaped (\xNN, \\), cut after kMaxShown bytes (the full length is said), quoted if `quote`.
-// Every message that quotes input goes through it: a malformed 50 MB line or an escape
-// sequence must not reach the operator's terminal.
-inline constexpr size_t kMaxShown = 80;
-std::string shown(std::string_view text, bool quote = true);
+// Input text in messages (input_text.h).
+using ::sluice::kMaxShown;
+using ::sluice::shown;
 
 // Collects the entries of one source and counts its malformed lines.
 class Sink {

@@ -77,7 +77,7 @@ void directive(Sink &sink, std::string_view line) {
              (name.size() == 1 && name[0] >= '0' && name[0] <= '9')) {
     // accepted; nothing here affects scores
   } else {
-    sink.bad(fmt::format("unknown directive {}", shown("$" + std::string(name))));
+    sink.bad(fmt::format("unknown directive {}", shown(fmt::format("${}", name))));
   }
 }
 

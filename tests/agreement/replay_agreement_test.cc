@@ -60,8 +60,16 @@ std::string direction_key(const std::vector<uint8_t> &f) {
         s += "0123456789abcdef"[f[at + i] >> 4], s += "0123456789abcdef"[f[at + i] & 15];
       return s;
     };
-    key += hex(addr, alen) + ">" + hex(addr + alen, alen);
-    if (l4 + 4 <= f.size()) key += " " + hex(l4, 2) + ">" + hex(l4 + 2, 2);
+    key += hex(addr, alen);
+    key += '>';
+    key += hex(addr + alen, alen);
+    if (l4 + 4 <= f.size()) {
+      // Appended piece by piece: GCC 12 misreads `" " + std::string` (-Werror=restrict at -O3).
+      key += ' ';
+      key += hex(l4, 2);
+      key += '>';
+      key += hex(l4 + 2, 2);
+    }
     return key;
   }
   return "other";

@@ -20,7 +20,7 @@ Snapshot table(std::initializer_list<Src> srcs) {
   for (const Src &s : srcs) {
     auto c = config(s.type, s.weight);
     c.allow = s.allow;
-    c.name = "s" + std::to_string(cfgs.size());
+    c.name = std::string(1, 's') += std::to_string(cfgs.size());
     parsed.push_back(parse_source_text(c, s.text, c.name, static_cast<uint16_t>(cfgs.size())));
     EXPECT_EQ(parsed.back().malformed(), 0u) << ::testing::PrintToString(parsed.back().problems);
     cfgs.push_back(c);

@@ -47,7 +47,7 @@ World<A> random_world(std::mt19937 &rng) {
   const int nsrc = 2 + static_cast<int>(rng() % 3);
   for (int s = 0; s < nsrc; ++s) {
     SourceConfig c;
-    c.name = "s" + std::to_string(s);
+    c.name = std::string(1, 's') += std::to_string(s);
     c.allow = s == nsrc - 1 && rng() % 2;  // sometimes the last source is an allowlist
     c.weight = static_cast<int32_t>(rng() % 16) - 5;
     w.configs.push_back(c);

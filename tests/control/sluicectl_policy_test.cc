@@ -17,6 +17,8 @@
 
 extern char **environ;
 
+#include "run_sluicectl.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -24,17 +26,8 @@ namespace rep = sluice::reputation;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-struct Result {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path &p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using Result = sluice::testing::CliResult;
+using sluice::testing::slurp;
 
 class SluicectlPolicy : public ::testing::Test {
  protected:
@@ -52,29 +45,7 @@ class SluicectlPolicy : public ::testing::Test {
   }
 
   Result run(std::vector<std::string> args) {
-    args.insert(args.begin(), SLUICECTL_PATH);
-    std::vector<char *> argv;
-    for (auto &a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const std::string out = path("stdout"), err = path("stderr");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    Result r;
-    const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-      ADD_FAILURE() << "cannot run " << argv[0];
-      return r;
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
+    return sluice::testing::run_sluicectl(std::move(args), dir_);
   }
 
   // Six entries whose levels under kPolicy are known: scores 1 and 16-but-allowlisted -> 0,

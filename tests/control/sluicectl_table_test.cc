@@ -15,6 +15,8 @@
 
 extern char **environ;
 
+#include "run_sluicectl.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -24,17 +26,8 @@ using ::testing::Not;
 
 const std::string kData = SLUICE_REP_TEST_DATA;
 
-struct Result {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path &p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using Result = sluice::testing::CliResult;
+using sluice::testing::slurp;
 
 class Sluicectl : public ::testing::Test {
  protected:
@@ -47,33 +40,8 @@ class Sluicectl : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string &name) const { return (dir_ / name).string(); }
 
-  // Runs sluicectl with args (no shell), stdout and stderr captured separately.
   Result run(std::vector<std::string> args) {
-    args.insert(args.begin(), SLUICECTL_PATH);
-    std::vector<char *> argv;
-    for (auto &a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const std::string out = path("stdout"), err = path("stderr");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    Result r;
-    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-      ADD_FAILURE() << "cannot run " << argv[0];
-      return r;
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(out);
-    r.err = slurp(err);
-    fs::remove(out);
-    fs::remove(err);
-    return r;
+    return sluice::testing::run_sluicectl(std::move(args), dir_);
   }
 
   Result build(const std::string &sources, const std::string &output,

@@ -86,6 +86,10 @@ SL_STATIC_ASSERT(sizeof(struct sl_policy) ==
 /* ---- reputation table -------------------------------------------------------------------- */
 
 #define SL_REP_ALLOW 0x1u /* allowlisted: never shaped, whatever the score */
+/* denied by an operator's decision (sluicectl host set --deny): the policy's highest level,
+ * whatever the score; it beats SL_REP_ALLOW, since an operator's explicit decision on an address
+ * is later and more specific than a standing allowlist */
+#define SL_REP_DENY 0x2u
 
 /* The value of every host and prefix entry of the compiled table. */
 struct sl_rep_value {

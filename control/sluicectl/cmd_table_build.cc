@@ -29,7 +29,10 @@ int run(Context &ctx) {
       {"sluicectl table build --sources FILE --output FILE [--json]",
        "Parses every source of the sources file, compiles the table and writes it (temporary "
        "file + rename:\nan existing table is never replaced by a partial one). Malformed lines "
-       "are reported on\nstderr as FILE:LINE: REASON, skipped and counted per source."});
+       "are reported on\nstderr as FILE:LINE: REASON, skipped and counted per source. Gzipped "
+       "lists are read\ntransparently. A source that cannot be read, is larger than its "
+       "max_size, is a truncated\nor corrupt gzip stream, or lists nothing (unless allow_empty "
+       "= true) fails the build."});
   if (!vm) return kExitOk;
   if (!vm->count("sources")) throw UsageError("--sources FILE is required");
   if (!vm->count("output")) throw UsageError("--output FILE is required");

@@ -16,13 +16,16 @@ void collect(const std::vector<Entry<A>> &entries, A addr, std::vector<const Ent
 }
 
 // Lines `wanted` of a file, trimmed.
-std::map<uint32_t, std::string> lines_of(const std::string &path,
+std::map<uint32_t, std::string> lines_of(const SourceConfig &cfg,
                                          const std::vector<uint32_t> &wanted) {
+  const std::string &path = cfg.path;
   std::map<uint32_t, std::string> out;
   if (wanted.empty()) return out;
   std::string text;
   try {
-    text = detail::read_file(path);
+    const std::string owner = "source '" + cfg.name + "'";
+    text = detail::decode_list(detail::read_list(path, cfg.max_size, owner), path, cfg.max_size,
+                               owner);
   } catch (const Error &) {
     return out;  // the file went away since parsing: explain without the text
   }
@@ -52,7 +55,7 @@ ExplainSource explain_source(const SourceConfig &cfg, const std::vector<Entry<A>
   });
   std::vector<uint32_t> wanted;
   for (auto *e : hits) wanted.push_back(e->line);
-  auto text = lines_of(cfg.path, wanted);
+  auto text = lines_of(cfg, wanted);
   for (size_t i = 0; i < hits.size(); ++i) {
     const Entry<A> &e = *hits[i];
     ExplainEntry x;

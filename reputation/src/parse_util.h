@@ -95,6 +95,7 @@ class Sink {
   // format allows and which would cut an address short where it reaches a C string.
   bool line(uint32_t n, std::string_view raw);
   const SourceConfig &config() const { return cfg_; }
+  ParsedSource &parsed() { return out_; }
 
   template <class A>
   void prefix(A addr, int len, int32_t weight, uint32_t code, bool exclude) {
@@ -114,7 +115,8 @@ class Sink {
   void bad(std::string_view reason) {
     out_.problems.push_back(fmt::format("{}:{}: {}", file_, line_, reason));
     if (out_.problems.size() > cfg_.max_malformed)
-      throw Error(
+      throw SourceError(
+          SourceError::Kind::kMalformed,
           fmt::format("{}: more than {} malformed lines (the max_malformed limit of source '{}'); "
                       "last: line {}: {}",
                       file_, cfg_.max_malformed, cfg_.name, line_, reason));

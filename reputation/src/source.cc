@@ -122,9 +122,58 @@ ParsedSource parse_source_text(const SourceConfig &cfg, std::string_view text,
   return out;
 }
 
+namespace {
+
+std::string limit_owner(const SourceConfig &cfg) {
+  return fmt::format("source '{}'", cfg.name);
+}
+
+}  // namespace
+
+std::string_view to_string(SourceError::Kind k) {
+  switch (k) {
+    case SourceError::Kind::kUnreadable:
+      return "unreadable";
+    case SourceError::Kind::kTooLarge:
+      return "too-large";
+    case SourceError::Kind::kTruncated:
+      return "truncated";
+    case SourceError::Kind::kCorrupt:
+      return "corrupt";
+    case SourceError::Kind::kMalformed:
+      return "malformed";
+    case SourceError::Kind::kEmpty:
+      return "empty";
+  }
+  return "?";
+}
+
+size_t ParsedSource::listed() const {
+  size_t n = 0;
+  for (const auto &e : v4) n += !e.exclude;
+  for (const auto &e : v6) n += !e.exclude;
+  return n;
+}
+
+ParsedSource parse_source_bytes(const SourceConfig &cfg, std::string bytes, const std::string &file,
+                                uint16_t source_index) {
+  const bool gzip = detail::is_gzip(bytes);
+  std::string text = detail::decode_list(std::move(bytes), file, cfg.max_size, limit_owner(cfg));
+  ParsedSource out = parse_source_text(cfg, text, file, source_index);
+  out.gzip = gzip;
+  if (out.listed() == 0 && !cfg.allow_empty)
+    throw SourceError(
+        SourceError::Kind::kEmpty,
+        fmt::format("{}: lists nothing ({} lines, {} malformed{}): refused as an empty or broken "
+                    "download; set allow_empty = true in [{}] if this source may be empty",
+                    file, out.lines, out.malformed(), gzip ? ", gzip" : "",
+                    shown(cfg.name, false)));
+  return out;
+}
+
 ParsedSource parse_source(const SourceConfig &cfg, uint16_t source_index) {
-  std::string text = detail::read_file(cfg.path);
-  return parse_source_text(cfg, text, cfg.path, source_index);
+  return parse_source_bytes(cfg, detail::read_list(cfg.path, cfg.max_size, limit_owner(cfg)),
+                            cfg.path, source_index);
 }
 
 }  // namespace sluice::reputation

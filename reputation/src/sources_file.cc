@@ -2,6 +2,7 @@
 
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/parsers.hpp>
+#include <charconv>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -25,6 +26,36 @@ bool parse_size(std::string_view v, size_t &out) {
   int32_t n;
   if (!detail::parse_int32(v, n) || n < 0) return false;
   out = static_cast<size_t>(n);
+  return true;
+}
+
+// A byte count: digits with an optional K, M or G suffix (KiB, MiB, GiB); more than zero.
+bool parse_byte_size(std::string_view v, uint64_t &out) {
+  uint64_t unit = 1;
+  if (!v.empty()) {
+    switch (v.back()) {
+      case 'K':
+      case 'k':
+        unit = uint64_t{1} << 10;
+        break;
+      case 'M':
+      case 'm':
+        unit = uint64_t{1} << 20;
+        break;
+      case 'G':
+      case 'g':
+        unit = uint64_t{1} << 30;
+        break;
+      default:
+        break;
+    }
+    if (unit != 1) v.remove_suffix(1);
+  }
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (v.empty() || ec != std::errc() || p != v.data() + v.size() || n == 0) return false;
+  if (n > (uint64_t{1} << 40) / unit) return false;  // at most 1 TiB
+  out = n * unit;
   return true;
 }
 
@@ -54,9 +85,12 @@ SourcesFile parse_sources_text(std::string_view text, const std::string &path) {
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
   size_t default_max_malformed = kDefaultMaxMalformed;
   bool default_max_set = false;
+  uint64_t default_max_size = kDefaultMaxSize;
+  bool default_size_set = false;
   struct Pending {
     SourceConfig cfg;
     bool has_type = false, has_path = false, has_weight = false, has_max = false;
+    bool has_size = false;
     std::set<std::string> keys;
   };
   std::vector<Pending> sections;
@@ -76,6 +110,14 @@ SourcesFile parse_sources_text(std::string_view text, const std::string &path) {
         if (!parse_size(value, default_max_malformed))
           fail("", fmt::format("bad max_malformed {}", shown(value)));
         default_max_set = true;
+        continue;
+      }
+      if (full == "max_size") {
+        if (default_size_set) fail("", "duplicate key 'max_size'");
+        if (!parse_byte_size(value, default_max_size))
+          fail("", fmt::format("bad max_size {} (expected bytes, e.g. 1048576, 512M, 2G)",
+                               shown(value)));
+        default_size_set = true;
         continue;
       }
       fail("", fmt::format("unknown key {} outside a section", shown(full)));
@@ -114,6 +156,14 @@ SourcesFile parse_sources_text(std::string_view text, const std::string &path) {
       if (!parse_size(value, c.max_malformed))
         fail(name, fmt::format("bad max_malformed {}", shown(value)));
       p.has_max = true;
+    } else if (key == "max_size") {
+      if (!parse_byte_size(value, c.max_size))
+        fail(name,
+             fmt::format("bad max_size {} (expected bytes, e.g. 1048576, 512M, 2G)", shown(value)));
+      p.has_size = true;
+    } else if (key == "allow_empty") {
+      if (!parse_bool(value, c.allow_empty))
+        fail(name, fmt::format("bad allow_empty {} (expected true or false)", shown(value)));
     } else if (key == "description") {
       // free text for operators
     } else if (key.rfind("weight.", 0) == 0) {
@@ -133,6 +183,7 @@ SourcesFile parse_sources_text(std::string_view text, const std::string &path) {
       fail(p.cfg.name, "per-return-code weights (weight.CODE) apply to rbldnsd zones only");
     if (!p.has_weight) p.cfg.weight = p.cfg.allow ? 0 : 1;
     if (!p.has_max) p.cfg.max_malformed = default_max_malformed;
+    if (!p.has_size) p.cfg.max_size = default_max_size;
     out.sources.push_back(std::move(p.cfg));
   }
   if (out.sources.empty()) fail("", "no sources (expected one [section] per source)");

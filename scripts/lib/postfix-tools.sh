@@ -24,7 +24,8 @@
 # SLUICE_TOOLS_DIR (default /var/cache/sluice-tools) is where the copy lives; every clone and
 # work tree on the machine shares it. Removing that folder removes everything pft_fetch made.
 
-SLUICE_TOOLS_DIR=${SLUICE_TOOLS_DIR:-/var/cache/sluice-tools}
+# shellcheck source-path=SCRIPTDIR source=debian-tools.sh
+. "$(dirname "${BASH_SOURCE[0]}")/debian-tools.sh"
 
 pft_log() { echo "postfix-tools: $*" >&2; }
 
@@ -85,55 +86,10 @@ pft_verify() {
 }
 
 # pft_fetch: download Postfix's Debian package and unpack it into $SLUICE_TOOLS_DIR/postfix
-# (a link to postfix-VERSION). Root only (apt's download sandbox runs as _apt). Nothing is
-# installed: the package is never given to dpkg -i.
+# (a link to postfix-VERSION), its programs patched to load Postfix's libraries from there and
+# checked with ldd. Root only. Nothing is installed: the package is never given to dpkg -i.
 pft_fetch() {
-  if [[ -f $SLUICE_TOOLS_DIR/postfix/.complete ]]; then
-    pft_log "Postfix tools present in $SLUICE_TOOLS_DIR/postfix"
-    return 0
-  fi
-  if [[ $(id -u) -ne 0 ]]; then
-    pft_log "unpacking Postfix's tools needs root (run scripts/install-deps)"
-    return 1
-  fi
-  local dl ver dir deb
-  mkdir -p "$SLUICE_TOOLS_DIR/debs" || return 1
-  # apt downloads as its unprivileged user _apt: give it a folder of its own to write into.
-  dl=$(mktemp -d "$SLUICE_TOOLS_DIR/download.XXXXXX") || return 1
-  chown _apt: "$dl" 2>/dev/null || true
-  pft_log "downloading the postfix package (apt-get download; it is unpacked, not installed)"
-  if ! (cd "$dl" && apt-get download -q postfix) && ! { apt-get update -qq &&
-    (cd "$dl" && apt-get download -q postfix); }; then
-    pft_log "apt-get download postfix failed"
-    rm -rf "$dl"
-    return 1
-  fi
-  deb=$(find "$dl" -name 'postfix_*.deb' | head -n 1)
-  ver=$(dpkg-deb -f "$deb" Version 2>/dev/null) || ver=""
-  if [[ -z $ver ]]; then
-    pft_log "not a Debian package: $deb"
-    rm -rf "$dl"
-    return 1
-  fi
-  mv "$deb" "$SLUICE_TOOLS_DIR/debs/" && rm -rf "$dl"
-  deb=$SLUICE_TOOLS_DIR/debs/${deb##*/}
-  dir=$SLUICE_TOOLS_DIR/postfix-${ver//[^A-Za-z0-9.+~-]/_}
-  rm -rf "$dir" "$dir.tmp"
-  pft_log "unpacking postfix $ver into $dir"
-  dpkg-deb -x "$deb" "$dir.tmp" || return 1
-  pft_patch_runpath "$dir.tmp" || {
-    pft_log "patchelf failed on $dir.tmp"
-    return 1
-  }
-  mv "$dir.tmp" "$dir" || return 1
-  if ! pft_verify "$dir"; then
-    pft_log "the unpacked copy cannot run (see above); its library packages are in" \
-      "scripts/install-deps"
-    return 1
-  fi
-  echo "$ver" >"$dir/.complete"
-  ln -sfn "${dir##*/}" "$SLUICE_TOOLS_DIR/postfix"
-  pft_log "Postfix $ver tools ready in $SLUICE_TOOLS_DIR/postfix"
+  dt_fetch postfix pft_patch_runpath pft_verify
 }
 
 # pft_instance_init DIR LISTEN [PARAM=VALUE...]: a private Postfix instance in DIR: DIR/etc

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -22,6 +23,7 @@
 
 #include "control_server.h"
 #include "dp_control.h"
+#include "dp_link.h"
 #include "dp_options.h"
 #include "dp_ports.h"
 #include "dp_published.h"
@@ -153,11 +155,16 @@ int run(int argc, char **argv) {
     const uint32_t nb_mbufs =
         lcores * (2u * opt.rx_desc + 2u * opt.tx_desc + opt.pacer_size + 4u * Worker::kMaxBurst) +
         1024;
+    // One mbuf holds a whole frame of the MTU (no scattered RX: the packet core sees every
+    // frame whole).
+    const uint32_t room =
+        std::max(port_data_room(outside, opt.mtu), port_data_room(inside, opt.mtu));
     rte_mempool *pool = rte_pktmbuf_pool_create("sluice_mbufs", nb_mbufs, 256, 0,
-                                                RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+                                                static_cast<uint16_t>(room), rte_socket_id());
     if (pool == nullptr)
       throw std::runtime_error(std::string("mbuf pool of ") + std::to_string(nb_mbufs) +
-                               " mbufs: " + rte_strerror(rte_errno) +
+                               " mbufs of " + std::to_string(room) +
+                               " bytes: " + rte_strerror(rte_errno) +
                                " (lower --pacer-size, or give EAL more memory with -m)");
 
     std::vector<Worker *> raw;
@@ -199,8 +206,15 @@ int run(int argc, char **argv) {
       ~TelemetryOff() { register_telemetry(nullptr); }
     } telemetry_off;
     // Ports last: every start-up error above leaves them stopped.
-    setup_port(outside, static_cast<uint16_t>(lcores), pool, opt.rx_desc, opt.tx_desc);
-    setup_port(inside, static_cast<uint16_t>(lcores), pool, opt.rx_desc, opt.tx_desc);
+    setup_port(outside, static_cast<uint16_t>(lcores), pool, opt.rx_desc, opt.tx_desc, opt.mtu);
+    setup_port(inside, static_cast<uint16_t>(lcores), pool, opt.rx_desc, opt.tx_desc, opt.mtu);
+    std::unique_ptr<PortLinks> links;
+    if (opt.link_propagation) {
+      links = std::make_unique<PortLinks>(
+          outside, inside, opt.link_settle_ms,
+          [](const std::string &m) { std::fprintf(stderr, "sluice-dp: %s\n", m.c_str()); });
+      links->start(control_cpus(initial_cpus));
+    }
 
     struct sigaction sa {};
     sa.sa_sigaction = on_signal;
@@ -209,11 +223,13 @@ int run(int argc, char **argv) {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
     std::fprintf(stderr,
-                 "sluice-dp: forwarding between port %u (outside) and %u (inside) on %u lcore(s)\n",
-                 outside, inside, lcores);
+                 "sluice-dp: forwarding between port %u (outside) and %u (inside) on %u lcore(s), "
+                 "MTU %u, link propagation %s\n",
+                 outside, inside, lcores, opt.mtu, opt.link_propagation ? "on" : "off");
     LaunchArg la{&workers};
     rte_eal_mp_remote_launch(lcore_main, &la, CALL_MAIN);
     rte_eal_mp_wait_lcore();
+    if (links) links->stop();
     register_telemetry(nullptr);
     server.reset();
     std::fprintf(stderr, "sluice-dp: signal %d from pid %d\n", g_signal.load(),

@@ -16,7 +16,7 @@ namespace po = boost::program_options;
 
 DpOptions parse_dp_options(int argc, char **argv) {
   DpOptions o;
-  std::string ports, mode_text = "0600", group_text;
+  std::string ports, mode_text = "0600", group_text, propagation = "on";
   po::options_description desc(
       "Usage: sluice-dp [EAL options] -- --outside PORT --inside PORT [options]\n"
       "       sluice-dp replay --input IN.pcap --output OUT.pcap --inside-net PREFIX... "
@@ -53,7 +53,17 @@ DpOptions parse_dp_options(int argc, char **argv) {
       "packet work gets the CPU)")(
       "busy-poll-us", po::value(&o.busy_poll_us)->default_value(o.busy_poll_us),
       "with --idle-sleep-us: idle means no packet for this many microseconds (a dialogue's "
-      "next segment usually arrives sooner and then finds the lcore polling)");
+      "next segment usually arrives sooner and then finds the lcore polling)")(
+      "mtu", po::value(&o.mtu)->default_value(o.mtu),
+      "the ports' MTU (68..16000): frames up to it (plus Ethernet header and two VLAN tags) "
+      "pass byte for byte; each mbuf holds a whole frame. net_af_packet ports need the kernel "
+      "interfaces' MTU and a ring frame large enough (framesz=, docs/deployment.md)")(
+      "link-propagation", po::value(&propagation)->default_value(propagation),
+      "on|off: when one port loses its link, take the other down, and bring it back up when "
+      "the link returns, as a cable would (docs/deployment.md)")(
+      "link-settle-ms", po::value(&o.link_settle_ms)->default_value(o.link_settle_ms),
+      "after bringing a port back up, give its link this long to come up before its being "
+      "down counts (NICs negotiate for a second or more)");
   std::ostringstream help;
   help << desc;
   o.help_text = help.str();
@@ -107,6 +117,11 @@ DpOptions parse_dp_options(int argc, char **argv) {
       o.control_group = static_cast<uint32_t>(g);
     }
   }
+  if (propagation != "on" && propagation != "off")
+    throw std::invalid_argument("--link-propagation must be on or off, not '" + propagation + "'");
+  o.link_propagation = propagation == "on";
+  if (o.mtu < 68 || o.mtu > 16000) throw std::invalid_argument("--mtu must be 68..16000");
+  if (o.link_settle_ms > 600000) throw std::invalid_argument("--link-settle-ms must be <= 600000");
   if (o.flow_table_size == 0) throw std::invalid_argument("--flow-table-size must be > 0");
   if (o.pacer_size == 0) throw std::invalid_argument("--pacer-size must be > 0");
   if (o.burst == 0 || o.burst > 256) throw std::invalid_argument("--burst must be 1..256");

@@ -25,6 +25,10 @@ struct DpOptions {
   uint32_t idle_sleep_us = 0;   // sleep when idle (virtual ports); 0 = pure polling
   uint32_t busy_poll_us = 500;  // with idle_sleep_us: keep polling this long after a packet
   uint16_t rx_desc = 1024, tx_desc = 1024;
+  // The ports' MTU (IP packet bytes); mbufs are sized so that one holds a whole frame of it.
+  uint32_t mtu = 1500;
+  bool link_propagation = true;  // a port losing its link takes the other down (dp_link.h)
+  uint32_t link_settle_ms = 3000;
   bool help = false;
   std::string help_text;
 };

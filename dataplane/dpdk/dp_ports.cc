@@ -1,7 +1,17 @@
 #include "dp_ports.h"
 
-#include <rte_ethdev.h>
+#include <net/if.h>
+#include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 
 #include <charconv>
 #include <cstdio>
@@ -23,7 +33,94 @@ uint8_t kSymmetricRssKey[40] = {0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 
                            rte_strerror(rc < 0 ? -rc : rc));
 }
 
+bool is_af_packet(const rte_eth_dev_info &info) {
+  return std::strcmp(info.driver_name, "net_af_packet") == 0;
+}
+
+// net_af_packet's TPACKET_V2 ring: each frame slot starts with its header, and the kernel puts
+// an Ethernet frame at offset 66 of the slot (TPACKET_ALIGN(52 + 16) - 14), truncating what
+// does not fit; the PMD copies slot size - 32 bytes into one mbuf.
+constexpr uint32_t kAfPacketDefaultFrame = 2048;  // the PMD's DFLT_FRAME_SIZE
+constexpr uint32_t kAfPacketMacOff = 66;
+constexpr uint32_t kAfPacketCopyOverhead = 32;
+
+// The value of `key=` in the device's arguments (e.g. "iface=veth0,framesz=10240"), or 0.
+uint32_t devarg_u32(const rte_eth_dev_info &info, const char *key) {
+  const rte_devargs *da = info.device != nullptr ? rte_dev_devargs(info.device) : nullptr;
+  if (da == nullptr || da->args == nullptr) return 0;
+  const std::string args = da->args, k = std::string(key) + "=";
+  size_t pos = 0;
+  while ((pos = args.find(k, pos)) != std::string::npos) {
+    if (pos == 0 || args[pos - 1] == ',')
+      return static_cast<uint32_t>(std::strtoul(args.c_str() + pos + k.size(), nullptr, 0));
+    pos += k.size();
+  }
+  return 0;
+}
+
+uint32_t round_up(uint32_t v, uint32_t to) {
+  return (v + to - 1) / to * to;
+}
+
+// The kernel interface's MTU set to `mtu` (SIOCSIFMTU), as DPDK's newer net_af_packet does
+// in its mtu_set; 22.11's advertises a 1518-byte maximum frame, so ethdev refuses any MTU
+// above 1500 before the PMD sees it.
+void set_kernel_mtu(uint16_t port, unsigned if_index, uint32_t mtu) {
+  char name[IF_NAMESIZE] = {};
+  if (if_indextoname(if_index, name) == nullptr)
+    throw std::runtime_error("port " + std::to_string(port) + ": its interface is gone");
+  const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, name, IF_NAMESIZE);  // if_indextoname: NUL-terminated, fits
+  int rc = ::ioctl(s, SIOCGIFMTU, &ifr);
+  if (rc == 0 && static_cast<uint32_t>(ifr.ifr_mtu) != mtu) {
+    std::fprintf(stderr, "sluice-dp: port %u: interface %s MTU %d -> %u\n", port, name, ifr.ifr_mtu,
+                 mtu);
+    ifr.ifr_mtu = static_cast<int>(mtu);
+    rc = ::ioctl(s, SIOCSIFMTU, &ifr);
+  }
+  const int e = errno;
+  ::close(s);
+  if (rc != 0)
+    throw std::runtime_error("port " + std::to_string(port) + ": cannot set interface " + name +
+                             "'s MTU to " + std::to_string(mtu) + ": " + std::strerror(e));
+}
+
 }  // namespace
+
+uint32_t max_frame_len(uint32_t mtu) {
+  return mtu + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN + RTE_ETHER_CRC_LEN;
+}
+
+uint32_t port_data_room(uint16_t port, uint32_t mtu) {
+  rte_eth_dev_info info{};
+  if (int rc = rte_eth_dev_info_get(port, &info); rc != 0) fail(port, "device info", rc);
+  uint32_t room = std::max<uint32_t>(RTE_MBUF_DEFAULT_BUF_SIZE,
+                                     RTE_PKTMBUF_HEADROOM + round_up(max_frame_len(mtu), 64));
+  if (is_af_packet(info)) {
+    uint32_t framesz = devarg_u32(info, "framesz");
+    if (framesz == 0) framesz = kAfPacketDefaultFrame;
+    // The kernel strips a VLAN tag into the slot's header, so the slot holds header + frame.
+    const uint32_t need = round_up(kAfPacketMacOff + mtu + RTE_ETHER_HDR_LEN, 16);
+    if (framesz < need) {
+      const uint32_t block = round_up(need, 4096);
+      throw std::runtime_error("port " + std::to_string(port) +
+                               " (net_af_packet): ring frames of " + std::to_string(framesz) +
+                               " bytes hold frames of at most " +
+                               std::to_string(framesz - kAfPacketMacOff) +
+                               " bytes (the kernel truncates longer "
+                               "ones), too few for --mtu " +
+                               std::to_string(mtu) + ": add framesz=" + std::to_string(need) +
+                               ",blocksz=" + std::to_string(block) + " to its --vdev");
+    }
+    room = std::max(room, RTE_PKTMBUF_HEADROOM + framesz - kAfPacketCopyOverhead);
+  }
+  if (room > UINT16_MAX)
+    throw std::runtime_error("port " + std::to_string(port) + ": an mbuf of " +
+                             std::to_string(room) + " bytes is too large");
+  return room;
+}
 
 uint16_t resolve_port(const std::string &name_or_id) {
   uint16_t id = 0;
@@ -41,7 +138,7 @@ uint16_t resolve_port(const std::string &name_or_id) {
 }
 
 void setup_port(uint16_t port, uint16_t queues, rte_mempool *pool, uint16_t rx_desc,
-                uint16_t tx_desc) {
+                uint16_t tx_desc, uint32_t mtu) {
   rte_eth_dev_info info{};
   if (int rc = rte_eth_dev_info_get(port, &info); rc != 0) fail(port, "device info", rc);
   // net_af_packet opens its qpairs sockets (one fanout group) when the device is created, and
@@ -53,6 +150,15 @@ void setup_port(uint16_t port, uint16_t queues, rte_mempool *pool, uint16_t rx_d
                              " but sluice-dp polls " + std::to_string(queues) +
                              " queue(s), one per lcore; set qpairs to the number of lcores");
   rte_eth_conf conf{};
+  if (is_af_packet(info)) {
+    set_kernel_mtu(port, info.if_index, mtu);  // ethdev keeps its 1500 (see set_kernel_mtu)
+  } else {
+    if (mtu > info.max_mtu)
+      throw std::runtime_error("port " + std::to_string(port) + " (" + info.driver_name +
+                               "): --mtu " + std::to_string(mtu) + " is above its maximum, " +
+                               std::to_string(info.max_mtu));
+    conf.rxmode.mtu = mtu;  // no RTE_ETH_RX_OFFLOAD_SCATTER: an mbuf holds a whole frame
+  }
   const uint64_t rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
   if (queues > 1 && rss_hf != 0) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;

@@ -28,6 +28,7 @@ bool entry_less(const Entry<A> &a, const Entry<A> &b) {
 struct Contribution {
   bool present = false;
   int32_t weight = 0;
+  uint32_t flags = 0;  // SL_REP_ALLOW | SL_REP_DENY
 };
 
 template <class A>
@@ -53,18 +54,21 @@ void walk(std::vector<Entry<A>> &entries, std::span<const SourceConfig> configs,
     size_t undo_mark;
     int64_t score;
     uint32_t allows;
+    uint32_t denies;
     sl_rep_value visible;  // what a lookup in the output answers inside this prefix
   };
   std::vector<Frame> stack;
   int64_t score = 0;
-  uint32_t allows = 0;  // allow sources currently listing the address
+  uint32_t allows = 0;  // sources whose deciding entry allows the address
+  uint32_t denies = 0;  // sources whose deciding entry denies it
 
   auto set = [&](uint16_t s, Contribution c) {
     Contribution &old = cur[s];
     undo.push_back({s, old});
     if (old.present) score -= old.weight;
     if (c.present) score += c.weight;
-    if (configs[s].allow) allows += (c.present ? 1 : 0) - (old.present ? 1 : 0);
+    allows += ((c.flags & SL_REP_ALLOW) ? 1 : 0) - ((old.flags & SL_REP_ALLOW) ? 1 : 0);
+    denies += ((c.flags & SL_REP_DENY) ? 1 : 0) - ((old.flags & SL_REP_DENY) ? 1 : 0);
     old = c;
   };
   auto pop = [&] {
@@ -75,6 +79,7 @@ void walk(std::vector<Entry<A>> &entries, std::span<const SourceConfig> configs,
     }
     score = f.score;
     allows = f.allows;
+    denies = f.denies;
     stack.pop_back();
   };
 
@@ -84,18 +89,22 @@ void walk(std::vector<Entry<A>> &entries, std::span<const SourceConfig> configs,
     const int len = entries[i].len;
     while (!stack.empty() && addr > stack.back().last) pop();
     sl_rep_value visible = stack.empty() ? sl_rep_value{0, 0} : stack.back().visible;
-    stack.push_back({prefix_last<A>(addr, len), undo.size(), score, allows, visible});
+    stack.push_back({prefix_last<A>(addr, len), undo.size(), score, allows, denies, visible});
     // Every entry at exactly this prefix; per source the first (after sorting) decides.
     size_t j = i;
     while (j < entries.size() && entries[j].addr == addr && entries[j].len == len) {
       const Entry<A> &e = entries[j];
       if (j == i || entries[j - 1].source != e.source)
-        set(e.source, e.exclude ? Contribution{} : Contribution{true, e.weight});
+        set(e.source, e.exclude
+                          ? Contribution{}
+                          : Contribution{true, e.weight,
+                                         e.flags | (configs[e.source].allow ? SL_REP_ALLOW : 0u)});
       ++j;
     }
     i = j;
     int64_t clamped = std::clamp<int64_t>(score, INT32_MIN, INT32_MAX);
-    sl_rep_value v{static_cast<__s32>(clamped), allows > 0 ? SL_REP_ALLOW : 0u};
+    sl_rep_value v{static_cast<__s32>(clamped),
+                   (allows > 0 ? SL_REP_ALLOW : 0u) | (denies > 0 ? SL_REP_DENY : 0u)};
     if (!(v == visible)) {
       out.push_back({addr, static_cast<uint8_t>(len), v});
       stack.back().visible = v;

@@ -65,12 +65,14 @@ ExplainSource explain_source(const SourceConfig &cfg, const std::vector<Entry<A>
     x.code = e.code;
     x.weight = e.weight;
     x.exclude = e.exclude;
+    x.flags = e.flags;
     x.decides = i == 0;
     s.entries.push_back(std::move(x));
   }
   if (!hits.empty() && !hits[0]->exclude) {
     s.listed = true;
     s.contribution = hits[0]->weight;
+    s.flags = hits[0]->flags | (cfg.allow ? SL_REP_ALLOW : 0u);
   }
   return s;
 }
@@ -88,16 +90,18 @@ Explanation explain(const SourcesFile &sf, std::span<const ParsedSource> parsed,
     if (s.entries.empty()) continue;
     if (s.listed) {
       x.score += s.contribution;
-      if (s.allow) x.allow = true;
+      if (s.flags & SL_REP_ALLOW) x.allow = true;
+      if (s.flags & SL_REP_DENY) x.deny = true;
     }
     x.sources.push_back(std::move(s));
   }
   x.value.score = static_cast<__s32>(std::clamp<int64_t>(x.score, INT32_MIN, INT32_MAX));
-  x.value.flags = x.allow ? SL_REP_ALLOW : 0;
+  x.value.flags = (x.allow ? SL_REP_ALLOW : 0u) | (x.deny ? SL_REP_DENY : 0u);
   return x;
 }
 
 uint32_t level_for(std::span<const int32_t> thresholds, int32_t score, uint32_t flags) {
+  if (flags & SL_REP_DENY) return static_cast<uint32_t>(thresholds.size());
   if (flags & SL_REP_ALLOW) return 0;
   uint32_t level = 0;
   for (size_t k = 0; k < thresholds.size(); ++k)

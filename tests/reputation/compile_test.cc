@@ -1,6 +1,8 @@
 // The score model, as the compiled table answers it.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "sluice/reputation/compile.h"
 #include "test_util.h"
 
@@ -109,6 +111,63 @@ TEST(Compile, AllowSourcesSetTheFlagWhateverTheScore) {
                   {SourceType::kList, 0, true, "198.18.0.25\n!198.18.0.26\n"}});
   EXPECT_THAT(value4(t, "198.18.0.25"), Value(10, SL_REP_ALLOW));
   EXPECT_THAT(value4(t, "198.18.0.26"), Value(10, 0u));
+}
+
+// A source given entry by entry, with per-entry flags (as sluiced's dynamic entries are).
+ParsedSource flagged(std::initializer_list<std::tuple<const char *, int32_t, uint32_t>> rows) {
+  ParsedSource p;
+  uint32_t line = 0;
+  for (const auto &[text, weight, flags] : rows) {
+    std::string t = text;
+    auto slash = t.find('/');
+    IpAddress ip = *parse_ip(t.substr(0, slash));
+    int len =
+        slash == std::string::npos ? (ip.family == 4 ? 32 : 128) : std::stoi(t.substr(slash + 1));
+    if (ip.family == 4) {
+      EntryV4 e{ip.v4, weight, ++line, 0, 0, static_cast<uint8_t>(len), false};
+      e.flags = flags & 3u;
+      p.v4.push_back(e);
+    } else {
+      EntryV6 e{ip.v6, weight, ++line, 0, 0, static_cast<uint8_t>(len), false};
+      e.flags = flags & 3u;
+      p.v6.push_back(e);
+    }
+  }
+  return p;
+}
+
+TEST(Compile, APerEntryDenyOrAllowCountsOnlyWhereItsEntryDecides) {
+  // Dynamic entries: a denied /16, a scored /24 inside it, an allowed host inside that.
+  std::vector<ParsedSource> parsed;
+  parsed.push_back(
+      parse_source_text(config(SourceType::kDrop, 10), "198.18.0.0/15 ; SBL1\n", "drop", 0));
+  parsed.push_back(flagged({{"198.18.0.0/16", 0, SL_REP_DENY},
+                            {"198.18.1.0/24", 5, 0},
+                            {"198.18.1.7", 0, SL_REP_ALLOW},
+                            {"2001:2::/48", 0, SL_REP_DENY}}));
+  for (auto &e : parsed[1].v4) e.source = 1;
+  for (auto &e : parsed[1].v6) e.source = 1;
+  std::vector<SourceConfig> cfgs{config(SourceType::kDrop, 10), config(SourceType::kList, 0)};
+  Snapshot t = compile(parsed, cfgs);
+  EXPECT_THAT(value4(t, "198.18.0.1"), Value(10, SL_REP_DENY));   // the /16 decides: deny
+  EXPECT_THAT(value4(t, "198.18.1.1"), Value(15, 0u));            // the /24 decides: +5, no deny
+  EXPECT_THAT(value4(t, "198.18.1.7"), Value(10, SL_REP_ALLOW));  // the host decides: allow
+  EXPECT_THAT(value4(t, "198.19.0.1"), Value(10, 0u));            // outside: the list only
+  EXPECT_THAT(value6(t, "2001:2::1"), Value(0, SL_REP_DENY));
+  EXPECT_THAT(value6(t, "2001:3::1"), Value(0, 0u));
+}
+
+TEST(Compile, ADenyAndAnAllowlistBothShowInTheFlags) {
+  // Allow and deny from different sources: both flags set; the packet core lets deny win.
+  std::vector<ParsedSource> parsed;
+  parsed.push_back(parse_source_text(config(SourceType::kList, 0), "198.18.0.5\n", "allow", 0));
+  parsed.push_back(flagged({{"198.18.0.0/24", 0, SL_REP_DENY}}));
+  parsed[1].v4[0].source = 1;
+  std::vector<SourceConfig> cfgs{config(SourceType::kList, 0), config(SourceType::kList, 0)};
+  cfgs[0].allow = true;
+  Snapshot t = compile(parsed, cfgs);
+  EXPECT_THAT(value4(t, "198.18.0.5"), Value(0, SL_REP_ALLOW | SL_REP_DENY));
+  EXPECT_THAT(value4(t, "198.18.0.6"), Value(0, SL_REP_DENY));
 }
 
 TEST(Compile, NegativeWeightsVouchForASender) {

@@ -86,5 +86,37 @@ TEST(LevelFor, IsTheHighestLevelWhoseThresholdTheScoreReaches) {
   EXPECT_EQ(level_for(t, 100, SL_REP_ALLOW), 0u);
 }
 
+TEST(LevelFor, ADenyIsTheHighestLevelWhateverTheScoreAndTheAllowFlag) {
+  const int32_t t[] = {3, 5, 5, 9};
+  EXPECT_EQ(level_for(t, -100, SL_REP_DENY), 4u);
+  EXPECT_EQ(level_for(t, 0, SL_REP_DENY | SL_REP_ALLOW), 4u);
+  EXPECT_EQ(level_for(std::span<const int32_t>{}, 0, SL_REP_DENY), 0u);  // no levels: pass
+}
+
+TEST(Explain, PerEntryFlagsOfTheDecidingEntryShowAndAgreeWithTheTable) {
+  SourcesFile sf;
+  SourceConfig c;
+  c.name = "dynamic";
+  c.weight = 0;
+  sf.sources.push_back(c);
+  std::vector<ParsedSource> parsed(1);
+  EntryV4 wide{0xc6120000u, 0, 1, 0, 0, 16, false};  // 198.18.0.0/16 deny
+  wide.flags = SL_REP_DENY;
+  EntryV4 host{0xc6120105u, 7, 2, 0, 0, 32, false};  // 198.18.1.5 score 7
+  parsed[0].v4 = {wide, host};
+  Snapshot t = compile(parsed, sf.sources);
+  Explanation denied = explain(sf, parsed, *parse_ip("198.18.0.1"));
+  ASSERT_EQ(denied.sources.size(), 1u);
+  EXPECT_EQ(denied.sources[0].flags, SL_REP_DENY);
+  EXPECT_EQ(denied.sources[0].entries[0].flags, SL_REP_DENY);
+  EXPECT_TRUE(denied.deny);
+  EXPECT_EQ(denied.value.flags, value4(t, "198.18.0.1").flags);
+  Explanation scored = explain(sf, parsed, *parse_ip("198.18.1.5"));
+  EXPECT_FALSE(scored.deny);
+  EXPECT_EQ(scored.value.score, 7);
+  EXPECT_EQ(scored.value.flags, value4(t, "198.18.1.5").flags);
+  EXPECT_EQ(scored.value.score, value4(t, "198.18.1.5").score);
+}
+
 }  // namespace
 }  // namespace sluice::reputation::testing

@@ -1,7 +1,7 @@
 // Property: the compiled table answers every address exactly as a brute-force evaluation of
 // the score model over the raw entries does. Random nested prefix sets with exclusions and
-// duplicates, several sources (one an allowlist), IPv4 and IPv6; also after a save/load round
-// trip and after applying a delta from another random table.
+// duplicates, per-entry allow and deny flags, several sources (one an allowlist), IPv4 and IPv6;
+// also after a save/load round trip and after applying a delta from another random table.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -75,6 +75,8 @@ World<A> random_world(std::mt19937 &rng) {
       e.weight = rng() % 3 ? c.weight : static_cast<int32_t>(rng() % 21) - 10;
       e.line = static_cast<uint32_t>(i + 1);
       e.source = static_cast<uint16_t>(s);
+      // Sometimes a per-entry allow or deny (sluiced's dynamic entries), both now and then.
+      if (rng() % 6 == 0) e.flags = static_cast<uint8_t>(1 + rng() % 3) & 3u;
       // Sometimes list the same prefix again later (the earlier line must win).
       if constexpr (bits == 32) {
         p.v4.push_back(e);
@@ -109,7 +111,7 @@ const std::vector<Entry<A>> &entries_of(const ParsedSource &p) {
 template <class A>
 sl_rep_value reference(const World<A> &w, A addr) {
   int64_t score = 0;
-  bool allow = false;
+  bool allow = false, deny = false;
   for (size_t s = 0; s < w.sources.size(); ++s) {
     const Entry<A> *best = nullptr;
     for (const auto &e : entries_of<A>(w.sources[s])) {
@@ -121,10 +123,11 @@ sl_rep_value reference(const World<A> &w, A addr) {
     }
     if (best && !best->exclude) {
       score += best->weight;
-      allow = allow || w.configs[s].allow;
+      allow = allow || w.configs[s].allow || (best->flags & SL_REP_ALLOW);
+      deny = deny || (best->flags & SL_REP_DENY);
     }
   }
-  return {static_cast<__s32>(score), allow ? SL_REP_ALLOW : 0u};
+  return {static_cast<__s32>(score), (allow ? SL_REP_ALLOW : 0u) | (deny ? SL_REP_DENY : 0u)};
 }
 
 template <class A>

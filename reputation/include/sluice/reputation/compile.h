@@ -4,7 +4,10 @@
 // would answer a DNSBL query for it: its most specific entry containing the address decides
 // (at equal specificity an exclusion wins, then the earliest line). An exclusion that decides
 // means "not listed by this source". A score is the sum of the deciding entries' weights over
-// all sources; the allow flag is set when any allow source lists the address.
+// all sources; the allow flag is set when any allow source lists the address, or when a source's
+// deciding entry carries SL_REP_ALLOW; the deny flag (SL_REP_DENY) likewise when a source's
+// deciding entry carries it (sluiced's dynamic entries). Both flags can be set at once; the
+// packet core lets the deny win.
 //
 // The compiled table holds one entry per distinct listed prefix (hosts are /32 and /128), each
 // with the value of the addresses it covers that no more specific entry covers. Entries that

@@ -22,6 +22,7 @@ struct ExplainEntry {
   uint32_t code = 0;  // rbldnsd return code, 0 if none
   int32_t weight = 0;
   bool exclude = false;
+  uint32_t flags = 0;    // the entry's own SL_REP_ALLOW | SL_REP_DENY (Entry::flags)
   bool decides = false;  // the most specific entry of its source: the one that counts
 };
 
@@ -32,6 +33,7 @@ struct ExplainSource {
   bool allow = false;
   bool listed = false;                // the deciding entry lists the address (not an exclusion)
   int32_t contribution = 0;           // its weight when listed
+  uint32_t flags = 0;                 // the flags it contributes when listed
   std::vector<ExplainEntry> entries;  // most specific first
 };
 
@@ -40,6 +42,7 @@ struct Explanation {
   std::vector<ExplainSource> sources;  // only sources with an entry covering the address
   int64_t score = 0;
   bool allow = false;
+  bool deny = false;
   sl_rep_value value{0, 0};  // what the compiled table answers
 };
 
@@ -48,7 +51,8 @@ Explanation explain(const SourcesFile &sf, std::span<const ParsedSource> parsed,
 
 // The level under thresholds, as the packet core decides (sl_level_for): thresholds[k] opens
 // level k+1 (non-decreasing); the level is the highest whose threshold the score reaches, 0 if
-// none, and always 0 with the allow flag.
+// none, and always 0 with the allow flag; with the deny flag the highest level
+// (thresholds.size()) whatever the score, even with the allow flag.
 uint32_t level_for(std::span<const int32_t> thresholds, int32_t score, uint32_t flags);
 
 }  // namespace sluice::reputation

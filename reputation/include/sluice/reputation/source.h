@@ -102,12 +102,17 @@ struct Entry {
   uint32_t code;    // rbldnsd return code (A value, host order); 0 for other formats
   uint16_t source;  // index of the source in the build
   uint8_t len;
-  bool exclude;
+  bool exclude : 1;
+  // SL_REP_ALLOW | SL_REP_DENY this entry sets when it decides for its source (per-entry flags,
+  // as sluiced's dynamic entries have; an allow source's SL_REP_ALLOW applies on top). The
+  // parsers leave it 0.
+  uint8_t flags : 2 = 0;
   uint32_t codes = 0;  // rbldnsd: 1 + index in ParsedSource::code_sets when it answers several
                        // codes (then `code` is the lowest of them and `weight` their sum)
 };
 using EntryV4 = Entry<uint32_t>;
 using EntryV6 = Entry<U128>;
+static_assert(sizeof(EntryV4) == 20 && sizeof(EntryV6) == 32, "Entry stays small");
 
 struct ParsedSource {
   std::vector<EntryV4> v4;

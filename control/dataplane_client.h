@@ -62,7 +62,7 @@ using DataplaneFactory = std::function<std::unique_ptr<DataplaneClient>(const st
 
 // Adds a scheme ("xdp") whose factory receives what follows "scheme:". "dpdk" is built in.
 void register_dataplane_scheme(const std::string &scheme, DataplaneFactory factory);
-// "dpdk:/run/sluice-dp.sock" -> a connected client. Throws DataplaneError for an unknown
+// "dpdk:/run/sluice/sluice-dp.sock" -> a connected client. Throws DataplaneError for an unknown
 // scheme or a data plane that cannot be reached.
 std::unique_ptr<DataplaneClient> connect_dataplane(const std::string &spec,
                                                    const ConnectOptions &options = {});

@@ -48,7 +48,7 @@ declare -A cmd=(
 $vdevs --log-level=3 -- --forward-mode=io --auto-start --no-lsc-interrupt --stats-period 3600 \
 --total-num-mbufs=8192 >/dev/null"
   [sluice-dp]="exec $build/dataplane/sluice-dp -l $dp_lcores --no-huge --no-pci -m 256 \
---file-prefix sl\$RIG_ID $vdevs -- --outside 0 --inside 1 $sluice_args \
+--file-prefix sl\$RIG_ID $vdevs -- --outside 0 --inside 1 --no-control $sluice_args \
 --table \$SLUICE_TABLE --policy \$SLUICE_POLICY"
 )
 

@@ -1,8 +1,8 @@
 // sluicectl's command registry. Each cmd_*.cc file registers its command(s) with a static
 // CommandRegistrar under a path of words ("table build", "dataplane table load"); the words
 // before the last form groups ("table", "dataplane table"), which a GroupRegistrar describes.
-// A file may add global options (given before the command words, e.g.
-// `sluicectl --dataplane dpdk:/run/sluice.sock dataplane stats`) with a GlobalOptionsRegistrar.
+// A file may add global options (before the command words, e.g. `sluicectl --dataplane
+// dpdk:/run/sluice/sluice-dp.sock dataplane stats`) with a GlobalOptionsRegistrar.
 // main.cc parses the global options, then runs the command whose path is the longest run of
 // leading words; a group alone prints its commands.
 #pragma once

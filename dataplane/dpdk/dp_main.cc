@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -186,6 +187,12 @@ int run(int argc, char **argv) {
     access.mode = static_cast<mode_t>(opt.control_mode);
     if (opt.control_group) access.group = static_cast<gid_t>(*opt.control_group);
     std::atomic<const ControlServer *> server_ptr{nullptr};
+    // The default socket's folder (/run/sluice) is the unit's RuntimeDirectory under systemd;
+    // run by hand it may not exist yet. Only that one folder is made, never a path given.
+    if (opt.control == kDefaultControlSocket && ::mkdir("/run/sluice", 0755) != 0 &&
+        errno != EEXIST)
+      throw std::runtime_error(std::string("cannot make /run/sluice for the control socket: ") +
+                               std::strerror(errno));
     if (!opt.control.empty())
       server = std::make_unique<ControlServer>(
           opt.control,

@@ -17,6 +17,7 @@ namespace po = boost::program_options;
 DpOptions parse_dp_options(int argc, char **argv) {
   DpOptions o;
   std::string ports, mode_text = "0600", group_text, propagation = "on";
+  bool no_control = false;
   po::options_description desc(
       "Usage: sluice-dp [EAL options] -- --outside PORT --inside PORT [options]\n"
       "       sluice-dp replay --input IN.pcap --output OUT.pcap --inside-net PREFIX... "
@@ -32,10 +33,12 @@ DpOptions parse_dp_options(int argc, char **argv) {
       "inside", po::value(&o.inside)->required(), "port facing the MTAs: port id or device name")(
       "table", po::value(&o.table), "compiled reputation snapshot (empty table if not given)")(
       "policy", po::value(&o.policy), "policy file (docs/policy.md); pass-only if not given")(
-      "control", po::value(&o.control),
+      "control", po::value(&o.control)->default_value(o.control),
       "Unix socket for sluicectl (docs/dataplane-dpdk.md); refused if it is live or is not a "
-      "socket")("control-mode", po::value(&mode_text)->default_value(mode_text),
-                "the control socket's permission bits (octal, within 0777)")(
+      "socket. The default's folder is made if missing")("no-control", po::bool_switch(&no_control),
+                                                         "open no control socket")(
+      "control-mode", po::value(&mode_text)->default_value(mode_text),
+      "the control socket's permission bits (octal, within 0777)")(
       "control-group", po::value(&group_text),
       "group (name or number) of the control socket; its members may connect (besides root)")(
       "smtp-ports", po::value(&ports), "comma-separated server ports; overrides the policy's")(
@@ -77,6 +80,13 @@ DpOptions parse_dp_options(int argc, char **argv) {
     po::notify(vm);
   } catch (const po::error &e) {
     throw std::invalid_argument(e.what());
+  }
+  if (no_control) {
+    if (!vm["control"].defaulted())
+      throw std::invalid_argument("--control and --no-control contradict each other");
+    o.control.clear();
+  } else if (o.control.empty()) {
+    throw std::invalid_argument("--control needs a path (--no-control opens no socket)");
   }
   if (!ports.empty()) {
     try {

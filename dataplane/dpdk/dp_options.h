@@ -8,13 +8,16 @@
 
 namespace sluice::dataplane {
 
+// The control socket when --control is not given (docs/packaging.md: run-time paths).
+inline constexpr const char *kDefaultControlSocket = "/run/sluice/sluice-dp.sock";
+
 struct DpOptions {
   std::string outside;  // port id ("0") or device name ("net_af_packet0")
   std::string inside;
-  std::string table;                      // compiled snapshot; empty = start with an empty table
-  std::string policy;                     // policy file; empty = only level 0 (pass everything)
-  std::string control;                    // Unix socket path; empty = no control socket
-  uint32_t control_mode = 0600;           // the socket file's permission bits
+  std::string table;   // compiled snapshot; empty = start with an empty table
+  std::string policy;  // policy file; empty = only level 0 (pass everything)
+  std::string control = kDefaultControlSocket;  // Unix socket path; empty = none (--no-control)
+  uint32_t control_mode = 0600;                 // the socket file's permission bits
   std::optional<uint32_t> control_group;  // gid: the socket's group, whose members may connect
   std::optional<std::vector<uint16_t>> smtp_ports;  // overrides the policy's [smtp] ports
   uint32_t flow_table_size = 1u << 20;              // per lcore

@@ -109,7 +109,6 @@ ParseResult parse_header(std::string_view line, HttpRequest &req) {
 
 ParseResult parse_http_request(std::string_view received, const HttpLimits &limits) {
   std::string_view rest = received.substr(0, std::min(received.size(), limits.max_head_bytes));
-  if (rest.find('\0') != std::string_view::npos) return fail(400, "NUL byte in the request");
   HttpRequest req;
   std::string_view line;
   bool bad_cr = false;

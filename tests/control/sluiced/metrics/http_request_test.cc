@@ -137,6 +137,20 @@ TEST(HttpRequest, ARequestLineNoRequestCanStartWithIsRefusedBeforeItEnds) {
   EXPECT_EQ(parse("GET /metrics HTTP/1.1").state, ParseState::incomplete);
 }
 
+// Found by fuzz_metrics_http: a NUL anywhere used to be judged before the request line, so the
+// answer depended on whether the NUL had arrived yet (505 in two reads, 400 in one).
+TEST(HttpRequest, TheVerdictDoesNotDependOnHowTheBytesArrive) {
+  const std::string req = std::string("POST /metrics HTTP/2.1\r\nA: ") + '\0' + "\r\n\r\n";
+  const ParseResult whole = parse(req);
+  ASSERT_EQ(whole.state, ParseState::error);
+  for (size_t cut = 24; cut < req.size(); ++cut) {
+    const ParseResult part = parse(req.substr(0, cut));
+    ASSERT_EQ(part.state, ParseState::error) << cut;
+    EXPECT_EQ(part.status, whole.status) << cut;
+  }
+  EXPECT_EQ(whole.status, 505);
+}
+
 TEST(HttpRequest, CrAsTheLastByteReceivedWaitsForItsLineFeed) {
   EXPECT_EQ(parse("GET /metrics HTTP/1.1\r").state, ParseState::incomplete);
   EXPECT_EQ(parse("GET /metrics HTTP/1.1\r\nA: b\r").state, ParseState::incomplete);

@@ -99,6 +99,15 @@ TEST(FeedTrust, RecordsExpireAfterTheirTtlCutToMaxTtl) {
   EXPECT_EQ(m.entries(), 0u);
 }
 
+TEST(FeedTrust, NextExpiryIsTheEarliestLiveOne) {
+  TrustModel m(config());
+  EXPECT_EQ(m.next_expiry(kNowMs), 0);
+  m.apply(report("isp-a", {observation("198.18.0.7")}), kNowMs);                      // 1 h
+  m.apply(report("isp-b", {long_lived("198.18.0.8", Kind::kComplaint, 1)}), kNowMs);  // 1 d
+  EXPECT_EQ(m.next_expiry(kNowMs), kNowMs + kHour);
+  EXPECT_EQ(m.next_expiry(kNowMs + kHour), kNowMs + 86400000);
+}
+
 TEST(FeedTrust, QuorumHoldsALoneReporter) {
   TrustModel m(config(2));
   m.apply(report("isp-a", {observation("198.18.0.7")}), kNowMs);

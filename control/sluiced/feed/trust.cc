@@ -151,6 +151,14 @@ TableSources TrustModel::table_sources(int64_t now_ms, uint16_t first_index,
   return out;
 }
 
+int64_t TrustModel::next_expiry(int64_t now_ms) const {
+  int64_t next = 0;
+  for (const auto &[name, subjects] : records_)
+    for (const auto &[subject, r] : subjects)
+      if (r.expires_ms > now_ms && (next == 0 || r.expires_ms < next)) next = r.expires_ms;
+  return next;
+}
+
 size_t TrustModel::entries() const {
   size_t n = 0;
   for (const auto &[name, subjects] : records_) n += subjects.size();

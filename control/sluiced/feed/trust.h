@@ -63,6 +63,9 @@ class TrustModel {
   TableSources table_sources(int64_t now_ms, uint16_t first_index,
                              const LocalDecision &local = nullptr) const;
 
+  // The earliest expiry of a live record after now_ms, or 0 when there is none.
+  int64_t next_expiry(int64_t now_ms) const;
+
   size_t entries() const;
   size_t entries(const std::string &participant) const;
   uint64_t full_refusals() const { return full_refusals_; }

@@ -20,11 +20,15 @@ work=$(mktemp -d /tmp/sluice_restart_gap.XXXXXX)
 sup_pid='' rcv_pid='' snd_pid=''
 cleanup() {
   set +e
-  touch "$work/stop"
+  touch "$work/stop"  # the supervisor starts no new sluice-dp
   for p in $snd_pid $rcv_pid; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  # Stop the running sluice-dp (again, should the supervisor have started one meanwhile).
+  for _ in $(seq 50); do
+    [[ -f $work/pid ]] && kill -INT "$(cat "$work/pid")" 2>/dev/null
+    if [[ -z $sup_pid ]] || ! kill -0 "$sup_pid" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
   [[ -n $sup_pid ]] && wait "$sup_pid" 2>/dev/null
-  [[ -f $work/pid ]] && kill -INT "$(cat "$work/pid")" 2>/dev/null
-  sleep 0.5
   wire_down
   rm -rf "$work"
 }

@@ -5,6 +5,8 @@
 #include <boost/program_options.hpp>
 #include <fmt/core.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -19,6 +21,7 @@
 #include "sluice/xdp/error.h"
 #include "sluice/xdp/replay.h"
 #include "sluice/xdp/instance_ops.h"
+#include "sluice/xdp/link_watch.h"
 #include "sluice/xdp/stats_model.h"
 
 namespace po = boost::program_options;
@@ -82,11 +85,26 @@ int cmd_attach(const Command &c, const std::vector<std::string> &args) {
   po::options_description d("Options");
   d.add_options()("name", po::value(&o.name)->required()->value_name("NAME"),
                   "instance name (pins under /sys/fs/bpf/sluice/NAME/)")(
-      "outside", po::value(&o.outside)->required()->value_name("IF"),
-      "interface facing the senders")("inside", po::value(&o.inside)->required()->value_name("IF"),
-                                      "interface facing the MTAs")(
-      "mode", po::value(&mode)->default_value("native")->value_name("MODE"), "native or generic");
-  if (!parse(c, args, d)) return 0;
+      "outside", po::value(&o.outside)->value_name("IF"), "interface facing the senders")(
+      "inside", po::value(&o.inside)->value_name("IF"), "interface facing the MTAs")(
+      "mode", po::value(&mode)->default_value("native")->value_name("MODE"), "native or generic")(
+      "upgrade",
+      "replace the running programs of instance NAME with this binary's, atomically, keeping "
+      "its pinned maps (table, policy, flows, counters); no --outside/--inside/--mode");
+  const auto vm = parse(c, args, d);
+  if (!vm) return 0;
+  if (vm->count("upgrade")) {
+    if (vm->count("outside") || vm->count("inside") || !(*vm)["mode"].defaulted())
+      throw UsageError(
+          "--upgrade keeps the instance's ports and mode: no --outside, --inside "
+          "or --mode");
+    const auto [out_id, in_id] = upgrade(o.name);
+    fmt::print("upgraded '{}': programs {} (outside) and {} (inside), maps kept\n", o.name, out_id,
+               in_id);
+    return 0;
+  }
+  if (o.outside.empty() || o.inside.empty())
+    throw UsageError("attach needs --outside and --inside (or --upgrade)");
   o.mode = mode_arg(mode);
   attach(o);
   fmt::print("attached '{}': outside {} inside {} ({} XDP)\n", o.name, o.outside, o.inside,
@@ -207,11 +225,43 @@ int cmd_replay(const Command &c, const std::vector<std::string> &args) {
   return 0;
 }
 
+std::atomic<bool> g_quit{false};
+
+void on_quit(int) {
+  g_quit.store(true);
+}
+
+int cmd_watch(const Command &c, const std::vector<std::string> &args) {
+  WatchOptions o;
+  po::options_description d("Options");
+  d.add_options()("name", po::value(&o.name)->required()->value_name("NAME"), "instance name")(
+      "settle-ms", po::value(&o.settle_ms)->default_value(o.settle_ms)->value_name("MS"),
+      "after bringing a port back up, give its link this long to come up before its being "
+      "down counts (0 for veths; 3000 or more for NICs that negotiate)");
+  if (!parse(c, args, d)) return 0;
+  o.say = [&o](const std::string &s) {
+    fmt::print(stderr, "sluice-xdp watch {}: {}\n", o.name, s);
+  };
+  struct sigaction sa {};
+  sa.sa_handler = on_quit;  // no SA_RESTART: the wait returns at once
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  fmt::print(stderr, "sluice-xdp watch {}: mirroring link state between its ports\n", o.name);
+  watch_links(o, g_quit);
+  fmt::print(stderr, "sluice-xdp watch {}: stopped ({})\n", o.name,
+             g_quit.load() ? "signal" : "instance detached");
+  return 0;
+}
+
 const Command kCommands[] = {
-    {"attach", "--outside IF --inside IF --name NAME [--mode native|generic]",
+    {"attach",
+     "--outside IF --inside IF --name NAME [--mode native|generic] | --name NAME --upgrade",
      "Attaches the XDP data plane to an interface pair as instance NAME, pass-only until "
      "sluicectl\n--dataplane xdp:NAME loads a table and a policy. The programs stay attached "
-     "and the maps\npinned after sluice-xdp exits (fail-static).",
+     "and the maps\npinned after sluice-xdp exits (fail-static). With --upgrade: replaces "
+     "the running programs\nof NAME with this binary's in one atomic step per port "
+     "(XDP_FLAGS_REPLACE), keeping every\npinned map, so no packet and no flow is lost.",
      cmd_attach},
     {"detach", "--name NAME", "Detaches both programs (if still ours) and removes the pins.",
      cmd_detach},
@@ -225,6 +275,13 @@ const Command kCommands[] = {
      "Runs every frame of a capture through the XDP program with BPF_PROG_TEST_RUN, on private "
      "maps\n(flows carry over from frame to frame), and writes the frames it emits.",
      cmd_replay},
+    {"watch", "--name NAME [--settle-ms MS]",
+     "Link-state propagation: when one port of the instance loses its link, takes the other "
+     "down\n(administratively), and brings it back up when the link returns, so routers on "
+     "both sides fail\nover as around a broken cable. Runs until SIGTERM/SIGINT or until the "
+     "instance is detached,\nthen brings up any port it took down. Forwarding does not depend "
+     "on it (docs/deployment.md).",
+     cmd_watch},
     {"peer-pass", "--dev IF [--mode native|generic]",
      "Test rigs: attaches a pass-all XDP program to the far end of a veth pair, which native "
      "XDP\nredirect into a veth needs; it stays until the interface goes away.",

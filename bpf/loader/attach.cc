@@ -196,6 +196,60 @@ void attach_pass(const std::string &ifname, XdpMode mode) {
   if (err != 0) throw_errno("cannot attach the pass program to '" + ifname + "'", err);
 }
 
+std::pair<uint32_t, uint32_t> upgrade(const std::string &name) {
+  check_instance_name(name);
+  const std::string dir = pin_dir(name);
+  if (!instance_exists(name)) throw Error("no sluice XDP instance named '" + name + "'");
+  InstanceLock lock(name);  // no table load, policy change or detach meanwhile
+  const slx_meta m = read_meta(dir);
+  const uint32_t idx[2] = {m.outside_ifindex, m.inside_ifindex};
+  const char *pins[2] = {kProgOutside, kProgInside};
+  Fd old_out(bpf_obj_get((dir + "/" + kProgOutside).c_str()));
+  Fd old_in(bpf_obj_get((dir + "/" + kProgInside).c_str()));
+  const int old_fd[2] = {old_out.fd, old_in.fd};
+  for (int p = 0; p < 2; ++p) {
+    if (old_fd[p] < 0) throw_errno("cannot open " + dir + "/" + pins[p], errno);
+    if (attached_prog_id(idx[p]) != prog_id_of(old_fd[p]))
+      throw Error(std::string("the program on ") +
+                  (ifname_of(idx[p]).empty() ? "ifindex " + std::to_string(idx[p])
+                                             : "'" + ifname_of(idx[p]) + "'") +
+                  " is not this instance's any more; nothing replaced");
+  }
+  XdpObject obj([&] {
+    try {
+      return XdpObject(LoadOptions{.pin_dir = dir});  // reuses every pinned map
+    } catch (const Error &e) {
+      throw Error(std::string("cannot load the new programs over the pinned maps (a map's "
+                              "layout changed? then detach and attach): ") +
+                  e.what());
+    }
+  }());
+  const int new_fd[2] = {obj.prog_fd(Program::outside), obj.prog_fd(Program::inside)};
+  auto replace = [&](int p, int from, int to) {
+    LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = from);
+    return bpf_xdp_attach(static_cast<int>(idx[p]), to, m.xdp_flags | XDP_FLAGS_REPLACE, &o);
+  };
+  if (int err = replace(0, old_fd[0], new_fd[0]); err != 0)
+    throw_errno("cannot replace the outside program", err);
+  if (int err = replace(1, old_fd[1], new_fd[1]); err != 0) {
+    replace(0, new_fd[0], old_fd[0]);  // back to one version on both ports
+    throw_errno("cannot replace the inside program (outside put back)", err);
+  }
+  // The pins follow: the new program under a temporary name, renamed over the old pin.
+  for (int p = 0; p < 2; ++p) {
+    const std::string pin = dir + "/" + pins[p], tmp = pin + "_new";
+    ::unlink(tmp.c_str());
+    const bpf_program *prog =
+        p == 0 ? obj.skeleton()->progs.sluice_outside : obj.skeleton()->progs.sluice_inside;
+    if (bpf_obj_pin(bpf_program__fd(prog), tmp.c_str()) != 0 ||
+        ::rename(tmp.c_str(), pin.c_str()) != 0)
+      throw_errno("replaced, but cannot re-pin " + pin +
+                      " (status will show the port as not attached; upgrade again)",
+                  errno);
+  }
+  return {prog_id_of(new_fd[0]), prog_id_of(new_fd[1])};
+}
+
 void detach(const std::string &name) {
   const std::string dir = pin_dir(name);
   if (!std::filesystem::exists(dir))

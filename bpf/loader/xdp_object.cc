@@ -1,6 +1,7 @@
 #include "sluice/xdp/xdp_object.h"
 
 #include <bpf/libbpf.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdarg>
@@ -53,6 +54,15 @@ XdpObject::XdpObject(const LoadOptions &opts) {
     bpf_map *map = nullptr;
     bpf_object__for_each_map(map, skel_->obj) {
       const std::string path = opts.pin_dir + "/" + bpf_map__name(map);
+      // The kernel marks every devmap BPF_F_RDONLY_PROG when it creates it (and refuses the
+      // flag from user space), and libbpf 1.1 compares flags exactly when it reuses a pinned
+      // map: without the flag here, loading over an instance's pins (sluice-xdp attach
+      // --upgrade) fails on tx_port. Only for a map that is pinned already.
+      if (bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP && access(path.c_str(), F_OK) == 0 &&
+          bpf_map__set_map_flags(map, bpf_map__map_flags(map) | BPF_F_RDONLY_PROG) != 0) {
+        sluice_xdp__destroy(skel_);
+        throw Error("cannot set the flags of map " + std::string(bpf_map__name(map)));
+      }
       if (bpf_map__set_pin_path(map, path.c_str()) != 0) {
         sluice_xdp__destroy(skel_);
         throw Error("cannot set pin path " + path);

@@ -145,8 +145,9 @@ __attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_pa
   enum sl_verdict v = sl_seq_syn(&env, pol, &pkt, data, data_end, &key, &out);
   if (v == SL_VERDICT_DROP) return XDP_DROP;
   if (v == SL_VERDICT_TX) {
-    /* The core rewrote the SYN into the RST in place; trim the frame to the reply's length. */
-    int delta = (int)out.tx_len - (int)((long)data_end - (long)data);
+    /* The core rewrote the SYN into the RST in place; trim the frame to the reply's length
+     * (the whole frame's: a jumbo SYN may carry fragments beyond data_end). */
+    int delta = (int)out.tx_len - (int)bpf_xdp_get_buff_len(ctx);
     if (delta != 0 && bpf_xdp_adjust_tail(ctx, delta) != 0) return XDP_DROP;
     return XDP_TX;
   }
@@ -210,19 +211,22 @@ static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir
   return slx_on_segment(ctx, &m, pol);
 }
 
-SEC("xdp")
+/* xdp.frags: frames larger than a page (jumbo MTUs) arrive with fragments; the core reads only
+ * the linear part (up to data_end). Without it, no XDP program attaches to a veth or NIC whose
+ * MTU exceeds a page minus headroom. */
+SEC("xdp.frags")
 int sluice_outside(struct xdp_md *ctx) {
   return slx_process(ctx, SL_DIR_FROM_OUTSIDE);
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int sluice_inside(struct xdp_md *ctx) {
   return slx_process(ctx, SL_DIR_FROM_INSIDE);
 }
 
 /* For the far ends of veth pairs in test rigs: native XDP redirect into a veth only delivers
  * when the receiving peer has an XDP program; this one lets every packet through. */
-SEC("xdp")
+SEC("xdp.frags")
 int sluice_pass(struct xdp_md *ctx __attribute__((unused))) {
   return XDP_PASS;
 }

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <numeric>
 
 #include <charconv>
 #include <cstdio>
@@ -101,19 +102,26 @@ uint32_t port_data_room(uint16_t port, uint32_t mtu) {
   if (is_af_packet(info)) {
     uint32_t framesz = devarg_u32(info, "framesz");
     if (framesz == 0) framesz = kAfPacketDefaultFrame;
+    uint32_t blocksz = devarg_u32(info, "blocksz");
+    if (blocksz == 0) blocksz = static_cast<uint32_t>(getpagesize());  // the PMD's default
     // The kernel strips a VLAN tag into the slot's header, so the slot holds header + frame.
     const uint32_t need = round_up(kAfPacketMacOff + mtu + RTE_ETHER_HDR_LEN, 16);
-    if (framesz < need) {
-      const uint32_t block = round_up(need, 4096);
-      throw std::runtime_error("port " + std::to_string(port) +
-                               " (net_af_packet): ring frames of " + std::to_string(framesz) +
-                               " bytes hold frames of at most " +
-                               std::to_string(framesz - kAfPacketMacOff) +
-                               " bytes (the kernel truncates longer "
-                               "ones), too few for --mtu " +
-                               std::to_string(mtu) + ": add framesz=" + std::to_string(need) +
-                               ",blocksz=" + std::to_string(block) + " to its --vdev");
-    }
+    // The PMD walks its ring as framesz-sized slots back to back, but the kernel starts every
+    // block with a fresh slot: a block that is not a whole number of slots leaves gaps, and
+    // the PMD then reads and writes slots where the kernel has none (nothing is forwarded).
+    const uint32_t want_frame = round_up(std::max(need, framesz), 1024);
+    const uint32_t want_block = std::lcm(want_frame, static_cast<uint32_t>(getpagesize()));
+    if (framesz < need || blocksz % framesz != 0)
+      throw std::runtime_error(
+          "port " + std::to_string(port) + " (net_af_packet): framesz=" + std::to_string(framesz) +
+          ",blocksz=" + std::to_string(blocksz) +
+          (framesz < need
+               ? " holds frames of at most " + std::to_string(framesz - kAfPacketMacOff) +
+                     " bytes (the kernel truncates longer ones), too few for --mtu " +
+                     std::to_string(mtu)
+               : std::string(": blocksz is not a multiple of framesz")) +
+          ": add framesz=" + std::to_string(want_frame) + ",blocksz=" + std::to_string(want_block) +
+          " to its --vdev");
     room = std::max(room, RTE_PKTMBUF_HEADROOM + framesz - kAfPacketCopyOverhead);
   }
   if (room > UINT16_MAX)

@@ -72,7 +72,7 @@ if [[ $xdp != - ]]; then
   check sluice-xdp "sluice-xdp COMMAND" "$xdp"
   "$xdp" --help >"$tmp/help"
   subs=$(commands_in "$tmp/help")
-  [[ $(echo $subs) == "attach detach status replay peer-pass" ]] ||
+  [[ $(echo $subs) == "attach detach status replay watch peer-pass" ]] ||
     fail "sluice-xdp commands are '$(echo $subs)'"
   for sub in $subs; do check sluice-xdp "sluice-xdp $sub" "$xdp" "$sub"; done
   # Moved to sluicectl --dataplane xdp:NAME dataplane ...

@@ -61,6 +61,17 @@ start_propagation() {
 
 cross() { ip netns exec "$WIRE_NS_C" ping -c 1 -W 2 "$WIRE_S4" >/dev/null 2>&1 || ip netns exec "$WIRE_NS_C" ping -c 3 -W 2 "$WIRE_S4" >/dev/null 2>&1; }
 
+if [[ $plane == dpdk ]]; then
+  # Usage errors, before EAL starts: exit 2 with the option named.
+  for bad in "--link-propagation maybe" "--mtu 67" "--mtu 16001"; do
+    # shellcheck disable=SC2086 # the option and its value are two words
+    "$bin" -- --outside 0 --inside 1 $bad >"$work/usage" 2>&1 && fail "sluice-dp accepted $bad"
+    rc=$?
+    [[ $rc == 2 ]] || fail "sluice-dp $bad exits $rc, not 2"
+    grep -q -- "${bad%% *}" "$work/usage" || fail "sluice-dp $bad: the message does not name ${bad%% *}"
+  done
+  ok "bad --link-propagation and --mtu values refused (exit 2)"
+fi
 wire_up 1500 || fail "cannot build the wire"
 if [[ $plane == xdp ]]; then
   wire_xdp_start "$bin" || fail "cannot attach the XDP data plane"

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "core/sl_shared.h"
 
@@ -25,6 +26,16 @@ struct AttachOptions {
 // All or nothing: on any failure nothing stays attached or pinned, and the Error says why
 // (missing interface, mode not supported, a foreign XDP program, a verifier rejection...).
 void attach(const AttachOptions &opts);
+
+// Replaces the running programs of instance NAME with the ones built into this binary, without
+// a gap and without losing state: the new object reuses every pinned map (table, policy,
+// flows, counters, devmap), and each port's program is swapped in one atomic step
+// (XDP_FLAGS_REPLACE: the kernel swaps only if the old program is still the attached one;
+// every packet runs either the old or the new program, none runs neither). Fails without
+// changing anything when a pinned map does not match the new object's definition (the map
+// layout changed: then only detach + attach will do), or when a port's program is no longer
+// ours. Returns the new programs' ids (outside, inside).
+std::pair<uint32_t, uint32_t> upgrade(const std::string &name);
 
 // Detaches both programs (only if they are still ours) and removes the pins. Throws if there is
 // no instance of that name.

@@ -57,6 +57,8 @@
 #include "sl_parse.h"
 #include "sl_shared.h"
 
+SL_STATIC_ASSERT((SL_MAX_LEVELS & (SL_MAX_LEVELS - 1)) == 0, "SL_MAX_LEVELS is a power of two");
+
 /* What the sequence tells the runner besides the verdict. */
 struct sl_seq_out {
   SL_ENV_FLOW *flow; /* segments: the flow's entry (0 when it has none) */
@@ -321,6 +323,10 @@ SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *po
   out->level = level;
   if (SL_UNLIKELY(level == 0 || level >= pol->nlevels || level >= SL_MAX_LEVELS))
     return sl_seq_unshaped(env, flow, fs);
+  /* level < SL_MAX_LEVELS (a power of two): the mask changes nothing, but shows the BPF verifier
+   * the bound, which clang may have checked on a copy of the register. */
+  SL_VERIFIER_OPAQUE(level);
+  level &= SL_MAX_LEVELS - 1;
   prof = &pol->profiles[level];
   ls = &sl_env_stats(env)->level[level];
   if (SL_UNLIKELY((prof->block | prof->observe) != 0))

@@ -310,7 +310,7 @@ Status status(const std::string &name) {
   {
     Fd fd(bpf_obj_get((dir + "/rep_active").c_str()));
     uint32_t set = 0;
-    if (fd.fd >= 0 && bpf_map_lookup_elem(fd.fd, &zero, &set) == 0) s.table_set = set;
+    if (fd.fd >= 0 && bpf_map_lookup_elem(fd.fd, &zero, &set) == 0) s.table_set = set & 1;
   }
   {
     Fd fd(bpf_obj_get((dir + "/flows").c_str()));

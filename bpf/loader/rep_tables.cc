@@ -217,16 +217,24 @@ PinnedRepMaps::~PinnedRepMaps() {
   }
 }
 
-uint32_t active_set(const RepMapFds &fds) {
-  uint32_t zero = 0, set = 0;
-  const int err = bpf_map_lookup_elem(fds.active, &zero, &set);
+uint32_t table_generation(const RepMapFds &fds) {
+  uint32_t zero = 0, gen = 0;
+  const int err = bpf_map_lookup_elem(fds.active, &zero, &gen);
   if (err != 0) throw_errno("reading rep_active", err);
-  return set & 1;
+  return gen;
+}
+
+uint32_t active_set(const RepMapFds &fds) {
+  return table_generation(fds) & 1;
 }
 
 ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table) {
   ReplaceStats st;
-  const uint32_t target = active_set(fds) ^ 1;
+  // rep_active counts replacements; its low bit is the active set. The next value flips the
+  // set and is the table's new generation: every tracked flow looks its sender up again on its
+  // next packet (core/sl_sequence.h), so a load or delta reaches live flows.
+  const uint32_t next = table_generation(fds) + 1;
+  const uint32_t target = next & 1;
   // Build everything that can fail on bad input before touching any map.
   const Dir24 dir24 = build_dir24(table.prefixes_v4);
   const V6Prefixes v6 = split_v6(table.prefixes_v6);
@@ -271,7 +279,7 @@ ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table) {
                   "pfxval");
 
   uint32_t zero = 0;
-  const int err = bpf_map_update_elem(fds.active, &zero, &target, BPF_ANY);
+  const int err = bpf_map_update_elem(fds.active, &zero, &next, BPF_ANY);
   if (err != 0) throw_errno("switching rep_active", err);
   // A SYN that read the old selector may still be reading the old set; XDP programs run to
   // completion within microseconds, so after this pause the old set is free to be rewritten by

@@ -81,7 +81,7 @@ static const __u32 slx_v6_lens[SLX_V6_LEVELS] = {64, 56, 48, 32};
 static __always_inline int slx_rep_lookup(const struct sl_flow_key *key, struct sl_rep_value *out) {
   __u32 zero = 0;
   __u32 *active = bpf_map_lookup_elem(&rep_active, &zero);
-  __u32 set = active ? *active : 0;
+  __u32 set = active ? *active & 1 : 0; /* the low bit; the rest counts replacements */
   if (key->family == SL_AF_INET) {
     __be32 a;
     __builtin_memcpy(&a, key->client, 4);

@@ -71,6 +71,15 @@ static __always_inline __u32 sl_env_random(struct slx_env *env) {
   return bpf_get_prandom_u32();
 }
 
+/* rep_active counts the table replacements (loads and deltas: bpf/loader/rep_tables.cc); its
+ * low bit is the active set. */
+static __always_inline __u32 sl_env_table_gen(struct slx_env *env) {
+  __u32 zero = 0;
+  __u32 *gen = bpf_map_lookup_elem(&rep_active, &zero);
+  (void)env;
+  return gen ? *gen : 0;
+}
+
 #include "core/sl_sequence.h"
 
 static __always_inline int slx_forward(__u32 dir) {
@@ -126,6 +135,15 @@ static __always_inline int slx_rebuild(void *data, void *data_end, const struct 
   return 0;
 }
 
+/* TX: the core rewrote the packet into its reply (an RST) in place; trim the frame to the
+ * reply's length and send it back out of the port it came in on. The whole frame's length, not
+ * data_end's: a jumbo segment may carry fragments beyond data_end. */
+static __always_inline int slx_tx_reply(struct xdp_md *ctx, __u32 tx_len) {
+  int delta = (int)tx_len - (int)bpf_xdp_get_buff_len(ctx);
+  if (delta != 0 && bpf_xdp_adjust_tail(ctx, delta) != 0) return XDP_DROP;
+  return XDP_TX;
+}
+
 /* Inbound SYN: sl_seq_syn. */
 __attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_parsed *m,
                                          const struct sl_policy *pol) {
@@ -144,13 +162,7 @@ __attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_pa
   struct sl_seq_out out;
   enum sl_verdict v = sl_seq_syn(&env, pol, &pkt, data, data_end, &key, &out);
   if (v == SL_VERDICT_DROP) return XDP_DROP;
-  if (v == SL_VERDICT_TX) {
-    /* The core rewrote the SYN into the RST in place; trim the frame to the reply's length
-     * (the whole frame's: a jumbo SYN may carry fragments beyond data_end). */
-    int delta = (int)out.tx_len - (int)bpf_xdp_get_buff_len(ctx);
-    if (delta != 0 && bpf_xdp_adjust_tail(ctx, delta) != 0) return XDP_DROP;
-    return XDP_TX;
-  }
+  if (v == SL_VERDICT_TX) return slx_tx_reply(ctx, out.tx_len);
   return slx_forward(dir);
 }
 
@@ -171,8 +183,10 @@ __attribute__((noinline)) int slx_on_segment(struct xdp_md *ctx, const struct sl
   sl_flow_key_make(&pkt, cls, &key);
 
   struct sl_seq_out out;
-  if (sl_seq_segment(&env, pol, &pkt, data_end, cls, &key, &out) == SL_VERDICT_DROP)
-    return XDP_DROP;
+  enum sl_verdict v = sl_seq_segment(&env, pol, &pkt, data, data_end, cls, &key, &out);
+  if (v == SL_VERDICT_DROP) return XDP_DROP;
+  /* A flow moved to a block level since its SYN: the segment became the RST. */
+  if (v == SL_VERDICT_TX) return slx_tx_reply(ctx, out.tx_len);
   return slx_forward(dir); /* PASS, and DELAY: XDP cannot hold a packet */
 }
 

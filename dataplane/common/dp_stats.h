@@ -37,7 +37,9 @@
   X(frag_smtp)                     \
   X(frag_later)                    \
   X(unseen)                        \
-  X(unseen_dropped)
+  X(unseen_dropped)                \
+  X(relookups)                     \
+  X(level_changes)
 // struct sl_level_stats
 #define SLUICE_SL_LEVEL_STATS(X) \
   X(syns)                        \
@@ -45,7 +47,8 @@
   X(rewritten)                   \
   X(delayed)                     \
   X(dropped)                     \
-  X(rst_sent)
+  X(rst_sent)                    \
+  X(observed)
 
 // A port: packets received, sent, and refused by TX (queue full).
 #define SLUICE_PORT_STATS(X) \

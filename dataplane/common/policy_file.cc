@@ -60,6 +60,14 @@ bool parse_bool(const std::string &v, const std::string &what) {
   throw PolicyError(what + ": " + shown(v) + " is not a boolean (true/false)");
 }
 
+// `mode`: enforce (act on packets) or observe (decide and count, forward unchanged).
+int parse_mode(const std::string &v, const std::string &what) {
+  const std::string l = lower(v);
+  if (l == "enforce") return 0;
+  if (l == "observe") return 1;
+  throw PolicyError(what + ": " + shown(v) + " is not one of enforce, observe");
+}
+
 uint8_t parse_block(const std::string &v, const std::string &what) {
   const std::string l = lower(v);
   if (l == "none" || l == "no" || l == "false") return SL_BLOCK_NONE;
@@ -88,11 +96,13 @@ struct LevelState {
   int threshold_line = 0;
   int strip_wscale_line = 0;
   int32_t threshold = 0;
+  int mode = -1;  // the level's `mode`: 0 enforce, 1 observe, -1 unset ([smtp] mode decides)
 };
 
 struct State {
   PolicyFile out;
   std::vector<uint16_t> ports{25};
+  int mode = 0;  // [smtp] mode: every level's unless the level says otherwise
   LevelState level[SL_MAX_LEVELS];
 };
 
@@ -121,6 +131,14 @@ const KeySpec kKeys[] = {
        if (v != "drop" && v != "pass")
          throw PolicyError(what + " must be drop or pass, not " + shown(v));
        st.out.policy.unseen_tcp = v == "pass" ? SL_UNSEEN_PASS : SL_UNSEEN_DROP;
+     }},
+    {Section::kSmtp, "mode",
+     [](State &st, unsigned, int, const std::string &v, const std::string &what) {
+       st.mode = parse_mode(v, what);
+     }},
+    {Section::kLevel, "mode",
+     [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
+       st.level[l].mode = parse_mode(v, what);
      }},
     {Section::kLevel, "threshold",
      [](State &st, unsigned l, int line, const std::string &v, const std::string &what) {
@@ -319,6 +337,7 @@ PolicyFile parse_policy(std::istream &in, const std::string &name) {
            "window_clamp needs strip_wscale = true (a scaled window cannot be clamped)");
     if (out.level_names[l].empty()) out.level_names[l] = "level" + std::to_string(l);
     out.policy.thresholds[l] = ls.threshold;
+    p.observe = static_cast<uint8_t>(ls.mode >= 0 ? ls.mode : st.mode);
   }
   out.policy.nlevels = nlevels;
   out.level_names.resize(nlevels);
@@ -378,6 +397,7 @@ std::string format_policy(const PolicyFile &p) {
       << "server_drop_ppm = " << f.server_drop_ppm << "\n"
       << "tarpit = " << (f.tarpit ? "true" : "false") << "\n"
       << "block = " << kBlock[f.block <= SL_BLOCK_RST ? f.block : 0] << "\n";
+    if (f.observe) o << "mode = observe\n";
   }
   return o.str();
 }

@@ -59,24 +59,31 @@ SL_INLINE enum sl_verdict sl_act_syn(const struct sl_profile *prof, struct sl_pk
   return SL_VERDICT_PASS;
 }
 
-/* Server->client segment of a shaped flow: SYN-ACK: record server MSS/wscale, clamp MSS,
- * strip wscale if the SYN's was stripped; the first segment with payload sets
- * SL_FLOW_GREETED; FIN/RST -> SL_FLOW_CLOSING; payload segments dropped with server_drop_ppm
- * (before any rewrite: a dropped segment is not worth changing); tarpit && greeted -> window
- * 0 (the greeting itself included), else the window clamped; DELAY if delay_us > 0, else
- * PASS. */
-SL_INLINE enum sl_verdict sl_act_server_seg(const struct sl_profile *prof, struct sl_flow_state *st,
-                                            struct sl_pkt *pkt, void *data_end, __u32 rnd) {
+/* What a server->client segment tells the flow, whatever the level does with it: a SYN-ACK's
+ * MSS and window scale (before any clamp) and SL_FLOW_SYNACK_SEEN; the first segment with
+ * payload sets SL_FLOW_GREETED; FIN/RST -> SL_FLOW_CLOSING. */
+SL_INLINE void sl_act_server_seg_record(struct sl_flow_state *st, const struct sl_pkt *pkt,
+                                        void *data_end) {
   __u8 flags = pkt->tcp_flags;
-  int is_synack = (flags & (SL_TCP_SYN | SL_TCP_ACK)) == (SL_TCP_SYN | SL_TCP_ACK);
-
-  if (is_synack) {
+  if ((flags & (SL_TCP_SYN | SL_TCP_ACK)) == (SL_TCP_SYN | SL_TCP_ACK)) {
     st->server_mss = sl_opt_mss_value(pkt, data_end);
     st->server_wscale = sl_opt_wscale_value(pkt, data_end);
     st->flags = (__u8)(st->flags | SL_FLOW_SYNACK_SEEN);
   }
   if (pkt->payload_len > 0) st->flags = (__u8)(st->flags | SL_FLOW_GREETED);
   if (flags & (SL_TCP_FIN | SL_TCP_RST)) st->flags = (__u8)(st->flags | SL_FLOW_CLOSING);
+}
+
+/* Server->client segment of a shaped flow: sl_act_server_seg_record; payload segments dropped
+ * with server_drop_ppm (before any rewrite: a dropped segment is not worth changing); SYN-ACK:
+ * clamp MSS, strip wscale if the SYN's was stripped; tarpit && greeted -> window 0 (the
+ * greeting itself included), else the window clamped; DELAY if delay_us > 0, else PASS. */
+SL_INLINE enum sl_verdict sl_act_server_seg(const struct sl_profile *prof, struct sl_flow_state *st,
+                                            struct sl_pkt *pkt, void *data_end, __u32 rnd) {
+  __u8 flags = pkt->tcp_flags;
+  int is_synack = (flags & (SL_TCP_SYN | SL_TCP_ACK)) == (SL_TCP_SYN | SL_TCP_ACK);
+
+  sl_act_server_seg_record(st, pkt, data_end);
   if (pkt->payload_len > 0 && sl_chance_ppm(rnd, prof->server_drop_ppm)) return SL_VERDICT_DROP;
 
   if (is_synack) {

@@ -37,4 +37,12 @@
 #error "sluice core: unknown byte order"
 #endif
 
+/* BPF: makes `v` opaque to the compiler, so it checks a bound and uses the value in the same
+ * register (clang otherwise may check a copy, which the verifier does not connect). */
+#if defined(__bpf__)
+#define SL_VERIFIER_OPAQUE(v) __asm__ volatile("" : "+r"(v))
+#else
+#define SL_VERIFIER_OPAQUE(v) ((void)0)
+#endif
+
 #endif /* SLUICE_CORE_SL_BASE_H */

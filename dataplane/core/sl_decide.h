@@ -7,17 +7,20 @@
 #include "sl_shared.h"
 
 /* Highest i in [1, nlevels) with score >= thresholds[i]; 0 if none or the allow flag is set.
- * Scans every level rather than stopping at the first miss, so a policy whose thresholds are
- * not sorted still picks the most severe level it matches. */
+ * The deny flag (an operator's decision) gives the highest level, nlevels - 1, whatever the
+ * score, and beats the allow flag. Scans every level rather than stopping at the first miss,
+ * so a policy whose thresholds are not sorted still picks the most severe level it matches. */
 SL_INLINE __u32 sl_level_for(const struct sl_policy *pol, __s32 score, __u32 rep_flags) {
   __u32 level = 0;
   __u32 n = pol->nlevels;
+  __u32 deny = rep_flags & SL_REP_DENY;
   __u32 i;
 
-  if (rep_flags & SL_REP_ALLOW) return 0;
-  if (n > SL_MAX_LEVELS) n = SL_MAX_LEVELS;
+  if (!deny && (rep_flags & SL_REP_ALLOW)) return 0;
+  /* The deny flag matches every level; the loop keeps the result visibly below SL_MAX_LEVELS
+   * (for the BPF verifier) rather than computing nlevels - 1. */
   for (i = 1; i < SL_MAX_LEVELS; i++) {
-    if (i < n && score >= pol->thresholds[i]) level = i;
+    if (i < n && (deny || score >= pol->thresholds[i])) level = i;
   }
   return level;
 }

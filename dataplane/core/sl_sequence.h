@@ -4,7 +4,8 @@
  *   sl_seq_classify  parse and classify; counts packets the core cannot or need not shape
  *   sl_flow_key_make (sl_classify.h) the flow key of an SMTP packet
  *   sl_seq_syn       INBOUND_SYN: reputation (unlisted = score 0), level, sl_act_syn, new flow
- *   sl_seq_segment   CLIENT_SEG / SERVER_SEG: flow, stale-level rule, sl_act_*_seg
+ *   sl_seq_segment   CLIENT_SEG / SERVER_SEG: flow, re-lookup after a table or policy change,
+ *                    released / stale / blocked / observed flows, sl_act_*_seg
  *   sl_seq_unseen    UNSEEN: the policy's unseen_tcp
  *   sl_seq_act       the three above by class;  sl_seq_run  all of it for one frame
  *
@@ -31,6 +32,16 @@
  *   __u64 sl_env_now(SL_ENV *env)                       nanoseconds, for new flows
  *   __u32 sl_env_random(SL_ENV *env)                    uniform; only drawn for a level that
  *                                                       drops segments
+ *   __u32 sl_env_table_gen(SL_ENV *env)                 the reputation table's generation: grows
+ *                                                       by at least 1 with every load and delta
+ *                                                       that lands (read before the lookup it
+ *                                                       belongs to, never after)
+ *
+ * Live flows follow the table: a flow records the generation its level came from
+ * (sl_seq_generation: the table's plus the policy's, two counters that only grow, so their sum
+ * changes whenever either does). A segment of a flow from another generation looks its sender
+ * up once more and takes the level the table and policy give now (sl_seq_relookup); when
+ * nothing changed that costs one compare.
  */
 #ifndef SLUICE_CORE_SL_SEQUENCE_H
 #define SLUICE_CORE_SL_SEQUENCE_H
@@ -45,6 +56,8 @@
 #include "sl_decide.h"
 #include "sl_parse.h"
 #include "sl_shared.h"
+
+SL_STATIC_ASSERT((SL_MAX_LEVELS & (SL_MAX_LEVELS - 1)) == 0, "SL_MAX_LEVELS is a power of two");
 
 /* What the sequence tells the runner besides the verdict. */
 struct sl_seq_out {
@@ -110,19 +123,50 @@ SL_INLINE enum sl_verdict sl_seq_unseen(SL_ENV *env, const struct sl_policy *pol
   return SL_VERDICT_DROP;
 }
 
+/* The generation a level decided now comes from: the table's plus the policy's. */
+SL_INLINE __u32 sl_seq_generation(SL_ENV *env, const struct sl_policy *pol) {
+  return sl_env_table_gen(env) + pol->generation;
+}
+
+/* An observing level's SYN: counted as if the level acted (syns by the caller; dropped or
+ * rst_sent for a block level), the flow created with the client's options as they are, and the
+ * packet forwarded unchanged. Out of line in user space: observe is a dry run, not a fast path. */
+#if defined(__bpf__)
+SL_INLINE
+#else
+static __attribute__((noinline)) inline
+#endif
+void sl_seq_syn_observe(SL_ENV *env, const struct sl_profile *prof, struct sl_pkt *pkt,
+                        void *data_end, struct sl_level_stats *ls, struct sl_flow_state *fs) {
+  (void)env;
+  ls->observed++;
+  if (prof->block == SL_BLOCK_RST)
+    ls->rst_sent++;
+  else if (prof->block == SL_BLOCK_DROP)
+    ls->dropped++;
+  fs->client_mss = sl_opt_mss_value(pkt, data_end);
+  fs->client_wscale = sl_opt_wscale_value(pkt, data_end);
+  fs->server_wscale = SL_WSCALE_ABSENT;
+}
+
 /* INBOUND_SYN. An unlisted sender scores 0, and the policy applies to that score like any
- * other (a level-1 threshold <= 0 shapes it). Level 0: PASS, no state. Otherwise sl_act_syn:
- * DROP, TX (out->tx_len), or PASS with a new flow at this level. */
+ * other (a level-1 threshold <= 0 shapes it; the deny flag gives the highest level). Level 0:
+ * PASS, no state. An observing level: counted, flow created, PASS unchanged. Otherwise
+ * sl_act_syn: DROP, TX (out->tx_len), or PASS with a new flow at this level. The flow records
+ * the generation read before the lookup, so a table change that lands during it is looked up
+ * again on the flow's next segment. */
 SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, struct sl_pkt *pkt,
                                      void *data, void *data_end, const struct sl_flow_key *key,
                                      struct sl_seq_out *out) {
   struct sl_stats *st = sl_env_stats(env);
+  const struct sl_profile *prof;
   struct sl_rep_value rep;
   struct sl_level_stats *ls;
   struct sl_flow_state fs;
   enum sl_verdict v;
   __u32 level;
   __u32 tx_len = 0;
+  __u32 gen;
   __u64 now;
 
   out->flow = 0;
@@ -130,28 +174,35 @@ SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, s
   rep.score = 0;
   rep.flags = 0;
   st->lookups++;
+  gen = sl_seq_generation(env, pol);
   sl_env_rep_lookup(env, key, &rep);
   level = sl_level_for(pol, rep.score, rep.flags);
   if (level == 0 || level >= SL_MAX_LEVELS) return SL_VERDICT_PASS;
   out->level = level;
   ls = &st->level[level];
   ls->syns++;
+  prof = &pol->profiles[level];
   __builtin_memset(&fs, 0, sizeof(fs));
-  v = sl_act_syn(&pol->profiles[level], pkt, data, data_end, &fs, &tx_len);
-  if (v == SL_VERDICT_DROP) {
-    ls->dropped++;
-    return v;
+  if (SL_UNLIKELY(prof->observe)) {
+    sl_seq_syn_observe(env, prof, pkt, data_end, ls, &fs);
+  } else {
+    v = sl_act_syn(prof, pkt, data, data_end, &fs, &tx_len);
+    if (v == SL_VERDICT_DROP) {
+      ls->dropped++;
+      return v;
+    }
+    if (v == SL_VERDICT_TX) {
+      ls->rst_sent++;
+      out->tx_len = tx_len;
+      return v;
+    }
+    if (pkt->rewritten) ls->rewritten++;
   }
-  if (v == SL_VERDICT_TX) {
-    ls->rst_sent++;
-    out->tx_len = tx_len;
-    return v;
-  }
-  if (pkt->rewritten) ls->rewritten++;
   now = sl_env_now(env);
   fs.created_ns = now;
   fs.last_seen_ns = now;
   fs.level = (__u8)level;
+  fs.gen = gen;
   if (sl_env_flow_insert(env, key, &fs) == 0)
     ls->flows++;
   else
@@ -159,13 +210,100 @@ SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, s
   return SL_VERDICT_PASS; /* sl_act_syn never delays */
 }
 
-/* CLIENT_SEG / SERVER_SEG. No flow: PASS untouched. A flow whose level the policy no longer has
- * (level 0 or >= nlevels: the policy shrank) is stale: PASS untouched, counted, kept until it
- * expires. Otherwise the level's current profile acts (what the SYN did is in the flow's flags,
- * so a profile changed mid-flow still strips the window scale the SYN lost). */
+/* A flow from another generation: its sender looked up once more, the level the table and policy
+ * give now (0 when allowlisted or cleared), the generation recorded. Out of line in user space:
+ * it runs once per flow and table change. */
+#if defined(__bpf__)
+SL_INLINE
+#else
+static __attribute__((noinline)) inline
+#endif
+void sl_seq_relookup(SL_ENV *env, const struct sl_policy *pol, const struct sl_flow_key *key,
+                     struct sl_flow_state *fs, __u32 gen) {
+  struct sl_stats *st = sl_env_stats(env);
+  struct sl_rep_value rep;
+  __u32 level;
+
+  rep.score = 0;
+  rep.flags = 0;
+  st->relookups++;
+  sl_env_rep_lookup(env, key, &rep);
+  level = sl_level_for(pol, rep.score, rep.flags);
+  if (level != fs->level) {
+    st->level_changes++;
+    fs->level = (__u8)level;
+  }
+  fs->gen = gen;
+}
+
+/* A segment whose level does not shape: a flow released to level 0 (its sender allowlisted or
+ * cleared since the SYN) is forwarded untouched; a stale level (the policy shrank and nothing
+ * looked the sender up since) likewise, counted. The flow keeps its entry (touched), so a later
+ * change can shape it again. (A SYN whose window scale was stripped gets a SYN-ACK without one:
+ * RFC 7323 lets a server send it only in reply to a SYN that had it.) */
+#if defined(__bpf__)
+SL_INLINE
+#else
+static __attribute__((noinline)) inline
+#endif
+enum sl_verdict sl_seq_unshaped(SL_ENV *env, SL_ENV_FLOW *flow, struct sl_flow_state *fs) {
+  if (fs->level != 0) sl_env_stats(env)->stale_level++;
+  sl_env_flow_touch(env, flow);
+  return SL_VERDICT_PASS;
+}
+
+/* A segment of a flow at a blocking or observing level. Block (a flow moved to a block level
+ * after its SYN passed: escalated, denied): RST answers every segment but an RST (TX, back out
+ * of the port it came in on: the client's to the client, the server's to the server), drop
+ * drops it; the flow closes. Observe: the level's decision counted as if it acted (dropped for a
+ * block or a drop coin, rst_sent), its state recorded, the packet forwarded unchanged. */
+#if defined(__bpf__)
+SL_INLINE
+#else
+static __attribute__((noinline)) inline
+#endif
+enum sl_verdict sl_seq_segment_rare(SL_ENV *env, const struct sl_profile *prof, struct sl_pkt *pkt,
+                                    void *data, void *data_end, enum sl_class cls,
+                                    SL_ENV_FLOW *flow, struct sl_flow_state *fs,
+                                    struct sl_level_stats *ls, struct sl_seq_out *out) {
+  __u32 ppm = cls == SL_CLASS_SERVER_SEG ? prof->server_drop_ppm : prof->client_drop_ppm;
+  __u32 tx_len = 0;
+  int rst = prof->block == SL_BLOCK_RST && (pkt->tcp_flags & SL_TCP_RST) == 0;
+
+  if (cls == SL_CLASS_SERVER_SEG)
+    sl_act_server_seg_record(fs, pkt, data_end);
+  else if (pkt->tcp_flags & (SL_TCP_FIN | SL_TCP_RST))
+    fs->flags = (__u8)(fs->flags | SL_FLOW_CLOSING);
+  sl_env_flow_touch(env, flow);
+  if (prof->observe) {
+    ls->observed++;
+    if (rst)
+      ls->rst_sent++;
+    else if (prof->block != SL_BLOCK_NONE)
+      ls->dropped++;
+    else if (pkt->payload_len > 0 && ppm != 0 && sl_chance_ppm(sl_env_random(env), ppm))
+      ls->dropped++;
+    return SL_VERDICT_PASS;
+  }
+  fs->flags = (__u8)(fs->flags | SL_FLOW_CLOSING);
+  if (rst && sl_build_rst(data, data_end, pkt, &tx_len)) {
+    ls->rst_sent++;
+    out->tx_len = tx_len;
+    return SL_VERDICT_TX;
+  }
+  ls->dropped++;
+  return SL_VERDICT_DROP;
+}
+
+/* CLIENT_SEG / SERVER_SEG. No flow: PASS untouched. A flow from another generation: its sender
+ * looked up again (sl_seq_relookup). A flow at level 0 (released) or at a level the policy no
+ * longer has (stale): sl_seq_unshaped. A blocking or observing level: sl_seq_segment_rare.
+ * Otherwise the level's current profile acts (what the SYN did is in the flow's flags, so a
+ * profile changed mid-flow still strips the window scale the SYN lost). */
 SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *pol,
-                                         struct sl_pkt *pkt, void *data_end, enum sl_class cls,
-                                         const struct sl_flow_key *key, struct sl_seq_out *out) {
+                                         struct sl_pkt *pkt, void *data, void *data_end,
+                                         enum sl_class cls, const struct sl_flow_key *key,
+                                         struct sl_seq_out *out) {
   SL_ENV_FLOW *flow = sl_env_flow_find(env, key);
   struct sl_flow_state *fs;
   const struct sl_profile *prof;
@@ -173,19 +311,26 @@ SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *po
   enum sl_verdict v;
   __u32 level;
   __u32 coin;
+  __u32 gen;
 
   out->flow = flow;
   out->level = 0;
   if (flow == 0) return SL_VERDICT_PASS; /* a clean flow: no state, untouched */
   fs = sl_env_flow_state(flow);
+  gen = sl_seq_generation(env, pol);
+  if (SL_UNLIKELY(fs->gen != gen)) sl_seq_relookup(env, pol, key, fs, gen);
   level = fs->level;
   out->level = level;
-  if (SL_UNLIKELY(level == 0 || level >= pol->nlevels || level >= SL_MAX_LEVELS)) {
-    sl_env_stats(env)->stale_level++;
-    sl_env_flow_touch(env, flow);
-    return SL_VERDICT_PASS;
-  }
+  if (SL_UNLIKELY(level == 0 || level >= pol->nlevels || level >= SL_MAX_LEVELS))
+    return sl_seq_unshaped(env, flow, fs);
+  /* level < SL_MAX_LEVELS (a power of two): the mask changes nothing, but shows the BPF verifier
+   * the bound, which clang may have checked on a copy of the register. */
+  SL_VERIFIER_OPAQUE(level);
+  level &= SL_MAX_LEVELS - 1;
   prof = &pol->profiles[level];
+  ls = &sl_env_stats(env)->level[level];
+  if (SL_UNLIKELY((prof->block | prof->observe) != 0))
+    return sl_seq_segment_rare(env, prof, pkt, data, data_end, cls, flow, fs, ls, out);
   /* A coin only where the level drops segments (sl_chance_ppm(x, 0) is false for every x). */
   coin = (prof->server_drop_ppm | prof->client_drop_ppm) != 0 ? sl_env_random(env) : 0;
   if (cls == SL_CLASS_SERVER_SEG)
@@ -193,7 +338,6 @@ SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *po
   else
     v = sl_act_client_seg(prof, fs, pkt, data_end, coin);
   sl_env_flow_touch(env, flow);
-  ls = &sl_env_stats(env)->level[level];
   if (v == SL_VERDICT_DROP)
     ls->dropped++;
   else if (pkt->rewritten)
@@ -207,7 +351,7 @@ SL_INLINE enum sl_verdict sl_seq_act(SL_ENV *env, const struct sl_policy *pol, s
                                      const struct sl_flow_key *key, struct sl_seq_out *out) {
   if (cls == SL_CLASS_INBOUND_SYN) return sl_seq_syn(env, pol, pkt, data, data_end, key, out);
   if (cls == SL_CLASS_CLIENT_SEG || cls == SL_CLASS_SERVER_SEG)
-    return sl_seq_segment(env, pol, pkt, data_end, cls, key, out);
+    return sl_seq_segment(env, pol, pkt, data, data_end, cls, key, out);
   out->flow = 0;
   out->level = 0;
   if (cls == SL_CLASS_UNSEEN) return sl_seq_unseen(env, pol);

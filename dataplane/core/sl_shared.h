@@ -63,8 +63,11 @@ struct sl_profile {
   __u8 strip_wscale;     /* replace the window-scale option with NOPs in the client's SYN */
   __u8 strip_sack_perm;  /* replace SACK-permitted with NOPs in the client's SYN */
   __u8 tarpit;           /* zero window to the client from the server's greeting on */
-  __u8 block;            /* enum sl_block_mode */
-  __u8 pad[2];
+  __u8 block;            /* enum sl_block_mode: the SYN, and every segment of a flow moved to
+                            this level after it started (docs/packet-core.md) */
+  __u8 observe;          /* decide, count and keep flow state, but forward every packet of this
+                            level unchanged (policy `mode = observe`) */
+  __u8 pad;
 };
 SL_STATIC_ASSERT(sizeof(struct sl_profile) == 24, "sl_profile layout");
 
@@ -130,7 +133,8 @@ struct sl_flow_state {
   __u8 server_wscale; /* 0xff = absent */
   __u8 level;
   __u8 flags; /* SL_FLOW_* */
-  __u32 pad;
+  __u32 gen;  /* the generation (table + policy, sl_seq_generation) `level` came from; another
+                 generation means one re-lookup of the sender before the packet is acted on */
 };
 SL_STATIC_ASSERT(sizeof(struct sl_flow_state) == 32, "sl_flow_state layout");
 
@@ -143,7 +147,9 @@ struct sl_level_stats {
   __u64 rewritten; /* packets modified (window, MSS, options) */
   __u64 delayed;   /* packets held by the pacer */
   __u64 dropped;   /* packets dropped by a block or a drop rate */
-  __u64 rst_sent;  /* SYNs answered with RST */
+  __u64 rst_sent;  /* SYNs (and segments of flows moved to a block level) answered with RST */
+  __u64 observed;  /* packets of an observing level forwarded unchanged (the counters above
+                      count what the level decided, as if it enforced) */
 };
 
 struct sl_stats {
@@ -162,7 +168,10 @@ struct sl_stats {
   __u64 frag_later;     /* non-first TCP fragments that cannot hold a TCP header: forwarded */
   __u64 unseen;         /* SL_CLASS_UNSEEN packets */
   __u64 unseen_dropped; /* of which dropped (policy unseen_tcp = drop) */
+  __u64 relookups;      /* flows whose sender was looked up again: the table or the policy
+                           changed since the flow's level was decided */
+  __u64 level_changes;  /* of which the level moved (allowlisted, cleared, escalated, denied) */
 };
-SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 48 + 5 * 8, "sl_stats layout");
+SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 7 * 8, "sl_stats layout");
 
 #endif /* SLUICE_CORE_SL_SHARED_H */

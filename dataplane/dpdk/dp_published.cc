@@ -48,6 +48,8 @@ void Published::set_policy(std::unique_ptr<PolicyBox> p) {
 
 void Published::set_rep(std::unique_ptr<RepTable> r) {
   std::lock_guard lock(writer_);
+  // The next generation: every tracked flow looks its sender up again on its next packet.
+  r->set_generation(static_cast<uint32_t>(table_updates_ + 1));
   const RepTable *old = rep_.exchange(r.release(), std::memory_order_acq_rel);
   wait_readers();
   delete old;

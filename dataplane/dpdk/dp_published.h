@@ -36,7 +36,8 @@ class Published {
   const RepTable *rep() const { return rep_.load(std::memory_order_acquire); }
   rte_rcu_qsbr *qsbr() const { return qs_; }
 
-  // Writers (control thread); serialised among themselves, never block readers.
+  // Writers (control thread); serialised among themselves, never block readers. set_rep numbers
+  // the table (RepTable::generation(): table_updates() after it), so live flows follow it.
   void set_policy(std::unique_ptr<PolicyBox> p);
   void set_rep(std::unique_ptr<RepTable> r);
   uint64_t policy_updates() const { return policy_updates_; }

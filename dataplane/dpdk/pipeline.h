@@ -94,6 +94,11 @@ SL_INLINE __u32 sl_env_random(SL_ENV *env) {
   return env->rng != nullptr ? sluice::dataplane::xorshift32(*env->rng) : env->rnd;
 }
 
+// The published table's generation (Published::set_rep numbers every table it publishes).
+SL_INLINE __u32 sl_env_table_gen(SL_ENV *env) {
+  return env->rep != nullptr ? env->rep->generation() : 0;
+}
+
 #include "core/sl_sequence.h"
 
 namespace sluice::dataplane {
@@ -236,11 +241,13 @@ __attribute__((always_inline)) inline sl_verdict Pipeline::finish(PreparedPacket
   // The verdict lives in a local (and is returned in a register): GCC otherwise tested verdict
   // and class with one 8-byte load just after two 4-byte stores to them, a store-forwarding
   // stall that cost a tenth of a shaped packet.
-  sl_verdict v = sl_seq_segment(&env, &policy, &pp.pkt, pp.end, pp.cls, &pp.key, &out);
+  sl_verdict v = sl_seq_segment(&env, &policy, &pp.pkt, pp.data, pp.end, pp.cls, &pp.key, &out);
   FlowEntry *e = out.flow;
   if (e == nullptr) return v;  // a clean flow: no state, untouched
   const uint32_t level = out.level;
   r.level = static_cast<uint8_t>(level);
+  // A flow moved to a block level since its SYN: the segment became the RST (rare).
+  if (SL_UNLIKELY(v == SL_VERDICT_TX)) r.tx_len = out.tx_len;
 
   // sluice-dp only: keep the flow's order. A server->client packet that would pass while
   // earlier ones of the same direction are still held goes behind them (the pacer only holds

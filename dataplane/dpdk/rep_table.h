@@ -47,6 +47,12 @@ class RepTable {
   size_t entries() const { return entries_; }
   size_t memory_bytes() const;
 
+  // Which table this is: Published::set_rep numbers the tables it publishes 1, 2, ... (0: never
+  // published). A flow whose level came from another generation looks its sender up again
+  // (core/sl_sequence.h), so a load or delta reaches live flows on their next packet.
+  uint32_t generation() const { return generation_; }
+  void set_generation(uint32_t g) { generation_ = g; }
+
  private:
   struct Slot4 {
     uint32_t addr;  // masked, network order
@@ -72,6 +78,7 @@ class RepTable {
   std::vector<uint8_t> lens4_, lens6_;  // prefix lengths present, longest first
   size_t entries_ = 0;
   bool prefetch_ = false;  // memory_bytes() >= kPrefetchFromBytes
+  uint32_t generation_ = 0;
 };
 
 }  // namespace sluice::dataplane

@@ -56,6 +56,10 @@ TEST_P(XdpFixtureTable, MatchesExpectationsAndNativeRunner) {
   testing::LoadedXdp &x = loaded();
   x.reset();
   x.set_policy(pol);
+  // A table generation that is not 0 (set 0 stays the active one), so the flows follow the
+  // table's generation and the policy's both.
+  x.set_table_generation(2);
+  const uint32_t generation = 2 + pol.generation;
 
   sl_flow_key key{};
   const bool has_key = flow_key_of(f, pol, &key);
@@ -65,7 +69,7 @@ TEST_P(XdpFixtureTable, MatchesExpectationsAndNativeRunner) {
     ASSERT_EQ(bpf_map_update_elem(x.obj.map_fd(map), key.client, &v, BPF_ANY), 0);
   }
   if (has_key && f.flow_before) {
-    sl_flow_state st = *f.flow_before;
+    sl_flow_state st = *sluice::testing::seeded_flow(f, generation);
     ASSERT_EQ(bpf_map_update_elem(x.obj.map_fd("flows"), &key, &st, BPF_ANY), 0);
   }
 
@@ -102,6 +106,7 @@ TEST_P(XdpFixtureTable, MatchesExpectationsAndNativeRunner) {
       EXPECT_EQ(after.server_wscale, want.server_wscale) << f.description;
       EXPECT_EQ(after.level, want.level) << f.description;
       EXPECT_EQ(after.flags, want.flags) << f.description;
+      EXPECT_EQ(after.gen, generation) << "the flow's level is the current generation's";
     }
   }
 }

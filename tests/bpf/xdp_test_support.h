@@ -49,6 +49,12 @@ struct LoadedXdp {
     write_policy(obj.map_fd("policy"), pol);
   }
   void set_policy(const sl_policy &pol) { write_policy(obj.map_fd("policy"), pol); }
+  // rep_active: the table generation, whose low bit is the active set (keep it even to stay on
+  // set 0, where set_host_v4/v6 write).
+  void set_table_generation(uint32_t gen) {
+    uint32_t zero = 0;
+    must(bpf_map_update_elem(obj.map_fd("rep_active"), &zero, &gen, BPF_ANY));
+  }
   static void must(int err) {
     if (err != 0) throw std::runtime_error("map update failed");
   }
@@ -86,6 +92,7 @@ struct LoadedXdp {
   // object serves many tests: loading means a verifier pass of about a second.
   void reset() {
     clear("flows", sizeof(sl_flow_key));
+    set_table_generation(0);
     clear("host4_0", 4);
     clear("host6_0", 16);
     const int ncpu = libbpf_num_possible_cpus();

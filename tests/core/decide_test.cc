@@ -29,6 +29,22 @@ TEST(LevelFor, AllowFlagAlwaysGivesLevelZero) {
   EXPECT_EQ(sl_level_for(&p, 1000, 0x10u), 6u);  // other flags do not allow
 }
 
+TEST(LevelFor, DenyFlagGivesTheHighestLevelAndBeatsAllow) {
+  sl_policy p = fixture_policy();  // nlevels 7
+  for (const int32_t score : {-1000, -1, 0, 2, 3, 1000}) {
+    EXPECT_EQ(sl_level_for(&p, score, SL_REP_DENY), 6u) << "score " << score;
+    EXPECT_EQ(sl_level_for(&p, score, SL_REP_DENY | SL_REP_ALLOW), 6u) << "score " << score;
+  }
+  p.nlevels = 3;
+  EXPECT_EQ(sl_level_for(&p, -5, SL_REP_DENY), 2u);
+  p.nlevels = 1;  // a pass-only policy has nothing to deny with
+  EXPECT_EQ(sl_level_for(&p, 0, SL_REP_DENY), 0u);
+  p.nlevels = 0;
+  EXPECT_EQ(sl_level_for(&p, 0, SL_REP_DENY), 0u);
+  p.nlevels = 1000;  // clamped to SL_MAX_LEVELS
+  EXPECT_EQ(sl_level_for(&p, 0, SL_REP_DENY), SL_MAX_LEVELS - 1u);
+}
+
 TEST(LevelFor, LevelsBeyondNlevelsAreUnused) {
   sl_policy p = fixture_policy();
   p.nlevels = 3;  // levels 0..2 only

@@ -34,26 +34,51 @@ TEST_P(FixtureTable, NativeRunnerGivesTheExpectedResult) {
   EXPECT_EQ(r.verdict, f.expected_verdict);
   EXPECT_EQ(hex(r.output), hex(f.expected_output));
   expect_same_flow(r.flow_after, f.expected_flow_after);
+  // Whatever the packet did, its flow's level is the current generation's.
+  if (r.flow_after) {
+    EXPECT_EQ(r.flow_after->gen, kNativeTableGeneration + fixture_policy(f.policy).generation);
+  }
 }
 
-// The sequence counts what it did: SMTP packets, lookups, stale levels, unseen headers.
+// The sequence counts what it did: SMTP packets, lookups, re-lookups, stale levels, unseen
+// headers, drops, and observed packets.
 TEST_P(FixtureTable, CountsWhatItDid) {
   const CoreFixture &f = core_fixtures()[GetParam()];
   const sl_policy pol = fixture_policy(f.policy);
   const FixtureResult r = run_native(f);
   const bool segment =
       f.expected_class == SL_CLASS_CLIENT_SEG || f.expected_class == SL_CLASS_SERVER_SEG;
-  const bool stale = segment && f.flow_before &&
-                     (f.flow_before->level == 0 || f.flow_before->level >= pol.nlevels);
+  const bool relookup = segment && f.flow_before && f.generation_changed;
+  const bool stale = segment && f.flow_before && !f.generation_changed &&
+                     f.flow_before->level != 0 && f.flow_before->level >= pol.nlevels;
   const bool unseen = f.expected_class == SL_CLASS_UNSEEN;
+  const bool observing = f.policy == FixturePolicy::kObserve;
   EXPECT_EQ(r.stats.smtp[f.dir], f.expected_class != SL_CLASS_OTHER ? 1u : 0u);
   EXPECT_EQ(r.stats.lookups, f.expected_class == SL_CLASS_INBOUND_SYN ? 1u : 0u);
+  EXPECT_EQ(r.stats.relookups, relookup ? 1u : 0u);
+  EXPECT_EQ(r.stats.level_changes,
+            relookup && f.expected_flow_after->level != f.flow_before->level ? 1u : 0u);
   EXPECT_EQ(r.stats.stale_level, stale ? 1u : 0u);
   EXPECT_EQ(r.stats.unseen, unseen ? 1u : 0u);
   EXPECT_EQ(r.stats.unseen_dropped, unseen && f.expected_verdict == SL_VERDICT_DROP ? 1u : 0u);
-  uint64_t dropped = 0;
-  for (const sl_level_stats &l : r.stats.level) dropped += l.dropped;
-  EXPECT_EQ(dropped + r.stats.unseen_dropped, f.expected_verdict == SL_VERDICT_DROP ? 1u : 0u);
+  uint64_t dropped = 0, rst = 0, observed = 0, rewritten = 0;
+  for (const sl_level_stats &l : r.stats.level) {
+    dropped += l.dropped;
+    rst += l.rst_sent;
+    observed += l.observed;
+    rewritten += l.rewritten;
+  }
+  // An observing level counts what it would have done (ObserveModeCountsAsIfEnforcing); it
+  // forwards every packet unchanged.
+  const uint32_t level = r.flow_after ? r.flow_after->level : 0;
+  EXPECT_EQ(dropped + r.stats.unseen_dropped,
+            f.expected_verdict == SL_VERDICT_DROP ? 1u : (observing ? dropped : 0u));
+  EXPECT_EQ(rst, f.expected_verdict == SL_VERDICT_TX ? 1u : (observing ? rst : 0u));
+  EXPECT_EQ(observed, observing && level != 0 ? 1u : 0u);
+  if (observing) {
+    EXPECT_EQ(rewritten, 0u);
+    EXPECT_EQ(hex(r.output), hex(f.input)) << "observe forwards unchanged";
+  }
 }
 
 // Fixtures use drop rates of 0 or 1e6 ppm only: the random number must not matter, so the
@@ -87,6 +112,57 @@ TEST_P(FixtureTable, RunningTheOutputAgainChangesNothing) {
   const FixtureResult twice = run_native(again);
   EXPECT_EQ(hex(twice.output), hex(once.output));
   EXPECT_EQ(twice.verdict, once.verdict);
+}
+
+const CoreFixture &fixture_named(const std::string &description) {
+  for (const CoreFixture &f : core_fixtures())
+    if (f.description == description) return f;
+  ADD_FAILURE() << "no fixture " << description;
+  return core_fixtures().front();
+}
+
+// Observe mode counts per level what the level would have done had it enforced.
+TEST(FixtureTableCounters, ObserveModeCountsAsIfEnforcing) {
+  struct Want {
+    const char *fixture;
+    uint32_t level;
+    uint64_t syns, flows, dropped, rst_sent;
+  };
+  const Want wants[] = {
+      {"observed level 1 SYN passes unchanged and creates its flow", 1, 1, 1, 0, 0},
+      {"observed block-RST SYN passes unchanged and creates its flow", 5, 1, 1, 0, 1},
+      {"observed block-drop SYN passes unchanged and creates its flow", 6, 1, 1, 1, 0},
+      {"observed drop-data client payload passes", 4, 0, 0, 1, 0},
+      {"observed block level's client segment passes", 5, 0, 0, 0, 1},
+      {"observed tarpit greeting passes with its real window", 3, 0, 0, 0, 0},
+  };
+  for (const Want &w : wants) {
+    SCOPED_TRACE(w.fixture);
+    const FixtureResult r = run_native(fixture_named(w.fixture));
+    const sl_level_stats &l = r.stats.level[w.level];
+    EXPECT_EQ(l.syns, w.syns);
+    EXPECT_EQ(l.flows, w.flows);
+    EXPECT_EQ(l.dropped, w.dropped);
+    EXPECT_EQ(l.rst_sent, w.rst_sent);
+    EXPECT_EQ(l.observed, 1u);
+    EXPECT_EQ(l.rewritten, 0u);
+  }
+}
+
+// Live flows: the same packet and flow, with and without a generation change in between.
+TEST(FixtureTableCounters, AFlowIsLookedUpAgainOnlyAfterAGenerationChange) {
+  CoreFixture f = fixture_named(
+      "throttled flow's client segment gets an RST after the sender is escalated to block");
+  ASSERT_TRUE(f.generation_changed);
+  const FixtureResult changed = run_native(f);
+  EXPECT_EQ(changed.stats.relookups, 1u);
+  EXPECT_EQ(changed.stats.level_changes, 1u);
+  EXPECT_EQ(changed.verdict, SL_VERDICT_TX);
+  f.generation_changed = false;
+  const FixtureResult same = run_native(f);
+  EXPECT_EQ(same.stats.relookups, 0u);
+  EXPECT_EQ(same.verdict, SL_VERDICT_PASS);
+  EXPECT_EQ(same.output, f.input);
 }
 
 INSTANTIATE_TEST_SUITE_P(Core, FixtureTable, ::testing::Range<size_t>(0, core_fixtures().size()),

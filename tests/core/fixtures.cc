@@ -112,6 +112,39 @@ PacketBuilder rst_reply6(uint32_t ack) {
       .window(0);
 }
 
+// The RST the core sends back for a segment with ACK: <SEQ=SEG.ACK><RST>, built independently.
+// To the client (answering its segment) ...
+PacketBuilder rst_to_client4(uint32_t seq) {
+  return PacketBuilder()
+      .eth_src(kServerMac)
+      .eth_dst(kClientMac)
+      .ipv4(kServer4, kClient4)
+      .ttl(64)
+      .ip_id(0)
+      .ipv4_flags(true, false)
+      .tcp(kSmtpPort, kClientPort)
+      .flags(kRst)
+      .seq(seq)
+      .ack(0)
+      .window(0);
+}
+
+// ... and to the server (answering its segment).
+PacketBuilder rst_to_server4(uint32_t seq) {
+  return PacketBuilder()
+      .eth_src(kClientMac)
+      .eth_dst(kServerMac)
+      .ipv4(kClient4, kServer4)
+      .ttl(64)
+      .ip_id(0)
+      .ipv4_flags(true, false)
+      .tcp(kClientPort, kSmtpPort)
+      .flags(kRst)
+      .seq(seq)
+      .ack(0)
+      .window(0);
+}
+
 // ---- state ---------------------------------------------------------------------------------
 
 sl_rep_value rep(int32_t score, uint32_t flags = 0) {
@@ -159,17 +192,22 @@ class Table {
     f.flow_before = before;
     f.expected_flow_after = after;
     f.policy = policy_;
+    f.generation_changed = generation_changed_;
     fixtures_.push_back(std::move(f));
   }
 
   // The next fixtures run under this policy (until the next call).
   void under(FixturePolicy policy) { policy_ = policy; }
+  // The next fixtures' flow_before comes from an older generation (the table or policy changed
+  // since its level was decided), until the next call.
+  void generation_changed(bool changed) { generation_changed_ = changed; }
 
   std::vector<CoreFixture> take() { return std::move(fixtures_); }
 
  private:
   std::vector<CoreFixture> fixtures_;
   FixturePolicy policy_ = FixturePolicy::kStandard;
+  bool generation_changed_ = false;
 };
 
 constexpr sl_dir kOut = SL_DIR_FROM_OUTSIDE;
@@ -687,6 +725,126 @@ void fragments(Table &t) {
         rep(10), std::nullopt, std::nullopt);
 }
 
+// An operator's deny (SL_REP_DENY): the policy's highest level whatever the score, over an
+// allowlisting too (docs/packet-core.md, "Decisions").
+void deny_flag(Table &t) {
+  const Bytes linux_syn = syn(c2s4()).tcp_options(linux_syn_options()).build();
+  t.add("denied sender's SYN scoring -5 gets the highest level and is dropped", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(-5, SL_REP_DENY), std::nullopt,
+        std::nullopt);
+  t.add("denied and allowlisted sender's SYN is dropped: deny beats allow", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(50, SL_REP_DENY | SL_REP_ALLOW),
+        std::nullopt, std::nullopt);
+  t.add("denied sender's IPv6 SYN gets the highest level and is dropped",
+        syn(c2s6()).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_DROP, {}, rep(0, SL_REP_DENY), std::nullopt, std::nullopt);
+  // Under a policy of three levels the highest is level 2 (strip window scale and SACK).
+  t.under(FixturePolicy::kShrunk);
+  t.add("denied sender's SYN gets the shrunk policy's highest level", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
+        syn(c2s4())
+            .tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::nop(2),
+                                      tcpopt::timestamps(1000, 0), tcpopt::nop(), tcpopt::nop(3)}))
+            .build(),
+        rep(1, SL_REP_DENY), std::nullopt, flow(2, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.under(FixturePolicy::kStandard);
+}
+
+// Live flows follow the table: a flow created at level L, the table (or the policy) changed
+// since, the next packet of either direction gets the level the sender has now.
+void live_flows(Table &t) {
+  const uint8_t after_synack = SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN;
+  const uint8_t greeted = after_synack | SL_FLOW_GREETED;
+  const Bytes ehlo = client_seg(c2s4()).payload(kEhlo).build();
+  const Bytes probe = client_seg(c2s4()).flags(kAck).build();  // a zero-window probe's shape
+  const Bytes server_ack = server_seg(s2c4(), 29200).build();
+
+  t.generation_changed(true);
+  // Released: allowlisted or cleared.
+  t.add("tarpitted flow's server ACK keeps its real window after the sender is allowlisted",
+        server_ack, kIn, SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_ack, rep(8, SL_REP_ALLOW),
+        flow(3, greeted), flow(0, greeted));
+  t.add("tarpitted flow's client probe releases the flow after the sender is cleared", probe, kOut,
+        SL_CLASS_CLIENT_SEG, SL_VERDICT_PASS, probe, std::nullopt, flow(3, greeted),
+        flow(0, greeted));
+  t.add("drop-data flow's client payload passes after the sender is cleared", ehlo, kOut,
+        SL_CLASS_CLIENT_SEG, SL_VERDICT_PASS, ehlo, rep(0), flow(4, greeted), flow(0, greeted));
+  t.add("throttled flow's server segment is no longer clamped after the sender is cleared",
+        server_ack, kIn, SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_ack, rep(2),
+        flow(1, after_synack), flow(0, after_synack));
+  // Escalated or denied: cut as the block level says.
+  t.add("throttled flow's client segment gets an RST after the sender is escalated to block", ehlo,
+        kOut, SL_CLASS_CLIENT_SEG, SL_VERDICT_TX, rst_to_client4(kServerIsn + 1).build(), rep(10),
+        flow(1, greeted), flow(5, greeted | SL_FLOW_CLOSING));
+  t.add("throttled flow's server segment gets an RST to the server after escalation to block",
+        server_ack, kIn, SL_CLASS_SERVER_SEG, SL_VERDICT_TX, rst_to_server4(kClientIsn + 1).build(),
+        rep(12), flow(1, greeted), flow(5, greeted | SL_FLOW_CLOSING));
+  t.add("throttled flow's client RST is dropped, not answered, after escalation to block",
+        client_seg(c2s4()).flags(kRst | kAck).build(), kOut, SL_CLASS_CLIENT_SEG, SL_VERDICT_DROP,
+        {}, rep(10), flow(1, greeted), flow(5, greeted | SL_FLOW_CLOSING));
+  t.add("throttled flow's segment is dropped after escalation to the drop block level", ehlo, kOut,
+        SL_CLASS_CLIENT_SEG, SL_VERDICT_DROP, {}, rep(25), flow(1, greeted),
+        flow(6, greeted | SL_FLOW_CLOSING));
+  t.add("throttled flow is cut after its allowlisted sender is denied", server_ack, kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_DROP, {}, rep(3, SL_REP_DENY | SL_REP_ALLOW),
+        flow(1, greeted), flow(6, greeted | SL_FLOW_CLOSING));
+  t.add("throttled flow escalated to tarpit gets a zero window", server_ack, kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 0).build(), rep(8),
+        flow(1, greeted), flow(3, greeted));
+  t.add("released flow is clamped again after its sender is listed again", server_ack, kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 2048).build(), rep(3),
+        flow(0, greeted), flow(1, greeted));
+  // A policy change moves the level too.
+  t.under(FixturePolicy::kShrunk);
+  t.add("tarpit flow takes level 2 of the shrunk policy after the policy change",
+        server_seg(s2c4(), 29200).payload(kGreeting).build(), kIn, SL_CLASS_SERVER_SEG,
+        SL_VERDICT_DELAY, server_seg(s2c4(), 4096).payload(kGreeting).build(), rep(8),
+        flow(3, after_synack), flow(2, greeted));
+  t.under(FixturePolicy::kStandard);
+  t.generation_changed(false);
+  // Nothing changed since the flow's level was decided: no lookup, the flow's level acts.
+  t.add("throttled flow keeps its level while the generation is unchanged", server_ack, kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 2048).build(), rep(25),
+        flow(1, greeted), flow(1, greeted));
+  t.untouched("released flow's server segment passes untouched while nothing changes", server_ack,
+              kIn, SL_CLASS_SERVER_SEG, std::nullopt, flow(0, greeted));
+}
+
+// Observe mode: every level decides, counts and keeps flow state, and forwards unchanged.
+void observe_mode(Table &t) {
+  const Bytes linux_syn = syn(c2s4()).tcp_options(linux_syn_options()).build();
+  const uint8_t seen = SL_FLOW_SYNACK_SEEN;
+  t.under(FixturePolicy::kObserve);
+  t.add("observed level 1 SYN passes unchanged and creates its flow", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn, rep(3), std::nullopt,
+        flow(1, 0, 1460, 7));
+  t.add("observed block-RST SYN passes unchanged and creates its flow", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn, rep(10), std::nullopt,
+        flow(5, 0, 1460, 7));
+  t.add("observed block-drop SYN passes unchanged and creates its flow", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn, rep(25), std::nullopt,
+        flow(6, 0, 1460, 7));
+  const Bytes synack_in = synack(s2c4()).tcp_options(linux_synack_options(1460, false)).build();
+  t.add("observed level 1 SYN-ACK passes unchanged and records the server's options", synack_in,
+        kIn, SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, synack_in, std::nullopt, flow(1, 0),
+        flow(1, seen, 1460, 7, 1460, 7));
+  const Bytes greeting = server_seg(s2c4(), 29200).payload(kGreeting).build();
+  t.add("observed tarpit greeting passes with its real window", greeting, kIn, SL_CLASS_SERVER_SEG,
+        SL_VERDICT_PASS, greeting, std::nullopt, flow(3, seen), flow(3, seen | SL_FLOW_GREETED));
+  t.add("observed delay level's greeting passes at once", greeting, kIn, SL_CLASS_SERVER_SEG,
+        SL_VERDICT_PASS, greeting, std::nullopt, flow(2, seen), flow(2, seen | SL_FLOW_GREETED));
+  const Bytes ehlo = client_seg(c2s4()).payload(kEhlo).build();
+  t.add("observed drop-data client payload passes", ehlo, kOut, SL_CLASS_CLIENT_SEG,
+        SL_VERDICT_PASS, ehlo, std::nullopt, flow(4, seen | SL_FLOW_GREETED),
+        flow(4, seen | SL_FLOW_GREETED));
+  t.add("observed block level's client segment passes", ehlo, kOut, SL_CLASS_CLIENT_SEG,
+        SL_VERDICT_PASS, ehlo, std::nullopt, flow(5, seen | SL_FLOW_GREETED),
+        flow(5, seen | SL_FLOW_GREETED));
+  t.untouched("observed policy passes a clean sender's SYN without a flow", linux_syn, kOut,
+              SL_CLASS_INBOUND_SYN, rep(1));
+  t.under(FixturePolicy::kStandard);
+}
+
 std::vector<CoreFixture> make_fixtures() {
   Table t;
   not_smtp(t);
@@ -698,6 +856,9 @@ std::vector<CoreFixture> make_fixtures() {
   tcp_edges(t);
   policy_rules(t);
   fragments(t);
+  deny_flag(t);
+  live_flows(t);
+  observe_mode(t);
   return t.take();
 }
 
@@ -756,6 +917,9 @@ sl_policy fixture_policy(FixturePolicy variant) {
       break;
     case FixturePolicy::kUnseenPass:
       p.unseen_tcp = SL_UNSEEN_PASS;
+      break;
+    case FixturePolicy::kObserve:
+      for (int i = 1; i < SL_MAX_LEVELS; i++) p.profiles[i].observe = 1;
       break;
   }
   p.generation = 1 + static_cast<uint32_t>(variant);

@@ -39,8 +39,9 @@ enum class FixturePolicy : uint8_t {
   kOpenThreshold = 2,  // level 1 opens at score 0: an unlisted sender is shaped
   kReprofiled = 3,     // level 1's profile changed: window 4096, MSS 1200, no wscale strip
   kUnseenPass = 4,     // unseen_tcp = pass
+  kObserve = 5,        // the standard policy with every level in observe mode
 };
-inline constexpr unsigned kFixturePolicies = 5;
+inline constexpr unsigned kFixturePolicies = 6;
 
 struct CoreFixture {
   std::string description;
@@ -53,6 +54,10 @@ struct CoreFixture {
   // state before the packet, which a data-plane runner seeds into its tables/maps:
   std::optional<sl_rep_value> client_rep;    // reputation of the client address (exact host)
   std::optional<sl_flow_state> flow_before;  // existing flow state for this 5-tuple
+  // The table (or the policy) changed since flow_before's level was decided: the runner seeds the
+  // flow with a generation other than its current one (seeded_flow() in native_pipeline.h), so
+  // the packet looks the sender up again; client_rep is the table's entry after the change.
+  bool generation_changed = false;
   // The flow state the packet leaves behind (created by a SYN or updated), if any; nullopt
   // means "no flow": none created, or none existed. created_ns / last_seen_ns not compared.
   std::optional<sl_flow_state> expected_flow_after;

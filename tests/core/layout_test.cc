@@ -24,7 +24,8 @@ SL_CHECK_OFFSET(sl_profile, strip_wscale, 18);
 SL_CHECK_OFFSET(sl_profile, strip_sack_perm, 19);
 SL_CHECK_OFFSET(sl_profile, tarpit, 20);
 SL_CHECK_OFFSET(sl_profile, block, 21);
-SL_CHECK_OFFSET(sl_profile, pad, 22);
+SL_CHECK_OFFSET(sl_profile, observe, 22);
+SL_CHECK_OFFSET(sl_profile, pad, 23);
 
 static_assert(std::is_standard_layout_v<sl_policy>);
 static_assert(sizeof(sl_policy) ==
@@ -57,17 +58,18 @@ SL_CHECK_OFFSET(sl_flow_state, client_wscale, 20);
 SL_CHECK_OFFSET(sl_flow_state, server_wscale, 21);
 SL_CHECK_OFFSET(sl_flow_state, level, 22);
 SL_CHECK_OFFSET(sl_flow_state, flags, 23);
-SL_CHECK_OFFSET(sl_flow_state, pad, 24);
+SL_CHECK_OFFSET(sl_flow_state, gen, 24);
 
-static_assert(sizeof(sl_level_stats) == 48);
+static_assert(sizeof(sl_level_stats) == 56);
 SL_CHECK_OFFSET(sl_level_stats, syns, 0);
 SL_CHECK_OFFSET(sl_level_stats, flows, 8);
 SL_CHECK_OFFSET(sl_level_stats, rewritten, 16);
 SL_CHECK_OFFSET(sl_level_stats, delayed, 24);
 SL_CHECK_OFFSET(sl_level_stats, dropped, 32);
 SL_CHECK_OFFSET(sl_level_stats, rst_sent, 40);
+SL_CHECK_OFFSET(sl_level_stats, observed, 48);
 
-static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 48 + 5 * 8);
+static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 7 * 8);
 SL_CHECK_OFFSET(sl_stats, packets, 0);
 SL_CHECK_OFFSET(sl_stats, smtp, 16);
 SL_CHECK_OFFSET(sl_stats, malformed, 32);
@@ -75,11 +77,13 @@ SL_CHECK_OFFSET(sl_stats, lookups, 40);
 SL_CHECK_OFFSET(sl_stats, flow_evictions, 48);
 SL_CHECK_OFFSET(sl_stats, flow_table_full, 56);
 SL_CHECK_OFFSET(sl_stats, level, 64);
-SL_CHECK_OFFSET(sl_stats, stale_level, 64 + SL_MAX_LEVELS * 48);
-SL_CHECK_OFFSET(sl_stats, frag_smtp, 72 + SL_MAX_LEVELS * 48);
-SL_CHECK_OFFSET(sl_stats, frag_later, 80 + SL_MAX_LEVELS * 48);
-SL_CHECK_OFFSET(sl_stats, unseen, 88 + SL_MAX_LEVELS * 48);
-SL_CHECK_OFFSET(sl_stats, unseen_dropped, 96 + SL_MAX_LEVELS * 48);
+SL_CHECK_OFFSET(sl_stats, stale_level, 64 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, frag_smtp, 72 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, frag_later, 80 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, unseen, 88 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, unseen_dropped, 96 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, relookups, 104 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, level_changes, 112 + SL_MAX_LEVELS * 56);
 
 // Wire headers: exact on-the-wire offsets.
 SL_CHECK_OFFSET(sl_ipv4, saddr, 12);

@@ -15,6 +15,7 @@ struct NativeEnv {
   bool has_flow;
   sl_flow_state flow;
   uint32_t rnd;
+  uint32_t table_gen;
 };
 
 }  // namespace
@@ -56,6 +57,10 @@ SL_INLINE __u32 sl_env_random(SL_ENV *env) {
   return env->rnd;
 }
 
+SL_INLINE __u32 sl_env_table_gen(SL_ENV *env) {
+  return env->table_gen;
+}
+
 #include "core/sl_sequence.h"
 
 namespace sluice::testing {
@@ -78,6 +83,7 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
   env.has_flow = flow_before.has_value();
   env.flow = flow_before.value_or(sl_flow_state{});
   env.rnd = rnd;
+  env.table_gen = kNativeTableGeneration;
 
   sl_seq_out out{};
   r.verdict = sl_seq_run(&env, data, data_end, dir, &policy, &r.cls, &out);
@@ -100,8 +106,16 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
 }
 
 FixtureResult run_native(const CoreFixture &fixture, uint32_t rnd) {
-  return run_native_packet(fixture.input, fixture.dir, fixture_policy(fixture.policy),
-                           fixture.client_rep, fixture.flow_before, rnd);
+  const sl_policy policy = fixture_policy(fixture.policy);
+  return run_native_packet(fixture.input, fixture.dir, policy, fixture.client_rep,
+                           seeded_flow(fixture, kNativeTableGeneration + policy.generation), rnd);
+}
+
+std::optional<sl_flow_state> seeded_flow(const CoreFixture &fixture, uint32_t generation) {
+  if (!fixture.flow_before) return std::nullopt;
+  sl_flow_state st = *fixture.flow_before;
+  st.gen = fixture.generation_changed ? generation - 1 : generation;
+  return st;
 }
 
 std::string core_counter_diff(const sl_stats &runner, const sl_stats &native) {
@@ -120,6 +134,8 @@ std::string core_counter_diff(const sl_stats &runner, const sl_stats &native) {
       {"frag_later", runner.frag_later, native.frag_later},
       {"unseen", runner.unseen, native.unseen},
       {"unseen_dropped", runner.unseen_dropped, native.unseen_dropped},
+      {"relookups", runner.relookups, native.relookups},
+      {"level_changes", runner.level_changes, native.level_changes},
   };
   for (int i = 0; i < SL_MAX_LEVELS; i++) {
     const sl_level_stats &a = runner.level[i], &b = native.level[i];
@@ -129,6 +145,7 @@ std::string core_counter_diff(const sl_stats &runner, const sl_stats &native) {
     fields.push_back({l + "rewritten", a.rewritten, b.rewritten});
     fields.push_back({l + "dropped", a.dropped, b.dropped});
     fields.push_back({l + "rst_sent", a.rst_sent, b.rst_sent});
+    fields.push_back({l + "observed", a.observed, b.observed});
   }
   for (const Field &f : fields) {
     if (f.a != f.b)

@@ -30,6 +30,14 @@ FixtureResult run_native(const CoreFixture &fixture, uint32_t rnd = 0x9e3779b9u)
 // needs a pacer): "" when they agree, else the first difference.
 std::string core_counter_diff(const sl_stats &runner, const sl_stats &native);
 
+// The native runner's table generation (sl_env_table_gen): a table loaded once.
+inline constexpr uint32_t kNativeTableGeneration = 1;
+
+// The fixture's flow_before as a runner seeds it, given the runner's current generation
+// (table + policy, sl_seq_generation): the flow's level came from that generation, or from the
+// one before when the fixture says the table or policy changed since (generation_changed).
+std::optional<sl_flow_state> seeded_flow(const CoreFixture &fixture, uint32_t generation);
+
 // The same sequence on explicit inputs (used by the fixture runner, the fuzzer and benches).
 FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
                                 const sl_policy &policy,

@@ -60,8 +60,10 @@ TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
   pub.set_policy(std::move(box));
   sl_flow_key key{};
   const bool has_key = fixture_key(f, key);
+  // Always a published table (empty when the client is unlisted), so the generation the flows
+  // follow is the table's and the policy's both.
+  RepTableInput in;
   if (f.client_rep && has_key) {
-    RepTableInput in;
     if (key.family == SL_AF_INET) {
       uint32_t a;
       std::memcpy(&a, key.client, 4);
@@ -69,13 +71,16 @@ TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
     } else {
       in.hosts_v6.push_back(reputation::make_host_v6(key.client, *f.client_rep));
     }
-    pub.set_rep(std::make_unique<RepTable>(in));
   }
+  pub.set_rep(std::make_unique<RepTable>(in));
+  const uint32_t generation = pub.rep()->generation() + pub.policy()->policy.generation;
+  ASSERT_EQ(pub.rep()->generation(), 1u) << "Published::set_rep numbers its tables";
   WorkerConfig wc;
   wc.flows.max_flows = 64;
   wc.pacer.capacity = 64;
   Worker w(0, outside.id, inside.id, 0, wc, pub, kT0);
-  if (f.flow_before && has_key) w.pipeline().flows().insert(key, *f.flow_before, kT0);
+  const auto before = sluice::testing::seeded_flow(f, generation);
+  if (before && has_key) w.pipeline().flows().insert(key, *before, kT0);
 
   testing::RingPort &rx = f.dir == SL_DIR_FROM_OUTSIDE ? outside : inside;
   testing::RingPort &other = f.dir == SL_DIR_FROM_OUTSIDE ? inside : outside;
@@ -123,6 +128,7 @@ TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
   if (f.expected_flow_after) {
     ASSERT_NE(e, nullptr) << "flow expected after the packet";
     EXPECT_TRUE(same_flow_state(e->state, *f.expected_flow_after));
+    EXPECT_EQ(e->state.gen, generation) << "the flow's level is the current generation's";
   } else {
     EXPECT_EQ(e, nullptr) << "no flow expected after the packet";
   }

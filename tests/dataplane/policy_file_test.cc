@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -145,7 +146,7 @@ TEST(PolicyFile, EveryDocumentedKeyIsAccepted) {
   const PolicyFile p = parse(
       "[smtp]\nports = 25\n[level.1]\nthreshold = 1\nname = x\nwindow_clamp = 1\nmss_clamp = 1\n"
       "strip_wscale = true\nstrip_sack_perm = true\ndelay_us = 1\nclient_drop_ppm = 1\n"
-      "server_drop_ppm = 1\ntarpit = true\nblock = none\n[level.2]\nthreshold = 2\n"
+      "server_drop_ppm = 1\ntarpit = true\nblock = none\nmode = enforce\n[level.2]\nthreshold = 2\n"
       "delay_ms = 2\n");
   EXPECT_EQ(p.policy.nlevels, 3u);
   EXPECT_EQ(p.policy.profiles[2].delay_us, 2000u);
@@ -212,6 +213,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "test.ini:3: ", "boolean"},
         BadCase{"bad block", "[level.1]\nthreshold = 1\nblock = reject\n",
                 "test.ini:3: ", "none, drop, rst"},
+        BadCase{"bad level mode", "[level.1]\nthreshold = 1\nmode = dryrun\n",
+                "test.ini:3: ", "enforce, observe"},
+        BadCase{"bad policy mode", "[smtp]\nports = 25\nmode = sometimes\n",
+                "test.ini:3: ", "enforce, observe"},
         BadCase{"duplicate key", "[level.1]\nthreshold = 1\nthreshold = 2\n",
                 "test.ini:3: ", "duplicate key"},
         BadCase{"repeated section", "[level.1]\nthreshold = 1\n[level.1]\n",
@@ -260,6 +265,30 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 // [smtp] unseen_tcp: drop unless the file says pass; anything else is refused with its line.
+TEST(PolicyFile, ModeObserveForTheWholePolicyOrOneLevel) {
+  const char *levels = "[level.1]\nthreshold = 3\n[level.2]\nthreshold = 9\nblock = rst\n";
+  const PolicyFile enforcing = parse(levels);
+  EXPECT_EQ(enforcing.policy.profiles[1].observe, 0);
+  EXPECT_EQ(enforcing.policy.profiles[2].observe, 0);
+  // [smtp] mode = observe: every level observes ...
+  const PolicyFile all = parse(std::string("[smtp]\nmode = observe\n") + levels);
+  EXPECT_EQ(all.policy.profiles[1].observe, 1);
+  EXPECT_EQ(all.policy.profiles[2].observe, 1);
+  // ... unless a level says enforce; one level alone may observe too.
+  const PolicyFile mixed = parse(
+      "[smtp]\nmode = observe\n[level.1]\nthreshold = 3\n[level.2]\nthreshold = 9\n"
+      "mode = enforce\n");
+  EXPECT_EQ(mixed.policy.profiles[1].observe, 1);
+  EXPECT_EQ(mixed.policy.profiles[2].observe, 0);
+  const PolicyFile one = parse("[level.1]\nthreshold = 3\nmode = Observe\n");
+  EXPECT_EQ(one.policy.profiles[1].observe, 1);
+  EXPECT_EQ(parse("[smtp]\nmode = enforce\n[level.1]\nthreshold = 3\n").policy.profiles[1].observe,
+            0);
+  // Formatting keeps it.
+  const PolicyFile again = parse(format_policy(mixed));
+  EXPECT_EQ(std::memcmp(&again.policy, &mixed.policy, sizeof(sl_policy)), 0);
+}
+
 TEST(PolicyFile, UnseenTcpDefaultsToDropAndTakesPass) {
   EXPECT_EQ(parse("[smtp]\nports = 25\n").policy.unseen_tcp, uint32_t{SL_UNSEEN_DROP});
   EXPECT_EQ(parse("[smtp]\nunseen_tcp = pass\n").policy.unseen_tcp, uint32_t{SL_UNSEEN_PASS});

@@ -5,6 +5,8 @@
 //           bits 5..7 the policy: fixture_policy(FixturePolicy(value % kFixturePolicies))
 //   byte 1: level (mod SL_MAX_LEVELS; a level the policy lacks makes the flow stale): the
 //           SYN's score is that level's threshold, a segment's flow state has that level;
+//           bit 6 set = the table or policy changed since the flow's level was decided (the
+//           flow carries another generation: its sender is looked up again);
 //           bit 7 set = no flow state / no reputation
 //   bytes 2..5: rnd handed to sl_act_*_seg (little-endian)
 //   bytes 6..: the frame

@@ -44,7 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       fixture_policy(static_cast<FixturePolicy>((data[0] >> 5) % kFixturePolicies));
   const sl_dir dir = (data[0] & 1) ? SL_DIR_FROM_INSIDE : SL_DIR_FROM_OUTSIDE;
   const bool stateless = (data[1] & 0x80) != 0;
-  const uint32_t level = (data[1] & 0x7f) % SL_MAX_LEVELS;
+  const bool changed = (data[1] & 0x40) != 0;
+  const uint32_t level = (data[1] & 0x3f) % SL_MAX_LEVELS;
   uint32_t rnd;
   std::memcpy(&rnd, data + 2, sizeof(rnd));
   const std::vector<uint8_t> frame(data + kFuzzHeaderSize, data + size);
@@ -59,6 +60,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     st.flags = static_cast<uint8_t>((data[0] >> 1) & 0x0f);
     st.client_wscale = 0xff;
     st.server_wscale = 0xff;
+    const uint32_t generation = kNativeTableGeneration + policy.generation;
+    st.gen = changed ? generation - 1 : generation;
     flow = st;
   }
 
@@ -71,6 +74,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (once.cls == SL_CLASS_UNSEEN && once.verdict == SL_VERDICT_PASS && once.output != frame)
     fail("UNSEEN packet modified");
   if (once.stats.stale_level != 0 && once.output != frame) fail("stale flow's packet modified");
+  if ((once.cls == SL_CLASS_CLIENT_SEG || once.cls == SL_CLASS_SERVER_SEG) && once.flow_after &&
+      once.flow_after->level == 0 && once.output != frame)
+    fail("released flow's packet modified");
+  if (once.cls != SL_CLASS_UNSEEN && once.output != frame) {
+    bool observing = true;  // every level of the policy observes
+    for (uint32_t l = 1; l < policy.nlevels; l++)
+      observing = observing && policy.profiles[l].observe;
+    if (observing && policy.nlevels > 1) fail("observing policy modified a packet");
+  }
+  if (once.flow_after && once.flow_after->gen != kNativeTableGeneration + policy.generation)
+    fail("flow left with another generation's level");
   if (once.cls == SL_CLASS_UNSEEN && dir != SL_DIR_FROM_OUTSIDE) fail("UNSEEN from inside");
   if (once.verdict == SL_VERDICT_DROP && !once.output.empty()) fail("DROP emitted bytes");
   if ((once.verdict == SL_VERDICT_PASS || once.verdict == SL_VERDICT_DELAY) &&

@@ -24,7 +24,7 @@ int main(int argc, char **argv) {
                                      static_cast<unsigned>(f.policy) << 5);
     if (f.flow_before) {
       header[0] = static_cast<uint8_t>(header[0] | (f.flow_before->flags & 0x0f) << 1);
-      header[1] = f.flow_before->level;
+      header[1] = static_cast<uint8_t>(f.flow_before->level | (f.generation_changed ? 0x40 : 0));
     } else if (f.client_rep) {
       uint8_t level = 0;
       for (uint32_t i = 1; i < policy.nlevels; i++)

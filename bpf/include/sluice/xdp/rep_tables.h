@@ -76,11 +76,15 @@ struct ReplaceStats {
   uint32_t active_set = 0;
 };
 
-// Full replacement: fills the inactive set, then flips the selector, so a reader (one SYN) sees
-// either the whole old table or the whole new one. Throws Error (the active set is untouched).
+// Full replacement: fills the inactive set, then flips the selector (and counts the generation
+// up by one), so a reader (one SYN) sees either the whole old table or the whole new one.
+// Throws Error (the active set is untouched).
 ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table);
 
 // The set the data plane reads now (0 or 1).
 uint32_t active_set(const RepMapFds &fds);
+// The table's generation: how many replacements rep_active has seen (its low bit is the set).
+// Every load and delta adds one; live flows follow it (docs/packet-core.md).
+uint32_t table_generation(const RepMapFds &fds);
 
 }  // namespace sluice::xdp

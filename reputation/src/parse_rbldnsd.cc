@@ -1,207 +1,231 @@
-// rbldnsd zone files: ip4set, ip4tset, ip4trie, ip6trie, ip6tset.
+// rbldnsd zone files: ip4set, ip4tset, ip4trie, ip6trie, ip6tset, read as rbldnsd 1.0 reads them
+// (rbldnsd(8) and its sources: the same address forms, values, specials and corner cases), so
+// that a zone lists exactly the addresses, with exactly the return codes, that rbldnsd answers.
+// This file reads lines into raw entries; rbldnsd_answers.cc turns them into one entry per
+// prefix with rbldnsd's answer (ip4set's octet levels, tries' first-entry-wins).
 //
-// One entry per line: an address form (which forms depend on the zone type), then an optional
-// value ":A:TXT" (A = return code; a bare number N means 127.0.0.N) or bare TXT. A line
-// ":A:TXT" sets the default value for the lines after it. "!" before an entry excludes it.
-// "$" lines are directives ($TTL, $SOA, $NS, ...). "#" and ";" start comments, at the start of
-// a line or after the address.
+// Lines: leading and trailing blanks (space, tab) are skipped; "#" or ";" starts a comment line;
+// "$WORD", "#$WORD", ";$WORD" and ":$WORD" are specials ($MAXRANGE4 limits the ranges after it;
+// the others do not change answers). A line ":A:TXT" sets the default value; "!" before an
+// entry excludes it. After an entry's address: nothing, a comment, or a value ":A:TXT", ":A" or
+// TXT (A = return code: a dotted address, "N" meaning 127.0.0.N).
 #include <array>
 
 #include "parse_util.h"
+#include "rbldnsd_forms.h"
 
 namespace sluice::reputation::detail {
 namespace {
 
-constexpr uint32_t kDefaultCode = 0x7f000002;  // 127.0.0.2, rbldnsd's default A value
-
-// 1 to 4 dotted decimal octets ("127", "127.0.0", "127.0.0.1").
-bool parse_octets(std::string_view s, std::array<uint32_t, 4> &oct, int &n) {
-  n = 0;
-  size_t i = 0;
-  for (;;) {
-    if (n == 4) return false;
-    uint32_t v = 0;
-    size_t digits = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && digits < 4) {
-      v = v * 10 + static_cast<uint32_t>(s[i++] - '0');
-      ++digits;
-    }
-    if (digits == 0 || digits > 3 || v > 255) return false;
-    oct[n++] = v;
-    if (i == s.size()) return true;
-    if (s[i] != '.') return false;
-    ++i;
-  }
-}
-
-uint32_t pack(const std::array<uint32_t, 4> &oct, int n) {
-  uint32_t a = 0;
-  for (int i = 0; i < 4; ++i) a = (a << 8) | (i < n ? oct[i] : 0);
-  return a;
-}
-
-// "A" of ":A:TXT": empty (default), a number N (127.0.0.N) or a dotted quad.
-std::optional<uint32_t> parse_code(std::string_view a, uint32_t dflt) {
-  a = trim(a);
-  if (a.empty()) return dflt;
-  if (a.find('.') == std::string_view::npos) {
-    int32_t n;
-    if (!parse_int32(a, n) || n < 0 || n > 255) return std::nullopt;
-    return 0x7f000000u | static_cast<uint32_t>(n);
-  }
-  return parse_ipv4(a);
-}
-
-// The code of a value ":A:TXT", ":A" or "TXT".
-std::optional<uint32_t> value_code(std::string_view v, uint32_t dflt) {
-  if (v.empty() || v.front() != ':') return dflt;  // bare TXT
-  v.remove_prefix(1);
-  return parse_code(v.substr(0, v.find(':')), dflt);
-}
+using namespace rbldnsd;
 
 bool ttl_ok(std::string_view t) {
   if (t.empty()) return false;
   for (char c : t)
-    if (!((c >= '0' && c <= '9') || c == 's' || c == 'm' || c == 'h' || c == 'd' || c == 'w'))
+    if (!((c >= '0' && c <= '9') || c == 's' || c == 'm' || c == 'h' || c == 'd' || c == 'w' ||
+          c == 'S' || c == 'M' || c == 'H' || c == 'D' || c == 'W'))
       return false;
   return t[0] >= '0' && t[0] <= '9';
 }
 
-void directive(Sink &sink, std::string_view line) {
-  auto [name, args] = split_token(line.substr(1));
-  if (name == "TTL") {
-    if (!ttl_ok(split_token(args).first)) sink.bad("bad $TTL value");
-  } else if (name == "SOA" || name == "NS") {
-    if (args.empty()) sink.bad(fmt::format("${} without a value", name));  // name is SOA or NS
-  } else if (name == "MAXRANGE4" || name == "DATASET" || name == "TIMESTAMP" ||
-             (name.size() == 1 && name[0] >= '0' && name[0] <= '9')) {
-    // accepted; nothing here affects scores
+// The word of a special, lower-cased, when it is followed by a blank (rbldnsd's firstword_lc).
+bool special_word(std::string_view line, std::string_view word, std::string_view &rest) {
+  if (line.size() <= word.size() || !is_blank(line[word.size()])) return false;
+  for (size_t i = 0; i < word.size(); ++i) {
+    char c = line[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != word[i]) return false;
+  }
+  rest = skip_blanks(line.substr(word.size()));
+  return true;
+}
+
+struct State {
+  uint32_t default_code = kDefaultCode;  // the ":A:TXT" line in force (sets, tries)
+  uint32_t dataset_code = 0;             // tsets: the first valid ":A:TXT" line, anywhere
+  uint64_t max_range4 = 0;               // $MAXRANGE4: 0 = none, else the most addresses
+};
+
+// "$WORD args" without its "$" (or "#$", ";$", ":$").
+void special(Sink &sink, State &st, std::string_view line) {
+  std::string_view w;
+  if (special_word(line, "ttl", w)) {
+    if (!ttl_ok(split_token(w).first)) sink.bad("bad $TTL value");
+  } else if (special_word(line, "soa", w) || special_word(line, "ns", w) ||
+             special_word(line, "nameserver", w) || special_word(line, "timestamp", w)) {
+    // no effect on answers ($TIMESTAMP's refusals are not followed: docs/sources.md)
+  } else if (special_word(line, "maxrange4", w)) {
+    bool cidr = !w.empty() && w[0] == '/';
+    if (cidr) w.remove_prefix(1);
+    uint64_t r = 0;
+    size_t i = 0;
+    while (i < w.size() && w[i] >= '0' && w[i] <= '9' && r <= 0xffffffffu)
+      r = r * 10 + static_cast<uint64_t>(w[i++] - '0');
+    if (i == 0 || i != w.size() || r == 0 || r > 0xffffffffu || (cidr && r > 32))
+      return sink.bad(fmt::format("bad $MAXRANGE4 {}", shown(w)));
+    if (cidr) r = uint64_t{1} << (32 - r);
+    if (st.max_range4 && st.max_range4 < r)
+      return sink.bad("$MAXRANGE4 cannot raise the limit set before it");
+    st.max_range4 = r;
+  } else if (line.size() >= 2 && ((line[0] >= '0' && line[0] <= '9') || line[0] == '=') &&
+             is_blank(line[1])) {
+    // $0..$9, $=: TXT substitutions
+  } else if (special_word(line, "dataset", w)) {
+    sink.bad("$DATASET belongs to rbldnsd's combined dataset, not to this zone type");
+  } else if (line.rfind("SOA", 0) == 0 || line.rfind("NS", 0) == 0 || line.rfind("TTL", 0) == 0) {
+    sink.bad(fmt::format("${} without a value", split_token(line).first));
   } else {
-    sink.bad(fmt::format("unknown directive {}", shown(fmt::format("${}", name))));
+    sink.bad(
+        fmt::format("unknown directive {}", shown(fmt::format("${}", split_token(line).first))));
   }
 }
 
-// ip4set / ip4trie / ip4tset address forms.
-std::string ip4_entry(Sink &sink, std::string_view t, SourceType type, int32_t w, uint32_t code,
-                      bool excl) {
-  std::array<uint32_t, 4> lo{}, hi{};
-  int nlo = 0, nhi = 0;
-  if (type == SourceType::kRbldnsdIp4tset) {
-    auto a = parse_ipv4(t);
-    if (!a) return fmt::format("bad address {} (ip4tset takes single full addresses)", shown(t));
-    sink.prefix<uint32_t>(*a, 32, w, code, excl);
-    return {};
+bool too_large(const State &st, uint64_t count) {
+  return st.max_range4 != 0 && count > st.max_range4;
+}
+
+// ip4set: an address, prefix, CIDR or range; rbldnsd keeps it as /32, /24, /16 and /8 keys.
+std::string ip4set_line(Sink &sink, State &st, std::string_view s, bool excl, uint32_t &code) {
+  size_t pos = 0;
+  uint32_t lo, hi;
+  int bits = ip4_range(s, pos, lo, hi);
+  if (bits <= 0 || !entry_end(s, pos)) return fmt::format("bad address {}", shown(address_part(s)));
+  if ((lo & ~prefix_mask<uint32_t>(bits)) != 0)
+    return fmt::format("{} has bits set beyond /{}", shown(address_part(s)), bits);
+  if (too_large(st, uint64_t{hi} - lo + 1))
+    return fmt::format("range of {} addresses is larger than $MAXRANGE4 ({})",
+                       uint64_t{hi} - lo + 1, st.max_range4);
+  if (!excl) {
+    auto c = value_after(s, pos, st.default_code);
+    if (!c) return "bad return code";
+    code = *c;
   }
-  if (size_t dash = t.find('-'); dash != std::string_view::npos) {
-    if (type != SourceType::kRbldnsdIp4set)
-      return fmt::format("ranges are not allowed in {}", to_string(type));
-    if (!parse_octets(t.substr(0, dash), lo, nlo) || !parse_octets(t.substr(dash + 1), hi, nhi))
-      return fmt::format("bad range {}", shown(t));
-    int n = nhi;
-    if (nhi < nlo) {  // partial end: "127.0.0.1-255" ends at 127.0.0.255
-      std::array<uint32_t, 4> full{};
-      for (int i = 0; i < nlo - nhi; ++i) full[i] = lo[i];
-      for (int i = 0; i < nhi; ++i) full[nlo - nhi + i] = hi[i];
-      hi = full;
-      n = nlo;
-    }
-    uint32_t first = pack(lo, nlo);
-    uint32_t last = prefix_last<uint32_t>(pack(hi, n), 8 * n);
-    if (last < first) return fmt::format("range {} ends before it starts", shown(t));
-    sink.range<uint32_t>(first, last, w, code, excl);
-    return {};
-  }
-  std::string_view addr = t;
-  int len = -1;
-  if (size_t slash = t.find('/'); slash != std::string_view::npos) {
-    addr = t.substr(0, slash);
-    if (!parse_prefix_len(t.substr(slash + 1), 32, len))
-      return fmt::format("bad prefix length in {}", shown(t));
-  }
-  if (!parse_octets(addr, lo, nlo)) return fmt::format("bad address {}", shown(addr));
-  if (len < 0) len = 8 * nlo;
-  uint32_t a = pack(lo, nlo);
-  if ((a & ~prefix_mask<uint32_t>(len)) != 0)
-    return fmt::format("{} has bits set beyond /{}", shown(t), len);
-  sink.prefix<uint32_t>(a, len, w, code, excl);
+  ip4set_keys(lo, hi, [&](uint32_t p, int len) { sink.prefix<uint32_t>(p, len, 0, code, excl); });
   return {};
 }
 
-// ip6tset: "a:b:c:d" (four 16-bit words, no "::") is a /64; anything else a full /128.
-std::string ip6tset_entry(Sink &sink, std::string_view t, int32_t w, uint32_t code, bool excl) {
-  size_t colons = 0;
-  for (char c : t) colons += c == ':';
-  if (colons == 3 && t.find("::") == std::string_view::npos) {
-    auto a = parse_ipv6(std::string(t) + "::");
-    if (!a) return fmt::format("bad /64 {}", shown(t));
-    sink.prefix<U128>(*a, 64, w, code, excl);
-    return {};
+std::string ip4trie_line(Sink &sink, State &st, std::string_view s, bool excl, uint32_t &code) {
+  size_t pos = 0;
+  uint32_t a;
+  int bits = ip4_cidr(s, pos, a);
+  if (bits < 0 || !entry_end(s, pos)) {
+    if (s.find('-') < address_part(s).size())
+      return fmt::format("ranges are not allowed in rbldnsd-ip4trie: {}", shown(address_part(s)));
+    return fmt::format("bad address {}", shown(address_part(s)));
   }
-  auto a = parse_ipv6(t);
-  if (!a) return fmt::format("bad address {}", shown(t));
-  sink.prefix<U128>(*a, 128, w, code, excl);
+  if ((a & ~prefix_mask<uint32_t>(bits)) != 0)
+    return fmt::format("{} has bits set beyond /{}", shown(address_part(s)), bits);
+  if (too_large(st, uint64_t{1} << (32 - bits)))
+    return fmt::format("/{} is larger than $MAXRANGE4 ({})", bits, st.max_range4);
+  if (!excl) {
+    auto c = value_after(s, pos, st.default_code);
+    if (!c) return "bad return code";
+    code = *c;
+  }
+  sink.prefix<uint32_t>(a, bits, 0, code, excl);
   return {};
 }
 
-std::string ip6trie_entry(Sink &sink, std::string_view t, int32_t w, uint32_t code, bool excl) {
-  if (t.find(':') == std::string_view::npos) return fmt::format("bad IPv6 address {}", shown(t));
-  return add_cidr(sink, t, w, code, excl);
+// ip4tset: full addresses; anything after the address is ignored, no exclusions.
+std::string ip4tset_line(Sink &sink, std::string_view s) {
+  size_t pos = 0;
+  uint32_t a;
+  if (ip4_prefix(s, pos, a) != 32 || !entry_end(s, pos))
+    return fmt::format("bad address {} (ip4tset takes single full addresses)",
+                       shown(address_part(s)));
+  sink.prefix<uint32_t>(a, 32, 0, 0, false);
+  return {};
+}
+
+std::string ip6trie_line(Sink &sink, State &st, std::string_view s, bool excl, uint32_t &code) {
+  size_t pos = 0;
+  U128 a;
+  int bits = ip6_cidr(s, pos, a);
+  if (bits < 0 || !entry_end(s, pos))
+    return fmt::format("bad IPv6 address {}", shown(address_part(s)));
+  if ((a & ~prefix_mask<U128>(bits)) != 0)
+    return fmt::format("{} has bits set beyond /{}", shown(address_part(s)), bits);
+  if (!excl) {
+    auto c = value_after(s, pos, st.default_code);
+    if (!c) return "bad return code";
+    code = *c;
+  }
+  sink.prefix<U128>(a, bits, 0, code, excl);
+  return {};
+}
+
+// ip6tset: a /64 as four words; an exclusion is a full /128; anything after is ignored.
+std::string ip6tset_line(Sink &sink, std::string_view s, bool excl) {
+  size_t pos = 0;
+  U128 a;
+  int bits = ip6_prefix(s, pos, a);
+  if (bits < 0 || !entry_end(s, pos))
+    return fmt::format("bad IPv6 address {}", shown(address_part(s)));
+  if (bits != (excl ? 128 : 64))
+    return excl ? "an ip6tset exclusion is a full address (/128)"
+                : "an ip6tset entry is a /64 written as four words (2001:db8:1:2)";
+  sink.prefix<U128>(a, bits, 0, 0, excl);
+  return {};
 }
 
 }  // namespace
 
 void parse_rbldnsd(Sink &sink, std::string_view text) {
-  const SourceConfig &cfg = sink.config();
-  const SourceType type = cfg.type;
-  const bool v6 = type == SourceType::kRbldnsdIp6trie || type == SourceType::kRbldnsdIp6tset;
-  const bool tset = type == SourceType::kRbldnsdIp4tset || type == SourceType::kRbldnsdIp6tset;
-  uint32_t default_code = kDefaultCode;
+  const SourceType type = sink.config().type;
+  State st;
   for_each_line(text, [&](uint32_t n, std::string_view raw) {
     if (!sink.line(n, raw)) return;
-    std::string_view line = trim(raw);
-    if (line.empty() || line[0] == '#' || line[0] == ';') return;
-    if (line[0] == '$') return directive(sink, line);
-    // ":A:TXT" sets the default value; in IPv6 zones "::..." may also start an address.
+    std::string_view line = trim_blanks(raw);
+    if (line.empty()) return;
+    if (line[0] == '$') return special(sink, st, line.substr(1));
+    if ((line[0] == '#' || line[0] == ';' || line[0] == ':') && line.size() > 1 && line[1] == '$')
+      return special(sink, st, line.substr(2));
+    if (line[0] == '#' || line[0] == ';') return;
+    // A value line ":A:TXT"; in ip6trie "::" starts an address instead.
     if (line[0] == ':' &&
-        !(v6 && line.size() > 1 && line[1] == ':' &&
-          parse_ipv6(split_token(line).first.substr(0, split_token(line).first.find('/'))))) {
-      auto c = value_code(line, default_code);
+        !(type == SourceType::kRbldnsdIp6trie && line.size() > 1 && line[1] == ':')) {
+      auto c = a_value(line);
       if (!c) return sink.bad("bad return code in default value");
-      default_code = *c;
+      if (type == SourceType::kRbldnsdIp4tset || type == SourceType::kRbldnsdIp6tset) {
+        if (st.dataset_code == 0) st.dataset_code = *c;  // the first one is the zone's value
+      } else {
+        st.default_code = *c;
+      }
       return;
     }
     bool excl = false;
-    if (line[0] == '!') {
+    if (line[0] == '!' && type != SourceType::kRbldnsdIp4tset) {
       excl = true;
-      line = trim(line.substr(1));
-      if (type == SourceType::kRbldnsdIp4tset)
-        return sink.bad("exclusions are not supported in rbldnsd-ip4tset");
+      line = skip_blanks(line.substr(1));
     }
-    // The address ends at whitespace (or, for IPv4, at the ':' of a value).
-    size_t end = 0;
-    while (end < line.size() && !is_space(line[end]) && (v6 || line[end] != ':')) ++end;
-    std::string_view addr = line.substr(0, end);
-    std::string_view value = trim(line.substr(end));
-    if (!value.empty() && (value[0] == '#' || value[0] == ';')) value = {};
-    if (addr.empty()) return sink.bad("missing address");
-    uint32_t code = default_code;
-    if (!value.empty() && !excl) {
-      if (tset) return sink.bad(fmt::format("{} entries cannot carry a value", to_string(type)));
-      auto c = value_code(value, default_code);
-      if (!c) return sink.bad("bad return code");
-      code = *c;
-    }
-    int32_t w = cfg.weight_for(code);
+    uint32_t code = st.default_code;
     std::string err;
-    if (type == SourceType::kRbldnsdIp6tset)
-      err = ip6tset_entry(sink, addr, w, code, excl);
-    else if (type == SourceType::kRbldnsdIp6trie)
-      err = ip6trie_entry(sink, addr, w, code, excl);
-    else
-      err = ip4_entry(sink, addr, type, w, code, excl);
+    switch (type) {
+      case SourceType::kRbldnsdIp4set:
+        err = ip4set_line(sink, st, line, excl, code);
+        break;
+      case SourceType::kRbldnsdIp4trie:
+        err = ip4trie_line(sink, st, line, excl, code);
+        break;
+      case SourceType::kRbldnsdIp4tset:
+        err = line[0] == '!' ? std::string("exclusions are not supported in rbldnsd-ip4tset")
+                             : ip4tset_line(sink, line);
+        break;
+      case SourceType::kRbldnsdIp6trie:
+        err = ip6trie_line(sink, st, line, excl, code);
+        break;
+      case SourceType::kRbldnsdIp6tset:
+        err = ip6tset_line(sink, line, excl);
+        break;
+      default:
+        err = "not an rbldnsd zone type";
+        break;
+    }
     if (!err.empty()) return sink.bad(err);
     sink.entry();
   });
+  const uint32_t tset_code = st.dataset_code ? st.dataset_code : kDefaultCode;
+  resolve_rbldnsd(sink, tset_code);
 }
 
 }  // namespace sluice::reputation::detail

@@ -22,7 +22,7 @@ std::vector<Format> formats() {
           {SourceType::kRbldnsdIp4set, "192.0.2.1", ""},
           {SourceType::kRbldnsdIp4trie, "192.0.2.1", ""},
           {SourceType::kRbldnsdIp6trie, "", "2001:db8::1"},
-          {SourceType::kRbldnsdIp6tset, "", "2001:db8::1"},
+          {SourceType::kRbldnsdIp6tset, "", "2001:db8:1:2"},
           {SourceType::kDrop, "192.0.2.1/32", "2001:db8::1/128"}};
 }
 

@@ -15,6 +15,7 @@ PollResult poll_dataplane(control::DataplaneClient &dp, DecisionLog &log, LogSin
     return r;
   }
   r.flows = flows.size();
+  r.stats = stats;
   const auto lines = log.observe(dp.describe(), flows, flows.size() < flow_limit, &stats, now);
   for (const auto &l : lines) sink.write(l);
   r.lines = lines.size();

@@ -3,6 +3,7 @@
 // [decision_log] poll_interval timer.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "dataplane_client.h"
@@ -15,6 +16,7 @@ struct PollResult {
   size_t flows = 0;   // flows the data plane returned
   size_t lines = 0;   // lines written
   std::string error;  // the data plane's error, or "" (nothing logged for it then)
+  std::optional<control::DataplaneStats> stats;  // the counters read with the flows
 };
 
 // Asks for at most `flow_limit` flows; a reply of exactly that many is treated as cut (the

@@ -30,6 +30,6 @@ uint32_t port_data_room(uint16_t port, uint32_t mtu);
 // `mtu` (rte_eth_dev_set_mtu; for a kernel-owned port, net_af_packet, its interface's MTU,
 // which the kernel enforces on what the PMD sends and receives).
 void setup_port(uint16_t port, uint16_t queues, rte_mempool *pool, uint16_t rx_desc,
-                uint16_t tx_desc, uint32_t mtu);
+                uint16_t tx_desc, uint32_t mtu = 1500);
 
 }  // namespace sluice::dataplane

@@ -6,7 +6,8 @@
 #
 # sluice-dp runs on net_null ports (no traffic needed: the figure is the control path) with a
 # control socket in a scratch folder; the XDP data plane is attached to a veth pair in a network
-# namespace made for it. Both are removed at the end, on failure too. Root only.
+# namespace made for it (entered with nsenter: `ip netns exec` remounts /sys and hides the BPF
+# pins). Both are removed at the end, on failure too. Root only.
 set -euo pipefail
 build=${1:?usage: run_sluiced_bench.sh BUILD_DIR [RUNS [FULL_RUNS]]}
 runs=${2:-20}
@@ -20,7 +21,7 @@ work=$(mktemp -d /tmp/sluiced_bench.XXXXXX)
 dp_pid=""
 cleanup() {
   [ -n "$dp_pid" ] && kill "$dp_pid" 2>/dev/null && wait "$dp_pid" 2>/dev/null
-  ip netns exec "$tag" "$xdp" detach --name "$tag" >/dev/null 2>&1 || true
+  nsenter --net="/run/netns/$tag" -- "$xdp" detach --name "$tag" >/dev/null 2>&1 || true
   ip netns del "$tag" 2>/dev/null || true
   rm -rf "$work" "/var/run/dpdk/$tag"
 }
@@ -42,5 +43,5 @@ ip netns add "$tag"
 ip -n "$tag" link add out0 type veth peer name in0
 ip -n "$tag" link set out0 up
 ip -n "$tag" link set in0 up
-ip netns exec "$tag" "$xdp" attach --outside out0 --inside in0 --name "$tag" >/dev/null
-ip netns exec "$tag" "$bench" --dataplane "xdp:$tag" --runs "$runs" --full-runs "$full_runs"
+nsenter --net="/run/netns/$tag" -- "$xdp" attach --outside out0 --inside in0 --name "$tag" >/dev/null
+nsenter --net="/run/netns/$tag" -- "$bench" --dataplane "xdp:$tag" --runs "$runs" --full-runs "$full_runs"

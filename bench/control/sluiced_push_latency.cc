@@ -175,6 +175,7 @@ int main(int argc, char **argv) {
     cfg.state_dir = dir + "/state-full";
     cfg.sources = dir + "/sources-full.ini";
     cfg.dataplanes = {spec};
+    cfg.dataplane_timeout = std::chrono::seconds(30);  // a 1M-entry load takes longer than 2 s
     write_file(cfg.sources, "[big]\ntype = list\npath = big.list\nweight = 5\n");
     write_file(dir + "/big.list", addresses(vm["full-entries"].as<size_t>(), 0));
     write_file(dir + "/tiny.list", "198.19.255.255\n");

@@ -72,8 +72,8 @@ void special(Sink &sink, State &st, std::string_view line) {
     // $0..$9, $=: TXT substitutions
   } else if (special_word(line, "dataset", w)) {
     sink.bad("$DATASET belongs to rbldnsd's combined dataset, not to this zone type");
-  } else if (line.rfind("SOA", 0) == 0 || line.rfind("NS", 0) == 0 || line.rfind("TTL", 0) == 0) {
-    sink.bad(fmt::format("${} without a value", split_token(line).first));
+  } else if (line == "SOA" || line == "NS" || line == "TTL") {
+    sink.bad(fmt::format("${} without a value", line));
   } else {
     sink.bad(
         fmt::format("unknown directive {}", shown(fmt::format("${}", split_token(line).first))));

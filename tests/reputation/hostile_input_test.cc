@@ -100,6 +100,14 @@ TEST(HostileInput, AnRbldnsdDirectiveNameIsEscaped) {
   const auto p = parse(config(SourceType::kRbldnsdIp4set), "$BO\x01GUS x\n");
   ASSERT_EQ(p.malformed(), 1u);
   EXPECT_THAT(p.problems[0], HasSubstr("unknown directive '$BO\\x01GUS'"));
+  // A known directive's name with bytes after it (found by fuzz_list_parsers).
+  const auto q = parse(config(SourceType::kRbldnsdIp4set),
+                       "$TTL(3\xff\xff"
+                       "600\n$SOA\n");
+  ASSERT_EQ(q.malformed(), 2u);
+  EXPECT_THAT(q.problems[0], HasSubstr("unknown directive '$TTL(3\\xff\\xff600'"));
+  EXPECT_THAT(q.problems[1], HasSubstr("$SOA without a value"));
+  expect_printable(q.problems[0]);
 }
 
 TEST(HostileInput, SourcesFileValuesAreEscapedAndCut) {

@@ -1,0 +1,137 @@
+// sluicectl report ADDR: publish an observation about a sender to the collaboration feed
+// through sluiced (docs/feed.md); sluicectl feed status | explain ADDR: what the feed brought.
+#include <fmt/format.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "command_registry.h"
+#include "daemon_call.h"
+#include "text_table.h"
+
+namespace sluicectl {
+namespace {
+
+using nlohmann::json;
+
+int report(Context &ctx) {
+  CommandOptions opts;
+  opts.words("addr", 1, "the address or prefix");
+  opts.visible.add_options()  //
+      ("kind", po::value<std::string>()->default_value("complaint"),
+       "complaint, trap_hit, conn_rate, pregreet, shaped, blocked or vouch")                  //
+      ("count", po::value<int64_t>()->default_value(1), "how many times (1..1000000)")        //
+      ("window", po::value<int64_t>()->default_value(60), "seconds the count was seen over")  //
+      ("ttl", po::value<int64_t>()->default_value(3600), "suggested lifetime in seconds")     //
+      ("evidence", po::value<std::string>(), "an id for the evidence (ticket, log reference)");
+  const auto found = parse_command(
+      ctx, opts,
+      {"sluicectl [--daemon PATH] report ADDR [--kind KIND] [--count N] [--evidence ID]",
+       "Publishes an observation about ADDR (an address or prefix) to the collaboration feed as\n"
+       "this site's participant: sluiced signs it and publishes it, batched with others, on its\n"
+       "own subject. The other participants weigh it by their trust in this site. It does not\n"
+       "change this site's own table. Exit 1 when sluiced has no [feed] or refuses a value."});
+  if (!found) return kExitOk;
+  if (!found->count("addr")) throw UsageError("ADDR is required");
+  json req = {{"cmd", "report"},
+              {"addr", (*found)["addr"].as<std::vector<std::string>>().front()},
+              {"kind", (*found)["kind"].as<std::string>()},
+              {"count", (*found)["count"].as<int64_t>()},
+              {"window", (*found)["window"].as<int64_t>()},
+              {"ttl", (*found)["ttl"].as<int64_t>()}};
+  if (found->count("evidence")) req["evidence"] = (*found)["evidence"].as<std::string>();
+  const json r = daemon_call(ctx, req);
+  ctx.out << fmt::format("reported {} ({}) as {}\n", r.value("subject", ""), r.value("kind", ""),
+                         r.value("participant", ""));
+  return kExitOk;
+}
+
+int status(Context &ctx) {
+  CommandOptions opts;
+  opts.json();
+  const auto found = parse_command(
+      ctx, opts,
+      {"sluicectl [--daemon PATH] feed status [--json]",
+       "The collaboration feed as sluiced sees it: connected or not, batches published and\n"
+       "accepted, batches refused per reason (oversize, malformed, wrong_version,\n"
+       "unknown_participant, subject_mismatch, bad_signature, replay, stale, future),\n"
+       "observations skipped per reason, and per participant its trust and entries."});
+  if (!found) return kExitOk;
+  json r = daemon_call(ctx, {{"cmd", "feed status"}});
+  r.erase("ok");
+  if (found->count("json")) {
+    ctx.out << r.dump(2) << "\n";
+    return kExitOk;
+  }
+  ctx.out << fmt::format("participant {}: {}\n", r.value("participant", "-"),
+                         r.value("connected", false) ? "connected" : "NOT connected");
+  ctx.out << fmt::format("published: {} batches, {} observations, {} failures, {} queued\n",
+                         r.value("published_batches", 0), r.value("published_observations", 0),
+                         r.value("publish_failures", 0), r.value("queued_reports", 0));
+  ctx.out << fmt::format("accepted: {} batches, {} observations; {} entries\n",
+                         r.value("accepted_batches", 0), r.value("accepted_observations", 0),
+                         r.value("entries", 0));
+  std::string refused;
+  for (const auto &[k, v] : r.value("refused", json::object()).items())
+    if (v.get<uint64_t>() > 0) refused += fmt::format(" {}={}", k, v.get<uint64_t>());
+  ctx.out << "refused:" << (refused.empty() ? " none" : refused) << "\n\n";
+  TextTable t({"participant", "weight", "cap", "half-life", "entries"});
+  for (const auto &p : r.value("participants", json::array()))
+    t.row({p.value("name", "-"), fmt::format("{}", p.value("weight", 0.0)),
+           p.value("cap", json(0)).dump(), format_age(p.value("half_life_s", json())),
+           p.value("entries", json(0)).dump()});
+  t.print(ctx.out);
+  return kExitOk;
+}
+
+int explain(Context &ctx) {
+  CommandOptions opts;
+  opts.words("addr", 1, "the address");
+  opts.json();
+  const auto found = parse_command(
+      ctx, opts,
+      {"sluicectl [--daemon PATH] feed explain ADDR [--json]",
+       "Each participant's contribution to ADDR's score from the feed: the subject it reported\n"
+       "(ADDR or a prefix containing it), the weight it adds now (after its trust weight, cap,\n"
+       "decay, the quorum and local decisions), when it expires, how many reports it folds in\n"
+       "and the last kind and evidence id."});
+  if (!found) return kExitOk;
+  if (!found->count("addr")) throw UsageError("ADDR is required");
+  const std::string addr = (*found)["addr"].as<std::vector<std::string>>().front();
+  json r = daemon_call(ctx, {{"cmd", "feed explain"}, {"addr", addr}});
+  r.erase("ok");
+  if (found->count("json")) {
+    ctx.out << r.dump(2) << "\n";
+    return kExitOk;
+  }
+  TextTable t(
+      {"participant", "subject", "weight", "expires in", "reports", "last", "evidence", "note"});
+  const auto now = static_cast<int64_t>(std::time(nullptr));
+  for (const auto &c : r.value("contributions", json::array())) {
+    std::string note = c.value("held_by_quorum", false)    ? "held: below quorum"
+                       : c.value("decided_locally", false) ? "local decision wins"
+                                                           : "";
+    t.row({c.value("participant", "-"), c.value("subject", "-"), c.value("weight", json(0)).dump(),
+           format_age(json(c.value("expires_unix", now) - now)), c.value("reports", json(0)).dump(),
+           c.value("last_kind", "-"),
+           c.value("last_evidence", "").empty() ? "-" : c.value("last_evidence", ""),
+           note.empty() ? "-" : note});
+  }
+  if (t.empty())
+    ctx.out << addr << ": no contribution from the feed\n";
+  else {
+    t.print(ctx.out);
+    ctx.out << fmt::format("feed total: {}\n", r.value("total", 0));
+  }
+  return kExitOk;
+}
+
+const CommandRegistrar kReport("report", "publish an observation about ADDR to the feed", report);
+const GroupRegistrar kGroup("feed", "the collaboration feed: status, explain");
+const CommandRegistrar kStatus("feed status", "connection, counters, refusals, participants",
+                               status);
+const CommandRegistrar kExplain("feed explain", "each participant's contribution to ADDR", explain);
+
+}  // namespace
+}  // namespace sluicectl

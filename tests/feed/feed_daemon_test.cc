@@ -1,0 +1,179 @@
+// The feed in sluiced, end to end in one process: two daemons (sites A and B) with in-memory
+// data planes (tests/control/sluiced/fake_dataplane.h), their [feed] sections read from
+// sluiced.ini text, one real nats-server. `report` at A reaches B's data plane's table and B's
+// `feed explain`; B's allowlist wins over the feed; bad values are refused. Prints the report ->
+// B's data plane latency (no assertion on it).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "control/sluiced/fake_dataplane.h"
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "daemon/sluiced_config.h"
+#include "feed/keys.h"
+#include "feed/nats_harness.h"
+#include "sluice/reputation/address.h"
+
+namespace sluice::sluiced {
+namespace {
+using nlohmann::json;
+using sluice::feed::testing::NatsCluster;
+namespace feed = sluice::feed;
+
+void write(const std::string &path, const std::string &text) {
+  std::ofstream(path) << text;
+}
+
+// Runs fn on the daemon's loop thread and returns its result.
+template <class Fn>
+auto on_loop(Daemon &d, Fn fn) -> decltype(fn()) {
+  std::promise<decltype(fn())> p;
+  auto f = p.get_future();
+  d.loop().post([&] {
+    try {
+      p.set_value(fn());
+    } catch (...) {
+      p.set_exception(std::current_exception());
+    }
+  });
+  return f.get();
+}
+
+struct Site {
+  std::shared_ptr<testing::FakeDataplane> dp = std::make_shared<testing::FakeDataplane>();
+  std::unique_ptr<Daemon> daemon;
+  std::thread loop;
+
+  Site(const NatsCluster &c, const std::string &me, const feed::KeyPair &mine,
+       const std::string &peer, const feed::KeyPair &theirs, const std::string &allowlist) {
+    const std::string d = c.dir() + "/" + me;
+    std::filesystem::create_directories(d + "/state");
+    write(d + "/key", feed::format_seed(mine.secret) + "\n");
+    write(d + "/trust.ini", "[" + peer + "]\nkey = " + feed::format_public_key(theirs.pub) + "\n");
+    write(d + "/creds", "user = " + me + "\npassword = " + c.password(me) + "\n");
+    write(d + "/ok.txt", allowlist + "\n");
+    write(d + "/sources.ini", "[ok]\ntype = list\npath = ok.txt\nallow = true\n");
+    std::istringstream ini("[sluiced]\nstate_dir = " + d + "/state\nsocket = " + d +
+                           "/sluiced.sock\nsources = " + d + "/sources.ini\ndataplane = dpdk:" + d +
+                           "/fake.sock\n[feed]\nservers = " + c.url(0) + "\ncredentials = " + d +
+                           "/creds\nparticipant = " + me + "\nkey = " + d + "/key\ntrust = " + d +
+                           "/trust.ini\n");
+    SluicedConfig cfg;
+    auto modules = make_modules();
+    load_config(ini, "sluiced.ini", cfg, modules);
+    daemon = std::make_unique<Daemon>(cfg, std::move(modules), [this](const std::string &spec) {
+      return std::make_unique<testing::FakeClient>(spec, dp);
+    });
+    daemon->start(false);
+    loop = std::thread([this] { daemon->run(); });
+  }
+  ~Site() {
+    daemon->stop();
+    loop.join();
+    daemon->shutdown();
+  }
+  json call(json req) {
+    return on_loop(*daemon, [&] { return daemon->commands().handle(req); });
+  }
+  // The score B's data plane has for addr (its table is written on the loop thread).
+  int32_t score(const std::string &addr) {
+    return on_loop(*daemon, [&] {
+      auto v = dp->table.lookup_v4(htonl(*reputation::parse_ipv4(addr)));
+      return v ? v->score : 0;
+    });
+  }
+};
+
+class FeedDaemon : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (feed::testing::find_nats_server().empty()) GTEST_SKIP() << "no nats-server binary";
+    set_log_sink([](LogLevel, std::string_view) {});
+  }
+  void TearDown() override { set_log_sink(nullptr); }
+  feed::KeyPair ka = feed::generate_keypair(), kb = feed::generate_keypair();
+};
+
+TEST_F(FeedDaemon, ReportAtAReachesBsDataplaneAndExplain) {
+  NatsCluster cluster(1, {"isp-a", "isp-b"});
+  cluster.create_stream();
+  Site a(cluster, "isp-a", ka, "isp-b", kb, "198.18.200.1");
+  Site b(cluster, "isp-b", kb, "isp-a", ka, "198.18.200.1");
+  std::vector<double> ms;
+  constexpr int kReports = 20;
+  for (int i = 0; i < kReports; ++i) {
+    const std::string addr = "198.18.1." + std::to_string(i + 1);
+    const auto t0 = std::chrono::steady_clock::now();
+    json r = a.call({{"cmd", "report"},
+                     {"addr", addr},
+                     {"kind", "complaint"},
+                     {"count", 2},
+                     {"evidence", "t-" + std::to_string(i)}});
+    ASSERT_TRUE(r.value("queued", false)) << r.dump();
+    bool seen = false;
+    for (int tries = 0; tries < 2000 && !seen; ++tries) {  // 10 s at most
+      seen = b.score(addr) > 0;
+      if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(seen) << addr << " never reached B's data plane";
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    EXPECT_EQ(b.score(addr), 10);  // complaint 5 points x 2, weight 1
+  }
+  std::sort(ms.begin(), ms.end());
+  printf(
+      "report at A -> B's data plane table, %d reports (ms): median %.1f p10 %.1f p90 %.1f "
+      "min %.1f max %.1f\n",
+      kReports, ms[ms.size() / 2], ms[ms.size() / 10], ms[ms.size() * 9 / 10], ms.front(),
+      ms.back());
+  const json e = b.call({{"cmd", "feed explain"}, {"addr", "198.18.1.1"}});
+  ASSERT_EQ(e["contributions"].size(), 1u) << e.dump();
+  EXPECT_EQ(e["contributions"][0]["participant"], "isp-a");
+  EXPECT_EQ(e["contributions"][0]["weight"], 10);
+  EXPECT_EQ(e["contributions"][0]["last_evidence"], "t-0");
+  EXPECT_GT(e["contributions"][0]["expires_unix"].get<int64_t>(), std::time(nullptr));
+  const json st = b.call({{"cmd", "feed status"}});
+  EXPECT_EQ(st["accepted_batches"].get<uint64_t>(), static_cast<uint64_t>(kReports));
+  EXPECT_EQ(st["refused"]["replay"], 0);
+}
+
+TEST_F(FeedDaemon, LocalAllowlistWinsOverTheFeed) {
+  NatsCluster cluster(1, {"isp-a", "isp-b"});
+  cluster.create_stream();
+  Site a(cluster, "isp-a", ka, "isp-b", kb, "198.18.200.1");
+  Site b(cluster, "isp-b", kb, "isp-a", ka, "198.18.9.9");
+  a.call({{"cmd", "report"}, {"addr", "198.18.9.9"}, {"kind", "trap_hit"}});
+  a.call({{"cmd", "report"}, {"addr", "198.18.9.10"}, {"kind", "trap_hit"}});  // a marker
+  for (int tries = 0; tries < 2000 && b.score("198.18.9.10") == 0; ++tries)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_GT(b.score("198.18.9.10"), 0);
+  EXPECT_EQ(b.score("198.18.9.9"), 0);
+  const json e = b.call({{"cmd", "feed explain"}, {"addr", "198.18.9.9"}});
+  ASSERT_EQ(e["contributions"].size(), 1u) << e.dump();
+  EXPECT_TRUE(e["contributions"][0]["decided_locally"].get<bool>());
+  EXPECT_EQ(e["total"], 0);
+}
+
+TEST_F(FeedDaemon, ReportRefusesBadValues) {
+  NatsCluster cluster(1, {"isp-a", "isp-b"});
+  cluster.create_stream();
+  Site a(cluster, "isp-a", ka, "isp-b", kb, "198.18.200.1");
+  for (const json &bad : {json{{"cmd", "report"}, {"addr", "example.net"}},
+                          json{{"cmd", "report"}, {"addr", "198.18.0.1"}, {"kind", "spam"}},
+                          json{{"cmd", "report"}, {"addr", "198.18.0.1"}, {"count", 0}},
+                          json{{"cmd", "report"}, {"addr", "198.18.0.1"}, {"ttl", 1}},
+                          json{{"cmd", "report"}, {"addr", "198.18.0.1"}, {"evidence", "a b"}},
+                          json{{"cmd", "report"}}})
+    EXPECT_THROW(a.call(bad), sluice::Error) << bad.dump();
+}
+
+}  // namespace
+}  // namespace sluice::sluiced

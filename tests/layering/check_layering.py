@@ -43,6 +43,7 @@ INCLUDE_ROOTS = [
     "bpf/progs",
     "control",
     "control/sluicectl",
+    "control/sluiced",
     "tests",
     "tests/dataplane",
 ]

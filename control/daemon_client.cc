@@ -1,0 +1,125 @@
+#include "daemon_client.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "control_proto.h"
+
+namespace sluice::control {
+namespace {
+
+namespace proto = sluice::dataplane::proto;
+using Clock = std::chrono::steady_clock;
+
+bool wait_for(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 60000)));
+    if (r > 0) return true;
+    if (r < 0 && errno != EINTR) return false;
+  }
+}
+
+}  // namespace
+
+std::string daemon_socket_path(const std::optional<std::string> &flag) {
+  if (flag) return *flag;
+  if (const char *env = std::getenv(kDaemonSocketEnv); env && *env) return env;
+  return kDefaultDaemonSocket;
+}
+
+DaemonClient::DaemonClient(std::string socket_path, std::chrono::milliseconds timeout)
+    : path_(std::move(socket_path)), timeout_(timeout) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path_.empty() || path_.size() >= sizeof(addr.sun_path))
+    throw DaemonError("sluiced socket path empty or too long: " + path_);
+  std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd_ < 0) throw DaemonError(std::string("socket: ") + std::strerror(errno));
+  const auto deadline = Clock::now() + timeout_;
+  for (;;) {
+    if (::connect(fd_, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0) break;
+    if (errno == EAGAIN && Clock::now() < deadline) {
+      ::usleep(10000);
+      continue;
+    }
+    const std::string err = errno == EAGAIN ? "timed out" : std::strerror(errno);
+    ::close(fd_);
+    throw DaemonError("cannot connect to sluiced at " + path_ + " (" + err +
+                      "); is sluiced running? (--daemon PATH or SLUICE_DAEMON)");
+  }
+}
+
+DaemonClient::~DaemonClient() {
+  ::close(fd_);
+}
+
+nlohmann::json DaemonClient::call(const nlohmann::json &request) {
+  const auto deadline = Clock::now() + timeout_;
+  const std::string body = request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (body.size() > proto::kMaxMessage)
+    throw DaemonError("request of " + std::to_string(body.size()) + " bytes is too large");
+  std::string frame(4, '\0');
+  const auto n = static_cast<uint32_t>(body.size());
+  for (int i = 0; i < 4; ++i) frame[static_cast<size_t>(i)] = static_cast<char>(n >> (24 - 8 * i));
+  frame += body;
+  size_t sent = 0;
+  while (sent < frame.size()) {
+    const ssize_t w = ::send(fd_, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+    if (w > 0) {
+      sent += static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN && wait_for(fd_, POLLOUT, deadline)) continue;
+    break;  // a refusal may be waiting to be read
+  }
+  proto::FrameDecoder in;
+  std::string reply_body;
+  char buf[65536];
+  for (;;) {
+    const proto::ReadStatus st = in.next(reply_body);
+    if (st == proto::ReadStatus::kOk) break;
+    if (st == proto::ReadStatus::kTooLarge) throw DaemonError("sluiced's reply is too large");
+    const ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
+    if (r > 0) {
+      in.feed(std::string_view(buf, static_cast<size_t>(r)));
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EAGAIN) {
+      if (wait_for(fd_, POLLIN, deadline)) continue;
+      throw DaemonError("sluiced at " + path_ + ": no reply within " +
+                        std::to_string(timeout_.count()) + " ms");
+    }
+    throw DaemonError("sluiced at " + path_ + " closed the connection" +
+                      (sent < frame.size() ? " before taking the request" : ""));
+  }
+  nlohmann::json reply;
+  try {
+    reply = nlohmann::json::parse(reply_body);
+  } catch (const std::exception &) {
+    throw DaemonError("sluiced at " + path_ + ": reply is not JSON");
+  }
+  if (!reply.is_object() || !reply.contains("ok") || !reply["ok"].is_boolean())
+    throw DaemonError("sluiced at " + path_ + ": reply has no \"ok\"");
+  if (!reply["ok"].get<bool>()) {
+    const std::string err = reply.contains("error") && reply["error"].is_string()
+                                ? reply["error"].get<std::string>()
+                                : std::string("request failed");
+    throw DaemonError("sluiced: " + err);
+  }
+  return reply;
+}
+
+}  // namespace sluice::control

@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "command_registry.h"
+#include "explain_live.h"
 #include "sluice/reputation/compile.h"
 #include "sluice/reputation/explain.h"
 #include "sluice/reputation/sources_file.h"
@@ -26,14 +27,17 @@ int run(Context &ctx) {
   add_level_options(opts);
   const auto vm = parse_command(
       ctx, opts,
-      {"sluicectl table explain --sources FILE ADDR... [--thresholds T1,T2,...] [--json]",
+      {"sluicectl table explain [--sources FILE] ADDR... [--thresholds T1,T2,...] [--json]",
        "Shows, for each address, every source entry that covers it, which entry decides for "
        "each\nsource (the most specific; an exclusion wins a tie), each source's contribution, "
-       "the\nresulting score and allow flag, and the level under the given thresholds."});
+       "the\nresulting score and allow flag, and the level under the given thresholds.\n\nWithout "
+       "--sources, asks sluiced (--daemon) about "
+       "the table it keeps: every source of the\nlive table, sluiced's dynamic entries with their "
+       "reason, origin and expiry."});
   if (!vm) return kExitOk;
-  if (!vm->count("sources")) throw UsageError("--sources FILE is required");
   const std::vector<rep::IpAddress> addrs = address_args(*vm, "address");
   const Levels levels = levels_from(*vm);
+  if (!vm->count("sources")) return explain_live(ctx, *vm, addrs, levels);
   rep::SourcesFile sf = rep::load_sources_file((*vm)["sources"].as<std::string>());
   std::vector<rep::ParsedSource> parsed = rep::parse_all(sf);
   for (const auto &p : parsed)

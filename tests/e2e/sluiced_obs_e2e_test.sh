@@ -175,7 +175,6 @@ e2e_check "decision log: BLOCK line for the refused attempts" wait_for 15 logged
 scrape >"$out/metrics-after.txt"
 cp "$decisions" "$out/decisions.log" 2>/dev/null
 e2e_check "the decision log lines are counted" test "$(metric sluiced_decision_log_lines_total "")" -ge 3
-wait
 
 if ((E2E_FAILS > 0)); then
   sluiced_log

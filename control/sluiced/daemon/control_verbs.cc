@@ -46,6 +46,10 @@ json source_json(const SourceStatus &s, WallClock::time_point now) {
 
 }  // namespace
 
+json Daemon::control_counters() const {
+  return control_ ? control_->counters_json() : json::object();
+}
+
 json Daemon::status_json() const {
   const DaemonStatus s = status();
   const auto now = WallClock::now();

@@ -70,6 +70,8 @@ class Daemon {
   const BuildInput &last_build() const { return last_build_; }
   DaemonStatus status() const;
   nlohmann::json status_json() const;  // the "status" verb's reply
+  // The control socket's counters (accepted, refused, ...; empty before it opens): metrics.
+  nlohmann::json control_counters() const;
 
   // ---- life cycle (main, tests) ----
   // Creates the state directory, reads the sources, starts the modules, builds the table,

@@ -185,6 +185,11 @@ class ObsModule : public Module, public Observer {
     }
     metrics::add_push_metrics(e, pushes);
     add_contribution_metrics(e, daemon_->last_build(), st.table.contributions);
+    std::map<std::string, uint64_t> control;
+    const nlohmann::json counters = daemon_->control_counters();  // items() must not outlive it
+    for (const auto &[name, v] : counters.items())
+      if (v.is_number_unsigned()) control[name] = v.get<uint64_t>();
+    metrics::add_control_metrics(e, control);
   }
 
   ObsConfig cfg_;

@@ -73,7 +73,9 @@ int status(Context &ctx) {
                          r.value("accepted_batches", 0), r.value("accepted_observations", 0),
                          r.value("entries", 0));
   std::string refused;
-  for (const auto &[k, v] : r.value("refused", json::object()).items())
+  // A named object: items() refers to it, and a temporary would be gone before the loop runs.
+  const json refused_counts = r.value("refused", json::object());
+  for (const auto &[k, v] : refused_counts.items())
     if (v.get<uint64_t>() > 0) refused += fmt::format(" {}={}", k, v.get<uint64_t>());
   ctx.out << "refused:" << (refused.empty() ? " none" : refused) << "\n\n";
   TextTable t({"participant", "weight", "cap", "half-life", "entries"});

@@ -42,10 +42,16 @@ void log_line(LogLevel level, std::string_view message) {
   }
   static const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
   std::string line;
-  if (journal)
-    line = "<" + std::to_string(static_cast<int>(level)) + ">";
-  else
-    line = std::string("sluiced: ") + word(level) + ": ";
+  // Appended piece by piece: GCC 12 at -O3 misreads `"x" + std::string` (-Werror=restrict).
+  if (journal) {
+    line += '<';
+    line += std::to_string(static_cast<int>(level));
+    line += '>';
+  } else {
+    line += "sluiced: ";
+    line += word(level);
+    line += ": ";
+  }
   for (const char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -32,17 +32,17 @@ std::string sanitize(std::string_view text) {
 namespace {
 
 std::string bracketed(const std::string &address, uint16_t port) {
-  return "[" + sanitize(address) + "]:" + std::to_string(port);
+  return fmt::format("[{}]:{}", sanitize(address), port);
 }
 
 std::string signed_weight(int32_t w) {
-  return (w >= 0 ? "+" : "") + std::to_string(w);
+  return fmt::format("{:+d}", w);
 }
 
 std::string level_name_of(const control::DataplaneStats *stats, uint32_t level) {
   if (stats != nullptr && level < stats->levels.size() && !stats->levels[level].name.empty())
     return sanitize(stats->levels[level].name);
-  return "level" + std::to_string(level);
+  return fmt::format("level{}", level);
 }
 
 }  // namespace
@@ -57,13 +57,13 @@ LogLine DecisionLog::flow_line(const std::string &dataplane, const control::Data
   std::string score = "score unknown";
   std::string sources;
   if (v) {
-    score = "score " + std::to_string(v->score);
+    score = fmt::format("score {}", v->score);
     for (const auto &c : v->sources) {
       if (!sources.empty()) sources += ", ";
-      sources += sanitize(c.source) + " " + signed_weight(c.weight);
+      sources += fmt::format("{} {}", sanitize(c.source), signed_weight(c.weight));
     }
-    if (v->deny) sources += std::string(sources.empty() ? "" : ", ") + "operator deny";
-    if (!sources.empty()) score += " (" + sources + ")";
+    if (v->deny) sources += sources.empty() ? "operator deny" : ", operator deny";
+    if (!sources.empty()) score += fmt::format(" ({})", sources);
   }
   LogLine l;
   l.message = fmt::format("{} {} to {}: level {}, {}, data plane {}", verb(action),

@@ -104,9 +104,17 @@ bool LinkEvents::wait(int timeout_ms) {
       break;  // EAGAIN: drained
     }
     // Only link messages are subscribed to; any of them is a reason to look.
-    int len = static_cast<int>(got);
-    for (auto *h = reinterpret_cast<nlmsghdr *>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len))
+    // Walked by hand: NLMSG_OK compares a signed with an unsigned length (clang -Wsign-compare).
+    size_t left = static_cast<size_t>(got);
+    for (const char *p = buf; left >= sizeof(nlmsghdr);) {
+      const auto *h = reinterpret_cast<const nlmsghdr *>(p);
+      if (h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > left) break;
       if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK) any = true;
+      const size_t step = NLMSG_ALIGN(h->nlmsg_len);
+      if (step >= left) break;
+      p += step;
+      left -= step;
+    }
   }
   return any;
 }

@@ -61,6 +61,8 @@ inline std::set<std::string> documented_stats_keys(bool with_lcores) {
                              "frag_later",
                              "unseen",
                              "unseen_dropped",
+                             "relookups",
+                             "level_changes",
                              "flows",
                              "flow_capacity",
                              "flow_inserts",
@@ -89,6 +91,7 @@ inline std::set<std::string> documented_stats_keys(bool with_lcores) {
                              "levels[].delayed",
                              "levels[].dropped",
                              "levels[].rst_sent",
+                             "levels[].observed",
                              "lcores"};
   if (with_lcores)
     k.insert({"lcores[].queue", "lcores[].rx_outside", "lcores[].rx_inside", "lcores[].smtp",

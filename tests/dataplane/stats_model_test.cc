@@ -121,7 +121,7 @@ TEST(StatsModel, TelemetryNamesAreTheJsonPathsFlattened) {
   std::set<std::string> levels;
   for_each_level_counter(
       s, [&](std::string_view name, uint64_t) { levels.insert(std::string(name)); });
-  EXPECT_EQ(levels.size(), 3u * 6);
+  EXPECT_EQ(levels.size(), 3u * 7);  // 3 levels x 7 counters (sl_level_stats)
   EXPECT_TRUE(levels.count("level2_rst_sent"));
   std::set<std::string> lcores;
   for_each_lcore_counter(s, [&](std::string_view name, uint64_t v) {

@@ -13,7 +13,8 @@ cleanup() { [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [[ -f $work/log ]] && tail -20 "$work/log" >&2; exit 1; }
 
-printf '[sluiced]\nstate_dir = %s/state\nsocket = %s/s.sock\nsocket_mode = 0600\n' \
+# No metrics listener: the default 127.0.0.1:9477 belongs to the host's own sluiced, if any.
+printf '[sluiced]\nstate_dir = %s/state\nsocket = %s/s.sock\nsocket_mode = 0600\n[metrics]\nenabled = false\n' \
   "$work" "$work" >"$work/sluiced.ini"
 start() {
   "$sluiced" --config "$work/sluiced.ini" >>"$work/log" 2>&1 &

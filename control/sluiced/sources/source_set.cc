@@ -163,6 +163,7 @@ void SourceSet::restore(State &st) {
     if (j.at("settings") != settings_of(st.config)) return;  // made for other settings
     rep::SourceConfig c = st.config;
     c.path = good;
+    c.allow_empty = true;  // a last good version may be an accepted empty one
     st.parsed = std::make_shared<const rep::ParsedSource>(rep::parse_source(c));
     st.live_mtime = from_ns(j.at("mtime_ns").get<int64_t>());
     log_info(fmt::format("source {}: restored its last good version ({} entries) from {}",
@@ -190,6 +191,9 @@ GuardDecision SourceSet::read(State &st, bool accept_once) {
     st.last_read = id;
     rep::SourceConfig c = st.config;
     c.path = fresh;
+    // An empty version is the guard's to judge (kEmpty, and `sources accept` may pass it once),
+    // not the reader's: read it as zero entries. A truncated or corrupt one still throws.
+    c.allow_empty = true;
     rep::ParsedSource p = rep::parse_source(c);
     for (auto &problem : p.problems) problem = replace_all(problem, fresh, st.config.path);
     parsed = std::make_shared<const rep::ParsedSource>(std::move(p));

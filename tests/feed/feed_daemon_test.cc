@@ -65,7 +65,9 @@ struct Site {
                            "/sluiced.sock\nsources = " + d + "/sources.ini\ndataplane = dpdk:" + d +
                            "/fake.sock\n[feed]\nservers = " + c.url(0) + "\ncredentials = " + d +
                            "/creds\nparticipant = " + me + "\nkey = " + d + "/key\ntrust = " + d +
-                           "/trust.ini\n");
+                           "/trust.ini\n"
+                           // two daemons in one test, and the default port is the host's
+                           "[metrics]\nenabled = false\n");
     SluicedConfig cfg;
     auto modules = make_modules();
     load_config(ini, "sluiced.ini", cfg, modules);

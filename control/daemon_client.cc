@@ -17,18 +17,6 @@ namespace {
 namespace proto = sluice::dataplane::proto;
 using Clock = std::chrono::steady_clock;
 
-bool wait_for(int fd, short events, Clock::time_point deadline) {
-  for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return false;
-    pollfd p{fd, events, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 60000)));
-    if (r > 0) return true;
-    if (r < 0 && errno != EINTR) return false;
-  }
-}
-
 }  // namespace
 
 std::string daemon_socket_path(const std::optional<std::string> &flag) {
@@ -81,7 +69,7 @@ nlohmann::json DaemonClient::call(const nlohmann::json &request) {
       continue;
     }
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && errno == EAGAIN && wait_for(fd_, POLLOUT, deadline)) continue;
+    if (w < 0 && errno == EAGAIN && proto::wait_ready(fd_, POLLOUT, deadline)) continue;
     break;  // a refusal may be waiting to be read
   }
   proto::FrameDecoder in;
@@ -98,7 +86,7 @@ nlohmann::json DaemonClient::call(const nlohmann::json &request) {
     }
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 && errno == EAGAIN) {
-      if (wait_for(fd_, POLLIN, deadline)) continue;
+      if (proto::wait_ready(fd_, POLLIN, deadline)) continue;
       throw DaemonError("sluiced at " + path_ + ": no reply within " +
                         std::to_string(timeout_.count()) + " ms");
     }

@@ -35,19 +35,6 @@ int open_regular(const std::string &path) {
   return fd;
 }
 
-// Waits until fd is ready for `events` or the deadline passes (false).
-bool wait_for(int fd, short events, Clock::time_point deadline) {
-  for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return false;
-    pollfd p{fd, events, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 60000)));
-    if (r > 0) return true;
-    if (r < 0 && errno != EINTR) return false;
-  }
-}
-
 }  // namespace
 
 DpdkClient::DpdkClient(std::string socket_path, std::chrono::milliseconds timeout)
@@ -112,7 +99,7 @@ nlohmann::json DpdkClient::call(const nlohmann::json &request, int file_fd) {
       continue;
     }
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && errno == EAGAIN && wait_for(fd_, POLLOUT, deadline)) continue;
+    if (w < 0 && errno == EAGAIN && proto::wait_ready(fd_, POLLOUT, deadline)) continue;
     if (w < 0 && errno == EAGAIN)
       throw DataplaneError(where + ": request not taken within " +
                            std::to_string(timeout_.count()) + " ms");
@@ -135,7 +122,7 @@ nlohmann::json DpdkClient::call(const nlohmann::json &request, int file_fd) {
     }
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 && errno == EAGAIN) {
-      if (wait_for(fd_, POLLIN, deadline)) continue;
+      if (proto::wait_ready(fd_, POLLIN, deadline)) continue;
       throw DataplaneError(where + ": no reply within " + std::to_string(timeout_.count()) +
                            " ms (sluice-dp busy or stuck? see --timeout)");
     }

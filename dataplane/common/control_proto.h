@@ -5,10 +5,13 @@
 // the server (sluice-dp) and the client library (control/dpdk_client).
 #pragma once
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,6 +20,21 @@
 namespace sluice::dataplane::proto {
 
 inline constexpr uint32_t kMaxMessage = 1u << 20;  // larger requests are refused, replies never
+
+// Waits until a non-blocking fd is ready for `events` (POLLIN, POLLOUT) or the deadline passes
+// (false). EINTR is retried. The clients' deadline-bound request loops (sluice-dp's, sluiced's).
+inline bool wait_ready(int fd, short events, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 60000)));
+    if (r > 0) return true;
+    if (r < 0 && errno != EINTR) return false;
+  }
+}
 
 // Full read/write or false (EOF, error). EINTR is retried.
 inline bool read_all(int fd, void *buf, size_t n) {

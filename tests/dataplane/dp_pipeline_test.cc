@@ -431,7 +431,7 @@ TEST_F(DpWorker, RcuUpdatesWhileForwardingLoseNothing) {
 
   enum Outcome { kShapedA, kShapedB, kRst, kDropped };
   int outcomes[4] = {};
-  size_t exact_table = 0, exact_policy = 0, exact_seg = 0, segments = 0;
+  size_t exact_table = 0, exact_policy = 0, exact_seg = 0, segments = 0, escalated = 0;
   const int kSyns = 400;
   for (int i = 0; i < kSyns && !HasFatalFailure(); ++i) {
     SCOPED_TRACE("SYN " + std::to_string(i));
@@ -468,17 +468,33 @@ TEST_F(DpWorker, RcuUpdatesWhileForwardingLoseNothing) {
     exact_policy += p_lo == p_hi;
     if (o != kShapedA && o != kShapedB) continue;
 
-    // The flow is shaped at level 1: the server's SYN-ACK and a data segment read the policy's
-    // level-1 profile as it is when they pass.
+    // The flow is shaped at level 1. A server segment that sees the table and policy of the
+    // SYN, or a later version with table A, is shaped by the level-1 profile of the policy it
+    // reads. One that sees table B after a swap looks the sender up again, finds level 2 and
+    // blocks: answered with a RST to the server under policy A, dropped under policy B. The flow
+    // then closes, so the connection's later segments are no longer checked.
     for (const uint8_t flags : {uint8_t{0x12}, uint8_t{0x18}}) {
-      const uint32_t lo = versions.policy_done();
+      const uint32_t t_lo = versions.table_done(), lo = versions.policy_done();
       auto [out, echoed] =
           send(inside_, outside_, server_seg(syn, flags, flags == 0x18 ? 40 : 0).build());
-      const uint32_t hi = versions.policy_started();
-      ASSERT_EQ(out.size(), 1u) << "a shaped server segment was lost";
+      const uint32_t t_hi = versions.table_started(), hi = versions.policy_started();
+      if (out.empty()) {
+        ASSERT_LE(echoed.size(), 1u);
+        const bool rst = echoed.size() == 1;
+        if (rst) ASSERT_EQ(testing::tcp_flags(echoed[0]) & 0x04, 0x04) << "not a RST";
+        EXPECT_TRUE(RcuVersions::possible(t_lo, t_hi, 1))
+            << "a segment blocked without table B, versions " << t_lo << ".." << t_hi;
+        EXPECT_TRUE(RcuVersions::possible(lo, hi, rst ? 0 : 1))
+            << (rst ? "RST" : "drop") << ", policy versions " << lo << ".." << hi;
+        ++escalated;
+        break;
+      }
+      ASSERT_EQ(out.size(), 1u) << "a shaped server segment was duplicated";
       ASSERT_TRUE(echoed.empty());
       const uint16_t window = testing::tcp_window(out[0]);
       ASSERT_TRUE(window == 2048 || window == 1024) << "window " << window;
+      EXPECT_TRUE(RcuVersions::possible(t_lo, t_hi, 0))
+          << "a segment shaped without table A, versions " << t_lo << ".." << t_hi;
       EXPECT_TRUE(RcuVersions::possible(lo, hi, window == 2048 ? 0 : 1))
           << "window " << window << ", policy versions " << lo << ".." << hi;
       EXPECT_TRUE(testing::checksums_ok(out[0]));
@@ -500,7 +516,7 @@ TEST_F(DpWorker, RcuUpdatesWhileForwardingLoseNothing) {
   std::cout << "[ info ] " << published.load() << " swaps; outcomes A/B/rst/drop " << outcomes[0]
             << "/" << outcomes[1] << "/" << outcomes[2] << "/" << outcomes[3] << "; exact checks "
             << exact_table << " SYNs' tables, " << exact_policy << " SYNs' policies, " << exact_seg
-            << " of " << segments << " segments\n";
+            << " of " << segments << " segments, " << escalated << " flows escalated\n";
 }
 
 // Two lcores, one queue pair each (what symmetric RSS gives on a NIC; here the test plays RSS

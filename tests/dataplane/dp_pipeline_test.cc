@@ -481,7 +481,9 @@ TEST_F(DpWorker, RcuUpdatesWhileForwardingLoseNothing) {
       if (out.empty()) {
         ASSERT_LE(echoed.size(), 1u);
         const bool rst = echoed.size() == 1;
-        if (rst) ASSERT_EQ(testing::tcp_flags(echoed[0]) & 0x04, 0x04) << "not a RST";
+        if (rst) {
+          ASSERT_EQ(testing::tcp_flags(echoed[0]) & 0x04, 0x04) << "not a RST";
+        }
         EXPECT_TRUE(RcuVersions::possible(t_lo, t_hi, 1))
             << "a segment blocked without table B, versions " << t_lo << ".." << t_hi;
         EXPECT_TRUE(RcuVersions::possible(lo, hi, rst ? 0 : 1))

@@ -5,8 +5,10 @@ table changes under it.
   live_flow_client.py release --server ADDR --ready FILE --json OUT [--deadline S]
       Connects, reads the greeting, sends EHLO and checks the session is held: no reply within
       --hold-check seconds and the peer's window (TCP_INFO snd_wnd) 0, the tarpit's doing. Then
-      creates FILE (the test changes the table now) and waits, up to --deadline seconds, for the
-      EHLO reply, then sends one message and QUIT. Result: held, released, delivered.
+      writes FILE (the result so far, "held" among it: the test changes the table now) and
+      waits, up to --deadline seconds, for the EHLO reply, then sends one message (a body that
+      carries its checksum, bench/smtp/smtp_body.py) and QUIT. Result: held, released,
+      delivered.
 
   live_flow_client.py cut --server ADDR --ready FILE --json OUT [--deadline S] [--size BYTES]
       Connects, sends EHLO, MAIL, RCPT, DATA and starts the body (a slow, throttled upload);
@@ -22,7 +24,13 @@ import json
 import os
 import socket
 import struct
+import sys
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
+                                "smtp"))
+from smtp_body import make_message  # noqa: E402
 
 SND_WND = 228  # struct tcp_info: tcpi_snd_wnd (Linux >= 6.2), as bench/smtp/smtp_measure.py
 
@@ -59,9 +67,12 @@ def command(sock, text, deadline):
     return r
 
 
-def touch(path):
-    with open(path, "w", encoding="ascii") as f:
-        f.write("ready\n")
+def touch(path, res):
+    """The ready file: the result so far (the test reads the hold check from it while the
+    session goes on)."""
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(res, f)
+    os.rename(path + ".tmp", path)
 
 
 def connect(args):
@@ -81,7 +92,7 @@ def release(args, res):
     early = reply(s, time.monotonic() + args.hold_check)
     res["snd_wnd_held"] = snd_wnd(s)
     res["held"] = early is None and res["snd_wnd_held"] == 0
-    touch(args.ready)
+    touch(args.ready, res)
     end = time.monotonic() + args.deadline
     ehlo = early or reply(s, end)
     res["released"] = bool(ehlo and ehlo.startswith("250"))
@@ -92,7 +103,8 @@ def release(args, res):
     command(s, "MAIL FROM:<live@flow.test>", end)
     command(s, "RCPT TO:<sink@mx.test>", end)
     command(s, "DATA", end)
-    r = command(s, f"Subject: live flow {args.tag}\r\nX-Sluice-Tag: {args.tag}\r\n\r\nreleased\r\n.", end)
+    text = make_message(1, 2000, "live@flow.test", "sink@mx.test", args.tag)
+    r = command(s, text.replace("\n", "\r\n") + ".", end)
     res["delivered"] = r.startswith("250")
     command(s, "QUIT", end)
     s.close()
@@ -123,7 +135,7 @@ def cut(args, res):
             res["sent"] = sent
             return
         if not ready and sent > 0:
-            touch(args.ready)
+            touch(args.ready, res)
             ready = True
         try:  # an RST shows on the receive side too
             if s.recv(4096) == b"":
@@ -160,7 +172,7 @@ def main():
     except (OSError, ConnectionError, TimeoutError) as e:
         res.setdefault("error", "reset" if getattr(e, "errno", None) == errno.ECONNRESET else str(e))
     if not os.path.exists(args.ready):
-        touch(args.ready)  # never leave the test waiting
+        touch(args.ready, res)  # never leave the test waiting
     with open(args.json, "w", encoding="utf-8") as f:
         json.dump(res, f)
 

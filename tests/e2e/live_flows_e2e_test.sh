@@ -97,13 +97,17 @@ client_done() { # bounded by the client's own timeout
   client_pid=""
 }
 py_check() { # NAME EXPR: EXPR (Python, over the result r of NAME) holds.
+  py_check_file "$out/$1.json" "$2"
+}
+py_check_file() { # FILE EXPR
   "$E2E_PYTHON" -c "import json, sys; r = json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" \
-    "$out/$1.json"
+    "$1"
 }
 
 # ---- release: the tarpitted sender is allowlisted in the middle of its connection -------------
 e2e_check "tarpitted client connected" client tarpitted release release --deadline 90
-e2e_check "tarpit holds the connection (EHLO unanswered, window 0)" py_check release "r['held']"
+e2e_check "tarpit holds the connection (EHLO unanswered, window 0)" \
+  py_check_file "$work/release.ready" "r.get('held')"
 echo "${RIG_ADDR4[tarpitted]},0,allowlisted by the live-flows test" >>"$work/src/allow.list"
 build_table "$work/t1.table" &&
   "$sluicectl" table diff "$work/t0.table" "$work/t1.table" --output "$work/t1.delta" >/dev/null

@@ -90,8 +90,8 @@ void BM_SynClassify(benchmark::State &state) {
     pipe.count_packets(SL_DIR_FROM_OUTSIDE, kBurst);
     for (size_t b = 0; b < kBurst; ++b) {
       auto &f = frames[i++ % frames.size()];
-      pipe.prepare(f.data(), static_cast<uint32_t>(f.size()), SL_DIR_FROM_OUTSIDE, pf.policy,
-                   t.rep.get(), pp[b]);
+      pipe.prepare(f.data(), static_cast<uint32_t>(f.size()), static_cast<uint32_t>(f.size()),
+                   SL_DIR_FROM_OUTSIDE, pf.policy, t.rep.get(), pp[b]);
     }
     for (size_t b = 0; b < kBurst; ++b) {
       const sl_verdict v = pipe.finish(pp[b], 0, rng, pf.policy, t.rep.get());

@@ -196,13 +196,17 @@ static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir
   const struct sl_policy *pol = slx_policy(); /* once: the whole packet sees this policy */
   if (!env.stats || !pol) return slx_forward(dir);
   env.stats->packets[dir]++;
+  /* The whole frame's length, fragments included: the IP length fields are checked against it,
+   * so a datagram padded past the linear part is still parsed and judged. */
+  __u32 frame_len = (__u32)bpf_xdp_get_buff_len(ctx);
+
   /* Read after the helper calls: live across them, data_end would take a callee-saved
    * register or, as it did, be spilled and reloaded before every bounds check. */
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
 
   struct sl_pkt pkt;
-  enum sl_class cls = sl_seq_classify(&env, data, data_end, dir, pol, &pkt);
+  enum sl_class cls = sl_seq_classify(&env, data, data_end, frame_len, dir, pol, &pkt);
   if (cls == SL_CLASS_OTHER) return slx_forward(dir);
   if (cls == SL_CLASS_UNSEEN)
     return sl_seq_unseen(&env, pol) == SL_VERDICT_DROP ? XDP_DROP : slx_forward(dir);
@@ -226,8 +230,9 @@ static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir
 }
 
 /* xdp.frags: frames larger than a page (jumbo MTUs) arrive with fragments; the core reads only
- * the linear part (up to data_end). Without it, no XDP program attaches to a veth or NIC whose
- * MTU exceeds a page minus headroom. */
+ * the linear part (up to data_end), where the headers are, and checks lengths against the whole
+ * frame. Without it, no XDP program attaches to a veth or NIC whose MTU exceeds a page minus
+ * headroom. */
 SEC("xdp.frags")
 int sluice_outside(struct xdp_md *ctx) {
   return slx_process(ctx, SL_DIR_FROM_OUTSIDE);

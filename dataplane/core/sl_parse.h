@@ -84,7 +84,9 @@ SL_INLINE int sl_parse_tcp_unseen(__u8 *tcp, __u32 ip_room, struct sl_pkt *pkt) 
 
 /* TCP header at `tcp` inside an IP datagram (or first fragment: `first_frag`) that has
  * `ip_room` bytes after the network headers (by the IP length fields). Fills the TCP part of
- * *pkt. */
+ * *pkt. A header inside the datagram but past `end` (the frame goes on in fragments the core
+ * cannot read: XDP multi-buffer) is SL_PARSE_UNSEEN; in a frame that is all readable the
+ * datagram fits before `end`, so that cannot happen. */
 SL_INLINE int sl_parse_tcp_hdr(__u8 *tcp, __u8 *end, __u32 ip_room, struct sl_pkt *pkt,
                                int first_frag) {
   __u32 hlen;
@@ -93,16 +95,17 @@ SL_INLINE int sl_parse_tcp_hdr(__u8 *tcp, __u8 *end, __u32 ip_room, struct sl_pk
     if (first_frag) return sl_parse_tcp_unseen(tcp, ip_room, pkt);
     return SL_PARSE_MALFORMED;
   }
-  if (tcp + SL_TCP_HDR_MIN > end) return SL_PARSE_MALFORMED;
+  if (tcp + SL_TCP_HDR_MIN > end) return sl_parse_tcp_unseen(tcp, ip_room, pkt);
   hlen = (__u32)(tcp[12] >> 4) * 4u;
   if (hlen < SL_TCP_HDR_MIN) return SL_PARSE_MALFORMED;
   if (hlen > ip_room) {
     if (first_frag) return sl_parse_tcp_unseen(tcp, ip_room, pkt);
     return SL_PARSE_MALFORMED;
   }
-  /* No `tcp + hlen > end` check: the callers checked that the datagram (which ends at
-   * tcp + ip_room) fits the frame, and hlen <= ip_room. Whoever reads the options checks
-   * its own bounds (the verifier could not use this one anyway: hlen is variable). */
+  /* The options readable too, or the segment cannot be judged (a SYN's options decide its
+   * rewrite). Whoever reads the options still checks its own bounds: the verifier cannot use
+   * this one (hlen is variable). */
+  if (tcp + hlen > end) return sl_parse_tcp_unseen(tcp, ip_room, pkt);
   pkt->tcp = (struct sl_tcp *)(void *)tcp;
   pkt->tcp_hlen = (__u16)hlen;
   pkt->payload_len = (__u16)(ip_room - hlen);
@@ -110,7 +113,8 @@ SL_INLINE int sl_parse_tcp_hdr(__u8 *tcp, __u8 *end, __u32 ip_room, struct sl_pk
   return SL_PARSE_OK;
 }
 
-SL_INLINE int sl_parse_ipv4(__u8 *data, __u8 *end, __u32 l3_off, struct sl_pkt *pkt) {
+SL_INLINE int sl_parse_ipv4(__u8 *data, __u8 *end, __u32 frame_len, __u32 l3_off,
+                            struct sl_pkt *pkt) {
   __u8 *ip = data + l3_off;
   __u32 ihl;
   __u32 tot;
@@ -123,9 +127,9 @@ SL_INLINE int sl_parse_ipv4(__u8 *data, __u8 *end, __u32 l3_off, struct sl_pkt *
   if (ihl < SL_IPV4_HDR_MIN) return SL_PARSE_MALFORMED;
   tot = (__u32)sl_load_be16(ip + 2);
   if (tot < ihl) return SL_PARSE_MALFORMED;
-  /* The frame may carry Ethernet padding after the datagram, never less than it. This also
-   * covers ip + ihl (ihl <= tot). */
-  if (ip + tot > end) return SL_PARSE_MALFORMED;
+  /* The frame may carry Ethernet padding after the datagram, never less than it. Compared with
+   * the whole frame's length: the readable part may end sooner (sl_parse_frame). */
+  if (l3_off + tot > frame_len) return SL_PARSE_MALFORMED;
   if (ip[9] != SL_IPPROTO_TCP) return SL_PARSE_NOT_TCP;
   pkt->l3 = (void *)ip;
   pkt->l3_off = (__u16)l3_off;
@@ -148,7 +152,8 @@ SL_INLINE int sl_ipv6_is_ext(__u8 nexthdr) {
 /* Walks up to SL_MAX_IPV6_EXT_HDRS extension headers (hop-by-hop, routing, destination
  * options, fragment) to TCP. Linux accepts any number, so a longer chain is SL_PARSE_UNSEEN,
  * not "not TCP". */
-SL_INLINE int sl_parse_ipv6(__u8 *data, __u8 *end, __u32 l3_off, struct sl_pkt *pkt) {
+SL_INLINE int sl_parse_ipv6(__u8 *data, __u8 *end, __u32 frame_len, __u32 l3_off,
+                            struct sl_pkt *pkt) {
   __u8 *ip6 = data + l3_off;
   __u32 plen;
   __u32 off = SL_IPV6_HDR_LEN; /* from ip6 to the next header */
@@ -160,7 +165,7 @@ SL_INLINE int sl_parse_ipv6(__u8 *data, __u8 *end, __u32 l3_off, struct sl_pkt *
   if (ip6 + SL_IPV6_HDR_LEN > end) return SL_PARSE_MALFORMED;
   if ((ip6[0] >> 4) != 6) return SL_PARSE_MALFORMED;
   plen = (__u32)sl_load_be16(ip6 + 4);
-  if (ip6 + SL_IPV6_HDR_LEN + plen > end) return SL_PARSE_MALFORMED;
+  if (l3_off + SL_IPV6_HDR_LEN + plen > frame_len) return SL_PARSE_MALFORMED;
   pkt->l3 = (void *)ip6;
   pkt->l3_off = (__u16)l3_off;
   pkt->family = SL_AF_INET6;
@@ -170,9 +175,11 @@ SL_INLINE int sl_parse_ipv6(__u8 *data, __u8 *end, __u32 l3_off, struct sl_pkt *
     __u32 len;
     if (!sl_ipv6_is_ext(nexthdr)) break;
     ext = ip6 + off;
-    /* A header past the datagram: malformed, unless the datagram is a first fragment. */
-    if (ext + SL_IPV6_EXT_MIN > end || off + SL_IPV6_EXT_MIN > SL_IPV6_HDR_LEN + plen)
+    /* A header past the datagram: malformed, unless the datagram is a first fragment. One
+     * inside it but past the readable part: unseen. */
+    if (off + SL_IPV6_EXT_MIN > SL_IPV6_HDR_LEN + plen)
       return frag == SL_FRAG_FIRST ? SL_PARSE_UNSEEN : SL_PARSE_MALFORMED;
+    if (ext + SL_IPV6_EXT_MIN > end) return SL_PARSE_UNSEEN;
     if (nexthdr == SL_IPPROTO_FRAGMENT) {
       __u32 fo = (__u32)sl_load_be16(ext + 2); /* offset << 3 | M */
       if (fo & 0xfff8u) {
@@ -202,8 +209,9 @@ SL_INLINE int sl_parse_ipv6(__u8 *data, __u8 *end, __u32 l3_off, struct sl_pkt *
  * holds both fixed headers: the checks of sl_parse_ipv4 and sl_parse_tcp_hdr with the same
  * results, at constant offsets. Every packet pays for the parse, SMTP or not; in BPF this
  * path is a good part shorter (no variable header offsets to add and bound). A fragment
- * returns SL_PARSE_FRAGMENT here whatever it is: the caller parses it again on the general
- * path. The caller has checked data + 54 <= end and the 0x45 byte. */
+ * returns SL_PARSE_FRAGMENT here whatever it is, and so does a datagram longer than the
+ * readable part (malformed, or going on in fragments): the caller parses it again on the
+ * general path. The caller has checked data + 54 <= end and the 0x45 byte. */
 SL_INLINE int sl_parse_ipv4_plain(__u8 *data, __u8 *end, struct sl_pkt *pkt) {
   __u8 *ip = data + 14;
   __u8 *tcp = ip + SL_IPV4_HDR_MIN;
@@ -211,7 +219,7 @@ SL_INLINE int sl_parse_ipv4_plain(__u8 *data, __u8 *end, struct sl_pkt *pkt) {
   __u32 hlen;
 
   if (tot < SL_IPV4_HDR_MIN) return SL_PARSE_MALFORMED;
-  if (ip + tot > end) return SL_PARSE_MALFORMED;
+  if (ip + tot > end) return SL_PARSE_FRAGMENT;
   if (sl_load_be16(ip + 6) & 0x3fffu) return SL_PARSE_FRAGMENT;
   if (ip[9] != SL_IPPROTO_TCP) return SL_PARSE_NOT_TCP;
   if (tot < SL_IPV4_HDR_MIN + SL_TCP_HDR_MIN) return SL_PARSE_MALFORMED;
@@ -229,8 +237,14 @@ SL_INLINE int sl_parse_ipv4_plain(__u8 *data, __u8 *end, struct sl_pkt *pkt) {
   return SL_PARSE_OK;
 }
 
-/* L2..L4 only (no TCP option walk). */
-SL_INLINE int sl_parse(void *data, void *data_end, struct sl_pkt *pkt) {
+/* L2..L4 only (no TCP option walk), over a frame of `frame_len` bytes of which the core can read
+ * [data, data_end): all of it, or (XDP multi-buffer: jumbo frames) a linear part with the rest
+ * in fragments. The IP length fields are checked against the whole frame, every header against
+ * the readable part: a datagram that goes on past data_end is parsed, and a TCP header or IPv6
+ * extension header out of reach is SL_PARSE_UNSEEN. The Ethernet header, VLAN tags and the fixed
+ * IP header (the first 62 bytes at most) must be readable, or the frame is not IP or malformed:
+ * every driver's linear part holds far more. */
+SL_INLINE int sl_parse_frame(void *data, void *data_end, __u32 frame_len, struct sl_pkt *pkt) {
   __u8 *p = (__u8 *)data;
   __u8 *end = (__u8 *)data_end;
   __u32 off = (__u32)sizeof(struct sl_eth);
@@ -255,9 +269,9 @@ SL_INLINE int sl_parse(void *data, void *data_end, struct sl_pkt *pkt) {
       pkt->vlan_tags++;
     }
     if (proto == SL_ETH_P_IP)
-      rc = sl_parse_ipv4(p, end, off, pkt);
+      rc = sl_parse_ipv4(p, end, frame_len, off, pkt);
     else if (proto == SL_ETH_P_IPV6)
-      rc = sl_parse_ipv6(p, end, off, pkt);
+      rc = sl_parse_ipv6(p, end, frame_len, off, pkt);
     else
       return SL_PARSE_NOT_IP;
   }
@@ -268,6 +282,11 @@ SL_INLINE int sl_parse(void *data, void *data_end, struct sl_pkt *pkt) {
    * Every later access checks its own bound anyway. */
   pkt->tcp = (struct sl_tcp *)(void *)(p + (sl_opaque_off((__u8 *)pkt->tcp, p) & SL_L4_OFF_MASK));
   return SL_PARSE_OK;
+}
+
+/* A frame that is all readable. */
+SL_INLINE int sl_parse(void *data, void *data_end, struct sl_pkt *pkt) {
+  return sl_parse_frame(data, data_end, (__u32)((__u8 *)data_end - (__u8 *)data), pkt);
 }
 
 /* Walk TCP options (bounded, 40 bytes): fills opt_*; returns 0, or -1 if malformed (length

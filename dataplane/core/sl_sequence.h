@@ -97,13 +97,15 @@ SL_INLINE enum sl_class sl_seq_unparsed(SL_ENV *env, int rc, void *data_end, enu
   return SL_CLASS_OTHER;
 }
 
-/* Parse and classify one frame; fills *pkt. Counts malformed packets, fragments and SMTP
- * packets (stats.packets is the runner's: it counts whole bursts). */
-SL_INLINE enum sl_class sl_seq_classify(SL_ENV *env, void *data, void *data_end, enum sl_dir dir,
-                                        const struct sl_policy *pol, struct sl_pkt *pkt) {
+/* Parse and classify one frame of frame_len bytes, readable in [data, data_end) (sl_parse_frame);
+ * fills *pkt. Counts malformed packets, fragments and SMTP packets (stats.packets is the
+ * runner's: it counts whole bursts). */
+SL_INLINE enum sl_class sl_seq_classify(SL_ENV *env, void *data, void *data_end, __u32 frame_len,
+                                        enum sl_dir dir, const struct sl_policy *pol,
+                                        struct sl_pkt *pkt) {
   struct sl_stats *st;
   enum sl_class cls;
-  int rc = sl_parse(data, data_end, pkt);
+  int rc = sl_parse_frame(data, data_end, frame_len, pkt);
 
   if (SL_UNLIKELY(rc != SL_PARSE_OK)) return sl_seq_unparsed(env, rc, data_end, dir, pol, pkt);
   cls = sl_classify(pkt, data_end, dir, pol->smtp_ports);
@@ -359,13 +361,13 @@ SL_INLINE enum sl_verdict sl_seq_act(SL_ENV *env, const struct sl_policy *pol, s
 }
 
 /* The whole sequence for one frame (stats.packets not counted: the runner's). */
-SL_INLINE enum sl_verdict sl_seq_run(SL_ENV *env, void *data, void *data_end, enum sl_dir dir,
-                                     const struct sl_policy *pol, enum sl_class *cls,
-                                     struct sl_seq_out *out) {
+SL_INLINE enum sl_verdict sl_seq_run(SL_ENV *env, void *data, void *data_end, __u32 frame_len,
+                                     enum sl_dir dir, const struct sl_policy *pol,
+                                     enum sl_class *cls, struct sl_seq_out *out) {
   struct sl_pkt pkt;
   struct sl_flow_key key;
 
-  *cls = sl_seq_classify(env, data, data_end, dir, pol, &pkt);
+  *cls = sl_seq_classify(env, data, data_end, frame_len, dir, pol, &pkt);
   if (*cls == SL_CLASS_INBOUND_SYN || *cls == SL_CLASS_CLIENT_SEG || *cls == SL_CLASS_SERVER_SEG)
     sl_flow_key_make(&pkt, *cls, &key);
   else

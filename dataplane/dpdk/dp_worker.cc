@@ -13,6 +13,22 @@
 
 namespace sluice::dataplane {
 
+namespace {
+
+// A TX verdict's reply (an RST, built in the first segment) trimmed to tx_len: later segments
+// freed, then the first cut. rte_pktmbuf_trim alone only trims within the last segment.
+void trim_to_reply(rte_mbuf *m, uint32_t tx_len) {
+  if (m->nb_segs > 1 && tx_len <= rte_pktmbuf_data_len(m)) {
+    rte_pktmbuf_free(m->next);
+    m->next = nullptr;
+    m->nb_segs = 1;
+    m->pkt_len = rte_pktmbuf_data_len(m);
+  }
+  if (tx_len < rte_pktmbuf_pkt_len(m)) rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - tx_len);
+}
+
+}  // namespace
+
 uint64_t tsc_now_ns() {
   static const double ns_per_cycle = 1e9 / static_cast<double>(rte_get_tsc_hz());
   return static_cast<uint64_t>(static_cast<double>(rte_rdtsc()) * ns_per_cycle);
@@ -93,10 +109,11 @@ void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const
   for (uint16_t i = 0; i < n; ++i) {
     if (i + kAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kAhead], void *));
     rte_mbuf *m = pkts[i];
-    // Only the first segment is parsed; the core never reads past it, and a multi-segment
-    // frame with headers beyond it is simply not ours (forwarded untouched).
-    const sl_class cls = pipe_.prepare(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
-                                       static_cast<sl_dir>(dir), policy, rep, prep_[i]);
+    // Only the first segment is read; lengths are checked against the whole frame, so a
+    // datagram that goes on into later segments is judged on its headers like any other.
+    const sl_class cls =
+        pipe_.prepare(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
+                      rte_pktmbuf_pkt_len(m), static_cast<sl_dir>(dir), policy, rep, prep_[i]);
     if (cls == SL_CLASS_OTHER && first_smtp == n)
       forward(m);
     else if (first_smtp == n)
@@ -121,8 +138,7 @@ void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const
         rte_pktmbuf_free(m);
         break;
       case SL_VERDICT_TX:
-        if (r.tx_len < rte_pktmbuf_pkt_len(m))
-          rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - r.tx_len);
+        trim_to_reply(m, r.tx_len);
         send(dir, m);
         break;
       case SL_VERDICT_DELAY:

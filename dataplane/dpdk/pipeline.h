@@ -147,7 +147,7 @@ class Pipeline {
     PreparedPacket pp;  // not zeroed whole: prepare() fills what finish() reads
     pp.out = PacketResult{};
     count_packets(dir, 1);
-    if (prepare(data, len, dir, policy, rep, pp) == SL_CLASS_OTHER) return pp.out;
+    if (prepare(data, len, len, dir, policy, rep, pp) == SL_CLASS_OTHER) return pp.out;
     pp.out.verdict = finish(pp, now_ns, nullptr, rnd, policy, rep);
     return pp.out;
   }
@@ -161,9 +161,11 @@ class Pipeline {
   // calling it is harmless. The caller counts the frames (count_packets), a burst at a time.
   // finish() returns the verdict and leaves the rest of the result in pp.out (see there). It
   // draws from the xorshift state `rng` only for a flow whose level drops segments.
+  // prepare() reads [data, data + len) of a frame of frame_len bytes: all of it, or the first
+  // segment of a multi-segment mbuf (the rest unread; lengths are checked against the whole).
   void count_packets(sl_dir dir, uint32_t n) { stats_.packets[dir] += n; }
-  sl_class prepare(uint8_t *data, uint32_t len, sl_dir dir, const sl_policy &policy,
-                   const RepTable *rep, PreparedPacket &pp);
+  sl_class prepare(uint8_t *data, uint32_t len, uint32_t frame_len, sl_dir dir,
+                   const sl_policy &policy, const RepTable *rep, PreparedPacket &pp);
   // Always inline, as the stage itself (as a call it cost a tenth of a shaped packet).
   __attribute__((always_inline)) sl_verdict finish(PreparedPacket &pp, uint64_t now_ns,
                                                    uint64_t &rng, const sl_policy &policy,
@@ -204,14 +206,14 @@ class Pipeline {
 // it by itself) its prologue, epilogue and argument set-up were a sixth of a clean frame's
 // instructions.
 __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, uint32_t len,
-                                                                 sl_dir dir,
+                                                                 uint32_t frame_len, sl_dir dir,
                                                                  const sl_policy &policy,
                                                                  const RepTable *rep,
                                                                  PreparedPacket &pp) {
   pp.data = data;
   pp.end = data + len;
   SeqEnv env{&flows_, &stats_, rep, 0, 0, nullptr, 0};
-  pp.cls = sl_seq_classify(&env, data, pp.end, dir, &policy, &pp.pkt);
+  pp.cls = sl_seq_classify(&env, data, pp.end, frame_len, dir, &policy, &pp.pkt);
   if (pp.cls == SL_CLASS_OTHER || SL_UNLIKELY(pp.cls == SL_CLASS_UNSEEN)) return pp.cls;
   sl_flow_key_make(&pp.pkt, pp.cls, &pp.key);
   pp.hash = flows_.hash(pp.key);

@@ -203,12 +203,11 @@ TEST(XdpProgram, BlockRstAnswersTheSynWithXdpTx) {
 }
 
 // A blocked sender's SYN padded with payload beyond the linear part of an xdp.frags frame
-// (more than a page: a jumbo MTU lets it through the link). The core sees an IP length longer
-// than the bytes it can read, counts the frame malformed and forwards it: the block is
-// escaped. Disabled until the packet core classifies on the headers it can see when the rest
-// of the frame is in fragments (docs/deployment.md, "MTU and jumbo frames"); then the RST must
-// be trimmed to 54 bytes with the fragments (bpf_xdp_get_buff_len), which this checks too.
-TEST(XdpProgram, DISABLED_BlockedJumboSynIsAnsweredNotForwarded) {
+// (more than a page: a jumbo MTU lets it through the link; Linux accepts data on a SYN). The
+// core reads the headers in the linear part and checks the IP length against the whole frame
+// (bpf_xdp_get_buff_len), so the block holds: the SYN becomes an RST that acknowledges the
+// SYN and all its data, trimmed to 54 bytes, fragments and all.
+TEST(XdpProgram, BlockedJumboSynIsAnsweredNotForwarded) {
   SLUICE_REQUIRE_PRIVILEGED();
   LoadedXdp x;
   TcpFrame syn = syn_from(15);
@@ -217,7 +216,35 @@ TEST(XdpProgram, DISABLED_BlockedJumboSynIsAnsweredNotForwarded) {
   const auto in = build(syn);
   const TestRunResult r = x.outside(in);
   ASSERT_EQ(r.action, static_cast<uint32_t>(XDP_TX));
-  EXPECT_EQ(r.output.size(), 54u);
+  ASSERT_EQ(r.output.size(), 54u);
+  EXPECT_TRUE(tcp_checksum_ok(r.output));
+  const size_t t = 14 + 20;
+  EXPECT_EQ(r.output[t + 13], 0x14);  // RST|ACK
+  const uint32_t ack = static_cast<uint32_t>(r.output[t + 8] << 24 | r.output[t + 9] << 16 |
+                                             r.output[t + 10] << 8 | r.output[t + 11]);
+  EXPECT_EQ(ack, syn.seq + 1 + 6000);
+  EXPECT_EQ(x.stats_sum().malformed, 0u);
+  EXPECT_EQ(x.stats_sum().level[5].rst_sent, 1u);
+}
+
+// The same for a shaped sender: its jumbo SYN is rewritten in the linear part (window scale
+// replaced by NOPs) and forwarded whole, the data in the fragments untouched.
+TEST(XdpProgram, ShapedJumboSynIsRewrittenAndForwardedWhole) {
+  SLUICE_REQUIRE_PRIVILEGED();
+  LoadedXdp x;
+  TcpFrame syn = syn_from(17);
+  for (size_t i = 0; i < 6000; ++i) syn.payload.push_back(static_cast<uint8_t>(i * 7));
+  x.set_host_v4(syn.src, 4);  // level 1: strip window scale
+  const TestRunResult r = x.outside(build(syn));
+  ASSERT_EQ(r.action, kRedirect);
+  TcpFrame want = syn;
+  ASSERT_EQ(want.options.size(), 20u);
+  ASSERT_EQ(want.options[17], 3);
+  want.options[17] = want.options[18] = want.options[19] = 1;
+  EXPECT_EQ(r.output, build(want));
+  EXPECT_TRUE(tcp_checksum_ok(r.output));
+  EXPECT_EQ(x.flow_count(), 1u);
+  EXPECT_EQ(x.stats_sum().malformed, 0u);
 }
 
 TEST(XdpProgram, BlockDropDropsTheSyn) {

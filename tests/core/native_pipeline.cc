@@ -3,6 +3,8 @@
 // number. The fixture table, the fuzzer and the benches run the product sequence through it.
 #include "core/native_pipeline.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 
@@ -68,10 +70,13 @@ namespace sluice::testing {
 FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
                                 const sl_policy &policy,
                                 const std::optional<sl_rep_value> &client_rep,
-                                const std::optional<sl_flow_state> &flow_before, uint32_t rnd) {
+                                const std::optional<sl_flow_state> &flow_before, uint32_t rnd,
+                                size_t readable) {
   FixtureResult r;
-  // An exactly sized heap copy: ASan reports any access past the frame.
-  const size_t n = input.size();
+  // The readable part in an exactly sized heap copy: ASan reports any access past it. The rest
+  // of the frame stays in `input`, out of the core's reach, as fragments are.
+  const size_t frame_len = input.size();
+  const size_t n = std::min(readable, frame_len);
   std::unique_ptr<uint8_t[]> buf(new uint8_t[n == 0 ? 1 : n]);
   if (n > 0) std::memcpy(buf.get(), input.data(), n);
   void *data = buf.get();
@@ -86,18 +91,24 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
   env.table_gen = kNativeTableGeneration;
 
   sl_seq_out out{};
-  r.verdict = sl_seq_run(&env, data, data_end, dir, &policy, &r.cls, &out);
+  r.verdict = sl_seq_run(&env, data, data_end, static_cast<uint32_t>(frame_len), dir, &policy,
+                         &r.cls, &out);
   {
-    // What sl_parse says of the input (a copy: the sequence may have rewritten buf).
+    // What sl_parse_frame says of the input (a copy: the sequence may have rewritten buf).
     sl_pkt pkt;
     std::unique_ptr<uint8_t[]> copy(new uint8_t[n == 0 ? 1 : n]);
     if (n > 0) std::memcpy(copy.get(), input.data(), n);
-    r.parse_result = sl_parse(copy.get(), copy.get() + n, &pkt);
+    r.parse_result =
+        sl_parse_frame(copy.get(), copy.get() + n, static_cast<uint32_t>(frame_len), &pkt);
   }
-  size_t len = n;
-  if (r.verdict == SL_VERDICT_DROP) len = 0;
-  if (r.verdict == SL_VERDICT_TX) len = out.tx_len <= n ? out.tx_len : n;
-  r.output.assign(buf.get(), buf.get() + len);
+  if (r.verdict == SL_VERDICT_DROP) {
+    r.output.clear();
+  } else if (r.verdict == SL_VERDICT_TX) {  // the reply, trimmed (fragments and all)
+    r.output.assign(buf.get(), buf.get() + std::min<size_t>(out.tx_len, n));
+  } else {  // the readable part as the core left it, then the rest untouched
+    r.output.assign(buf.get(), buf.get() + n);
+    r.output.insert(r.output.end(), input.begin() + static_cast<std::ptrdiff_t>(n), input.end());
+  }
   const bool has_key =
       r.cls == SL_CLASS_INBOUND_SYN || r.cls == SL_CLASS_CLIENT_SEG || r.cls == SL_CLASS_SERVER_SEG;
   if (has_key && env.has_flow) r.flow_after = env.flow;
@@ -116,6 +127,11 @@ std::optional<sl_flow_state> seeded_flow(const CoreFixture &fixture, uint32_t ge
   sl_flow_state st = *fixture.flow_before;
   st.gen = fixture.generation_changed ? generation - 1 : generation;
   return st;
+}
+
+uint32_t expected_flow_generation(const CoreFixture &fixture, uint32_t generation) {
+  if (fixture.flow_untouched && fixture.flow_before) return seeded_flow(fixture, generation)->gen;
+  return generation;
 }
 
 std::string core_counter_diff(const sl_stats &runner, const sl_stats &native) {

@@ -38,10 +38,17 @@ inline constexpr uint32_t kNativeTableGeneration = 1;
 // one before when the fixture says the table or policy changed since (generation_changed).
 std::optional<sl_flow_state> seeded_flow(const CoreFixture &fixture, uint32_t generation);
 
+// The generation the fixture's flow carries after the packet, given the runner's current one:
+// that one, or the seeded one when the packet leaves the flow untouched (flow_untouched).
+uint32_t expected_flow_generation(const CoreFixture &fixture, uint32_t generation);
+
 // The same sequence on explicit inputs (used by the fixture runner, the fuzzer and benches).
+// readable: how many of the frame's bytes the core can read (the rest as if in fragments, XDP
+// multi-buffer); all of them by default.
 FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
                                 const sl_policy &policy,
                                 const std::optional<sl_rep_value> &client_rep,
-                                const std::optional<sl_flow_state> &flow_before, uint32_t rnd);
+                                const std::optional<sl_flow_state> &flow_before, uint32_t rnd,
+                                size_t readable = SIZE_MAX);
 
 }  // namespace sluice::testing

@@ -56,6 +56,49 @@ TEST(Parse, Ipv6ExtensionHeadersAreWalked) {
   EXPECT_EQ(pkt.payload_len, 3);
 }
 
+// A frame read only in part (XDP multi-buffer: the linear part, the rest in fragments): the
+// lengths are checked against the whole frame, the headers against the part that can be read.
+int parse_part(const Bytes &frame, size_t readable, sl_pkt *pkt) {
+  ExactBuffer buf(Bytes(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(readable)));
+  return sl_parse_frame(buf.begin(), buf.end(), static_cast<uint32_t>(frame.size()), pkt);
+}
+
+TEST(Parse, AFrameReadInPartIsJudgedOnItsHeaders) {
+  const Bytes syn = PacketBuilder()
+                        .ipv4(kClient4, kServer4)
+                        .tcp(kClientPort, 25)
+                        .flags(kSyn)
+                        .tcp_options(tcpopt::mss(1460))
+                        .payload(std::string(6000, 'x'))
+                        .build();
+  sl_pkt pkt;
+  ASSERT_EQ(parse_part(syn, 3520, &pkt), SL_PARSE_OK);
+  EXPECT_EQ(pkt.payload_len, 6000);
+  EXPECT_EQ(pkt.l4_off, 34);
+  // The options out of reach: unseen (its ports readable), never OK with options unread.
+  EXPECT_EQ(parse_part(syn, 14 + 20 + 22, &pkt), SL_PARSE_UNSEEN);
+  EXPECT_NE(pkt.tcp, nullptr);
+  // The fixed TCP header out of reach: unseen too.
+  EXPECT_EQ(parse_part(syn, 14 + 20 + 10, &pkt), SL_PARSE_UNSEEN);
+  // A frame shorter than its IP length is malformed, whatever part of it is read.
+  const Bytes cut(syn.begin(), syn.end() - 1);
+  EXPECT_EQ(parse_part(cut, 3520, &pkt), SL_PARSE_MALFORMED);
+  EXPECT_EQ(parse(cut, &pkt), SL_PARSE_MALFORMED);
+
+  // IPv6: an extension header past the readable part is unseen; with it readable, OK.
+  const Bytes syn6 = PacketBuilder()
+                         .ipv6(kClient6, kServer6)
+                         .ipv6_ext(kIpv6HopByHop, Bytes(6, 0))
+                         .tcp(kClientPort, 25)
+                         .flags(kSyn)
+                         .payload(std::string(6000, 'y'))
+                         .build();
+  EXPECT_EQ(parse_part(syn6, 14 + 40 + 4, &pkt), SL_PARSE_UNSEEN);
+  ASSERT_EQ(parse_part(syn6, 3520, &pkt), SL_PARSE_OK);
+  EXPECT_EQ(pkt.payload_len, 6000);
+  EXPECT_EQ(pkt.l4_off, 14 + 40 + 8);
+}
+
 TEST(Parse, ResultCodes) {
   sl_pkt pkt;
   EXPECT_EQ(parse(PacketBuilder().raw_l3(0x0806, Bytes(28, 0)).build(), &pkt), SL_PARSE_NOT_IP);

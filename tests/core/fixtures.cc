@@ -201,6 +201,8 @@ class Table {
   // The next fixtures' flow_before comes from an older generation (the table or policy changed
   // since its level was decided), until the next call.
   void generation_changed(bool changed) { generation_changed_ = changed; }
+  // The fixture added last leaves its flow_before untouched (CoreFixture::flow_untouched).
+  void flow_untouched() { fixtures_.back().flow_untouched = true; }
 
   std::vector<CoreFixture> take() { return std::move(fixtures_); }
 
@@ -794,6 +796,14 @@ void live_flows(Table &t) {
   t.add("released flow is clamped again after its sender is listed again", server_ack, kIn,
         SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 2048).build(), rep(3),
         flow(0, greeted), flow(1, greeted));
+  // A new connection on an older one's 5-tuple: a clean SYN creates no flow, and finding the old
+  // one would cost a flow lookup on every clean SYN. The old flow keeps its generation, so its
+  // next segment (this connection's SYN-ACK) looks the sender up again and is released.
+  const Bytes linux_syn = syn(c2s4()).tcp_options(linux_syn_options()).build();
+  t.add("clean SYN on a tarpitted flow's 5-tuple passes and leaves the older flow as it was",
+        linux_syn, kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn, rep(0), flow(3, greeted),
+        flow(3, greeted));
+  t.flow_untouched();
   // A policy change moves the level too.
   t.under(FixturePolicy::kShrunk);
   t.add("tarpit flow takes level 2 of the shrunk policy after the policy change",

@@ -58,6 +58,10 @@ struct CoreFixture {
   // flow with a generation other than its current one (seeded_flow() in native_pipeline.h), so
   // the packet looks the sender up again; client_rep is the table's entry after the change.
   bool generation_changed = false;
+  // The packet leaves flow_before as it was, its generation included: a SYN that creates no flow
+  // (clean, dropped or answered) on the 5-tuple of an older connection. Otherwise the flow
+  // after the packet carries the current generation.
+  bool flow_untouched = false;
   // The flow state the packet leaves behind (created by a SYN or updated), if any; nullopt
   // means "no flow": none created, or none existed. created_ns / last_seen_ns not compared.
   std::optional<sl_flow_state> expected_flow_after;

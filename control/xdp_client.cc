@@ -51,9 +51,9 @@ XdpClient::XdpClient(std::string name) : name_(std::move(name)) {
 namespace {
 
 // Every entry of a table is loaded or the load fails (nothing is skipped), so there is no note.
-TableChange table_change(const std::string &name, const xdp::ReplaceStats &) {
+TableChange table_change(const xdp::ReplaceStats &st) {
   TableChange c;
-  c.entries = xdp::table_entries(name);
+  c.entries = st.entries;
   return c;
 }
 
@@ -61,12 +61,12 @@ TableChange table_change(const std::string &name, const xdp::ReplaceStats &) {
 
 TableChange XdpClient::load_table(const std::string &snapshot_path) {
   return guarded(describe(),
-                 [&] { return table_change(name_, xdp::load_snapshot(name_, snapshot_path)); });
+                 [&] { return table_change(xdp::load_snapshot(name_, snapshot_path)); });
 }
 
 TableChange XdpClient::apply_delta(const std::string &delta_path) {
   return guarded(describe(),
-                 [&] { return table_change(name_, xdp::apply_delta_file(name_, delta_path)); });
+                 [&] { return table_change(xdp::apply_delta_file(name_, delta_path)); });
 }
 
 uint32_t XdpClient::set_policy(const std::string &policy_path) {

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "sluice/reputation/delta.h"
 #include "sluice/reputation/error.h"
@@ -39,14 +40,57 @@ std::string state_dir(const std::string &name) {
   return std::filesystem::path(state_snapshot_path(name)).parent_path().string();
 }
 
+// The standby state: the table the inactive set of maps holds, saved as a LiveTable in
+// DIR/standby. Its owner is the instance id mixed with the table generation at which that set
+// holds it, so it is restored only while that is still true: every replacement counts the
+// generation up, and one that fails part-way leaves no standby state behind (it is removed
+// before the maps are written).
+std::string standby_dir(const std::string &name) {
+  return state_dir(name) + "/standby";
+}
+uint64_t standby_owner(uint64_t id, uint32_t generation) {
+  return id ^ (0x9e3779b97f4a7c15ull * (uint64_t{generation} + 1));
+}
+std::optional<reputation::Snapshot> restore_standby(const std::string &name, uint64_t id,
+                                                    uint32_t generation) {
+  try {
+    return reputation::LiveTable::restore(standby_dir(name), standby_owner(id, generation))
+        .current();
+  } catch (const reputation::Error &) {
+    return std::nullopt;  // none, stale or damaged: the next write is a full one
+  }
+}
+
 // Under the instance lock: the new table into the maps (all or nothing), then the saved state,
-// tied to this attachment's id.
+// tied to this attachment's id. `previous`: the table the active set holds now, when known
+// (it becomes the standby, so the next change writes only its difference).
 ReplaceStats install(const std::string &name, uint64_t id, reputation::LiveTable &live,
-                     reputation::Snapshot snap) {
+                     reputation::Snapshot snap, bool previous_known) {
   PinnedRepMaps maps(pin_dir(name));
-  const ReplaceStats st = replace_table(maps.fds(), snap.entries());
+  const uint32_t generation = table_generation(maps.fds());
+  const std::optional<reputation::Snapshot> standby = restore_standby(name, id, generation);
+  std::error_code ec;
+  std::filesystem::remove_all(standby_dir(name), ec);
+  if (ec) throw Error("cannot remove " + standby_dir(name) + ": " + ec.message());
+  ReplaceStats st;
+  bool written = false;
+  if (standby) {
+    try {
+      st = update_table(maps.fds(), *standby, snap);
+      written = true;
+    } catch (const Error &) {
+      // The inactive set may be half written: write it whole below.
+    }
+  }
+  if (!written) st = replace_table(maps.fds(), snap.entries());
+  reputation::LiveTable standby_next(live.current());
   live.commit(std::move(snap));
   live.save(state_dir(name), id);
+  if (previous_known) {
+    std::filesystem::create_directories(standby_dir(name), ec);
+    if (!ec) standby_next.save(standby_dir(name), standby_owner(id, generation + 1));
+  }
+  st.entries = live.entries();
   return st;
 }
 
@@ -63,8 +107,16 @@ ReplaceStats load_snapshot(const std::string &name, const std::string &snapshot_
   try {
     reputation::Snapshot snap = reputation::Snapshot::load(snapshot_path);
     InstanceLock lock(name);
+    const uint64_t id = instance_id(name);
+    // The table running now, if this attachment saved it: then it becomes the standby.
     reputation::LiveTable live;
-    return install(name, instance_id(name), live, std::move(snap));
+    bool known = false;
+    try {
+      live = reputation::LiveTable::restore(state_dir(name), id);
+      known = true;
+    } catch (const reputation::Error &) {
+    }
+    return install(name, id, live, std::move(snap), known);
   } catch (const reputation::Error &e) {
     throw Error(e.what());
   }
@@ -76,7 +128,7 @@ ReplaceStats apply_delta_file(const std::string &name, const std::string &delta_
     InstanceLock lock(name);
     const uint64_t id = instance_id(name);
     reputation::LiveTable live = reputation::LiveTable::restore(state_dir(name), id);
-    return install(name, id, live, live.with_delta(delta));
+    return install(name, id, live, live.with_delta(delta), true);
   } catch (const reputation::StaleStateError &e) {
     throw Error("instance '" + name + "': " + e.what());
   } catch (const reputation::Error &e) {

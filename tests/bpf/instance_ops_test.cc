@@ -3,13 +3,16 @@
 // is atomic for packets (no packet sees a mix of two policies).
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -176,6 +179,114 @@ TEST_F(InstanceOps, DeltaAfterReattachIsRefused) {
   apply_delta_file(name_, path("a-to-b.delta"));
   EXPECT_EQ(active_hosts().size(), 4u);
   EXPECT_EQ(table_entries(name_), 4u);
+}
+
+// The maps of the set the program reads now, as a table: IPv4 and IPv6 hosts with their values,
+// and the DIR-24-8 first level.
+struct ActiveSet {
+  std::map<uint32_t, uint64_t> hosts_v4;
+  std::map<std::array<uint8_t, 16>, uint64_t> hosts_v6;
+  std::vector<uint32_t> tbl24;
+};
+uint64_t packed(const sl_rep_value &v) {
+  return (uint64_t{static_cast<uint32_t>(v.score)} << 32) | v.flags;
+}
+template <typename K>
+std::map<K, uint64_t> map_contents(int fd) {
+  std::map<K, uint64_t> out;
+  K k{}, next{};
+  const void *prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    sl_rep_value v{};
+    if (bpf_map_lookup_elem(fd, &next, &v) == 0) out[next] = packed(v);
+    k = next;
+    prev = &k;
+  }
+  return out;
+}
+ActiveSet read_active(const std::string &name) {
+  PinnedRepMaps maps(pin_dir(name));
+  const uint32_t s = active_set(maps.fds());
+  ActiveSet a;
+  a.hosts_v4 = map_contents<uint32_t>(maps.fds().host4[s]);
+  a.hosts_v6 = map_contents<std::array<uint8_t, 16>>(maps.fds().host6[s]);
+  const size_t bytes = size_t{1} << 26;  // 2^24 four-byte entries
+  void *p = mmap(nullptr, bytes, PROT_READ, MAP_SHARED, maps.fds().tbl24[s], 0);
+  if (p != MAP_FAILED) {
+    a.tbl24.assign(static_cast<const uint32_t *>(p), static_cast<const uint32_t *>(p) + (1u << 24));
+    munmap(p, bytes);
+  }
+  return a;
+}
+ActiveSet expected_set(const reputation::Snapshot &t) {
+  ActiveSet a;
+  for (const auto &h : t.hosts_v4()) a.hosts_v4[h.addr_be] = packed(h.value);
+  for (const auto &h : t.hosts_v6()) {
+    std::array<uint8_t, 16> k;
+    std::copy(std::begin(h.addr), std::end(h.addr), k.begin());
+    a.hosts_v6[k] = packed(h.value);
+  }
+  a.tbl24 = build_dir24(t.prefixes_v4()).tbl24;
+  return a;
+}
+
+// A random table over a small address pool, so that consecutive tables share most entries and
+// differ in some: hosts dropped, added and rescored; now and then other IPv4 prefixes.
+reputation::Snapshot random_table(std::mt19937 &rng, bool new_prefixes) {
+  std::vector<reputation::HostV4> h4;
+  for (uint32_t i = 0; i < 400; i++)
+    if (rng() % 3 != 0)
+      h4.push_back({__builtin_bswap32(0xc6120000u + i * 7), {int32_t(rng() % 9), 0}});
+  std::vector<reputation::HostV6> h6;
+  for (uint8_t i = 0; i < 40; i++)
+    if (rng() % 2 != 0) {
+      reputation::HostV6 h{};
+      h.addr[0] = 0x20, h.addr[1] = 0x01, h.addr[3] = 0x02, h.addr[15] = i;
+      h.value = {int32_t(rng() % 9), 0};
+      h6.push_back(h);
+    }
+  std::vector<reputation::PrefixV4> p4;
+  p4.push_back({__builtin_bswap32(0xc6130000u), 16, {}, {2, 0}});
+  if (new_prefixes)
+    p4.push_back({__builtin_bswap32(0xc6130000u + (rng() % 200) * 256), 24, {}, {7, 0}});
+  return reputation::Snapshot::from_entries(h4, p4, h6, {});
+}
+
+// A run of deltas on one attachment: from the second on, each writes only its difference into the
+// standby set (which holds the table before the active one), and after every change the set the
+// program reads holds exactly the new table: hosts, values and the IPv4 prefix array, the same as
+// a full load gives.
+TEST_F(InstanceOps, DeltasWriteTheDifferenceAndLeaveTheWholeTable) {
+  PinnedInstance inst(name_, 0x3333);
+  std::mt19937 rng(12345);
+  reputation::Snapshot prev = random_table(rng, false);
+  prev.save(path("t0.snap"));
+  load_snapshot(name_, path("t0.snap"));
+  {
+    const ActiveSet want = expected_set(prev), got = read_active(name_);
+    EXPECT_EQ(got.hosts_v4, want.hosts_v4);
+    EXPECT_EQ(got.hosts_v6, want.hosts_v6);
+    EXPECT_TRUE(got.tbl24 == want.tbl24);
+  }
+  const fs::path standby = fs::path(state_snapshot_path(name_)).parent_path() / "standby";
+  for (int i = 1; i <= 8; i++) {
+    SCOPED_TRACE("delta " + std::to_string(i));
+    const reputation::Snapshot next = random_table(rng, i % 3 == 0);
+    const std::string d = path("d" + std::to_string(i) + ".delta");
+    reputation::diff(prev, next).save(d);
+    apply_delta_file(name_, d);
+    const ActiveSet want = expected_set(next), got = read_active(name_);
+    EXPECT_EQ(got.hosts_v4, want.hosts_v4);
+    EXPECT_EQ(got.hosts_v6, want.hosts_v6);
+    EXPECT_TRUE(got.tbl24 == want.tbl24) << "IPv4 prefix array differs";
+    EXPECT_EQ(table_entries(name_),
+              next.hosts_v4().size() + next.prefixes_v4().size() + next.hosts_v6().size());
+    // The table before this one is kept as the standby: the inactive set holds it.
+    ASSERT_TRUE(fs::exists(standby / "table.snapshot"));
+    EXPECT_EQ(reputation::Snapshot::load((standby / "table.snapshot").string()).checksum(),
+              prev.checksum());
+    prev = next;
+  }
 }
 
 // Two policies that differ in every field a SYN's treatment depends on. A score-5 sender is at

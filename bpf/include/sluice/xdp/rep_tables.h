@@ -74,12 +74,21 @@ class PinnedRepMaps {
 
 struct ReplaceStats {
   uint32_t active_set = 0;
+  size_t entries = 0;  // entries of the table now loaded (set by the instance operations)
 };
 
 // Full replacement: fills the inactive set, then flips the selector (and counts the generation
 // up by one), so a reader (one SYN) sees either the whole old table or the whole new one.
 // Throws Error (the active set is untouched).
 ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table);
+
+// The same replacement when the inactive set is known to hold `standby` (the table before the
+// active one): only the difference is written (hosts removed, added or changed; the prefix maps
+// only if their prefixes changed), so a small change to a large table costs a small write.
+// Throws Error (the active set is untouched; the inactive one may be half written, so the next
+// replacement must be a full one).
+ReplaceStats update_table(const RepMapFds &fds, const reputation::Snapshot &standby,
+                          const reputation::Snapshot &next_table);
 
 // The set the data plane reads now (0 or 1).
 uint32_t active_set(const RepMapFds &fds);

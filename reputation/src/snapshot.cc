@@ -213,7 +213,12 @@ Snapshot Snapshot::from_entries(std::vector<HostV4> hosts_v4, std::vector<Prefix
   return Snapshot(std::move(s));
 }
 
-Snapshot Snapshot::load(const std::string &path) {
+namespace {
+
+// Opens a table file and reads and checks its header against the file size and the entry limit,
+// before anything is mapped: a huge (or sparse) file with a plausible header is refused without
+// touching its pages. Returns the open descriptor (the caller closes it); throws Error.
+int open_checked(const std::string &path, SnapshotHeader &h, size_t &size) {
   // O_NONBLOCK: a FIFO given as the path is refused below instead of blocking the open.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw Error(path + ": cannot open table: " + std::strerror(errno));
@@ -227,17 +232,13 @@ Snapshot Snapshot::load(const std::string &path) {
     ::close(fd);
     throw FormatError(path + ": not a sluice reputation table: not a regular file");
   }
-  size_t size = static_cast<size_t>(st.st_size);
+  size = static_cast<size_t>(st.st_size);
   if (size < sizeof(SnapshotHeader)) {
     ::close(fd);
     throw FormatError(
         fmt::format("{}: not a sluice reputation table: {} bytes, shorter than the 64-byte header",
                     path, size));
   }
-  // The header alone is read and checked against the file size and the entry limit before
-  // anything is mapped: a huge (or sparse) file with a plausible header is refused without
-  // touching its pages.
-  SnapshotHeader h;
   const ssize_t got = ::pread(fd, &h, sizeof h, 0);
   if (got != static_cast<ssize_t>(sizeof h)) {
     int e = got < 0 ? errno : EIO;
@@ -250,6 +251,22 @@ Snapshot Snapshot::load(const std::string &path) {
     ::close(fd);
     throw;
   }
+  return fd;
+}
+
+}  // namespace
+
+SnapshotHeader Snapshot::load_header(const std::string &path) {
+  SnapshotHeader h;
+  size_t size = 0;
+  ::close(open_checked(path, h, size));
+  return h;
+}
+
+Snapshot Snapshot::load(const std::string &path) {
+  SnapshotHeader h;
+  size_t size = 0;
+  const int fd = open_checked(path, h, size);
   void *map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   int map_errno = errno;
   ::close(fd);

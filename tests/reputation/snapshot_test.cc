@@ -101,6 +101,29 @@ TEST_F(SnapshotFile, FromEntriesRefusesUnsortedOrBadEntries) {
   EXPECT_THROW(Snapshot::from_entries({}, {{be4("1.0.0.0"), 33, {}, {}}}, {}, {}), Error);
 }
 
+// The header alone: version (checksum), counts and time as load() gives them; a bad magic or a
+// size that disagrees with the counts refused; a flipped entry bit not seen (no checksum pass).
+TEST_F(SnapshotFile, LoadHeaderReadsTheHeaderAndChecksItAgainstTheSize) {
+  const Snapshot t = sample();
+  t.save(path("t.snap"));
+  const SnapshotHeader h = Snapshot::load_header(path("t.snap"));
+  EXPECT_EQ(h.checksum, t.checksum());
+  EXPECT_EQ(h.created_unix, 1700000000u);
+  EXPECT_EQ(h.counts[0], 2u);
+  EXPECT_EQ(h.counts[1], 4u);
+  EXPECT_EQ(h.counts[2], 1u);
+  EXPECT_EQ(h.counts[3], 1u);
+  char c = 0x40;
+  patch(path("t.snap"), 64 + 4, &c, 1);
+  EXPECT_NO_THROW(Snapshot::load_header(path("t.snap")));
+  EXPECT_THROW(Snapshot::load(path("t.snap")), FormatError);
+  fs::resize_file(path("t.snap"), fs::file_size(path("t.snap")) - 8);
+  EXPECT_THROW(Snapshot::load_header(path("t.snap")), FormatError);
+  patch(path("t.snap"), 0, "X", 1);
+  EXPECT_THROW(Snapshot::load_header(path("t.snap")), FormatError);
+  EXPECT_THROW(Snapshot::load_header(path("missing.snap")), Error);
+}
+
 TEST_F(SnapshotFile, ABadMagicIsRefused) {
   sample().save(path("t.snap"));
   patch(path("t.snap"), 0, "X", 1);

@@ -123,6 +123,10 @@ class Snapshot {
   // mmap()s the file read-only; validates magic, version, size, checksum and order. Throws
   // FormatError (a clear message naming the file) for a bad file, Error if it cannot be read.
   static Snapshot load(const std::string &path);
+  // Only the header, checked against the file's size (not the checksum: nothing is mapped or
+  // read past it). For a file this process wrote and load()ed before, e.g. a data plane's kept
+  // table, whose header says its version (checksum) and counts. Throws Error.
+  static SnapshotHeader load_header(const std::string &path);
 
   // Writes a temporary file next to path, fsyncs it and renames it over path: a reader sees
   // the old file or the new one, never a partial one. Throws Error.

@@ -17,6 +17,7 @@
 #include "sluice/xdp/bpffs.h"
 #include "sluice/xdp/error.h"
 #include "sluice/xdp/instance_lock.h"
+#include "sluice/xdp/instance_ops.h"
 #include "sluice/xdp/policy_map.h"
 #include "sluice/xdp/sl_xdp_layout.h"
 #include "sluice/xdp/xdp_object.h"
@@ -265,6 +266,10 @@ void detach(const std::string &name) {
     detach_if_ours(m.inside_ifindex, pi.fd, m.xdp_flags);
   }
   remove_pin_dir(name);
+  // The saved table and standby belong to this attachment (a new one draws another id and
+  // cannot use them): removed with it, so nothing of the instance stays in /run.
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(state_snapshot_path(name)).parent_path(), ec);
 }
 
 Status status(const std::string &name) {

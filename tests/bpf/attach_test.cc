@@ -286,6 +286,13 @@ TEST_F(XdpRig, LiveTableDeltaAndPolicyUpdatesShapeRealConnections) {
   ASSERT_EQ(rc, 0) << out;
   EXPECT_EQ(tcp_exchange_result(), "EHLO");
   EXPECT_EQ(status(name).stats.level[1].flows, 1u);  // unchanged
+
+  // Detach takes the instance's saved table (and standby) with it: nothing stays in the state
+  // directory.
+  EXPECT_TRUE(std::filesystem::exists(tmp + "/state/" + name + "/table.snapshot"));
+  std::tie(rc, out) = run(env + bin + " detach --name " + name);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_FALSE(std::filesystem::exists(tmp + "/state/" + name)) << "saved table left behind";
 }
 
 TEST_F(XdpRig, ControlPlaneClientDrivesTheInstance) {

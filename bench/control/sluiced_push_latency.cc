@@ -9,7 +9,13 @@
 //          20 ms, shown separately), the read and parse, the compile, the delta and the push.
 //          Each run's list lists 10k addresses none of the previous run's (a 20k-entry delta).
 //   full:  a data plane running an unknown table (a 1-entry table loaded by hand) -> sluiced's
-//          check finds it and the full load of a 1M-entry table is acknowledged.
+//          check finds it and the full load of a 1M-entry table is acknowledged. On XDP the
+//          instance's standby state is dropped before each run, so every entry is written, as
+//          after a new attachment (--warm-resync keeps it: then only the difference from the
+//          table the inactive set holds is written).
+//   one:   a 1M-entry table in place; one address added to a second, small list -> delta
+//          acknowledged (inotify, settle, the recompile of the whole table, the delta, the push):
+//          what a dynamic change costs on a large table.
 // After every run the data plane's own version (its stats) must equal sluiced's table: a run that
 // does not is reported as a failure, not a figure.
 //
@@ -29,6 +35,7 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "sluice/reputation/compile.h"
+#include "sluice/xdp/instance_ops.h"
 
 namespace {
 
@@ -98,6 +105,25 @@ class PushClock : public sd::Observer {
   bool last_full = false;
 };
 
+// Rewrites a list (as a downloader does, `write` does it) and times until sluiced has pushed the
+// resulting version as a delta and the data plane reports it. Adds the time or a failure.
+template <typename Write, typename Version>
+void time_list_change(PushClock &clock, Figures &fig, Write write, Version dp_version) {
+  const uint64_t before = clock.last_version;
+  const auto t0 = Clock::now();
+  write();
+  // Wait (bounded) for the push of the new version.
+  const auto deadline = t0 + std::chrono::seconds(10);
+  while (clock.last_version == before && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // settle for the next run
+  if (clock.last_version == before || clock.last_full || dp_version() != clock.last_version) {
+    ++fig.failures;
+    return;
+  }
+  fig.ms.push_back(std::chrono::duration<double, std::milli>(clock.last_ok - t0).count());
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -107,7 +133,8 @@ int main(int argc, char **argv) {
       "runs", po::value<int>()->default_value(20), "runs per figure")(
       "list-entries", po::value<size_t>()->default_value(10000), "entries of the changed list")(
       "full-entries", po::value<size_t>()->default_value(1000000), "entries of the full table")(
-      "full-runs", po::value<int>()->default_value(10), "runs of the full resync");
+      "full-runs", po::value<int>()->default_value(10), "runs of the full resync")(
+      "warm-resync", "XDP: keep the standby state between full resyncs (writes the difference)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -148,36 +175,35 @@ int main(int argc, char **argv) {
     d.start(false);
     std::thread loop([&] { d.run(); });
     for (int r = 1; r <= runs; ++r) {
-      const uint64_t before = clock.last_version;
-      const auto t0 = Clock::now();
       // Each run's list shares no address with the previous run's (IPv4 only while it fits).
       const size_t slots = std::max<size_t>(2, kV4Space / std::max<size_t>(n, 1));
-      write_file(dir + "/bench.list", addresses(n, (static_cast<size_t>(r) % slots) * n));
-      // Wait (bounded) for the push of the new version.
-      const auto deadline = t0 + std::chrono::seconds(10);
-      while (clock.last_version == before && Clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // settle for the next run
-      if (clock.last_version == before || clock.last_full || dp_version() != clock.last_version) {
-        ++list_fig.failures;
-        continue;
-      }
-      list_fig.ms.push_back(std::chrono::duration<double, std::milli>(clock.last_ok - t0).count());
+      time_list_change(
+          clock, list_fig,
+          [&] {
+            write_file(dir + "/bench.list", addresses(n, (static_cast<size_t>(r) % slots) * n));
+          },
+          dp_version);
     }
     d.stop();
     loop.join();
   }
 
-  // ---- full resync of a 1M-entry table ----
-  Figures full_fig;
+  // ---- full resync of a 1M-entry table, then one entry added beside it ----
+  Figures full_fig, one_fig;
+  const bool xdp = spec.rfind("xdp:", 0) == 0;
+  const bool warm = vm.count("warm-resync") != 0;
   {
     sd::SluicedConfig cfg;
     cfg.state_dir = dir + "/state-full";
     cfg.sources = dir + "/sources-full.ini";
     cfg.dataplanes = {spec};
     cfg.dataplane_timeout = std::chrono::seconds(30);  // a 1M-entry load takes longer than 2 s
-    write_file(cfg.sources, "[big]\ntype = list\npath = big.list\nweight = 5\n");
+    write_file(cfg.sources,
+               "[big]\ntype = list\npath = big.list\nweight = 5\n"
+               "[extra]\ntype = list\npath = extra.list\nweight = 5\n");
     write_file(dir + "/big.list", addresses(vm["full-entries"].as<size_t>(), 0));
+    std::string extra = address(kV4Space - 1) + "\n";
+    write_file(dir + "/extra.list", extra);
     write_file(dir + "/tiny.list", "198.19.255.255\n");
     rep::SourceConfig tiny_cfg;
     tiny_cfg.name = "tiny";
@@ -191,6 +217,10 @@ int main(int argc, char **argv) {
     d.start(false);
     for (int r = 1; r <= vm["full-runs"].as<int>(); ++r) {
       client(spec)->load_table(dir + "/tiny.snap");  // "restarted with another table"
+      if (xdp && !warm)  // as after a new attachment: nothing known of the inactive set
+        std::filesystem::remove_all(
+            std::filesystem::path(sluice::xdp::state_snapshot_path(spec.substr(4))).parent_path() /
+            "standby");
       const auto t0 = Clock::now();
       d.sync_dataplanes(true);
       const auto t1 = Clock::now();
@@ -201,14 +231,27 @@ int main(int argc, char **argv) {
       full_fig.ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
       clock.last_full = false;
     }
+    std::thread loop([&] { d.run(); });
+    for (int r = 1; r <= runs; ++r) {
+      extra += address(kV4Space - 2 - static_cast<size_t>(r)) + "\n";
+      time_list_change(
+          clock, one_fig, [&] { write_file(dir + "/extra.list", extra); }, dp_version);
+    }
+    d.stop();
+    loop.join();
   }
   std::filesystem::remove_all(dir);
   std::cout << "data plane " << spec << "\n";
   list_fig.print(
       fmt::format("{}-entry list replaced -> delta acknowledged (settle 20 ms included)", n)
           .c_str());
-  full_fig.print(
-      fmt::format("{}-entry full resync (version check + load)", vm["full-entries"].as<size_t>())
+  full_fig.print(fmt::format("{}-entry full resync (version check + load){}",
+                             vm["full-entries"].as<size_t>(),
+                             xdp ? (warm ? ", XDP standby kept" : ", XDP every entry written") : "")
+                     .c_str());
+  one_fig.print(
+      fmt::format("one entry added beside a {}-entry list -> delta acknowledged (settle included)",
+                  vm["full-entries"].as<size_t>())
           .c_str());
-  return list_fig.failures + full_fig.failures > 0 ? 1 : 0;
+  return list_fig.failures + full_fig.failures + one_fig.failures > 0 ? 1 : 0;
 }

@@ -418,14 +418,7 @@ std::optional<DynamicEntry> DynamicStore::set(const DynamicEntry &e) {
                                  format_prefix(e.prefix), kMaxDynamicEntries));
   std::optional<DynamicEntry> replaced;
   if (old != entries_.end()) replaced = old->second;
-  begin();
-  try {
-    write_insert(e);
-  } catch (...) {
-    rollback();
-    throw;
-  }
-  commit();
+  transaction([&] { write_insert(e); });
   remember(e);
   ++generation_;
   return replaced;
@@ -435,14 +428,7 @@ std::optional<DynamicEntry> DynamicStore::unset(const DynamicPrefix &p) {
   auto it = entries_.find(p);
   if (it == entries_.end()) return std::nullopt;
   DynamicEntry old = it->second;
-  begin();
-  try {
-    write_delete(p);
-  } catch (...) {
-    rollback();
-    throw;
-  }
-  commit();
+  transaction([&] { write_delete(p); });
   forget(p);
   ++generation_;
   return old;
@@ -452,17 +438,7 @@ std::vector<DynamicEntry> DynamicStore::clear(const IpAddress &a) {
   std::vector<DynamicEntry> gone;
   for (const DynamicEntry &e : covering(a, INT64_MIN))
     if (e.is_penalty()) gone.push_back(e);
-  if (gone.empty()) return gone;
-  begin();
-  try {
-    for (const auto &e : gone) write_delete(e.prefix);
-  } catch (...) {
-    rollback();
-    throw;
-  }
-  commit();
-  for (const auto &e : gone) forget(e.prefix);
-  ++generation_;
+  remove_entries(gone);
   return gone;
 }
 
@@ -470,18 +446,17 @@ std::vector<DynamicEntry> DynamicStore::expire(int64_t now) {
   std::vector<DynamicEntry> gone;
   for (auto it = expiries_.begin(); it != expiries_.end() && it->first <= now; ++it)
     gone.push_back(entries_.at(it->second));
-  if (gone.empty()) return gone;
-  begin();
-  try {
+  remove_entries(gone);
+  return gone;
+}
+
+void DynamicStore::remove_entries(const std::vector<DynamicEntry> &gone) {
+  if (gone.empty()) return;
+  transaction([&] {
     for (const auto &e : gone) write_delete(e.prefix);
-  } catch (...) {
-    rollback();
-    throw;
-  }
-  commit();
+  });
   for (const auto &e : gone) forget(e.prefix);
   ++generation_;
-  return gone;
 }
 
 std::optional<int64_t> DynamicStore::next_expiry() const {

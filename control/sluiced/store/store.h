@@ -103,6 +103,20 @@ class DynamicStore {
   void begin();
   void commit();
   void rollback() noexcept;
+  // One transaction around `write`: committed, or rolled back and the error rethrown.
+  template <typename F>
+  void transaction(F &&write) {
+    begin();
+    try {
+      write();
+    } catch (...) {
+      rollback();
+      throw;
+    }
+    commit();
+  }
+  // Every entry of `gone` deleted in one transaction, then forgotten; the generation counts up.
+  void remove_entries(const std::vector<DynamicEntry> &gone);
   [[noreturn]] void fail(const std::string &what) const;
 
   std::string dir_;

@@ -15,6 +15,7 @@
 #include "sluice/reputation/address.h"
 #include "daemon/log.h"
 #include "daemon_client.h"
+#include "daemon_fixture.h"
 #include "fake_dataplane.h"
 #include "test_dir.h"
 
@@ -29,32 +30,19 @@ using testing::FakeDataplane;
 using ::testing::HasSubstr;
 using testing::TestDir;
 
-class DaemonTest : public ::testing::Test {
+class DaemonTest : public testing::DaemonFixture {
  protected:
   void SetUp() override {
-    set_log_sink([this](LogLevel, std::string_view m) {
-      std::lock_guard lock(log_mu);
-      logs.emplace_back(m);
-    });
-    cfg.state_dir = dir / "state";
-    cfg.socket = dir / "sluiced.sock";
-    cfg.socket_mode = 0600;
-    cfg.sources = dir.write("sources.ini",
-                            "[local]\ntype = list\npath = local.txt\nweight = 3\n"
-                            "[ok]\ntype = list\npath = ok.txt\nallow = true\n");
+    DaemonFixture::SetUp();
+    write_sources(
+        "[local]\ntype = list\npath = local.txt\nweight = 3\n"
+        "[ok]\ntype = list\npath = ok.txt\nallow = true\n");
     dir.write("local.txt", addresses(100));
     dir.write("ok.txt", "198.18.0.7\n");
-    cfg.dataplanes = {"fake:a", "fake:b"};
-    dps["fake:a"] = std::make_shared<FakeDataplane>();
-    dps["fake:b"] = std::make_shared<FakeDataplane>();
   }
-  void TearDown() override { set_log_sink(nullptr); }
 
   std::unique_ptr<Daemon> make() {
-    return std::make_unique<Daemon>(cfg, std::vector<std::unique_ptr<Module>>{},
-                                    [this](const std::string &spec) {
-                                      return std::make_unique<FakeClient>(spec, dps.at(spec));
-                                    });
+    return std::make_unique<Daemon>(cfg, std::vector<std::unique_ptr<Module>>{}, fake_clients());
   }
   size_t pushes(const std::string &spec) {
     return dps[spec]->count("load") + dps[spec]->count("delta");
@@ -62,12 +50,6 @@ class DaemonTest : public ::testing::Test {
   std::optional<sl_rep_value> lookup(const std::string &spec, const char *addr) {
     return dps[spec]->table.lookup_v4(htonl(*rep::parse_ipv4(addr)));
   }
-
-  TestDir dir;
-  SluicedConfig cfg;
-  std::map<std::string, std::shared_ptr<FakeDataplane>> dps;
-  std::mutex log_mu;
-  std::vector<std::string> logs;
 };
 
 TEST_F(DaemonTest, StartBringsEveryDataplaneToTheTable) {

@@ -14,6 +14,7 @@
 #include "control/run_sluicectl.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
+#include "daemon_fixture.h"
 #include "fake_dataplane.h"
 #include "sluice/reputation/address.h"
 #include "test_dir.h"
@@ -28,31 +29,22 @@ using testing::FakeDataplane;
 using ::testing::HasSubstr;
 using testing::TestDir;
 
-class StoreDaemonTest : public ::testing::Test {
+class StoreDaemonTest : public testing::DaemonFixture {
  protected:
   void SetUp() override {
-    set_log_sink([this](LogLevel, std::string_view m) {
-      std::lock_guard lock(log_mu);
-      logs.emplace_back(m);
-    });
-    cfg.state_dir = dir / "state";
-    cfg.socket = dir / "sluiced.sock";
-    cfg.socket_mode = 0600;
-    cfg.sources = dir.write("sources.ini",
-                            "[drop]\ntype = list\npath = drop.txt\nweight = 10\n"
-                            "[ok]\ntype = list\npath = ok.txt\nallow = true\n");
+    DaemonFixture::SetUp();
+    write_sources(
+        "[drop]\ntype = list\npath = drop.txt\nweight = 10\n"
+        "[ok]\ntype = list\npath = ok.txt\nallow = true\n");
     dir.write("drop.txt", "198.18.0.0/16\n");
     dir.write("ok.txt", "198.18.5.5\n");
-    cfg.dataplanes = {"fake:a", "fake:b"};
-    dps["fake:a"] = std::make_shared<FakeDataplane>();
-    dps["fake:b"] = std::make_shared<FakeDataplane>();
   }
   void TearDown() override {
     if (loop.joinable()) {
       d->stop();
       loop.join();
     }
-    set_log_sink(nullptr);
+    DaemonFixture::TearDown();
   }
 
   // The daemon with the store module (and only it) plugged in, started, its loop not running.
@@ -61,9 +53,7 @@ class StoreDaemonTest : public ::testing::Test {
     for (auto &m : make_modules())
       if (m->module_name() == "store") mods.push_back(std::move(m));
     ASSERT_EQ(mods.size(), 1u);
-    d = std::make_unique<Daemon>(cfg, std::move(mods), [this](const std::string &spec) {
-      return std::make_unique<FakeClient>(spec, dps.at(spec));
-    });
+    d = std::make_unique<Daemon>(cfg, std::move(mods), fake_clients());
     d->start(true);
   }
   void run_loop() {
@@ -118,13 +108,8 @@ class StoreDaemonTest : public ::testing::Test {
     return cond();
   }
 
-  TestDir dir;
-  SluicedConfig cfg;
-  std::map<std::string, std::shared_ptr<FakeDataplane>> dps;
   std::unique_ptr<Daemon> d;
   std::thread loop;
-  std::mutex log_mu;
-  std::vector<std::string> logs;
 };
 
 TEST_F(StoreDaemonTest, HostSetIsInEveryDataplaneWhenTheReplyComes) {

@@ -74,24 +74,17 @@ nlohmann::json DaemonClient::call(const nlohmann::json &request) {
   }
   proto::FrameDecoder in;
   std::string reply_body;
-  char buf[65536];
-  for (;;) {
-    const proto::ReadStatus st = in.next(reply_body);
-    if (st == proto::ReadStatus::kOk) break;
-    if (st == proto::ReadStatus::kTooLarge) throw DaemonError("sluiced's reply is too large");
-    const ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
-    if (r > 0) {
-      in.feed(std::string_view(buf, static_cast<size_t>(r)));
-      continue;
-    }
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && errno == EAGAIN) {
-      if (proto::wait_ready(fd_, POLLIN, deadline)) continue;
+  switch (proto::read_reply(fd_, in, reply_body, deadline)) {
+    case proto::ReplyStatus::kOk:
+      break;
+    case proto::ReplyStatus::kTooLarge:
+      throw DaemonError("sluiced's reply is too large");
+    case proto::ReplyStatus::kTimeout:
       throw DaemonError("sluiced at " + path_ + ": no reply within " +
                         std::to_string(timeout_.count()) + " ms");
-    }
-    throw DaemonError("sluiced at " + path_ + " closed the connection" +
-                      (sent < frame.size() ? " before taking the request" : ""));
+    case proto::ReplyStatus::kClosed:
+      throw DaemonError("sluiced at " + path_ + " closed the connection" +
+                        (sent < frame.size() ? " before taking the request" : ""));
   }
   nlohmann::json reply;
   try {

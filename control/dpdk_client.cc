@@ -108,27 +108,19 @@ nlohmann::json DpdkClient::call(const nlohmann::json &request, int file_fd) {
   }
   proto::FrameDecoder in;
   std::string reply_body;
-  char buf[65536];
-  for (;;) {
-    const proto::ReadStatus st = in.next(reply_body);
-    if (st == proto::ReadStatus::kOk) break;
-    if (st == proto::ReadStatus::kTooLarge)
+  switch (proto::read_reply(fd_, in, reply_body, deadline)) {
+    case proto::ReplyStatus::kOk:
+      break;
+    case proto::ReplyStatus::kTooLarge:
       throw DataplaneError(where + ": reply of " + std::to_string(in.announced()) +
                            " bytes exceeds the message limit");
-    const ssize_t r = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
-    if (r > 0) {
-      in.feed(std::string_view(buf, static_cast<size_t>(r)));
-      continue;
-    }
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && errno == EAGAIN) {
-      if (proto::wait_ready(fd_, POLLIN, deadline)) continue;
+    case proto::ReplyStatus::kTimeout:
       throw DataplaneError(where + ": no reply within " + std::to_string(timeout_.count()) +
                            " ms (sluice-dp busy or stuck? see --timeout)");
-    }
-    throw DataplaneError(where + (send_failed ? ": send failed (sluice-dp gone?)"
-                                              : ": connection closed without a reply "
-                                                "(sluice-dp gone?)"));
+    case proto::ReplyStatus::kClosed:
+      throw DataplaneError(where + (send_failed ? ": send failed (sluice-dp gone?)"
+                                                : ": connection closed without a reply "
+                                                  "(sluice-dp gone?)"));
   }
   nlohmann::json reply;
   try {

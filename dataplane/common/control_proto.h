@@ -129,4 +129,31 @@ class FrameDecoder {
   bool too_large_ = false;
 };
 
+// How a client's wait for one reply ended.
+enum class ReplyStatus { kOk, kTooLarge, kTimeout, kClosed };
+
+// One framed reply read from socket `fd` (read without blocking, waiting in poll) before
+// `deadline`: kOk with its body, kTooLarge (in.announced() says how large), kTimeout, or
+// kClosed when the peer closed or the read failed.
+inline ReplyStatus read_reply(int fd, FrameDecoder &in, std::string &body,
+                              std::chrono::steady_clock::time_point deadline) {
+  char buf[65536];
+  for (;;) {
+    const ReadStatus st = in.next(body);
+    if (st == ReadStatus::kOk) return ReplyStatus::kOk;
+    if (st == ReadStatus::kTooLarge) return ReplyStatus::kTooLarge;
+    const ssize_t r = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (r > 0) {
+      in.feed(std::string_view(buf, static_cast<size_t>(r)));
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EAGAIN) {
+      if (wait_ready(fd, POLLIN, deadline)) continue;
+      return ReplyStatus::kTimeout;
+    }
+    return ReplyStatus::kClosed;
+  }
+}
+
 }  // namespace sluice::dataplane::proto

@@ -71,6 +71,9 @@ spec=${spec//@RIG_ID@/$RIG_ID}
 spec=${spec//@WORK@/$work}
 dp_cmd=${dp_cmd//@WORK@/$work}
 nats=$work/nats
+# sluice-xdp detach removes the pins but leaves the table it kept for the instance here.
+xdp_state=/run/sluice/xdp/sl$RIG_ID
+[[ $spec == xdp:* ]] || xdp_state=""
 cleanup() {
   rig_bg_stop site-a >/dev/null 2>&1
   rig_bg_stop site-b >/dev/null 2>&1
@@ -79,7 +82,7 @@ cleanup() {
     rig_exec bump bash -c "$dp_stop" >/dev/null 2>&1
   fi
   rig_down >/dev/null 2>&1
-  rm -rf "$work"
+  rm -rf "$work" "$xdp_state"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -300,5 +303,6 @@ if [[ -n $dp_stop ]]; then
 fi
 rig_bg_stop dataplane
 e2e_check "no BPF pins left" test ! -e "/sys/fs/bpf/sluice/sl$RIG_ID"
+[[ -n $xdp_state ]] && rm -rf "$xdp_state"
 e2e_check "no process left in the bump namespace" test -z "$(ip netns pids "$RIG_NS_BUMP" 2>/dev/null)"
 e2e_end

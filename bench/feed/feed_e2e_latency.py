@@ -3,6 +3,7 @@
 bench/feed/run_feed_e2e_bench.sh, which starts the feed, both sites and the data plane).
 
   feed_e2e_latency.py --site-a SOCKET --dataplane dpdk:SOCKET|xdp:NAME [--runs N] [--json OUT]
+  feed_e2e_latency.py --watch READY_FILE --dataplane SPEC [--deadline S]
 
 Each run reports a new address (198.18.100.1, .2, ...) as a complaint on site A's sluiced
 socket (the request `sluicectl report` sends) and polls site B's data plane's own counters
@@ -13,6 +14,10 @@ loader, which then saves the table it installed ($SLUICE_XDP_STATE_DIR, default 
 NAME/table.snapshot, where `dataplane stats` reads the version from); the poll watches that file
 change (a stat), so the figure includes that save. Prints median, p90, max and the run count.
 A run whose entry does not arrive within --deadline seconds is counted as lost, not timed.
+
+--watch (tests/e2e/feed_e2e_test.sh, whose report is `sluicectl report`): reads the data
+plane's version, creates READY_FILE, polls until the version changes and prints the wall-clock
+time of the change in nanoseconds (exit 0), or exits 1 at --deadline.
 """
 import argparse
 import json
@@ -68,9 +73,23 @@ def percentile(sorted_values, q):
     return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
 
 
+def watch(version, ready, deadline):
+    before = version()
+    with open(ready, "w", encoding="utf-8"):
+        pass
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if version() != before:
+            print(time.time_ns())
+            return 0
+        time.sleep(0.0002)
+    return 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--site-a", required=True, help="site A's sluiced socket")
+    ap.add_argument("--site-a", help="site A's sluiced socket")
+    ap.add_argument("--watch", metavar="READY_FILE", help="only watch for one change")
     ap.add_argument("--dataplane", required=True, help="site B's data plane: dpdk:SOCKET or xdp:NAME")
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--deadline", type=float, default=10.0, help="seconds per run at most")
@@ -78,6 +97,10 @@ def main():
     ap.add_argument("--label", default="")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
+    if args.watch:
+        return watch(version_reader(args.dataplane), args.watch, args.deadline)
+    if not args.site_a:
+        raise SystemExit("feed_e2e_latency: --site-a is required")
     if not 1 <= args.runs <= 2000:
         raise SystemExit("feed_e2e_latency: --runs 1..2000")
     version = version_reader(args.dataplane)

@@ -12,7 +12,8 @@ entry is in the table the data plane looks senders up in. sluice-dp's control so
 directly. The XDP data plane has no socket: its maps are written by sluiced B itself through the
 loader, which then saves the table it installed ($SLUICE_XDP_STATE_DIR, default /run/sluice/xdp,
 NAME/table.snapshot, where `dataplane stats` reads the version from); the poll watches that file
-change (a stat), so the figure includes that save. Prints median, p90, max and the run count.
+change (a stat), so the figure includes that save. Prints median, p90, p99 (nearest rank), max
+and the run count.
 A run whose entry does not arrive within --deadline seconds is counted as lost, not timed.
 
 --watch (tests/e2e/feed_e2e_test.sh, whose report is `sluicectl report`): reads the data
@@ -140,10 +141,12 @@ def main():
     if ms:
         s = sorted(ms)
         result.update({"median_ms": round(percentile(s, 0.5), 2), "p90_ms": round(percentile(s, 0.9), 2),
+                       "p99_ms": round(percentile(s, 0.99), 2),
                        "max_ms": round(s[-1], 2), "min_ms": round(s[0], 2)})
     print(f"{args.label or 'feed'}: report at A -> B's {result['dataplane']} data plane, "
           f"{len(ms)} of {args.runs} runs timed ({lost} lost): "
-          + (f"median {result['median_ms']} ms, p90 {result['p90_ms']} ms, max {result['max_ms']} ms, "
+          + (f"median {result['median_ms']} ms, p90 {result['p90_ms']} ms, p99 {result['p99_ms']} ms, "
+             f"max {result['max_ms']} ms, "
              f"min {result['min_ms']} ms" if ms else "no figure")
           + f"; a poll takes {result['poll_ms']} ms"
           + (f"; entries added {result['entries_added']}" if "entries_added" in result else ""))

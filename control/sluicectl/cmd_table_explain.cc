@@ -70,6 +70,7 @@ int run(Context &ctx) {
         js["entries"].push_back({{"prefix", e.prefix},
                                  {"exclude", e.exclude},
                                  {"code", code_text(e.code)},
+                                 {"codes", codes_json(e.codes)},
                                  {"weight", e.weight},
                                  {"file", s.path},
                                  {"line", e.line},
@@ -80,7 +81,7 @@ int run(Context &ctx) {
                              : s.allow   ? "decides (allow)"
                                          : "decides";
         tt.row({first_row ? s.name : "", e.decides && !e.exclude ? signed_text(e.weight) : "",
-                (e.exclude ? "!" : "") + e.prefix, code_text(e.code), where, status, e.text});
+                (e.exclude ? "!" : "") + e.prefix, codes_text(e.codes), where, status, e.text});
         first_row = false;
       }
       j["sources"].push_back(js);

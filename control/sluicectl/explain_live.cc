@@ -40,7 +40,7 @@ int explain_live(Context &ctx, const po::variables_map &vm,
     if (levels.any()) head += fmt::format(", level {}", levels.text(level));
     ctx.out << head << " (sluiced's table)\n";
     const int64_t now = j.value("now", int64_t{0});
-    TextTable tt({"source", "weight", "entry", "status", "expires", "reason / line"});
+    TextTable tt({"source", "weight", "entry", "code", "status", "expires", "reason / line"});
     for (const auto &s : j["sources"]) {
       bool first_row = true;
       const bool dynamic = s.contains("dynamic");
@@ -63,8 +63,14 @@ int explain_live(Context &ctx, const po::variables_map &vm,
             dynamic ? e.value("reason", "") +
                           (e.value("origin", "").empty() ? "" : " [" + e.value("origin", "") + "]")
                     : e.value("text", "");
+        std::string codes;  // rbldnsd return codes, joined as table explain --sources shows them
+        if (e.contains("codes") && e["codes"].is_array())
+          for (const auto &c : e["codes"]) {
+            if (!codes.empty()) codes += '+';
+            codes += c.is_string() ? c.get<std::string>() : std::string("?");
+          }
         tt.row({first_row ? s.value("name", "?") : "", weight,
-                (e.value("exclude", false) ? "!" : "") + e.value("prefix", "?"), status,
+                (e.value("exclude", false) ? "!" : "") + e.value("prefix", "?"), codes, status,
                 dynamic ? expiry_text(e["expires"], now) : "", why});
         first_row = false;
       }

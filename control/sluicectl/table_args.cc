@@ -47,6 +47,21 @@ std::vector<int32_t> parse_thresholds(const std::string &s) {
   return out;
 }
 
+std::string codes_text(const std::vector<uint32_t> &codes) {
+  std::string out;
+  for (uint32_t c : codes) {
+    if (!out.empty()) out += '+';
+    out += code_text(c);
+  }
+  return out;
+}
+
+nlohmann::json codes_json(const std::vector<uint32_t> &codes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (uint32_t c : codes) out.push_back(code_text(c));
+  return out;
+}
+
 std::string code_text(uint32_t code) {
   return code ? rep::format_ipv4(code) : "";
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string>
@@ -23,7 +24,10 @@ std::vector<sluice::reputation::IpAddress> address_args(const po::variables_map 
 std::vector<int32_t> parse_thresholds(const std::string &s);
 
 std::string code_text(uint32_t code);  // a DNSBL return code as an address, "" for none
-std::string signed_text(int64_t v);    // "+3", "0", "-2"
+// Several codes, each as code_text, joined by "+" ("127.0.0.2+127.0.0.4"); "" for none.
+std::string codes_text(const std::vector<uint32_t> &codes);
+nlohmann::json codes_json(const std::vector<uint32_t> &codes);  // ["127.0.0.2", ...]
+std::string signed_text(int64_t v);                             // "+3", "0", "-2"
 
 // Thresholds (and level names) for showing levels: from --thresholds, or from the data plane's
 // policy file with --policy (docs/policy.md).

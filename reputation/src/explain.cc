@@ -37,8 +37,8 @@ std::map<uint32_t, std::string> lines_of(const SourceConfig &cfg,
 }
 
 template <class A>
-ExplainSource explain_source(const SourceConfig &cfg, const std::vector<Entry<A>> &entries,
-                             A addr) {
+ExplainSource explain_source(const SourceConfig &cfg, const ParsedSource &parsed,
+                             const std::vector<Entry<A>> &entries, A addr) {
   ExplainSource s;
   s.name = cfg.name;
   s.type = cfg.type;
@@ -63,6 +63,7 @@ ExplainSource explain_source(const SourceConfig &cfg, const std::vector<Entry<A>
     x.text = text.count(e.line) ? text[e.line] : std::string();
     x.line = e.line;
     x.code = e.code;
+    x.codes = parsed.codes_of(e);
     x.weight = e.weight;
     x.exclude = e.exclude;
     x.flags = e.flags;
@@ -84,9 +85,10 @@ Explanation explain(const SourcesFile &sf, std::span<const ParsedSource> parsed,
   Explanation x;
   x.address = address;
   for (size_t k = 0; k < sf.sources.size() && k < parsed.size(); ++k) {
-    ExplainSource s = address.family == 4
-                          ? explain_source<uint32_t>(sf.sources[k], parsed[k].v4, address.v4)
-                          : explain_source<U128>(sf.sources[k], parsed[k].v6, address.v6);
+    ExplainSource s =
+        address.family == 4
+            ? explain_source<uint32_t>(sf.sources[k], parsed[k], parsed[k].v4, address.v4)
+            : explain_source<U128>(sf.sources[k], parsed[k], parsed[k].v6, address.v6);
     if (s.entries.empty()) continue;
     if (s.listed) {
       x.score += s.contribution;

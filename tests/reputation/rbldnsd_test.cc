@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "sluice/reputation/compile.h"
+#include "sluice/reputation/explain.h"
 #include "test_util.h"
 
 namespace sluice::reputation::testing {
@@ -210,6 +211,31 @@ std::vector<uint32_t> codes(std::initializer_list<uint32_t> last_octets) {
   std::vector<uint32_t> v;
   for (uint32_t o : last_octets) v.push_back(0x7f000000u | o);
   return v;
+}
+
+// explain shows every code the deciding entry answers, and the contribution the table holds
+// (their weights' sum), not only the lowest code.
+TEST(RbldnsdIp4set, ExplainShowsEveryCodeOfTheDecidingEntry) {
+  auto c = config(SourceType::kRbldnsdIp4set, 100);
+  c.name = "zone";
+  for (uint32_t k = 2; k <= 7; ++k) c.code_weights[0x7f000000u | k] = 1 << k;
+  auto p = parse(c, "198.18.1.200 :6\n198.18.1.200 :7\n198.18.1.0/24 :5\n");
+  ASSERT_EQ(p.malformed(), 0u) << ::testing::PrintToString(p.problems);
+  SourcesFile sf;
+  sf.sources.push_back(c);
+  std::vector<ParsedSource> ps{p};
+  const Explanation x = explain(sf, ps, *parse_ip("198.18.1.200"));
+  ASSERT_EQ(x.sources.size(), 1u);
+  ASSERT_FALSE(x.sources[0].entries.empty());
+  const ExplainEntry &e = x.sources[0].entries[0];
+  EXPECT_TRUE(e.decides);
+  EXPECT_EQ(e.codes, codes({6, 7}));
+  EXPECT_EQ(e.code, 0x7f000006u);
+  EXPECT_EQ(x.sources[0].contribution, 64 + 128);
+  EXPECT_EQ(x.value.score, value4(compile(ps, sf.sources), "198.18.1.200").score);
+  const Explanation y = explain(sf, ps, *parse_ip("198.18.1.9"));
+  ASSERT_FALSE(y.sources.empty());
+  EXPECT_EQ(y.sources[0].entries[0].codes, codes({5}));
 }
 
 TEST(RbldnsdIp4set, AnAddressAnswersEveryCodeListedAtItsDecidingLevel) {

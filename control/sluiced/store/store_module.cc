@@ -19,6 +19,7 @@
 #include "daemon/log.h"
 #include "daemon/module.h"
 #include "host_request.h"
+#include "sluice/reputation/address.h"
 #include "sluice/reputation/explain.h"
 #include "store.h"
 
@@ -187,6 +188,7 @@ class StoreModule : public Module, public ContributionProvider {
       rep::ParsedSource copy;
       copy.v4 = p->v4;
       copy.v6 = p->v6;
+      copy.code_sets = p->code_sets;
       parsed.push_back(std::move(copy));
     }
     rep::Explanation x = rep::explain(sf, parsed, *a);
@@ -199,13 +201,17 @@ class StoreModule : public Module, public ContributionProvider {
                  {"listed", s.listed},
                  {"contribution", s.contribution},
                  {"entries", json::array()}};
-      for (const auto &e : s.entries)
+      for (const auto &e : s.entries) {
+        json codes = json::array();  // rbldnsd return codes, as addresses
+        for (uint32_t c : e.codes) codes.push_back(rep::format_ipv4(c));
         js["entries"].push_back({{"prefix", e.prefix},
+                                 {"codes", codes},
                                  {"weight", e.weight},
                                  {"exclude", e.exclude},
                                  {"line", e.line},
                                  {"text", e.text},
                                  {"decides", e.decides}});
+      }
       if (s.name == dynamic_name) {
         // The store's own records, most specific first as explain's entries are.
         json dyn = json::array();

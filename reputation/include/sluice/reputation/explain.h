@@ -19,7 +19,8 @@ struct ExplainEntry {
   std::string prefix;  // the listed prefix that covers the address ("192.0.2.0/24")
   std::string text;    // the source line, trimmed
   uint32_t line = 0;
-  uint32_t code = 0;  // rbldnsd return code, 0 if none
+  uint32_t code = 0;            // rbldnsd return code (the lowest when several), 0 if none
+  std::vector<uint32_t> codes;  // every rbldnsd return code it answers, ascending; empty if none
   int32_t weight = 0;
   bool exclude = false;
   uint32_t flags = 0;    // the entry's own SL_REP_ALLOW | SL_REP_DENY (Entry::flags)

@@ -27,7 +27,6 @@ namespace {
 using golden::Rec;
 namespace fs = std::filesystem;
 
-constexpr uint64_t kMs = 1'000'000;
 const fs::path kGolden = fs::path(SLUICE_DP_GOLDEN_DIR);
 
 std::vector<uint8_t> file_bytes(const fs::path &p) {

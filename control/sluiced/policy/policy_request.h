@@ -86,8 +86,8 @@ struct ParseResult {
   PolicyRequest request;  // kRequest
   size_t consumed = 0;    // kRequest: bytes of the request, the empty line included
   Refusal refusal = Refusal::kNone;
-  size_t line = 0;     // kRefused: 1-based line of the request where it went wrong (0: none)
-  std::string detail;  // kRefused: a sentence for the log, input shown escaped and cut
+  size_t line = 0;         // kRefused: 1-based line of the request where it went wrong (0: none)
+  std::string detail;      // kRefused: a sentence for the log, input shown escaped and cut
   ParseProgress progress;  // kNeedMore: where to resume
 };
 

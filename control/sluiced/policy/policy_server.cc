@@ -386,7 +386,8 @@ void PolicyServer::update_interest(int fd, Client &c) {
   c.writing = want_out;
   c.reading = want_in;
   epoll_event ev{};
-  ev.events = (want_in ? uint32_t{EPOLLIN | EPOLLRDHUP} : 0u) | (want_out ? uint32_t{EPOLLOUT} : 0u);
+  ev.events =
+      (want_in ? uint32_t{EPOLLIN | EPOLLRDHUP} : 0u) | (want_out ? uint32_t{EPOLLOUT} : 0u);
   ev.data.fd = fd;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
 }

@@ -116,6 +116,7 @@ struct Conn {
   size_t off = 0;
   std::string in;
   Clock::time_point sent;
+  bool inflight = false;
 };
 
 struct SetResult {
@@ -144,6 +145,7 @@ SetResult run(std::vector<Conn> &conns, int ep, double seconds, uint32_t &next) 
     c.out = request(next++);
     c.off = 0;
     c.sent = Clock::now();
+    c.inflight = true;
     while (c.off < c.out.size()) {
       const ssize_t n = ::send(c.fd, c.out.data() + c.off, c.out.size() - c.off, MSG_NOSIGNAL);
       if (n <= 0) die(std::string("send: ") + std::strerror(errno));
@@ -176,11 +178,14 @@ SetResult run(std::vector<Conn> &conns, int ep, double seconds, uint32_t &next) 
       lat.push_back(std::chrono::duration<double, std::micro>(now - c.sent).count());
       ++done;
       c.in.clear();
+      c.inflight = false;
       if (now < end) send_next(c);
     }
   }
   // Drain the replies still in flight so the next set starts clean.
   for (auto &c : conns) {
+    if (!c.inflight) continue;
+    c.inflight = false;
     while (c.in.size() < 2 || c.in.compare(c.in.size() - 2, 2, "\n\n") != 0) {
       char buf[4096];
       const ssize_t r = ::recv(c.fd, buf, sizeof buf, 0);
@@ -236,7 +241,7 @@ int main(int argc, char **argv) {
   std::vector<Conn> conns;
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
   for (int i = 0; i < o.connections; ++i) {
-    conns.push_back(Conn{open_connection(o.connect), {}, 0, {}, {}});
+    conns.push_back(Conn{open_connection(o.connect), {}, 0, {}, {}, false});
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u32 = static_cast<uint32_t>(i);

@@ -243,6 +243,8 @@ if [[ $fails != 0 ]]; then
   echo "-- sluiced.log:"; tail -30 "$work/sluiced.log"
   echo "-- maillog:"; tail -40 "$work/pf/maillog"
   echo "-- master.out:"; tail -20 "$work/master.out"
+  echo "-- processes in $ns:"; ip netns pids "$ns" | xargs -r ps -o pid,user,wchan:24,args -p
+  for p in $(ip netns pids "$ns"); do echo "-- $p:"; cat "/proc/$p/stack" 2>/dev/null | head -8; done
   echo "-- policy recent:"; cat "$work/recent.txt"
 fi
 [[ $fails == 0 ]] && echo "PASS" || echo "FAILED: $fails"

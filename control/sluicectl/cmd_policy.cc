@@ -128,7 +128,8 @@ int cmd_check(Context &ctx) {
   return kExitOk;
 }
 
-const GroupRegistrar kPolicyGroup("policy", "check a policy file against a table");
+const GroupRegistrar kPolicyGroup("policy",
+                                  "check a policy file; the Postfix policy service (recent)");
 const CommandRegistrar kCheck("policy check",
                               "validate a policy file and show what each level catches", cmd_check);
 

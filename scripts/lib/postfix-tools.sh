@@ -92,6 +92,16 @@ pft_fetch() {
   dt_fetch postfix pft_patch_runpath pft_verify
 }
 
+# pft_netns_prepare NS: readies network namespace NS (made by the caller) for an instance: a
+# deeper queue for unix datagram sockets there (net.unix.max_dgram_qlen is per namespace and 10 by
+# default; the machine's own value is untouched). The daemons log through postlogd's datagram
+# socket, and postlogd's own lines go the same way: a burst of start-up lines that filled the
+# queue before postlogd read it left postlogd and smtpd blocked in sendto for good (both seen in
+# unix_wait_for_peer under a loaded test run). Call it before the master starts.
+pft_netns_prepare() {
+  nsenter --net="/run/netns/$1" -- sysctl -qw net.unix.max_dgram_qlen=1024
+}
+
 # pft_instance_init DIR LISTEN [PARAM=VALUE...]: a private Postfix instance in DIR: DIR/etc
 # (main.cf, master.cf), DIR/queue, DIR/data, its log in DIR/maillog. smtpd listens on LISTEN
 # (ADDR:PORT, e.g. 198.18.2.25:25); mail from anywhere is accepted and discarded. Extra main.cf

@@ -105,7 +105,9 @@ PATH=${PATH#"$work/decoy:"}
 rig_down >/dev/null 2>&1
 
 echo "== a private Postfix instance: master and smtpd from the copy, own config and queue"
-if ! { ip netns add "$ns" && ip -n "$ns" link set lo up; }; then bad "namespace $ns"; fi
+if ! { ip netns add "$ns" && ip -n "$ns" link set lo up && pft_netns_prepare "$ns"; }; then
+  bad "namespace $ns"
+fi
 check "pft_instance_init" pft_instance_init "$work/pf" 127.0.0.1:25
 check "main.cf names the scratch queue" grep -q "^queue_directory = $work/pf/queue$" "$work/pf/etc/main.cf"
 setsid nsenter --net="/run/netns/$ns" -- "$PFT_MASTER" -c "$work/pf/etc" -d \

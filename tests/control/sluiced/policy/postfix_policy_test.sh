@@ -62,6 +62,7 @@ c() { "$ctl" --daemon "$work/sluiced.sock" "$@"; }
 mta=198.18.1.25 sink=198.18.1.26
 ip netns add "$ns" || { echo "FAIL: netns $ns"; exit 1; }
 ip -n "$ns" link set lo up
+pft_netns_prepare "$ns" || bad "the namespace's datagram queue"
 for a in 198.18.0.7 198.18.0.8 198.18.0.9 198.18.0.10 $mta $sink; do
   ip -n "$ns" addr add "$a/32" dev lo || bad "address $a"
 done

@@ -10,6 +10,7 @@
 
 #include "file_io.h"
 #include "parse_util.h"
+#include "sluice/reputation/ini_syntax.h"
 
 namespace sluice::reputation {
 namespace po = boost::program_options;
@@ -75,6 +76,7 @@ SourcesFile parse_sources_text(std::string_view text, const std::string &path) {
   SourcesFile out;
   out.path = path;
   std::vector<po::option> options;
+  if (auto bad = ini_syntax_error(text)) throw Error(path + ": " + *bad);
   try {
     std::istringstream in{std::string(text)};
     po::options_description none;

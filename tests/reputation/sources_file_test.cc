@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "sluice/reputation/error.h"
+#include "sluice/reputation/ini_syntax.h"
 #include "sluice/reputation/sources_file.h"
 
 namespace sluice::reputation {
@@ -59,6 +60,16 @@ void expect_error(const char *text, const char *message) {
   } catch (const Error &e) {
     EXPECT_THAT(e.what(), HasSubstr(message));
   }
+}
+
+// A line Boost's INI parser refuses is refused before the parser sees it, with its number: a
+// line holding the parser's own placeholder ("%invalid_line%") hung its message formatting.
+TEST(SourcesFile, ABadLineIsRefusedWithItsNumberBeforeTheIniParserSeesIt) {
+  expect_error("[zen]\ntype = list\n%invalid_line%\n",
+               "s.ini: line 3: neither \"key = value\" nor \"[section]\"");
+  expect_error("# comment\n[zen]\n = list\n", "s.ini: line 3: a value without a key");
+  expect_error("[zen\n", "s.ini: line 1: neither");
+  EXPECT_FALSE(ini_syntax_error("# only = a comment\n\n[zen] # section\n key = v=w # c\r\n"));
 }
 
 TEST(SourcesFile, RejectsMistakesWithTheFileAndSection) {

@@ -6,7 +6,10 @@
 #include <cstring>
 #include <charconv>
 #include <fstream>
+#include <iterator>
 #include <sstream>
+
+#include "sluice/reputation/ini_syntax.h"
 
 namespace sluice::sluiced {
 
@@ -39,8 +42,11 @@ std::string describe_key(const std::string &name) {
 
 }  // namespace
 
-po::variables_map ConfigSchema::parse(std::istream &in, const std::string &name) const {
+po::variables_map ConfigSchema::parse(std::istream &in_text, const std::string &name) const {
   po::variables_map vm;
+  const std::string text(std::istreambuf_iterator<char>(in_text), {});
+  if (auto bad = reputation::ini_syntax_error(text)) throw ConfigError(name + ": " + *bad);
+  std::istringstream in(text);
   try {
     const po::parsed_options parsed = po::parse_config_file(in, all_, true);
     for (const auto &o : parsed.options) {

@@ -11,6 +11,7 @@
 #include "fmt/format.h"
 #include "input_text.h"
 #include "keys.h"
+#include "sluice/reputation/ini_syntax.h"
 #include "sluice_error.h"
 
 namespace sluice::feed {
@@ -67,6 +68,7 @@ bool parse_duration_ms(std::string_view text, int64_t &out) {
 TrustConfig parse_trust_text(std::string_view text, const std::string &path) {
   TrustConfig cfg;
   std::vector<po::option> options;
+  if (auto bad = reputation::ini_syntax_error(text)) throw Error(path + ": " + *bad);
   try {
     std::istringstream in{std::string(text)};
     po::options_description none;

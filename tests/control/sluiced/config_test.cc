@@ -81,6 +81,14 @@ TEST(SluicedConfig, UnknownKeyIsRefusedNamingFileSectionAndKey) {
               HasSubstr("sluiced.ini: unknown key 'max_shrunk' in section [source.zen]"));
 }
 
+// Boost's INI parser never sees a line it would refuse: its message for one that holds its own
+// placeholder ("%invalid_line%") never finished formatting (the fuzzer's hang).
+TEST(SluicedConfig, ABadLineIsRefusedWithItsNumber) {
+  EXPECT_EQ(error_of("[sluiced]\n%invalid_line%\n"),
+            "sluiced.ini: line 2: neither \"key = value\" nor \"[section]\"");
+  EXPECT_EQ(error_of("[sluiced]\n= /tmp\n"), "sluiced.ini: line 2: a value without a key");
+}
+
 TEST(SluicedConfig, BadValuesAreRefusedWithTheKey) {
   EXPECT_THAT(error_of("[sluiced]\nrefresh_interval = soon\n"),
               HasSubstr("sluiced.ini: sluiced.refresh_interval: 'soon' is not a duration"));

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dp_stats.h"
+#include "po_error_text.h"
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/error.h"
 #include "sluice/xdp/replay.h"
@@ -68,7 +69,7 @@ std::optional<po::variables_map> parse(const Command &c, const std::vector<std::
     }
     po::notify(vm);
   } catch (const po::error &e) {
-    throw UsageError(e.what());
+    throw UsageError(sluice::po_error_text(e));
   }
   return vm;
 }

@@ -1,4 +1,5 @@
 #include "command_registry.h"
+#include "po_error_text.h"
 
 #include <ostream>
 
@@ -103,7 +104,7 @@ std::optional<po::variables_map> parse_command(Context &ctx, CommandOptions &opt
     }
     po::notify(vm);
   } catch (const po::error &e) {
-    throw UsageError(e.what());
+    throw UsageError(sluice::po_error_text(e));
   }
   return vm;
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "command_registry.h"
+#include "po_error_text.h"
 #include "sluice/reputation/error.h"
 
 namespace {
@@ -65,7 +66,7 @@ int main(int argc, char **argv) {
     po::store(po::command_line_parser(global_args).options(globals).run(), vm);
     po::notify(vm);
   } catch (const po::error &e) {
-    std::cerr << "sluicectl: " << e.what() << "\nTry 'sluicectl --help'.\n";
+    std::cerr << "sluicectl: " << sluice::po_error_text(e) << "\nTry 'sluicectl --help'.\n";
     return kExitUsage;
   }
   if (vm.count("version")) {

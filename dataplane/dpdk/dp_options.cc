@@ -1,4 +1,5 @@
 #include "dp_options.h"
+#include "po_error_text.h"
 
 #include <grp.h>
 
@@ -79,7 +80,7 @@ DpOptions parse_dp_options(int argc, char **argv) {
     }
     po::notify(vm);
   } catch (const po::error &e) {
-    throw std::invalid_argument(e.what());
+    throw std::invalid_argument(sluice::po_error_text(e));
   }
   if (no_control) {
     if (!vm["control"].defaulted())

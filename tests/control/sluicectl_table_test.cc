@@ -62,6 +62,19 @@ TEST_F(Sluicectl, HelpListsRegisteredCommands) {
   EXPECT_THAT(r.out, HasSubstr("table"));
 }
 
+// A bad value that holds one of Boost's message placeholders is a usage error, promptly: Boost's
+// own message for it substitutes %value% with the value in a loop that never ended.
+TEST_F(Sluicectl, AValueHoldingBoostsPlaceholderIsAUsageError) {
+  for (const char *v : {"%value%", "%canonical_option%", "%option%"}) {
+    SCOPED_TRACE(v);
+    const auto r = run({"--timeout", v, "status"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr("invalid value for option '--timeout'"));
+  }
+  const auto r = run({"table", "explain", "--thresholds", "%value%", "198.18.0.1"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+}
+
 TEST_F(Sluicectl, UnknownCommandIsAUsageError) {
   Result r = run({"frobnicate"});
   EXPECT_EQ(r.exit_code, 2);

@@ -8,6 +8,7 @@
 #include <boost/program_options.hpp>
 
 #include "daemon/daemon.h"
+#include "po_error_text.h"
 #include "daemon/log.h"
 
 namespace {
@@ -38,7 +39,7 @@ int main(int argc, char **argv) {
     po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
     po::notify(vm);
   } catch (const po::error &e) {
-    std::cerr << "sluiced: " << e.what() << "\nTry 'sluiced --help'.\n";
+    std::cerr << "sluiced: " << sluice::po_error_text(e) << "\nTry 'sluiced --help'.\n";
     return kExitUsage;
   }
   if (vm.count("help")) {

@@ -93,6 +93,19 @@ std::string quoted(std::string_view s) {
 
 }  // namespace
 
+const std::string *config_value(const po::variables_map &vm, const std::string &key) {
+  const auto it = vm.find(key);
+  return it == vm.end() ? nullptr : &it->second.as<std::string>();
+}
+
+bool config_bool(const po::variables_map &vm, const std::string &key, bool dflt) {
+  const std::string *v = config_value(vm, key);
+  if (v == nullptr) return dflt;
+  if (*v == "true" || *v == "yes" || *v == "on" || *v == "1") return true;
+  if (*v == "false" || *v == "no" || *v == "off" || *v == "0") return false;
+  throw ConfigError(key + ": " + quoted(*v) + " is not true or false");
+}
+
 std::chrono::milliseconds parse_duration(std::string_view text, const std::string &key) {
   struct Unit {
     std::string_view suffix;

@@ -4,7 +4,8 @@
 // Every concern declares its own [section] with ConfigSchema::add_section: option names are
 // "section.key" (e.g. "store.path"). Keys nobody declared are refused. Sections whose names
 // are not known in advance (sluiced's "[source.NAME]") are claimed by prefix with add_dynamic.
-// Every error is a ConfigError "FILE: reason" (Boost's parser has no line numbers to give).
+// Every error is a ConfigError "FILE: reason" ("FILE: line N: reason" for a line that is neither
+// a key nor a section: Boost's parser gives no line numbers, so those lines are checked first).
 #pragma once
 
 #include <sys/types.h>
@@ -63,6 +64,12 @@ mode_t parse_mode(std::string_view text, const std::string &key);
 gid_t parse_group(std::string_view text, const std::string &key);
 // A percentage 0 .. 100 ("50", "50%"); ConfigError("KEY: reason") otherwise.
 double parse_percent(std::string_view text, const std::string &key);
+
+// The text of a declared string key, or null when the file does not set it.
+const std::string *config_value(const po::variables_map &vm, const std::string &key);
+// A boolean key (true/yes/on/1, false/no/off/0), `dflt` when unset; ConfigError("KEY: reason")
+// for any other text.
+bool config_bool(const po::variables_map &vm, const std::string &key, bool dflt);
 
 // Shown in messages: a duration as the operator would write it ("5m", "250ms").
 std::string format_duration(std::chrono::milliseconds d);

@@ -6,22 +6,9 @@
 namespace sluice::sluiced::obs {
 namespace {
 
-const std::string *value_of(const po::variables_map &vm, const std::string &key) {
-  const auto it = vm.find(key);
-  return it == vm.end() ? nullptr : &it->second.as<std::string>();
-}
-
-bool read_bool(const po::variables_map &vm, const std::string &key, bool dflt) {
-  const std::string *v = value_of(vm, key);
-  if (v == nullptr) return dflt;
-  if (*v == "true" || *v == "yes" || *v == "on" || *v == "1") return true;
-  if (*v == "false" || *v == "no" || *v == "off" || *v == "0") return false;
-  throw ConfigError(key + ": '" + *v + "' is not true or false");
-}
-
 size_t read_count(const po::variables_map &vm, const std::string &key, size_t dflt, size_t min,
                   size_t max) {
-  const std::string *v = value_of(vm, key);
+  const std::string *v = config_value(vm, key);
   if (v == nullptr) return dflt;
   size_t n = 0;
   const auto r = std::from_chars(v->data(), v->data() + v->size(), n);
@@ -32,7 +19,7 @@ size_t read_count(const po::variables_map &vm, const std::string &key, size_t df
 }
 
 double read_rate(const po::variables_map &vm, const std::string &key, double dflt) {
-  const std::string *v = value_of(vm, key);
+  const std::string *v = config_value(vm, key);
   if (v == nullptr) return dflt;
   double d = 0;
   const auto r = std::from_chars(v->data(), v->data() + v->size(), d);
@@ -44,7 +31,7 @@ double read_rate(const po::variables_map &vm, const std::string &key, double dfl
 
 std::chrono::milliseconds read_duration(const po::variables_map &vm, const std::string &key,
                                         std::chrono::milliseconds dflt) {
-  const std::string *v = value_of(vm, key);
+  const std::string *v = config_value(vm, key);
   if (v == nullptr) return dflt;
   const auto d = parse_duration(*v, key);
   if (d.count() <= 0) throw ConfigError(key + ": must be above 0");
@@ -84,15 +71,15 @@ void describe_obs_config(ConfigSchema &schema) {
 ObsConfig read_obs_config(const po::variables_map &vm) {
   ObsConfig c;
   MetricsConfig &m = c.metrics;
-  m.enabled = read_bool(vm, "metrics.enabled", true);
-  const std::string *listen = value_of(vm, "metrics.listen");
+  m.enabled = config_bool(vm, "metrics.enabled", true);
+  const std::string *listen = config_value(vm, "metrics.listen");
   try {
     m.listen =
         metrics::parse_listen_address(listen ? *listen : std::string(metrics::kDefaultListen));
   } catch (const metrics::ServerError &e) {
     throw ConfigError(std::string("metrics.listen: ") + e.what());
   }
-  m.allow_non_loopback = read_bool(vm, "metrics.allow_non_loopback", false);
+  m.allow_non_loopback = config_bool(vm, "metrics.allow_non_loopback", false);
   if (m.enabled && !m.allow_non_loopback && !metrics::is_loopback(m.listen))
     throw ConfigError("metrics.listen: " + m.listen.text() +
                       " is not a loopback address; set metrics.allow_non_loopback = true to "
@@ -104,8 +91,8 @@ ObsConfig read_obs_config(const po::variables_map &vm) {
   m.stats_interval = read_duration(vm, "metrics.stats_interval", std::chrono::seconds(1));
 
   DecisionLogSettings &d = c.decision_log;
-  d.enabled = read_bool(vm, "decision_log.enabled", true);
-  if (const std::string *s = value_of(vm, "decision_log.sink")) d.sink = *s;
+  d.enabled = config_bool(vm, "decision_log.enabled", true);
+  if (const std::string *s = config_value(vm, "decision_log.sink")) d.sink = *s;
   if (!(d.sink == "auto" || d.sink == "journal" || d.sink == "syslog" ||
         (d.sink.rfind("file:", 0) == 0 && d.sink.size() > 5)))
     throw ConfigError("decision_log.sink: '" + d.sink +

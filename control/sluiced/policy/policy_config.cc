@@ -7,22 +7,9 @@
 namespace sluice::sluiced::policy {
 namespace {
 
-const std::string *value_of(const po::variables_map &vm, const std::string &key) {
-  const auto it = vm.find(key);
-  return it == vm.end() ? nullptr : &it->second.as<std::string>();
-}
-
-bool read_bool(const po::variables_map &vm, const std::string &key, bool dflt) {
-  const std::string *v = value_of(vm, key);
-  if (v == nullptr) return dflt;
-  if (*v == "true" || *v == "yes" || *v == "on" || *v == "1") return true;
-  if (*v == "false" || *v == "no" || *v == "off" || *v == "0") return false;
-  throw ConfigError(key + ": " + shown(*v) + " is not true or false");
-}
-
 int64_t read_int(const po::variables_map &vm, const std::string &key, int64_t dflt, int64_t min,
                  int64_t max) {
-  const std::string *v = value_of(vm, key);
+  const std::string *v = config_value(vm, key);
   if (v == nullptr) return dflt;
   int64_t n = 0;
   const auto r = std::from_chars(v->data(), v->data() + v->size(), n);
@@ -34,7 +21,7 @@ int64_t read_int(const po::variables_map &vm, const std::string &key, int64_t df
 
 std::chrono::milliseconds read_duration(const po::variables_map &vm, const std::string &key,
                                         std::chrono::milliseconds dflt) {
-  const std::string *v = value_of(vm, key);
+  const std::string *v = config_value(vm, key);
   if (v == nullptr) return dflt;
   const auto d = parse_duration(*v, key);
   if (d.count() <= 0) throw ConfigError(key + ": must be above 0");
@@ -94,7 +81,7 @@ void describe_policy_config(ConfigSchema &schema) {
 
 PolicyConfig read_policy_config(const po::variables_map &vm) {
   PolicyConfig c;
-  const std::string *listen = value_of(vm, "policy.listen");
+  const std::string *listen = config_value(vm, "policy.listen");
   c.enabled = listen != nullptr;
   if (listen) {
     try {
@@ -103,11 +90,11 @@ PolicyConfig read_policy_config(const po::variables_map &vm) {
       throw ConfigError(std::string("policy.listen: ") + e.what());
     }
   }
-  if (const std::string *m = value_of(vm, "policy.socket_mode"))
+  if (const std::string *m = config_value(vm, "policy.socket_mode"))
     c.socket_mode = parse_mode(*m, "policy.socket_mode");
-  if (const std::string *g = value_of(vm, "policy.socket_group"))
+  if (const std::string *g = config_value(vm, "policy.socket_group"))
     c.socket_group = parse_group(*g, "policy.socket_group");
-  c.allow_non_loopback = read_bool(vm, "policy.allow_non_loopback", false);
+  c.allow_non_loopback = config_bool(vm, "policy.allow_non_loopback", false);
   if (c.enabled && c.listen.kind == Listen::Kind::kInet && !c.allow_non_loopback &&
       !is_loopback_host(c.listen.host))
     throw ConfigError("policy.listen: " + c.listen.text() +
@@ -126,7 +113,7 @@ PolicyConfig read_policy_config(const po::variables_map &vm) {
   c.actions.resize(SL_MAX_LEVELS);
   for (unsigned l = 0; l < SL_MAX_LEVELS; ++l) {
     const std::string key = action_key(l);
-    const std::string *v = value_of(vm, key);
+    const std::string *v = config_value(vm, key);
     try {
       c.actions[l] = parse_action(v ? *v : (l == 0 ? "DUNNO" : kDefaultShapeAction));
     } catch (const ActionError &e) {
@@ -143,7 +130,7 @@ PolicyConfig read_policy_config(const po::variables_map &vm) {
   const auto ttl = read_duration(vm, "policy.trap_ttl", std::chrono::hours(24));
   if (ttl < std::chrono::seconds(1)) throw ConfigError("policy.trap_ttl: at least 1s");
   c.trap_ttl = std::chrono::duration_cast<std::chrono::seconds>(ttl);
-  if (const std::string *a = value_of(vm, "policy.trap_action")) {
+  if (const std::string *a = config_value(vm, "policy.trap_action")) {
     try {
       c.trap_action = parse_action(*a);
     } catch (const ActionError &e) {

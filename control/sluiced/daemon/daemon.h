@@ -12,6 +12,8 @@
 //   rebuild_now()           the same, done before returning (a command that must be effective
 //                           in every data plane when its reply is sent)
 //   add_observer()          source, push and table events as they happen (metrics, logs)
+//   observations()          what this site saw about senders (local_observation.h): producers
+//                           publish, the local score model subscribes
 //   status(), table(), last_build()  what `status`, metrics and `table explain` show
 //
 // The table is compile(last good version of every list source, in sources-file order, then
@@ -28,6 +30,7 @@
 
 #include "daemon/commands.h"
 #include "daemon/event_loop.h"
+#include "daemon/local_observation.h"
 #include "daemon/module.h"
 #include "daemon/provider.h"
 #include "daemon/sluiced_config.h"
@@ -64,6 +67,7 @@ class Daemon {
   const SluicedConfig &config() const { return cfg_; }
   void add_provider(ContributionProvider &p) { providers_.push_back(&p); }
   void add_observer(Observer &o) { observers_.push_back(&o); }
+  ObservationBus &observations() { return observations_; }
   void contributions_changed(std::string_view why);
   void rebuild_now(std::string_view why);
   const reputation::Snapshot &table() const { return table_.current(); }
@@ -117,6 +121,7 @@ class Daemon {
   std::vector<std::unique_ptr<DataplanePusher>> pushers_;
   std::vector<ContributionProvider *> providers_;
   std::vector<Observer *> observers_;
+  ObservationBus observations_;
   std::unique_ptr<dataplane::ControlServer> control_;
   std::optional<PolicyTarget> policy_;
   BuildInput last_build_;

@@ -255,13 +255,35 @@ TEST_F(ComplaintsDaemonTest, SluicectlReportArfFromAFileAndFromStandardInput) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("refused (no_source_ip)"));
   EXPECT_EQ(observations().size(), 2u);
-  // Usage: --arf with ADDR or --kind; a file that is not there.
+  // Usage: --arf with ADDR or --kind, neither ADDR nor --arf; a file that is not there.
+  r = ctl({"report"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("ADDR is required"));
   EXPECT_EQ(ctl({"report", "198.51.100.9", "--arf", file}).exit_code, 2);
   EXPECT_EQ(ctl({"report", "--arf", file, "--kind", "trap_hit"}).exit_code, 2);
   r = ctl({"report", "--arf", dir / "missing.eml"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("missing.eml"));
   EXPECT_EQ(observations().size(), 2u);
+}
+
+// A private or reserved Source-IP is still an address: taken, and said in the log.
+TEST_F(ComplaintsDaemonTest, APrivateSourceIpIsTakenAndLogged) {
+  start();
+  const json r =
+      report(replace(typical_report(), "Source-IP: 198.51.100.7", "Source-IP: 10.1.2.3"));
+  EXPECT_EQ(r["result"], "accepted");
+  EXPECT_EQ(r["subject"], "10.1.2.3");
+  EXPECT_EQ(r["reserved"], true);
+  ASSERT_EQ(observations().size(), 1u);
+  EXPECT_EQ(reputation::format_ip(observations()[0].subject), "10.1.2.3");
+  std::lock_guard lock(mu);
+  bool said = false;
+  for (const auto &l : logs)
+    if (l.find("10.1.2.3") != std::string::npos &&
+        l.find("private or reserved") != std::string::npos)
+      said = true;
+  EXPECT_TRUE(said);
 }
 
 // A report mail of 1 MiB (the default limit) fits through the control socket in base64

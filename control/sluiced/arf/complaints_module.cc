@@ -1,7 +1,8 @@
 // Complaints as a sluiced module (docs/complaints.md): the [complaints] section, the `report arf`
 // verb (sluicectl reads the mail and sends its bytes: the daemon never opens a path a client
 // names), the configured maildir (inotify on new/ and a periodic scan, bounded turns), the
-// de-duplication memory kept in STATE_DIR/arf_seen across restarts, and status counters.
+// de-duplication memory kept in STATE_DIR/arf_seen across restarts, status counters and the
+// sluiced_complaints_* metrics (docs/metrics.md).
 #include <poll.h>
 #include <sodium.h>
 
@@ -15,6 +16,7 @@
 #include "input_text.h"
 #include "intake.h"
 #include "maildir.h"
+#include "obs/obs_explain.h"
 
 namespace sluice::sluiced::arf {
 namespace {
@@ -27,6 +29,8 @@ constexpr auto kScanInterval = 30s;   // new/ is read this often even without an
 constexpr size_t kMailsPerTurn = 64;  // files of new/ handled per turn of the loop
 constexpr int kRefusalLogsPerWindow = 20;
 constexpr auto kRefusalLogWindow = 60s;
+// Refusal reasons of the maildir itself (the parser's are ArfRefusal's).
+constexpr const char *kMaildirRefusals[] = {"not_regular", "unreadable"};
 
 class ComplaintsModule : public Module {
  public:
@@ -62,9 +66,23 @@ class ComplaintsModule : public Module {
       d.loop().add_timer(0ms, [this] { scan_turn(); });
       log_info("complaints: reading ARF reports from the maildir " + cfg_.maildir);
     }
+    live_ = this;
+    static const bool registered = [] {
+      // One collector per process (the hook is global): it reports the module running now.
+      obs::add_metrics_collector("complaints", [](metrics::Exposition &e) {
+        if (live_ != nullptr) live_->collect(e);
+      });
+      return true;
+    }();
+    (void)registered;
+  }
+
+  ~ComplaintsModule() override {
+    if (live_ == this) live_ = nullptr;
   }
 
   void stop() override {
+    if (live_ == this) live_ = nullptr;
     if (maildir_ && daemon_ != nullptr) daemon_->loop().remove_fd(maildir_->inotify_fd());
     maildir_.reset();
     if (intake_ && cfg_.dedup_memory > 0 && !intake_->seen().save(seen_path_))
@@ -152,6 +170,32 @@ class ComplaintsModule : public Module {
     }
   }
 
+  void collect(metrics::Exposition &e) {
+    if (!intake_) return;
+    using metrics::MetricType;
+    const auto &c = intake_->counters();
+    e.declare("sluiced_complaints_reports_total", MetricType::counter,
+              "ARF reports taken: accepted (a complaint published) or duplicate (taken before)");
+    e.add("sluiced_complaints_reports_total", {{"result", "accepted"}}, c.accepted);
+    e.add("sluiced_complaints_reports_total", {{"result", "duplicate"}}, c.duplicates);
+    e.declare("sluiced_complaints_refusals_total", MetricType::counter,
+              "Mails refused as ARF reports, by reason");
+    auto refused = [&](const std::string &reason) {
+      const auto it = c.refused.find(reason);
+      e.add("sluiced_complaints_refusals_total", {{"reason", reason}},
+            it == c.refused.end() ? uint64_t{0} : it->second);
+    };
+    for (size_t k = 1; k < kArfRefusalCount; ++k)
+      refused(std::string(to_string(static_cast<ArfRefusal>(k))));
+    for (const char *r : kMaildirRefusals) refused(r);
+    e.declare("sluiced_complaints_remembered", MetricType::gauge,
+              "Report keys in the de-duplication memory");
+    e.add("sluiced_complaints_remembered", {}, static_cast<uint64_t>(intake_->seen().size()));
+    e.declare("sluiced_complaints_maildir_move_errors_total", MetricType::counter,
+              "Maildir mails that could not be moved from new/ to cur/");
+    e.add("sluiced_complaints_maildir_move_errors_total", {}, move_errors_);
+  }
+
   void log_outcome(const Outcome &o, const std::string &from) {
     if (o.fate == MailFate::kAccepted) {
       const std::string addr = rep::format_ip(o.report.source);
@@ -183,6 +227,7 @@ class ComplaintsModule : public Module {
       ++logs_suppressed_;
   }
 
+  static inline ComplaintsModule *live_ = nullptr;  // the module whose metrics a scrape reports
   ComplaintsConfig cfg_;
   Daemon *daemon_ = nullptr;
   std::unique_ptr<Intake> intake_;

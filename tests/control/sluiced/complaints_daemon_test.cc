@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -20,6 +21,8 @@
 #include "daemon/log.h"
 #include "daemon_client.h"
 #include "fake_dataplane.h"
+#include "metrics/exposition.h"
+#include "obs/obs_explain.h"
 #include "sluice/reputation/address.h"
 #include "test_dir.h"
 
@@ -203,7 +206,24 @@ TEST_F(ComplaintsDaemonTest, ReportArfPublishesOneObservationPerNewReport) {
   EXPECT_EQ(st["accepted"], 2);
   EXPECT_EQ(st["duplicates"], 1);
   EXPECT_EQ(st["refused"]["several_source_ips"], 1);
+  EXPECT_EQ(st["remembered"], 2);
   EXPECT_EQ(observations().size(), 2u);
+  std::promise<std::string> p;
+  auto f = p.get_future();
+  d->loop().post([&] {
+    metrics::Exposition e;
+    for (auto &[name, c] : obs::extra_collectors())
+      if (name == "complaints") c(e);
+    p.set_value(e.render());
+  });
+  const std::string text = f.get();
+  EXPECT_THAT(text, HasSubstr("sluiced_complaints_reports_total{result=\"accepted\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("sluiced_complaints_reports_total{result=\"duplicate\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("sluiced_complaints_refusals_total{reason=\"several_source_ips\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("sluiced_complaints_refusals_total{reason=\"no_source_ip\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("sluiced_complaints_refusals_total{reason=\"not_regular\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("sluiced_complaints_remembered 2\n"));
 }
 
 TEST_F(ComplaintsDaemonTest, TheKeysSurviveARestart) {

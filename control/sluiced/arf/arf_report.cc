@@ -156,6 +156,7 @@ void skip_cfws(std::string_view s, size_t &i) {
     int depth = 0;
     for (; i < s.size(); ++i) {
       if (s[i] == '\\') {
+        if (i + 1 == s.size()) break;  // a quoted-pair cut by the value's end
         ++i;
         continue;
       }

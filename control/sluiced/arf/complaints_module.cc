@@ -29,8 +29,8 @@ constexpr auto kScanInterval = 30s;   // new/ is read this often even without an
 constexpr size_t kMailsPerTurn = 64;  // files of new/ handled per turn of the loop
 constexpr int kRefusalLogsPerWindow = 20;
 constexpr auto kRefusalLogWindow = 60s;
-// Refusal reasons of the maildir itself (the parser's are ArfRefusal's).
-constexpr const char *kMaildirRefusals[] = {"not_regular", "unreadable"};
+// Refusal reasons besides the parser's (ArfRefusal): the maildir's, and a parser that threw.
+constexpr const char *kMaildirRefusals[] = {"not_regular", "unreadable", "internal_error"};
 
 class ComplaintsModule : public Module {
  public:

@@ -1,5 +1,7 @@
 #include "intake.h"
 
+#include <exception>
+
 namespace sluice::sluiced::arf {
 
 Intake::Intake(ArfLimits limits, size_t dedup_memory, Publish publish, Clock clock)
@@ -23,7 +25,13 @@ Outcome Intake::take(const MailFile &file) {
 }
 
 Outcome Intake::take(std::string_view mail) {
-  ArfResult r = parse_arf_report(mail, limits_);
+  ArfResult r;
+  try {
+    r = parse_arf_report(mail, limits_);
+  } catch (const std::exception &e) {
+    // A parser bug must not leave a maildir mail in new/ to fail again every turn.
+    return refused("internal_error", std::string("the parser failed: ") + e.what());
+  }
   if (!r.ok()) return refused(std::string(to_string(r.refusal)), std::move(r.detail));
   Outcome o;
   o.report = std::move(r.report);

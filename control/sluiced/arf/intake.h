@@ -19,7 +19,9 @@ namespace sluice::sluiced::arf {
 
 struct Outcome {
   MailFate fate = MailFate::kRefused;
-  std::string reason;  // refused: "no_source_ip", ..., "not_regular", "unreadable"
+  // refused: "no_source_ip", ... (ArfRefusal), "not_regular", "unreadable" (the maildir's), or
+  // "internal_error" (the parser threw: a bug, the mail is kept as refused)
+  std::string reason;
   std::string detail;  // refused: why, printable
   ArfReport report;    // accepted or duplicate
 };

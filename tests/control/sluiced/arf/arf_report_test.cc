@@ -228,6 +228,12 @@ std::vector<Bad> bad_reports() {
       {"unterminated_quoted_boundary",
        replace(t, "boundary=\"part_boundary_7c1\"", "boundary=\"part_boundary_7c1"),
        ArfRefusal::kBadMime},
+      // Regression: a backslash closing the header inside a comment ran the reader past the
+      // value's end (std::out_of_range escaped the parser).
+      {"comment_ending_in_a_backslash", "Content-Type: (x\\\n\nbody\n", ArfRefusal::kBadMime},
+      {"parameter_comment_ending_in_a_backslash",
+       "Content-Type: multipart/report; report-type=feedback-report (a\\\n\nbody\n",
+       ArfRefusal::kBadMime},
       {"two_content_types", replace(t, "MIME-Version: 1.0\n", "Content-Type: text/plain\n"),
        ArfRefusal::kBadMime},
       {"header_line_of_999", replace(t, kSubject, "Subject: " + std::string(990, 'x')),

@@ -55,7 +55,7 @@ DaemonClient::~DaemonClient() {
 nlohmann::json DaemonClient::call(const nlohmann::json &request) {
   const auto deadline = Clock::now() + timeout_;
   const std::string body = request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (body.size() > proto::kMaxMessage)
+  if (body.size() > kMaxDaemonRequest)
     throw DaemonError("request of " + std::to_string(body.size()) + " bytes is too large");
   std::string frame(4, '\0');
   const auto n = static_cast<uint32_t>(body.size());

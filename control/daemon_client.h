@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -15,6 +16,9 @@ namespace sluice::control {
 
 inline constexpr const char *kDefaultDaemonSocket = "/run/sluice/sluiced.sock";
 inline constexpr const char *kDaemonSocketEnv = "SLUICE_DAEMON";
+// sluiced's request limit, above sluice-dp's 1 MiB (control_proto.h): `report arf` carries a
+// whole mail in base64 (4/3 of its size), and a 1 MiB report must fit.
+inline constexpr uint32_t kMaxDaemonRequest = 2u << 20;
 
 class DaemonError : public sluice::Error {
  public:

@@ -1,13 +1,19 @@
 // sluicectl report ADDR: publish an observation about a sender to the collaboration feed
-// through sluiced (docs/feed.md); sluicectl feed status | explain ADDR: what the feed brought.
+// through sluiced (docs/feed.md); sluicectl report --arf FILE|-: hand an ARF feedback report to
+// sluiced (docs/complaints.md); sluicectl feed status | explain ADDR: what the feed brought.
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "command_registry.h"
 #include "daemon_call.h"
+#include "daemon_client.h"
 #include "text_table.h"
 
 namespace sluicectl {
@@ -15,24 +21,100 @@ namespace {
 
 using nlohmann::json;
 
+// The largest mail `report --arf` sends: its base64 and the request around it fit in one request
+// to sluiced (daemon_client.h).
+constexpr size_t kMaxArfMailBytes = (sluice::control::kMaxDaemonRequest - 1024) / 4 * 3;
+
+std::string base64(const std::string &in) {
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < in.size(); i += 3) {
+    const size_t n = std::min<size_t>(3, in.size() - i);
+    uint32_t v = 0;
+    for (size_t k = 0; k < 3; ++k)
+      v = (v << 8) | (k < n ? static_cast<unsigned char>(in[i + k]) : 0u);
+    for (size_t k = 0; k < 4; ++k) out += k <= n ? kAlphabet[(v >> (18 - 6 * k)) & 63] : '=';
+  }
+  return out;
+}
+
+// The mail in FILE, or on standard input for "-", at most kMaxArfMailBytes (runtime error, exit
+// 1, beyond).
+std::string read_mail(const std::string &file) {
+  const bool stdin_ = file == "-";
+  const int fd = stdin_ ? 0 : ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  const std::string name = stdin_ ? "standard input" : file;
+  if (fd < 0) throw std::runtime_error(name + ": " + std::strerror(errno));
+  std::string mail;
+  char buf[65536];
+  for (;;) {
+    const ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      const std::string err = std::strerror(errno);
+      if (!stdin_) ::close(fd);
+      throw std::runtime_error(name + ": " + err);
+    }
+    if (r == 0) break;
+    mail.append(buf, static_cast<size_t>(r));
+    if (mail.size() > kMaxArfMailBytes) {
+      if (!stdin_) ::close(fd);
+      throw std::runtime_error(
+          fmt::format("{}: over {} bytes, the largest report mail a request to sluiced carries",
+                      name, kMaxArfMailBytes));
+    }
+  }
+  if (!stdin_) ::close(fd);
+  return mail;
+}
+
+int report_arf(Context &ctx, const po::variables_map &found) {
+  if (found.count("addr")) throw UsageError("ADDR and --arf exclude each other");
+  for (const char *k : {"kind", "count", "window", "ttl", "evidence"})
+    if (found.count(k) && !found[k].defaulted())
+      throw UsageError(fmt::format("--{} does not apply to --arf", k));
+  const std::string mail = read_mail(found["arf"].as<std::string>());
+  const json r = daemon_call(ctx, {{"cmd", "report arf"}, {"mail_base64", base64(mail)}});
+  const std::string result = r.value("result", "");
+  if (result == "accepted" || result == "duplicate") {
+    ctx.out << fmt::format("{}: {} complaint about {} (report {}){}\n", result,
+                           r.value("feedback_type", ""), r.value("subject", ""), r.value("key", ""),
+                           result == "duplicate" ? ", taken before: not counted again" : "");
+    return kExitOk;
+  }
+  ctx.err << fmt::format("refused ({}): {}\n", r.value("reason", "?"), r.value("detail", ""));
+  return kExitFailure;
+}
+
 int report(Context &ctx) {
   CommandOptions opts;
   opts.words("addr", 1, "the address or prefix");
   opts.visible.add_options()  //
       ("kind", po::value<std::string>()->default_value("complaint"),
-       "complaint, trap_hit, conn_rate, pregreet, shaped, blocked or vouch")                  //
-      ("count", po::value<int64_t>()->default_value(1), "how many times (1..1000000)")        //
-      ("window", po::value<int64_t>()->default_value(60), "seconds the count was seen over")  //
-      ("ttl", po::value<int64_t>()->default_value(3600), "suggested lifetime in seconds")     //
-      ("evidence", po::value<std::string>(), "an id for the evidence (ticket, log reference)");
+       "complaint, trap_hit, conn_rate, pregreet, shaped, blocked or vouch")                    //
+      ("count", po::value<int64_t>()->default_value(1), "how many times (1..1000000)")          //
+      ("window", po::value<int64_t>()->default_value(60), "seconds the count was seen over")    //
+      ("ttl", po::value<int64_t>()->default_value(3600), "suggested lifetime in seconds")       //
+      ("evidence", po::value<std::string>(), "an id for the evidence (ticket, log reference)")  //
+      ("arf", po::value<std::string>()->value_name("FILE"),
+       "an ARF feedback report (one mail) from FILE, or standard input for -, instead of ADDR");
   const auto found = parse_command(
       ctx, opts,
-      {"sluicectl [--daemon PATH] report ADDR [--kind KIND] [--count N] [--evidence ID]",
+      {"sluicectl [--daemon PATH] report ADDR [--kind KIND] [--count N] [--evidence ID]\n"
+       "       sluicectl [--daemon PATH] report --arf FILE|-",
        "Publishes an observation about ADDR (an address or prefix) to the collaboration feed as\n"
        "this site's participant: sluiced signs it and publishes it, batched with others, on its\n"
        "own subject. The other participants weigh it by their trust in this site. It does not\n"
-       "change this site's own table. Exit 1 when sluiced has no [feed] or refuses a value."});
+       "change this site's own table. Exit 1 when sluiced has no [feed] or refuses a value.\n"
+       "\n"
+       "With --arf, sluicectl reads one mail holding an ARF feedback report (RFC 5965) from FILE\n"
+       "or standard input (at most 1.5 MiB) and sends its bytes to sluiced, which takes the\n"
+       "Source-IP of its feedback part as a complaint, once per report (docs/complaints.md).\n"
+       "Prints accepted or duplicate (exit 0), or refused with the reason (exit 1)."});
   if (!found) return kExitOk;
+  if (found->count("arf")) return report_arf(ctx, *found);
   if (!found->count("addr")) throw UsageError("ADDR is required");
   json req = {{"cmd", "report"},
               {"addr", (*found)["addr"].as<std::vector<std::string>>().front()},

@@ -28,9 +28,10 @@ inline std::string slurp(const std::filesystem::path &p) {
   return ss.str();
 }
 
-// SLUICECTL_PATH with `args`; `scratch` holds the captured output while it runs.
-inline CliResult run_sluicectl(std::vector<std::string> args,
-                               const std::filesystem::path &scratch) {
+// SLUICECTL_PATH with `args`; `scratch` holds the captured output while it runs. `stdin_file`,
+// if not empty, is its standard input.
+inline CliResult run_sluicectl(std::vector<std::string> args, const std::filesystem::path &scratch,
+                               const std::string &stdin_file = "") {
   args.insert(args.begin(), SLUICECTL_PATH);
   std::vector<char *> argv;
   for (auto &a : args) argv.push_back(a.data());
@@ -40,6 +41,8 @@ inline CliResult run_sluicectl(std::vector<std::string> args,
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (!stdin_file.empty())
+    posix_spawn_file_actions_addopen(&fa, 0, stdin_file.c_str(), O_RDONLY, 0);
   pid_t pid;
   CliResult r;
   const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);

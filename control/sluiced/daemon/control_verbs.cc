@@ -4,6 +4,7 @@
 #include <future>
 
 #include "control_server.h"
+#include "daemon_client.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 
@@ -144,7 +145,9 @@ void Daemon::open_control_socket() {
       throw CommandError("sluiced is shutting down");
     }
   };
-  control_ = std::make_unique<dataplane::ControlServer>(cfg_.socket, handler, access);
+  dataplane::ControlLimits limits;
+  limits.max_request = control::kMaxDaemonRequest;  // a report mail in base64 (`report arf`)
+  control_ = std::make_unique<dataplane::ControlServer>(cfg_.socket, handler, access, limits);
   log_info("control socket " + cfg_.socket);
 }
 

@@ -142,15 +142,21 @@ bool LogFollower::read_some(size_t &budget) {
   return fd_ >= 0 && ::fstat(fd_, &st) == 0 && st.st_size > offset_;
 }
 
+void LogFollower::start() {
+  if (started_) return;
+  started_ = true;
+  try_open(true);
+}
+
 bool LogFollower::poll() {
   watch_directory();
   size_t budget = opts_.max_read_bytes;
-  if (fd_ < 0) {
-    try_open(!started_);
-    started_ = true;
-    if (fd_ < 0) return false;
+  if (!started_) {
+    start();
+  } else if (fd_ < 0) {
+    try_open(false);
   }
-  started_ = true;
+  if (fd_ < 0) return false;
   struct stat fst {};
   if (::fstat(fd_, &fst) == 0 && fst.st_size < offset_) {  // copytruncate
     ++counters_.truncations;

@@ -53,6 +53,10 @@ class LogFollower {
   LogFollower(const LogFollower &) = delete;
   LogFollower &operator=(const LogFollower &) = delete;
 
+  // Opens the file now, if it exists, and places the start (its end unless from_start) without
+  // reading: what is appended from here on is read. The first poll() does this if not done.
+  void start();
+
   // The inotify descriptor to add to the loop (-1 without inotify).
   int inotify_fd() const { return inotify_fd_; }
   // Reads the pending inotify events; when one concerns the file, does what poll() does.

@@ -74,6 +74,18 @@ TEST_F(Follower, StartsAtTheEndByDefault) {
   EXPECT_EQ(take(), Lines{"new 1"});
 }
 
+// Regression: the end is placed when start() runs, not at the first poll(): lines written between
+// the daemon's start and its loop's first turn were skipped.
+TEST_F(Follower, StartPlacesTheEndWithoutReading) {
+  append("old\n");
+  make();
+  follower_->start();
+  EXPECT_TRUE(take().empty());
+  append("written before the first poll\n");
+  follower_->poll();
+  EXPECT_EQ(take(), Lines{"written before the first poll"});
+}
+
 TEST_F(Follower, FromStartReadsWhatIsThere) {
   append("old 1\nold 2\n");
   make(true);

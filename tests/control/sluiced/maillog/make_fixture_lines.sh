@@ -19,7 +19,7 @@ rbldnsd=${SLUICE_TOOLS_DIR:-/var/cache/sluice-tools}/rbldnsd/usr/sbin/rbldnsd
 work=$(mktemp -d /tmp/sluice_mlfix.XXXXXX)
 chmod 755 "$work"
 ns=slmlfix$$
-master_pid= dns_pid=
+master_pid='' dns_pid=''
 cleanup() {
   [[ -n $master_pid ]] && kill -TERM "$master_pid" 2>/dev/null && wait "$master_pid" 2>/dev/null
   [[ -n $dns_pid ]] && kill -TERM "$dns_pid" 2>/dev/null
@@ -74,9 +74,6 @@ for ((i = 0; i < 100; i++)); do
   sleep 0.1
 done
 
-client() { # SRC DST then a python body using socket s, send(), reply()
-  in_ns timeout 30 python3 - "$@"
-}
 run() { # SRC DST SCRIPT: a raw SMTP conversation; SCRIPT is python
   local src=$1 dst=$2 body=$3
   in_ns timeout 30 python3 -c "

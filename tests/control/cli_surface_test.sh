@@ -55,7 +55,8 @@ walk_sluicectl() {
 walk_sluicectl
 for expected in "table build" "table lookup" "table explain" "table diff" "table stats" \
   "dataplane table load" "dataplane table delta" "dataplane policy set" "dataplane stats" \
-  "dataplane flows" "host set" "host unset" "host list" "clear" "policy recent"; do
+  "dataplane flows" "host set" "host unset" "host list" "clear" "policy recent" \
+  "maillog recent"; do
   # shellcheck disable=SC2086
   "$ctl" $expected --help >/dev/null 2>&1 || fail "sluicectl $expected --help"
 done

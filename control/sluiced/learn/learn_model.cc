@@ -147,15 +147,16 @@ bool LocalModel::observe(const LocalObservation &o, int64_t now_ms) {
     rec.emplace();
     rec->updated_ms = now_ms;
   }
-  const int64_t at_ms = std::min<int64_t>(
-      now_ms,
+  // observed_at after now counts as now, before 1970 as 1970 (the state file keeps unix times).
+  const int64_t at_ms = std::clamp<int64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(o.observed_at.time_since_epoch())
-          .count());
+          .count(),
+      0, std::max<int64_t>(0, now_ms));
   const double age = static_cast<double>(std::max<int64_t>(0, now_ms - at_ms));
   const double fresh = static_cast<double>(o.count) *
                        std::exp2(-age / static_cast<double>(s_.kinds[ki].half_life_ms));
-  rec->count = decayed(o.kind, *rec, now_ms) + fresh;
-  rec->updated_ms = std::max(rec->updated_ms, now_ms);
+  rec->count = std::min(decayed(o.kind, *rec, now_ms) + fresh, kMaxCount);
+  rec->updated_ms = std::max<int64_t>(rec->updated_ms, std::max<int64_t>(0, now_ms));
   rec->last_seen_ms = std::max(rec->last_seen_ms, at_ms);
   ++rec->observations;
   rec->origin = bounded_printable(o.origin, kMaxOrigin);

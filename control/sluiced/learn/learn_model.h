@@ -44,6 +44,8 @@ struct ModelSettings {
 // Evidence and origin as the model keeps them: origin at most 32 bytes, evidence at most 128,
 // bytes outside printable ASCII replaced by '?'.
 inline constexpr size_t kMaxOrigin = 32;
+// A decayed count never exceeds this (the state file's bound).
+inline constexpr double kMaxCount = 1e15;
 inline constexpr size_t kMaxEvidence = 128;
 std::string bounded_printable(std::string_view s, size_t max);
 

@@ -19,7 +19,6 @@ namespace rep = sluice::reputation;
 namespace {
 
 constexpr uint64_t kMaxStateFileBytes = uint64_t{64} << 20;
-constexpr double kMaxCount = 1e15;
 constexpr int64_t kMaxMs = int64_t{1} << 53;
 
 std::string encode(std::string_view s) {

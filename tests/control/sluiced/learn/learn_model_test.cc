@@ -7,6 +7,7 @@
 #include <map>
 
 #include "learn/learn_model.h"
+#include "learn/learn_state.h"
 #include "sluice/reputation/address.h"
 
 namespace sluice::sluiced::learn {
@@ -263,6 +264,19 @@ TEST(LocalModel, ExplainKeepsTheLatestOriginAndEvidence) {
   EXPECT_EQ(v[0].record->evidence, "bad?evidence");
   EXPECT_EQ(v[0].record->observations, 2u);
   EXPECT_EQ(v[0].record->last_seen_ms, kT0);
+}
+
+// What observe() keeps always fits the state file: counts within its bound, times after 1970.
+TEST(LocalModel, HugeCountsAndTimesBefore1970StayWithinWhatTheStateFileTakes) {
+  LocalModel m(ModelSettings{});
+  for (int i = 0; i < 300000; ++i)
+    m.observe(obs("198.18.0.1", LocalKind::kConnRate, 4000000000u), kT0);
+  m.observe(obs("198.18.0.2", LocalKind::kComplaint, 1, -5000), kT0);
+  const auto recs = m.records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].record.count, kMaxCount);
+  EXPECT_EQ(recs[1].record.last_seen_ms, 0);
+  EXPECT_EQ(parse_state(format_state(recs), "x").size(), 2u);
 }
 
 TEST(LocalModel, RestoreGivesBackTheSameScoresAndEvictsDownToTheLimit) {

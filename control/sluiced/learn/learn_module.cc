@@ -148,7 +148,7 @@ class LearnModule : public Module, public ContributionProvider {
       rep::SourceConfig &c = out[i].config;
       c.name = "local:" + std::string(to_string(static_cast<LocalKind>(i)));
       c.type = rep::SourceType::kList;
-      c.path = state_path_;
+      // No path: explain would read it for entry text (the state file has none to give).
       c.weight = 0;  // every entry carries its own points
     }
     for (const LocalModel::Entry &e : model_->evaluate(wall_ms(now))) {

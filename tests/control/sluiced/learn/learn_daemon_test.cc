@@ -240,6 +240,13 @@ TEST_F(LearnDaemonTest, ReportWithoutTheFeedCountsLocally) {
   EXPECT_THAT(text.out, HasSubstr("complaint: 1.0 events (last "));
   EXPECT_THAT(text.out, HasSubstr(" UTC from sluicectl, ticket-10), +4, halves every 6h\n"));
   EXPECT_THAT(text.out, HasSubstr("local total: +4; score in the table: 4\n"));
+  // table explain: the source line local:complaint says what it stands for.
+  const auto table = sluice::testing::run_sluicectl(
+      {"--daemon", cfg.socket, "table", "explain", "2001:2::5"}, dir.path());
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("local:complaint"));
+  EXPECT_THAT(table.out, HasSubstr("1.0 events, last "));
+  EXPECT_THAT(table.out, HasSubstr(" UTC from sluicectl (ticket-10), halves every 6h"));
   const auto none = sluice::testing::run_sluicectl(
       {"--daemon", cfg.socket, "learn", "explain", "198.19.9.9"}, dir.path());
   EXPECT_EQ(none.out, "198.19.9.9: nothing learned locally\n");

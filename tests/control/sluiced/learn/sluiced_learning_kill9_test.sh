@@ -52,7 +52,8 @@ start
 after=$(c learn explain 198.19.7.7) || fail "learn explain after"
 [[ $after == *"complaint: 2.0 events"*"ticket-2), +8, halves every 6h"* ]] || fail "after kill -9: $after"
 c learn explain 2001:2::7 | grep -q "^trap_hit: 1.0 events .*, +12, halves every 1d" || fail "v6 after kill -9"
-c table explain 198.19.7.7 | grep -q "local:complaint" || fail "table explain has no local:complaint"
+c table explain 198.19.7.7 | grep -q "local:complaint .* from sluicectl (ticket-2), halves every 6h" ||
+  fail "table explain: $(c table explain 198.19.7.7)"
 grep -q "learning: 2 records for 2 addresses from $work/state/learning.state" "$work/log" ||
   fail "no log line about the records read"
 kill -TERM "$pid"

@@ -220,6 +220,11 @@ TEST_F(LearnDaemonTest, ReportWithoutTheFeedCountsLocally) {
   ASSERT_EQ(x["kinds"].size(), 1u);
   EXPECT_EQ(x["kinds"][0]["origin"], "sluicectl");
   EXPECT_EQ(x["kinds"][0]["evidence"], "ticket-9");
+  EXPECT_THAT(refusal({{"cmd", "learn explain"}, {"addr", "example.net"}}),
+              HasSubstr("addr: 'example.net' is not an address"));
+  EXPECT_THAT(refusal({{"cmd", "learn forget"}, {"addr", "198.19.0.3/24"}}),
+              HasSubstr("is not an address"));
+  EXPECT_THAT(refusal({{"cmd", "learn explain"}}), HasSubstr("addr"));
   EXPECT_THAT(refusal({{"cmd", "report"}, {"addr", "198.19.0.0/24"}}),
               HasSubstr("is not an address"));
   EXPECT_THAT(refusal({{"cmd", "report"}, {"addr", "198.19.0.3"}, {"kind", "vouch"}}),

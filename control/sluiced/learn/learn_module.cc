@@ -30,6 +30,11 @@ namespace {
 using nlohmann::json;
 namespace rep = sluice::reputation;
 
+// New observations that change the table rebuild it at most this often (or once per step when
+// that is shorter): producers are driven by senders, and a flood of threshold crossings must not
+// keep the daemon compiling.
+constexpr std::chrono::milliseconds kMinRebuildGap{1000};
+
 int64_t wall_ms(WallClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
@@ -151,6 +156,7 @@ class LearnModule : public Module, public ContributionProvider {
       // No path: explain would read it for entry text (the state file has none to give).
       c.weight = 0;  // every entry carries its own points
     }
+    last_evaluated_ = std::chrono::steady_clock::now();
     for (const LocalModel::Entry &e : model_->evaluate(wall_ms(now))) {
       rep::ParsedSource &p = out[static_cast<size_t>(e.kind)].parsed;
       if (e.address.family == 4)
@@ -172,8 +178,24 @@ class LearnModule : public Module, public ContributionProvider {
     const bool changed = model_->observe(o, now_ms());
     dirty_ = true;
     if (changed)
-      daemon_->contributions_changed(
-          fmt::format("local {} {}", to_string(o.kind), rep::format_ip(o.subject)));
+      request_rebuild(fmt::format("local {} {}", to_string(o.kind), rep::format_ip(o.subject)));
+  }
+
+  void request_rebuild(std::string why) {
+    if (rebuild_pending_) return;
+    const auto gap = std::min(kMinRebuildGap, std::chrono::milliseconds(cfg_.model.step_ms));
+    const auto since = std::chrono::steady_clock::now() - last_evaluated_;
+    if (since >= gap) {
+      daemon_->contributions_changed(why);
+      return;
+    }
+    rebuild_pending_ = true;
+    daemon_->loop().add_timer(std::chrono::duration_cast<std::chrono::milliseconds>(gap - since) +
+                                  std::chrono::milliseconds(1),
+                              [this, why = std::move(why)] {
+                                rebuild_pending_ = false;
+                                daemon_->contributions_changed(why);
+                              });
   }
 
   void load_state() {
@@ -302,6 +324,8 @@ class LearnModule : public Module, public ContributionProvider {
     o.origin = "sluicectl";
     o.evidence = evidence;
     daemon_->observations().publish(o);
+    // As the store's verbs do: in every data plane when the reply comes.
+    daemon_->rebuild_now("report " + rep::format_ip(*a));
     log_notice(fmt::format("learning: reported by the operator: {} {} x{}{}", rep::format_ip(*a),
                            kind_text, count, evidence.empty() ? "" : " (" + evidence + ")"));
     return {{"queued", false},
@@ -342,7 +366,8 @@ class LearnModule : public Module, public ContributionProvider {
   Daemon *daemon_ = nullptr;
   std::unique_ptr<LocalModel> model_;
   std::string state_path_;
-  bool dirty_ = false, save_failing_ = false;
+  bool dirty_ = false, save_failing_ = false, rebuild_pending_ = false;
+  std::chrono::steady_clock::time_point last_evaluated_{};
   uint64_t saves_ = 0, save_failures_ = 0;
 };
 

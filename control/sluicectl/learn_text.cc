@@ -33,6 +33,11 @@ std::string number(double v) {
   return fmt::format("{:.1f}", v);
 }
 
+// What one event of the kind is: a SYN for conn_rate (its observations carry SYN counts).
+std::string events(const json &k) {
+  return k.value("kind", "") == "conn_rate" ? "SYNs" : "events";
+}
+
 std::string last_seen(const json &k) {
   return when(k.value("last_seen_unix_ms", int64_t{0})) + " from " + k.value("origin", "?");
 }
@@ -42,7 +47,7 @@ std::string last_seen(const json &k) {
 std::string learn_kind_line(const json &k) {
   const std::string evidence = k.value("evidence", "");
   std::string line = fmt::format(
-      "{}: {} events (last {}{}), {:+}", k.value("kind", "?"), number(k.value("count", 0.0)),
+      "{}: {} {} (last {}{}), {:+}", k.value("kind", "?"), number(k.value("count", 0.0)), events(k),
       last_seen(k), evidence.empty() ? "" : ", " + evidence, k.value("contribution", 0));
   if (k.value("below_threshold", false))
     line += fmt::format(" (below the threshold of {})", number(k.value("threshold", 0.0)));
@@ -55,7 +60,7 @@ std::string learn_kind_line(const json &k) {
 
 std::string learn_kind_reason(const json &k) {
   const std::string evidence = k.value("evidence", "");
-  return fmt::format("{} events, last {}{}, halves every {}", number(k.value("count", 0.0)),
+  return fmt::format("{} {}, last {}{}, halves every {}", number(k.value("count", 0.0)), events(k),
                      last_seen(k), evidence.empty() ? "" : " (" + evidence + ")",
                      every(k.value("half_life_ms", int64_t{0})));
 }

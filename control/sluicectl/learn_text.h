@@ -7,6 +7,7 @@
 
 namespace sluicectl {
 
+// The count is "events", "SYNs" for conn_rate.
 // "complaint: 2.0 events (last 2026-11-30 10:02:11 UTC from arf, report-1), +8, halves every 6h"
 std::string learn_kind_line(const nlohmann::json &kind);
 // "2.0 events, last 2026-11-30 10:02:11 UTC from arf (report-1), halves every 6h"

@@ -168,7 +168,7 @@ class LearnDaemonTest : public testing::DaemonFixture {
 };
 
 TEST_F(LearnDaemonTest, ObservationsReachEveryDataplaneAsTheirOwnSourcesAndDecayAway) {
-  ini += "pregreet.weight = 5\npregreet.half_life = 3s\n";
+  ini += "pregreet.weight = 5\npregreet.half_life = 5s\n";
   start();
   EXPECT_EQ(score("fake:a", "198.19.0.1"), 0);
   publish("198.19.0.1", LocalKind::kComplaint, 1, "report-1");
@@ -182,7 +182,7 @@ TEST_F(LearnDaemonTest, ObservationsReachEveryDataplaneAsTheirOwnSourcesAndDecay
   // explain: each kind is a source line of its own.
   const auto sources = explained("198.19.0.1");
   EXPECT_EQ(sources, (std::map<std::string, int>{{"local:complaint", 4}, {"local:trap_hit", 12}}));
-  // A pregreet halves every 3 s: it appears, then decays below its threshold (0.5) and is gone
+  // A pregreet halves every 5 s: it appears, then decays below its threshold (0.5) and is gone
   // from every data plane; the complaint (6 h) and the trap hit (a day) stay.
   publish("198.19.0.1", LocalKind::kPregreet, 1, "greeting-1");
   ASSERT_TRUE(wait_for([&] { return score("fake:a", "198.19.0.1") > 16; }));
@@ -252,6 +252,12 @@ TEST_F(LearnDaemonTest, ReportWithoutTheFeedCountsLocally) {
   EXPECT_THAT(table.out, HasSubstr("local:complaint"));
   EXPECT_THAT(table.out, HasSubstr("1.0 events, last "));
   EXPECT_THAT(table.out, HasSubstr(" UTC from sluicectl (ticket-10), halves every 6h"));
+  call({{"cmd", "report"}, {"addr", "2001:2::6"}, {"kind", "conn_rate"}, {"count", 412}});
+  const auto rate = sluice::testing::run_sluicectl(
+      {"--daemon", cfg.socket, "learn", "explain", "2001:2::6"}, dir.path());
+  // 412 decaying by 30-minute half-lives: 412.0 now, 411.9 a third of a second later.
+  EXPECT_THAT(rate.out, ::testing::ContainsRegex("conn_rate: 41[12]\\.[0-9] SYNs \\(last "));
+  EXPECT_THAT(rate.out, HasSubstr(" UTC from sluicectl), +4, halves every 30m\n"));
   const auto none = sluice::testing::run_sluicectl(
       {"--daemon", cfg.socket, "learn", "explain", "198.19.9.9"}, dir.path());
   EXPECT_EQ(none.out, "198.19.9.9: nothing learned locally\n");

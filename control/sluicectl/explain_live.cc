@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "daemon_call.h"
 #include "host_entry_text.h"
+#include "learn_text.h"
 #include "sluice/reputation/explain.h"
 #include "text_table.h"
 
@@ -30,6 +32,21 @@ int explain_live(Context &ctx, const po::variables_map &vm,
       j["level"] = level;
       if (level < levels.names.size()) j["level_name"] = levels.names[level];
     }
+    // Local sources (local:KIND): what the local score model learned, kind by kind.
+    std::map<std::string, json> local;
+    for (const auto &s : j["sources"])
+      if (s.value("name", "").rfind("local:", 0) == 0 && j.find("local") == j.end()) {
+        try {
+          json l = daemon_call(ctx, {{"cmd", "learn explain"}, {"addr", j.value("address", "")}});
+          l.erase("ok");
+          j["local"] = l;
+        } catch (const std::exception &) {
+          // An older sluiced: the sources still show, without the local detail.
+        }
+      }
+    if (j.contains("local"))
+      for (const auto &k : j["local"].value("kinds", json::array()))
+        local["local:" + k.value("kind", "")] = k;
     all.push_back(j);
     if (vm.count("json")) continue;
     if (!first) ctx.out << "\n";
@@ -63,6 +80,8 @@ int explain_live(Context &ctx, const po::variables_map &vm,
             dynamic ? e.value("reason", "") +
                           (e.value("origin", "").empty() ? "" : " [" + e.value("origin", "") + "]")
                     : e.value("text", "");
+        if (auto l = local.find(s.value("name", "")); l != local.end())
+          why = learn_kind_reason(l->second);
         std::string codes;  // rbldnsd return codes, joined as table explain --sources shows them
         if (e.contains("codes") && e["codes"].is_array())
           for (const auto &c : e["codes"]) {

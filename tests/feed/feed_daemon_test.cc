@@ -120,6 +120,8 @@ TEST_F(FeedDaemon, ReportAtAReachesBsDataplaneAndExplain) {
                      {"count", 2},
                      {"evidence", "t-" + std::to_string(i)}});
     ASSERT_TRUE(r.value("queued", false)) << r.dump();
+    // The report also counts in A's own local score model (docs/learning.md): complaint 4 x 2.
+    EXPECT_TRUE(r.value("counted_locally", false)) << r.dump();
     bool seen = false;
     for (int tries = 0; tries < 2000 && !seen; ++tries) {  // 10 s at most
       seen = b.score(addr) > 0;
@@ -130,6 +132,9 @@ TEST_F(FeedDaemon, ReportAtAReachesBsDataplaneAndExplain) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     EXPECT_EQ(b.score(addr), 10);  // complaint 5 points x 2, weight 1
   }
+  for (int tries = 0; tries < 2000 && a.score("198.18.1.1") != 8; ++tries)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(a.score("198.18.1.1"), 8);
   std::sort(ms.begin(), ms.end());
   printf(
       "report at A -> B's data plane table, %d reports (ms): median %.1f p10 %.1f p90 %.1f "

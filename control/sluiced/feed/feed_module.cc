@@ -1,6 +1,8 @@
 // The feed as a sluiced module (docs/feed.md, docs/sluiced.md [feed]): reads the [feed] section,
 // runs a FeedService, hands its eventfd to the daemon's loop, contributes one table source per
-// participant ("feed:NAME"), and adds the verbs "report", "feed status" and "feed explain".
+// participant ("feed:NAME"), and adds the verbs "report", "feed status" and "feed explain". A
+// report about one address of a kind the local score model knows is also published on the
+// daemon's observation bus (learn/ counts it; without [feed], learn/ answers "report" itself).
 // Everything here runs on the loop's thread; the service's own threads never call back.
 #include <poll.h>
 
@@ -267,6 +269,7 @@ class FeedModule : public Module, public ContributionProvider {
           }
           service_->report(o);
           return json{{"queued", true},
+                      {"counted_locally", count_locally(o)},
                       {"participant", cfg_.participant},
                       {"subject", feed::format_prefix(o.subject)},
                       {"kind", feed::to_string(o.kind)}};
@@ -295,6 +298,28 @@ class FeedModule : public Module, public ContributionProvider {
           for (const auto &[name, d] : deciding) total += d.second;
           return json{{"addr", addr}, {"contributions", list}, {"total", total}};
         });
+  }
+
+  // The operator's report also counts in this site's own local score model (docs/learning.md)
+  // when it is about one address and of a kind the model knows (complaint, trap_hit, conn_rate,
+  // pregreet): published on the daemon's observation bus. Returns whether anyone took it.
+  bool count_locally(const feed::Observation &o) {
+    auto kind = local_kind_from_string(feed::to_string(o.kind));
+    const bool host = o.subject.len == (o.subject.family == 4 ? 32 : 128);
+    if (!kind || !host || o.kind == feed::Kind::kShaped || o.kind == feed::Kind::kBlocked ||
+        o.kind == feed::Kind::kVouch)
+      return false;
+    LocalObservation lo;
+    lo.subject.family = o.subject.family;
+    lo.subject.v4 = o.subject.v4;
+    lo.subject.v6 = o.subject.v6;
+    lo.kind = *kind;
+    lo.count = o.count;
+    lo.observed_at = WallClock::time_point(std::chrono::milliseconds(o.observed_at_ms));
+    lo.origin = "sluicectl";
+    lo.evidence = o.evidence;
+    daemon_->observations().publish(lo);
+    return daemon_->observations().has_subscribers();
   }
 
   FeedConfig cfg_;

@@ -1,8 +1,10 @@
 // The Postfix policy service as a sluiced module: the [policy] section (policy_config.h), the
 // listener on the daemon's loop (policy_server.h), answers from the daemon's table and the
-// policy file's levels (policy_service.h), trap hits written as dynamic entries through the
-// store's own verb ("host set", so `sluicectl clear` undoes them), the `policy recent` verb and
-// the sluiced_policy_* metrics (docs/metrics.md).
+// policy file's levels (policy_service.h), trap hits published as trap_hit observations on the
+// daemon's bus (the local score model, learn/, counts them) or, when nothing subscribes
+// ([learning] enabled = false), written as dynamic entries through the store's own verb
+// ("host set", so `sluicectl clear` undoes them), the `policy recent` verb and the
+// sluiced_policy_* metrics (docs/metrics.md).
 #include <arpa/inet.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -29,7 +31,8 @@ using namespace std::chrono_literals;
 
 constexpr auto kExpireTick = 250ms;
 constexpr auto kPolicyCheck = 1s;  // how often the policy file's levels are checked for change
-// Hits from one address within this time make one dynamic entry (its ttl runs from the first).
+// Hits from one address within this time are one hit: one observation, or one dynamic entry (its
+// ttl runs from the first).
 constexpr auto kTrapCoalesce = 10s;
 constexpr size_t kMaxTrapMemory = 4096;
 // Refused requests are logged at most this many times per window; the rest are counted.
@@ -170,8 +173,9 @@ class PolicyModule : public Module {
       ++logs_suppressed_;
   }
 
-  // A trap recipient: the client's dynamic entry is written after this request's reply, on the
-  // next turn of the loop (the store's "host set" rebuilds and pushes the table).
+  // A trap recipient: the observation (or the client's dynamic entry) is made after this
+  // request's reply, on the next turn of the loop. Hits from one address within kTrapCoalesce
+  // are one hit (a message to several traps, a restriction class asking twice).
   void on_trap(const rep::IpAddress &a, const std::string &trap) {
     const std::string addr = rep::format_ip(a);
     const auto now = std::chrono::steady_clock::now();
@@ -184,7 +188,31 @@ class PolicyModule : public Module {
       if (trap_written_.size() >= kMaxTrapMemory) trap_written_.clear();
     }
     trap_written_[addr] = now;
-    daemon_->loop().add_timer(0ms, [this, addr, trap] { write_trap_entry(addr, trap); });
+    daemon_->loop().add_timer(0ms, [this, a, addr, trap] {
+      // With the local score model running, the hit is one trap_hit observation and only that
+      // (an entry as well would count it twice); without it, the dynamic entry of old. The model
+      // is the bus's only subscriber ([learning] enabled); another one would need its own
+      // signal here.
+      const bool learning = daemon_->observations().has_subscribers();
+      publish_trap(a, trap);
+      if (learning)
+        log_notice("policy service: trap hit: " + addr + " wrote to " + trap +
+                   "; counted as trap_hit by the local score model (sluicectl learn explain " +
+                   addr + "; undo: sluicectl learn forget " + addr + ")");
+      else
+        write_trap_entry(addr, trap);
+    });
+  }
+
+  void publish_trap(const rep::IpAddress &a, const std::string &trap) {
+    LocalObservation o;
+    o.subject = a;
+    o.kind = LocalKind::kTrapHit;
+    o.observed_at = std::chrono::system_clock::now();
+    o.origin = "policy";
+    o.evidence = trap.substr(0, 128);
+    daemon_->observations().publish(o);
+    ++trap_observations_;
   }
 
   void write_trap_entry(const std::string &addr, const std::string &trap) {
@@ -234,6 +262,7 @@ class PolicyModule : public Module {
                        {"trap_hits", c.trap_hits},
                        {"trap_entries", c.trap_entries},
                        {"trap_errors", c.trap_errors},
+                       {"trap_observations", trap_observations_},
                        {"unknown_clients", c.unknown_clients},
                        {"connections", sc.connections},
                        {"clients", server_->clients()},
@@ -269,6 +298,9 @@ class PolicyModule : public Module {
     e.declare("sluiced_policy_trap_entry_errors_total", MetricType::counter,
               "Trap hits whose dynamic entry could not be written");
     e.add("sluiced_policy_trap_entry_errors_total", {}, c.trap_errors);
+    e.declare("sluiced_policy_trap_observations_total", MetricType::counter,
+              "Trap hits published as trap_hit observations (the local score model counts them)");
+    e.add("sluiced_policy_trap_observations_total", {}, trap_observations_);
     e.declare("sluiced_policy_unknown_clients_total", MetricType::counter,
               "Policy requests without a usable client_address (answered as level 0)");
     e.add("sluiced_policy_unknown_clients_total", {}, c.unknown_clients);
@@ -292,6 +324,7 @@ class PolicyModule : public Module {
   std::unique_ptr<PolicyServer> server_;
   std::pair<int64_t, int64_t> policy_stamp_{-1, -1};
   std::map<std::string, std::chrono::steady_clock::time_point> trap_written_;
+  uint64_t trap_observations_ = 0;
   std::chrono::steady_clock::time_point log_window_start_{};
   int logs_in_window_ = 0;
   uint64_t logs_suppressed_ = 0;

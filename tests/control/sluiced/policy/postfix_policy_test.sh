@@ -10,9 +10,10 @@
 #   - an unlisted client is answered DUNNO: its message arrives without an X-Sluice header;
 #   - a client at level 1 gets the level's PREPEND: the header is in smtp-sink's dump;
 #   - a client at level 2 gets DEFER_IF_PERMIT: its RCPT is answered 450 4.7.1;
-#   - a trap recipient makes a dynamic entry for the client (sluicectl host list), its next
-#     RCPT is answered at the new level (REJECT, 5xx); sluicectl clear undoes it and the next
-#     message is accepted again;
+#   - a trap recipient is a trap_hit observation of the local score model (sluicectl learn
+#     explain; [learning] enabled, the default: no dynamic entry), its next RCPT is answered at
+#     the new level (REJECT, 5xx); sluicectl learn forget undoes it and the next message is
+#     accepted again;
 #   - sluicectl policy recent shows the clients, HELO names and sender domains smtpd sent.
 # Exit 0 pass, 77 skip (not root, or no unpacked Postfix outside CI), 1 fail. Everything is
 # named with the pid and removed on exit; every wait is a bounded poll.
@@ -117,8 +118,9 @@ socket_group = $group
 action_2 = DEFER_IF_PERMIT 4.7.1 sluice test: slow down ({level_name})
 action_3 = REJECT 5.7.1 sluice test: blocked (score {score})
 trap = trap@sluice.test
-trap_score = 60
-trap_ttl = 1h
+[learning]
+trap_hit.weight = 60
+trap_hit.cap = 60
 EOT
 "$sluiced" --config "$work/sluiced.ini" >"$work/sluiced.log" 2>&1 &
 sluiced_pid=$!
@@ -202,25 +204,28 @@ check "a level-2 client gets DEFER_IF_PERMIT: 450 4.7.1 ($r)" \
 echo "== a trap recipient"
 r=$(send 198.18.0.9 bot.example trap@sluice.test Trap)
 check "the trap RCPT is answered at the client's level then (DUNNO: $r)" grep -q '^250' <<<"$r"
-entry=
+learned=
 for ((i = 0; i < 100; i++)); do
-  entry=$(c host list --json | python3 -c '
+  # The contribution the table has (the model rebuilds it at most once a second).
+  learned=$(c learn explain 198.18.0.9 --json | python3 -c '
 import json, sys
-for e in json.load(sys.stdin)["entries"]:
-    if e["prefix"] == "198.18.0.9/32": print(e["score"], e["reason"], e["origin"])')
-  [[ -n $entry ]] && break
+for k in json.load(sys.stdin)["kinds"]:
+    if k["contribution"]: print(k["kind"], k["contribution"], k["origin"], k["evidence"])')
+  [[ -n $learned ]] && break
   sleep 0.05
 done
-check "sluiced made a dynamic entry for the client ($entry)" \
-  test "$entry" = "60 trap_hit trap@sluice.test policy service"
+check "the local score model counted the trap hit ($learned)" \
+  test "$learned" = "trap_hit 60 policy trap@sluice.test"
+check "and no dynamic entry was written (one hit counts once)" \
+  bash -c "! \"\$0\" --daemon \"\$1\" host list | grep -q 198.18.0.9" "$ctl" "$work/sluiced.sock"
 r=$(send 198.18.0.9 bot.example user@sluice.test Again)
 check "its next RCPT is refused at the new level ($r)" \
   grep -q '^5[0-9][0-9] 5.7.1 .*sluice test: blocked (score 60)' <<<"$r"
-c clear 198.18.0.9 >/dev/null
-check "sluicectl clear removes the entry" \
-  bash -c "! \"\$0\" --daemon \"\$1\" host list | grep -q 198.18.0.9" "$ctl" "$work/sluiced.sock"
+c learn forget 198.18.0.9 >/dev/null
+check "sluicectl learn forget removes it" \
+  bash -c "\"\$0\" --daemon \"\$1\" learn explain 198.18.0.9 | grep -q 'nothing learned'" "$ctl" "$work/sluiced.sock"
 r=$(send 198.18.0.9 bot.example user@sluice.test Cleared)
-check "after clear it is accepted again ($r)" grep -q '^250' <<<"$r"
+check "after learn forget it is accepted again ($r)" grep -q '^250' <<<"$r"
 
 echo "== sluicectl policy recent"
 recent=$(c policy recent --json)

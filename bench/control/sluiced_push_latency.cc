@@ -14,8 +14,10 @@
 //          after a new attachment (--warm-resync keeps it: then only the difference from the
 //          table the inactive set holds is written).
 //   one:   a 1M-entry table in place; one address added to a second, small list -> delta
-//          acknowledged (inotify, settle, the recompile of the whole table, the delta, the push):
-//          what a dynamic change costs on a large table.
+//          acknowledged (inotify, settle, the partial recompile, the delta, the push).
+//   host:  a 1M-entry table in place; `host set ADDR --deny` on sluiced's command table (what
+//          sluicectl's request runs) -> its reply, which comes once every data plane has
+//          acknowledged the delta: a dynamic entry's cost on a large table, no settle, no file.
 // After every run the data plane's own version (its stats) must equal sluiced's table: a run that
 // does not is reported as a failure, not a figure.
 //
@@ -26,6 +28,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <thread>
 
@@ -189,7 +192,7 @@ int main(int argc, char **argv) {
   }
 
   // ---- full resync of a 1M-entry table, then one entry added beside it ----
-  Figures full_fig, one_fig;
+  Figures full_fig, one_fig, host_fig;
   const bool xdp = spec.rfind("xdp:", 0) == 0;
   const bool warm = vm.count("warm-resync") != 0;
   {
@@ -212,7 +215,10 @@ int main(int argc, char **argv) {
     std::vector<rep::SourceConfig> cs{tiny_cfg};
     rep::compile(ps, cs, 1).save(dir + "/tiny.snap");
     PushClock clock;
-    sd::Daemon d(cfg, {});
+    std::vector<std::unique_ptr<sd::Module>> store;  // for `host set`
+    for (auto &m : sd::make_modules())
+      if (m->module_name() == "store") store.push_back(std::move(m));
+    sd::Daemon d(cfg, std::move(store));
     d.add_observer(clock);
     d.start(false);
     for (int r = 1; r <= vm["full-runs"].as<int>(); ++r) {
@@ -237,6 +243,27 @@ int main(int argc, char **argv) {
       time_list_change(
           clock, one_fig, [&] { write_file(dir + "/extra.list", extra); }, dp_version);
     }
+    for (int r = 1; r <= runs; ++r) {
+      const nlohmann::json req = {{"cmd", "host set"},
+                                  {"prefix", address(kV4Space / 2 + static_cast<size_t>(r))},
+                                  {"action", "deny"}};
+      std::promise<std::pair<nlohmann::json, uint64_t>> done;
+      const auto t0 = Clock::now();
+      d.loop().post([&] {
+        nlohmann::json reply = d.commands().handle(req);
+        done.set_value({std::move(reply), d.table().checksum()});
+      });
+      const auto [reply, version] = done.get_future().get();
+      const auto t1 = Clock::now();
+      const bool in_sync = reply.contains("dataplanes") && reply["dataplanes"].size() == 1 &&
+                           reply["dataplanes"][0].value("in_sync", false);
+      if (!in_sync || dp_version() != version) {
+        ++host_fig.failures;
+        continue;
+      }
+      host_fig.ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     d.stop();
     loop.join();
   }
@@ -250,8 +277,12 @@ int main(int argc, char **argv) {
                              xdp ? (warm ? ", XDP standby kept" : ", XDP every entry written") : "")
                      .c_str());
   one_fig.print(
-      fmt::format("one entry added beside a {}-entry list -> delta acknowledged (settle included)",
+      fmt::format("one entry added to a small list beside a {}-entry list -> delta acknowledged "
+                  "(settle included)",
                   vm["full-entries"].as<size_t>())
           .c_str());
-  return list_fig.failures + full_fig.failures + one_fig.failures > 0 ? 1 : 0;
+  host_fig.print(fmt::format("host set --deny beside a {}-entry list -> reply, data plane in sync",
+                             vm["full-entries"].as<size_t>())
+                     .c_str());
+  return list_fig.failures + full_fig.failures + one_fig.failures + host_fig.failures > 0 ? 1 : 0;
 }

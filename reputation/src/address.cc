@@ -8,19 +8,6 @@
 
 namespace sluice::reputation {
 
-U128 v6_from_bytes(const uint8_t bytes[16]) {
-  U128 v = 0;
-  for (int i = 0; i < 16; ++i) v = (v << 8) | bytes[i];
-  return v;
-}
-
-void v6_to_bytes(U128 v, uint8_t bytes[16]) {
-  for (int i = 15; i >= 0; --i) {
-    bytes[i] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
-}
-
 std::optional<uint32_t> parse_ipv4(std::string_view t) {
   uint32_t out = 0;
   size_t i = 0;

@@ -127,6 +127,40 @@ void Daemon::schedule_rebuild(std::string_view why) {
   });
 }
 
+namespace {
+
+// A source larger than this is compared entry by entry only if its object changed; a list
+// re-read from disk is a new object, and comparing a million entries costs as much as
+// compiling them.
+constexpr size_t kPartialSourceEntries = 262144;
+// More changed prefixes than this: compile everything (the regions would cover most of it).
+constexpr size_t kPartialChangedPrefixes = 65536;
+
+size_t entry_count(const rep::ParsedSource &p) {
+  return p.v4.size() + p.v6.size();
+}
+
+// The prefixes that changed from the build `before` to `after`, when a partial recompile can
+// take one to the other: the same sources in the same order with the same allow flags, and few
+// entries changed. nullopt: compile everything.
+std::optional<rep::ChangedPrefixes> changes_between(const BuildInput &before,
+                                                    const BuildInput &after) {
+  if (before.configs.size() != after.configs.size()) return std::nullopt;
+  rep::ChangedPrefixes changed;
+  for (size_t i = 0; i < after.configs.size(); ++i) {
+    if (before.configs[i].allow != after.configs[i].allow) return std::nullopt;
+    if (before.parsed[i] == after.parsed[i]) continue;  // the same object: unchanged
+    if (entry_count(*before.parsed[i]) > kPartialSourceEntries ||
+        entry_count(*after.parsed[i]) > kPartialSourceEntries)
+      return std::nullopt;
+    rep::add_changed_prefixes(*before.parsed[i], *after.parsed[i], changed);
+    if (changed.size() > kPartialChangedPrefixes) return std::nullopt;
+  }
+  return changed;
+}
+
+}  // namespace
+
 void Daemon::rebuild(std::string_view why) {
   const auto t0 = Clock::now();
   const auto now = WallClock::now();
@@ -145,28 +179,52 @@ void Daemon::rebuild(std::string_view why) {
     }
   }
   if (in.configs.size() > 0xffff) throw sluice::Error("more than 65535 sources and contributions");
-  // compile() reads each entry's source index: copy the inputs with the index set.
-  std::vector<rep::ParsedSource> parsed(in.parsed.size());
-  for (size_t i = 0; i < in.parsed.size(); ++i) {
-    const rep::ParsedSource &src = *in.parsed[i];
-    rep::ParsedSource &dst = parsed[i];
-    dst.v4 = src.v4;
-    dst.v6 = src.v6;
-    for (auto &e : dst.v4) e.source = static_cast<uint16_t>(i);
-    for (auto &e : dst.v6) e.source = static_cast<uint16_t>(i);
+
+  // A small change to the table the last build made: walk only the changed regions.
+  std::optional<rep::ChangedPrefixes> changed;
+  if (table_matches_last_build_) changed = changes_between(last_build_, in);
+  size_t changes = 0;
+  if (changed) {
+    std::vector<const rep::ParsedSource *> sources;
+    sources.reserve(in.parsed.size());
+    for (const auto &p : in.parsed) sources.push_back(p.get());
+    try {
+      changes = table_.install(rep::recompile(table_.current(), sources, in.configs, *changed));
+    } catch (const std::exception &e) {
+      // A delta that does not fit the current table: a defect, but one the whole compile below
+      // repairs.
+      log_error(std::string("table: partial recompile failed, compiling everything: ") + e.what());
+      changed.reset();
+    }
   }
-  rep::Snapshot next = rep::compile(parsed, in.configs, table_.lineage_created());
-  parsed.clear();
+  if (!changed) {
+    // compile() reads each entry's source index: copy the inputs with the index set.
+    std::vector<rep::ParsedSource> parsed(in.parsed.size());
+    for (size_t i = 0; i < in.parsed.size(); ++i) {
+      const rep::ParsedSource &src = *in.parsed[i];
+      rep::ParsedSource &dst = parsed[i];
+      dst.v4 = src.v4;
+      dst.v6 = src.v6;
+      for (auto &e : dst.v4) e.source = static_cast<uint16_t>(i);
+      for (auto &e : dst.v6) e.source = static_cast<uint16_t>(i);
+    }
+    const rep::Snapshot next = rep::compile(parsed, in.configs, table_.lineage_created());
+    parsed.clear();
+    changes = table_.install(next);
+  }
+  table_matches_last_build_ = true;
   const double compile_s = std::chrono::duration<double>(Clock::now() - t0).count();
   last_build_ = std::move(in);
   table_status_.contributions = contributions;
   ++table_status_.builds;
-  const size_t changes = table_.install(next);
   schedule_provider_timer();
   if (changes == 0) return;
   table_status_.built = now;
-  log_info(fmt::format("table {:016x}: {} entries, {} changed ({}; compiled in {:.1f} ms)",
-                       table_.version(), table_.entries(), changes, why, compile_s * 1000));
+  log_info(fmt::format("table {:016x}: {} entries, {} changed ({}; {} in {:.1f} ms)",
+                       table_.version(), table_.entries(), changes, why,
+                       changed ? fmt::format("{} changed prefixes recompiled", changed->size())
+                               : std::string("compiled"),
+                       compile_s * 1000));
   TableEvent te{table_.version(), table_.entries(), changes, compile_s};
   for (auto *o : observers_) o->on_table(te);
   for (auto &p : pushers_) {

@@ -125,6 +125,9 @@ class Daemon {
   std::unique_ptr<dataplane::ControlServer> control_;
   std::optional<PolicyTarget> policy_;
   BuildInput last_build_;
+  // table_ is compile(last_build_): a later build may recompile only what changed. False until
+  // the first build (a table restored from the state directory came from an unknown build).
+  bool table_matches_last_build_ = false;
   TableStatus table_status_;
   std::set<std::string> changed_files_;
   std::optional<EventLoop::TimerId> settle_timer_, rebuild_timer_, provider_timer_, persist_timer_;

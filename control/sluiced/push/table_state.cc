@@ -42,23 +42,41 @@ size_t TableState::entries() const {
 }
 
 size_t TableState::install(const rep::Snapshot &next) {
-  size_t changes = 0;
+  if (!have_) {
+    const size_t entries = next.hosts_v4().size() + next.prefixes_v4().size() +
+                           next.hosts_v6().size() + next.prefixes_v6().size();
+    make_current(next, std::nullopt);
+    return entries == 0 ? 1 : entries;
+  }
+  if (next.checksum() == current_.checksum()) return 0;
+  rep::Delta delta = rep::diff(current_, next);
+  if (delta.empty() && next.created_unix() == current_.created_unix()) return 0;
+  const size_t changes = delta.size();
+  make_current(next, std::move(delta));
+  return changes == 0 ? 1 : changes;  // a new lineage time alone is a change too
+}
+
+size_t TableState::install(const rep::Delta &delta) {
+  if (!have_) throw rep::Error("table: a delta with no table to apply it to");
+  if (delta.empty()) return 0;
+  make_current(rep::apply(current_, delta), delta);
+  return delta.size();
+}
+
+void TableState::make_current(rep::Snapshot next, std::optional<rep::Delta> delta) {
   if (have_) {
-    if (next.checksum() == current_.checksum()) return 0;
-    changes = rep::diff(current_, next).size();
-    if (changes == 0 && next.created_unix() == current_.created_unix()) return 0;
     history_.push_back(current_);
     if (history_.size() > kHistory) history_.pop_front();
-  } else {
-    changes = next.hosts_v4().size() + next.prefixes_v4().size() + next.hosts_v6().size() +
-              next.prefixes_v6().size();
+    if (delta)
+      last_delta_.emplace(current_.checksum(), std::move(*delta));
+    else
+      last_delta_.reset();
   }
-  current_ = next;
+  current_ = std::move(next);
   have_ = true;
   saved_ = false;
   for (const auto &[from, file] : delta_files_) ::unlink(file.c_str());
   delta_files_.clear();
-  return changes == 0 ? 1 : changes;  // a new lineage time alone is a change too
 }
 
 std::optional<std::string> TableState::delta_file_from(uint64_t from) {
@@ -68,7 +86,10 @@ std::optional<std::string> TableState::delta_file_from(uint64_t from) {
     std::filesystem::create_directories(state_dir_ + "/push");
     const std::string path =
         fmt::format("{}/push/delta-{:016x}-{:016x}.bin", state_dir_, from, version());
-    rep::diff(*it, current_).save(path);
+    if (last_delta_ && last_delta_->first == from)
+      last_delta_->second.save(path);
+    else
+      rep::diff(*it, current_).save(path);
     delta_files_[from] = path;
     return path;
   }

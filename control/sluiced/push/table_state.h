@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 
+#include "sluice/reputation/delta.h"
 #include "sluice/reputation/snapshot.h"
 
 namespace sluice::sluiced {
@@ -38,6 +39,9 @@ class TableState {
   // Makes `next` (compiled with lineage_created()) the current table. Returns the number of
   // entries that changed (0: the same table; nothing changes).
   size_t install(const reputation::Snapshot &next);
+  // The same for a table given as its delta from the current one (a partial recompile): no
+  // diff of the whole table is needed, here or for the next push.
+  size_t install(const reputation::Delta &delta);
 
   bool has_table() const { return have_; }
   const reputation::Snapshot &current() const { return current_; }
@@ -59,6 +63,10 @@ class TableState {
   bool saved_ = false;
   std::deque<reputation::Snapshot> history_;     // older tables, newest last
   std::map<uint64_t, std::string> delta_files_;  // from-version -> file, for current_
+  // The delta from the previous table to current_ (most data planes are one version behind).
+  std::optional<std::pair<uint64_t, reputation::Delta>> last_delta_;
+
+  void make_current(reputation::Snapshot next, std::optional<reputation::Delta> delta);
 };
 
 }  // namespace sluice::sluiced

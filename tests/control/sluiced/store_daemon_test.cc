@@ -11,12 +11,15 @@
 #include <future>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "control/run_sluicectl.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon_fixture.h"
 #include "fake_dataplane.h"
 #include "sluice/reputation/address.h"
+#include "sluice/reputation/compile.h"
 #include "test_dir.h"
 
 namespace sluice::sluiced {
@@ -138,6 +141,49 @@ TEST_F(StoreDaemonTest, HostSetIsInEveryDataplaneWhenTheReplyComes) {
   EXPECT_EQ(value("fake:a", "198.18.5.5").flags, SL_REP_ALLOW | SL_REP_DENY);
   call({{"cmd", "host set"}, {"prefix", "198.18.9.9"}, {"action", "allow"}});
   EXPECT_EQ(value("fake:a", "198.18.9.9").flags, SL_REP_ALLOW);
+}
+
+// A dynamic change recompiles only the prefixes that changed (reputation::recompile): after
+// every kind of change, on both families and beside list entries that enclose or sit inside
+// it, the table is the one a whole compile of the same sources gives, and the data planes run it.
+TEST_F(StoreDaemonTest, EveryPartialRebuildGivesTheTableAWholeCompileGives) {
+  std::string big;
+  for (int i = 0; i < 600; ++i)
+    big += fmt::format("198.18.{}.{}\n2001:2::{:x}\n", i / 200, i % 200, i);
+  big += "198.18.4.0/22\n!198.18.6.0/24\n2001:2::/64\n";
+  dir.write("drop.txt", big);
+  start();
+  auto whole_compile = [&] {
+    const BuildInput &in = d->last_build();
+    std::vector<rep::ParsedSource> parsed;
+    for (size_t i = 0; i < in.parsed.size(); ++i) {
+      parsed.push_back(*in.parsed[i]);
+      for (auto &e : parsed.back().v4) e.source = static_cast<uint16_t>(i);
+      for (auto &e : parsed.back().v6) e.source = static_cast<uint16_t>(i);
+    }
+    return rep::compile(parsed, in.configs, d->table().created_unix()).checksum();
+  };
+  const std::vector<json> steps = {
+      {{"cmd", "host set"}, {"prefix", "198.18.0.7"}, {"action", "score"}, {"score", 3}},
+      {{"cmd", "host set"}, {"prefix", "198.18.4.0/23"}, {"action", "deny"}},
+      {{"cmd", "host set"}, {"prefix", "198.18.6.9"}, {"action", "allow"}},
+      {{"cmd", "host set"}, {"prefix", "198.18.0.0/16"}, {"action", "score"}, {"score", -10}},
+      {{"cmd", "host set"}, {"prefix", "2001:2::5"}, {"action", "deny"}},
+      {{"cmd", "host set"}, {"prefix", "2001:2::/56"}, {"action", "score"}, {"score", 2}},
+      {{"cmd", "host unset"}, {"prefix", "198.18.0.0/16"}},
+      {{"cmd", "host set"}, {"prefix", "198.18.0.7"}, {"action", "score"}, {"score", -3}},
+      {{"cmd", "clear"}, {"address", "198.18.4.1"}},
+      {{"cmd", "host unset"}, {"prefix", "2001:2::/56"}},
+  };
+  for (size_t i = 0; i < steps.size(); ++i) {
+    call(steps[i]);
+    const auto [table, want] =
+        on_loop([&] { return std::make_pair(d->table().checksum(), whole_compile()); });
+    EXPECT_EQ(table, want) << "after step " << i << ": " << steps[i].dump();
+    EXPECT_EQ(on_loop([&] { return dps["fake:a"]->version(); }), table) << "step " << i;
+  }
+  std::lock_guard lock(log_mu);
+  EXPECT_THAT(logs, ::testing::Contains(HasSubstr("changed prefixes recompiled")));
 }
 
 TEST_F(StoreDaemonTest, ADataplaneThatIsDownIsNamedAndGetsTheEntryWhenBack) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/reputation/delta.h"
 #include "sluice/reputation/snapshot.h"
 #include "sluice/reputation/source.h"
 #include "sluice/reputation/sources_file.h"
@@ -28,6 +29,32 @@ namespace sluice::reputation {
 // sources[i] entries carry source index i; configs[i] says whether source i is an allowlist.
 Snapshot compile(std::span<const ParsedSource> sources, std::span<const SourceConfig> configs,
                  uint64_t created_unix = 0);
+
+// Recompiling in part, for a small change to a large table (one dynamic entry beside a list of
+// a million): a changed entry can only change the table at its own prefix and inside it, so
+// only those regions are walked again, each with the entries that enclose it.
+//
+// The prefixes (host order, host bits clear) of every entry that differs between two versions
+// of the sources.
+struct ChangedPrefixes {
+  std::vector<std::pair<uint32_t, uint8_t>> v4;
+  std::vector<std::pair<U128, uint8_t>> v6;
+  size_t size() const { return v4.size() + v6.size(); }
+};
+
+// Adds to `out` the prefix of every entry that is in exactly one of `before` and `after`,
+// entries compared on what compile() reads of them (address, length, exclusion, line, weight,
+// flags; not `source`).
+void add_changed_prefixes(const ParsedSource &before, const ParsedSource &after,
+                          ChangedPrefixes &out);
+
+// The delta that takes `current` to compile(sources, configs, current.created_unix()), given
+// that `current` is compile() of sources that differ from `sources` only in entries whose
+// prefixes `changed` lists (the same number of sources, the same allow flags). Source i is
+// *sources[i]; entries' `source` fields are not read. Costs one pass over every source's
+// entries (no copy, no sort) plus a walk of the changed regions.
+Delta recompile(const Snapshot &current, std::span<const ParsedSource *const> sources,
+                std::span<const SourceConfig> configs, const ChangedPrefixes &changed);
 
 struct SourceSummary {
   std::string name;

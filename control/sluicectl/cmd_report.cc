@@ -104,10 +104,11 @@ int report(Context &ctx) {
       ctx, opts,
       {"sluicectl [--daemon PATH] report ADDR [--kind KIND] [--count N] [--evidence ID]\n"
        "       sluicectl [--daemon PATH] report --arf FILE|-",
-       "Publishes an observation about ADDR (an address or prefix) to the collaboration feed as\n"
-       "this site's participant: sluiced signs it and publishes it, batched with others, on its\n"
-       "own subject. The other participants weigh it by their trust in this site. It does not\n"
-       "change this site's own table. Exit 1 when sluiced has no [feed] or refuses a value.\n"
+       "Reports an observation about ADDR (an address or prefix). With a [feed] section, sluiced\n"
+       "signs it and publishes it to the collaboration feed as this site's participant; the\n"
+       "other participants weigh it by their trust in this site. A report about one address of\n"
+       "kind complaint, trap_hit, conn_rate or pregreet also counts in this site's local score\n"
+       "model (docs/learning.md), with or without the feed. Exit 1 when sluiced refuses a value.\n"
        "\n"
        "With --arf, sluicectl reads one mail holding an ARF feedback report (RFC 5965) from FILE\n"
        "or standard input (at most 1.5 MiB) and sends its bytes to sluiced, which takes the\n"

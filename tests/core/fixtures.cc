@@ -931,6 +931,19 @@ void server_scope(Table &t) {
               c2s4().ipv4_flags(false, false).ipv4_frag_offset(1).payload(kEhlo).build(), kOut,
               SL_CLASS_OTHER, rep(10));
   t.out_of_scope();
+  // A flow shaped while its server was in scope, after a policy change took the server out: its
+  // packets are not SMTP to a server of ours any more, so the core reads no flow state and leaves
+  // the packet and the flow as they were (the flow ages out of the table like any idle one).
+  t.generation_changed(true);
+  t.add("tarpit greeting from a server that left the scope keeps its window and the old flow",
+        greeting4, kIn, SL_CLASS_OTHER, SL_VERDICT_PASS, greeting4, std::nullopt,
+        flow(3, after_synack), flow(3, after_synack));
+  t.out_of_scope();
+  t.add("drop-data payload to a server that left the scope passes and keeps the old flow", ehlo4,
+        kOut, SL_CLASS_OTHER, SL_VERDICT_PASS, ehlo4, std::nullopt, flow(4, greeted),
+        flow(4, greeted));
+  t.out_of_scope();
+  t.generation_changed(false);
   // Not SMTP in the first place: the port decides before the scope is looked at.
   t.untouched("SYN to port 80 of a server out of scope is other, not out of scope",
               syn(c2s4()).tcp(kClientPort, 80).tcp_options(linux_syn_options()).build(), kOut,

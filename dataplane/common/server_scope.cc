@@ -64,7 +64,9 @@ Prefix parse_prefix(const std::string &item) {
     unsigned len = 0;
     auto [end, ec] = std::from_chars(l.data(), l.data() + l.size(), len);
     if (l.empty() || ec != std::errc() || end != l.data() + l.size() || len > max)
-      throw PolicyError("prefix length " + shown(l) + " of " + shown(item) + " is not 0.." +
+      // The address parsed, so it is short and printable; only the length is hostile text
+      // (quoting the whole item too would let one entry double the message).
+      throw PolicyError("prefix length " + shown(l) + " after " + a + " is not 0.." +
                         std::to_string(max));
     p.len = len;
   }

@@ -132,7 +132,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadList{"short IPv4", "198.18.2/24", "'198.18.2' is not an IPv4 or IPv6"},
         BadList{"zone index", "fe80::1%eth0", "is not an IPv4 or IPv6"},
         BadList{"space separated", "198.18.2.0/24 2001:2::/48", "separate prefixes with commas"},
-        BadList{"IPv4 length too long", "198.18.2.0/33", "prefix length '33' of '198.18.2.0/33'"},
+        BadList{"IPv4 length too long", "198.18.2.0/33",
+                "prefix length '33' after 198.18.2.0 is not 0..32"},
         BadList{"IPv6 length too long", "2001:2::/129", "is not 0..128"},
         BadList{"negative length", "198.18.2.0/-1", "is not 0..32"},
         BadList{"empty length", "198.18.2.0/", "prefix length ''"},
@@ -168,6 +169,17 @@ TEST(ServerScope, HostileEntriesAreCutAndEscaped) {
   EXPECT_EQ(msg.rfind("test.ini:2: ", 0), 0u) << msg;
   EXPECT_LT(msg.size(), 300u);
   EXPECT_EQ(msg.find('\x1b'), std::string::npos);
+}
+
+// Found by fuzz_policy_file: a prefix length of 80+ raw bytes was quoted twice (alone and in its
+// entry), each escaped to four times its size, and the message outgrew its bound.
+TEST(ServerScope, HostilePrefixLengthIsQuotedOnceCutAndEscaped) {
+  const std::string msg =
+      error_of("[smtp]\nservers = 198.18.3.0/24" + std::string(200, '\xff') + ", 2001:2::/48\n");
+  EXPECT_EQ(msg.rfind("test.ini:2: 'servers': prefix length '24\\xff", 0), 0u) << msg;
+  EXPECT_NE(msg.find(" after 198.18.3.0 is not 0..32"), std::string::npos) << msg;
+  EXPECT_LE(msg.size(), 600u) << msg;  // the bound fuzz_policy_file holds every message to
+  for (const char c : msg) EXPECT_TRUE(c >= 0x20 && c <= 0x7e) << msg;
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* ---- the packet core's environment (see core/sl_sequence.h) ---------------------------------- */
 
 struct slx_env {
-  struct sl_stats *stats; /* this CPU's */
+  struct sl_stats *stats;        /* this CPU's */
+  struct sl_heavy_sketch *heavy; /* this CPU's SYN sketch; 0 outside slx_on_syn */
 };
 
 #define SL_ENV struct slx_env
@@ -78,6 +79,18 @@ static __always_inline __u32 sl_env_table_gen(struct slx_env *env) {
   __u32 *gen = bpf_map_lookup_elem(&rep_active, &zero);
   (void)env;
   return gen ? *gen : 0;
+}
+
+static __always_inline struct sl_heavy_sketch *sl_env_heavy(struct slx_env *env) {
+  return env->heavy;
+}
+
+static __always_inline void sl_env_heavy_report(struct slx_env *env, const struct sl_heavy_key *key,
+                                                __u32 estimate, __u32 epoch) {
+  (void)env;
+  (void)key;
+  (void)estimate;
+  (void)epoch;
 }
 
 #include "core/sl_sequence.h"

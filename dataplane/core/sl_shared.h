@@ -81,9 +81,12 @@ struct sl_policy {
   __u32 nlevels;                        /* levels in use, 1..SL_MAX_LEVELS */
   __u32 generation;                     /* bumped by the control plane on every change */
   __u32 unseen_tcp;                     /* enum sl_unseen_mode */
+  __u32 heavy_syn_threshold;            /* SYN heavy hitters (sl_heavy.h): a prefix with this
+                                           many SYNs in a window is reported; 0 = not counted
+                                           (policy heavy_hitters = off) */
 };
 SL_STATIC_ASSERT(sizeof(struct sl_policy) ==
-                     SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 12,
+                     SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 16,
                  "sl_policy layout");
 
 /* ---- reputation table -------------------------------------------------------------------- */

@@ -29,13 +29,14 @@ SL_CHECK_OFFSET(sl_profile, pad, 23);
 
 static_assert(std::is_standard_layout_v<sl_policy>);
 static_assert(sizeof(sl_policy) ==
-              SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 12);
+              SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 16);
 SL_CHECK_OFFSET(sl_policy, thresholds, 0);
 SL_CHECK_OFFSET(sl_policy, profiles, SL_MAX_LEVELS * 4);
 SL_CHECK_OFFSET(sl_policy, smtp_ports, SL_MAX_LEVELS * 28);
 SL_CHECK_OFFSET(sl_policy, nlevels, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2);
 SL_CHECK_OFFSET(sl_policy, generation, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 4);
 SL_CHECK_OFFSET(sl_policy, unseen_tcp, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 8);
+SL_CHECK_OFFSET(sl_policy, heavy_syn_threshold, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 12);
 
 static_assert(sizeof(sl_rep_value) == 8 && alignof(sl_rep_value) == 4);
 SL_CHECK_OFFSET(sl_rep_value, score, 0);

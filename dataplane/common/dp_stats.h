@@ -39,7 +39,8 @@
   X(unseen)                        \
   X(unseen_dropped)                \
   X(relookups)                     \
-  X(level_changes)
+  X(level_changes)                 \
+  X(out_of_scope)
 // struct sl_level_stats
 #define SLUICE_SL_LEVEL_STATS(X) \
   X(syns)                        \

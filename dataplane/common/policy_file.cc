@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "core/sl_decide.h"
+#include "server_scope.h"
 
 namespace sluice::dataplane {
 namespace {
@@ -131,6 +132,14 @@ const KeySpec kKeys[] = {
     {Section::kSmtp, "ports",
      [](State &st, unsigned, int, const std::string &v, const std::string &) {
        st.ports = parse_port_list(v);
+     }},
+    {Section::kSmtp, "servers",
+     [](State &st, unsigned, int, const std::string &v, const std::string &what) {
+       try {
+         set_server_scope(st.out.policy, v);
+       } catch (const PolicyError &e) {
+         throw PolicyError(what + ": " + e.what());
+       }
      }},
     {Section::kSmtp, "unseen_tcp",
      [](State &st, unsigned, int, const std::string &v, const std::string &what) {
@@ -399,6 +408,8 @@ std::string format_policy(const PolicyFile &p) {
     o << (first ? "" : ", ") << sl_ntohs(port);
     first = false;
   }
+  if (const std::string servers = format_server_scope(p.policy); !servers.empty())
+    o << "\nservers = " << servers;
   o << "\nunseen_tcp = " << (p.policy.unseen_tcp == SL_UNSEEN_PASS ? "pass" : "drop") << "\n";
   if (p.policy.heavy_syn_threshold == 0)
     o << "heavy_hitters = off\n";

@@ -31,6 +31,7 @@
 #include "sl_csum.h"
 #include "sl_parse.h"
 #include "sl_classify.h"
+#include "sl_scope.h"
 #include "sl_rewrite.h"
 #include "sl_decide.h"
 #include "sl_actions.h"

@@ -41,4 +41,9 @@
 #define SL_HEAVY_TABLE_LOG2 12
 #endif
 
+/* Server prefixes a policy may scope to ([smtp] servers), per address family. */
+#ifndef SL_MAX_SERVER_PREFIXES
+#define SL_MAX_SERVER_PREFIXES 16
+#endif
+
 #endif /* SLUICE_CORE_SL_LIMITS_H */

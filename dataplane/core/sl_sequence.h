@@ -1,7 +1,8 @@
 /* sluice packet core: the per-packet sequence, written once for every runner (sluice-dp, the
  * XDP program, the native test runner and the fuzzer).
  *
- *   sl_seq_classify  parse and classify; counts packets the core cannot or need not shape
+ *   sl_seq_classify  parse and classify (a server outside the policy's scope: OTHER); counts
+ *                    packets the core cannot or need not shape
  *   sl_flow_key_make (sl_classify.h) the flow key of an SMTP packet
  *   sl_seq_syn       INBOUND_SYN: counted for the heavy hitters (sl_seq_heavy), reputation
  *                    (unlisted = score 0), level, sl_act_syn, new flow
@@ -63,6 +64,7 @@
 #include "sl_decide.h"
 #include "sl_heavy.h"
 #include "sl_parse.h"
+#include "sl_scope.h"
 #include "sl_shared.h"
 
 SL_STATIC_ASSERT((SL_MAX_LEVELS & (SL_MAX_LEVELS - 1)) == 0, "SL_MAX_LEVELS is a power of two");
@@ -92,6 +94,10 @@ enum sl_class sl_seq_unseen_class(SL_ENV *env, void *data_end, enum sl_dir dir,
   else /* no port to read: it could be any of them */
     watched = sl_any_port_watched(pol->smtp_ports);
   if (!watched) return SL_CLASS_OTHER;
+  if (!sl_server_in_scope(pol, pkt, data_end, dir)) {
+    sl_env_stats(env)->out_of_scope++;
+    return SL_CLASS_OTHER;
+  }
   sl_env_stats(env)->smtp[dir]++;
   return SL_CLASS_UNSEEN;
 }
@@ -106,8 +112,9 @@ SL_INLINE enum sl_class sl_seq_unparsed(SL_ENV *env, int rc, void *data_end, enu
 }
 
 /* Parse and classify one frame of frame_len bytes, readable in [data, data_end) (sl_parse_frame);
- * fills *pkt. Counts malformed packets, fragments and SMTP packets (stats.packets is the
- * runner's: it counts whole bursts). */
+ * fills *pkt. A packet of a server outside the policy's scope (sl_scope.h) is OTHER. Counts
+ * malformed packets, fragments, out-of-scope and SMTP packets (stats.packets is the runner's: it
+ * counts whole bursts). */
 SL_INLINE enum sl_class sl_seq_classify(SL_ENV *env, void *data, void *data_end, __u32 frame_len,
                                         enum sl_dir dir, const struct sl_policy *pol,
                                         struct sl_pkt *pkt) {
@@ -119,6 +126,10 @@ SL_INLINE enum sl_class sl_seq_classify(SL_ENV *env, void *data, void *data_end,
   cls = sl_classify(pkt, data_end, dir, pol->smtp_ports);
   if (cls == SL_CLASS_OTHER) return cls;
   st = sl_env_stats(env);
+  if (SL_UNLIKELY(!sl_server_in_scope(pol, pkt, data_end, dir))) {
+    st->out_of_scope++;
+    return SL_CLASS_OTHER;
+  }
   st->smtp[dir]++;
   if (SL_UNLIKELY(pkt->frag != 0)) st->frag_smtp++;
   return cls;

@@ -71,6 +71,22 @@ struct sl_profile {
 };
 SL_STATIC_ASSERT(sizeof(struct sl_profile) == 24, "sl_profile layout");
 
+/* A server prefix of the policy's scope ([smtp] servers): an address is in it when
+ * (address & mask) == addr. Raw bytes as on the wire (network order), host bits of addr zero.
+ * IPv6 as four 32-bit words so the policy keeps its 4-byte alignment; the core reads them as two
+ * 64-bit halves (sl_scope.h). */
+struct sl_prefix4 {
+  __be32 addr;
+  __be32 mask;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_prefix4) == 8, "sl_prefix4 layout");
+
+struct sl_prefix6 {
+  __be32 addr[4];
+  __be32 mask[4];
+};
+SL_STATIC_ASSERT(sizeof(struct sl_prefix6) == 32, "sl_prefix6 layout");
+
 /* Thresholds map a score to a level: the level is the highest i >= 1 with
  * score >= thresholds[i] (i < nlevels), else 0. An allow-flagged sender is always level 0.
  * Thresholds must be non-decreasing. Ports are the server ports watched (network order). */
@@ -81,12 +97,20 @@ struct sl_policy {
   __u32 nlevels;                        /* levels in use, 1..SL_MAX_LEVELS */
   __u32 generation;                     /* bumped by the control plane on every change */
   __u32 unseen_tcp;                     /* enum sl_unseen_mode */
-  __u32 heavy_syn_threshold;            /* SYN heavy hitters (sl_heavy.h): a prefix with this
-                                           many SYNs in a window is reported; 0 = not counted
-                                           (policy heavy_hitters = off) */
+  /* Appended (older fields keep their offsets): the server scope ([smtp] servers). Both counts 0:
+   * every server is watched. Otherwise only connections to an address inside one of the
+   * prefixes are SMTP; the rest (an IPv6 server when only IPv4 prefixes are listed, too) pass as
+   * OTHER, counted in sl_stats.out_of_scope (docs/packet-core.md). */
+  __u32 nservers4; /* IPv4 prefixes in servers4[], 0..SL_MAX_SERVER_PREFIXES */
+  __u32 nservers6; /* IPv6 prefixes in servers6[], 0..SL_MAX_SERVER_PREFIXES */
+  struct sl_prefix4 servers4[SL_MAX_SERVER_PREFIXES];
+  struct sl_prefix6 servers6[SL_MAX_SERVER_PREFIXES];
+  __u32 heavy_syn_threshold; /* SYN heavy hitters (sl_heavy.h): a prefix with this many SYNs in a
+                                window is reported; 0 = not counted (policy heavy_hitters = off) */
 };
-SL_STATIC_ASSERT(sizeof(struct sl_policy) ==
-                     SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 16,
+SL_STATIC_ASSERT(sizeof(struct sl_policy) == SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 +
+                                                 SL_MAX_SMTP_PORTS * 2 + 12 + 8 +
+                                                 SL_MAX_SERVER_PREFIXES * (8 + 32) + 4,
                  "sl_policy layout");
 
 /* ---- reputation table -------------------------------------------------------------------- */
@@ -174,7 +198,9 @@ struct sl_stats {
   __u64 relookups;      /* flows whose sender was looked up again: the table or the policy
                            changed since the flow's level was decided */
   __u64 level_changes;  /* of which the level moved (allowlisted, cleared, escalated, denied) */
+  __u64 out_of_scope;   /* packets towards (or, from inside, from) a watched port of a server
+                           outside the policy's server scope: classified OTHER, forwarded */
 };
-SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 7 * 8, "sl_stats layout");
+SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 8 * 8, "sl_stats layout");
 
 #endif /* SLUICE_CORE_SL_SHARED_H */

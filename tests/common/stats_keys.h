@@ -63,6 +63,7 @@ inline std::set<std::string> documented_stats_keys(bool with_lcores) {
                              "unseen_dropped",
                              "relookups",
                              "level_changes",
+                             "out_of_scope",
                              "flows",
                              "flow_capacity",
                              "flow_inserts",

@@ -63,6 +63,11 @@ TEST_P(FixtureTable, CountsWhatItDid) {
   EXPECT_EQ(r.stats.stale_level, stale ? 1u : 0u);
   EXPECT_EQ(r.stats.unseen, unseen ? 1u : 0u);
   EXPECT_EQ(r.stats.unseen_dropped, unseen && f.expected_verdict == SL_VERDICT_DROP ? 1u : 0u);
+  EXPECT_EQ(r.stats.out_of_scope, f.out_of_scope ? 1u : 0u);
+  if (f.out_of_scope) {
+    EXPECT_EQ(f.expected_class, SL_CLASS_OTHER);
+    EXPECT_EQ(r.stats.lookups, 0u) << "an out-of-scope sender is not looked up";
+  }
   uint64_t dropped = 0, rst = 0, observed = 0, rewritten = 0;
   for (const sl_level_stats &l : r.stats.level) {
     dropped += l.dropped;

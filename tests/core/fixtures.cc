@@ -1,5 +1,8 @@
 #include "core/fixtures.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -203,6 +206,11 @@ class Table {
   void generation_changed(bool changed) { generation_changed_ = changed; }
   // The fixture added last leaves its flow_before untouched (CoreFixture::flow_untouched).
   void flow_untouched() { fixtures_.back().flow_untouched = true; }
+  // The fixture added last is a packet of a server outside the scope (CoreFixture::out_of_scope).
+  void out_of_scope() {
+    fixtures_.back().out_of_scope = true;
+    fixtures_.back().flow_untouched = true;
+  }
 
   std::vector<CoreFixture> take() { return std::move(fixtures_); }
 
@@ -855,6 +863,94 @@ void observe_mode(Table &t) {
   t.under(FixturePolicy::kStandard);
 }
 
+// The server scope ([smtp] servers): only connections to the listed MTAs are SMTP. A packet of
+// another server passes as OTHER whatever its sender's reputation or its flow, counted.
+void server_scope(Table &t) {
+  const Bytes syn4 = syn(c2s4()).tcp_options(linux_syn_options()).build();
+  const Bytes syn6 = syn(c2s6()).tcp_options(linux_syn_options()).build();
+  const uint8_t after_synack = SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN;
+  const uint8_t greeted = after_synack | SL_FLOW_GREETED;
+  const Bytes ehlo4 = client_seg(c2s4()).payload(kEhlo).build();
+  const Bytes ehlo6 = client_seg(c2s6()).payload(kEhlo).build();
+  const Bytes greeting4 = server_seg(s2c4(), 29200).payload(kGreeting).build();
+  const Bytes greeting6 = server_seg(s2c6(), 29200).payload(kGreeting).build();
+
+  t.under(FixturePolicy::kScoped);
+  t.add("SYN to a server in scope at level 1 strips window scale", syn4, kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_PASS, syn(c2s4()).tcp_options(linux_syn_options(true)).build(), rep(3),
+        std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.add("blocked sender's IPv6 SYN to a server in scope gets an RST", syn6, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(10),
+        std::nullopt, std::nullopt);
+  t.add("SYN-ACK from a server in scope at level 1 clamps MSS and window",
+        synack(s2c4()).tcp_options(linux_synack_options(1460, false)).build(), kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
+        synack(s2c4()).window(2048).tcp_options(linux_synack_options(536, true)).build(),
+        std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP), flow(1, after_synack, 1460, 7, 1460, 7));
+  t.add("IPv6 tarpit greeting from a server in scope goes out with a zero window", greeting6, kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c6(), 0).payload(kGreeting).build(),
+        std::nullopt, flow(3, after_synack), flow(3, greeted));
+  t.add("drop-data client payload to a server in scope is dropped", ehlo4, kOut,
+        SL_CLASS_CLIENT_SEG, SL_VERDICT_DROP, {}, std::nullopt, flow(4, greeted), flow(4, greeted));
+  t.add("IPv6 drop-data client payload to a server in scope is dropped", ehlo6, kOut,
+        SL_CLASS_CLIENT_SEG, SL_VERDICT_DROP, {}, std::nullopt, flow(4, greeted), flow(4, greeted));
+  t.add("IPv4 later fragment at offset 8 to a server in scope is dropped",
+        c2s4().ipv4_flags(false, false).ipv4_frag_offset(1).payload(kEhlo).build(), kOut,
+        SL_CLASS_UNSEEN, SL_VERDICT_DROP, {}, rep(10), std::nullopt, std::nullopt);
+
+  t.under(FixturePolicy::kScopedOut);
+  t.untouched("blocked sender's SYN to a server out of scope passes untouched", syn4, kOut,
+              SL_CLASS_OTHER, rep(10));
+  t.out_of_scope();
+  t.untouched("shaped sender's SYN to a server out of scope passes with its window scale", syn4,
+              kOut, SL_CLASS_OTHER, rep(3));
+  t.out_of_scope();
+  t.untouched("blocked sender's IPv6 SYN to a server out of scope passes untouched", syn6, kOut,
+              SL_CLASS_OTHER, rep(25));
+  t.out_of_scope();
+  t.add("SYN-ACK from a server out of scope keeps its MSS and window",
+        synack(s2c4()).tcp_options(linux_synack_options(1460, false)).build(), kIn, SL_CLASS_OTHER,
+        SL_VERDICT_PASS, synack(s2c4()).tcp_options(linux_synack_options(1460, false)).build(),
+        std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP), flow(1, SL_FLOW_WSCALE_STRIP));
+  t.out_of_scope();
+  t.add("tarpit greeting from a server out of scope keeps its window", greeting4, kIn,
+        SL_CLASS_OTHER, SL_VERDICT_PASS, greeting4, std::nullopt, flow(3, after_synack),
+        flow(3, after_synack));
+  t.out_of_scope();
+  t.add("IPv6 tarpit greeting from a server out of scope keeps its window", greeting6, kIn,
+        SL_CLASS_OTHER, SL_VERDICT_PASS, greeting6, std::nullopt, flow(3, after_synack),
+        flow(3, after_synack));
+  t.out_of_scope();
+  t.add("drop-data client payload to a server out of scope passes", ehlo4, kOut, SL_CLASS_OTHER,
+        SL_VERDICT_PASS, ehlo4, std::nullopt, flow(4, greeted), flow(4, greeted));
+  t.out_of_scope();
+  t.add("IPv6 drop-data client payload to a server out of scope passes", ehlo6, kOut,
+        SL_CLASS_OTHER, SL_VERDICT_PASS, ehlo6, std::nullopt, flow(4, greeted), flow(4, greeted));
+  t.out_of_scope();
+  t.untouched("IPv4 later fragment at offset 8 to a server out of scope passes untouched",
+              c2s4().ipv4_flags(false, false).ipv4_frag_offset(1).payload(kEhlo).build(), kOut,
+              SL_CLASS_OTHER, rep(10));
+  t.out_of_scope();
+  // A flow shaped while its server was in scope, after a policy change took the server out: its
+  // packets are not SMTP to a server of ours any more, so the core reads no flow state and leaves
+  // the packet and the flow as they were (the flow ages out of the table like any idle one).
+  t.generation_changed(true);
+  t.add("tarpit greeting from a server that left the scope keeps its window and the old flow",
+        greeting4, kIn, SL_CLASS_OTHER, SL_VERDICT_PASS, greeting4, std::nullopt,
+        flow(3, after_synack), flow(3, after_synack));
+  t.out_of_scope();
+  t.add("drop-data payload to a server that left the scope passes and keeps the old flow", ehlo4,
+        kOut, SL_CLASS_OTHER, SL_VERDICT_PASS, ehlo4, std::nullopt, flow(4, greeted),
+        flow(4, greeted));
+  t.out_of_scope();
+  t.generation_changed(false);
+  // Not SMTP in the first place: the port decides before the scope is looked at.
+  t.untouched("SYN to port 80 of a server out of scope is other, not out of scope",
+              syn(c2s4()).tcp(kClientPort, 80).tcp_options(linux_syn_options()).build(), kOut,
+              SL_CLASS_OTHER, rep(10));
+  t.under(FixturePolicy::kStandard);
+}
+
 std::vector<CoreFixture> make_fixtures() {
   Table t;
   not_smtp(t);
@@ -869,10 +965,26 @@ std::vector<CoreFixture> make_fixtures() {
   deny_flag(t);
   live_flows(t);
   observe_mode(t);
+  server_scope(t);
   return t.take();
 }
 
 }  // namespace
+
+void add_server_prefix(sl_policy &p, const char *addr, unsigned len) {
+  uint8_t a[16] = {}, m[16] = {};
+  const bool v6 = inet_pton(AF_INET6, addr, a) == 1;
+  if (!v6) inet_pton(AF_INET, addr, a);
+  for (unsigned i = 0; i < 16; ++i)
+    m[i] = static_cast<uint8_t>(0xff00u >> (len > i * 8 ? std::min(8u, len - i * 8) : 0u));
+  if (v6) {
+    std::memcpy(p.servers6[p.nservers6].addr, a, 16);
+    std::memcpy(p.servers6[p.nservers6++].mask, m, 16);
+  } else {
+    std::memcpy(&p.servers4[p.nservers4].addr, a, 4);
+    std::memcpy(&p.servers4[p.nservers4++].mask, m, 4);
+  }
+}
 
 sl_policy fixture_policy(FixturePolicy variant) {
   sl_policy p;
@@ -930,6 +1042,18 @@ sl_policy fixture_policy(FixturePolicy variant) {
       break;
     case FixturePolicy::kObserve:
       for (int i = 1; i < SL_MAX_LEVELS; i++) p.profiles[i].observe = 1;
+      break;
+    case FixturePolicy::kScoped:
+      add_server_prefix(p, "198.18.9.0", 24);
+      add_server_prefix(p, "198.18.2.0", 24);
+      add_server_prefix(p, "2001:2:0:9::", 64);
+      add_server_prefix(p, "2001:2::", 64);
+      break;
+    case FixturePolicy::kScopedOut:
+      add_server_prefix(p, "198.18.2.26", 31);
+      add_server_prefix(p, "198.18.3.0", 24);
+      add_server_prefix(p, "2001:2::26", 127);
+      add_server_prefix(p, "2001:2:0:1::", 64);
       break;
   }
   p.generation = 1 + static_cast<uint32_t>(variant);

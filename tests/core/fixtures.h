@@ -40,8 +40,13 @@ enum class FixturePolicy : uint8_t {
   kReprofiled = 3,     // level 1's profile changed: window 4096, MSS 1200, no wscale strip
   kUnseenPass = 4,     // unseen_tcp = pass
   kObserve = 5,        // the standard policy with every level in observe mode
+  // The standard policy scoped to servers ([smtp] servers):
+  kScoped = 6,     // 198.18.9.0/24, 198.18.2.0/24, 2001:2:0:9::/64, 2001:2::/64: kServer4 and
+                   // kServer6 in scope (each behind a prefix that does not hold it)
+  kScopedOut = 7,  // 198.18.2.26/31, 198.18.3.0/24, 2001:2::26/127, 2001:2:0:1::/64: near misses,
+                   // kServer4 and kServer6 out of scope
 };
-inline constexpr unsigned kFixturePolicies = 6;
+inline constexpr unsigned kFixturePolicies = 8;
 
 struct CoreFixture {
   std::string description;
@@ -65,10 +70,16 @@ struct CoreFixture {
   // The flow state the packet leaves behind (created by a SYN or updated), if any; nullopt
   // means "no flow": none created, or none existed. created_ns / last_seen_ns not compared.
   std::optional<sl_flow_state> expected_flow_after;
+  // The packet is one of a server outside the policy's scope: OTHER, counted in out_of_scope.
+  // Its flow_before (a flow from before the scope was narrowed) stays as it was.
+  bool out_of_scope = false;
 };
 
 const std::vector<CoreFixture> &core_fixtures();
 sl_policy fixture_policy(FixturePolicy variant = FixturePolicy::kStandard);
+// Appends ADDR/LEN (IPv4 or IPv6, host bits zero) to the policy's server scope, as
+// `[smtp] servers` would (the parser is sluice_common's, which the core's tests do not link).
+void add_server_prefix(sl_policy &p, const char *addr, unsigned len);
 
 // Fixture description -> a gtest-safe name (letters, digits, underscores).
 std::string fixture_test_name(const std::string &description);

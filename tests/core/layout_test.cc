@@ -28,15 +28,27 @@ SL_CHECK_OFFSET(sl_profile, observe, 22);
 SL_CHECK_OFFSET(sl_profile, pad, 23);
 
 static_assert(std::is_standard_layout_v<sl_policy>);
-static_assert(sizeof(sl_policy) ==
-              SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 16);
+static_assert(sizeof(sl_policy) == SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 +
+                                       12 + 8 + SL_MAX_SERVER_PREFIXES * (8 + 32) + 4);
+static_assert(alignof(sl_policy) == 4);
+SL_CHECK_OFFSET(sl_policy, heavy_syn_threshold,
+                SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20 + SL_MAX_SERVER_PREFIXES * 40);
 SL_CHECK_OFFSET(sl_policy, thresholds, 0);
 SL_CHECK_OFFSET(sl_policy, profiles, SL_MAX_LEVELS * 4);
 SL_CHECK_OFFSET(sl_policy, smtp_ports, SL_MAX_LEVELS * 28);
 SL_CHECK_OFFSET(sl_policy, nlevels, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2);
 SL_CHECK_OFFSET(sl_policy, generation, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 4);
 SL_CHECK_OFFSET(sl_policy, unseen_tcp, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 8);
-SL_CHECK_OFFSET(sl_policy, heavy_syn_threshold, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 12);
+SL_CHECK_OFFSET(sl_policy, nservers4, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 12);
+SL_CHECK_OFFSET(sl_policy, nservers6, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 16);
+SL_CHECK_OFFSET(sl_policy, servers4, SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20);
+SL_CHECK_OFFSET(sl_policy, servers6,
+                SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20 + SL_MAX_SERVER_PREFIXES * 8);
+static_assert(sizeof(sl_prefix4) == 8 && sizeof(sl_prefix6) == 32);
+SL_CHECK_OFFSET(sl_prefix4, mask, 4);
+SL_CHECK_OFFSET(sl_prefix6, mask, 16);
+SL_CHECK_OFFSET(sl_policy, heavy_syn_threshold,
+                SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20 + SL_MAX_SERVER_PREFIXES * 40);
 
 static_assert(sizeof(sl_rep_value) == 8 && alignof(sl_rep_value) == 4);
 SL_CHECK_OFFSET(sl_rep_value, score, 0);
@@ -70,7 +82,7 @@ SL_CHECK_OFFSET(sl_level_stats, dropped, 32);
 SL_CHECK_OFFSET(sl_level_stats, rst_sent, 40);
 SL_CHECK_OFFSET(sl_level_stats, observed, 48);
 
-static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 7 * 8);
+static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 8 * 8);
 SL_CHECK_OFFSET(sl_stats, packets, 0);
 SL_CHECK_OFFSET(sl_stats, smtp, 16);
 SL_CHECK_OFFSET(sl_stats, malformed, 32);
@@ -85,6 +97,7 @@ SL_CHECK_OFFSET(sl_stats, unseen, 88 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, unseen_dropped, 96 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, relookups, 104 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, level_changes, 112 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, out_of_scope, 120 + SL_MAX_LEVELS * 56);
 
 // Wire headers: exact on-the-wire offsets.
 SL_CHECK_OFFSET(sl_ipv4, saddr, 12);

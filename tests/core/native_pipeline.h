@@ -17,7 +17,8 @@ struct FixtureResult {
   sl_class cls = SL_CLASS_OTHER;
   sl_verdict verdict = SL_VERDICT_PASS;
   std::vector<uint8_t> output;  // emitted bytes (empty on DROP)
-  // The packet's flow afterwards (created by a SYN or updated), if it is an SMTP packet with one.
+  // The packet's flow afterwards (created by a SYN or updated), if it is an SMTP packet with one
+  // (or one of a server outside the scope whose flow was there before: left as it was).
   std::optional<sl_flow_state> flow_after;
   int parse_result = SL_PARSE_OK;  // what sl_parse returned
   sl_stats stats{};                // what the sequence counted (packets[] aside: the runner's)

@@ -129,6 +129,26 @@ SL_INLINE __u32 sl_heavy_add(struct sl_heavy_sketch *s, const struct sl_heavy_ke
   return est;
 }
 
+/* floor(log2(x)) for x >= 1, by halving the range (no __builtin_clz: BPF has no such
+ * instruction, and clang 14's BPF backend crashes expanding it once the report path is live in
+ * the XDP program). The same code in every runner. */
+SL_INLINE __u32 sl_heavy_log2(__u32 x) {
+  __u32 r = 0, s;
+  s = (__u32)(x > 0xffffu) << 4;
+  x >>= s;
+  r |= s;
+  s = (__u32)(x > 0xffu) << 3;
+  x >>= s;
+  r |= s;
+  s = (__u32)(x > 0xfu) << 2;
+  x >>= s;
+  r |= s;
+  s = (__u32)(x > 0x3u) << 1;
+  x >>= s;
+  r |= s;
+  return r | (x >> 1);
+}
+
 /* Whether an estimate just reached is a report point for threshold T (> 0): T itself, then every
  * multiple of 2^(floor(log2 est) - 4) above it (16 per doubling, each within 1/16 of the last). */
 SL_INLINE int sl_heavy_report_point(__u32 est, __u32 threshold) {
@@ -136,7 +156,7 @@ SL_INLINE int sl_heavy_report_point(__u32 est, __u32 threshold) {
   if (est < threshold) return 0;
   if (est == threshold) return 1;
   if (est >= SL_HEAVY_COUNT_MAX) return 0; /* saturated: reported on the way up */
-  top = 31u - (__u32)__builtin_clz(est);   /* est >= 1 */
+  top = sl_heavy_log2(est);                /* est >= 1 */
   if (top <= 4) return 1;
   return (est & ((1u << (top - 4)) - 1)) == 0;
 }

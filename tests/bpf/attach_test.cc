@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include <bpf/libbpf.h>
@@ -17,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "common/privileged.h"
 #include "sluice/xdp/attach.h"
@@ -161,6 +163,45 @@ TEST_F(XdpRig, GenericModeForwardsFailStaticAndDetachStops) {
   EXPECT_EQ(xdp_prog(in_if), 0u);
   EXPECT_FALSE(std::filesystem::exists(pin_dir(name)));
   EXPECT_FALSE(tcp_exchange());
+}
+
+// On a BPF filesystem of its own (SLUICE_BPFFS), so other instances on the machine do not
+// matter: attach pins the heavy-hitter maps with the others, and detach leaves nothing behind,
+// not even the sluice/ directory the first instance created.
+TEST_F(XdpRig, DetachLeavesNothingUnderTheBpfFilesystem) {
+  const std::string root = "/tmp/slx-bpffs-" + id;
+  std::filesystem::create_directories(root);
+  struct Unmount {
+    std::string root;
+    ~Unmount() {
+      sh("umount " + root);
+      std::error_code ec;
+      std::filesystem::remove(root, ec);
+    }
+  } unmount{root};
+  // What a fresh BPF filesystem holds before anything is pinned (the kernel's maps.debug and
+  // progs.debug iterators, when bpf_preload is built).
+  ASSERT_EQ(sh("mount -t bpf bpf " + root), 0);
+  auto listing = [&] {
+    std::vector<std::string> names;
+    for (const auto &e : std::filesystem::recursive_directory_iterator(root))
+      names.push_back(e.path().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  const std::vector<std::string> fresh = listing();
+  const std::string env = "SLUICE_BPFFS=" + root + " ";
+  auto [rc, out] = run(env + bin + " attach --outside " + out_if + " --inside " + in_if +
+                       " --name " + name + " --mode generic");
+  ASSERT_EQ(rc, 0) << out;
+  const std::string dir = root + "/sluice/" + name;
+  for (const char *map : {"heavy_sketch", "heavy_table", "flows", "meta"})
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + map)) << map;
+  std::tie(rc, out) = run(env + bin + " detach --name " + name);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(xdp_prog(out_if), 0u);
+  EXPECT_FALSE(std::filesystem::exists(root + "/sluice")) << "the empty sluice/ directory";
+  EXPECT_EQ(listing(), fresh);
 }
 
 TEST_F(XdpRig, NativeModeForwardsWithPassProgramsOnThePeers) {

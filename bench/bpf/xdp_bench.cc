@@ -6,6 +6,9 @@
 //   SynClassify/Lpm     the same program and SYNs with the prefix lookup in an LPM_TRIE
 //   Lookup/Dir24, Lookup/Lpm   the bare prefix lookups
 //   Sluice/ShapedSegment a server segment of a shaped flow (flow lookup, window clamp)
+//   SynHeavy_Off/On     the SynClassify/Dir24 SYNs with SYN heavy-hitter counting off and on
+//                       (threshold 5, the policy file's default); run them paired:
+//                       --benchmark_filter=SynHeavy --benchmark_enable_random_interleaving=true
 //   Dpdk_*              the same frames through sluice-dp's pipeline function (no I/O), for
 //                       the XDP/DPDK cost ratio (built when sluice_dp_pipeline exists)
 // Run: sluice_xdp_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
@@ -20,6 +23,7 @@
 #include <stdexcept>
 
 #include "common/xdp_frames.h"
+#include "sluice/xdp/heavy_maps.h"
 #include "sluice/xdp/policy_map.h"
 #include "sluice/xdp/rep_tables.h"
 #include "sluice/xdp/test_run.h"
@@ -48,7 +52,9 @@ struct BenchObj {
     skel = sluice_xdp_bench__open();
     if (skel == nullptr) throw std::runtime_error("open bench object");
     skel->rodata->use_lpm = use_lpm ? 1 : 0;
+    sluice::xdp::size_heavy_sketch(skel->obj);  // one sketch per CPU, as the loader does
     if (sluice_xdp_bench__load(skel) != 0) throw std::runtime_error("load bench object");
+    sluice::xdp::seed_heavy_sketches(bpf_map__fd(skel->maps.heavy_sketch));
   }
   ~BenchObj() { sluice_xdp_bench__destroy(skel); }
   int map(const char *name) const {
@@ -203,6 +209,29 @@ void Sluice_ShapedSegment(benchmark::State &s) {
              XDP_REDIRECT);
 }
 
+// The SynClassify/Dir24 SYNs under the bench policy with heavy_syn_threshold set (0: off); the
+// policy is put back after, whatever order the benchmarks run in.
+void syn_heavy(benchmark::State &s, uint32_t threshold) {
+  sl_policy pol = world().policy;
+  pol.heavy_syn_threshold = threshold;
+  sluice::xdp::write_policy(world().dir24->map("policy"), pol);
+  run_frames(s, bpf_program__fd(world().dir24->skel->progs.sluice_outside), world().syn_frames,
+             XDP_REDIRECT);
+  sluice::xdp::write_policy(world().dir24->map("policy"), world().policy);
+  // Counting on must have counted (the SYNs' sources are candidates now).
+  if (threshold != 0 &&
+      sluice::xdp::read_heavy(world().dir24->map("heavy_sketch"), world().dir24->map("heavy_table"),
+                              sluice::xdp::heavy_epoch_now(), 1)
+          .empty())
+    s.SkipWithError("heavy-hitter counting on counted nothing");
+}
+void SynHeavy_Off(benchmark::State &s) {
+  syn_heavy(s, 0);
+}
+void SynHeavy_On(benchmark::State &s) {
+  syn_heavy(s, 5);
+}
+
 #if SLUICE_XDP_BENCH_DPDK
 // sluice-dp's pipeline on the same frames and table; ns per packet measured by the benchmark.
 struct DpdkWorld {
@@ -258,6 +287,8 @@ SLX_BENCH(SynClassify_Lpm_1M);
 SLX_BENCH(Lookup_Dir24_1M);
 SLX_BENCH(Lookup_Lpm_1M);
 SLX_BENCH(Sluice_ShapedSegment);
+SLX_BENCH(SynHeavy_Off);
+SLX_BENCH(SynHeavy_On);
 
 }  // namespace
 

@@ -42,6 +42,18 @@ struct DataplaneFlow {
   uint32_t pending = 0;  // packets held by the pacer
 };
 
+// A sender the data plane saw open many connections: an entry of its SYN heavy-hitter table
+// (docs/observations.md says how it is counted and what the count may over-estimate).
+struct HeavySender {
+  std::string prefix;      // "198.18.0.7/32", "198.18.0.0/24", "2001:2::7/128", "2001:2::/64"
+  uint64_t syns = 0;       // SYNs counted for it in the window below
+  uint64_t window_ns = 0;  // the length of the window those SYNs fell in
+  uint64_t syns_per_minute() const {
+    return window_ns == 0 ? 0 : static_cast<uint64_t>(static_cast<double>(syns) * 60e9 /
+                                                      static_cast<double>(window_ns));
+  }
+};
+
 class DataplaneClient {
  public:
   virtual ~DataplaneClient() = default;
@@ -52,6 +64,12 @@ class DataplaneClient {
   virtual uint32_t set_policy(const std::string &policy_path) = 0;  // the new generation
   virtual DataplaneStats stats() = 0;
   virtual std::vector<DataplaneFlow> flows(size_t limit) = 0;
+  // The heaviest SYN senders of the data plane's current window, heaviest first, at most
+  // `limit`. A data plane that does not count them throws DataplaneError.
+  virtual std::vector<HeavySender> heavy_senders(size_t limit) {
+    (void)limit;
+    throw DataplaneError(describe() + ": this data plane does not count heavy SYN senders");
+  }
 };
 
 struct ConnectOptions {

@@ -4,6 +4,7 @@
 
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/error.h"
+#include "sluice/xdp/heavy_maps.h"
 #include "sluice/xdp/instance_ops.h"
 #include "sluice/xdp/stats_model.h"
 
@@ -92,6 +93,15 @@ std::vector<DataplaneFlow> XdpClient::flows(size_t limit) {
       f.last_seen_ns = st.last_seen_ns;
       out.push_back(f);
     }
+    return out;
+  });
+}
+
+std::vector<HeavySender> XdpClient::heavy_senders(size_t limit) {
+  return guarded(describe(), [&] {
+    std::vector<HeavySender> out;
+    for (const heavy::HeavyCount &c : xdp::heavy_senders(name_, limit))
+      out.push_back({heavy::prefix_text(c.key), c.syns, heavy::kWindowNs});
     return out;
   });
 }

@@ -20,6 +20,9 @@ class XdpClient : public DataplaneClient {
   uint32_t set_policy(const std::string &policy_path) override;
   DataplaneStats stats() override;
   std::vector<DataplaneFlow> flows(size_t limit) override;
+  // The instance's heavy_table and heavy_sketch maps, every CPU's entries and sketch summed
+  // (xdp::heavy_senders, heavy::HeavyMerge): the `limit` heaviest prefixes, heaviest first.
+  std::vector<HeavySender> heavy_senders(size_t limit) override;
 
  private:
   std::string name_;

@@ -6,6 +6,9 @@
 //   SynClassify/Lpm     the same program and SYNs with the prefix lookup in an LPM_TRIE
 //   Lookup/Dir24, Lookup/Lpm   the bare prefix lookups
 //   Sluice/ShapedSegment a server segment of a shaped flow (flow lookup, window clamp)
+//   SynHeavy_Paired     the SynClassify/Dir24 SYNs with SYN heavy-hitter counting off and on
+//                       (threshold 5, the policy file's default), alternating run by run;
+//                       counters off_ns, on_ns, extra_ns per SYN
 //   Dpdk_*              the same frames through sluice-dp's pipeline function (no I/O), for
 //                       the XDP/DPDK cost ratio (built when sluice_dp_pipeline exists)
 // Run: sluice_xdp_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
@@ -20,6 +23,7 @@
 #include <stdexcept>
 
 #include "common/xdp_frames.h"
+#include "sluice/xdp/heavy_maps.h"
 #include "sluice/xdp/policy_map.h"
 #include "sluice/xdp/rep_tables.h"
 #include "sluice/xdp/test_run.h"
@@ -48,7 +52,9 @@ struct BenchObj {
     skel = sluice_xdp_bench__open();
     if (skel == nullptr) throw std::runtime_error("open bench object");
     skel->rodata->use_lpm = use_lpm ? 1 : 0;
+    sluice::xdp::size_heavy_sketch(skel->obj);  // one sketch per CPU, as the loader does
     if (sluice_xdp_bench__load(skel) != 0) throw std::runtime_error("load bench object");
+    sluice::xdp::seed_heavy_sketches(bpf_map__fd(skel->maps.heavy_sketch));
   }
   ~BenchObj() { sluice_xdp_bench__destroy(skel); }
   int map(const char *name) const {
@@ -203,6 +209,45 @@ void Sluice_ShapedSegment(benchmark::State &s) {
              XDP_REDIRECT);
 }
 
+// The SynClassify/Dir24 SYNs with heavy-hitter counting off and on (heavy_syn_threshold 0 and
+// 5, the policy file's default), paired: each iteration runs the same frame 1M times off, then
+// 1M times on, so both see the same machine state. Counters: ns per SYN off, on, and on - off
+// (the iteration's time is the "on" run's). The bench policy is put back after.
+void SynHeavy_Paired(benchmark::State &s) {
+  const int fd = bpf_program__fd(world().dir24->skel->progs.sluice_outside);
+  const int policy_fd = world().dir24->map("policy");
+  sl_policy on = world().policy, off = world().policy;
+  on.heavy_syn_threshold = 5;
+  off.heavy_syn_threshold = 0;
+  const auto &fs = world().syn_frames;
+  double off_ns = 0, on_ns = 0;
+  size_t i = 0;
+  for (auto _ : s) {
+    const auto &f = fs[i++ % fs.size()];
+    sluice::xdp::write_policy(policy_fd, off);
+    const auto a = sluice::xdp::test_run(fd, f, kRepeat);
+    sluice::xdp::write_policy(policy_fd, on);
+    const auto b = sluice::xdp::test_run(fd, f, kRepeat);
+    if (a.action != XDP_REDIRECT || b.action != XDP_REDIRECT) {
+      s.SkipWithError("unexpected XDP action");
+      break;
+    }
+    off_ns += a.duration_ns;
+    on_ns += b.duration_ns;
+    s.SetIterationTime(static_cast<double>(b.duration_ns) * 1e-9);
+  }
+  sluice::xdp::write_policy(policy_fd, world().policy);
+  const double n = static_cast<double>(s.iterations());
+  s.counters["off_ns"] = off_ns / n;
+  s.counters["on_ns"] = on_ns / n;
+  s.counters["extra_ns"] = (on_ns - off_ns) / n;
+  // Counting on must have counted (the SYNs' sources are candidates now).
+  if (sluice::xdp::read_heavy(world().dir24->map("heavy_sketch"), world().dir24->map("heavy_table"),
+                              sluice::xdp::heavy_epoch_now(), 1)
+          .empty())
+    s.SkipWithError("heavy-hitter counting on counted nothing");
+}
+
 #if SLUICE_XDP_BENCH_DPDK
 // sluice-dp's pipeline on the same frames and table; ns per packet measured by the benchmark.
 struct DpdkWorld {
@@ -258,6 +303,7 @@ SLX_BENCH(SynClassify_Lpm_1M);
 SLX_BENCH(Lookup_Dir24_1M);
 SLX_BENCH(Lookup_Lpm_1M);
 SLX_BENCH(Sluice_ShapedSegment);
+SLX_BENCH(SynHeavy_Paired);
 
 }  // namespace
 

@@ -139,7 +139,12 @@ void attach(const AttachOptions &opts) {
                 "); detach it first");
 
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  // A detach of the last other instance may remove the parent (sluice/) between our creating
+  // it and our creating NAME in it: try again then.
+  for (int i = 0; i < 3; i++) {
+    std::filesystem::create_directories(dir, ec);
+    if (!ec) break;
+  }
   if (ec) throw Error("cannot create " + dir + ": " + ec.message());
   const uint32_t flags = mode_flags(opts.mode);
   bool out_attached = false;
@@ -185,6 +190,7 @@ void attach(const AttachOptions &opts) {
       detach_if_ours(out_idx, p.fd, flags);
     }
     std::filesystem::remove_all(dir, ec);
+    remove_sluice_dir_if_empty();
     throw;
   }
 }

@@ -3,6 +3,7 @@
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <linux/magic.h>
 
 #include <cerrno>
@@ -54,6 +55,12 @@ void remove_pin_dir(const std::string &name) {
   std::error_code ec;
   std::filesystem::remove_all(pin_dir(name), ec);
   if (ec) throw Error("cannot remove " + pin_dir(name) + ": " + ec.message());
+  remove_sluice_dir_if_empty();
+}
+
+void remove_sluice_dir_if_empty() {
+  // Another instance's directory (ENOTEMPTY), or gone already (ENOENT): nothing to do.
+  (void)::rmdir((bpffs_root() + "/sluice").c_str());
 }
 
 }  // namespace sluice::xdp

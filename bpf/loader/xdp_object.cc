@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sluice/xdp/error.h"
+#include "sluice/xdp/heavy_maps.h"
 #include "sluice_xdp.skel.h"
 
 namespace sluice::xdp {
@@ -69,6 +70,13 @@ XdpObject::XdpObject(const LoadOptions &opts) {
       }
     }
   }
+  try {
+    size_heavy_sketch(skel_->obj);
+  } catch (...) {
+    sluice_xdp__destroy(skel_);
+    skel_ = nullptr;
+    throw;
+  }
   const int err = sluice_xdp__load(skel_);
   if (err != 0) {
     sluice_xdp__destroy(skel_);
@@ -77,6 +85,13 @@ XdpObject::XdpObject(const LoadOptions &opts) {
     const std::string tail = log_tail(std::string(log.data()));
     if (!tail.empty()) msg += "\nverifier log (tail):\n" + tail;
     throw Error(msg);
+  }
+  try {
+    seed_heavy_sketches(bpf_map__fd(skel_->maps.heavy_sketch));
+  } catch (...) {
+    sluice_xdp__destroy(skel_);
+    skel_ = nullptr;
+    throw;
   }
 }
 

@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "core/sl_heavy.h"
 #include "core/sl_shared.h"
 #include "sluice/xdp/sl_xdp_layout.h"
 
@@ -68,6 +69,33 @@ struct {
   __type(key, __u32);
   __type(value, struct slx_meta);
 } meta SEC(".maps");
+
+/* SYN heavy hitters (core/sl_heavy.h, docs/dataplane-xdp.md#heavy-hitter-maps).
+ *
+ * heavy_sketch: one struct sl_heavy_sketch per possible CPU, at index bpf_get_smp_processor_id();
+ * the loader sets max_entries to the number of possible CPUs before load and draws each CPU's
+ * seed at random. An array indexed by CPU rather than a PERCPU_ARRAY: the sketch is 256 KiB
+ * (4 rows of 16384 cells) and the kernel refuses per-CPU values over 32 KiB (PCPU_MIN_UNIT_SIZE;
+ * even one row is 64 KiB), and splitting it into per-CPU chunks would make the core reach its
+ * cells through a map lookup per chunk instead of through one struct. A CPU's entry is written
+ * by that CPU only, with preemption and migration off, as a per-CPU map's would be. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1); /* set by the loader: libbpf_num_possible_cpus() */
+  __type(key, __u32);
+  __type(value, struct sl_heavy_sketch);
+} heavy_sketch SEC(".maps");
+
+/* heavy_table: the candidates, prefix -> this CPU's last report (estimate, window, the window
+ * before's estimate), 2^SL_HEAVY_TABLE_LOG2 prefixes. A prefix enters when one CPU's sketch
+ * estimate reaches the policy's heavy_syn_threshold; a full table evicts the least recently
+ * reported. Per-CPU values, each CPU's own count (a reader sums them, as it sums lcores). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+  __uint(max_entries, 1u << SL_HEAVY_TABLE_LOG2);
+  __type(key, struct sl_heavy_key);
+  __type(value, struct sl_heavy_entry);
+} heavy_table SEC(".maps");
 
 /* Reputation table, double buffered: the loader fills the inactive set, then flips rep_active.
  * A SYN reads rep_active once and uses one set throughout, so it never sees half a table. */

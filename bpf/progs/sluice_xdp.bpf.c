@@ -24,7 +24,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* ---- the packet core's environment (see core/sl_sequence.h) ---------------------------------- */
 
 struct slx_env {
-  struct sl_stats *stats; /* this CPU's */
+  struct sl_stats *stats;        /* this CPU's */
+  struct sl_heavy_sketch *heavy; /* this CPU's SYN sketch; 0 outside slx_on_syn */
 };
 
 #define SL_ENV struct slx_env
@@ -61,8 +62,11 @@ static __always_inline void sl_env_flow_touch(struct slx_env *env, struct sl_flo
   flow->last_seen_ns = bpf_ktime_get_ns();
 }
 
+/* The heavy-hitter count (env->heavy set: slx_count_syn only) reads the coarse clock: the same
+ * CLOCK_MONOTONIC at most a tick behind, plenty for a window of 1.07 s, and on the test VM
+ * bpf_ktime_get_ns cost about 35 ns a SYN there. Flows keep the precise clock. */
 static __always_inline __u64 sl_env_now(struct slx_env *env) {
-  (void)env;
+  if (env->heavy) return bpf_ktime_get_coarse_ns();
   return bpf_ktime_get_ns();
 }
 
@@ -78,6 +82,34 @@ static __always_inline __u32 sl_env_table_gen(struct slx_env *env) {
   __u32 *gen = bpf_map_lookup_elem(&rep_active, &zero);
   (void)env;
   return gen ? *gen : 0;
+}
+
+static __always_inline struct sl_heavy_sketch *sl_env_heavy(struct slx_env *env) {
+  return env->heavy;
+}
+
+/* A report point: the prefix's entry in heavy_table, this CPU's value (sl_heavy_entry_set, as
+ * sluice-dp's table entries), created if the prefix has none. A value another CPU created for
+ * the prefix starts zeroed on this CPU: it is given the key here. Rare (report points only). */
+static __always_inline void sl_env_heavy_report(struct slx_env *env, const struct sl_heavy_key *key,
+                                                __u32 estimate, __u32 epoch) {
+  struct sl_heavy_entry *e = bpf_map_lookup_elem(&heavy_table, key);
+  (void)env;
+  if (e) {
+    if (e->estimate == 0) e->key = *key;
+    sl_heavy_entry_set(e, estimate, epoch);
+    return;
+  }
+  struct sl_heavy_entry n = {.key = *key, .estimate = estimate, .epoch = epoch};
+  bpf_map_update_elem(&heavy_table, key, &n, BPF_ANY);
+}
+
+/* This CPU's sketch when the policy counts SYNs (no lookup when it does not), else 0. */
+static __always_inline struct sl_heavy_sketch *slx_heavy_sketch(const struct sl_policy *pol) {
+  __u32 cpu;
+  if (pol->heavy_syn_threshold == 0) return 0;
+  cpu = bpf_get_smp_processor_id();
+  return bpf_map_lookup_elem(&heavy_sketch, &cpu);
 }
 
 #include "core/sl_sequence.h"
@@ -144,7 +176,29 @@ static __always_inline int slx_tx_reply(struct xdp_md *ctx, __u32 tx_len) {
   return XDP_TX;
 }
 
-/* Inbound SYN: sl_seq_syn. */
+/* Inbound SYN, the first step of sl_seq_syn: counted for the heavy hitters (sl_seq_heavy).
+ * A global function of its own, called by slx_process just before slx_on_syn rather than from
+ * it: inside slx_on_syn its stack (the two prefixes, the sketch columns, a new candidate
+ * entry) would add to slx_on_syn's, and slx_process + slx_on_syn would exceed the verifier's
+ * 512 bytes for a call chain; building the flow key in slx_process instead took its
+ * verification past a million instructions. So this one rebuilds the packet and key itself.
+ * sl_seq_syn in slx_on_syn then finds no sketch and does not count the SYN again. */
+__attribute__((noinline)) int slx_count_syn(struct xdp_md *ctx, const struct slx_parsed *m,
+                                            const struct sl_policy *pol) {
+  if (!m || !pol) return 0;
+  struct slx_env env = {.heavy = slx_heavy_sketch(pol)};
+  if (!env.heavy) return 0;
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  struct sl_pkt pkt;
+  if (slx_rebuild(data, data_end, m, &pkt) != 0) return 0;
+  struct sl_flow_key key;
+  sl_flow_key_make(&pkt, SL_CLASS_INBOUND_SYN, &key);
+  sl_seq_heavy(&env, pol, &key);
+  return 0;
+}
+
+/* Inbound SYN: sl_seq_syn (its heavy-hitter count done by slx_count_syn just before). */
 __attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_parsed *m,
                                          const struct sl_policy *pol) {
   __u32 zero = 0;
@@ -225,7 +279,10 @@ static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir
       .cls = (__u8)cls,
       .dir = (__u8)dir,
   };
-  if (cls == SL_CLASS_INBOUND_SYN) return slx_on_syn(ctx, &m, pol);
+  if (cls == SL_CLASS_INBOUND_SYN) {
+    if (pol->heavy_syn_threshold != 0) slx_count_syn(ctx, &m, pol);
+    return slx_on_syn(ctx, &m, pol);
+  }
   return slx_on_segment(ctx, &m, pol);
 }
 

@@ -46,7 +46,11 @@ static __always_inline int slx_rep_lookup_lpm(const struct sl_flow_key *key,
 
 #include "sluice_xdp.bpf.c"
 
-SEC("xdp")
+/* The references are xdp.frags programs like the real ones: they share the tx_port devmap, and
+ * the kernel (6.18) refuses to load a program without frags support that uses a map a frags
+ * program uses (EINVAL on bench_redirect). */
+
+SEC("xdp.frags")
 int bench_redirect(struct xdp_md *ctx __attribute__((unused))) {
   return bpf_redirect_map(&tx_port, SLX_PORT_INSIDE, XDP_PASS);
 }
@@ -60,7 +64,7 @@ static __always_inline int bench_saddr(struct xdp_md *ctx, __be32 *a) {
   return 1;
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int bench_lookup_dir24(struct xdp_md *ctx) {
   __be32 a;
   struct sl_rep_value v;
@@ -71,7 +75,7 @@ int bench_lookup_dir24(struct xdp_md *ctx) {
   return SLX_REP_LOOKUP_V4(0, a, &v) ? XDP_PASS : XDP_DROP;
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int bench_lookup_lpm(struct xdp_md *ctx) {
   struct slx_lpm4_key k = {.prefixlen = 32};
   if (!bench_saddr(ctx, &k.addr)) return XDP_ABORTED;

@@ -100,9 +100,15 @@ struct LevelState {
   int mode = -1;  // the level's `mode`: 0 enforce, 1 observe, -1 unset ([smtp] mode decides)
 };
 
+// SYNs per window (about 1 s) that make a prefix a heavy hitter, unless the file says otherwise.
+constexpr uint32_t kDefaultHeavySynThreshold = 5;
+constexpr uint32_t kMaxHeavySynThreshold = 1'000'000;
+
 struct State {
   PolicyFile out;
   std::vector<uint16_t> ports{25};
+  bool heavy = true;  // [smtp] heavy_hitters
+  uint32_t heavy_threshold = kDefaultHeavySynThreshold;
   int mode = 0;  // [smtp] mode: every level's unless the level says otherwise
   LevelState level[SL_MAX_LEVELS];
 };
@@ -144,6 +150,17 @@ const KeySpec kKeys[] = {
     {Section::kSmtp, "mode",
      [](State &st, unsigned, int, const std::string &v, const std::string &what) {
        st.mode = parse_mode(v, what);
+     }},
+    {Section::kSmtp, "heavy_hitters",
+     [](State &st, unsigned, int, const std::string &v, const std::string &what) {
+       st.heavy = parse_bool(v, what) != 0;
+     }},
+    {Section::kSmtp, "heavy_syn_threshold",
+     [](State &st, unsigned, int, const std::string &v, const std::string &what) {
+       const auto n = static_cast<uint32_t>(parse_uint(v, kMaxHeavySynThreshold, what));
+       if (n == 0)
+         throw PolicyError(what + " must be at least 1 (heavy_hitters = off turns counting off)");
+       st.heavy_threshold = n;
      }},
     {Section::kLevel, "mode",
      [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
@@ -351,6 +368,7 @@ PolicyFile parse_policy(std::istream &in, const std::string &name) {
   out.policy.nlevels = nlevels;
   out.level_names.resize(nlevels);
   set_smtp_ports(out.policy, st.ports);
+  out.policy.heavy_syn_threshold = st.heavy ? st.heavy_threshold : 0;
   PolicyFile result = std::move(st.out);
   return result;
 }
@@ -393,6 +411,10 @@ std::string format_policy(const PolicyFile &p) {
   if (const std::string servers = format_server_scope(p.policy); !servers.empty())
     o << "\nservers = " << servers;
   o << "\nunseen_tcp = " << (p.policy.unseen_tcp == SL_UNSEEN_PASS ? "pass" : "drop") << "\n";
+  if (p.policy.heavy_syn_threshold == 0)
+    o << "heavy_hitters = off\n";
+  else
+    o << "heavy_hitters = on\nheavy_syn_threshold = " << p.policy.heavy_syn_threshold << "\n";
   static const char *const kBlock[] = {"none", "drop", "rst"};
   for (unsigned l = 1; l < p.policy.nlevels; ++l) {
     const sl_profile &f = p.policy.profiles[l];

@@ -13,6 +13,8 @@
  *                            policy's unseen_tcp (drop by default)
  *   INBOUND_SYN  -> look up the client (unlisted: score 0), level = sl_level_for(); level 0 ->
  *                   forward, no state; else sl_act_syn(); PASS creates the flow
+ *                   (before the lookup, every inbound SYN counts for its client's address and
+ *                   network in the runner's heavy-hitter sketch: sl_heavy.h)
  *   CLIENT_SEG / SERVER_SEG -> find the flow; none -> forward untouched; a level the policy no
  *                   longer has -> forward untouched (stale_level); else sl_act_client_seg /
  *                   sl_act_server_seg with the level's current profile
@@ -33,6 +35,7 @@
 #include "sl_rewrite.h"
 #include "sl_decide.h"
 #include "sl_actions.h"
+#include "sl_heavy.h"
 
 #if defined(SL_ENV)
 #include "sl_sequence.h"

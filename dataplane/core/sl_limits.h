@@ -24,6 +24,23 @@
 #define SL_MAX_SMTP_PORTS 4
 #endif
 
+/* SYN heavy hitters (sl_heavy.h): a count-min sketch of SL_HEAVY_DEPTH rows of
+ * 2^SL_HEAVY_WIDTH_LOG2 u32 cells per lcore / CPU, counting per window of
+ * 2^SL_HEAVY_WINDOW_SHIFT ns; the plain-memory candidate table holds 2^SL_HEAVY_TABLE_LOG2
+ * prefixes. */
+#ifndef SL_HEAVY_DEPTH
+#define SL_HEAVY_DEPTH 4
+#endif
+#ifndef SL_HEAVY_WIDTH_LOG2
+#define SL_HEAVY_WIDTH_LOG2 14
+#endif
+#ifndef SL_HEAVY_WINDOW_SHIFT
+#define SL_HEAVY_WINDOW_SHIFT 30
+#endif
+#ifndef SL_HEAVY_TABLE_LOG2
+#define SL_HEAVY_TABLE_LOG2 12
+#endif
+
 /* Server prefixes a policy may scope to ([smtp] servers), per address family. */
 #ifndef SL_MAX_SERVER_PREFIXES
 #define SL_MAX_SERVER_PREFIXES 16

@@ -4,7 +4,8 @@
  *   sl_seq_classify  parse and classify (a server outside the policy's scope: OTHER); counts
  *                    packets the core cannot or need not shape
  *   sl_flow_key_make (sl_classify.h) the flow key of an SMTP packet
- *   sl_seq_syn       INBOUND_SYN: reputation (unlisted = score 0), level, sl_act_syn, new flow
+ *   sl_seq_syn       INBOUND_SYN: counted for the heavy hitters (sl_seq_heavy), reputation
+ *                    (unlisted = score 0), level, sl_act_syn, new flow
  *   sl_seq_segment   CLIENT_SEG / SERVER_SEG: flow, re-lookup after a table or policy change,
  *                    released / stale / blocked / observed flows, sl_act_*_seg
  *   sl_seq_unseen    UNSEEN: the policy's unseen_tcp
@@ -37,6 +38,12 @@
  *                                                       by at least 1 with every load and delta
  *                                                       that lands (read before the lookup it
  *                                                       belongs to, never after)
+ *   struct sl_heavy_sketch *sl_env_heavy(SL_ENV *env)   this lcore's / CPU's SYN sketch
+ *                                                       (sl_heavy.h), or 0: not counted
+ *   void sl_env_heavy_report(SL_ENV *env, const struct sl_heavy_key *key, __u32 estimate,
+ *                            __u32 epoch)               a prefix's estimate reached a report
+ *                                                       point in window `epoch`: offer it to
+ *                                                       the runner's bounded candidate table
  *
  * Live flows follow the table: a flow records the generation its level came from
  * (sl_seq_generation: the table's plus the policy's, two counters that only grow, so their sum
@@ -55,6 +62,7 @@
 #include "sl_base.h"
 #include "sl_classify.h"
 #include "sl_decide.h"
+#include "sl_heavy.h"
 #include "sl_parse.h"
 #include "sl_scope.h"
 #include "sl_shared.h"
@@ -162,7 +170,29 @@ void sl_seq_syn_observe(SL_ENV *env, const struct sl_profile *prof, struct sl_pk
   fs->server_wscale = SL_WSCALE_ABSENT;
 }
 
-/* INBOUND_SYN. An unlisted sender scores 0, and the policy applies to that score like any
+/* An inbound SYN counted for the heavy hitters: its client's address and network, each once in
+ * the runner's sketch; a count that reaches a report point is offered to the runner's table.
+ * Nothing when the runner has no sketch or the policy turned counting off. */
+SL_INLINE void sl_seq_heavy(SL_ENV *env, const struct sl_policy *pol,
+                            const struct sl_flow_key *key) {
+  struct sl_heavy_sketch *sk = sl_env_heavy(env);
+  __u32 threshold = pol->heavy_syn_threshold;
+  struct sl_heavy_key host, net;
+  __u32 epoch, est;
+
+  if (sk == 0 || threshold == 0) return;
+  epoch = sl_heavy_epoch(sl_env_now(env));
+  sl_heavy_keys(key, &host, &net);
+  est = sl_heavy_add(sk, &host, epoch);
+  if (SL_UNLIKELY(sl_heavy_report_point(est, threshold)))
+    sl_env_heavy_report(env, &host, est, epoch);
+  est = sl_heavy_add(sk, &net, epoch);
+  if (SL_UNLIKELY(sl_heavy_report_point(est, threshold)))
+    sl_env_heavy_report(env, &net, est, epoch);
+}
+
+/* INBOUND_SYN. Counted for the heavy hitters first (sl_seq_heavy), whatever its sender's
+ * reputation. An unlisted sender scores 0, and the policy applies to that score like any
  * other (a level-1 threshold <= 0 shapes it; the deny flag gives the highest level). Level 0:
  * PASS, no state. An observing level: counted, flow created, PASS unchanged. Otherwise
  * sl_act_syn: DROP, TX (out->tx_len), or PASS with a new flow at this level. The flow records
@@ -184,6 +214,7 @@ SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, s
 
   out->flow = 0;
   out->level = 0;
+  sl_seq_heavy(env, pol, key);
   rep.score = 0;
   rep.flags = 0;
   st->lookups++;

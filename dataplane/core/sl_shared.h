@@ -105,10 +105,12 @@ struct sl_policy {
   __u32 nservers6; /* IPv6 prefixes in servers6[], 0..SL_MAX_SERVER_PREFIXES */
   struct sl_prefix4 servers4[SL_MAX_SERVER_PREFIXES];
   struct sl_prefix6 servers6[SL_MAX_SERVER_PREFIXES];
+  __u32 heavy_syn_threshold; /* SYN heavy hitters (sl_heavy.h): a prefix with this many SYNs in a
+                                window is reported; 0 = not counted (policy heavy_hitters = off) */
 };
 SL_STATIC_ASSERT(sizeof(struct sl_policy) == SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 +
                                                  SL_MAX_SMTP_PORTS * 2 + 12 + 8 +
-                                                 SL_MAX_SERVER_PREFIXES * (8 + 32),
+                                                 SL_MAX_SERVER_PREFIXES * (8 + 32) + 4,
                  "sl_policy layout");
 
 /* ---- reputation table -------------------------------------------------------------------- */

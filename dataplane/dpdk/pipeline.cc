@@ -1,12 +1,26 @@
 #include "pipeline.h"
 
 #include <cstring>
+#include <random>
 
 #include "core/sl_core.h"
 
 namespace sluice::dataplane {
 
-Pipeline::Pipeline(const FlowTableConfig &flows) : flows_(flows) {}
+Pipeline::Pipeline(const FlowTableConfig &flows)
+    : flows_(flows),
+      heavy_(std::make_unique<sl_heavy_sketch>()),
+      heavy_table_(std::make_unique<sl_heavy_table>()) {
+  std::random_device rd;
+  seed_heavy((uint64_t{rd()} << 32) | rd());
+}
+
+void Pipeline::seed_heavy(uint64_t seed) {
+  std::memset(heavy_.get(), 0, sizeof(*heavy_));
+  std::memset(heavy_table_.get(), 0, sizeof(*heavy_table_));
+  heavy_->seed = seed;
+  heavy_table_->seed = seed ^ SL_HEAVY_TABLE_SEED_XOR;
+}
 
 void Pipeline::prefetch_reputation(const PreparedPacket &pp, const RepTable &rep) {
   if (pp.key.family == SL_AF_INET) {
@@ -22,11 +36,11 @@ sl_verdict Pipeline::on_syn_or_unseen(PreparedPacket &pp, uint64_t now_ns, const
                                       const RepTable *rep) {
   PacketResult &r = pp.out;
   if (pp.cls == SL_CLASS_UNSEEN) {
-    SeqEnv env{&flows_, &stats_, rep, 0, now_ns, nullptr, 0};
+    SeqEnv env{&flows_, &stats_, rep, 0, now_ns, nullptr, 0, nullptr, nullptr};
     r.verdict = sl_seq_unseen(&env, &policy);
     return r.verdict;
   }
-  SeqEnv env{&flows_, &stats_, rep, pp.hash, now_ns, nullptr, 0};
+  SeqEnv env{&flows_, &stats_, rep, pp.hash, now_ns, nullptr, 0, heavy_.get(), heavy_table_.get()};
   sl_seq_out out;
   r.verdict = sl_seq_syn(&env, &policy, &pp.pkt, pp.data, pp.end, &pp.key, &out);
   r.level = static_cast<uint8_t>(out.level);

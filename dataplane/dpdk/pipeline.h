@@ -12,10 +12,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include "core/sl_actions.h"
 #include "core/sl_classify.h"
+#include "core/sl_heavy.h"
 #include "core/sl_parse.h"
 #include "core/sl_shared.h"
 #include "flow_table.h"
@@ -42,6 +44,8 @@ struct SeqEnv {
   uint64_t now_ns;
   uint64_t *rng;  // xorshift state; null: `rnd` is the random number
   uint32_t rnd;
+  sl_heavy_sketch *heavy;       // this lcore's SYN sketch (null in stage 1: only SYNs count)
+  sl_heavy_table *heavy_table;  // and its candidate table
 };
 
 }  // namespace sluice::dataplane
@@ -99,6 +103,15 @@ SL_INLINE __u32 sl_env_table_gen(SL_ENV *env) {
   return env->rep != nullptr ? env->rep->generation() : 0;
 }
 
+SL_INLINE sl_heavy_sketch *sl_env_heavy(SL_ENV *env) {
+  return env->heavy;
+}
+
+SL_INLINE void sl_env_heavy_report(SL_ENV *env, const sl_heavy_key *key, __u32 estimate,
+                                   __u32 epoch) {
+  sl_heavy_table_offer(env->heavy_table, key, estimate, epoch);
+}
+
 #include "core/sl_sequence.h"
 
 namespace sluice::dataplane {
@@ -139,6 +152,13 @@ class Pipeline {
   static constexpr uint16_t kMaxPendingPerFlow = 512;
 
   explicit Pipeline(const FlowTableConfig &flows);
+
+  // SYN heavy hitters (core/sl_heavy.h): this lcore's sketch and candidate table. Both start
+  // empty with a random hash seed; seed_heavy empties them and sets the seed (tests compare
+  // runners with one seed).
+  void seed_heavy(uint64_t seed);
+  const sl_heavy_sketch &heavy_sketch() const { return *heavy_; }
+  const sl_heavy_table &heavy_table() const { return *heavy_table_; }
 
   // Runs the core sequence on one frame, in place. `rep` may be null (no table loaded:
   // every sender is clean). The same as prepare() then finish().
@@ -198,6 +218,8 @@ class Pipeline {
   static void prefetch_reputation(const PreparedPacket &pp, const RepTable &rep);
 
   FlowTable flows_;
+  std::unique_ptr<sl_heavy_sketch> heavy_;
+  std::unique_ptr<sl_heavy_table> heavy_table_;
   sl_stats stats_{};
   PipelineExtraStats extra_{};
 };
@@ -212,7 +234,7 @@ __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, 
                                                                  PreparedPacket &pp) {
   pp.data = data;
   pp.end = data + len;
-  SeqEnv env{&flows_, &stats_, rep, 0, 0, nullptr, 0};
+  SeqEnv env{&flows_, &stats_, rep, 0, 0, nullptr, 0, nullptr, nullptr};
   pp.cls = sl_seq_classify(&env, data, pp.end, frame_len, dir, &policy, &pp.pkt);
   if (pp.cls == SL_CLASS_OTHER || SL_UNLIKELY(pp.cls == SL_CLASS_UNSEEN)) return pp.cls;
   sl_flow_key_make(&pp.pkt, pp.cls, &pp.key);
@@ -238,7 +260,7 @@ __attribute__((always_inline)) inline sl_verdict Pipeline::finish(PreparedPacket
     return on_syn_or_unseen(pp, now_ns, policy, rep);
 
   PacketResult &r = pp.out;
-  SeqEnv env{&flows_, &stats_, rep, pp.hash, now_ns, rng, rnd};
+  SeqEnv env{&flows_, &stats_, rep, pp.hash, now_ns, rng, rnd, nullptr, nullptr};
   sl_seq_out out;
   // The verdict lives in a local (and is returned in a register): GCC otherwise tested verdict
   // and class with one 8-byte load just after two 4-byte stores to them, a store-forwarding

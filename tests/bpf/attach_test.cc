@@ -10,17 +10,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <ctime>
 
 #include <bpf/libbpf.h>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "common/privileged.h"
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/bpffs.h"
+#include "sluice/xdp/heavy_maps.h"
 #include "common/stats_keys.h"
 #include "dataplane_client.h"
 #include <fstream>
@@ -163,6 +167,45 @@ TEST_F(XdpRig, GenericModeForwardsFailStaticAndDetachStops) {
   EXPECT_FALSE(tcp_exchange());
 }
 
+// On a BPF filesystem of its own (SLUICE_BPFFS), so other instances on the machine do not
+// matter: attach pins the heavy-hitter maps with the others, and detach leaves nothing behind,
+// not even the sluice/ directory the first instance created.
+TEST_F(XdpRig, DetachLeavesNothingUnderTheBpfFilesystem) {
+  const std::string root = "/tmp/slx-bpffs-" + id;
+  std::filesystem::create_directories(root);
+  struct Unmount {
+    std::string root;
+    ~Unmount() {
+      sh("umount " + root);
+      std::error_code ec;
+      std::filesystem::remove(root, ec);
+    }
+  } unmount{root};
+  // What a fresh BPF filesystem holds before anything is pinned (the kernel's maps.debug and
+  // progs.debug iterators, when bpf_preload is built).
+  ASSERT_EQ(sh("mount -t bpf bpf " + root), 0);
+  auto listing = [&] {
+    std::vector<std::string> names;
+    for (const auto &e : std::filesystem::recursive_directory_iterator(root))
+      names.push_back(e.path().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  const std::vector<std::string> fresh = listing();
+  const std::string env = "SLUICE_BPFFS=" + root + " ";
+  auto [rc, out] = run(env + bin + " attach --outside " + out_if + " --inside " + in_if +
+                       " --name " + name + " --mode generic");
+  ASSERT_EQ(rc, 0) << out;
+  const std::string dir = root + "/sluice/" + name;
+  for (const char *map : {"heavy_sketch", "heavy_table", "flows", "meta"})
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + map)) << map;
+  std::tie(rc, out) = run(env + bin + " detach --name " + name);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(xdp_prog(out_if), 0u);
+  EXPECT_FALSE(std::filesystem::exists(root + "/sluice")) << "the empty sluice/ directory";
+  EXPECT_EQ(listing(), fresh);
+}
+
 TEST_F(XdpRig, NativeModeForwardsWithPassProgramsOnThePeers) {
   ASSERT_EQ(sh("ip netns exec " + nsc + " " + bin + " peer-pass --dev c0"), 0);
   ASSERT_EQ(sh("ip netns exec " + nss + " " + bin + " peer-pass --dev s0"), 0);
@@ -171,6 +214,65 @@ TEST_F(XdpRig, NativeModeForwardsWithPassProgramsOnThePeers) {
   ASSERT_EQ(rc, 0) << out;
   EXPECT_TRUE(tcp_exchange());
   EXPECT_EQ(status(name).mode, XdpMode::native);
+}
+
+// Native XDP on the veth pair: SYNs from the client's namespace are counted on the wire; one
+// address above the threshold is listed with its /24, the addresses of one SYN are not.
+TEST_F(XdpRig, NativeModeCountsHeavySendersOnTheWire) {
+  const std::string tmp = "/tmp/sluice-xdp-heavy-" + id;
+  std::filesystem::create_directories(tmp);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{tmp};
+  ASSERT_EQ(sh("ip netns exec " + nsc + " " + bin + " peer-pass --dev c0"), 0);
+  ASSERT_EQ(sh("ip netns exec " + nss + " " + bin + " peer-pass --dev s0"), 0);
+  for (int a = 11; a <= 15; a++)
+    ASSERT_EQ(sh("ip -n " + nsc + " addr add 198.18.0." + std::to_string(a) + "/24 dev c0"), 0);
+  auto [rc, out] = run(bin + " attach --outside " + out_if + " --inside " + in_if + " --name " +
+                       name + " --mode native");
+  ASSERT_EQ(rc, 0) << out;
+  {
+    std::ofstream pf(tmp + "/policy.ini");
+    pf << "[smtp]\nports = 2525\nheavy_hitters = on\nheavy_syn_threshold = 8\n"
+          "[level.1]\nname = throttle\nthreshold = 3\nwindow_clamp = 2048\n";
+  }
+  auto dp = control::connect_dataplane("xdp:" + name);
+  dp->set_policy(tmp + "/policy.ini");
+  // 12 SYNs from 198.18.0.1, one from each of .11 to .15, to a closed port (each answered by
+  // an RST, so none is sent again), all in one counting window (tried again if it turns).
+  const std::string py =
+      "import socket\n"
+      "def syn(src):\n"
+      " s=socket.socket();s.bind((src,0));s.settimeout(1)\n"
+      " try: s.connect(('198.18.0.2',2525))\n"
+      " except Exception: pass\n"
+      " s.close()\n"
+      "for i in range(12): syn('198.18.0.1')\n"
+      "for a in range(11,16): syn('198.18.0.%d'%a)\n";
+  const uint64_t window = heavy::kWindowNs;
+  bool one_window = false;
+  for (int attempt = 0; attempt < 3 && !one_window; attempt++) {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const uint64_t into =
+        (static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec)) &
+        (window - 1);
+    usleep(static_cast<useconds_t>((window - into) / 1000 + 20000));  // a window's start
+    const uint32_t epoch = heavy_epoch_now();
+    ASSERT_EQ(sh("ip netns exec " + nsc + " timeout 30 python3 -c \"" + py + "\""), 0);
+    one_window = heavy_epoch_now() == epoch;
+  }
+  ASSERT_TRUE(one_window) << "the SYNs never fell in one window";
+  const auto heavy = dp->heavy_senders(10);
+  ASSERT_EQ(heavy.size(), 2u);
+  EXPECT_EQ(heavy[0].prefix, "198.18.0.0/24");
+  EXPECT_GE(heavy[0].syns, 17u);
+  EXPECT_EQ(heavy[1].prefix, "198.18.0.1/32");
+  EXPECT_GE(heavy[1].syns, 12u);
 }
 
 TEST_F(XdpRig, MissingInterfaceIsRefusedAndChangesNothing) {

@@ -53,3 +53,21 @@ __attribute__((noinline)) int sl_core_bpf_compile_check(void *data, void *data_e
   }
   return ret + (int)v + (int)tx_len + key.family + st.flags + sl_csum_fold((__u32)rnd);
 }
+
+/* The heavy-hitter sketch as sl_seq_syn uses it, on a sketch in a map value (a pointer). */
+__attribute__((noinline)) int sl_core_bpf_heavy_check(struct sl_heavy_sketch *s,
+                                                      const struct sl_flow_key *fk, __u64 now) {
+  struct sl_heavy_key host, net;
+  __u32 epoch = sl_heavy_epoch(now);
+  __u32 est;
+  int ret = 0;
+
+  if (!s || !fk) return 0;
+  sl_heavy_keys(fk, &host, &net);
+  est = sl_heavy_add(s, &host, epoch);
+  ret += sl_heavy_report_point(est, 5);
+  est = sl_heavy_add(s, &net, epoch);
+  ret += sl_heavy_report_point(est, 5);
+  ret += (int)sl_heavy_estimate(s, &host, epoch);
+  return ret;
+}

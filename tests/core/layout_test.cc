@@ -29,8 +29,10 @@ SL_CHECK_OFFSET(sl_profile, pad, 23);
 
 static_assert(std::is_standard_layout_v<sl_policy>);
 static_assert(sizeof(sl_policy) == SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 +
-                                       12 + 8 + SL_MAX_SERVER_PREFIXES * (8 + 32));
+                                       12 + 8 + SL_MAX_SERVER_PREFIXES * (8 + 32) + 4);
 static_assert(alignof(sl_policy) == 4);
+SL_CHECK_OFFSET(sl_policy, heavy_syn_threshold,
+                SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20 + SL_MAX_SERVER_PREFIXES * 40);
 SL_CHECK_OFFSET(sl_policy, thresholds, 0);
 SL_CHECK_OFFSET(sl_policy, profiles, SL_MAX_LEVELS * 4);
 SL_CHECK_OFFSET(sl_policy, smtp_ports, SL_MAX_LEVELS * 28);
@@ -45,6 +47,8 @@ SL_CHECK_OFFSET(sl_policy, servers6,
 static_assert(sizeof(sl_prefix4) == 8 && sizeof(sl_prefix6) == 32);
 SL_CHECK_OFFSET(sl_prefix4, mask, 4);
 SL_CHECK_OFFSET(sl_prefix6, mask, 16);
+SL_CHECK_OFFSET(sl_policy, heavy_syn_threshold,
+                SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20 + SL_MAX_SERVER_PREFIXES * 40);
 
 static_assert(sizeof(sl_rep_value) == 8 && alignof(sl_rep_value) == 4);
 SL_CHECK_OFFSET(sl_rep_value, score, 0);

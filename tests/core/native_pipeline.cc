@@ -18,6 +18,8 @@ struct NativeEnv {
   sl_flow_state flow;
   uint32_t rnd;
   uint32_t table_gen;
+  NativeHeavy *heavy;  // null: SYNs not counted
+  uint64_t now_ns;
 };
 
 }  // namespace
@@ -51,8 +53,8 @@ SL_INLINE int sl_env_flow_insert(SL_ENV *env, const sl_flow_key *, const sl_flow
 
 SL_INLINE void sl_env_flow_touch(SL_ENV *, sl_flow_state *) {}
 
-SL_INLINE __u64 sl_env_now(SL_ENV *) {
-  return 1;
+SL_INLINE __u64 sl_env_now(SL_ENV *env) {
+  return env->now_ns;
 }
 
 SL_INLINE __u32 sl_env_random(SL_ENV *env) {
@@ -63,15 +65,34 @@ SL_INLINE __u32 sl_env_table_gen(SL_ENV *env) {
   return env->table_gen;
 }
 
+SL_INLINE sl_heavy_sketch *sl_env_heavy(SL_ENV *env) {
+  return env->heavy != nullptr ? env->heavy->sketch.get() : nullptr;
+}
+
+SL_INLINE void sl_env_heavy_report(SL_ENV *env, const sl_heavy_key *key, __u32 estimate,
+                                   __u32 epoch) {
+  env->heavy->reports++;
+  sl_heavy_table_offer(env->heavy->table.get(), key, estimate, epoch);
+}
+
 #include "core/sl_sequence.h"
 
 namespace sluice::testing {
 
-FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
-                                const sl_policy &policy,
-                                const std::optional<sl_rep_value> &client_rep,
-                                const std::optional<sl_flow_state> &flow_before, uint32_t rnd,
-                                size_t readable) {
+NativeHeavy::NativeHeavy(uint64_t seed)
+    : sketch(std::make_unique<sl_heavy_sketch>()), table(std::make_unique<sl_heavy_table>()) {
+  std::memset(sketch.get(), 0, sizeof(*sketch));
+  std::memset(table.get(), 0, sizeof(*table));
+  sketch->seed = seed;
+  table->seed = seed ^ SL_HEAVY_TABLE_SEED_XOR;
+}
+
+namespace {
+
+FixtureResult run_native_env(const std::vector<uint8_t> &input, sl_dir dir, const sl_policy &policy,
+                             const std::optional<sl_rep_value> &client_rep,
+                             const std::optional<sl_flow_state> &flow_before, uint32_t rnd,
+                             size_t readable, NativeHeavy *heavy) {
   FixtureResult r;
   // The readable part in an exactly sized heap copy: ASan reports any access past it. The rest
   // of the frame stays in `input`, out of the core's reach, as fragments are.
@@ -89,6 +110,8 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
   env.flow = flow_before.value_or(sl_flow_state{});
   env.rnd = rnd;
   env.table_gen = kNativeTableGeneration;
+  env.heavy = heavy;
+  env.now_ns = heavy != nullptr ? heavy->now_ns : 1;
 
   sl_seq_out out{};
   r.verdict = sl_seq_run(&env, data, data_end, static_cast<uint32_t>(frame_len), dir, &policy,
@@ -116,6 +139,22 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
   if ((has_key || env.stats.out_of_scope != 0) && env.has_flow) r.flow_after = env.flow;
   r.stats = env.stats;
   return r;
+}
+
+}  // namespace
+
+FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
+                                const sl_policy &policy,
+                                const std::optional<sl_rep_value> &client_rep,
+                                const std::optional<sl_flow_state> &flow_before, uint32_t rnd,
+                                size_t readable) {
+  return run_native_env(input, dir, policy, client_rep, flow_before, rnd, readable, nullptr);
+}
+
+FixtureResult run_native_counted(NativeHeavy &heavy, const std::vector<uint8_t> &input, sl_dir dir,
+                                 const sl_policy &policy) {
+  return run_native_env(input, dir, policy, std::nullopt, std::nullopt, 0x9e3779b9u, SIZE_MAX,
+                        &heavy);
 }
 
 FixtureResult run_native(const CoreFixture &fixture, uint32_t rnd) {

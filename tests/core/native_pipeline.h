@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/fixtures.h"
+#include "core/sl_heavy.h"
 
 namespace sluice::testing {
 
@@ -51,5 +53,20 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
                                 const std::optional<sl_rep_value> &client_rep,
                                 const std::optional<sl_flow_state> &flow_before, uint32_t rnd,
                                 size_t readable = SIZE_MAX);
+
+// SYN heavy-hitter state the native runner keeps across packets (run_native_counted): one
+// sketch and one candidate table, as one lcore of sluice-dp has, and a clock the caller sets.
+struct NativeHeavy {
+  explicit NativeHeavy(uint64_t seed);
+  std::unique_ptr<sl_heavy_sketch> sketch;
+  std::unique_ptr<sl_heavy_table> table;
+  uint64_t now_ns = 0;
+  uint64_t reports = 0;  // sl_env_heavy_report calls
+};
+
+// run_native_packet with no reputation entry and no flow, counting SYNs into `heavy` at
+// heavy.now_ns.
+FixtureResult run_native_counted(NativeHeavy &heavy, const std::vector<uint8_t> &input, sl_dir dir,
+                                 const sl_policy &policy);
 
 }  // namespace sluice::testing

@@ -299,5 +299,32 @@ TEST(PolicyFile, UnseenTcpDefaultsToDropAndTakesPass) {
             "test.ini:3: 'unseen_tcp' must be drop or pass, not 'maybe'");
 }
 
+TEST(PolicyFile, HeavyHittersDefaultOnAndTakeAThreshold) {
+  const uint32_t dflt = parse("[smtp]\nports = 25\n").policy.heavy_syn_threshold;
+  EXPECT_GT(dflt, 0u);  // on by default
+  EXPECT_EQ(parse("[smtp]\nheavy_syn_threshold = 40\n").policy.heavy_syn_threshold, 40u);
+  EXPECT_EQ(parse("[smtp]\nheavy_hitters = off\n").policy.heavy_syn_threshold, 0u);
+  EXPECT_EQ(
+      parse("[smtp]\nheavy_hitters = off\nheavy_syn_threshold = 9\n").policy.heavy_syn_threshold,
+      0u);
+  EXPECT_EQ(parse("[smtp]\nheavy_hitters = on\n").policy.heavy_syn_threshold, dflt);
+  for (const char *text : {"[smtp]\nheavy_syn_threshold = 40\n", "[smtp]\nheavy_hitters = no\n"}) {
+    const PolicyFile p = parse(text);
+    const PolicyFile again = parse(format_policy(p));
+    EXPECT_EQ(std::memcmp(&again.policy, &p.policy, sizeof(sl_policy)), 0);
+  }
+  EXPECT_EQ(error_of("[smtp]\n\nheavy_hitters = maybe\n"),
+            "test.ini:3: 'heavy_hitters': 'maybe' is not a boolean (true/false)");
+  EXPECT_EQ(error_of("[smtp]\nheavy_syn_threshold = 0\n"),
+            "test.ini:2: 'heavy_syn_threshold' must be at least 1 (heavy_hitters = off turns "
+            "counting off)");
+  EXPECT_EQ(error_of("[smtp]\nheavy_syn_threshold = -3\n"),
+            "test.ini:2: 'heavy_syn_threshold': '-3' is not a non-negative integer");
+  EXPECT_EQ(error_of("[smtp]\nheavy_syn_threshold = 1000001\n"),
+            "test.ini:2: 'heavy_syn_threshold': 1000001 exceeds 1000000");
+  EXPECT_EQ(error_of("[level.1]\nthreshold = 1\nheavy_hitters = on\n").substr(0, 39),
+            "test.ini:3: unknown key 'heavy_hitters'");
+}
+
 }  // namespace
 }  // namespace sluice::dataplane

@@ -17,7 +17,11 @@ void check_instance_name(const std::string &name);
 // bpffs_root()/sluice/NAME
 std::string pin_dir(const std::string &name);
 
-// Removes every file in the pin directory and the directory itself (missing is fine).
+// Removes every file in the pin directory and the directory itself (missing is fine), then
+// bpffs_root()/sluice if no other instance is left in it.
 void remove_pin_dir(const std::string &name);
+
+// Removes bpffs_root()/sluice if it is empty (a directory left by the last instance).
+void remove_sluice_dir_if_empty();
 
 }  // namespace sluice::xdp

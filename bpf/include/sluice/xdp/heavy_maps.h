@@ -1,0 +1,44 @@
+// SYN heavy hitters in the XDP maps (bpf/progs/sluice_maps.bpf.h): heavy_sketch, one
+// sl_heavy_sketch per possible CPU, and heavy_table, an LRU per-CPU hash of candidate prefixes.
+// Sizing and seeding at load, and reading them as sluice-dp's lcores are read
+// (dataplane/common/heavy_merge.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "heavy_merge.h"
+
+struct bpf_object;
+
+namespace sluice::xdp {
+
+// Before load: heavy_sketch gets one entry per possible CPU (the programs index it by
+// bpf_get_smp_processor_id()). Throws Error.
+void size_heavy_sketch(bpf_object *obj);
+
+// After load: every CPU's sketch whose seed is 0 (a map just created) gets a random seed of
+// its own, as each of sluice-dp's lcores draws one; a reused pinned map keeps its seeds and
+// counts. Throws Error.
+void seed_heavy_sketches(int sketch_fd);
+
+// Every CPU's sketch emptied and given `seed`, every candidate removed (tests: the columns a
+// native runner with that seed uses). Throws Error.
+void reset_heavy(int sketch_fd, int table_fd, uint64_t seed);
+
+// The window the programs count in now: their clock is bpf_ktime_get_ns (CLOCK_MONOTONIC).
+uint32_t heavy_epoch_now();
+
+// The `limit` heaviest prefixes in window `epoch`, heaviest first: every CPU's candidate
+// entries and every CPU's sketch go into one heavy::HeavyMerge, which sums them over CPUs (each
+// CPU counts only the SYNs it received, so the sum is the prefix's total, an upper bound like
+// each sketch's estimate). A prefix is listed once some CPU's count reached the threshold.
+std::vector<heavy::HeavyCount> read_heavy(int sketch_fd, int table_fd, uint32_t epoch,
+                                          size_t limit);
+
+// read_heavy on the pinned maps of instance NAME, at the window now. Throws Error.
+std::vector<heavy::HeavyCount> heavy_senders(const std::string &name, size_t limit);
+
+}  // namespace sluice::xdp

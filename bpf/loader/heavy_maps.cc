@@ -1,0 +1,129 @@
+#include "sluice/xdp/heavy_maps.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <memory>
+
+#include "core/sl_heavy.h"
+#include "sluice/xdp/attach.h"
+#include "sluice/xdp/bpffs.h"
+#include "sluice/xdp/error.h"
+
+namespace sluice::xdp {
+namespace {
+
+uint32_t possible_cpus() {
+  const int n = libbpf_num_possible_cpus();
+  if (n <= 0) throw_errno("cannot count the possible CPUs", n);
+  return static_cast<uint32_t>(n);
+}
+
+uint64_t random_seed() {
+  uint64_t seed = 0;
+  while (seed == 0)
+    if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
+      throw_errno("cannot draw a heavy-hitter seed", errno);
+  return seed;
+}
+
+struct PinFd {
+  int fd;
+  explicit PinFd(const std::string &path) : fd(bpf_obj_get(path.c_str())) {
+    if (fd < 0) throw_errno("cannot open " + path, errno);
+  }
+  ~PinFd() { close(fd); }
+  PinFd(const PinFd &) = delete;
+  PinFd &operator=(const PinFd &) = delete;
+};
+
+}  // namespace
+
+void size_heavy_sketch(bpf_object *obj) {
+  bpf_map *map = bpf_object__find_map_by_name(obj, "heavy_sketch");
+  if (map == nullptr) throw Error("no map heavy_sketch in the XDP object");
+  if (bpf_map__set_max_entries(map, possible_cpus()) != 0)
+    throw Error("cannot size heavy_sketch to the possible CPUs");
+}
+
+void seed_heavy_sketches(int sketch_fd) {
+  auto sk = std::make_unique<sl_heavy_sketch>();
+  const uint32_t n = possible_cpus();
+  for (uint32_t cpu = 0; cpu < n; ++cpu) {
+    if (bpf_map_lookup_elem(sketch_fd, &cpu, sk.get()) != 0)
+      throw_errno("cannot read heavy_sketch[" + std::to_string(cpu) + "]", errno);
+    if (sk->seed != 0) continue;  // a pinned map reused: keep its columns
+    sk->seed = random_seed();
+    if (bpf_map_update_elem(sketch_fd, &cpu, sk.get(), BPF_ANY) != 0)
+      throw_errno("cannot seed heavy_sketch[" + std::to_string(cpu) + "]", errno);
+  }
+}
+
+void reset_heavy(int sketch_fd, int table_fd, uint64_t seed) {
+  auto sk = std::make_unique<sl_heavy_sketch>();
+  sk->seed = seed;
+  const uint32_t n = possible_cpus();
+  for (uint32_t cpu = 0; cpu < n; ++cpu)
+    if (bpf_map_update_elem(sketch_fd, &cpu, sk.get(), BPF_ANY) != 0)
+      throw_errno("cannot reset heavy_sketch", errno);
+  sl_heavy_key k{};
+  while (bpf_map_get_next_key(table_fd, nullptr, &k) == 0)
+    if (bpf_map_delete_elem(table_fd, &k) != 0) throw_errno("cannot empty heavy_table", errno);
+}
+
+uint32_t heavy_epoch_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return sl_heavy_epoch(static_cast<uint64_t>(ts.tv_sec) * 1000000000ull +
+                        static_cast<uint64_t>(ts.tv_nsec));
+}
+
+std::vector<heavy::HeavyCount> read_heavy(int sketch_fd, int table_fd, uint32_t epoch,
+                                          size_t limit) {
+  const uint32_t n = possible_cpus();
+  heavy::HeavyMerge merge(epoch);
+  // The candidates: one sl_heavy_entry per CPU for each key (value size 32, a multiple of 8,
+  // so the kernel packs them without padding). The key is the map's: a CPU that never
+  // reported the prefix has a zero entry, which add_entry skips.
+  static_assert(sizeof(sl_heavy_entry) % 8 == 0);
+  std::vector<sl_heavy_entry> per(n);
+  sl_heavy_key k{}, next{};
+  const void *prev = nullptr;
+  while (bpf_map_get_next_key(table_fd, prev, &next) == 0) {
+    k = next;
+    prev = &k;
+    if (bpf_map_lookup_elem(table_fd, &k, per.data()) != 0) continue;  // evicted meanwhile
+    for (sl_heavy_entry &e : per) {
+      e.key = k;
+      merge.add_entry(e);
+    }
+  }
+  // Every CPU's sketch: this window's counts are re-read from them (summed).
+  std::vector<std::unique_ptr<sl_heavy_sketch>> sketches;
+  for (uint32_t cpu = 0; cpu < n; ++cpu) {
+    auto sk = std::make_unique<sl_heavy_sketch>();
+    if (bpf_map_lookup_elem(sketch_fd, &cpu, sk.get()) != 0)
+      throw_errno("cannot read heavy_sketch[" + std::to_string(cpu) + "]", errno);
+    merge.add_sketch(*sk);
+    sketches.push_back(std::move(sk));
+  }
+  return merge.top(limit);
+}
+
+std::vector<heavy::HeavyCount> heavy_senders(const std::string &name, size_t limit) {
+  if (!instance_exists(name)) throw Error("no sluice XDP instance named '" + name + "'");
+  const std::string dir = pin_dir(name);
+  if (access((dir + "/heavy_sketch").c_str(), F_OK) != 0)
+    throw Error("instance '" + name +
+                "' has no heavy-hitter maps (attached by an older sluice-xdp; sluice-xdp attach "
+                "--upgrade adds them)");
+  PinFd sketch(dir + "/heavy_sketch");
+  PinFd table(dir + "/heavy_table");
+  return read_heavy(sketch.fd, table.fd, heavy_epoch_now(), limit);
+}
+
+}  // namespace sluice::xdp

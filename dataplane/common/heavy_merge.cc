@@ -1,0 +1,54 @@
+#include "heavy_merge.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+
+namespace sluice::heavy {
+
+std::string prefix_text(const sl_heavy_key &key) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(key.family == SL_AF_INET ? AF_INET : AF_INET6, key.addr, buf, sizeof(buf));
+  return std::string(buf) + "/" + std::to_string(key.prefix_len);
+}
+
+void HeavyMerge::add_entry(const sl_heavy_entry &e) {
+  if (e.estimate == 0) return;
+  const bool now = e.epoch == epoch_, last = e.epoch + 1 == epoch_;
+  if (!now && !last) return;
+  const Key k{e.key.family, e.key.prefix_len,
+              std::string(reinterpret_cast<const char *>(e.key.addr), sizeof(e.key.addr))};
+  Sum &s = sums_[k];
+  s.key = e.key;
+  if (now) {
+    s.current += e.estimate;
+    s.previous += e.prev_estimate;
+  } else {
+    s.previous += e.estimate;
+  }
+}
+
+std::vector<HeavyCount> HeavyMerge::top(size_t limit) const {
+  std::vector<HeavyCount> out;
+  out.reserve(sums_.size());
+  for (const auto &[k, s] : sums_) {
+    uint64_t current = s.current;
+    if (!sketches_.empty()) {
+      uint64_t counted = 0;
+      for (const sl_heavy_sketch *sk : sketches_) counted += sl_heavy_estimate(sk, &s.key, epoch_);
+      current = std::max(current, counted);
+    }
+    const uint64_t syns = std::max(current, s.previous);
+    if (syns > 0) out.push_back({s.key, syns});
+  }
+  std::sort(out.begin(), out.end(), [](const HeavyCount &a, const HeavyCount &b) {
+    if (a.syns != b.syns) return a.syns > b.syns;
+    return std::tie(a.key.family, a.key.prefix_len) < std::tie(b.key.family, b.key.prefix_len) ||
+           (std::tie(a.key.family, a.key.prefix_len) == std::tie(b.key.family, b.key.prefix_len) &&
+            std::lexicographical_compare(a.key.addr, a.key.addr + 16, b.key.addr, b.key.addr + 16));
+  });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+}  // namespace sluice::heavy

@@ -1,0 +1,52 @@
+// SYN heavy hitters as a reader sees them (docs/observations.md): the candidate entries and the
+// sketches of every lcore / CPU (core/sl_heavy.h) merged into one list, heaviest first.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/sl_heavy.h"
+
+namespace sluice::heavy {
+
+// The length of a counting window.
+inline constexpr uint64_t kWindowNs = uint64_t{1} << SL_HEAVY_WINDOW_SHIFT;
+
+struct HeavyCount {
+  sl_heavy_key key{};
+  uint64_t syns = 0;  // the larger of this window's count so far and the last window's
+};
+
+// "198.18.0.7/32", "2001:2::/64".
+std::string prefix_text(const sl_heavy_key &key);
+
+class HeavyMerge {
+ public:
+  // `epoch`: the window being read (sl_heavy_epoch of the runners' clock now).
+  explicit HeavyMerge(uint32_t epoch) : epoch_(epoch) {}
+
+  // One candidate entry of one lcore / CPU; entries of neither this window nor the last, and
+  // empty ones, are ignored.
+  void add_entry(const sl_heavy_entry &e);
+  // One lcore's / CPU's sketch: this window's count of every candidate is re-read from the
+  // sketches (summed), so it is exact up to the sketch's error, not the last report's.
+  void add_sketch(const sl_heavy_sketch &s) { sketches_.push_back(&s); }
+
+  // The `limit` heaviest, heaviest first (ties: by prefix). The sketches must still be alive.
+  std::vector<HeavyCount> top(size_t limit) const;
+
+ private:
+  using Key = std::tuple<uint8_t, uint8_t, std::string>;  // family, length, address bytes
+  struct Sum {
+    sl_heavy_key key{};
+    uint64_t current = 0, previous = 0;
+  };
+  uint32_t epoch_;
+  std::map<Key, Sum> sums_;
+  std::vector<const sl_heavy_sketch *> sketches_;
+};
+
+}  // namespace sluice::heavy

@@ -1,0 +1,267 @@
+/* sluice packet core: SYN heavy hitters (docs/observations.md).
+ *
+ * Every inbound SYN counts twice in a count-min sketch: once for the client's address (/32 or
+ * /128) and once for its network (/24 or /64). Nothing else touches the sketch. Counts are per
+ * window of 2^SL_HEAVY_WINDOW_SHIFT ns (about 1.07 s): each cell carries the low bits of the
+ * window it counts in, and a cell from another window reads as 0 (reset lazily, on its next
+ * update), so memory is fixed and no pass over the sketch ever runs on the packet path.
+ *
+ * Updates are conservative (Estan and Varghese): a key's cells are raised only up to its new
+ * estimate, min over the rows + 1. The estimate never under-counts (within the window and below
+ * the cell cap) and over-counts by at most e*N/w with probability 1 - e^-d (N = updates in the
+ * window, w = SL_HEAVY_WIDTH, d = SL_HEAVY_DEPTH); conservative updates only lower it.
+ *
+ * With conservative updates the updated key's estimate grows by exactly one per update, so the
+ * report points below are each hit once per key and window: the estimate reaches the policy's
+ * heavy_syn_threshold T, then every point on a grid of 16 steps per doubling above it
+ * (sl_heavy_report_point). At each, the sequence calls the runner's sl_env_heavy_report, which
+ * offers the prefix to its bounded candidate table (sl_heavy_table_offer below, or an LRU map
+ * in XDP). A key reports at most 16 * 20 + 16 times per window, whatever the traffic.
+ *
+ * The sketch is one runner's (per lcore, per CPU): no atomics; a reader sums a key's estimate
+ * over them (sl_heavy_estimate), which is still an upper bound of the key's total. */
+#ifndef SLUICE_CORE_SL_HEAVY_H
+#define SLUICE_CORE_SL_HEAVY_H
+
+#include "sl_base.h"
+#include "sl_bytes.h"
+#include "sl_limits.h"
+#include "sl_shared.h"
+
+#define SL_HEAVY_WIDTH (1u << SL_HEAVY_WIDTH_LOG2)
+SL_STATIC_ASSERT(SL_HEAVY_WIDTH_LOG2 >= 4 && SL_HEAVY_WIDTH_LOG2 <= 16,
+                 "a row's column is a 16-bit lane of the key's hash");
+SL_STATIC_ASSERT(SL_HEAVY_DEPTH >= 1 && SL_HEAVY_DEPTH <= 4, "four 16-bit lanes in the hash");
+
+/* A cell: the window's low SL_HEAVY_EPOCH_BITS bits above a count of SL_HEAVY_COUNT_BITS. The
+ * count saturates at SL_HEAVY_COUNT_MAX (a million SYNs a window on one CPU); a window's bits
+ * repeat every 2^12 windows (73 minutes): a cell untouched for exactly a multiple of that reads
+ * its old count, an over-estimate like any collision. */
+#define SL_HEAVY_COUNT_BITS 20
+#define SL_HEAVY_EPOCH_BITS (32 - SL_HEAVY_COUNT_BITS)
+#define SL_HEAVY_COUNT_MAX ((1u << SL_HEAVY_COUNT_BITS) - 1)
+#define SL_HEAVY_EPOCH_MASK ((1u << SL_HEAVY_EPOCH_BITS) - 1)
+
+/* The window a time falls in (nanoseconds of the runner's clock). */
+SL_INLINE __u32 sl_heavy_epoch(__u64 now_ns) {
+  return (__u32)(now_ns >> SL_HEAVY_WINDOW_SHIFT);
+}
+
+/* One runner's sketch. seed keys the hash: drawn at random by the runner when it creates the
+ * sketch (a sender who cannot predict the columns cannot aim collisions at someone else). */
+struct sl_heavy_sketch {
+  __u64 seed;
+  __u64 pad;
+  __u32 cell[SL_HEAVY_DEPTH][SL_HEAVY_WIDTH];
+};
+
+/* A counted prefix: the address with the bits past prefix_len zero (IPv4 in the first 4 bytes).
+ */
+struct sl_heavy_key {
+  __u8 addr[16];
+  __u8 family;     /* SL_AF_INET or SL_AF_INET6 */
+  __u8 prefix_len; /* 32 or 24; 128 or 64 */
+  __u8 pad[2];
+};
+SL_STATIC_ASSERT(sizeof(struct sl_heavy_key) == 20, "sl_heavy_key layout");
+
+/* A candidate: the prefix, its estimate at its last report and that report's window, and the
+ * estimate it had reached in the window before (0 when it did not report then). */
+struct sl_heavy_entry {
+  struct sl_heavy_key key;
+  __u32 estimate;
+  __u32 epoch;
+  __u32 prev_estimate;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_heavy_entry) == 32, "sl_heavy_entry layout");
+
+/* The keyed hash of a prefix: 64 bits, one 16-bit lane per row. */
+SL_INLINE __u64 sl_heavy_hash(__u64 seed, const struct sl_heavy_key *k) {
+  __u64 a = sl_load64(k->addr);
+  __u64 b = sl_load64(k->addr + 8);
+  __u64 m = (__u64)k->family | ((__u64)k->prefix_len << 8);
+  __u64 h = (a ^ seed) * 0x9e3779b97f4a7c15ull;
+  h = (h ^ (h >> 31) ^ b) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 29) ^ m) * 0x94d049bb133111ebull;
+  return h ^ (h >> 32);
+}
+
+SL_INLINE __u32 sl_heavy_col(__u64 h, __u32 row) {
+  return (__u32)(h >> (16 * row)) & (SL_HEAVY_WIDTH - 1);
+}
+
+SL_INLINE __u32 sl_heavy_cell_count(__u32 cell, __u32 epoch) {
+  return (cell >> SL_HEAVY_COUNT_BITS) == (epoch & SL_HEAVY_EPOCH_MASK) ? cell & SL_HEAVY_COUNT_MAX
+                                                                        : 0;
+}
+
+/* A key's estimate in one sketch for window `epoch` (0 when it has no count there). */
+SL_INLINE __u32 sl_heavy_estimate(const struct sl_heavy_sketch *s, const struct sl_heavy_key *k,
+                                  __u32 epoch) {
+  __u64 h = sl_heavy_hash(s->seed, k);
+  __u32 est = SL_HEAVY_COUNT_MAX;
+  __u32 r;
+  for (r = 0; r < SL_HEAVY_DEPTH; r++) {
+    __u32 c = sl_heavy_cell_count(s->cell[r][sl_heavy_col(h, r)], epoch);
+    if (c < est) est = c;
+  }
+  return est;
+}
+
+/* Counts one SYN for the key in window `epoch`; returns its new estimate. */
+SL_INLINE __u32 sl_heavy_add(struct sl_heavy_sketch *s, const struct sl_heavy_key *k, __u32 epoch) {
+  __u64 h = sl_heavy_hash(s->seed, k);
+  __u32 cols[SL_HEAVY_DEPTH];
+  __u32 counts[SL_HEAVY_DEPTH];
+  __u32 est = SL_HEAVY_COUNT_MAX;
+  __u32 tag = (epoch & SL_HEAVY_EPOCH_MASK) << SL_HEAVY_COUNT_BITS;
+  __u32 r;
+
+  for (r = 0; r < SL_HEAVY_DEPTH; r++) {
+    cols[r] = sl_heavy_col(h, r);
+    counts[r] = sl_heavy_cell_count(s->cell[r][cols[r]], epoch);
+    if (counts[r] < est) est = counts[r];
+  }
+  if (est < SL_HEAVY_COUNT_MAX) est++;
+  for (r = 0; r < SL_HEAVY_DEPTH; r++) {
+    if (counts[r] < est) s->cell[r][cols[r]] = tag | est;
+  }
+  return est;
+}
+
+/* floor(log2(x)) for x >= 1, by halving the range (no __builtin_clz: BPF has no such
+ * instruction, and clang 14's BPF backend crashes expanding it once the report path is live in
+ * the XDP program). The same code in every runner. */
+SL_INLINE __u32 sl_heavy_log2(__u32 x) {
+  __u32 r = 0, s;
+  s = (__u32)(x > 0xffffu) << 4;
+  x >>= s;
+  r |= s;
+  s = (__u32)(x > 0xffu) << 3;
+  x >>= s;
+  r |= s;
+  s = (__u32)(x > 0xfu) << 2;
+  x >>= s;
+  r |= s;
+  s = (__u32)(x > 0x3u) << 1;
+  x >>= s;
+  r |= s;
+  return r | (x >> 1);
+}
+
+/* Whether an estimate just reached is a report point for threshold T (> 0): T itself, then every
+ * multiple of 2^(floor(log2 est) - 4) above it (16 per doubling, each within 1/16 of the last). */
+SL_INLINE int sl_heavy_report_point(__u32 est, __u32 threshold) {
+  __u32 top;
+  if (est < threshold) return 0;
+  if (est == threshold) return 1;
+  if (est >= SL_HEAVY_COUNT_MAX) return 0; /* saturated: reported on the way up */
+  top = sl_heavy_log2(est);                /* est >= 1 */
+  if (top <= 4) return 1;
+  return (est & ((1u << (top - 4)) - 1)) == 0;
+}
+
+/* The two keys of a client address (the flow key's client, IPv4 in its first 4 bytes). */
+SL_INLINE void sl_heavy_keys(const struct sl_flow_key *fk, struct sl_heavy_key *host,
+                             struct sl_heavy_key *net) {
+  __u64 a = sl_load64(fk->client);
+  __u64 b = sl_load64(fk->client + 8);
+  __builtin_memset(host, 0, sizeof(*host));
+  __builtin_memset(net, 0, sizeof(*net));
+  host->family = fk->family;
+  net->family = fk->family;
+  if (fk->family == SL_AF_INET) {
+    /* bytes 0..3 are the address, 4..15 zero in the flow key already */
+    sl_store64(host->addr, a & SL_JOIN64(0xffffffffu, 0));
+    sl_store64(net->addr, a & SL_JOIN64(sl_htonl(0xffffff00u), 0));
+    host->prefix_len = 32;
+    net->prefix_len = 24;
+  } else {
+    sl_store64(host->addr, a);
+    sl_store64(host->addr + 8, b);
+    sl_store64(net->addr, a);
+    host->prefix_len = 128;
+    net->prefix_len = 64;
+  }
+}
+
+/* ---- a bounded candidate table for runners that keep one in plain memory ----------------- */
+
+/* SL_HEAVY_TABLE_BUCKETS buckets of SL_HEAVY_TABLE_WAYS entries; a prefix lives in the bucket its
+ * hash picks. An offer updates the prefix's entry, or takes an empty slot or the slot of an
+ * entry of neither this window nor the last, or replaces the bucket's smallest entry
+ * (sl_heavy_entry_value) when the offer is larger. Bounded work (one bucket) and memory (the
+ * array). */
+#define SL_HEAVY_TABLE_WAYS 8
+#define SL_HEAVY_TABLE_BUCKETS (1u << (SL_HEAVY_TABLE_LOG2 - 3))
+SL_STATIC_ASSERT(SL_HEAVY_TABLE_LOG2 >= 4 && SL_HEAVY_TABLE_LOG2 <= 24, "2..2^21 buckets");
+
+/* A table's seed from its sketch's (the bucket hash must not pick the sketch's columns). */
+#define SL_HEAVY_TABLE_SEED_XOR 0x5bd1e9955bd1e995ull
+
+struct sl_heavy_table {
+  __u64 seed;     /* for the bucket hash */
+  __u64 replaced; /* current entries pushed out by a larger offer */
+  __u64 refused;  /* offers smaller than every current entry of a full bucket */
+  struct sl_heavy_entry e[SL_HEAVY_TABLE_BUCKETS][SL_HEAVY_TABLE_WAYS];
+};
+
+/* What an entry says at window `epoch`: the larger of its count in that window so far and its
+ * count in the window before (a whole window); 0 when it reported in neither. */
+SL_INLINE __u32 sl_heavy_entry_value(const struct sl_heavy_entry *e, __u32 epoch) {
+  if (e->epoch == epoch) return e->estimate > e->prev_estimate ? e->estimate : e->prev_estimate;
+  if (e->epoch + 1 == epoch) return e->estimate;
+  return 0;
+}
+
+/* Records a report in an entry that holds the key (or is being given to it). */
+SL_INLINE void sl_heavy_entry_set(struct sl_heavy_entry *e, __u32 estimate, __u32 epoch) {
+  if (e->epoch != epoch) {
+    e->prev_estimate = e->epoch + 1 == epoch ? e->estimate : 0;
+    e->epoch = epoch;
+  }
+  e->estimate = estimate;
+}
+
+SL_INLINE int sl_heavy_key_eq(const struct sl_heavy_key *a, const struct sl_heavy_key *b) {
+  return sl_load64(a->addr) == sl_load64(b->addr) &&
+         sl_load64(a->addr + 8) == sl_load64(b->addr + 8) &&
+         sl_load32(&a->family) == sl_load32(&b->family);
+}
+
+SL_INLINE void sl_heavy_table_offer(struct sl_heavy_table *t, const struct sl_heavy_key *k,
+                                    __u32 estimate, __u32 epoch) {
+  struct sl_heavy_entry *b = t->e[sl_heavy_hash(t->seed, k) >> (64 - (SL_HEAVY_TABLE_LOG2 - 3))];
+  struct sl_heavy_entry *victim = 0;
+  __u32 victim_value = 0xffffffffu;
+  __u32 i;
+
+  for (i = 0; i < SL_HEAVY_TABLE_WAYS; i++) {
+    struct sl_heavy_entry *e = &b[i];
+    __u32 v;
+    if (e->estimate != 0 && sl_heavy_key_eq(&e->key, k)) {
+      sl_heavy_entry_set(e, estimate, epoch);
+      return;
+    }
+    /* An empty slot or an entry of neither window counts as 0: taken first. */
+    v = sl_heavy_entry_value(e, epoch);
+    if (v < victim_value) {
+      victim_value = v;
+      victim = e;
+    }
+  }
+  if (victim == 0) return;
+  if (victim_value != 0) {
+    if (victim_value >= estimate) {
+      t->refused++;
+      return;
+    }
+    t->replaced++;
+  }
+  victim->key = *k;
+  victim->epoch = epoch;
+  victim->prev_estimate = 0;
+  victim->estimate = estimate;
+}
+
+#endif /* SLUICE_CORE_SL_HEAVY_H */

@@ -1,0 +1,226 @@
+// SYN heavy hitters in the packet core (core/sl_heavy.h) through the native runner: the sketch's
+// guarantees, the report points, the candidate table, the shared SYN stream and a flood of a
+// million unique sources.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+
+#include "core/heavy_stream.h"
+#include "core/native_pipeline.h"
+#include "heavy_merge.h"
+
+namespace sluice::testing {
+namespace {
+
+sl_heavy_key key4(uint32_t addr_host_order, uint8_t len) {
+  sl_heavy_key k{};
+  const uint32_t masked = len == 32 ? addr_host_order : addr_host_order & (~0u << (32 - len));
+  const uint32_t be = htonl(masked);
+  std::memcpy(k.addr, &be, 4);
+  k.family = SL_AF_INET;
+  k.prefix_len = len;
+  return k;
+}
+
+std::map<std::string, uint64_t> as_map(const std::vector<heavy::HeavyCount> &v) {
+  std::map<std::string, uint64_t> out;
+  for (const auto &c : v) out[heavy::prefix_text(c.key)] = c.syns;
+  return out;
+}
+
+TEST(HeavySketch, NeverUndercountsAndResetsPerWindow) {
+  NativeHeavy h(42);
+  std::mt19937 rng(7);
+  std::map<uint32_t, uint32_t> truth;
+  for (int i = 0; i < 200000; ++i) {
+    const uint32_t a = rng() % 50000;
+    truth[a]++;
+    sl_heavy_key k = key4(a, 32);
+    sl_heavy_add(h.sketch.get(), &k, 3);
+  }
+  for (const auto &[a, n] : truth) {
+    sl_heavy_key k = key4(a, 32);
+    ASSERT_GE(sl_heavy_estimate(h.sketch.get(), &k, 3), n) << a;
+    // Another window: nothing counted there yet.
+    ASSERT_EQ(sl_heavy_estimate(h.sketch.get(), &k, 4), 0u) << a;
+  }
+  // A cell of an old window restarts from 0 on its next update.
+  sl_heavy_key k = key4(1, 32);
+  EXPECT_EQ(sl_heavy_add(h.sketch.get(), &k, 4), 1u);
+}
+
+TEST(HeavySketch, ConservativeUpdateGrowsTheEstimateByOne) {
+  NativeHeavy h(1);
+  sl_heavy_key k = key4(0xc6120507, 32);
+  for (uint32_t i = 1; i <= 1000; ++i) ASSERT_EQ(sl_heavy_add(h.sketch.get(), &k, 9), i);
+}
+
+TEST(HeavySketch, ReportPointsAreBoundedPerDoubling) {
+  for (uint32_t t : {1u, 5u, 100u, 1000u}) {
+    uint32_t reports = 0, first = 0;
+    std::map<uint32_t, uint32_t> per_doubling;
+    for (uint32_t est = 1; est <= SL_HEAVY_COUNT_MAX; ++est) {
+      if (!sl_heavy_report_point(est, t)) continue;
+      if (first == 0) first = est;
+      reports++;
+      per_doubling[31u - static_cast<uint32_t>(__builtin_clz(est))]++;
+    }
+    EXPECT_EQ(first, t);
+    for (const auto &[bit, n] : per_doubling) EXPECT_LE(n, 17u) << "t " << t << " bit " << bit;
+    EXPECT_LE(reports, 16u * SL_HEAVY_COUNT_BITS + 16u);
+  }
+}
+
+TEST(HeavySketch, SaturatesAtTheCellCap) {
+  NativeHeavy h(3);
+  sl_heavy_key k = key4(5, 32);
+  const uint32_t tag = (11u & SL_HEAVY_EPOCH_MASK) << SL_HEAVY_COUNT_BITS;
+  for (uint32_t r = 0; r < SL_HEAVY_DEPTH; ++r)
+    h.sketch->cell[r][sl_heavy_col(sl_heavy_hash(h.sketch->seed, &k), r)] =
+        tag | (SL_HEAVY_COUNT_MAX - 1);
+  EXPECT_EQ(sl_heavy_add(h.sketch.get(), &k, 11), SL_HEAVY_COUNT_MAX);
+  EXPECT_EQ(sl_heavy_add(h.sketch.get(), &k, 11), SL_HEAVY_COUNT_MAX);
+  EXPECT_FALSE(sl_heavy_report_point(SL_HEAVY_COUNT_MAX, 5));
+}
+
+// Keys that fall in bucket 0 of the table.
+std::vector<sl_heavy_key> keys_in_bucket0(const sl_heavy_table &t, size_t n) {
+  std::vector<sl_heavy_key> out;
+  for (uint32_t a = 1; out.size() < n; ++a) {
+    sl_heavy_key k = key4(a, 32);
+    if ((sl_heavy_hash(t.seed, &k) >> (64 - (SL_HEAVY_TABLE_LOG2 - 3))) == 0) out.push_back(k);
+  }
+  return out;
+}
+
+TEST(HeavyTable, ReplacesTheSmallestOfAFullBucket) {
+  NativeHeavy h(5);
+  sl_heavy_table &t = *h.table;
+  const auto keys = keys_in_bucket0(t, SL_HEAVY_TABLE_WAYS + 2);
+  for (size_t i = 0; i < SL_HEAVY_TABLE_WAYS; ++i)
+    sl_heavy_table_offer(&t, &keys[i], static_cast<uint32_t>(10 + i), 1);
+  // Smaller than every entry: refused.
+  sl_heavy_table_offer(&t, &keys[SL_HEAVY_TABLE_WAYS], 9, 1);
+  EXPECT_EQ(t.refused, 1u);
+  // Larger: takes the smallest's slot (keys[0], 10).
+  sl_heavy_table_offer(&t, &keys[SL_HEAVY_TABLE_WAYS + 1], 50, 1);
+  EXPECT_EQ(t.replaced, 1u);
+  std::set<uint32_t> values;
+  bool has0 = false, has_new = false;
+  for (const sl_heavy_entry &e : t.e[0]) {
+    values.insert(e.estimate);
+    has0 |= sl_heavy_key_eq(&e.key, &keys[0]) != 0;
+    has_new |= sl_heavy_key_eq(&e.key, &keys[SL_HEAVY_TABLE_WAYS + 1]) != 0;
+  }
+  EXPECT_FALSE(has0);
+  EXPECT_TRUE(has_new);
+  EXPECT_EQ(values.count(10), 0u);
+  // An entry already there is updated in place, whatever its value.
+  sl_heavy_table_offer(&t, &keys[1], 12, 1);
+  EXPECT_EQ(t.replaced, 1u);
+  // Two windows later every entry is stale: a new key takes a slot without replacing.
+  sl_heavy_table_offer(&t, &keys[0], 5, 3);
+  EXPECT_EQ(t.replaced, 1u);
+}
+
+TEST(HeavyTable, TheLastWindowStaysReadable) {
+  NativeHeavy h(6);
+  sl_heavy_key k = key4(0xc6120507, 32);
+  sl_heavy_table_offer(h.table.get(), &k, 80, 20);
+  sl_heavy_table_offer(h.table.get(), &k, 5, 21);  // the next window starts
+  heavy::HeavyMerge m(21);
+  for (const auto &b : h.table->e)
+    for (const sl_heavy_entry &e : b) m.add_entry(e);
+  const auto top = m.top(10);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].syns, 80u);  // the whole last window beats the new one's start
+  heavy::HeavyMerge later(23);  // two windows on: gone
+  for (const auto &b : h.table->e)
+    for (const sl_heavy_entry &e : b) later.add_entry(e);
+  EXPECT_TRUE(later.top(10).empty());
+}
+
+std::vector<heavy::HeavyCount> run_stream(NativeHeavy &h, uint32_t threshold) {
+  const sl_policy pol = heavy_policy(threshold);
+  h.now_ns = kHeavyStreamNowNs;
+  for (const HeavyPacket &p : heavy_stream()) {
+    const FixtureResult r = run_native_counted(h, p.frame, p.dir, pol);
+    EXPECT_EQ(r.cls == SL_CLASS_INBOUND_SYN, !p.counted_client.empty());
+  }
+  heavy::HeavyMerge m(sl_heavy_epoch(h.now_ns));
+  for (const auto &b : h.table->e)
+    for (const sl_heavy_entry &e : b) m.add_entry(e);
+  m.add_sketch(*h.sketch);
+  return m.top(100);
+}
+
+TEST(HeavyStream, NativeReportsTheStreamsHeavyPrefixes) {
+  for (uint32_t threshold : {1u, 5u, 13u, 30u}) {
+    NativeHeavy h(kHeavyTestSeed);
+    const auto top = run_stream(h, threshold);
+    const auto expected = heavy_expected(heavy_stream(), threshold);
+    ASSERT_FALSE(expected.empty());
+    EXPECT_EQ(as_map(top), expected) << "threshold " << threshold;
+    for (size_t i = 1; i < top.size(); ++i) EXPECT_GE(top[i - 1].syns, top[i].syns);
+  }
+}
+
+TEST(HeavyStream, OffCountsNothing) {
+  NativeHeavy h(kHeavyTestSeed);
+  const auto top = run_stream(h, 0);
+  EXPECT_TRUE(top.empty());
+  EXPECT_EQ(h.reports, 0u);
+  sl_heavy_sketch zero{};
+  zero.seed = h.sketch->seed;
+  EXPECT_EQ(std::memcmp(&zero, h.sketch.get(), sizeof(zero)), 0);
+}
+
+// A million unique sources, one SYN each, around one sender with 300: memory stays what it was
+// (the sketch and the table are fixed arrays; the table never holds more than its slots) and
+// the real sender is still the heaviest host.
+TEST(HeavyStream, MillionUniqueSourcesKeepTheRealHeavyHitter) {
+  NativeHeavy h(kHeavyTestSeed);
+  h.now_ns = kHeavyStreamNowNs;
+  const sl_policy pol = heavy_policy(5);
+  Bytes frame = PacketBuilder().ipv4("198.18.0.1", kServer4).tcp(40000, 25).flags(kSyn).build();
+  const size_t src_off = 14 + 12;
+  const auto heavy_src = ipv4_address("198.18.200.9");
+  std::mt19937 rng(11);
+  const uint32_t kFlood = 1'000'000, kHeavy = 300;
+  for (uint32_t i = 0; i < kFlood + kHeavy; ++i) {
+    if (i % ((kFlood + kHeavy) / kHeavy) == 0 && i / ((kFlood + kHeavy) / kHeavy) < kHeavy) {
+      std::memcpy(&frame[src_off], heavy_src.data(), 4);
+    } else {
+      const uint32_t a = htonl(0x0b000000u + i);  // 11.0.0.0 + i: a million distinct sources
+      std::memcpy(&frame[src_off], &a, 4);
+    }
+    (void)rng;
+    const FixtureResult r = run_native_counted(h, frame, SL_DIR_FROM_OUTSIDE, pol);
+    ASSERT_EQ(r.cls, SL_CLASS_INBOUND_SYN);
+  }
+  size_t used = 0;
+  for (const auto &b : h.table->e)
+    for (const sl_heavy_entry &e : b) used += e.estimate != 0;
+  EXPECT_LE(used, size_t{SL_HEAVY_TABLE_WAYS} * SL_HEAVY_TABLE_BUCKETS);
+  heavy::HeavyMerge m(sl_heavy_epoch(h.now_ns));
+  for (const auto &b : h.table->e)
+    for (const sl_heavy_entry &e : b) m.add_entry(e);
+  m.add_sketch(*h.sketch);
+  const auto top = m.top(SIZE_MAX);
+  const heavy::HeavyCount *first_host = nullptr;
+  for (const auto &c : top)
+    if (c.key.prefix_len == 32) {
+      first_host = &c;
+      break;
+    }
+  ASSERT_NE(first_host, nullptr);
+  EXPECT_EQ(heavy::prefix_text(first_host->key), "198.18.200.9/32");
+  EXPECT_GE(first_host->syns, kHeavy);  // never under
+}
+
+}  // namespace
+}  // namespace sluice::testing

@@ -10,7 +10,9 @@
 // Everything runs on the loop's thread.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 
@@ -46,6 +48,12 @@ int64_t now_ms() {
 bool reportable(LocalKind k) {
   return k == LocalKind::kComplaint || k == LocalKind::kTrapHit || k == LocalKind::kConnRate ||
          k == LocalKind::kPregreet;
+}
+
+// COUNT events over WINDOW seconds as a rate per minute (at least 1).
+uint32_t per_minute(int64_t count, int64_t window_s) {
+  const double r = static_cast<double>(count) * 60.0 / static_cast<double>(window_s);
+  return static_cast<uint32_t>(std::clamp(std::llround(r), 1LL, 4000000000LL));
 }
 
 // "ADDR", "ADDR/32" or "ADDR/128": one address; nullopt for anything else.
@@ -250,6 +258,9 @@ class LearnModule : public Module, public ContributionProvider {
                          {"cap", ks.cap},
                          {"threshold", ks.threshold},
                          {"half_life_ms", ks.half_life_ms},
+                         {"rate", is_rate(v.kind)},
+                         {"recorded_count", v.record->count},
+                         {"recorded_unix_ms", v.record->updated_ms},
                          {"observations", v.record->observations},
                          {"last_seen_unix_ms", v.record->last_seen_ms},
                          {"origin", v.record->origin},
@@ -320,6 +331,8 @@ class LearnModule : public Module, public ContributionProvider {
     o.subject = *a;
     o.kind = *kind;
     o.count = static_cast<uint32_t>(count);
+    // A rate kind's observation is a rate: COUNT over WINDOW seconds, per minute.
+    if (is_rate(*kind)) o.count = per_minute(count, window);
     o.observed_at = WallClock::now();
     o.origin = "sluicectl";
     o.evidence = evidence;

@@ -34,8 +34,11 @@ namespace rep = sluice::reputation;
 
 // New observations that change the table rebuild it at most this often (or once per step when
 // that is shorter): producers are driven by senders, and a flood of threshold crossings must not
-// keep the daemon compiling.
-constexpr std::chrono::milliseconds kMinRebuildGap{1000};
+// keep the daemon compiling. A rebuild for a few changed addresses is a partial recompile and a
+// delta (milliseconds, docs/learning.md "Measured"), so four a second cost little, and a heavy
+// sender waits at most this long behind another rebuild (the goal: shaped 2 s after its first
+// SYN, of which the data plane's window and the poll take most).
+constexpr std::chrono::milliseconds kMinRebuildGap{250};
 
 int64_t wall_ms(WallClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();

@@ -33,9 +33,16 @@ std::string number(double v) {
   return fmt::format("{:.1f}", v);
 }
 
-// What one event of the kind is: a SYN for conn_rate (its observations carry SYN counts).
-std::string events(const json &k) {
-  return k.value("kind", "") == "conn_rate" ? "SYNs" : "events";
+// A rate kind (conn_rate): its peak, when and from where, e.g. "412 SYN/min at 2026-11-30
+// 10:02:11 UTC from dp (412 SYN/min on dpdk:/run/sluice/sluice-dp.sock)".
+bool is_rate(const json &k) {
+  return k.value("rate", false);
+}
+std::string rate_peak(const json &k) {
+  const std::string evidence = k.value("evidence", "");
+  return fmt::format("{:.0f} SYN/min at {} from {}{}", k.value("recorded_count", 0.0),
+                     when(k.value("recorded_unix_ms", int64_t{0})), k.value("origin", "?"),
+                     evidence.empty() ? "" : " (" + evidence + ")");
 }
 
 std::string last_seen(const json &k) {
@@ -46,9 +53,12 @@ std::string last_seen(const json &k) {
 
 std::string learn_kind_line(const json &k) {
   const std::string evidence = k.value("evidence", "");
-  std::string line = fmt::format(
-      "{}: {} {} (last {}{}), {:+}", k.value("kind", "?"), number(k.value("count", 0.0)), events(k),
-      last_seen(k), evidence.empty() ? "" : ", " + evidence, k.value("contribution", 0));
+  std::string line =
+      is_rate(k) ? fmt::format("{}: {}, now {:.0f}, {:+}", k.value("kind", "?"), rate_peak(k),
+                               k.value("count", 0.0), k.value("contribution", 0))
+                 : fmt::format("{}: {} events (last {}{}), {:+}", k.value("kind", "?"),
+                               number(k.value("count", 0.0)), last_seen(k),
+                               evidence.empty() ? "" : ", " + evidence, k.value("contribution", 0));
   if (k.value("below_threshold", false))
     line += fmt::format(" (below the threshold of {})", number(k.value("threshold", 0.0)));
   else if (k.value("capped", false))
@@ -60,7 +70,10 @@ std::string learn_kind_line(const json &k) {
 
 std::string learn_kind_reason(const json &k) {
   const std::string evidence = k.value("evidence", "");
-  return fmt::format("{} {}, last {}{}, halves every {}", number(k.value("count", 0.0)), events(k),
+  if (is_rate(k))
+    return fmt::format("{}, halves every {}", rate_peak(k),
+                       every(k.value("half_life_ms", int64_t{0})));
+  return fmt::format("{} events, last {}{}, halves every {}", number(k.value("count", 0.0)),
                      last_seen(k), evidence.empty() ? "" : " (" + evidence + ")",
                      every(k.value("half_life_ms", int64_t{0})));
 }

@@ -7,7 +7,8 @@
 
 namespace sluicectl {
 
-// The count is "events", "SYNs" for conn_rate.
+// "conn_rate: 412 SYN/min at 2026-11-30 10:02:11 UTC from dp (412 SYN/min on dpdk:...), now 398,
+// +4, halves every 30m" for a rate kind (its peak, then the decayed rate now), otherwise
 // "complaint: 2.0 events (last 2026-11-30 10:02:11 UTC from arf, report-1), +8, halves every 6h"
 std::string learn_kind_line(const nlohmann::json &kind);
 // "2.0 events, last 2026-11-30 10:02:11 UTC from arf (report-1), halves every 6h"

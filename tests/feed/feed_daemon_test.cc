@@ -150,6 +150,16 @@ TEST_F(FeedDaemon, ReportAtAReachesBsDataplaneAndExplain) {
   const json st = b.call({{"cmd", "feed status"}});
   EXPECT_EQ(st["accepted_batches"].get<uint64_t>(), static_cast<uint64_t>(kReports));
   EXPECT_EQ(st["refused"]["replay"], 0);
+  // A conn_rate report counts in A's local model as a rate: COUNT over WINDOW seconds, per
+  // minute (100 SYNs in 10 s are 600 SYN/min).
+  a.call({{"cmd", "report"},
+          {"addr", "198.18.3.3"},
+          {"kind", "conn_rate"},
+          {"count", 100},
+          {"window", 10}});
+  const json x = a.call({{"cmd", "learn explain"}, {"addr", "198.18.3.3"}});
+  ASSERT_EQ(x["kinds"].size(), 1u) << x.dump();
+  EXPECT_NEAR(x["kinds"][0]["recorded_count"].get<double>(), 600, 0.5) << x.dump();
 }
 
 TEST_F(FeedDaemon, LocalAllowlistWinsOverTheFeed) {

@@ -21,12 +21,12 @@ using Clock = std::chrono::steady_clock;
 Daemon::Daemon(SluicedConfig cfg, std::vector<std::unique_ptr<Module>> modules,
                ClientFactory factory)
     : cfg_(std::move(cfg)), modules_(std::move(modules)), sources_(cfg_), table_(cfg_.state_dir) {
-  if (!factory) factory = default_client_factory(cfg_.dataplane_timeout);
+  factory_ = factory ? std::move(factory) : default_client_factory(cfg_.dataplane_timeout);
   PushOptions po;
   po.backoff_max =
       std::min<std::chrono::milliseconds>(std::chrono::seconds(30), cfg_.refresh_interval);
   for (const auto &spec : cfg_.dataplanes)
-    pushers_.push_back(std::make_unique<DataplanePusher>(spec, factory, po));
+    pushers_.push_back(std::make_unique<DataplanePusher>(spec, factory_, po));
   sources_.on_event = [this](const SourceEvent &ev) {
     for (auto *o : observers_) o->on_source(ev);
   };

@@ -65,6 +65,9 @@ class Daemon {
   EventLoop &loop() { return loop_; }
   CommandTable &commands() { return commands_; }
   const SluicedConfig &config() const { return cfg_; }
+  // Makes a client of one configured data plane (its own connection, apart from the pusher's):
+  // what a module that asks the data planes for more than the table uses (tests pass a fake).
+  const ClientFactory &client_factory() const { return factory_; }
   void add_provider(ContributionProvider &p) { providers_.push_back(&p); }
   void add_observer(Observer &o) { observers_.push_back(&o); }
   ObservationBus &observations() { return observations_; }
@@ -118,6 +121,7 @@ class Daemon {
   SourceSet sources_;
   TableState table_;
   std::unique_ptr<FileWatcher> watcher_;
+  ClientFactory factory_;
   std::vector<std::unique_ptr<DataplanePusher>> pushers_;
   std::vector<ContributionProvider *> providers_;
   std::vector<Observer *> observers_;

@@ -22,7 +22,7 @@
 namespace sluice::sluiced {
 
 enum class LocalKind : uint8_t {
-  kConnRate,          // SYNs per minute from one address above the heavy-hitter threshold
+  kConnRate,          // SYNs per minute from one address at or above the heavy-hitter minimum
   kPregreet,          // a client that spoke before the server's greeting
   kTrapHit,           // mail to a configured spam-trap recipient
   kComplaint,         // an ARF report or `sluicectl report --kind complaint`
@@ -46,10 +46,18 @@ inline std::optional<LocalKind> local_kind_from_string(std::string_view s) {
   return std::nullopt;
 }
 
+// A rate kind's observation carries a rate, not a number of events: conn_rate's count is the
+// sender's SYNs per minute (the local model keeps it as a gauge, docs/learning.md).
+constexpr bool is_rate(LocalKind k) {
+  return k == LocalKind::kConnRate;
+}
+
 struct LocalObservation {
   reputation::IpAddress subject;  // one sender address
   LocalKind kind = LocalKind::kComplaint;
-  uint32_t count = 1;  // events this observation stands for (e.g. SYNs in the window), >= 1
+  // Events this observation stands for (a complaint, 3 unknown recipients), >= 1; for a rate
+  // kind the rate (conn_rate: SYNs per minute).
+  uint32_t count = 1;
   std::chrono::system_clock::time_point observed_at;
   // Where it came from, for explain and logs: "policy", "maillog", "arf", "sluicectl", "dp".
   std::string origin;

@@ -6,6 +6,7 @@
 // Everything here runs on the loop's thread; the service's own threads never call back.
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -315,6 +316,10 @@ class FeedModule : public Module, public ContributionProvider {
     lo.subject.v6 = o.subject.v6;
     lo.kind = *kind;
     lo.count = o.count;
+    if (is_rate(*kind))  // COUNT over WINDOW seconds: the model takes SYNs per minute
+      lo.count = static_cast<uint32_t>(std::clamp<uint64_t>(
+          (uint64_t{o.count} * 60 + o.window_s / 2) / std::max<uint32_t>(1, o.window_s), 1,
+          UINT32_MAX));
     lo.observed_at = WallClock::time_point(std::chrono::milliseconds(o.observed_at_ms));
     lo.origin = "sluicectl";
     lo.evidence = o.evidence;

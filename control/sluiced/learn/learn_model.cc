@@ -22,7 +22,9 @@ int32_t whole(double points) {
 std::array<KindSettings, kLocalKindCount> ModelSettings::default_kinds() {
   std::array<KindSettings, kLocalKindCount> k{};
   // Order of LocalKind; docs/learning.md says why each.
-  k[static_cast<size_t>(LocalKind::kConnRate)] = {0.01, 8, 300, 30 * kMinute};
+  // conn_rate is a rate (SYN/min): 600 SYN/min are +6 (tarpit) at the first observation, 412
+  // are +4, anything below 120 SYN/min nothing.
+  k[static_cast<size_t>(LocalKind::kConnRate)] = {0.01, 8, 120, 30 * kMinute};
   k[static_cast<size_t>(LocalKind::kPregreet)] = {3, 6, 0.5, 6 * kHour};
   k[static_cast<size_t>(LocalKind::kTrapHit)] = {12, 24, 0.5, 24 * kHour};
   k[static_cast<size_t>(LocalKind::kComplaint)] = {4, 16, 0.5, 6 * kHour};
@@ -155,12 +157,23 @@ bool LocalModel::observe(const LocalObservation &o, int64_t now_ms) {
   const double age = static_cast<double>(std::max<int64_t>(0, now_ms - at_ms));
   const double fresh = static_cast<double>(o.count) *
                        std::exp2(-age / static_cast<double>(s_.kinds[ki].half_life_ms));
-  rec->count = std::min(decayed(o.kind, *rec, now_ms) + fresh, kMaxCount);
-  rec->updated_ms = std::max<int64_t>(rec->updated_ms, std::max<int64_t>(0, now_ms));
+  const double before = decayed(o.kind, *rec, now_ms);
+  // A gauge is raised to this rate; a lower one leaves the decaying peak, its time and its
+  // evidence alone (explain shows "412 SYN/min at 10:02").
+  const bool raised = !is_rate(o.kind) || fresh > before || rec->observations == 0;
+  if (!is_rate(o.kind)) {
+    rec->count = std::min(before + fresh, kMaxCount);
+    rec->updated_ms = std::max<int64_t>(rec->updated_ms, std::max<int64_t>(0, now_ms));
+  } else if (raised) {
+    rec->count = std::min(fresh, kMaxCount);
+    rec->updated_ms = std::max<int64_t>(0, now_ms);
+  }
   rec->last_seen_ms = std::max(rec->last_seen_ms, at_ms);
   ++rec->observations;
-  rec->origin = bounded_printable(o.origin, kMaxOrigin);
-  rec->evidence = bounded_printable(o.evidence, kMaxEvidence);
+  if (raised) {
+    rec->origin = bounded_printable(o.origin, kMaxOrigin);
+    rec->evidence = bounded_printable(o.evidence, kMaxEvidence);
+  }
   return contribution_of(key, o.kind, now_ms) != published_of(key, o.kind);
 }
 

@@ -1,9 +1,13 @@
 // The local score model (docs/learning.md): what this site's own observations (daemon/
 // local_observation.h) are worth in the table.
 //
-// Per address and kind it keeps a decayed event count: every observation adds its count, and
-// the sum halves every half_life of its kind. The kind's points for the address are
-//   0                             while the decayed count is below the kind's threshold,
+// Per address and kind it keeps a decayed count that halves every half_life of its kind. For
+// most kinds it counts events: every observation adds its count. A rate kind (is_rate():
+// conn_rate, whose observations carry SYNs per minute) keeps a gauge instead: an observation
+// raises it to its rate when that is above the decayed gauge, and leaves it otherwise, so a
+// sender at 600 SYN/min is worth 600 SYN/min at the first observation, and a hundred
+// observations of it are worth no more. The kind's points for the address are
+//   0                             while the decayed count (or rate) is below the threshold,
 //   min(cap, weight x count)      otherwise,
 // and what the table gets is that rounded to a whole number (0: no entry). Memory is bounded:
 // at max_addresses, a new address evicts the one with the lowest current points (ties: the
@@ -51,7 +55,10 @@ std::string bounded_printable(std::string_view s, size_t max);
 
 // One address's record for one kind.
 struct KindRecord {
-  double count = 0;  // decayed count at updated_ms
+  // The decayed count at updated_ms. For a rate kind: the gauge's last raise, the rate at
+  // updated_ms (e.g. 412 SYN/min at 10:02); an observation below the decayed gauge changes
+  // neither.
+  double count = 0;
   int64_t updated_ms = 0;
   int64_t last_seen_ms = 0;   // observed_at of the latest observation
   uint64_t observations = 0;  // observations folded in
@@ -81,8 +88,9 @@ class LocalModel {
  public:
   explicit LocalModel(ModelSettings s) : s_(std::move(s)) {}
 
-  // Folds one observation in at now_ms. An observed_at after now counts as now; before now, its
-  // count is decayed by its age. Returns whether some table contribution changed (the caller
+  // Folds one observation in at now_ms: its count added, or for a rate kind its rate taken when
+  // above the decayed gauge. An observed_at after now counts as now; before now, its count is
+  // decayed by its age. Returns whether some table contribution changed (the caller
   // rebuilds then).
   bool observe(const LocalObservation &o, int64_t now_ms);
 

@@ -10,7 +10,9 @@
 // Everything runs on the loop's thread.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 
@@ -32,8 +34,11 @@ namespace rep = sluice::reputation;
 
 // New observations that change the table rebuild it at most this often (or once per step when
 // that is shorter): producers are driven by senders, and a flood of threshold crossings must not
-// keep the daemon compiling.
-constexpr std::chrono::milliseconds kMinRebuildGap{1000};
+// keep the daemon compiling. A rebuild for a few changed addresses is a partial recompile and a
+// delta (milliseconds, docs/learning.md "Measured"), so four a second cost little, and a heavy
+// sender waits at most this long behind another rebuild (the goal: shaped 2 s after its first
+// SYN, of which the data plane's window and the poll take most).
+constexpr std::chrono::milliseconds kMinRebuildGap{250};
 
 int64_t wall_ms(WallClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -46,6 +51,12 @@ int64_t now_ms() {
 bool reportable(LocalKind k) {
   return k == LocalKind::kComplaint || k == LocalKind::kTrapHit || k == LocalKind::kConnRate ||
          k == LocalKind::kPregreet;
+}
+
+// COUNT events over WINDOW seconds as a rate per minute (at least 1).
+uint32_t per_minute(int64_t count, int64_t window_s) {
+  const double r = static_cast<double>(count) * 60.0 / static_cast<double>(window_s);
+  return static_cast<uint32_t>(std::clamp(std::llround(r), 1LL, 4000000000LL));
 }
 
 // "ADDR", "ADDR/32" or "ADDR/128": one address; nullopt for anything else.
@@ -250,6 +261,9 @@ class LearnModule : public Module, public ContributionProvider {
                          {"cap", ks.cap},
                          {"threshold", ks.threshold},
                          {"half_life_ms", ks.half_life_ms},
+                         {"rate", is_rate(v.kind)},
+                         {"recorded_count", v.record->count},
+                         {"recorded_unix_ms", v.record->updated_ms},
                          {"observations", v.record->observations},
                          {"last_seen_unix_ms", v.record->last_seen_ms},
                          {"origin", v.record->origin},
@@ -320,6 +334,8 @@ class LearnModule : public Module, public ContributionProvider {
     o.subject = *a;
     o.kind = *kind;
     o.count = static_cast<uint32_t>(count);
+    // A rate kind's observation is a rate: COUNT over WINDOW seconds, per minute.
+    if (is_rate(*kind)) o.count = per_minute(count, window);
     o.observed_at = WallClock::now();
     o.origin = "sluicectl";
     o.evidence = evidence;

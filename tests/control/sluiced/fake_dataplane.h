@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ struct FakeDataplane {
   bool down = false;             // connect and every call throw
   bool garbage = false;          // stats() throws like a reply that does not parse
   uint64_t forced_version = 0;   // non-zero: reported instead of the table's checksum
+  // heavy_senders()'s answer, returned as it is (even beyond the limit asked for); nullopt:
+  // it throws as a data plane that does not count them.
+  std::optional<std::vector<control::HeavySender>> heavy;
+  size_t heavy_asked = 0;  // heavy_senders() calls that reached it
 
   void restart() {
     table = reputation::Snapshot();
@@ -75,6 +80,12 @@ class FakeClient : public control::DataplaneClient {
     return s;
   }
   std::vector<control::DataplaneFlow> flows(size_t) override { return {}; }
+  std::vector<control::HeavySender> heavy_senders(size_t limit) override {
+    check();
+    ++dp_->heavy_asked;
+    if (!dp_->heavy) return DataplaneClient::heavy_senders(limit);
+    return *dp_->heavy;
+  }
 
  private:
   void check() const {

@@ -41,7 +41,7 @@ TEST(LearningConfig, Defaults) {
   EXPECT_EQ(c.state_file, "");
   EXPECT_EQ(kind(c, LocalKind::kComplaint).weight, 4);
   EXPECT_EQ(kind(c, LocalKind::kComplaint).threshold, 0.5);
-  EXPECT_EQ(kind(c, LocalKind::kConnRate).threshold, 300);
+  EXPECT_EQ(kind(c, LocalKind::kConnRate).threshold, 120);
   EXPECT_EQ(kind(c, LocalKind::kConnRate).weight, 0.01);
   EXPECT_EQ(kind(c, LocalKind::kTrapHit).half_life_ms, 86400000);
   EXPECT_EQ(kind(c, LocalKind::kUnknownRecipient).threshold, 5);

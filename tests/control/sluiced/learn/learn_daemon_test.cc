@@ -255,9 +255,21 @@ TEST_F(LearnDaemonTest, ReportWithoutTheFeedCountsLocally) {
   call({{"cmd", "report"}, {"addr", "2001:2::6"}, {"kind", "conn_rate"}, {"count", 412}});
   const auto rate = sluice::testing::run_sluicectl(
       {"--daemon", cfg.socket, "learn", "explain", "2001:2::6"}, dir.path());
-  // 412 decaying by 30-minute half-lives: 412.0 now, 411.9 a third of a second later.
-  EXPECT_THAT(rate.out, ::testing::ContainsRegex("conn_rate: 41[12]\\.[0-9] SYNs \\(last "));
-  EXPECT_THAT(rate.out, HasSubstr(" UTC from sluicectl), +4, halves every 30m\n"));
+  // A rate: 412 SYN/min (COUNT over the default 60 s window), its peak and when, then the rate
+  // decayed to now (412 by 30-minute half-lives: still 412 a second later).
+  EXPECT_THAT(rate.out, ::testing::ContainsRegex(
+                            "conn_rate: 412 SYN/min at 20[0-9-]+ [0-9:]+ UTC from sluicectl, now "
+                            "41[12], \\+4, halves every 30m\n"));
+  // COUNT over WINDOW seconds: 100 SYNs in 10 s are 600 SYN/min.
+  call({{"cmd", "report"},
+        {"addr", "2001:2::7"},
+        {"kind", "conn_rate"},
+        {"count", 100},
+        {"window", 10}});
+  const json r7 = call({{"cmd", "learn explain"}, {"addr", "2001:2::7"}});
+  ASSERT_EQ(r7["kinds"].size(), 1u);
+  EXPECT_NEAR(r7["kinds"][0]["recorded_count"].get<double>(), 600.0, 0.01);
+  EXPECT_TRUE(r7["kinds"][0]["rate"]);
   const auto none = sluice::testing::run_sluicectl(
       {"--daemon", cfg.socket, "learn", "explain", "198.19.9.9"}, dir.path());
   EXPECT_EQ(none.out, "198.19.9.9: nothing learned locally\n");

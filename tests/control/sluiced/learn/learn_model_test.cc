@@ -116,16 +116,50 @@ TEST(LocalModel, TheCapBoundsOneKindsPointsPerAddress) {
 }
 
 TEST(LocalModel, FractionalWeightsAndRounding) {
-  // conn_rate: 0.01 point per SYN; 412 SYNs are 4 points.
+  // conn_rate: 0.01 point per SYN/min; 412 SYN/min are 4.12 points, +4.
   LocalModel m(ModelSettings{});
   m.observe(obs("2001:2::7", LocalKind::kConnRate, 412), kT0);
   EXPECT_EQ(table(m, kT0, LocalKind::kConnRate)["2001:2::7"], 4);
-  // 290 more in the same minute: 7.02 points.
-  m.observe(obs("2001:2::7", LocalKind::kConnRate, 290), kT0);
-  EXPECT_EQ(table(m, kT0, LocalKind::kConnRate)["2001:2::7"], 7);
-  // 299 SYNs are below the default threshold of 300.
-  m.observe(obs("2001:2::8", LocalKind::kConnRate, 299), kT0);
+  // 119 SYN/min are below the default threshold of 120; 120 are +1.
+  m.observe(obs("2001:2::8", LocalKind::kConnRate, 119), kT0);
+  m.observe(obs("2001:2::9", LocalKind::kConnRate, 120), kT0);
   EXPECT_EQ(table(m, kT0, LocalKind::kConnRate).count("2001:2::8"), 0u);
+  EXPECT_EQ(table(m, kT0, LocalKind::kConnRate)["2001:2::9"], 1);
+}
+
+// conn_rate observations carry a rate (SYN/min): the kind keeps the highest, decaying, and a
+// sender reported poll after poll is worth its rate, not the sum of its reports.
+TEST(LocalModel, ConnRateIsAGaugeNotASum) {
+  LocalModel m(ModelSettings{});
+  // 600 SYN/min from an unlisted address: +6 (the packaged policy's tarpit) at the first
+  // observation.
+  EXPECT_TRUE(m.observe(obs("198.18.0.7", LocalKind::kConnRate, 600, kT0, "600 on dp"), kT0));
+  EXPECT_EQ(table(m, kT0, LocalKind::kConnRate)["198.18.0.7"], 6);
+  // Reported every second for a minute: still 6 (a sum would have reached the cap at once).
+  for (int64_t s = 1; s <= 60; ++s) {
+    const int64_t t = kT0 + s * 1000;
+    EXPECT_FALSE(m.observe(obs("198.18.0.7", LocalKind::kConnRate, 600, t, "600 on dp"), t)) << s;
+  }
+  EXPECT_EQ(table(m, kT0 + 60000, LocalKind::kConnRate)["198.18.0.7"], 6);
+  // The same rate again refreshes the peak (its decay starts again); a lower rate keeps the
+  // peak, its time and its evidence; a higher one raises it.
+  m.observe(obs("198.18.0.7", LocalKind::kConnRate, 290, kT0 + 61000, "290 on dp"), kT0 + 61000);
+  auto v = m.explain(ip("198.18.0.7"), kT0 + 61000);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].record->count, 600);
+  EXPECT_EQ(v[0].record->updated_ms, kT0 + 60000);
+  EXPECT_EQ(v[0].record->evidence, "600 on dp");
+  EXPECT_EQ(v[0].record->last_seen_ms, kT0 + 61000);
+  EXPECT_EQ(v[0].record->observations, 62u);
+  EXPECT_TRUE(m.observe(obs("198.18.0.7", LocalKind::kConnRate, 750, kT0 + 62000), kT0 + 62000));
+  EXPECT_EQ(table(m, kT0 + 62000, LocalKind::kConnRate)["198.18.0.7"], 8);  // 7.5, rounded
+  // The peak decays by its half-life (30 min): 750 -> 375, +4.
+  EXPECT_EQ(table(m, kT0 + 62000 + 1800000, LocalKind::kConnRate)["198.18.0.7"], 4);
+  // 30 SYN/min, a thousand times: nothing, ever.
+  for (int i = 0; i < 1000; ++i)
+    m.observe(obs("198.18.0.30", LocalKind::kConnRate, 30, kT0 + i), kT0 + i);
+  EXPECT_EQ(table(m, kT0 + 1000, LocalKind::kConnRate).count("198.18.0.30"), 0u);
+  EXPECT_NEAR(count_of(m, "198.18.0.30", LocalKind::kConnRate, kT0 + 1000), 30, 0.01);
 }
 
 TEST(LocalModel, ObserveSaysWhetherAContributionChanged) {
@@ -269,14 +303,17 @@ TEST(LocalModel, ExplainKeepsTheLatestOriginAndEvidence) {
 // What observe() keeps always fits the state file: counts within its bound, times after 1970.
 TEST(LocalModel, HugeCountsAndTimesBefore1970StayWithinWhatTheStateFileTakes) {
   LocalModel m(ModelSettings{});
-  for (int i = 0; i < 300000; ++i)
-    m.observe(obs("198.18.0.1", LocalKind::kConnRate, 4000000000u), kT0);
+  for (int i = 0; i < 300000; ++i) {
+    m.observe(obs("198.18.0.1", LocalKind::kUnknownRecipient, 4000000000u), kT0);
+    m.observe(obs("198.18.0.3", LocalKind::kConnRate, 4000000000u), kT0);
+  }
   m.observe(obs("198.18.0.2", LocalKind::kComplaint, 1, -5000), kT0);
   const auto recs = m.records();
-  ASSERT_EQ(recs.size(), 2u);
+  ASSERT_EQ(recs.size(), 3u);
   EXPECT_EQ(recs[0].record.count, kMaxCount);
   EXPECT_EQ(recs[1].record.last_seen_ms, 0);
-  EXPECT_EQ(parse_state(format_state(recs), "x").size(), 2u);
+  EXPECT_EQ(recs[2].record.count, 4000000000.0);  // a rate: the highest, not the sum
+  EXPECT_EQ(parse_state(format_state(recs), "x").size(), 3u);
 }
 
 TEST(LocalModel, RestoreGivesBackTheSameScoresAndEvictsDownToTheLimit) {

@@ -1,0 +1,162 @@
+#include "heavy_poller.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace sluice::sluiced::heavy {
+
+HeavyPoller::HeavyPoller(HeavySettings s, const std::vector<std::string> &specs,
+                         ClientFactory factory)
+    : s_(s), factory_(std::move(factory)) {
+  for (const auto &spec : specs) {
+    PlaneState p;
+    p.spec = spec;
+    planes_.push_back(std::move(p));
+  }
+}
+
+void HeavyPoller::failed(PlaneState &p, Clock::time_point now, const std::string &what,
+                         PollResult &out) {
+  p.client.reset();
+  ++p.failures;
+  if (p.answering || !p.failed_once)
+    out.notices.push_back(fmt::format(
+        "heavy hitters: {}: {}; retried with back-off (up to {} s), counted, not logged again "
+        "until it answers",
+        p.spec, what, kMaxBackoff.count() / 1000));
+  p.answering = false;
+  p.failed_once = true;
+  p.error = what;
+  p.backoff = p.backoff.count() == 0 ? s_.poll_interval : std::min(kMaxBackoff, p.backoff * 2);
+  p.retry_at = now + p.backoff;
+}
+
+void HeavyPoller::ask(PlaneState &p, Clock::time_point now, std::vector<HeavyTotal> &totals,
+                      PollResult &out) {
+  ++p.polls;
+  std::vector<control::HeavySender> answer;
+  try {
+    if (!p.client) p.client = factory_(p.spec);
+    answer = p.client->heavy_senders(s_.max_per_poll);
+  } catch (const std::exception &e) {
+    failed(p, now, e.what(), out);
+    return;
+  }
+  if (!p.answering && p.failed_once)
+    out.notices.push_back(fmt::format("heavy hitters: {} answers again", p.spec));
+  p.answering = true;
+  p.error.clear();
+  p.backoff = std::chrono::milliseconds(0);
+  ++out.answered;
+  std::set<HeavyPrefix> seen;
+  size_t n = 0;
+  for (const auto &s : answer) {
+    if (++n > s_.max_per_poll) {
+      refused_[static_cast<size_t>(Refusal::kOverLimit)] += answer.size() - s_.max_per_poll;
+      break;
+    }
+    auto checked = check_sender(s);
+    if (auto *r = std::get_if<Refusal>(&checked)) {
+      ++refused_[static_cast<size_t>(*r)];
+      continue;
+    }
+    const CheckedSender &c = std::get<CheckedSender>(checked);
+    if (!seen.insert(c.prefix).second) {
+      ++refused_[static_cast<size_t>(Refusal::kDuplicate)];
+      continue;
+    }
+    ++p.entries;
+    totals.push_back({c.prefix, c.per_minute, {p.spec}});
+  }
+}
+
+PollResult HeavyPoller::poll(Clock::time_point now, std::chrono::system_clock::time_point wall) {
+  PollResult out;
+  std::vector<HeavyTotal> all;
+  for (auto &p : planes_) {
+    if (now < p.retry_at) continue;
+    ++out.asked;
+    ask(p, now, all, out);
+  }
+  // The same prefix from several data planes: one total (the planes in configuration order,
+  // as they were asked).
+  std::map<HeavyPrefix, HeavyTotal> summed;
+  for (auto &t : all) {
+    auto [it, fresh] = summed.try_emplace(t.prefix, t);
+    if (fresh) continue;
+    it->second.per_minute += t.per_minute;
+    it->second.dataplanes.push_back(std::move(t.dataplanes.front()));
+  }
+  for (auto &[prefix, t] : summed) {
+    if (t.per_minute < s_.min_rate) continue;
+    (prefix.host() ? out.hosts : out.networks).push_back(std::move(t));
+  }
+  auto heaviest = [](const HeavyTotal &a, const HeavyTotal &b) {
+    return a.per_minute != b.per_minute ? a.per_minute > b.per_minute : a.prefix < b.prefix;
+  };
+  for (auto *v : {&out.hosts, &out.networks}) {
+    std::sort(v->begin(), v->end(), heaviest);
+    if (v->size() > s_.max_per_poll) v->resize(s_.max_per_poll);
+  }
+  for (const auto &t : out.hosts) {
+    LocalObservation o;
+    o.subject = t.prefix.address();
+    o.kind = LocalKind::kConnRate;
+    o.count = static_cast<uint32_t>(std::clamp(std::llround(t.per_minute), 1LL, 4000000000LL));
+    o.observed_at = wall;
+    o.origin = "dp";
+    o.evidence = evidence_of(t);
+    out.observations.push_back(std::move(o));
+  }
+  observations_ += out.observations.size();
+  note_changes(out);
+  return out;
+}
+
+void HeavyPoller::note_changes(PollResult &out) {
+  const PollResult &r = out;
+  std::set<HeavyPrefix> now_heavy;
+  size_t started = 0, not_logged = 0;
+  for (const auto *v : {&r.hosts, &r.networks}) {
+    for (const auto &t : *v) {
+      now_heavy.insert(t.prefix);
+      if (heavy_.count(t.prefix)) continue;
+      if (++started > kNoticesPerPoll) {
+        ++not_logged;
+        continue;
+      }
+      out.notices.push_back(fmt::format(
+          "heavy hitters: {} {}{}", format_heavy_prefix(t.prefix), evidence_of(t),
+          t.prefix.host() ? " (conn_rate observed)"
+                          : " (a network: reported, not scored; the local model keeps addresses)"));
+    }
+  }
+  if (not_logged > 0)
+    out.notices.push_back(fmt::format("heavy hitters: {} more senders at or above {:.0f} SYN/min",
+                                      not_logged, s_.min_rate));
+  size_t stopped = 0;
+  for (const auto &p : heavy_) {
+    if (now_heavy.count(p) || ++stopped > kNoticesPerPoll) continue;
+    out.notices.push_back(fmt::format("heavy hitters: {} not at or above {:.0f} SYN/min any more",
+                                      format_heavy_prefix(p), s_.min_rate));
+  }
+  if (stopped > kNoticesPerPoll)
+    out.notices.push_back(
+        fmt::format("heavy hitters: {} more senders not any more", stopped - kNoticesPerPoll));
+  heavy_ = std::move(now_heavy);
+}
+
+std::string evidence_of(const HeavyTotal &t) {
+  std::string planes;
+  for (const auto &d : t.dataplanes) planes += (planes.empty() ? "" : " + ") + d;
+  std::string e = fmt::format("{:.0f} SYN/min on {}", t.per_minute, planes);
+  if (e.size() > kMaxEvidence)
+    e = fmt::format("{:.0f} SYN/min on {} data planes", t.per_minute, t.dataplanes.size());
+  if (e.size() > kMaxEvidence) e.resize(kMaxEvidence);
+  return e;
+}
+
+}  // namespace sluice::sluiced::heavy

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include <set>
 #include <fstream>
 #include <cstdlib>
+#include <sstream>
 #include <thread>
 
 #include "common/privileged.h"
@@ -445,6 +447,32 @@ TEST_F(Control, AHeavySynSenderIsReportedThroughTheHeavyCommand) {
   EXPECT_EQ(dpdk->call({{"cmd", "heavy"}, {"limit", DpControl::kMaxHeavyLimit}})["senders"].size(),
             2u)
       << "the largest limit is accepted";
+#ifdef SLUICECTL_BIN
+  client.reset();  // the server answers one client at a time
+  const std::string ctl = std::string(SLUICECTL_BIN) + " --dataplane dpdk:" + sock_;
+  const std::string js = (dir_ / "heavy.json").string(), txt = (dir_ / "heavy.txt").string();
+  ASSERT_EQ(std::system((ctl + " dataplane heavy --limit 5 --json > " + js).c_str()), 0);
+  const nlohmann::json cli = nlohmann::json::parse(std::ifstream(js));
+  ASSERT_EQ(cli.size(), 2u);
+  EXPECT_EQ(cli[1]["prefix"], "198.18.5.7/32");
+  EXPECT_EQ(cli[1]["syns"], 20);
+  EXPECT_EQ(cli[1]["window_ns"], heavy::kWindowNs);
+  ASSERT_EQ(std::system((ctl + " dataplane heavy > " + txt).c_str()), 0);
+  std::stringstream text;
+  text << std::ifstream(txt).rdbuf();
+  EXPECT_NE(text.str().find("198.18.5.7/32"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("2 heavy sender(s)"), std::string::npos) << text.str();
+  // A bad --limit is a usage error (exit 2), refused before anything is asked.
+  for (const char *bad : {"0", "-1", "x", "10001", "99999999999999999999", "1.5"}) {
+    const std::string cmd = ctl + " dataplane heavy --limit " + bad + " > /dev/null 2> " + txt;
+    const int rc = std::system(cmd.c_str());
+    EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 2) << cmd;
+    std::stringstream err;
+    err << std::ifstream(txt).rdbuf();
+    EXPECT_NE(err.str().find("--limit must be an integer 1..10000"), std::string::npos)
+        << bad << ": " << err.str();
+  }
+#endif
 }
 
 // heavy_hitters = off: the command answers an empty list, and says counting is off, even while

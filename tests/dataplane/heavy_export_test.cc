@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/frames.h"
+#include "core/heavy_stream.h"
 #include "heavy_merge.h"
 #include "heavy_seqlock.h"
 #include "pipeline.h"
@@ -124,6 +125,29 @@ TEST(HeavyExport, IPv6SendersAreCountedPerAddressAndPer64) {
   const auto c = counts(m.top(10));
   EXPECT_EQ(c.at("2001:2::7/128"), 7u);
   EXPECT_EQ(c.at("2001:2::/64"), 7u);
+}
+
+// The runners' shared SYN stream (tests/core/heavy_stream.h: every encoding of an inbound SYN,
+// interleaved with packets that must not count) through sluice-dp's pipeline, read the way the
+// control thread reads it: exactly the prefixes and counts the stream's table says.
+TEST(HeavyExport, ThePipelineReportsTheSharedStreamsHeavyPrefixes) {
+  for (uint32_t threshold : {1u, 5u, 13u, 30u}) {
+    Pipeline p(FlowTableConfig{.max_flows = 1024});
+    p.seed_heavy(sluice::testing::kHeavyTestSeed);
+    const sl_policy pol = sluice::testing::heavy_policy(threshold);
+    const auto stream = sluice::testing::heavy_stream();
+    for (const sluice::testing::HeavyPacket &pk : stream) {
+      std::vector<uint8_t> f(pk.frame.begin(), pk.frame.end());
+      const PacketResult r = p.process(f.data(), static_cast<uint32_t>(f.size()), pk.dir,
+                                       sluice::testing::kHeavyStreamNowNs, 0, pol, nullptr);
+      EXPECT_EQ(r.cls == SL_CLASS_INBOUND_SYN, !pk.counted_client.empty());
+    }
+    heavy::HeavyMerge m(sl_heavy_epoch(sluice::testing::kHeavyStreamNowNs));
+    EXPECT_EQ(p.read_heavy(m), 0u);
+    const auto expected = sluice::testing::heavy_expected(stream, threshold);
+    ASSERT_FALSE(expected.empty());
+    EXPECT_EQ(counts(m.top(100)), expected) << "threshold " << threshold;
+  }
 }
 
 // The table's key for sender i of a test: 198.18.<i>.1/32.

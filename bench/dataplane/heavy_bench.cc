@@ -7,7 +7,11 @@
 //                              and window, below the threshold (5); only their /24s report
 //   BM_HeavySyn/flood/on|off   one heavy sender (every 10th SYN, about 1000 per window) among
 //                              100k unique senders, each seen once per pass (never heavy): the
-//                              heavy one must come out on top
+//                              heavy one must come out on top. Their 390 /24s take about 27
+//                              SYNs a window each, so at threshold 5 most of their SYNs reach a
+//                              report point (every estimate below 32 is one) and make an offer
+//   BM_HeavySyn/*/count_only   the same with the threshold at 1000000: counting alone, no
+//                              report and no offer (the sketch's own cost)
 //
 // The lcore's clock advances 100 us per SYN (10k SYN/s, a busy MX), so windows (2^30 ns) roll
 // over as in production and the report rate (offers to the table) is a real one; the loop
@@ -109,10 +113,10 @@ const RepTable &rep() {
   return *t;
 }
 
-void BM_HeavySyn(benchmark::State &state, bool flood, bool on) {
-  std::istringstream pin(
-      std::string("[smtp]\nheavy_hitters = ") + (on ? "on" : "off") +
-      "\nheavy_syn_threshold = 5\n[level.1]\nthreshold = 3\nwindow_clamp = 2048\n");
+void BM_HeavySyn(benchmark::State &state, bool flood, bool on, uint32_t threshold = 5) {
+  std::istringstream pin(std::string("[smtp]\nheavy_hitters = ") + (on ? "on" : "off") +
+                         "\nheavy_syn_threshold = " + std::to_string(threshold) +
+                         "\n[level.1]\nthreshold = 3\nwindow_clamp = 2048\n");
   const PolicyFile pf = parse_policy(pin, "bench");
   const RepTable &table = rep();
   auto &fr = frames(flood);
@@ -143,7 +147,7 @@ void BM_HeavySyn(benchmark::State &state, bool flood, bool on) {
   state.counters["cycles_per_syn"] = static_cast<double>(cpu) * tsc_per_ns / syns;
   if (pipe.stats().lookups != state.iterations() * kBurst) state.SkipWithError("not every SYN");
   // The heavy sender (10% of the flood) must be the top /32 after a whole window.
-  if (flood && on && now >= (uint64_t{1} << 40) + heavy::kWindowNs) {
+  if (flood && on && threshold <= 100 && now >= (uint64_t{1} << 40) + heavy::kWindowNs) {
     heavy::HeavyMerge m(sl_heavy_epoch(now));
     pipe.read_heavy(m);
     bool top = false;
@@ -160,6 +164,9 @@ BENCHMARK_CAPTURE(BM_HeavySyn, clean / off, false, false);
 BENCHMARK_CAPTURE(BM_HeavySyn, clean / on, false, true);
 BENCHMARK_CAPTURE(BM_HeavySyn, flood / off, true, false);
 BENCHMARK_CAPTURE(BM_HeavySyn, flood / on, true, true);
+// Counting alone: a threshold no prefix reaches in a window here, so no report and no offer.
+BENCHMARK_CAPTURE(BM_HeavySyn, clean / count_only, false, true, 1000000);
+BENCHMARK_CAPTURE(BM_HeavySyn, flood / count_only, true, true, 1000000);
 
 }  // namespace
 

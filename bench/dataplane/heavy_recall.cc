@@ -213,9 +213,10 @@ int main(int argc, char **argv) {
       static_cast<unsigned long long>(o.syns), o.sources, truth32.size(), truth24.size(), o.s,
       static_cast<unsigned long long>(o.seed), o.threshold);
   std::printf(
-      "sketch: %u rows x %u cells, %zu bytes; table: %u slots; %.1f ns per SYN (counting "
+      "sketch: %u rows x %u cells in %u lines, %zu bytes; table: %u slots; %.1f ns per SYN "
+      "(counting "
       "+ offers, untimed loop)\n",
-      SL_HEAVY_DEPTH, SL_HEAVY_WIDTH, sizeof(sketch->cell),
+      SL_HEAVY_DEPTH, SL_HEAVY_WIDTH, SL_HEAVY_LINES, sizeof(sketch->line),
       SL_HEAVY_TABLE_BUCKETS * SL_HEAVY_TABLE_WAYS, secs * 1e9 / static_cast<double>(o.syns));
   std::printf("offers %llu, replaced %llu, refused %llu, listed %zu (%zu /32, %zu /24)\n",
               static_cast<unsigned long long>(offers),

@@ -21,7 +21,7 @@ namespace sluice::dataplane {
 // The bucket of the candidate table a prefix lives in: the one sl_heavy_table_offer picks
 // (tests/dataplane/heavy_export_test.cc checks that they agree).
 inline uint32_t heavy_bucket(const sl_heavy_table &t, const sl_heavy_key &k) {
-  return static_cast<uint32_t>(sl_heavy_hash(t.seed, &k) >> (64 - (SL_HEAVY_TABLE_LOG2 - 3)));
+  return sl_heavy_table_bucket(&t, &k);
 }
 
 // The writer (the lcore): sl_heavy_table_offer under the bucket's counter. `seq` has

@@ -49,8 +49,9 @@ struct HeavySender {
   uint64_t syns = 0;       // SYNs counted for it in the window below
   uint64_t window_ns = 0;  // the length of the window those SYNs fell in
   uint64_t syns_per_minute() const {
-    return window_ns == 0 ? 0 : static_cast<uint64_t>(static_cast<double>(syns) * 60e9 /
-                                                      static_cast<double>(window_ns));
+    return window_ns == 0 ? 0
+                          : static_cast<uint64_t>(static_cast<double>(syns) * 60e9 /
+                                                  static_cast<double>(window_ns));
   }
 };
 

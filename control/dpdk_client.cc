@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "control_proto.h"
@@ -181,6 +182,26 @@ DataplaneStats DpdkClient::stats() {
   } catch (const stats::StatsFormatError &e) {
     throw DataplaneError("dpdk:" + path_ + ": bad stats reply: " + e.what());
   }
+}
+
+std::vector<HeavySender> DpdkClient::heavy_senders(size_t limit) {
+  std::vector<HeavySender> out;
+  if (limit == 0) return out;
+  const nlohmann::json j = call({{"cmd", "heavy"}, {"limit", std::min(limit, kMaxHeavyLimit)}});
+  if (!j.contains("senders") || !j["senders"].is_array())
+    throw DataplaneError(describe() + ": heavy: reply without a \"senders\" list");
+  const uint64_t window_ns = u64(j, "window_ns");
+  for (const auto &s : j["senders"]) {
+    if (!s.is_object() || !s.contains("prefix") || !s["prefix"].is_string())
+      throw DataplaneError(describe() + ": heavy: a sender without a prefix");
+    HeavySender h;
+    h.prefix = s["prefix"].get<std::string>();
+    h.syns = u64(s, "syns");
+    h.window_ns = window_ns;
+    out.push_back(std::move(h));
+    if (out.size() == limit) break;
+  }
+  return out;
 }
 
 std::vector<DataplaneFlow> DpdkClient::flows(size_t limit) {

@@ -28,6 +28,10 @@ class DpdkClient : public DataplaneClient {
   DataplaneStats stats() override;
   // Pages through sluice-dp's replies ("skip"/"more") until `limit` flows or no more.
   std::vector<DataplaneFlow> flows(size_t limit) override;
+  // The "heavy" command; `limit` above what sluice-dp answers in one reply (kMaxHeavyLimit) asks
+  // for that many (the heaviest come first either way). 0 answers an empty list unasked.
+  std::vector<HeavySender> heavy_senders(size_t limit) override;
+  static constexpr size_t kMaxHeavyLimit = 10000;  // sluice-dp's DpControl::kMaxHeavyLimit
 
   // One raw request/reply, optionally with an open file; throws DataplaneError on transport
   // errors, on a timeout or on {"ok": false}.

@@ -6,6 +6,7 @@
 //   sluicectl --dataplane SPEC dataplane policy set POLICY
 //   sluicectl --dataplane SPEC dataplane stats [--json]
 //   sluicectl --dataplane SPEC dataplane flows [--limit N] [--json]
+//   sluicectl --dataplane SPEC dataplane heavy [--limit N] [--json]  (cmd_dataplane_heavy.cc)
 // --timeout SECONDS (global) bounds each request to sluice-dp.
 #include <fmt/format.h>
 
@@ -15,6 +16,7 @@
 
 #include "command_registry.h"
 #include "dataplane_client.h"
+#include "dataplane_connect.h"
 #include "text_table.h"
 
 #include "policy_file.h"
@@ -35,27 +37,15 @@ const GlobalOptionsRegistrar kGlobals([](po::options_description &d) {
 
 const GroupRegistrar kGroup("dataplane",
                             "control a running data plane (--dataplane SPEC): table load/delta, "
-                            "policy set, stats, flows");
+                            "policy set, stats, flows, heavy");
 const GroupRegistrar kTableGroup("dataplane table", "replace or update the running table");
 const GroupRegistrar kPolicyGroup("dataplane policy", "replace the running policy");
-
-std::unique_ptr<dp::DataplaneClient> connect(const Context &ctx) {
-  if (!ctx.globals.count("dataplane"))
-    throw UsageError("no data plane given: add --dataplane dpdk:SOCKET (or xdp:NAME)");
-  dp::ConnectOptions o;
-  if (ctx.globals.count("timeout")) {
-    const double t = ctx.globals["timeout"].as<double>();
-    if (!(t > 0 && t <= 86400)) throw UsageError("--timeout must be > 0 and <= 86400 seconds");
-    o.timeout = std::chrono::milliseconds(static_cast<int64_t>(t * 1000 + 0.5));
-  }
-  return dp::connect_dataplane(ctx.globals["dataplane"].as<std::string>(), o);
-}
 
 // Runs `act` on the connected data plane; its refusals are runtime errors (exit 1).
 template <class F>
 int with_dataplane(Context &ctx, F &&act) {
   try {
-    act(*connect(ctx));
+    act(*dataplane_for(ctx));
   } catch (const dp::DataplaneError &e) {
     ctx.err << ctx.command_path << ": " << e.what() << "\n";
     return kExitFailure;

@@ -8,8 +8,13 @@
  *
  * Updates are conservative (Estan and Varghese): a key's cells are raised only up to its new
  * estimate, min over the rows + 1. The estimate never under-counts (within the window and below
- * the cell cap) and over-counts by at most e*N/w with probability 1 - e^-d (N = updates in the
- * window, w = SL_HEAVY_WIDTH, d = SL_HEAVY_DEPTH); conservative updates only lower it.
+ * the cell cap). The layout is blocked (below): addresses and networks each have half the
+ * lines, a key's four cells lie in two of its half's lines (two in each), so each cell takes on
+ * average N / (SL_HEAVY_DEPTH * SL_HEAVY_WIDTH / 8) of the N SYNs of the window (one address
+ * and one network update each), 1/8192 of them at the default geometry. The two lines are
+ * independent: the estimate over-counts by more than e times that with probability at most
+ * e^-2 (the two rows sharing a line are not independent, so no more is claimed; the old
+ * unblocked layout claimed e^-4 for the same excess). Conservative updates only lower it.
  *
  * With conservative updates the updated key's estimate grows by exactly one per update, so the
  * report points below are each hit once per key and window: the estimate reaches the policy's
@@ -29,9 +34,27 @@
 #include "sl_shared.h"
 
 #define SL_HEAVY_WIDTH (1u << SL_HEAVY_WIDTH_LOG2)
-SL_STATIC_ASSERT(SL_HEAVY_WIDTH_LOG2 >= 4 && SL_HEAVY_WIDTH_LOG2 <= 16,
-                 "a row's column is a 16-bit lane of the key's hash");
-SL_STATIC_ASSERT(SL_HEAVY_DEPTH >= 1 && SL_HEAVY_DEPTH <= 4, "four 16-bit lanes in the hash");
+SL_STATIC_ASSERT(SL_HEAVY_WIDTH_LOG2 >= 4 && SL_HEAVY_WIDTH_LOG2 <= 20, "16 .. 2^20 cells a row");
+SL_STATIC_ASSERT(SL_HEAVY_DEPTH == 1 || SL_HEAVY_DEPTH == 2 || SL_HEAVY_DEPTH == 4,
+                 "the rows split a line's 16 cells evenly");
+
+/* The layout is blocked: the sketch's SL_HEAVY_DEPTH x SL_HEAVY_WIDTH cells are
+ * SL_HEAVY_LINES lines of 16 cells (64 bytes, one cache line). A key's hash picks
+ * SL_HEAVY_KEY_LINES lines, and each row one cell in its own part of one of them (depth 4, two
+ * lines: rows 0 and 1 in the first line's halves, rows 2 and 3 in the second's), so an update
+ * touches SL_HEAVY_KEY_LINES cache lines, not one per row. */
+#ifndef SL_HEAVY_KEY_LINES
+#define SL_HEAVY_KEY_LINES 2
+#endif
+#define SL_HEAVY_LINE_CELLS 16
+#define SL_HEAVY_LINE_ROWS (SL_HEAVY_DEPTH / SL_HEAVY_KEY_LINES)
+#define SL_HEAVY_ROW_CELLS (SL_HEAVY_LINE_CELLS / SL_HEAVY_LINE_ROWS)
+#define SL_HEAVY_LINES (SL_HEAVY_DEPTH * SL_HEAVY_WIDTH / SL_HEAVY_LINE_CELLS)
+SL_STATIC_ASSERT(SL_HEAVY_KEY_LINES >= 1 && SL_HEAVY_KEY_LINES <= 2 &&
+                     SL_HEAVY_DEPTH % SL_HEAVY_KEY_LINES == 0,
+                 "a key's rows split evenly over one or two lines");
+SL_STATIC_ASSERT(SL_HEAVY_LINES >= 2 && SL_HEAVY_LINES <= (1u << 17),
+                 "a half's line index in 16 bits of the hash");
 
 /* A cell: the window's low SL_HEAVY_EPOCH_BITS bits above a count of SL_HEAVY_COUNT_BITS. The
  * count saturates at SL_HEAVY_COUNT_MAX (a million SYNs a window on one CPU); a window's bits
@@ -48,12 +71,16 @@ SL_INLINE __u32 sl_heavy_epoch(__u64 now_ns) {
 }
 
 /* One runner's sketch. seed keys the hash: drawn at random by the runner when it creates the
- * sketch (a sender who cannot predict the columns cannot aim collisions at someone else). */
+ * sketch (a sender who cannot predict the lines cannot aim collisions at someone else). The
+ * cells start on a cache line of their own (the struct is 64-byte aligned). */
 struct sl_heavy_sketch {
   __u64 seed;
-  __u64 pad;
-  __u32 cell[SL_HEAVY_DEPTH][SL_HEAVY_WIDTH];
-};
+  __u64 pad[7];
+  __u32 line[SL_HEAVY_LINES][SL_HEAVY_LINE_CELLS];
+} __attribute__((aligned(64)));
+SL_STATIC_ASSERT(sizeof(struct sl_heavy_sketch) ==
+                     64 + SL_HEAVY_DEPTH * SL_HEAVY_WIDTH * sizeof(__u32),
+                 "sl_heavy_sketch layout");
 
 /* A counted prefix: the address with the bits past prefix_len zero (IPv4 in the first 4 bytes).
  */
@@ -75,57 +102,112 @@ struct sl_heavy_entry {
 };
 SL_STATIC_ASSERT(sizeof(struct sl_heavy_entry) == 32, "sl_heavy_entry layout");
 
-/* The keyed hash of a prefix: 64 bits, one 16-bit lane per row. */
-SL_INLINE __u64 sl_heavy_hash(__u64 seed, const struct sl_heavy_key *k) {
+/* The keyed hash of a prefix, 64 bits, in two stages: the first mixes the seed with the
+ * address's network part (IPv4: the first 3 bytes; IPv6: the first 8), the second mixes that
+ * with the rest of the address and the prefix length. So an address and its network share the
+ * first stage (sl_heavy_add on an address computes its network's line too, to fetch it early),
+ * and every prefix length still hashes apart. */
+SL_INLINE __u64 sl_heavy_hash_net(__u64 seed, const struct sl_heavy_key *k) {
   __u64 a = sl_load64(k->addr);
-  __u64 b = sl_load64(k->addr + 8);
-  __u64 m = (__u64)k->family | ((__u64)k->prefix_len << 8);
-  __u64 h = (a ^ seed) * 0x9e3779b97f4a7c15ull;
-  h = (h ^ (h >> 31) ^ b) * 0xbf58476d1ce4e5b9ull;
-  h = (h ^ (h >> 29) ^ m) * 0x94d049bb133111ebull;
+  if (k->family == SL_AF_INET) a &= SL_JOIN64(sl_htonl(0xffffff00u), 0);
+  return ((a ^ seed) * 0x9e3779b97f4a7c15ull) ^ k->family;
+}
+
+SL_INLINE __u64 sl_heavy_hash_mix(__u64 hn, __u64 rest, __u32 prefix_len) {
+  __u64 h = hn ^ (hn >> 31) ^ rest;
+  h = (h ^ ((__u64)prefix_len << 56)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 29)) * 0x94d049bb133111ebull;
   return h ^ (h >> 32);
 }
 
-SL_INLINE __u32 sl_heavy_col(__u64 h, __u32 row) {
-  return (__u32)(h >> (16 * row)) & (SL_HEAVY_WIDTH - 1);
+/* The address's bits past its network part (0 for a network key). */
+SL_INLINE __u64 sl_heavy_hash_rest(const struct sl_heavy_key *k) {
+  return k->family == SL_AF_INET ? sl_load64(k->addr) & SL_JOIN64(sl_htonl(0xffu), 0)
+                                 : sl_load64(k->addr + 8);
 }
 
+SL_INLINE __u64 sl_heavy_hash(__u64 seed, const struct sl_heavy_key *k) {
+  return sl_heavy_hash_mix(sl_heavy_hash_net(seed, k), sl_heavy_hash_rest(k), k->prefix_len);
+}
+
+/* Whether a key is a network (/24, /64) rather than an address (/32, /128). */
+SL_INLINE __u32 sl_heavy_is_net(const struct sl_heavy_key *k) {
+  return k->prefix_len != 32 && k->prefix_len != 128;
+}
+
+/* A key's line j (j < SL_HEAVY_KEY_LINES): addresses in the first half of the lines, networks
+ * in the second (so the thousands of heavy networks a big botnet brings never share a line with
+ * an address), the line in that half from 16 bits of the hash's upper half; row r's cell in its
+ * line from bits 4r.. of the lower half. */
+SL_INLINE __u32 sl_heavy_line_index(__u64 h, __u32 net, __u32 j) {
+  return (net * (SL_HEAVY_LINES / 2)) | ((__u32)(h >> (32 + 16 * j)) & (SL_HEAVY_LINES / 2 - 1));
+}
+
+SL_INLINE __u32 sl_heavy_slot(__u64 h, __u32 row) {
+  return (row % SL_HEAVY_LINE_ROWS) * SL_HEAVY_ROW_CELLS +
+         ((__u32)(h >> (4 * row)) & (SL_HEAVY_ROW_CELLS - 1));
+}
+
+/* Asks the CPU to bring a line in (nothing in BPF, which has no such instruction). */
+SL_INLINE void sl_heavy_prefetch(const struct sl_heavy_sketch *s, __u32 line) {
+#if defined(__bpf__)
+  (void)s;
+  (void)line;
+#else
+  __builtin_prefetch(s->line[line], 1, 3);
+#endif
+}
+
+/* A cell's count in window `epoch`: with the window's tag xor-ed away, a cell of that window is
+ * its count (<= SL_HEAVY_COUNT_MAX) and a cell of any other window is larger (no branch). */
 SL_INLINE __u32 sl_heavy_cell_count(__u32 cell, __u32 epoch) {
-  return (cell >> SL_HEAVY_COUNT_BITS) == (epoch & SL_HEAVY_EPOCH_MASK) ? cell & SL_HEAVY_COUNT_MAX
-                                                                        : 0;
+  __u32 x = cell ^ ((epoch & SL_HEAVY_EPOCH_MASK) << SL_HEAVY_COUNT_BITS);
+  return x <= SL_HEAVY_COUNT_MAX ? x : 0;
 }
 
 /* A key's estimate in one sketch for window `epoch` (0 when it has no count there). */
 SL_INLINE __u32 sl_heavy_estimate(const struct sl_heavy_sketch *s, const struct sl_heavy_key *k,
                                   __u32 epoch) {
   __u64 h = sl_heavy_hash(s->seed, k);
+  __u32 net = sl_heavy_is_net(k);
   __u32 est = SL_HEAVY_COUNT_MAX;
   __u32 r;
   for (r = 0; r < SL_HEAVY_DEPTH; r++) {
-    __u32 c = sl_heavy_cell_count(s->cell[r][sl_heavy_col(h, r)], epoch);
+    const __u32 *line = s->line[sl_heavy_line_index(h, net, r / SL_HEAVY_LINE_ROWS)];
+    __u32 c = sl_heavy_cell_count(line[sl_heavy_slot(h, r)], epoch);
     if (c < est) est = c;
   }
   return est;
 }
 
-/* Counts one SYN for the key in window `epoch`; returns its new estimate. */
+/* Counts one SYN for the key in window `epoch`; returns its new estimate. For an address (/32,
+ * /128), its network's lines are fetched meanwhile: the sequence counts the network next. */
 SL_INLINE __u32 sl_heavy_add(struct sl_heavy_sketch *s, const struct sl_heavy_key *k, __u32 epoch) {
-  __u64 h = sl_heavy_hash(s->seed, k);
-  __u32 cols[SL_HEAVY_DEPTH];
+  __u64 hn = sl_heavy_hash_net(s->seed, k);
+  __u64 h = sl_heavy_hash_mix(hn, sl_heavy_hash_rest(k), k->prefix_len);
+  __u32 net = sl_heavy_is_net(k);
+  __u32 *cell[SL_HEAVY_DEPTH];
+  __u32 old[SL_HEAVY_DEPTH];
   __u32 counts[SL_HEAVY_DEPTH];
   __u32 est = SL_HEAVY_COUNT_MAX;
   __u32 tag = (epoch & SL_HEAVY_EPOCH_MASK) << SL_HEAVY_COUNT_BITS;
   __u32 r;
 
-  for (r = 0; r < SL_HEAVY_DEPTH; r++) {
-    cols[r] = sl_heavy_col(h, r);
-    counts[r] = sl_heavy_cell_count(s->cell[r][cols[r]], epoch);
-    if (counts[r] < est) est = counts[r];
+  if (!net) {
+    __u64 hnet = sl_heavy_hash_mix(hn, 0, k->family == SL_AF_INET ? 24 : 64);
+    for (r = 0; r < SL_HEAVY_KEY_LINES; r++) sl_heavy_prefetch(s, sl_heavy_line_index(hnet, 1, r));
   }
-  if (est < SL_HEAVY_COUNT_MAX) est++;
   for (r = 0; r < SL_HEAVY_DEPTH; r++) {
-    if (counts[r] < est) s->cell[r][cols[r]] = tag | est;
+    cell[r] = &s->line[sl_heavy_line_index(h, net, r / SL_HEAVY_LINE_ROWS)][sl_heavy_slot(h, r)];
+    old[r] = *cell[r];
+    counts[r] = sl_heavy_cell_count(old[r], epoch);
+    est = counts[r] < est ? counts[r] : est;
   }
+  est += est < SL_HEAVY_COUNT_MAX;
+  /* Every cell is written, with its old word when it stays: which cells a conservative update
+   * raises is random, and a branch on it was mispredicted about every other time (the stores
+   * hit lines just read). */
+  for (r = 0; r < SL_HEAVY_DEPTH; r++) *cell[r] = counts[r] < est ? tag | est : old[r];
   return est;
 }
 
@@ -185,6 +267,23 @@ SL_INLINE void sl_heavy_keys(const struct sl_flow_key *fk, struct sl_heavy_key *
   }
 }
 
+/* Asks the CPU to bring in the lines a SYN from this client will count in (its address's and
+ * its network's), for a runner that can look at a SYN some time before it counts it (sluice-dp
+ * does in its first stage over a burst). Only a hint: nothing is read or written. */
+SL_INLINE void sl_heavy_prefetch_client(const struct sl_heavy_sketch *s,
+                                        const struct sl_flow_key *fk) {
+  struct sl_heavy_key host, net;
+  __u64 hh, hn;
+  __u32 j;
+  sl_heavy_keys(fk, &host, &net);
+  hh = sl_heavy_hash(s->seed, &host);
+  hn = sl_heavy_hash(s->seed, &net);
+  for (j = 0; j < SL_HEAVY_KEY_LINES; j++) {
+    sl_heavy_prefetch(s, sl_heavy_line_index(hh, 0, j));
+    sl_heavy_prefetch(s, sl_heavy_line_index(hn, 1, j));
+  }
+}
+
 /* ---- a bounded candidate table for runners that keep one in plain memory ----------------- */
 
 /* SL_HEAVY_TABLE_BUCKETS buckets of SL_HEAVY_TABLE_WAYS entries; a prefix lives in the bucket its
@@ -194,7 +293,7 @@ SL_INLINE void sl_heavy_keys(const struct sl_flow_key *fk, struct sl_heavy_key *
  * array). */
 #define SL_HEAVY_TABLE_WAYS 8
 #define SL_HEAVY_TABLE_BUCKETS (1u << (SL_HEAVY_TABLE_LOG2 - 3))
-SL_STATIC_ASSERT(SL_HEAVY_TABLE_LOG2 >= 4 && SL_HEAVY_TABLE_LOG2 <= 24, "2..2^21 buckets");
+SL_STATIC_ASSERT(SL_HEAVY_TABLE_LOG2 >= 5 && SL_HEAVY_TABLE_LOG2 <= 24, "4..2^21 buckets");
 
 /* A table's seed from its sketch's (the bucket hash must not pick the sketch's columns). */
 #define SL_HEAVY_TABLE_SEED_XOR 0x5bd1e9955bd1e995ull
@@ -229,9 +328,17 @@ SL_INLINE int sl_heavy_key_eq(const struct sl_heavy_key *a, const struct sl_heav
          sl_load32(&a->family) == sl_load32(&b->family);
 }
 
+/* The bucket a prefix lives in: addresses (/32, /128) in the first half of the table, networks
+ * in the second, so a crowd of heavy networks cannot push the addresses out, nor the reverse. */
+SL_INLINE __u32 sl_heavy_table_bucket(const struct sl_heavy_table *t,
+                                      const struct sl_heavy_key *k) {
+  return (sl_heavy_is_net(k) << (SL_HEAVY_TABLE_LOG2 - 4)) |
+         (__u32)(sl_heavy_hash(t->seed, k) >> (64 - (SL_HEAVY_TABLE_LOG2 - 4)));
+}
+
 SL_INLINE void sl_heavy_table_offer(struct sl_heavy_table *t, const struct sl_heavy_key *k,
                                     __u32 estimate, __u32 epoch) {
-  struct sl_heavy_entry *b = t->e[sl_heavy_hash(t->seed, k) >> (64 - (SL_HEAVY_TABLE_LOG2 - 3))];
+  struct sl_heavy_entry *b = t->e[sl_heavy_table_bucket(t, k)];
   struct sl_heavy_entry *victim = 0;
   __u32 victim_value = 0xffffffffu;
   __u32 i;

@@ -9,6 +9,7 @@
 
 #include "bounded_file.h"
 #include "control_proto.h"
+#include "heavy_merge.h"
 #include "policy_file.h"
 #include "rep_table_snapshot.h"
 #include "sluice/reputation/delta.h"
@@ -241,12 +242,59 @@ nlohmann::json DpControl::flows(size_t limit, size_t skip) const {
   return {{"ok", true}, {"flows", std::move(out)}, {"more", more}, {"next", skip + count}};
 }
 
+nlohmann::json DpControl::heavy(size_t limit, uint64_t now_ns) const {
+  if (limit < 1 || limit > kMaxHeavyLimit)
+    throw std::invalid_argument("heavy: \"limit\" must be 1.." + std::to_string(kMaxHeavyLimit));
+  uint32_t threshold;
+  {
+    std::lock_guard lock(mu_);  // policy writers hold mu_, so the policy stays alive
+    threshold = pub_.policy()->policy.heavy_syn_threshold;
+  }
+  const uint32_t epoch = sl_heavy_epoch(now_ns);
+  nlohmann::json senders = nlohmann::json::array();
+  size_t skipped = 0;
+  uint64_t replaced = 0, refused = 0;
+  // Off: nothing is counted now; what the tables still hold from before is not reported.
+  if (threshold != 0) {
+    heavy::HeavyMerge merge(epoch);
+    for (const Worker *w : workers_) {
+      skipped += w->pipeline().read_heavy(merge);
+      const sl_heavy_table &t = w->pipeline().heavy_table();
+      replaced += __atomic_load_n(&t.replaced, __ATOMIC_RELAXED);
+      refused += __atomic_load_n(&t.refused, __ATOMIC_RELAXED);
+    }
+    for (const heavy::HeavyCount &c : merge.top(limit))
+      senders.push_back({{"prefix", heavy::prefix_text(c.key)}, {"syns", c.syns}});
+  }
+  return {{"ok", true},
+          {"enabled", threshold != 0},
+          {"threshold", threshold},
+          {"window_ns", heavy::kWindowNs},
+          {"epoch", epoch},
+          {"senders", std::move(senders)},
+          {"skipped_buckets", skipped},
+          {"replaced", replaced},
+          {"refused", refused}};
+}
+
 nlohmann::json DpControl::handle(const nlohmann::json &req, int file_fd) {
   const std::string &cmd = need_string(req, "cmd");
   if (cmd == "ping") return {{"ok", true}};
   if (cmd == "stats") return stats();
   if (cmd == "flows")
     return flows(optional_count(req, "limit", 1000), optional_count(req, "skip", 0));
+  if (cmd == "heavy") {
+    if (!req.contains("limit"))
+      throw std::invalid_argument("heavy: missing \"limit\" (1.." + std::to_string(kMaxHeavyLimit) +
+                                  ")");
+    const nlohmann::json &l = req["limit"];
+    // Unsigned JSON numbers only: a negative, fractional, string or boolean limit is refused
+    // before any conversion (nlohmann would wrap -1 or truncate 2.5).
+    if (!l.is_number_unsigned() || l.get<uint64_t>() < 1 || l.get<uint64_t>() > kMaxHeavyLimit)
+      throw std::invalid_argument("heavy: \"limit\" must be an integer 1.." +
+                                  std::to_string(kMaxHeavyLimit));
+    return heavy(l.get<size_t>(), tsc_now_ns());
+  }
   if (cmd == "table.load") {
     load_table_fd(file_fd, file_name(req, file_fd, cmd));
     return {{"ok", true}, {"entries", pub_.rep()->entries()}};

@@ -47,6 +47,13 @@ class DpControl {
   // Flows after skipping `skip` (lcore by lcore, hottest first), at most `limit`, and at most
   // what fits in one reply; "more" tells whether another page may follow.
   nlohmann::json flows(size_t limit, size_t skip = 0) const;
+  // The "heavy" reply: the SYN heavy hitters of every lcore merged (heavy_merge.h), heaviest
+  // first, at most `limit` (1..kMaxHeavyLimit). `now_ns` picks the window (the lcores' clock,
+  // tsc_now_ns()). With heavy_hitters = off in the policy the list is empty and "enabled" false.
+  // The bound keeps the reply under the socket's message limit: a sender is at most ~75 bytes of
+  // JSON (an IPv6 /128 with a 20-digit count), 10000 of them ~750 KB < proto::kMaxMessage.
+  static constexpr size_t kMaxHeavyLimit = 10000;
+  nlohmann::json heavy(size_t limit, uint64_t now_ns) const;
 
  private:
   void publish_policy(struct PolicyFile &&pf);

@@ -10,7 +10,8 @@ namespace sluice::dataplane {
 Pipeline::Pipeline(const FlowTableConfig &flows)
     : flows_(flows),
       heavy_(std::make_unique<sl_heavy_sketch>()),
-      heavy_table_(std::make_unique<sl_heavy_table>()) {
+      heavy_table_(std::make_unique<sl_heavy_table>()),
+      heavy_seq_(std::make_unique<std::atomic<uint32_t>[]>(SL_HEAVY_TABLE_BUCKETS)) {
   std::random_device rd;
   seed_heavy((uint64_t{rd()} << 32) | rd());
 }
@@ -20,6 +21,12 @@ void Pipeline::seed_heavy(uint64_t seed) {
   std::memset(heavy_table_.get(), 0, sizeof(*heavy_table_));
   heavy_->seed = seed;
   heavy_table_->seed = seed ^ SL_HEAVY_TABLE_SEED_XOR;
+}
+
+size_t Pipeline::read_heavy(heavy::HeavyMerge &merge) const {
+  const size_t skipped = read_heavy_table(*heavy_table_, heavy_seq_.get(), merge);
+  merge.add_sketch(*heavy_);
+  return skipped;
 }
 
 void Pipeline::prefetch_reputation(const PreparedPacket &pp, const RepTable &rep) {
@@ -36,11 +43,14 @@ sl_verdict Pipeline::on_syn_or_unseen(PreparedPacket &pp, uint64_t now_ns, const
                                       const RepTable *rep) {
   PacketResult &r = pp.out;
   if (pp.cls == SL_CLASS_UNSEEN) {
-    SeqEnv env{&flows_, &stats_, rep, 0, now_ns, nullptr, 0, nullptr, nullptr};
+    SeqEnv env{&flows_, &stats_, rep, 0, now_ns, nullptr, 0, nullptr, nullptr, nullptr};
     r.verdict = sl_seq_unseen(&env, &policy);
     return r.verdict;
   }
-  SeqEnv env{&flows_, &stats_, rep, pp.hash, now_ns, nullptr, 0, heavy_.get(), heavy_table_.get()};
+  SeqEnv env{&flows_, &stats_, rep, pp.hash, now_ns, nullptr, 0, nullptr, nullptr, nullptr};
+  env.heavy = heavy_.get();
+  env.heavy_table = heavy_table_.get();
+  env.heavy_seq = heavy_seq_.get();
   sl_seq_out out;
   r.verdict = sl_seq_syn(&env, &policy, &pp.pkt, pp.data, pp.end, &pp.key, &out);
   r.level = static_cast<uint8_t>(out.level);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -21,6 +22,8 @@
 #include "core/sl_parse.h"
 #include "core/sl_shared.h"
 #include "flow_table.h"
+#include "heavy_merge.h"
+#include "heavy_seqlock.h"
 #include "rep_table.h"
 
 namespace sluice::dataplane {
@@ -44,8 +47,9 @@ struct SeqEnv {
   uint64_t now_ns;
   uint64_t *rng;  // xorshift state; null: `rnd` is the random number
   uint32_t rnd;
-  sl_heavy_sketch *heavy;       // this lcore's SYN sketch (null in stage 1: only SYNs count)
-  sl_heavy_table *heavy_table;  // and its candidate table
+  sl_heavy_sketch *heavy;            // this lcore's SYN sketch (null in stage 1: only SYNs count)
+  sl_heavy_table *heavy_table;       // and its candidate table
+  std::atomic<uint32_t> *heavy_seq;  // the table's seqlock counters (heavy_seqlock.h)
 };
 
 }  // namespace sluice::dataplane
@@ -107,9 +111,11 @@ SL_INLINE sl_heavy_sketch *sl_env_heavy(SL_ENV *env) {
   return env->heavy;
 }
 
+// The offer goes through the table's seqlock (heavy_seqlock.h): the control thread reads the
+// table while this lcore runs.
 SL_INLINE void sl_env_heavy_report(SL_ENV *env, const sl_heavy_key *key, __u32 estimate,
                                    __u32 epoch) {
-  sl_heavy_table_offer(env->heavy_table, key, estimate, epoch);
+  sluice::dataplane::heavy_offer(*env->heavy_table, env->heavy_seq, *key, estimate, epoch);
 }
 
 #include "core/sl_sequence.h"
@@ -159,6 +165,13 @@ class Pipeline {
   void seed_heavy(uint64_t seed);
   const sl_heavy_sketch &heavy_sketch() const { return *heavy_; }
   const sl_heavy_table &heavy_table() const { return *heavy_table_; }
+  // From any thread, while the lcore runs: this lcore's candidates (each bucket copied under its
+  // sequence counter, heavy_seqlock.h) and its sketch into `merge`. Returns the buckets
+  // skipped because the lcore kept writing them through every retry (their candidates are
+  // missing from this read; the next read has them). The sketch's cells are single aligned
+  // 32-bit words read as they are: a cell read mid-update is its old or its new count, both a
+  // valid estimate; it must stay alive as long as `merge`.
+  size_t read_heavy(heavy::HeavyMerge &merge) const;
 
   // Runs the core sequence on one frame, in place. `rep` may be null (no table loaded:
   // every sender is clean). The same as prepare() then finish().
@@ -175,7 +188,8 @@ class Pipeline {
   // The two stages of process(), for a burst (l3fwd's bulk lookup): the data plane runs
   // prepare() over every frame of the burst, then finish() over each in order. Stage 1 parses,
   // classifies, makes the flow key and its hash, and prefetches the flow's index slot (for an
-  // inbound SYN, the reputation table's slots for its sender); it reads no flow state. So the flow
+  // inbound SYN, the reputation table's slots for its sender and the heavy-hitter sketch's lines
+  // it will count in); it reads no flow state. So the flow
   // lookups of a burst overlap instead of each waiting for its own hash, slot and entry in turn.
   // prepare() returns pp.cls; an OTHER frame needs no finish() (its result is PASS, untouched), but
   // calling it is harmless. The caller counts the frames (count_packets), a burst at a time.
@@ -220,6 +234,7 @@ class Pipeline {
   FlowTable flows_;
   std::unique_ptr<sl_heavy_sketch> heavy_;
   std::unique_ptr<sl_heavy_table> heavy_table_;
+  std::unique_ptr<std::atomic<uint32_t>[]> heavy_seq_;  // one per bucket of heavy_table_
   sl_stats stats_{};
   PipelineExtraStats extra_{};
 };
@@ -234,15 +249,18 @@ __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, 
                                                                  PreparedPacket &pp) {
   pp.data = data;
   pp.end = data + len;
-  SeqEnv env{&flows_, &stats_, rep, 0, 0, nullptr, 0, nullptr, nullptr};
+  SeqEnv env{&flows_, &stats_, rep, 0, 0, nullptr, 0, nullptr, nullptr, nullptr};
   pp.cls = sl_seq_classify(&env, data, pp.end, frame_len, dir, &policy, &pp.pkt);
   if (pp.cls == SL_CLASS_OTHER || SL_UNLIKELY(pp.cls == SL_CLASS_UNSEEN)) return pp.cls;
   sl_flow_key_make(&pp.pkt, pp.cls, &pp.key);
   pp.hash = flows_.hash(pp.key);
   // A SYN may insert; every other SMTP segment looks its flow up.
   flows_.prefetch(pp.hash);
-  if (SL_UNLIKELY(pp.cls == SL_CLASS_INBOUND_SYN) && rep != nullptr && rep->worth_prefetching())
-    prefetch_reputation(pp, *rep);
+  if (SL_UNLIKELY(pp.cls == SL_CLASS_INBOUND_SYN)) {
+    if (rep != nullptr && rep->worth_prefetching()) prefetch_reputation(pp, *rep);
+    // The SYN heavy hitters' sketch lines it will count in (core/sl_heavy.h).
+    if (policy.heavy_syn_threshold != 0) sl_heavy_prefetch_client(heavy_.get(), &pp.key);
+  }
   return pp.cls;
 }
 
@@ -260,7 +278,7 @@ __attribute__((always_inline)) inline sl_verdict Pipeline::finish(PreparedPacket
     return on_syn_or_unseen(pp, now_ns, policy, rep);
 
   PacketResult &r = pp.out;
-  SeqEnv env{&flows_, &stats_, rep, pp.hash, now_ns, rng, rnd, nullptr, nullptr};
+  SeqEnv env{&flows_, &stats_, rep, pp.hash, now_ns, rng, rnd, nullptr, nullptr, nullptr};
   sl_seq_out out;
   // The verdict lives in a local (and is returned in a register): GCC otherwise tested verdict
   // and class with one 8-byte load just after two 4-byte stores to them, a store-forwarding

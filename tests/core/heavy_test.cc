@@ -79,8 +79,9 @@ TEST(HeavySketch, SaturatesAtTheCellCap) {
   NativeHeavy h(3);
   sl_heavy_key k = key4(5, 32);
   const uint32_t tag = (11u & SL_HEAVY_EPOCH_MASK) << SL_HEAVY_COUNT_BITS;
+  const uint64_t hash = sl_heavy_hash(h.sketch->seed, &k);
   for (uint32_t r = 0; r < SL_HEAVY_DEPTH; ++r)
-    h.sketch->cell[r][sl_heavy_col(sl_heavy_hash(h.sketch->seed, &k), r)] =
+    h.sketch->line[sl_heavy_line_index(hash, 0, r / SL_HEAVY_LINE_ROWS)][sl_heavy_slot(hash, r)] =
         tag | (SL_HEAVY_COUNT_MAX - 1);
   EXPECT_EQ(sl_heavy_add(h.sketch.get(), &k, 11), SL_HEAVY_COUNT_MAX);
   EXPECT_EQ(sl_heavy_add(h.sketch.get(), &k, 11), SL_HEAVY_COUNT_MAX);
@@ -92,7 +93,7 @@ std::vector<sl_heavy_key> keys_in_bucket0(const sl_heavy_table &t, size_t n) {
   std::vector<sl_heavy_key> out;
   for (uint32_t a = 1; out.size() < n; ++a) {
     sl_heavy_key k = key4(a, 32);
-    if ((sl_heavy_hash(t.seed, &k) >> (64 - (SL_HEAVY_TABLE_LOG2 - 3))) == 0) out.push_back(k);
+    if (sl_heavy_table_bucket(&t, &k) == 0) out.push_back(k);
   }
   return out;
 }
@@ -125,6 +126,55 @@ TEST(HeavyTable, ReplacesTheSmallestOfAFullBucket) {
   // Two windows later every entry is stale: a new key takes a slot without replacing.
   sl_heavy_table_offer(&t, &keys[0], 5, 3);
   EXPECT_EQ(t.replaced, 1u);
+}
+
+// Every slot of the table taken by heavier networks: addresses still get in (they have their
+// own half of the buckets). With one shared set of buckets, the /24s of a botnet spread over
+// thousands of networks pushed its heaviest addresses out.
+TEST(HeavyTable, NetworksCannotCrowdOutAddresses) {
+  NativeHeavy h(5);
+  sl_heavy_table &t = *h.table;
+  const uint32_t slots = SL_HEAVY_TABLE_BUCKETS * SL_HEAVY_TABLE_WAYS;
+  for (uint32_t i = 0; i < 4 * slots; ++i) {
+    const sl_heavy_key net = key4(0x0b000000u + (i << 8), 24);
+    sl_heavy_table_offer(&t, &net, 1000 + i % 7, 1);
+  }
+  const uint32_t kHosts = 64;
+  for (uint32_t i = 0; i < kHosts; ++i) {
+    const sl_heavy_key host = key4(0xc6120000u + i * 977, 32);
+    sl_heavy_table_offer(&t, &host, 50, 1);
+  }
+  uint32_t hosts = 0, nets = 0;
+  for (const auto &b : t.e)
+    for (const sl_heavy_entry &e : b) {
+      if (e.estimate == 0) continue;
+      (e.key.prefix_len == 32 ? hosts : nets)++;
+    }
+  EXPECT_EQ(hosts, kHosts);
+  EXPECT_GT(nets, 0u);
+}
+
+// An update writes only inside the key's SL_HEAVY_KEY_LINES lines (the blocked layout), and
+// addresses and networks count in separate halves of the lines.
+TEST(HeavySketch, AnUpdateTouchesOnlyTheKeysLines) {
+  NativeHeavy h(21);
+  std::mt19937 rng(3);
+  auto before = std::make_unique<sl_heavy_sketch>();
+  for (int i = 0; i < 2000; ++i) {
+    const uint32_t a = 0xc6120000u + rng() % 100000;
+    for (uint8_t len : {uint8_t{32}, uint8_t{24}}) {
+      const sl_heavy_key k = key4(a, len);
+      std::memcpy(before.get(), h.sketch.get(), sizeof(*before));
+      sl_heavy_add(h.sketch.get(), &k, 2);
+      std::set<uint32_t> lines;
+      for (uint32_t l = 0; l < SL_HEAVY_LINES; ++l)
+        if (std::memcmp(before->line[l], h.sketch->line[l], sizeof(before->line[l])) != 0)
+          lines.insert(l);
+      ASSERT_FALSE(lines.empty());
+      ASSERT_LE(lines.size(), size_t{SL_HEAVY_KEY_LINES});
+      for (uint32_t l : lines) ASSERT_EQ(l >= SL_HEAVY_LINES / 2, len == 24) << l;
+    }
+  }
 }
 
 TEST(HeavyTable, TheLastWindowStaysReadable) {

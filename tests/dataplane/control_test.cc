@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include <set>
 #include <fstream>
 #include <cstdlib>
+#include <sstream>
 #include <thread>
 
 #include "common/privileged.h"
@@ -23,6 +25,7 @@
 #include "dataplane_client.h"
 #include "dpdk_client.h"
 #include "dp_control.h"
+#include "heavy_merge.h"
 #include "dpdk_env.h"
 #include "common/frames.h"
 #include "sluice/reputation/delta.h"
@@ -97,6 +100,8 @@ class Control : public ::testing::Test {
     if (!back.empty()) return testing::tcp_flags(back[0]) == 0x14 ? 'R' : '?';
     return '-';
   }
+
+  void syn_burst(const char *src, int n, uint16_t first_port);
 
   std::string write(const std::string &name, const std::string &text) {
     const std::string p = (dir_ / name).string();
@@ -373,6 +378,157 @@ TEST_F(Control, StatsJsonHasTheDocumentedKeysThroughEveryReader) {
   EXPECT_EQ(cli["lookups"], 1u);
   EXPECT_EQ(cli["levels"][1]["name"], "block");
 #endif
+}
+
+// ---- SYN heavy hitters: the "heavy" command over a real SYN stream through the lcore ----
+
+// Waits until the current heavy-hitter window has at least 600 ms left (bounded: at most about
+// one window), so that a burst injected now is counted in one window. Not a timed assertion:
+// it only picks when to send.
+void start_early_in_a_window() {
+  const uint64_t w = heavy::kWindowNs;
+  const uint64_t left = w - (tsc_now_ns() & (w - 1));
+  if (left < 600'000'000) std::this_thread::sleep_for(std::chrono::nanoseconds(left + 1'000'000));
+}
+
+// Injects `n` SYNs from `src` (ports first_port..) at once and waits until the lcore has
+// handled every one (its counters, not a clock, decide).
+void Control::syn_burst(const char *src, int n, uint16_t first_port) {
+  const uint64_t before = frames_done();
+  for (int i = 0; i < n; ++i) {
+    TcpFrame f;
+    f.src = src;
+    f.sport = static_cast<uint16_t>(first_port + i);
+    f.options = testing::linux_syn_options();
+    outside_.inject(f.build());
+  }
+  while (frames_done() < before + static_cast<uint64_t>(n))
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  inside_.drain();
+  outside_.drain();
+}
+
+std::vector<std::pair<std::string, uint64_t>> pairs(const std::vector<control::HeavySender> &v) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (const auto &h : v) out.emplace_back(h.prefix, h.syns);
+  return out;
+}
+
+TEST_F(Control, AHeavySynSenderIsReportedThroughTheHeavyCommand) {
+  auto client = control::connect_dataplane("dpdk:" + sock_);
+  client->set_policy(write("p.ini", "[smtp]\nheavy_syn_threshold = 5\n"));
+  start_early_in_a_window();
+  syn_burst("198.18.5.7", 20, 42000);
+  for (int i = 1; i <= 4; ++i)  // four senders of one /24, one SYN each: below the threshold
+    syn_burst(("198.18.6." + std::to_string(i)).c_str(), 1, 43000);
+  const auto got = client->heavy_senders(10);
+  const std::vector<std::pair<std::string, uint64_t>> want = {{"198.18.5.0/24", 20},
+                                                              {"198.18.5.7/32", 20}};
+  EXPECT_EQ(pairs(got), want) << "the sender and its /24, nothing below the threshold";
+  for (const auto &h : got) {
+    EXPECT_EQ(h.window_ns, heavy::kWindowNs);
+    EXPECT_EQ(h.syns_per_minute(),
+              static_cast<uint64_t>(20.0 * 60e9 / static_cast<double>(heavy::kWindowNs)));
+  }
+  EXPECT_EQ(pairs(client->heavy_senders(1)), (decltype(want){want[0]})) << "limit 1";
+  EXPECT_TRUE(client->heavy_senders(0).empty());
+  // Above the reply's bound the client asks for the bound (sluiced may ask for more).
+  EXPECT_EQ(client->heavy_senders(1'000'000).size(), 2u);
+
+  auto *dpdk = dynamic_cast<control::DpdkClient *>(client.get());
+  const nlohmann::json r = dpdk->call({{"cmd", "heavy"}, {"limit", 10}});
+  EXPECT_EQ(r["enabled"], true);
+  EXPECT_EQ(r["threshold"], 5);
+  EXPECT_EQ(r["window_ns"], heavy::kWindowNs);
+  EXPECT_EQ(r["skipped_buckets"], 0);
+  ASSERT_EQ(r["senders"].size(), 2u);
+  EXPECT_EQ(r["senders"][1]["prefix"], "198.18.5.7/32");
+  EXPECT_EQ(r["senders"][1]["syns"], 20);
+  EXPECT_EQ(dpdk->call({{"cmd", "heavy"}, {"limit", DpControl::kMaxHeavyLimit}})["senders"].size(),
+            2u)
+      << "the largest limit is accepted";
+#ifdef SLUICECTL_BIN
+  client.reset();  // the server answers one client at a time
+  const std::string ctl = std::string(SLUICECTL_BIN) + " --dataplane dpdk:" + sock_;
+  const std::string js = (dir_ / "heavy.json").string(), txt = (dir_ / "heavy.txt").string();
+  ASSERT_EQ(std::system((ctl + " dataplane heavy --limit 5 --json > " + js).c_str()), 0);
+  const nlohmann::json cli = nlohmann::json::parse(std::ifstream(js));
+  ASSERT_EQ(cli.size(), 2u);
+  EXPECT_EQ(cli[1]["prefix"], "198.18.5.7/32");
+  EXPECT_EQ(cli[1]["syns"], 20);
+  EXPECT_EQ(cli[1]["window_ns"], heavy::kWindowNs);
+  ASSERT_EQ(std::system((ctl + " dataplane heavy > " + txt).c_str()), 0);
+  std::stringstream text;
+  text << std::ifstream(txt).rdbuf();
+  EXPECT_NE(text.str().find("198.18.5.7/32"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("2 heavy sender(s)"), std::string::npos) << text.str();
+  // A bad --limit is a usage error (exit 2), refused before anything is asked.
+  for (const char *bad : {"0", "-1", "x", "10001", "99999999999999999999", "1.5"}) {
+    const std::string cmd = ctl + " dataplane heavy --limit " + bad + " > /dev/null 2> " + txt;
+    const int rc = std::system(cmd.c_str());
+    EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 2) << cmd;
+    std::stringstream err;
+    err << std::ifstream(txt).rdbuf();
+    EXPECT_NE(err.str().find("--limit must be an integer 1..10000"), std::string::npos)
+        << bad << ": " << err.str();
+  }
+#endif
+}
+
+// heavy_hitters = off: the command answers an empty list, and says counting is off, even while
+// the candidate tables still hold what was counted before the switch.
+TEST_F(Control, WithHeavyHittersOffTheHeavyCommandAnswersAnEmptyList) {
+  auto client = control::connect_dataplane("dpdk:" + sock_);
+  client->set_policy(write("on.ini", "[smtp]\nheavy_syn_threshold = 5\n"));
+  start_early_in_a_window();
+  syn_burst("198.18.5.9", 8, 44000);
+  ASSERT_EQ(client->heavy_senders(10).size(), 2u) << "counted while on";
+  client->set_policy(write("off.ini", "[smtp]\nheavy_hitters = off\n"));
+  EXPECT_TRUE(client->heavy_senders(10).empty());
+  auto *dpdk = dynamic_cast<control::DpdkClient *>(client.get());
+  const nlohmann::json r = dpdk->call({{"cmd", "heavy"}, {"limit", 10}});
+  EXPECT_EQ(r["ok"], true);
+  EXPECT_EQ(r["enabled"], false);
+  EXPECT_EQ(r["threshold"], 0);
+  EXPECT_TRUE(r["senders"].is_array());
+  EXPECT_TRUE(r["senders"].empty());
+  syn_burst("198.18.5.10", 8, 45000);
+  EXPECT_TRUE(client->heavy_senders(10).empty()) << "nothing counted while off";
+}
+
+TEST_F(Control, HostileHeavyLimitsAreRefusedClearly) {
+  auto client = control::connect_dataplane("dpdk:" + sock_);
+  const std::vector<nlohmann::json> bad = {
+      {{"cmd", "heavy"}},                 // missing
+      {{"cmd", "heavy"}, {"limit", -1}},  // negative
+      {{"cmd", "heavy"}, {"limit", 0}},   // below the range
+      {{"cmd", "heavy"}, {"limit", DpControl::kMaxHeavyLimit + 1}},
+      {{"cmd", "heavy"}, {"limit", UINT64_MAX}},  // huge
+      {{"cmd", "heavy"}, {"limit", 1e300}},       // huge, not an integer
+      {{"cmd", "heavy"}, {"limit", 2.5}},         // fractional
+      {{"cmd", "heavy"}, {"limit", "10"}},        // a string
+      {{"cmd", "heavy"}, {"limit", "x"}},         // not a number
+      {{"cmd", "heavy"}, {"limit", true}},        // a boolean
+      {{"cmd", "heavy"}, {"limit", nullptr}},     // null
+      {{"cmd", "heavy"}, {"limit", nlohmann::json::array({5})}},
+  };
+  for (const nlohmann::json &req : bad) {
+    const nlohmann::json r = raw_call(*client, req, -1);
+    EXPECT_EQ(r["ok"], false) << req.dump();
+    const std::string err = r.value("error", "");
+    EXPECT_NE(err.find("\"limit\""), std::string::npos) << req.dump() << ": " << err;
+    EXPECT_NE(err.find("1..10000"), std::string::npos) << req.dump() << ": " << err;
+  }
+  // Numbers past 64 bits and odd encodings, as bytes on the wire.
+  for (const char *body :
+       {R"({"cmd":"heavy","limit":18446744073709551616})", R"({"cmd":"heavy","limit":-0})",
+        R"({"cmd":"heavy","limit":1e3})", R"({"cmd":"heavy","limit":{}})"}) {
+    const auto r = nlohmann::json::parse(server_->handle_body(body));
+    EXPECT_EQ(r["ok"], false) << body;
+  }
+  // The socket and the data plane go on.
+  EXPECT_TRUE(client->heavy_senders(5).empty());
+  EXPECT_EQ(syn_fate("198.18.1.10", 46000), 'I');
 }
 
 }  // namespace

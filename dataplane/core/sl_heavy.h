@@ -104,9 +104,9 @@ SL_STATIC_ASSERT(sizeof(struct sl_heavy_entry) == 32, "sl_heavy_entry layout");
 
 /* The keyed hash of a prefix, 64 bits, in two stages: the first mixes the seed with the
  * address's network part (IPv4: the first 3 bytes; IPv6: the first 8), the second mixes that
- * with the rest of the address and the prefix length. So an address and its network share the
- * first stage (sl_heavy_add on an address computes its network's line too, to fetch it early),
- * and every prefix length still hashes apart. */
+ * with the rest of the address and the prefix length, so every prefix length hashes apart. An
+ * address and its network share the first stage (one multiply less for a runner that wants
+ * both). */
 SL_INLINE __u64 sl_heavy_hash_net(__u64 seed, const struct sl_heavy_key *k) {
   __u64 a = sl_load64(k->addr);
   if (k->family == SL_AF_INET) a &= SL_JOIN64(sl_htonl(0xffffff00u), 0);
@@ -148,16 +148,6 @@ SL_INLINE __u32 sl_heavy_slot(__u64 h, __u32 row) {
          ((__u32)(h >> (4 * row)) & (SL_HEAVY_ROW_CELLS - 1));
 }
 
-/* Asks the CPU to bring a line in (nothing in BPF, which has no such instruction). */
-SL_INLINE void sl_heavy_prefetch(const struct sl_heavy_sketch *s, __u32 line) {
-#if defined(__bpf__)
-  (void)s;
-  (void)line;
-#else
-  __builtin_prefetch(s->line[line], 1, 3);
-#endif
-}
-
 /* A cell's count in window `epoch`: with the window's tag xor-ed away, a cell of that window is
  * its count (<= SL_HEAVY_COUNT_MAX) and a cell of any other window is larger (no branch). */
 SL_INLINE __u32 sl_heavy_cell_count(__u32 cell, __u32 epoch) {
@@ -180,11 +170,9 @@ SL_INLINE __u32 sl_heavy_estimate(const struct sl_heavy_sketch *s, const struct 
   return est;
 }
 
-/* Counts one SYN for the key in window `epoch`; returns its new estimate. For an address (/32,
- * /128), its network's lines are fetched meanwhile: the sequence counts the network next. */
+/* Counts one SYN for the key in window `epoch`; returns its new estimate. */
 SL_INLINE __u32 sl_heavy_add(struct sl_heavy_sketch *s, const struct sl_heavy_key *k, __u32 epoch) {
-  __u64 hn = sl_heavy_hash_net(s->seed, k);
-  __u64 h = sl_heavy_hash_mix(hn, sl_heavy_hash_rest(k), k->prefix_len);
+  __u64 h = sl_heavy_hash(s->seed, k);
   __u32 net = sl_heavy_is_net(k);
   __u32 *cell[SL_HEAVY_DEPTH];
   __u32 old[SL_HEAVY_DEPTH];
@@ -193,10 +181,6 @@ SL_INLINE __u32 sl_heavy_add(struct sl_heavy_sketch *s, const struct sl_heavy_ke
   __u32 tag = (epoch & SL_HEAVY_EPOCH_MASK) << SL_HEAVY_COUNT_BITS;
   __u32 r;
 
-  if (!net) {
-    __u64 hnet = sl_heavy_hash_mix(hn, 0, k->family == SL_AF_INET ? 24 : 64);
-    for (r = 0; r < SL_HEAVY_KEY_LINES; r++) sl_heavy_prefetch(s, sl_heavy_line_index(hnet, 1, r));
-  }
   for (r = 0; r < SL_HEAVY_DEPTH; r++) {
     cell[r] = &s->line[sl_heavy_line_index(h, net, r / SL_HEAVY_LINE_ROWS)][sl_heavy_slot(h, r)];
     old[r] = *cell[r];
@@ -204,9 +188,8 @@ SL_INLINE __u32 sl_heavy_add(struct sl_heavy_sketch *s, const struct sl_heavy_ke
     est = counts[r] < est ? counts[r] : est;
   }
   est += est < SL_HEAVY_COUNT_MAX;
-  /* Every cell is written, with its old word when it stays: which cells a conservative update
-   * raises is random, and a branch on it was mispredicted about every other time (the stores
-   * hit lines just read). */
+  /* Every cell is written, with its old word when it stays (a select, not a branch: which cells
+   * a conservative update raises depends on the data). */
   for (r = 0; r < SL_HEAVY_DEPTH; r++) *cell[r] = counts[r] < est ? tag | est : old[r];
   return est;
 }
@@ -264,23 +247,6 @@ SL_INLINE void sl_heavy_keys(const struct sl_flow_key *fk, struct sl_heavy_key *
     sl_store64(net->addr, a);
     host->prefix_len = 128;
     net->prefix_len = 64;
-  }
-}
-
-/* Asks the CPU to bring in the lines a SYN from this client will count in (its address's and
- * its network's), for a runner that can look at a SYN some time before it counts it (sluice-dp
- * does in its first stage over a burst). Only a hint: nothing is read or written. */
-SL_INLINE void sl_heavy_prefetch_client(const struct sl_heavy_sketch *s,
-                                        const struct sl_flow_key *fk) {
-  struct sl_heavy_key host, net;
-  __u64 hh, hn;
-  __u32 j;
-  sl_heavy_keys(fk, &host, &net);
-  hh = sl_heavy_hash(s->seed, &host);
-  hn = sl_heavy_hash(s->seed, &net);
-  for (j = 0; j < SL_HEAVY_KEY_LINES; j++) {
-    sl_heavy_prefetch(s, sl_heavy_line_index(hh, 0, j));
-    sl_heavy_prefetch(s, sl_heavy_line_index(hn, 1, j));
   }
 }
 

@@ -188,8 +188,7 @@ class Pipeline {
   // The two stages of process(), for a burst (l3fwd's bulk lookup): the data plane runs
   // prepare() over every frame of the burst, then finish() over each in order. Stage 1 parses,
   // classifies, makes the flow key and its hash, and prefetches the flow's index slot (for an
-  // inbound SYN, the reputation table's slots for its sender and the heavy-hitter sketch's lines
-  // it will count in); it reads no flow state. So the flow
+  // inbound SYN, the reputation table's slots for its sender); it reads no flow state. So the flow
   // lookups of a burst overlap instead of each waiting for its own hash, slot and entry in turn.
   // prepare() returns pp.cls; an OTHER frame needs no finish() (its result is PASS, untouched), but
   // calling it is harmless. The caller counts the frames (count_packets), a burst at a time.
@@ -256,11 +255,8 @@ __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, 
   pp.hash = flows_.hash(pp.key);
   // A SYN may insert; every other SMTP segment looks its flow up.
   flows_.prefetch(pp.hash);
-  if (SL_UNLIKELY(pp.cls == SL_CLASS_INBOUND_SYN)) {
-    if (rep != nullptr && rep->worth_prefetching()) prefetch_reputation(pp, *rep);
-    // The SYN heavy hitters' sketch lines it will count in (core/sl_heavy.h).
-    if (policy.heavy_syn_threshold != 0) sl_heavy_prefetch_client(heavy_.get(), &pp.key);
-  }
+  if (SL_UNLIKELY(pp.cls == SL_CLASS_INBOUND_SYN) && rep != nullptr && rep->worth_prefetching())
+    prefetch_reputation(pp, *rep);
   return pp.cls;
 }
 

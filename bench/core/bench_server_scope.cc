@@ -57,6 +57,11 @@ SL_INLINE __u32 sl_env_random(BenchEnv *) {
 SL_INLINE __u32 sl_env_table_gen(BenchEnv *) {
   return 1;
 }
+// No SYN sketch: the scope's cost is measured alone (bench_dp_heavy measures the count's).
+SL_INLINE sl_heavy_sketch *sl_env_heavy(BenchEnv *) {
+  return nullptr;
+}
+SL_INLINE void sl_env_heavy_report(BenchEnv *, const sl_heavy_key *, __u32, __u32) {}
 
 #include "core/sl_sequence.h"
 

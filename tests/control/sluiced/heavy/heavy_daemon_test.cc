@@ -15,7 +15,7 @@
 
 #include "control/run_sluicectl.h"
 #include "daemon/daemon.h"
-#include "daemon_fixture.h"
+#include "running_daemon_fixture.h"
 #include "metrics/exposition.h"
 #include "obs/obs_explain.h"
 #include "sluice/reputation/address.h"
@@ -37,47 +37,16 @@ control::HeavySender per_minute(std::string prefix, uint64_t syns) {
   return s;
 }
 
-class HeavyDaemonTest : public testing::DaemonFixture {
+class HeavyDaemonTest : public testing::RunningDaemonFixture {
  protected:
   void SetUp() override {
-    DaemonFixture::SetUp();
+    RunningDaemonFixture::SetUp();
     write_sources("[drop]\ntype = list\npath = drop.txt\nweight = 10\n");
     dir.write("drop.txt", "198.18.0.0/16\n");
     ini = "[heavy_hitters]\npoll_interval = 100ms\n[learning]\nstep = 100ms\n";
     for (auto &[spec, dp] : dps) dp->heavy = std::vector<control::HeavySender>{};
   }
-  void TearDown() override {
-    if (loop.joinable()) {
-      d->stop();
-      loop.join();
-    }
-    if (d) d->shutdown();
-    d.reset();
-    DaemonFixture::TearDown();
-  }
-  void start() {
-    std::vector<std::unique_ptr<Module>> mods;
-    for (auto &m : make_modules())
-      if (m->module_name() == "heavy_hitters" || m->module_name() == "learning")
-        mods.push_back(std::move(m));
-    ASSERT_EQ(mods.size(), 2u);
-    std::istringstream in(ini);
-    load_config(in, "sluiced.ini", cfg, mods);
-    cfg.dataplanes = {"fake:a", "fake:b"};
-    d = std::make_unique<Daemon>(cfg, std::move(mods), fake_clients());
-    d->start(true);
-    loop = std::thread([this] { d->run(); });
-  }
-  template <class F>
-  auto on_loop(F fn) {
-    std::promise<decltype(fn())> p;
-    auto f = p.get_future();
-    d->loop().post([&] { p.set_value(fn()); });
-    return f.get();
-  }
-  json call(json req) {
-    return on_loop([&] { return d->commands().handle(req); });
-  }
+  void start() { RunningDaemonFixture::start({"heavy_hitters", "learning"}); }
   // The data planes' answers, changed between polls (on the loop: the poll reads them there).
   void answer(const std::string &spec, std::optional<std::vector<control::HeavySender>> a) {
     on_loop([&] {
@@ -93,46 +62,6 @@ class HeavyDaemonTest : public testing::DaemonFixture {
     const size_t until = asked(spec) + n;
     return wait_for([&] { return asked(spec) >= until; });
   }
-  int32_t score(const std::string &spec, const char *addr) {
-    return on_loop([&] {
-      auto ip = *rep::parse_ip(addr);
-      std::optional<sl_rep_value> v;
-      if (ip.family == 4) {
-        v = dps[spec]->table.lookup_v4(htonl(ip.v4));
-      } else {
-        uint8_t b[16];
-        rep::v6_to_bytes(ip.v6, b);
-        v = dps[spec]->table.lookup_v6(b);
-      }
-      return v ? v->score : 0;
-    });
-  }
-  template <class F>
-  bool wait_for(F cond) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (cond()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return cond();
-  }
-  bool logged(const std::string &what) {
-    std::lock_guard lock(log_mu);
-    for (const auto &l : logs)
-      if (l.find(what) != std::string::npos) return true;
-    return false;
-  }
-  std::string metrics() {
-    return on_loop([&] {
-      metrics::Exposition e;
-      for (auto &[name, c] : obs::extra_collectors()) c(e);
-      return e.render();
-    });
-  }
-
-  std::string ini;
-  std::unique_ptr<Daemon> d;
-  std::thread loop;
 };
 
 TEST_F(HeavyDaemonTest, AnUnlistedHeavyHostIsShapedByItselfAndASlowOneNever) {

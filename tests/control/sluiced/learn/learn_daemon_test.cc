@@ -23,7 +23,7 @@
 #include "control/run_sluicectl.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
-#include "daemon_fixture.h"
+#include "running_daemon_fixture.h"
 #include "metrics/exposition.h"
 #include "obs/obs_explain.h"
 #include "sluice/reputation/address.h"
@@ -42,63 +42,16 @@ std::string slurp(const std::string &path) {
   return ss.str();
 }
 
-class LearnDaemonTest : public testing::DaemonFixture {
+class LearnDaemonTest : public testing::RunningDaemonFixture {
  protected:
   void SetUp() override {
-    DaemonFixture::SetUp();
+    RunningDaemonFixture::SetUp();
     write_sources("[drop]\ntype = list\npath = drop.txt\nweight = 10\n");
     dir.write("drop.txt", "198.18.0.0/16\n");
     ini = "[learning]\nstep = 100ms\nsave_interval = 100ms\n";
   }
-  void TearDown() override {
-    stop_daemon();
-    DaemonFixture::TearDown();
-  }
-
-  // The daemon with these modules, configured from `ini`, started, its loop running.
-  void start(std::set<std::string> names = {"store", "learning"}) {
-    names_ = names;
-    std::vector<std::unique_ptr<Module>> mods;
-    for (auto &m : make_modules())
-      if (names.count(m->module_name())) mods.push_back(std::move(m));
-    ASSERT_EQ(mods.size(), names.size());
-    std::istringstream in(ini);
-    load_config(in, "sluiced.ini", cfg, mods);
-    cfg.dataplanes = {"fake:a", "fake:b"};
-    d = std::make_unique<Daemon>(cfg, std::move(mods), fake_clients());
-    d->start(true);
-    loop = std::thread([this] { d->run(); });
-  }
-  void stop_daemon() {
-    if (loop.joinable()) {
-      d->stop();
-      loop.join();
-    }
-    if (d) d->shutdown();
-    d.reset();
-  }
-  void restart() {
-    stop_daemon();
-    start(names_);
-  }
-  template <class F>
-  auto on_loop(F fn) {
-    std::promise<decltype(fn())> p;
-    auto f = p.get_future();
-    d->loop().post([&] { p.set_value(fn()); });
-    return f.get();
-  }
-  json call(json req) {
-    std::promise<json> p;
-    auto f = p.get_future();
-    d->loop().post([&] {
-      try {
-        p.set_value(d->commands().handle(req));
-      } catch (...) {
-        p.set_exception(std::current_exception());
-      }
-    });
-    return f.get();
+  void start(const std::set<std::string> &names = {"store", "learning"}) {
+    RunningDaemonFixture::start(names);
   }
   std::string refusal(json req) {
     try {
@@ -121,36 +74,6 @@ class LearnDaemonTest : public testing::DaemonFixture {
       return 0;
     });
   }
-  int32_t score(const std::string &spec, const char *addr) {
-    return on_loop([&] {
-      auto ip = *rep::parse_ip(addr);
-      std::optional<sl_rep_value> v;
-      if (ip.family == 4) {
-        v = dps[spec]->table.lookup_v4(htonl(ip.v4));
-      } else {
-        uint8_t b[16];
-        rep::v6_to_bytes(ip.v6, b);
-        v = dps[spec]->table.lookup_v6(b);
-      }
-      return v ? v->score : 0;
-    });
-  }
-  // Polls `cond` until it holds or 20 s pass (the limit only bounds a hang).
-  template <class F>
-  bool wait_for(F cond) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (cond()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return cond();
-  }
-  bool logged(const std::string &what) {
-    std::lock_guard lock(log_mu);
-    for (const auto &l : logs)
-      if (l.find(what) != std::string::npos) return true;
-    return false;
-  }
   // The sources of `explain ADDR` (the store's verb) by name -> contribution.
   std::map<std::string, int> explained(const char *addr) {
     std::map<std::string, int> out;
@@ -160,11 +83,6 @@ class LearnDaemonTest : public testing::DaemonFixture {
     return out;
   }
   std::string state_path() { return cfg.state_dir + "/learning.state"; }
-
-  std::string ini;
-  std::set<std::string> names_;
-  std::unique_ptr<Daemon> d;
-  std::thread loop;
 };
 
 TEST_F(LearnDaemonTest, ObservationsReachEveryDataplaneAsTheirOwnSourcesAndDecayAway) {

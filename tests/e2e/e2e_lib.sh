@@ -37,6 +37,31 @@ e2e_begin() {
   rig_init "$2$$"
 }
 
+# e2e_dataplane_specs: @RIG_ID@ and @WORK@ in $spec, @WORK@ in $dp_cmd (the conventions of the
+# scripts that run a data plane beside sluiced; after e2e_begin, which sets RIG_ID and work).
+e2e_dataplane_specs() {
+  spec=${spec//@RIG_ID@/$RIG_ID}
+  spec=${spec//@WORK@/$work}
+  dp_cmd=${dp_cmd//@WORK@/$work}
+}
+
+# e2e_stop_dataplane: runs $dp_stop (if given) in the bump namespace while it exists: a data
+# plane that outlives its process (XDP pins) is stopped on failures too.
+e2e_stop_dataplane() {
+  if [[ -n ${dp_stop:-} && -e /run/netns/$RIG_NS_BUMP ]]; then
+    rig_exec bump bash -c "$dp_stop" >/dev/null 2>&1
+  fi
+}
+
+# e2e_sluiced_cleanup: what a test of sluiced beside a data plane leaves to its EXIT trap:
+# sluiced stopped, the data plane stopped, the rig and the scratch directory removed.
+e2e_sluiced_cleanup() {
+  rig_bg_stop sluiced >/dev/null 2>&1
+  e2e_stop_dataplane
+  rig_down >/dev/null 2>&1
+  rm -rf "$work"
+}
+
 # e2e_check_mail DELIVERED [smtp_verify.py options]: every message the rig's MTA dumped is
 # intact, at least DELIVERED of them (warm-up messages are dumped too), none corrupt or cut.
 e2e_check_mail() {

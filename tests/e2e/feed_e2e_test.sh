@@ -67,9 +67,7 @@ if [[ -z $sluiced || -z $sluicectl || -z $spec || -z $dp_cmd ]]; then
 fi
 
 e2e_begin feed f
-spec=${spec//@RIG_ID@/$RIG_ID}
-spec=${spec//@WORK@/$work}
-dp_cmd=${dp_cmd//@WORK@/$work}
+e2e_dataplane_specs
 nats=$work/nats
 # sluice-xdp detach removes the pins but leaves the table it kept for the instance here.
 xdp_state=/run/sluice/xdp/sl$RIG_ID
@@ -80,9 +78,7 @@ cleanup() {
   rig_bg_stop site-a >/dev/null 2>&1
   rig_bg_stop site-b >/dev/null 2>&1
   feed_nats_down "$nats" >/dev/null 2>&1
-  if [[ -n $dp_stop && -e /run/netns/$RIG_NS_BUMP ]]; then
-    rig_exec bump bash -c "$dp_stop" >/dev/null 2>&1
-  fi
+  e2e_stop_dataplane
   rig_down >/dev/null 2>&1
   rm -rf "$work" "$xdp_state"
 }

@@ -40,9 +40,7 @@ fi
 
 e2e_begin live_flows l
 cleanup() {
-  if [[ -n $dp_stop && -e /run/netns/$RIG_NS_BUMP ]]; then
-    rig_exec bump bash -c "$dp_stop" >/dev/null 2>&1
-  fi
+  e2e_stop_dataplane
   [[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
   rig_down >/dev/null 2>&1
   rm -rf "$work"

@@ -46,10 +46,7 @@ fi
 
 e2e_begin shaper x
 cleanup() {
-  # A data plane that outlives its process (XDP pins) is stopped on failures too.
-  if [[ -n $dp_stop && -e /run/netns/$RIG_NS_BUMP ]]; then
-    rig_exec bump bash -c "$dp_stop" >/dev/null 2>&1
-  fi
+  e2e_stop_dataplane
   rig_down >/dev/null 2>&1
   rm -rf "$work"
 }

@@ -52,19 +52,9 @@ fi
 e2e_begin sluiced d
 # The data plane's spec may name the rig's id ($RIG_ID): expand it now that there is one.
 # @RIG_ID@ and @WORK@ in the spec and the commands stand for the rig's id and the scratch folder.
-spec=${spec//@RIG_ID@/$RIG_ID}
-spec=${spec//@WORK@/$work}
-dp_cmd=${dp_cmd//@WORK@/$work}
+e2e_dataplane_specs
 dp_restart=${dp_restart:-$dp_cmd}
-cleanup() {
-  rig_bg_stop sluiced >/dev/null 2>&1
-  if [[ -n $dp_stop && -e /run/netns/$RIG_NS_BUMP ]]; then
-    rig_exec bump bash -c "$dp_stop" >/dev/null 2>&1
-  fi
-  rig_down >/dev/null 2>&1
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap e2e_sluiced_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # The demo's lists plus one of our own, which the test changes.

@@ -42,18 +42,8 @@ if [[ -z $sluiced || -z $sluicectl || -z $spec || -z $dp_cmd ]]; then
 fi
 
 e2e_begin sluiced_obs o
-spec=${spec//@RIG_ID@/$RIG_ID}
-spec=${spec//@WORK@/$work}
-dp_cmd=${dp_cmd//@WORK@/$work}
-cleanup() {
-  rig_bg_stop sluiced >/dev/null 2>&1
-  if [[ -n $dp_stop && -e /run/netns/$RIG_NS_BUMP ]]; then
-    rig_exec bump bash -c "$dp_stop" >/dev/null 2>&1
-  fi
-  rig_down >/dev/null 2>&1
-  rm -rf "$work"
-}
-trap cleanup EXIT
+e2e_dataplane_specs
+trap e2e_sluiced_cleanup EXIT
 trap 'exit 130' INT TERM
 
 export SLUICE_TABLE=$work/demo.table SLUICE_POLICY=$policy

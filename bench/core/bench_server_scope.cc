@@ -4,6 +4,9 @@
 // that finds nothing), each through the product sequence (sl_seq_run) with 0, 1 and 16 IPv4
 // prefixes. With 16, the server is in the last one: the longest walk an in-scope packet takes.
 // "out" rows: 16 prefixes, none holding the server (the packet becomes OTHER after the walk).
+// BM_CleanSegmentCookies: the clean client segment under a policy with a stateless tarpit level
+// (core/sl_cookie.h: one keyed hash, no match), against BM_CleanSegment/0 (the same policy
+// without it).
 // Run a Release build, the cases interleaved so that load drift hits them alike:
 //   bench_server_scope --benchmark_repetitions=9 --benchmark_enable_random_interleaving=true
 //                      --benchmark_report_aggregates_only=true
@@ -158,6 +161,15 @@ void BM_CleanSegment(benchmark::State &state) {
   run(state, clean_segment(), scope_policy(n, true), SL_CLASS_CLIENT_SEG);
 }
 BENCHMARK(BM_CleanSegment)->Arg(0)->Arg(1)->Arg(16);
+
+void BM_CleanSegmentCookies(benchmark::State &state) {
+  sl_policy p = scope_policy(0, true);
+  p.profiles[1].tarpit = SL_TARPIT_STATELESS;
+  p.tarpit_cookies = 1;
+  for (uint32_t i = 0; i < 4; ++i) p.cookie_key[i] = 0x9e3779b9u * (i + 1);
+  run(state, clean_segment(), p, SL_CLASS_CLIENT_SEG);
+}
+BENCHMARK(BM_CleanSegmentCookies);
 
 void BM_CleanSynOutOfScope(benchmark::State &state) {
   run(state, clean_syn(), scope_policy(16, false), SL_CLASS_OTHER);

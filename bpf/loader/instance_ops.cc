@@ -155,7 +155,9 @@ uint32_t set_policy(const std::string &name, sl_policy policy) {
                 std::to_string(SL_MAX_LEVELS) + ")");
   InstanceLock lock(name);  // generation: read, increment, write without another writer between
   PinnedFd fd(name, "policy");
-  policy.generation = read_policy(fd.fd).generation + 1;
+  const sl_policy running = read_policy(fd.fd);
+  policy.generation = running.generation + 1;
+  dataplane::keep_cookie_key(policy, &running);
   write_policy(fd.fd, policy);
   return policy.generation;
 }

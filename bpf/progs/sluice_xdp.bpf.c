@@ -220,9 +220,12 @@ __attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_pa
   return slx_forward(dir);
 }
 
-/* Client or server segment: sl_seq_segment. */
-__attribute__((noinline)) int slx_on_segment(struct xdp_md *ctx, const struct slx_parsed *m,
-                                             const struct sl_policy *pol) {
+/* Client or server segment: sl_seq_segment, its class a constant of each caller, so that each
+ * global function below holds only its own class's path (a client segment's stateless tarpit
+ * check, a server segment's rewrites) and each program verifies only the one it calls: the
+ * outside program sees no server segment, the inside one no client segment (sl_classify). */
+static __always_inline int slx_segment(struct xdp_md *ctx, const struct slx_parsed *m,
+                                       const struct sl_policy *pol, const enum sl_class cls) {
   __u32 zero = 0;
   if (!m) return XDP_ABORTED;
   __u32 dir = m->dir & 1;
@@ -232,16 +235,26 @@ __attribute__((noinline)) int slx_on_segment(struct xdp_md *ctx, const struct sl
   void *data_end = (void *)(long)ctx->data_end;
   struct sl_pkt pkt;
   if (slx_rebuild(data, data_end, m, &pkt) != 0) return slx_forward(dir);
-  enum sl_class cls = m->cls == SL_CLASS_CLIENT_SEG ? SL_CLASS_CLIENT_SEG : SL_CLASS_SERVER_SEG;
   struct sl_flow_key key;
   sl_flow_key_make(&pkt, cls, &key);
 
   struct sl_seq_out out;
   enum sl_verdict v = sl_seq_segment(&env, pol, &pkt, data, data_end, cls, &key, &out);
   if (v == SL_VERDICT_DROP) return XDP_DROP;
-  /* A flow moved to a block level since its SYN: the segment became the RST. */
+  /* A flow moved to a block level since its SYN (the segment became the RST), or a stateless
+   * tarpit's answer. */
   if (v == SL_VERDICT_TX) return slx_tx_reply(ctx, out.tx_len);
   return slx_forward(dir); /* PASS, and DELAY: XDP cannot hold a packet */
+}
+
+__attribute__((noinline)) int slx_on_client_seg(struct xdp_md *ctx, const struct slx_parsed *m,
+                                                const struct sl_policy *pol) {
+  return slx_segment(ctx, m, pol, SL_CLASS_CLIENT_SEG);
+}
+
+__attribute__((noinline)) int slx_on_server_seg(struct xdp_md *ctx, const struct slx_parsed *m,
+                                                const struct sl_policy *pol) {
+  return slx_segment(ctx, m, pol, SL_CLASS_SERVER_SEG);
 }
 
 static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir) {
@@ -279,11 +292,15 @@ static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir
       .cls = (__u8)cls,
       .dir = (__u8)dir,
   };
+  /* dir is a constant of each program: the inside one never calls the SYN or client-segment
+   * functions, so the verifier never walks them for it (and the outside one never the server
+   * segment's). */
+  if (dir == SL_DIR_FROM_INSIDE) return slx_on_server_seg(ctx, &m, pol);
   if (cls == SL_CLASS_INBOUND_SYN) {
     if (pol->heavy_syn_threshold != 0) slx_count_syn(ctx, &m, pol);
     return slx_on_syn(ctx, &m, pol);
   }
-  return slx_on_segment(ctx, &m, pol);
+  return slx_on_client_seg(ctx, &m, pol);
 }
 
 /* xdp.frags: frames larger than a page (jumbo MTUs) arrive with fragments; the core reads only

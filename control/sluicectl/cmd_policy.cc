@@ -27,6 +27,7 @@ std::string action_of(const sl_profile &p, unsigned level) {
   if (level == 0) return "pass";
   if (p.block == SL_BLOCK_DROP) return "block (drop)";
   if (p.block == SL_BLOCK_RST) return "block (rst)";
+  if (p.tarpit == SL_TARPIT_STATELESS) return "tarpit (stateless)";
   if (p.tarpit) return "tarpit";
   return "shape";
 }

@@ -40,7 +40,10 @@
   X(unseen_dropped)                \
   X(relookups)                     \
   X(level_changes)                 \
-  X(out_of_scope)
+  X(out_of_scope)                  \
+  X(tarpit_synacks)                \
+  X(tarpit_acks)                   \
+  X(tarpit_silent)
 // struct sl_level_stats
 #define SLUICE_SL_LEVEL_STATS(X) \
   X(syns)                        \

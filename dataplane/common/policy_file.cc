@@ -3,13 +3,18 @@
 // several keys or levels run after the pass.
 #include "policy_file.h"
 
+#include <sys/random.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <tuple>
 
+#include "core/sl_cookie.h"
 #include "core/sl_decide.h"
 #include "server_scope.h"
 
@@ -77,6 +82,17 @@ uint8_t parse_block(const std::string &v, const std::string &what) {
   throw PolicyError(what + ": " + shown(v) + " is not one of none, drop, rst");
 }
 
+// true/yes/on/1 and "server": the MTA's window zeroed from its greeting on; "stateless": the data
+// plane answers the SYN itself (core/sl_cookie.h).
+uint8_t parse_tarpit(const std::string &v, const std::string &what) {
+  const std::string l = lower(v);
+  if (l == "server") return SL_TARPIT_SERVER;
+  if (l == "stateless") return SL_TARPIT_STATELESS;
+  if (l == "true" || l == "yes" || l == "on" || l == "1") return SL_TARPIT_SERVER;
+  if (l == "false" || l == "no" || l == "off" || l == "0") return SL_TARPIT_NONE;
+  throw PolicyError(what + ": " + shown(v) + " is not one of false, server (or true), stateless");
+}
+
 // A level name is shown by sluicectl and travels in JSON replies: printable ASCII, bounded.
 constexpr size_t kMaxLevelName = 64;
 std::string parse_level_name(const std::string &v, const std::string &what) {
@@ -96,6 +112,7 @@ struct LevelState {
   int section_line = 0;  // 0: no [level.N] section
   int threshold_line = 0;
   int strip_wscale_line = 0;
+  int tarpit_line = 0;
   int32_t threshold = 0;
   int mode = -1;  // the level's `mode`: 0 enforce, 1 observe, -1 unset ([smtp] mode decides)
 };
@@ -209,8 +226,9 @@ const KeySpec kKeys[] = {
        prof(st, l).server_drop_ppm = static_cast<uint32_t>(parse_uint(v, 1'000'000, what));
      }},
     {Section::kLevel, "tarpit",
-     [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
-       prof(st, l).tarpit = parse_bool(v, what);
+     [](State &st, unsigned l, int line, const std::string &v, const std::string &what) {
+       prof(st, l).tarpit = parse_tarpit(v, what);
+       st.level[l].tarpit_line = line;
      }},
     {Section::kLevel, "block",
      [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
@@ -361,6 +379,10 @@ PolicyFile parse_policy(std::istream &in, const std::string &name) {
     if (p.window_clamp != 0 && !p.strip_wscale)
       fail(name, ls.strip_wscale_line,
            "window_clamp needs strip_wscale = true (a scaled window cannot be clamped)");
+    // The stateless tarpit answers the SYN; a block refuses it: one level cannot do both.
+    if (p.tarpit == SL_TARPIT_STATELESS && p.block != SL_BLOCK_NONE)
+      fail(name, ls.tarpit_line,
+           "tarpit = stateless answers the SYN, block refuses it: choose one");
     if (out.level_names[l].empty()) out.level_names[l] = "level" + std::to_string(l);
     out.policy.thresholds[l] = ls.threshold;
     p.observe = static_cast<uint8_t>(ls.mode >= 0 ? ls.mode : st.mode);
@@ -369,6 +391,7 @@ PolicyFile parse_policy(std::istream &in, const std::string &name) {
   out.level_names.resize(nlevels);
   set_smtp_ports(out.policy, st.ports);
   out.policy.heavy_syn_threshold = st.heavy ? st.heavy_threshold : 0;
+  out.policy.tarpit_cookies = sl_policy_tarpit_cookies(&out.policy);
   PolicyFile result = std::move(st.out);
   return result;
 }
@@ -377,6 +400,16 @@ PolicyFile load_policy(const std::string &path) {
   std::ifstream in(path);
   if (!in) throw PolicyError(path + ": cannot open policy file");
   return parse_policy(in, path);
+}
+
+void keep_cookie_key(sl_policy &next, const sl_policy *running) {
+  const auto &rk = running ? running->cookie_key : next.cookie_key;
+  if (running && std::any_of(std::begin(rk), std::end(rk), [](uint32_t w) { return w != 0; })) {
+    std::copy(std::begin(rk), std::end(rk), std::begin(next.cookie_key));
+    return;
+  }
+  if (getrandom(next.cookie_key, sizeof next.cookie_key, 0) != sizeof next.cookie_key)
+    throw PolicyError(std::string("cannot draw the tarpit cookie key: ") + std::strerror(errno));
 }
 
 unsigned unlisted_level(const PolicyFile &p) {
@@ -388,10 +421,11 @@ std::vector<std::string> policy_warnings(const PolicyFile &p, const std::string 
   const unsigned l = unlisted_level(p);
   if (l == 0) return out;
   const sl_profile &f = p.policy.profiles[l];
-  const std::string what = f.block == SL_BLOCK_DROP  ? "blocked (SYN dropped)"
-                           : f.block == SL_BLOCK_RST ? "blocked (SYN answered with RST)"
-                           : f.tarpit                ? "tarpitted"
-                                                     : "shaped";
+  const std::string what = f.block == SL_BLOCK_DROP          ? "blocked (SYN dropped)"
+                           : f.block == SL_BLOCK_RST         ? "blocked (SYN answered with RST)"
+                           : f.tarpit == SL_TARPIT_STATELESS ? "tarpitted (stateless)"
+                           : f.tarpit                        ? "tarpitted"
+                                                             : "shaped";
   const std::string level_name = l < p.level_names.size() ? p.level_names[l] : "";
   out.push_back(name + ": warning: level " + std::to_string(l) + " '" + level_name +
                 "' has threshold " + std::to_string(p.policy.thresholds[l]) +
@@ -416,6 +450,7 @@ std::string format_policy(const PolicyFile &p) {
   else
     o << "heavy_hitters = on\nheavy_syn_threshold = " << p.policy.heavy_syn_threshold << "\n";
   static const char *const kBlock[] = {"none", "drop", "rst"};
+  static const char *const kTarpit[] = {"false", "true", "stateless"};
   for (unsigned l = 1; l < p.policy.nlevels; ++l) {
     const sl_profile &f = p.policy.profiles[l];
     o << "\n[level." << l << "]\n";
@@ -428,7 +463,7 @@ std::string format_policy(const PolicyFile &p) {
       << "delay_us = " << f.delay_us << "\n"
       << "client_drop_ppm = " << f.client_drop_ppm << "\n"
       << "server_drop_ppm = " << f.server_drop_ppm << "\n"
-      << "tarpit = " << (f.tarpit ? "true" : "false") << "\n"
+      << "tarpit = " << kTarpit[f.tarpit <= SL_TARPIT_STATELESS ? f.tarpit : 0] << "\n"
       << "block = " << kBlock[f.block <= SL_BLOCK_RST ? f.block : 0] << "\n";
     if (f.observe) o << "mode = observe\n";
   }

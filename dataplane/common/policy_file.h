@@ -35,6 +35,11 @@ PolicyFile load_policy(const std::string &path);
 // Writes the policy back in the same syntax (parse_policy(format_policy(p)) == p).
 std::string format_policy(const PolicyFile &p);
 
+// The stateless tarpit's secret (sl_policy.cookie_key), which a policy file never holds: the
+// running policy's key when it has one (cookies already issued stay valid across a policy
+// change), else 16 bytes from getrandom(2). Throws PolicyError when there is no randomness.
+void keep_cookie_key(sl_policy &next, const sl_policy *running);
+
 // The level an unlisted sender (score 0, no flags) gets under this policy.
 unsigned unlisted_level(const PolicyFile &p);
 // What an operator should hear about at load: today, a level with threshold <= 0 that every

@@ -12,12 +12,15 @@
  *                            IPv6 extension chains) towards a watched port is UNSEEN -> the
  *                            policy's unseen_tcp (drop by default)
  *   INBOUND_SYN  -> look up the client (unlisted: score 0), level = sl_level_for(); level 0 ->
- *                   forward, no state; else sl_act_syn(); PASS creates the flow
+ *                   forward, no state; a stateless tarpit level -> answered with a cookie
+ *                   SYN-ACK (sl_cookie.h), no state; else sl_act_syn(); PASS creates the flow
  *                   (before the lookup, every inbound SYN counts for its client's address and
  *                   network in the runner's heavy-hitter sketch: sl_heavy.h)
- *   CLIENT_SEG / SERVER_SEG -> find the flow; none -> forward untouched; a level the policy no
- *                   longer has -> forward untouched (stale_level); else sl_act_client_seg /
- *                   sl_act_server_seg with the level's current profile
+ *   CLIENT_SEG / SERVER_SEG -> find the flow; none -> forward untouched (a client segment
+ *                   acknowledging a cookie of a still tarpitted sender: answered or dropped
+ *                   here); a level the policy no longer has -> forward untouched
+ *                   (stale_level); else sl_act_client_seg / sl_act_server_seg with the level's
+ *                   current profile
  *
  * Runners own the state; the core owns every decision and every byte it changes. The rules
  * are in docs/packet-core.md. */
@@ -36,6 +39,7 @@
 #include "sl_decide.h"
 #include "sl_actions.h"
 #include "sl_heavy.h"
+#include "sl_cookie.h"
 
 #if defined(SL_ENV)
 #include "sl_sequence.h"

@@ -122,15 +122,14 @@ SL_INLINE __u32 sl_csum_words(const __u8 *p, __u32 words) {
   return sum;
 }
 
-/* Rewrite the segment in place into the reply a TCP stack sends to an unwanted segment
- * (RFC 9293 3.10.7.1, as Linux does it): MACs, addresses and ports swapped; VLAN tags kept;
- * IPv4 options and IPv6 extension headers dropped; if the segment had ACK: <SEQ=SEG.ACK><RST>,
- * else <SEQ=0><ACK=SEG.SEQ+SEG.LEN(+1 for SYN, +1 for FIN)><RST,ACK>; no options, no payload,
- * window 0, TTL/hop limit 64, IPv4 id 0 with DF. Checksums computed from scratch.
- * *frame_len = the reply's length (the caller trims the frame). Returns 1, or 0 if the
- * packet is not a parsed TCP segment (then it is untouched). */
+/* Rewrite the segment in place into a bare reply to its sender: MACs, addresses and ports
+ * swapped; VLAN tags kept; IPv4 options and IPv6 extension headers dropped; <SEQ=seq><ACK=ack>
+ * with tcp_flags; no options, no payload, window 0, TTL/hop limit 64, IPv4 id 0 with DF;
+ * checksums computed from scratch. *frame_len = the reply's length (the caller trims the frame).
+ * Returns 1, or 0 if the packet is not a parsed TCP segment (then it is untouched). */
 #define SL_RST_TTL 64
-SL_INLINE int sl_build_rst(void *data, void *data_end, struct sl_pkt *pkt, __u32 *frame_len) {
+SL_INLINE int sl_build_reply(void *data, void *data_end, struct sl_pkt *pkt, __u32 seq, __u32 ack,
+                             __u8 tcp_flags, __u32 *frame_len) {
   __u8 *eth = (__u8 *)data;
   __u8 *end = (__u8 *)data_end;
   __u8 *ip = (__u8 *)pkt->l3;
@@ -139,8 +138,7 @@ SL_INLINE int sl_build_rst(void *data, void *data_end, struct sl_pkt *pkt, __u32
   __u32 l3_off = pkt->l3_off;
   __u32 l3_len = pkt->family == SL_AF_INET ? SL_IPV4_HDR_MIN : SL_IPV6_HDR_LEN;
   __u16 sport, dport;
-  __u32 seq, ack, seg_len, sum;
-  __u8 flags = pkt->tcp_flags;
+  __u32 sum;
   __u8 mac[6];
   __u8 tmp[16];
 
@@ -153,13 +151,9 @@ SL_INLINE int sl_build_rst(void *data, void *data_end, struct sl_pkt *pkt, __u32
   ntcp = ip + l3_len;
   if (ntcp + SL_TCP_HDR_MIN > end) return 0;
 
-  /* Everything needed from the old TCP header, before the new one overwrites it. */
+  /* The ports, before the new header overwrites the old one. */
   sport = sl_load16(tcp + 0);
   dport = sl_load16(tcp + 2);
-  seq = sl_load_be32(tcp + 4);
-  ack = sl_load_be32(tcp + 8);
-  seg_len =
-      (__u32)pkt->payload_len + ((flags & SL_TCP_SYN) ? 1u : 0u) + ((flags & SL_TCP_FIN) ? 1u : 0u);
 
   __builtin_memcpy(mac, eth, 6);
   __builtin_memcpy(eth, eth + 6, 6);
@@ -191,16 +185,10 @@ SL_INLINE int sl_build_rst(void *data, void *data_end, struct sl_pkt *pkt, __u32
 
   sl_store16(ntcp + 0, dport);
   sl_store16(ntcp + 2, sport);
-  if (flags & SL_TCP_ACK) {
-    sl_store_be32(ntcp + 4, ack);
-    sl_store_be32(ntcp + 8, 0);
-    ntcp[13] = SL_TCP_RST;
-  } else {
-    sl_store_be32(ntcp + 4, 0);
-    sl_store_be32(ntcp + 8, seq + seg_len);
-    ntcp[13] = SL_TCP_RST | SL_TCP_ACK;
-  }
+  sl_store_be32(ntcp + 4, seq);
+  sl_store_be32(ntcp + 8, ack);
   ntcp[12] = (__u8)((SL_TCP_HDR_MIN / 4) << 4);
+  ntcp[13] = tcp_flags;
   sl_store16(ntcp + 14, 0); /* window */
   sl_store16(ntcp + 16, 0); /* checksum */
   sl_store16(ntcp + 18, 0); /* urgent pointer */
@@ -225,6 +213,24 @@ SL_INLINE int sl_build_rst(void *data, void *data_end, struct sl_pkt *pkt, __u32
   pkt->opt_sack_perm = 0;
   *frame_len = l3_off + l3_len + SL_TCP_HDR_MIN;
   return 1;
+}
+
+/* The reply a TCP stack sends to an unwanted segment (RFC 9293 3.10.7.1, as Linux does it),
+ * built by sl_build_reply: if the segment had ACK, <SEQ=SEG.ACK><RST>, else
+ * <SEQ=0><ACK=SEG.SEQ+SEG.LEN(+1 for SYN, +1 for FIN)><RST,ACK>. Returns 1, or 0 if the packet is
+ * not a parsed TCP segment (then it is untouched). */
+SL_INLINE int sl_build_rst(void *data, void *data_end, struct sl_pkt *pkt, __u32 *frame_len) {
+  __u8 *tcp = (__u8 *)pkt->tcp;
+  __u8 flags = pkt->tcp_flags;
+  __u32 seg_len;
+
+  if (tcp == 0 || tcp + SL_TCP_HDR_MIN > (__u8 *)data_end) return 0;
+  if (flags & SL_TCP_ACK)
+    return sl_build_reply(data, data_end, pkt, sl_load_be32(tcp + 8), 0, SL_TCP_RST, frame_len);
+  seg_len =
+      (__u32)pkt->payload_len + ((flags & SL_TCP_SYN) ? 1u : 0u) + ((flags & SL_TCP_FIN) ? 1u : 0u);
+  return sl_build_reply(data, data_end, pkt, 0, sl_load_be32(tcp + 4) + seg_len,
+                        SL_TCP_RST | SL_TCP_ACK, frame_len);
 }
 
 #endif /* SLUICE_CORE_SL_REWRITE_H */

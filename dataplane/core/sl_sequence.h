@@ -61,6 +61,7 @@
 #include "sl_actions.h"
 #include "sl_base.h"
 #include "sl_classify.h"
+#include "sl_cookie.h"
 #include "sl_decide.h"
 #include "sl_heavy.h"
 #include "sl_parse.h"
@@ -150,8 +151,9 @@ SL_INLINE __u32 sl_seq_generation(SL_ENV *env, const struct sl_policy *pol) {
 }
 
 /* An observing level's SYN: counted as if the level acted (syns by the caller; dropped or
- * rst_sent for a block level), the flow created with the client's options as they are, and the
- * packet forwarded unchanged. Out of line in user space: observe is a dry run, not a fast path. */
+ * rst_sent for a block level, tarpit_synacks for a stateless tarpit), the flow created with the
+ * client's options as they are, and the packet forwarded unchanged. Out of line in user space:
+ * observe is a dry run, not a fast path. */
 #if defined(__bpf__)
 SL_INLINE
 #else
@@ -159,12 +161,13 @@ static __attribute__((noinline)) inline
 #endif
 void sl_seq_syn_observe(SL_ENV *env, const struct sl_profile *prof, struct sl_pkt *pkt,
                         void *data_end, struct sl_level_stats *ls, struct sl_flow_state *fs) {
-  (void)env;
   ls->observed++;
   if (prof->block == SL_BLOCK_RST)
     ls->rst_sent++;
   else if (prof->block == SL_BLOCK_DROP)
     ls->dropped++;
+  else if (prof->tarpit == SL_TARPIT_STATELESS)
+    sl_env_stats(env)->tarpit_synacks++;
   fs->client_mss = sl_opt_mss_value(pkt, data_end);
   fs->client_wscale = sl_opt_wscale_value(pkt, data_end);
   fs->server_wscale = SL_WSCALE_ABSENT;
@@ -191,11 +194,43 @@ SL_INLINE void sl_seq_heavy(SL_ENV *env, const struct sl_policy *pol,
     sl_env_heavy_report(env, &net, est, epoch);
 }
 
+/* A SYN at a stateless tarpit level: answered in place with a SYN-ACK whose sequence number is
+ * the flow's cookie (sl_cookie.h), window 0 and no options, acknowledging the SYN alone (data on
+ * it is not taken); TX with out->tx_len. No flow. A packet the reply cannot be built from is
+ * dropped. Out of line in user space: the tarpit is not the clean path. */
+#if defined(__bpf__)
+SL_INLINE
+#else
+static __attribute__((noinline)) inline
+#endif
+enum sl_verdict sl_seq_syn_cookie(SL_ENV *env, const struct sl_policy *pol, struct sl_pkt *pkt,
+                                  void *data, void *data_end, const struct sl_flow_key *key,
+                                  struct sl_level_stats *ls, struct sl_seq_out *out) {
+  __u8 *tcp = (__u8 *)pkt->tcp;
+  __u32 tx_len = 0;
+  __u32 seq;
+
+  if (tcp == 0 || tcp + SL_TCP_HDR_MIN > (__u8 *)data_end) {
+    ls->dropped++;
+    return SL_VERDICT_DROP;
+  }
+  seq = sl_load_be32(tcp + 4);
+  if (!sl_build_reply(data, data_end, pkt, sl_cookie_isn(pol, key, seq), seq + 1u,
+                      SL_TCP_SYN | SL_TCP_ACK, &tx_len)) {
+    ls->dropped++;
+    return SL_VERDICT_DROP;
+  }
+  sl_env_stats(env)->tarpit_synacks++;
+  out->tx_len = tx_len;
+  return SL_VERDICT_TX;
+}
+
 /* INBOUND_SYN. Counted for the heavy hitters first (sl_seq_heavy), whatever its sender's
  * reputation. An unlisted sender scores 0, and the policy applies to that score like any
  * other (a level-1 threshold <= 0 shapes it; the deny flag gives the highest level). Level 0:
- * PASS, no state. An observing level: counted, flow created, PASS unchanged. Otherwise
- * sl_act_syn: DROP, TX (out->tx_len), or PASS with a new flow at this level. The flow records
+ * PASS, no state. An observing level: counted, flow created, PASS unchanged. A stateless tarpit
+ * level: sl_seq_syn_cookie (TX, no flow). Otherwise sl_act_syn: DROP, TX (out->tx_len), or PASS
+ * with a new flow at this level. The flow records
  * the generation read before the lookup, so a table change that lands during it is looked up
  * again on the flow's next segment. */
 SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, struct sl_pkt *pkt,
@@ -229,6 +264,8 @@ SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, s
   __builtin_memset(&fs, 0, sizeof(fs));
   if (SL_UNLIKELY(prof->observe)) {
     sl_seq_syn_observe(env, prof, pkt, data_end, ls, &fs);
+  } else if (SL_UNLIKELY(prof->tarpit == SL_TARPIT_STATELESS && prof->block == SL_BLOCK_NONE)) {
+    return sl_seq_syn_cookie(env, pol, pkt, data, data_end, key, ls, out);
   } else {
     v = sl_act_syn(prof, pkt, data, data_end, &fs, &tx_len);
     if (v == SL_VERDICT_DROP) {
@@ -339,7 +376,67 @@ enum sl_verdict sl_seq_segment_rare(SL_ENV *env, const struct sl_profile *prof, 
   return SL_VERDICT_DROP;
 }
 
-/* CLIENT_SEG / SERVER_SEG. No flow: PASS untouched. A flow from another generation: its sender
+/* A client segment without a flow while the policy has a stateless tarpit: one of a tarpitted
+ * connection when its ACK acknowledges the flow's cookie (sl_cookie_check) and its sender is
+ * still at a stateless tarpit level (looked up now: a sender released since goes on to the MTA,
+ * which resets the connection it never had, and the sender reconnects to its new level). Such a
+ * segment never reaches the MTA: an RST, and the handshake's ACK (no payload, no FIN, at the
+ * sequence number the SYN-ACK acknowledged), are dropped unanswered; anything else (a
+ * zero-window probe one below it, data sent regardless of the window, a FIN) is answered in
+ * place with <SEQ=ISN+1><ACK=the client's next sequence number as the SYN-ACK acknowledged it>,
+ * window 0 (TX): the client's probes are answered, so it keeps waiting, and nothing it sent is
+ * ever acknowledged. Every other segment: PASS untouched, as any clean segment. Out of line in
+ * user space: only a policy with a stateless tarpit gets here, and a clean segment costs one
+ * hash. */
+#if defined(__bpf__)
+SL_INLINE
+#else
+static __attribute__((noinline)) inline
+#endif
+enum sl_verdict sl_seq_cookie_seg(SL_ENV *env, const struct sl_policy *pol, struct sl_pkt *pkt,
+                                  void *data, void *data_end, const struct sl_flow_key *key,
+                                  struct sl_seq_out *out) {
+  const struct sl_profile *prof;
+  struct sl_stats *st;
+  struct sl_rep_value rep;
+  __u8 *tcp = (__u8 *)pkt->tcp;
+  __u8 flags = pkt->tcp_flags;
+  __u32 seq, ack, una, level;
+  __u32 tx_len = 0;
+
+  if ((flags & SL_TCP_ACK) == 0) return SL_VERDICT_PASS;
+  if (tcp == 0 || tcp + SL_TCP_HDR_MIN > (__u8 *)data_end) return SL_VERDICT_PASS;
+  seq = sl_load_be32(tcp + 4);
+  ack = sl_load_be32(tcp + 8);
+  if (!sl_cookie_check(pol, key, seq, ack, &una)) return SL_VERDICT_PASS;
+  st = sl_env_stats(env);
+  rep.score = 0;
+  rep.flags = 0;
+  st->lookups++;
+  sl_env_rep_lookup(env, key, &rep);
+  level = sl_level_for(pol, rep.score, rep.flags);
+  if (level == 0 || level >= SL_MAX_LEVELS) return SL_VERDICT_PASS;
+  SL_VERIFIER_OPAQUE(level);
+  level &= SL_MAX_LEVELS - 1;
+  prof = &pol->profiles[level];
+  if (prof->tarpit != SL_TARPIT_STATELESS || prof->block != SL_BLOCK_NONE || prof->observe != 0)
+    return SL_VERDICT_PASS;
+  out->level = level;
+  if ((flags & SL_TCP_RST) || (pkt->payload_len == 0 && (flags & SL_TCP_FIN) == 0 && seq == una)) {
+    st->tarpit_silent++;
+    return SL_VERDICT_DROP;
+  }
+  if (!sl_build_reply(data, data_end, pkt, ack, una, SL_TCP_ACK, &tx_len)) {
+    st->tarpit_silent++;
+    return SL_VERDICT_DROP;
+  }
+  st->tarpit_acks++;
+  out->tx_len = tx_len;
+  return SL_VERDICT_TX;
+}
+
+/* CLIENT_SEG / SERVER_SEG. No flow: PASS untouched (a client segment, when the policy has a
+ * stateless tarpit: sl_seq_cookie_seg). A flow from another generation: its sender
  * looked up again (sl_seq_relookup). A flow at level 0 (released) or at a level the policy no
  * longer has (stale): sl_seq_unshaped. A blocking or observing level: sl_seq_segment_rare.
  * Otherwise the level's current profile acts (what the SYN did is in the flow's flags, so a
@@ -359,7 +456,11 @@ SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *po
 
   out->flow = flow;
   out->level = 0;
-  if (flow == 0) return SL_VERDICT_PASS; /* a clean flow: no state, untouched */
+  if (flow == 0) { /* a clean flow: no state, untouched */
+    if (SL_UNLIKELY(pol->tarpit_cookies != 0) && cls == SL_CLASS_CLIENT_SEG)
+      return sl_seq_cookie_seg(env, pol, pkt, data, data_end, key, out);
+    return SL_VERDICT_PASS;
+  }
   fs = sl_env_flow_state(flow);
   gen = sl_seq_generation(env, pol);
   if (SL_UNLIKELY(fs->gen != gen)) sl_seq_relookup(env, pol, key, fs, gen);

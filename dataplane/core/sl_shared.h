@@ -43,6 +43,18 @@ enum sl_block_mode {
   SL_BLOCK_RST = 2,  /* answer the SYN with RST|ACK: the sender gives up at once */
 };
 
+/* A level's tarpit (sl_profile.tarpit). */
+enum sl_tarpit_mode {
+  SL_TARPIT_NONE = 0,
+  SL_TARPIT_SERVER = 1,    /* the MTA's own window zeroed from its greeting on: the connection
+                              reaches the MTA, which holds it until its own timeout */
+  SL_TARPIT_STATELESS = 2, /* the data plane answers the SYN itself (a SYN-ACK whose sequence
+                              number is a keyed cookie, window 0) and every later segment of the
+                              connection with a zero-window ACK: nothing reaches the MTA, no
+                              state is kept (sl_cookie.h). A flow already open when its sender
+                              moves to such a level is tarpitted as SL_TARPIT_SERVER. */
+};
+
 /* What happens to an SL_CLASS_UNSEEN packet. */
 enum sl_unseen_mode {
   SL_UNSEEN_DROP = 0, /* the default: a TCP header the core cannot see is never let through */
@@ -62,7 +74,7 @@ struct sl_profile {
   __u16 mss_clamp;       /* max MSS option in the server's SYN-ACK; 0 = no clamp */
   __u8 strip_wscale;     /* replace the window-scale option with NOPs in the client's SYN */
   __u8 strip_sack_perm;  /* replace SACK-permitted with NOPs in the client's SYN */
-  __u8 tarpit;           /* zero window to the client from the server's greeting on */
+  __u8 tarpit;           /* enum sl_tarpit_mode */
   __u8 block;            /* enum sl_block_mode: the SYN, and every segment of a flow moved to
                             this level after it started (docs/packet-core.md) */
   __u8 observe;          /* decide, count and keep flow state, but forward every packet of this
@@ -107,10 +119,17 @@ struct sl_policy {
   struct sl_prefix6 servers6[SL_MAX_SERVER_PREFIXES];
   __u32 heavy_syn_threshold; /* SYN heavy hitters (sl_heavy.h): a prefix with this many SYNs in a
                                 window is reported; 0 = not counted (policy heavy_hitters = off) */
+  /* Appended: the stateless tarpit (SL_TARPIT_STATELESS, sl_cookie.h). */
+  __u32 tarpit_cookies; /* 1 when a level of the policy answers SYNs with cookies: client
+                           segments without a flow are then checked for one (set by the policy
+                           parser, sl_policy_tarpit_cookies()) */
+  __u32 cookie_key[4];  /* the cookies' secret: drawn at random by the data plane that runs the
+                           policy and kept across policy changes, never written in a policy
+                           file; zero in replays, so their output is reproducible */
 };
 SL_STATIC_ASSERT(sizeof(struct sl_policy) == SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 +
                                                  SL_MAX_SMTP_PORTS * 2 + 12 + 8 +
-                                                 SL_MAX_SERVER_PREFIXES * (8 + 32) + 4,
+                                                 SL_MAX_SERVER_PREFIXES * (8 + 32) + 4 + 4 + 16,
                  "sl_policy layout");
 
 /* ---- reputation table -------------------------------------------------------------------- */
@@ -200,7 +219,13 @@ struct sl_stats {
   __u64 level_changes;  /* of which the level moved (allowlisted, cleared, escalated, denied) */
   __u64 out_of_scope;   /* packets towards (or, from inside, from) a watched port of a server
                            outside the policy's server scope: classified OTHER, forwarded */
+  /* The stateless tarpit (sl_cookie.h); its SYNs count in their level's syns too. */
+  __u64 tarpit_synacks; /* SYNs answered with a cookie SYN-ACK (window 0) */
+  __u64 tarpit_acks;    /* client segments of tarpitted connections answered with a
+                           zero-window ACK (probes, data, FIN) */
+  __u64 tarpit_silent;  /* client segments of tarpitted connections dropped unanswered (the
+                           handshake's ACK, RST) */
 };
-SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 8 * 8, "sl_stats layout");
+SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 11 * 8, "sl_stats layout");
 
 #endif /* SLUICE_CORE_SL_SHARED_H */

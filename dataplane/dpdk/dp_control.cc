@@ -112,6 +112,9 @@ void DpControl::publish_policy(PolicyFile &&pf) {
   if (ports_override_) set_smtp_ports(pf.policy, *ports_override_);
   auto box = std::make_unique<PolicyBox>();
   box->policy = pf.policy;
+  keep_cookie_key(box->policy, have_policy_ ? &last_policy_ : nullptr);
+  last_policy_ = box->policy;
+  have_policy_ = true;
   box->policy.generation = ++generation_;
   box->level_names = std::move(pf.level_names);
   pub_.set_policy(std::move(box));

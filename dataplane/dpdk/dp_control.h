@@ -67,6 +67,9 @@ class DpControl {
   std::string policy_text_;
   std::chrono::steady_clock::time_point table_changed_ = std::chrono::steady_clock::now();
   uint32_t generation_ = 0;
+  // The last policy published (for its tarpit cookie key, kept across policy changes).
+  sl_policy last_policy_{};
+  bool have_policy_ = false;
 };
 
 }  // namespace sluice::dataplane

@@ -281,7 +281,13 @@ __attribute__((always_inline)) inline sl_verdict Pipeline::finish(PreparedPacket
   // stall that cost a tenth of a shaped packet.
   sl_verdict v = sl_seq_segment(&env, &policy, &pp.pkt, pp.data, pp.end, pp.cls, &pp.key, &out);
   FlowEntry *e = out.flow;
-  if (e == nullptr) return v;  // a clean flow: no state, untouched
+  if (e == nullptr) {  // a clean flow: no state, untouched; or a stateless tarpit's answer
+    if (SL_UNLIKELY(v != SL_VERDICT_PASS)) {
+      r.level = static_cast<uint8_t>(out.level);
+      r.tx_len = out.tx_len;
+    }
+    return v;
+  }
   const uint32_t level = out.level;
   r.level = static_cast<uint8_t>(level);
   // A flow moved to a block level since its SYN: the segment became the RST (rare).

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -322,6 +323,29 @@ sl_policy policy_b() {
   p.profiles[3].block = SL_BLOCK_DROP;
   p.generation = 2;
   return p;
+}
+
+// The stateless tarpit's cookie key: the instance's first policy draws it, later policies keep
+// it (connections already held stay recognised), whatever the policy file holds.
+TEST_F(InstanceOps, PolicyChangesKeepTheCookieKey) {
+  PinnedInstance inst(name_, 0x5eed);
+  sl_policy p{};
+  p.nlevels = 2;
+  p.thresholds[1] = 5;
+  p.profiles[1].tarpit = SL_TARPIT_STATELESS;
+  p.tarpit_cookies = 1;
+  set_policy(name_, p);
+  const sl_policy first = get_policy(name_);
+  bool any = false;
+  for (uint32_t w : first.cookie_key) any = any || w != 0;
+  EXPECT_TRUE(any) << "the first policy draws a key";
+  sl_policy q = p;
+  q.thresholds[1] = 7;
+  q.cookie_key[0] = 42;  // what a caller passes in is not the key
+  set_policy(name_, q);
+  const sl_policy second = get_policy(name_);
+  EXPECT_EQ(second.thresholds[1], 7);
+  EXPECT_EQ(std::memcmp(first.cookie_key, second.cookie_key, sizeof first.cookie_key), 0);
 }
 
 // A thread swaps the two policies back and forth while SYNs run through the program: every

@@ -55,8 +55,18 @@ TEST_P(FixtureTable, CountsWhatItDid) {
                      f.flow_before->level != 0 && f.flow_before->level >= pol.nlevels;
   const bool unseen = f.expected_class == SL_CLASS_UNSEEN;
   const bool observing = f.policy == FixturePolicy::kObserve;
+  // The stateless tarpit's answers and silent drops (no level counter: the connection has no
+  // flow). Its fixtures have no block level's rows, so every TX under its policy is its own.
+  const bool tarpit_policy = f.policy == FixturePolicy::kStatelessTarpit;
+  const bool tarpit_tx = tarpit_policy && f.expected_verdict == SL_VERDICT_TX;
+  const bool tarpit_silent = tarpit_policy && f.expected_class == SL_CLASS_CLIENT_SEG &&
+                             !f.flow_before && f.expected_verdict == SL_VERDICT_DROP;
   EXPECT_EQ(r.stats.smtp[f.dir], f.expected_class != SL_CLASS_OTHER ? 1u : 0u);
-  EXPECT_EQ(r.stats.lookups, f.expected_class == SL_CLASS_INBOUND_SYN ? 1u : 0u);
+  EXPECT_EQ(r.stats.lookups, f.expected_class == SL_CLASS_INBOUND_SYN || f.cookie_lookup ? 1u : 0u);
+  EXPECT_EQ(r.stats.tarpit_synacks,
+            tarpit_tx && f.expected_class == SL_CLASS_INBOUND_SYN ? 1u : 0u);
+  EXPECT_EQ(r.stats.tarpit_acks, tarpit_tx && f.expected_class == SL_CLASS_CLIENT_SEG ? 1u : 0u);
+  EXPECT_EQ(r.stats.tarpit_silent, tarpit_silent ? 1u : 0u);
   EXPECT_EQ(r.stats.relookups, relookup ? 1u : 0u);
   EXPECT_EQ(r.stats.level_changes,
             relookup && f.expected_flow_after->level != f.flow_before->level ? 1u : 0u);
@@ -78,9 +88,9 @@ TEST_P(FixtureTable, CountsWhatItDid) {
   // An observing level counts what it would have done (ObserveModeCountsAsIfEnforcing); it
   // forwards every packet unchanged.
   const uint32_t level = r.flow_after ? r.flow_after->level : 0;
-  EXPECT_EQ(dropped + r.stats.unseen_dropped,
+  EXPECT_EQ(dropped + r.stats.unseen_dropped + r.stats.tarpit_silent,
             f.expected_verdict == SL_VERDICT_DROP ? 1u : (observing ? dropped : 0u));
-  EXPECT_EQ(rst, f.expected_verdict == SL_VERDICT_TX ? 1u : (observing ? rst : 0u));
+  EXPECT_EQ(rst, f.expected_verdict == SL_VERDICT_TX && !tarpit_tx ? 1u : (observing ? rst : 0u));
   EXPECT_EQ(observed, observing && level != 0 ? 1u : 0u);
   if (observing) {
     EXPECT_EQ(rewritten, 0u);

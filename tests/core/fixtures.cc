@@ -148,6 +148,53 @@ PacketBuilder rst_to_server4(uint32_t seq) {
       .window(0);
 }
 
+// The stateless tarpit's replies to the client (a cookie SYN-ACK, a zero-window ACK), built
+// independently: no options, window 0, the same IP header fields as the RST.
+PacketBuilder tarpit_reply4(uint8_t flags, uint32_t seq, uint32_t ack) {
+  return rst_to_client4(seq).flags(flags).ack(ack);
+}
+
+PacketBuilder tarpit_reply6(uint8_t flags, uint32_t seq, uint32_t ack) {
+  return PacketBuilder()
+      .eth_src(kServerMac)
+      .eth_dst(kClientMac)
+      .ipv6(kServer6, kClient6)
+      .ttl(64)
+      .tcp(kSmtpPort, kClientPort)
+      .flags(flags)
+      .seq(seq)
+      .ack(ack)
+      .window(0);
+}
+
+// The cookie the fixture policy's key gives the fixtures' connection (kClientPort to port 25),
+// written from the construction in core/sl_cookie.h rather than by calling it: a change to the
+// core's hash shows here as a mismatch.
+uint32_t expected_cookie_isn(bool v6, uint32_t client_isn) {
+  uint8_t key[40] = {};
+  const char *client = v6 ? kClient6 : kClient4;
+  const char *server = v6 ? kServer6 : kServer4;
+  inet_pton(v6 ? AF_INET6 : AF_INET, client, key);
+  inet_pton(v6 ? AF_INET6 : AF_INET, server, key + 16);
+  const uint16_t cport = htons(kClientPort), sport = htons(kSmtpPort);
+  std::memcpy(key + 32, &cport, 2);
+  std::memcpy(key + 34, &sport, 2);
+  key[36] = v6 ? SL_AF_INET6 : SL_AF_INET;
+  const sl_policy pol = fixture_policy(FixturePolicy::kStatelessTarpit);
+  const uint64_t k0 = (uint64_t{pol.cookie_key[1]} << 32) | pol.cookie_key[0];
+  const uint64_t k1 = (uint64_t{pol.cookie_key[3]} << 32) | pol.cookie_key[2];
+  uint64_t h = k1;
+  for (int i = 0; i < 5; i++) {
+    uint64_t w;
+    std::memcpy(&w, key + 8 * i, 8);
+    h ^= w ^ (i % 2 == 0 ? k0 : k1);
+    h *= 0x9e3779b97f4a7c15ull;
+    h ^= h >> 29;
+  }
+  h *= 0xff51afd7ed558ccdull;
+  return (static_cast<uint32_t>(h >> 32) & 0xffffff00u) | ((client_isn + 1) & 0xffu);
+}
+
 // ---- state ---------------------------------------------------------------------------------
 
 sl_rep_value rep(int32_t score, uint32_t flags = 0) {
@@ -211,6 +258,9 @@ class Table {
     fixtures_.back().out_of_scope = true;
     fixtures_.back().flow_untouched = true;
   }
+
+  // The fixture added last acknowledges a cookie (CoreFixture::cookie_lookup).
+  void cookie_lookup() { fixtures_.back().cookie_lookup = true; }
 
   std::vector<CoreFixture> take() { return std::move(fixtures_); }
 
@@ -951,6 +1001,107 @@ void server_scope(Table &t) {
   t.under(FixturePolicy::kStandard);
 }
 
+// The stateless tarpit (level 3 under kStatelessTarpit): the SYN answered by the data plane
+// with a cookie SYN-ACK of window 0, the connection's later client segments recognised by the
+// cookie they acknowledge, nothing forwarded to the server and no flow kept.
+void stateless_tarpit(Table &t) {
+  const Bytes linux_syn4 = syn(c2s4()).tcp_options(linux_syn_options()).build();
+  const Bytes linux_syn6 = syn(c2s6()).tcp_options(linux_syn_options()).build();
+  const uint32_t c4 = expected_cookie_isn(false, kClientIsn);
+  const uint32_t c6 = expected_cookie_isn(true, kClientIsn);
+  const uint32_t una = kClientIsn + 1;  // the client's next sequence number, acknowledged
+  // The client's segments after the handshake, acknowledging our cookie.
+  auto after4 = [&](uint8_t flags, uint32_t seq) {
+    return c2s4().flags(flags).seq(seq).ack(c4 + 1).window(64240);
+  };
+  auto after6 = [&](uint8_t flags, uint32_t seq) {
+    return c2s6().flags(flags).seq(seq).ack(c6 + 1).window(64240);
+  };
+  const Bytes synack4 = tarpit_reply4(kSyn | kAck, c4, una).build();
+  const Bytes ack4 = tarpit_reply4(kAck, c4 + 1, una).build();
+
+  t.under(FixturePolicy::kStatelessTarpit);
+  t.add("stateless tarpit answers a SYN with a zero-window cookie SYN-ACK", linux_syn4, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, synack4, rep(8), std::nullopt, std::nullopt);
+  t.add("stateless tarpit answers an IPv6 SYN with a zero-window cookie SYN-ACK", linux_syn6, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, tarpit_reply6(kSyn | kAck, c6, una).build(), rep(8),
+        std::nullopt, std::nullopt);
+  t.add("stateless tarpit answers a SYN with IPv4 options without them",
+        syn(c2s4()).ipv4_options({0x94, 0x04, 0x00, 0x00}).tcp_options(linux_syn_options()).build(),
+        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, synack4, rep(8), std::nullopt, std::nullopt);
+  t.add("stateless tarpit answers an IPv6 SYN with extension headers without them",
+        syn(c2s6())
+            .ipv6_ext(kIpv6HopByHop, {1, 4, 0, 0, 0, 0})
+            .tcp_options(linux_syn_options())
+            .build(),
+        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, tarpit_reply6(kSyn | kAck, c6, una).build(),
+        rep(8), std::nullopt, std::nullopt);
+  t.add("stateless tarpit answers a SYN in a VLAN in the same VLAN",
+        syn(c2s4()).vlan(100).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
+        SL_VERDICT_TX, tarpit_reply4(kSyn | kAck, c4, una).vlan(100).build(), rep(8), std::nullopt,
+        std::nullopt);
+  t.add("stateless tarpit acknowledges only the SYN of a SYN carrying data",
+        syn(c2s4()).tcp_options(tcpopt::mss(1460)).payload("early").build(), kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, synack4, rep(8), std::nullopt, std::nullopt);
+  t.add(
+      "stateless tarpit's cookie carries the low byte of another client ISN",
+      syn(c2s4()).seq(kClientIsn + 0x7f).tcp_options(linux_syn_options()).build(), kOut,
+      SL_CLASS_INBOUND_SYN, SL_VERDICT_TX,
+      tarpit_reply4(kSyn | kAck, expected_cookie_isn(false, kClientIsn + 0x7f), una + 0x7f).build(),
+      rep(8), std::nullopt, std::nullopt);
+  t.add("stateless tarpit drops the handshake's ACK unanswered", after4(kAck, una).build(), kOut,
+        SL_CLASS_CLIENT_SEG, SL_VERDICT_DROP, {}, rep(8), std::nullopt, std::nullopt);
+  t.cookie_lookup();
+  t.add("stateless tarpit answers a zero-window probe with the ACK it waits for",
+        after4(kAck, una - 1).build(), kOut, SL_CLASS_CLIENT_SEG, SL_VERDICT_TX, ack4, rep(8),
+        std::nullopt, std::nullopt);
+  t.cookie_lookup();
+  t.add("stateless tarpit answers an IPv6 zero-window probe", after6(kAck, una - 1).build(), kOut,
+        SL_CLASS_CLIENT_SEG, SL_VERDICT_TX, tarpit_reply6(kAck, c6 + 1, una).build(), rep(8),
+        std::nullopt, std::nullopt);
+  t.cookie_lookup();
+  t.add("stateless tarpit acknowledges none of the data a client sends regardless",
+        after4(kAck | kPsh, una).payload(kEhlo).build(), kOut, SL_CLASS_CLIENT_SEG, SL_VERDICT_TX,
+        ack4, rep(8), std::nullopt, std::nullopt);
+  t.cookie_lookup();
+  t.add("stateless tarpit answers data beyond the acknowledged point with the same ACK",
+        after4(kAck | kPsh, una + 21).payload(kEhlo).build(), kOut, SL_CLASS_CLIENT_SEG,
+        SL_VERDICT_TX, ack4, rep(8), std::nullopt, std::nullopt);
+  t.cookie_lookup();
+  t.add("stateless tarpit answers a FIN without acknowledging it", after4(kAck | kFin, una).build(),
+        kOut, SL_CLASS_CLIENT_SEG, SL_VERDICT_TX, ack4, rep(8), std::nullopt, std::nullopt);
+  t.cookie_lookup();
+  t.add("stateless tarpit drops a client's RST unanswered", after4(kAck | kRst, una).build(), kOut,
+        SL_CLASS_CLIENT_SEG, SL_VERDICT_DROP, {}, rep(8), std::nullopt, std::nullopt);
+  t.cookie_lookup();
+  t.untouched("ACK to a cookie never issued passes to the server",
+              c2s4().flags(kAck).seq(una).ack(c4 + 1 + 0x100).window(64240).build(), kOut,
+              SL_CLASS_CLIENT_SEG, rep(8));
+  t.untouched("ACK to a cookie from a sender no longer tarpitted passes to the server",
+              after4(kAck, una - 1).build(), kOut, SL_CLASS_CLIENT_SEG, rep(3));
+  t.cookie_lookup();
+  t.untouched("ACK to a cookie from an allowlisted sender passes to the server",
+              after4(kAck, una - 1).build(), kOut, SL_CLASS_CLIENT_SEG, rep(8, SL_REP_ALLOW));
+  t.cookie_lookup();
+  t.untouched("clean client segment passes under a stateless tarpit policy",
+              client_seg(c2s4()).payload(kEhlo).build(), kOut, SL_CLASS_CLIENT_SEG);
+  t.untouched("client segment without ACK passes under a stateless tarpit policy",
+              c2s4().flags(kPsh).seq(una).ack(c4 + 1).window(64240).payload(kEhlo).build(), kOut,
+              SL_CLASS_CLIENT_SEG, rep(8));
+  // A connection already open when its sender moved to the stateless level: it reached the MTA,
+  // so it is tarpitted the server-side way (zero window from the greeting on).
+  t.add("stateless tarpit level zeroes the window of a flow that was already open",
+        server_seg(s2c4(), 29200).payload(kGreeting).build(), kIn, SL_CLASS_SERVER_SEG,
+        SL_VERDICT_PASS, server_seg(s2c4(), 0).payload(kGreeting).build(), std::nullopt,
+        flow(3, SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN),
+        flow(3, SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN | SL_FLOW_GREETED));
+  t.add("SYN on the 5-tuple of an open flow is answered with a cookie and leaves the flow",
+        linux_syn4, kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, synack4, rep(8),
+        flow(3, SL_FLOW_WSCALE_STRIP), flow(3, SL_FLOW_WSCALE_STRIP));
+  t.flow_untouched();
+  t.under(FixturePolicy::kStandard);
+}
+
 std::vector<CoreFixture> make_fixtures() {
   Table t;
   not_smtp(t);
@@ -966,6 +1117,7 @@ std::vector<CoreFixture> make_fixtures() {
   live_flows(t);
   observe_mode(t);
   server_scope(t);
+  stateless_tarpit(t);
   return t.take();
 }
 
@@ -1054,6 +1206,14 @@ sl_policy fixture_policy(FixturePolicy variant) {
       add_server_prefix(p, "198.18.3.0", 24);
       add_server_prefix(p, "2001:2::26", 127);
       add_server_prefix(p, "2001:2:0:1::", 64);
+      break;
+    case FixturePolicy::kStatelessTarpit:
+      tarpit.tarpit = SL_TARPIT_STATELESS;
+      p.tarpit_cookies = 1;
+      p.cookie_key[0] = 0x01234567u;
+      p.cookie_key[1] = 0x89abcdefu;
+      p.cookie_key[2] = 0xfedcba98u;
+      p.cookie_key[3] = 0x76543210u;
       break;
   }
   p.generation = 1 + static_cast<uint32_t>(variant);

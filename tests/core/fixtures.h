@@ -45,8 +45,9 @@ enum class FixturePolicy : uint8_t {
                    // kServer6 in scope (each behind a prefix that does not hold it)
   kScopedOut = 7,  // 198.18.2.26/31, 198.18.3.0/24, 2001:2::26/127, 2001:2:0:1::/64: near misses,
                    // kServer4 and kServer6 out of scope
+  kStatelessTarpit = 8,  // level 3 is a stateless tarpit (tarpit = stateless), with a fixed key
 };
-inline constexpr unsigned kFixturePolicies = 8;
+inline constexpr unsigned kFixturePolicies = 9;
 
 struct CoreFixture {
   std::string description;
@@ -73,6 +74,9 @@ struct CoreFixture {
   // The packet is one of a server outside the policy's scope: OTHER, counted in out_of_scope.
   // Its flow_before (a flow from before the scope was narrowed) stays as it was.
   bool out_of_scope = false;
+  // A client segment without a flow whose ACK acknowledges the stateless tarpit's cookie: its
+  // sender is looked up (once) to see whether it is still tarpitted.
+  bool cookie_lookup = false;
 };
 
 const std::vector<CoreFixture> &core_fixtures();

@@ -29,7 +29,7 @@ SL_CHECK_OFFSET(sl_profile, pad, 23);
 
 static_assert(std::is_standard_layout_v<sl_policy>);
 static_assert(sizeof(sl_policy) == SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 +
-                                       12 + 8 + SL_MAX_SERVER_PREFIXES * (8 + 32) + 4);
+                                       12 + 8 + SL_MAX_SERVER_PREFIXES * (8 + 32) + 4 + 4 + 16);
 static_assert(alignof(sl_policy) == 4);
 SL_CHECK_OFFSET(sl_policy, heavy_syn_threshold,
                 SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20 + SL_MAX_SERVER_PREFIXES * 40);
@@ -49,6 +49,10 @@ SL_CHECK_OFFSET(sl_prefix4, mask, 4);
 SL_CHECK_OFFSET(sl_prefix6, mask, 16);
 SL_CHECK_OFFSET(sl_policy, heavy_syn_threshold,
                 SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20 + SL_MAX_SERVER_PREFIXES * 40);
+SL_CHECK_OFFSET(sl_policy, tarpit_cookies,
+                SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 24 + SL_MAX_SERVER_PREFIXES * 40);
+SL_CHECK_OFFSET(sl_policy, cookie_key,
+                SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 28 + SL_MAX_SERVER_PREFIXES * 40);
 
 static_assert(sizeof(sl_rep_value) == 8 && alignof(sl_rep_value) == 4);
 SL_CHECK_OFFSET(sl_rep_value, score, 0);
@@ -82,7 +86,7 @@ SL_CHECK_OFFSET(sl_level_stats, dropped, 32);
 SL_CHECK_OFFSET(sl_level_stats, rst_sent, 40);
 SL_CHECK_OFFSET(sl_level_stats, observed, 48);
 
-static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 8 * 8);
+static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 11 * 8);
 SL_CHECK_OFFSET(sl_stats, packets, 0);
 SL_CHECK_OFFSET(sl_stats, smtp, 16);
 SL_CHECK_OFFSET(sl_stats, malformed, 32);
@@ -98,6 +102,9 @@ SL_CHECK_OFFSET(sl_stats, unseen_dropped, 96 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, relookups, 104 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, level_changes, 112 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, out_of_scope, 120 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, tarpit_synacks, 128 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, tarpit_acks, 136 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, tarpit_silent, 144 + SL_MAX_LEVELS * 56);
 
 // Wire headers: exact on-the-wire offsets.
 SL_CHECK_OFFSET(sl_ipv4, saddr, 12);

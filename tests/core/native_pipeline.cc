@@ -194,6 +194,9 @@ std::string core_counter_diff(const sl_stats &runner, const sl_stats &native) {
       {"relookups", runner.relookups, native.relookups},
       {"level_changes", runner.level_changes, native.level_changes},
       {"out_of_scope", runner.out_of_scope, native.out_of_scope},
+      {"tarpit_synacks", runner.tarpit_synacks, native.tarpit_synacks},
+      {"tarpit_acks", runner.tarpit_acks, native.tarpit_acks},
+      {"tarpit_silent", runner.tarpit_silent, native.tarpit_silent},
   };
   for (int i = 0; i < SL_MAX_LEVELS; i++) {
     const sl_level_stats &a = runner.level[i], &b = native.level[i];

@@ -209,8 +209,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "test.ini:3: ", "non-negative"},
         BadCase{"ppm above a million", "[level.1]\nthreshold = 1\nclient_drop_ppm = 1000001\n",
                 "test.ini:3: ", "exceeds"},
-        BadCase{"bad boolean", "[level.1]\nthreshold = 1\ntarpit = maybe\n",
+        BadCase{"bad boolean", "[level.1]\nthreshold = 1\nstrip_sack_perm = maybe\n",
                 "test.ini:3: ", "boolean"},
+        BadCase{"bad tarpit", "[level.1]\nthreshold = 1\ntarpit = maybe\n",
+                "test.ini:3: ", "false, server (or true), stateless"},
         BadCase{"bad block", "[level.1]\nthreshold = 1\nblock = reject\n",
                 "test.ini:3: ", "none, drop, rst"},
         BadCase{"bad level mode", "[level.1]\nthreshold = 1\nmode = dryrun\n",
@@ -324,6 +326,60 @@ TEST(PolicyFile, HeavyHittersDefaultOnAndTakeAThreshold) {
             "test.ini:2: 'heavy_syn_threshold': 1000001 exceeds 1000000");
   EXPECT_EQ(error_of("[level.1]\nthreshold = 1\nheavy_hitters = on\n").substr(0, 39),
             "test.ini:3: unknown key 'heavy_hitters'");
+}
+
+// tarpit = false | server (true) | stateless; a stateless level cannot block; the parser marks a
+// policy with a stateless level for the core (tarpit_cookies) and never sets a cookie key.
+TEST(PolicyFile, TarpitServerOrStateless) {
+  const auto tarpit_of = [](const std::string &v) {
+    return parse("[level.1]\nthreshold = 3\ntarpit = " + v + "\n").policy.profiles[1].tarpit;
+  };
+  EXPECT_EQ(tarpit_of("false"), SL_TARPIT_NONE);
+  EXPECT_EQ(tarpit_of("no"), SL_TARPIT_NONE);
+  EXPECT_EQ(tarpit_of("true"), SL_TARPIT_SERVER);
+  EXPECT_EQ(tarpit_of("yes"), SL_TARPIT_SERVER);
+  EXPECT_EQ(tarpit_of("server"), SL_TARPIT_SERVER);
+  EXPECT_EQ(tarpit_of("Stateless"), SL_TARPIT_STATELESS);
+
+  const PolicyFile server = parse("[level.1]\nthreshold = 3\ntarpit = server\n");
+  EXPECT_EQ(server.policy.tarpit_cookies, 0u);
+  const PolicyFile stateless = parse(
+      "[level.1]\nthreshold = 3\n[level.2]\nthreshold = 5\ntarpit = stateless\n"
+      "[level.3]\nthreshold = 9\nblock = rst\n");
+  EXPECT_EQ(stateless.policy.tarpit_cookies, 1u);
+  for (uint32_t w : stateless.policy.cookie_key) EXPECT_EQ(w, 0u) << "the data plane draws it";
+  const PolicyFile again = parse(format_policy(stateless));
+  EXPECT_EQ(std::memcmp(&again.policy, &stateless.policy, sizeof(sl_policy)), 0);
+  EXPECT_NE(format_policy(stateless).find("tarpit = stateless\n"), std::string::npos);
+
+  EXPECT_EQ(error_of("[level.1]\nthreshold = 3\ntarpit = stateless\nblock = drop\n"),
+            "test.ini:3: tarpit = stateless answers the SYN, block refuses it: choose one");
+  EXPECT_EQ(error_of("[level.1]\nthreshold = 3\ntarpit = maybe\n"),
+            "test.ini:3: 'tarpit': 'maybe' is not one of false, server (or true), stateless");
+  const PolicyFile w = parse("[level.1]\nthreshold = 0\ntarpit = stateless\n");
+  ASSERT_EQ(policy_warnings(w, "p.ini").size(), 1u);
+  EXPECT_NE(policy_warnings(w, "p.ini")[0].find("tarpitted (stateless)"), std::string::npos);
+}
+
+// The cookie key: drawn once (16 bytes, not all zero), then kept across policy changes.
+TEST(PolicyFile, CookieKeyIsDrawnOnceAndKept) {
+  sl_policy first{};
+  keep_cookie_key(first, nullptr);
+  bool any = false;
+  for (uint32_t w : first.cookie_key) any = any || w != 0;
+  EXPECT_TRUE(any);
+  sl_policy second{};
+  keep_cookie_key(second, &first);
+  EXPECT_EQ(std::memcmp(first.cookie_key, second.cookie_key, sizeof first.cookie_key), 0);
+  sl_policy other{};
+  keep_cookie_key(other, nullptr);
+  EXPECT_NE(std::memcmp(first.cookie_key, other.cookie_key, sizeof first.cookie_key), 0);
+  // A running policy without a key (an XDP instance's first policy) gets a fresh one.
+  sl_policy blank{}, next{};
+  keep_cookie_key(next, &blank);
+  any = false;
+  for (uint32_t w : next.cookie_key) any = any || w != 0;
+  EXPECT_TRUE(any);
 }
 
 }  // namespace

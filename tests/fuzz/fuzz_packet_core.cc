@@ -43,11 +43,11 @@ bool is_ipv4_frame(const std::vector<uint8_t> &f) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < kFuzzHeaderSize) return 0;
   const sl_policy policy =
-      fixture_policy(static_cast<FixturePolicy>((data[0] >> 5) % kFixturePolicies));
+      fixture_policy(static_cast<FixturePolicy>(fuzz_policy_index(data) % kFixturePolicies));
   const sl_dir dir = (data[0] & 1) ? SL_DIR_FROM_INSIDE : SL_DIR_FROM_OUTSIDE;
   const bool stateless = (data[1] & 0x80) != 0;
   const bool changed = (data[1] & 0x40) != 0;
-  const uint32_t level = (data[1] & 0x3f) % SL_MAX_LEVELS;
+  const uint32_t level = (data[1] & 0x07) % SL_MAX_LEVELS;
   uint32_t rnd;
   std::memcpy(&rnd, data + 2, sizeof(rnd));
   const std::vector<uint8_t> frame(data + kFuzzHeaderSize, data + size);

@@ -20,8 +20,7 @@ int main(int argc, char **argv) {
   for (const CoreFixture &f : core_fixtures()) {
     const sl_policy policy = fixture_policy(f.policy);
     uint8_t header[kFuzzHeaderSize] = {0, 0x80, 0x11, 0x22, 0x33, 0x44};
-    header[0] = static_cast<uint8_t>((f.dir == SL_DIR_FROM_INSIDE ? 1 : 0) |
-                                     static_cast<unsigned>(f.policy) << 5);
+    header[0] = static_cast<uint8_t>(f.dir == SL_DIR_FROM_INSIDE ? 1 : 0);
     if (f.flow_before) {
       header[0] = static_cast<uint8_t>(header[0] | (f.flow_before->flags & 0x0f) << 1);
       header[1] = static_cast<uint8_t>(f.flow_before->level | (f.generation_changed ? 0x40 : 0));
@@ -31,6 +30,7 @@ int main(int argc, char **argv) {
         if (f.client_rep->score >= policy.thresholds[i]) level = static_cast<uint8_t>(i);
       header[1] = level;
     }
+    set_fuzz_policy_index(header, static_cast<unsigned>(f.policy));
     const std::string path = std::string(argv[1]) + "/" + fixture_test_name(f.description);
     FILE *out = std::fopen(path.c_str(), "wb");
     if (!out) {

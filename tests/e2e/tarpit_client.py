@@ -6,7 +6,8 @@ greeting (as a bot would), and watches them for HOLD seconds. Then writes READY 
   connected         connections whose handshake completed
   greeted           connections on which any byte arrived (the MTA's greeting)
   established       connections still ESTABLISHED after HOLD s (TCP_INFO state)
-  unacked           connections with data sent and none of it acknowledged (TCP_INFO unacked)
+  unacked           connections whose EHLO is still in the send queue, none of it acknowledged
+                    (SIOCOUTQ: a zero window keeps it there, unsent)
   snd_mss           the MSS the first connection's handshake gave (536 without an MSS option:
                     the tarpit's SYN-ACK carries none, an MTA's does)
 Then, with --release-wait S, keeps the first connection and waits up to S s for it to end (an
@@ -15,22 +16,29 @@ RST from the MTA once the sender is released), and writes JSON (--json):
 Every wait is bounded; no timing is asserted here (the test asserts what happened)."""
 
 import argparse
+import fcntl
 import json
 import select
 import socket
 import struct
 import sys
+import termios
 import time
 
 TCP_ESTABLISHED = 1
 
 
+EHLO = b"EHLO tarpit.example\r\n"
+
+
 def tcp_info(sock):
-    """(state, snd_mss, unacked) from TCP_INFO (struct tcp_info, linux/tcp.h)."""
+    """(state, snd_mss, bytes of the send queue not acknowledged): TCP_INFO (struct tcp_info,
+    linux/tcp.h) and SIOCOUTQ."""
     raw = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
     state = raw[0]
-    _rto, _ato, snd_mss, _rcv_mss, unacked = struct.unpack_from("=5I", raw, 8)
-    return state, snd_mss, unacked
+    _rto, _ato, snd_mss = struct.unpack_from("=3I", raw, 8)
+    outq = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+    return state, snd_mss, outq
 
 
 def main():
@@ -55,7 +63,7 @@ def main():
             continue
         s.setblocking(False)
         try:
-            s.send(b"EHLO tarpit.example\r\n")
+            s.send(EHLO)
         except BlockingIOError:
             pass  # a zero window: the kernel may keep it all queued
         socks.append(s)
@@ -75,7 +83,7 @@ def main():
         "connected": len(socks),
         "greeted": len(greeted),
         "established": sum(1 for st, _, _ in infos if st == TCP_ESTABLISHED),
-        "unacked": sum(1 for _, _, un in infos if un > 0),
+        "unacked": sum(1 for _, _, outq in infos if outq == len(EHLO)),
         "snd_mss": infos[0][1] if infos else 0,
     }
     with open(a.ready, "w") as f:

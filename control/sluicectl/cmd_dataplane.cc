@@ -129,6 +129,11 @@ void print_stats(const dp::DataplaneStats &s, std::ostream &out) {
             n(c.rewritten), n(c.delayed), n(c.dropped), n(c.rst_sent)});
   }
   lv.print(out);
+  // The stateless tarpit keeps no flow, so the level table shows only its SYNs.
+  if (s.totals.tarpit_synacks + s.totals.tarpit_acks + s.totals.tarpit_silent != 0)
+    out << fmt::format(
+        "\nstateless tarpit: {} SYNs answered, {} segments answered, {} dropped unanswered\n",
+        s.totals.tarpit_synacks, s.totals.tarpit_acks, s.totals.tarpit_silent);
   // With one lcore its row would repeat the totals above.
   if (s.lcores.size() > 1) {
     out << "\n";

@@ -13,6 +13,7 @@
 #include "command_registry.h"
 #include "core/sl_decide.h"
 #include "policy_file.h"
+#include "server_scope.h"
 #include "sluice/reputation/snapshot.h"
 #include "text_table.h"
 
@@ -113,16 +114,25 @@ int cmd_check(Context &ctx) {
   std::vector<uint16_t> ports;
   for (auto p : pol.smtp_ports)
     if (p != 0) ports.push_back(sl_ntohs(p));
+  // The server scope ([smtp] servers), canonical; none listed: every server is watched.
+  const std::string scope = dp::format_server_scope(pol);
+  std::vector<std::string> servers;
+  for (size_t at = 0; !scope.empty() && at != std::string::npos;) {
+    const size_t comma = scope.find(", ", at);
+    servers.push_back(scope.substr(at, comma == std::string::npos ? comma : comma - at));
+    at = comma == std::string::npos ? comma : comma + 2;
+  }
   if (vm.count("json")) {
     json j = {{"policy", path},   {"valid", true},        {"ports", ports},
               {"levels", levels}, {"warnings", warnings}, {"unlisted_level", unlisted}};
+    j["servers"] = servers;  // [] = every server
     j["table"] = table ? json(vm["table"].as<std::string>()) : json(nullptr);
     if (table) j["entries"] = total;
     ctx.out << j.dump(2) << "\n";
     return kExitOk;
   }
-  ctx.out << fmt::format("{}: valid, {} levels, ports {}\n", path, pol.nlevels,
-                         fmt::join(ports, ", "));
+  ctx.out << fmt::format("{}: valid, {} levels, ports {}, servers {}\n", path, pol.nlevels,
+                         fmt::join(ports, ", "), scope.empty() ? "all" : scope);
   if (table) ctx.out << fmt::format("table {}: {} entries\n", vm["table"].as<std::string>(), total);
   ctx.out << "\n";
   tt.print(ctx.out);

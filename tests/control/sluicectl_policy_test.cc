@@ -129,6 +129,29 @@ TEST_F(SluicectlPolicy, WarnsAndShowsWhenUnlistedSendersAreBlocked) {
   EXPECT_THAT(r.out, HasSubstr("valid, 3 levels"));
 }
 
+// The server scope and the tarpit's kind are part of what an operator checks.
+TEST_F(SluicectlPolicy, ShowsTheServerScopeAndAStatelessTarpit) {
+  const std::string scoped =
+      write("scoped.ini",
+            "[smtp]\nservers = 2001:2::/64, 198.18.2.0/24\n[level.1]\nname = hold\n"
+            "threshold = 5\ntarpit = stateless\n");
+  Result r = run({"policy", "check", scoped});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ports 25, servers 198.18.2.0/24, 2001:2::/64\n"));
+  EXPECT_THAT(r.out, HasSubstr("tarpit (stateless)"));
+  r = run({"policy", "check", scoped, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["servers"], json({"198.18.2.0/24", "2001:2::/64"}));
+  EXPECT_EQ(j["levels"][1]["action"], "tarpit (stateless)");
+
+  r = run({"policy", "check", write("all.ini", kPolicy), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["servers"], json::array());
+  r = run({"policy", "check", path("all.ini")});
+  EXPECT_THAT(r.out, HasSubstr("ports 25, servers all\n"));
+}
+
 TEST_F(SluicectlPolicy, ABadPolicyFailsWithFileAndLine) {
   const std::string pol = write("p.ini", "[level.1]\nthreshold = 1\n[level.01]\nthreshold = 2\n");
   Result r = run({"policy", "check", pol});

@@ -45,6 +45,32 @@ e2e_dataplane_specs() {
   dp_cmd=${dp_cmd//@WORK@/$work}
 }
 
+# e2e_start_dataplane [--dump] [--reach ROLE]: the rig (bare) with the MTA (smtp-sink; --dump
+# keeps every message for e2e_check_mail), $dp_cmd run in the bump namespace as the background
+# job "dataplane", and a bounded wait until ROLE (default clean) reaches the MTA through it.
+# Ends the test (FAIL, the data plane's last log lines) when any of it fails.
+# shellcheck disable=SC2120 # its arguments are optional
+e2e_start_dataplane() {
+  local dump=() reach=clean
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --dump) dump=(--dump); shift ;;
+      --reach) reach=$2; shift 2 ;;
+      *) echo "e2e_start_dataplane: unknown argument '$1'" >&2; exit 2 ;;
+    esac
+  done
+  if ! { rig_up --bare && rig_sink_start "${dump[@]}"; }; then
+    echo "FAIL: rig" >&2
+    exit 1
+  fi
+  rig_bg bump dataplane bash -c "$dp_cmd"
+  if ! rig_wait_reach "$reach"; then
+    echo "FAIL: the data plane does not forward; log:" >&2
+    tail -n 20 "$RIG_STATE/dataplane.log" >&2
+    exit 1
+  fi
+}
+
 # e2e_stop_dataplane: runs $dp_stop (if given) in the bump namespace while it exists: a data
 # plane that outlives its process (XDP pins) is stopped on failures too.
 e2e_stop_dataplane() {

@@ -152,16 +152,7 @@ logs() {
 }
 
 echo "== rig $RIG_ID, site B's data plane $spec: $dp_cmd"
-if ! { rig_up --bare && rig_sink_start; }; then
-  echo "FAIL: rig" >&2
-  exit 1
-fi
-rig_bg bump dataplane bash -c "$dp_cmd"
-if ! rig_wait_reach "$sender"; then
-  echo "FAIL: the data plane does not forward; log:" >&2
-  tail -n 20 "$RIG_STATE/dataplane.log" >&2
-  exit 1
-fi
+e2e_start_dataplane --reach "$sender"
 
 # The feed: a nats-server -js on the bump namespace's loopback, the stream, two participants.
 if ! FEED_NETNS=$RIG_NS_BUMP feed_nats_up "$nats" 1 isp-a isp-b; then

@@ -61,16 +61,7 @@ export SLUICE_TABLE=$work/t0.table SLUICE_POLICY=$policy SLUICE_CONTROL=$work/dp
 spec=$(eval "echo \"$dp_spec\"")
 ctl() { rig_exec bump "$sluicectl" --dataplane "$spec" dataplane "$@"; }
 echo "== rig $RIG_ID, data plane: $dp_cmd ($spec)"
-if ! { rig_up --bare && rig_sink_start --dump; }; then
-  echo "FAIL: rig" >&2
-  exit 1
-fi
-rig_bg bump dataplane bash -c "$dp_cmd"
-if ! rig_wait_reach clean; then
-  echo "FAIL: the data plane does not forward; log:" >&2
-  tail -n 20 "$RIG_STATE/dataplane.log" >&2
-  exit 1
-fi
+e2e_start_dataplane --dump
 for ((i = 0; i < 100; i++)); do ctl stats >/dev/null 2>&1 && break; sleep 0.1; done
 
 # client ROLE MODE NAME [args]: live_flow_client.py in the background; waits (bounded) for its

@@ -90,16 +90,7 @@ py_check() {
 }
 
 echo "== rig $RIG_ID, data plane: $dp_cmd"
-if ! { rig_up --bare && rig_sink_start --dump; }; then
-  echo "FAIL: rig" >&2
-  exit 1
-fi
-rig_bg bump dataplane bash -c "$dp_cmd"
-if ! rig_wait_reach clean; then
-  echo "FAIL: the data plane does not forward; log:" >&2
-  tail -n 20 "$RIG_STATE/dataplane.log" >&2
-  exit 1
-fi
+e2e_start_dataplane --dump
 
 # Unshaped senders: every message through the data plane is paired with one through the rig's
 # reference lane (a Linux bridge beside the bump), so both see the same machine load.

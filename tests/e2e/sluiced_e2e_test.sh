@@ -118,16 +118,7 @@ start_sluiced() {
 sluiced_log() { tail -n 15 "$RIG_STATE/sluiced.log" >&2; }
 
 echo "== rig $RIG_ID, data plane $spec: $dp_cmd"
-if ! { rig_up --bare && rig_sink_start; }; then
-  echo "FAIL: rig" >&2
-  exit 1
-fi
-rig_bg bump dataplane bash -c "$dp_cmd"
-if ! rig_wait_reach clean; then
-  echo "FAIL: the data plane does not forward; log:" >&2
-  tail -n 20 "$RIG_STATE/dataplane.log" >&2
-  exit 1
-fi
+e2e_start_dataplane
 hand_version=$(dp_value table.version)
 
 e2e_check "sluiced --check accepts the configuration" "$sluiced" --config "$work/sluiced.ini" --check

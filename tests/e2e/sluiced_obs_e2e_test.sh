@@ -117,16 +117,7 @@ s.close()' "$RIG_SERVER4" "$2" &
 sluiced_log() { tail -n 15 "$RIG_STATE/sluiced.log" >&2; }
 
 echo "== rig $RIG_ID, data plane $spec: $dp_cmd"
-if ! { rig_up --bare && rig_sink_start; }; then
-  echo "FAIL: rig" >&2
-  exit 1
-fi
-rig_bg bump dataplane bash -c "$dp_cmd"
-if ! rig_wait_reach clean; then
-  echo "FAIL: the data plane does not forward; log:" >&2
-  tail -n 20 "$RIG_STATE/dataplane.log" >&2
-  exit 1
-fi
+e2e_start_dataplane
 
 rig_bg bump sluiced "$sluiced" --config "$work/sluiced.ini"
 e2e_check "sluiced starts and brings the data plane to its table" wait_for 20 in_sync || sluiced_log

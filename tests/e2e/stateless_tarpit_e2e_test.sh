@@ -80,16 +80,7 @@ passive_opens() { # connections the server namespace's kernel accepted (TcpPassi
   rig_exec server awk '/^Tcp:/ { if (h) { print $7; exit } h = 1 }' /proc/net/snmp
 }
 echo "== rig $RIG_ID, data plane: $dp_cmd ($spec)"
-if ! { rig_up --bare && rig_sink_start --dump; }; then
-  echo "FAIL: rig" >&2
-  exit 1
-fi
-rig_bg bump dataplane bash -c "$dp_cmd"
-if ! rig_wait_reach clean; then
-  echo "FAIL: the data plane does not forward; log:" >&2
-  tail -n 20 "$RIG_STATE/dataplane.log" >&2
-  exit 1
-fi
+e2e_start_dataplane
 for ((i = 0; i < 100; i++)); do ctl stats >/dev/null 2>&1 && break; sleep 0.1; done
 # ---- held: 20 connections from the tarpitted sender ------------------------------------------
 opens_before=$(passive_opens)

@@ -68,6 +68,7 @@ void ImageChecksum::word(uint64_t w) {
 }
 
 void ImageChecksum::update(const void *data, size_t n) {
+  if (n == 0) return;  // (data may be null: an empty array)
   const auto *p = static_cast<const uint8_t *>(data);
   // Complete a started word first.
   if (size_t have = size_ % 8; have != 0) {

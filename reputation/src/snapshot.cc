@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -172,7 +173,12 @@ struct Snapshot::Storage {
   std::span<const PrefixV6> p6;
   std::vector<uint32_t> parent4, parent6;
   uint64_t created = 0;
-  std::optional<uint64_t> checksum;
+  std::optional<uint64_t> checksum;  // as loaded from a file
+  // Otherwise computed on first use and kept: a table is immutable, and its version is asked
+  // for often (sluiced: every push, status and log line). Atomic: a Snapshot may be read from
+  // several threads; two that compute it at once store the same value.
+  mutable std::atomic<uint64_t> computed{0};
+  mutable std::atomic<bool> have_computed{false};
 
   Storage() = default;
   Storage(const Storage &) = delete;
@@ -351,10 +357,34 @@ uint64_t Snapshot::created_unix() const {
 
 uint64_t Snapshot::checksum() const {
   if (s_->checksum) return *s_->checksum;
-  auto image = serialize();
-  SnapshotHeader h;
-  std::memcpy(&h, image.data(), sizeof h);
-  return h.checksum;
+  if (s_->have_computed.load(std::memory_order_acquire))
+    return s_->computed.load(std::memory_order_relaxed);
+  // The image serialize() would write, streamed through the checksum (no copy of the table).
+  SnapshotHeader h{};
+  std::memcpy(h.magic, kSnapshotMagic, sizeof h.magic);
+  h.version = kSnapshotVersion;
+  h.header_size = sizeof(SnapshotHeader);
+  h.counts[0] = s_->h4.size();
+  h.counts[1] = s_->p4.size();
+  h.counts[2] = s_->h6.size();
+  h.counts[3] = s_->p6.size();
+  h.created_unix = s_->created;
+  h.checksum = 0;
+  ImageChecksum sum;
+  sum.update(&h, sizeof h);
+  static constexpr uint8_t kZeros[8] = {};
+  auto array = [&sum](const void *p, size_t bytes) {
+    sum.update(p, bytes);
+    if (bytes % 8 != 0) sum.update(kZeros, 8 - bytes % 8);
+  };
+  array(s_->h4.data(), s_->h4.size_bytes());
+  array(s_->p4.data(), s_->p4.size_bytes());
+  array(s_->h6.data(), s_->h6.size_bytes());
+  array(s_->p6.data(), s_->p6.size_bytes());
+  const uint64_t c = sum.finish();
+  s_->computed.store(c, std::memory_order_relaxed);
+  s_->have_computed.store(true, std::memory_order_release);
+  return c;
 }
 
 Match Snapshot::match_v4(uint32_t addr_be) const {

@@ -301,7 +301,7 @@ Snapshot Snapshot::load(const std::string &path) {
   return Snapshot(std::move(s));
 }
 
-std::vector<uint8_t> Snapshot::serialize() const {
+SnapshotHeader Snapshot::header() const {
   SnapshotHeader h{};
   std::memcpy(h.magic, kSnapshotMagic, sizeof h.magic);
   h.version = kSnapshotVersion;
@@ -311,6 +311,12 @@ std::vector<uint8_t> Snapshot::serialize() const {
   h.counts[2] = s_->h6.size();
   h.counts[3] = s_->p6.size();
   h.created_unix = s_->created;
+  h.checksum = 0;
+  return h;
+}
+
+std::vector<uint8_t> Snapshot::serialize() const {
+  SnapshotHeader h = header();
   Layout l = layout_for(h.counts);
   std::vector<uint8_t> out(l.size, 0);
   auto put = [&](size_t off, const void *p, size_t n) {
@@ -328,8 +334,22 @@ std::vector<uint8_t> Snapshot::serialize() const {
 }
 
 void Snapshot::save(const std::string &path) const {
-  auto image = serialize();
-  detail::write_file_atomic(path, image);
+  // The image serialize() builds, written from the arrays themselves: no copy of the table (a
+  // 1M-entry table's 20 MB buffer, zeroed and filled, cost more than writing it).
+  SnapshotHeader h = header();
+  h.checksum = checksum();
+  static constexpr uint8_t kZeros[8] = {};
+  std::vector<std::span<const uint8_t>> pieces{{reinterpret_cast<const uint8_t *>(&h), sizeof h}};
+  auto array = [&](const void *p, size_t bytes) {
+    if (bytes == 0) return;
+    pieces.push_back({static_cast<const uint8_t *>(p), bytes});
+    if (bytes % 8 != 0) pieces.push_back({kZeros, 8 - bytes % 8});
+  };
+  array(s_->h4.data(), s_->h4.size_bytes());
+  array(s_->p4.data(), s_->p4.size_bytes());
+  array(s_->h6.data(), s_->h6.size_bytes());
+  array(s_->p6.data(), s_->p6.size_bytes());
+  detail::write_file_atomic(path, pieces);
 }
 
 TableEntries Snapshot::entries() const {
@@ -360,16 +380,7 @@ uint64_t Snapshot::checksum() const {
   if (s_->have_computed.load(std::memory_order_acquire))
     return s_->computed.load(std::memory_order_relaxed);
   // The image serialize() would write, streamed through the checksum (no copy of the table).
-  SnapshotHeader h{};
-  std::memcpy(h.magic, kSnapshotMagic, sizeof h.magic);
-  h.version = kSnapshotVersion;
-  h.header_size = sizeof(SnapshotHeader);
-  h.counts[0] = s_->h4.size();
-  h.counts[1] = s_->p4.size();
-  h.counts[2] = s_->h6.size();
-  h.counts[3] = s_->p6.size();
-  h.created_unix = s_->created;
-  h.checksum = 0;
+  const SnapshotHeader h = header();
   ImageChecksum sum;
   sum.update(&h, sizeof h);
   static constexpr uint8_t kZeros[8] = {};

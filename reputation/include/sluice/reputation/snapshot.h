@@ -152,6 +152,7 @@ class Snapshot {
  private:
   struct Storage;
   explicit Snapshot(std::shared_ptr<const Storage> s);
+  SnapshotHeader header() const;  // the file's header, checksum field zero
   std::shared_ptr<const Storage> s_;
 };
 

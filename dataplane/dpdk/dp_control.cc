@@ -11,7 +11,6 @@
 #include "control_proto.h"
 #include "heavy_merge.h"
 #include "policy_file.h"
-#include "rep_table_snapshot.h"
 #include "sluice/reputation/delta.h"
 
 namespace sluice::dataplane {
@@ -81,10 +80,9 @@ DpControl::DpControl(Published &pub, std::vector<Worker *> workers,
                      std::optional<std::vector<uint16_t>> smtp_ports_override)
     : pub_(pub), workers_(std::move(workers)), ports_override_(std::move(smtp_ports_override)) {}
 
-void DpControl::publish_table(reputation::Snapshot snap) {
-  auto table = rep_table_from_snapshot(snap);  // built before anything changes
-  pub_.set_rep(std::move(table));
-  table_.commit(std::move(snap));
+void DpControl::publish_table(LiveRep::Next next) {
+  pub_.set_rep(std::move(next.table));  // built before anything changes
+  table_.commit(std::move(next));
   table_changed_ = std::chrono::steady_clock::now();
 }
 
@@ -99,12 +97,14 @@ void DpControl::apply_delta(const std::string &path) {
 void DpControl::load_table_fd(int fd, const std::string &name) {
   reputation::Snapshot snap = snapshot_from_fd(fd, name);  // read before taking the lock
   std::lock_guard lock(mu_);
-  publish_table(std::move(snap));
+  publish_table(table_.with_snapshot(std::move(snap)));
 }
 
 void DpControl::apply_delta_fd(int fd, const std::string &name) {
   const reputation::Delta d = delta_from_fd(fd, name);
   std::lock_guard lock(mu_);
+  // A small delta: the published table's base shared plus an overlay of the changes since it
+  // (cost of the changes); a large one, or past LiveRep::kMaxOverlay changes, a rebuild.
   publish_table(table_.with_delta(d));
 }
 
@@ -180,8 +180,9 @@ stats::DataplaneStats DpControl::stats_model() const {
     out.levels.push_back(
         {l < pol->level_names.size() ? pol->level_names[l] : "", pol->policy.thresholds[l]});
   out.table.entries = pub_.rep()->entries();
-  out.table.version = pub_.table_updates() != 0 ? table_.current().checksum() : 0;
-  out.table.compiled_unix = pub_.table_updates() != 0 ? table_.current().created_unix() : 0;
+  // The version is computed here, once per change (the first stats after it), not per delta.
+  out.table.version = pub_.table_updates() != 0 ? table_.version() : 0;
+  out.table.compiled_unix = pub_.table_updates() != 0 ? table_.created_unix() : 0;
   out.table.age_s = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
                                               std::chrono::steady_clock::now() - table_changed_)
                                               .count());

@@ -18,7 +18,7 @@
 #include "dp_published.h"
 #include "dp_stats.h"
 #include "dp_worker.h"
-#include "sluice/reputation/live_table.h"
+#include "rep_live.h"
 #include "sluice/reputation/snapshot.h"
 
 namespace sluice::dataplane {
@@ -57,13 +57,13 @@ class DpControl {
 
  private:
   void publish_policy(struct PolicyFile &&pf);
-  void publish_table(reputation::Snapshot snap);
+  void publish_table(LiveRep::Next next);
 
   Published &pub_;
   std::vector<Worker *> workers_;
   std::optional<std::vector<uint16_t>> ports_override_;
   mutable std::mutex mu_;  // serialises writers; held while reading the policy (never freed then)
-  reputation::LiveTable table_;  // the last snapshot plus deltas
+  LiveRep table_;          // the last snapshot plus deltas
   std::string policy_text_;
   std::chrono::steady_clock::time_point table_changed_ = std::chrono::steady_clock::now();
   uint32_t generation_ = 0;

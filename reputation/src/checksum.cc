@@ -58,4 +58,66 @@ uint64_t image_checksum(const uint8_t *image, size_t size) {
   return h;
 }
 
+ImageChecksum::ImageChecksum()
+    : lane_{kFnvOffset, kFnvOffset ^ 1, kFnvOffset ^ 2, kFnvOffset ^ 3}, part_{} {}
+
+void ImageChecksum::word(uint64_t w) {
+  const size_t at = size_ - 8;
+  if (at == 56) w = 0;  // the header's checksum field counts as zero
+  lane_[(at / 8) & 3] = mix(lane_[(at / 8) & 3], w);
+}
+
+void ImageChecksum::update(const void *data, size_t n) {
+  if (n == 0) return;  // (data may be null: an empty array)
+  const auto *p = static_cast<const uint8_t *>(data);
+  // Complete a started word first.
+  if (size_t have = size_ % 8; have != 0) {
+    const size_t take = n < 8 - have ? n : 8 - have;
+    std::memcpy(part_ + have, p, take);
+    size_ += take;
+    p += take;
+    n -= take;
+    if (size_ % 8 != 0) return;
+    word(load64(part_));
+  }
+  // Whole words; four at a time once at a lane-0 offset past the header (the bulk of a table).
+  while (n >= 8 && (size_ % 32 != 0 || size_ < 64)) {
+    size_ += 8;
+    word(load64(p));
+    p += 8;
+    n -= 8;
+  }
+  for (; n >= 32; n -= 32, p += 32, size_ += 32) {
+    lane_[0] = mix(lane_[0], load64(p));
+    lane_[1] = mix(lane_[1], load64(p + 8));
+    lane_[2] = mix(lane_[2], load64(p + 16));
+    lane_[3] = mix(lane_[3], load64(p + 24));
+  }
+  for (; n >= 8; n -= 8, p += 8) {
+    size_ += 8;
+    word(load64(p));
+  }
+  if (n != 0) {
+    std::memcpy(part_, p, n);
+    size_ += n;
+  }
+}
+
+uint64_t ImageChecksum::finish() {
+  if (const size_t have = size_ % 8; have != 0) {
+    uint64_t w = 0;
+    std::memcpy(&w, part_, have);
+    const size_t at = size_ - have;
+    lane_[(at / 8) & 3] = mix(lane_[(at / 8) & 3], w);  // as image_checksum's tail: not zeroed
+  }
+  uint64_t h = kFnvOffset ^ size_;
+  for (uint64_t l : lane_) h = mix(h, l);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
 }  // namespace sluice::reputation

@@ -159,6 +159,11 @@ std::string read_file(const std::string &path) {
 }
 
 void write_file_atomic(const std::string &path, std::span<const uint8_t> bytes) {
+  const std::span<const uint8_t> one[] = {bytes};
+  write_file_atomic(path, one);
+}
+
+void write_file_atomic(const std::string &path, std::span<const std::span<const uint8_t>> pieces) {
   std::string tmpl = path + ".tmp.XXXXXX";
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
@@ -170,12 +175,14 @@ void write_file_atomic(const std::string &path, std::span<const uint8_t> bytes) 
     ::unlink(name.data());
     throw Error(path + ": " + what + ": " + std::strerror(e));
   };
-  size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("cannot write");
-    off += static_cast<size_t>(n);
+  for (const std::span<const uint8_t> bytes : pieces) {
+    size_t off = 0;
+    while (off < bytes.size()) {
+      ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) fail("cannot write");
+      off += static_cast<size_t>(n);
+    }
   }
   if (::fchmod(fd, 0644) != 0) fail("cannot chmod");
   if (::fsync(fd) != 0) fail("cannot fsync");

@@ -29,5 +29,8 @@ bool is_gzip(std::string_view bytes);
 // Writes bytes to a temporary file in the same directory, fsyncs it and renames it over path,
 // so readers never see a partial file and an existing file survives any failure. Throws Error.
 void write_file_atomic(const std::string &path, std::span<const uint8_t> bytes);
+// The same for a file given as consecutive pieces (e.g. a table's header and its arrays, so the
+// whole image is never copied into one buffer).
+void write_file_atomic(const std::string &path, std::span<const std::span<const uint8_t>> pieces);
 
 }  // namespace sluice::reputation::detail

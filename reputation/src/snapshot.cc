@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -172,7 +173,12 @@ struct Snapshot::Storage {
   std::span<const PrefixV6> p6;
   std::vector<uint32_t> parent4, parent6;
   uint64_t created = 0;
-  std::optional<uint64_t> checksum;
+  std::optional<uint64_t> checksum;  // as loaded from a file
+  // Otherwise computed on first use and kept: a table is immutable, and its version is asked
+  // for often (sluiced: every push, status and log line). Atomic: a Snapshot may be read from
+  // several threads; two that compute it at once store the same value.
+  mutable std::atomic<uint64_t> computed{0};
+  mutable std::atomic<bool> have_computed{false};
 
   Storage() = default;
   Storage(const Storage &) = delete;
@@ -295,7 +301,7 @@ Snapshot Snapshot::load(const std::string &path) {
   return Snapshot(std::move(s));
 }
 
-std::vector<uint8_t> Snapshot::serialize() const {
+SnapshotHeader Snapshot::header() const {
   SnapshotHeader h{};
   std::memcpy(h.magic, kSnapshotMagic, sizeof h.magic);
   h.version = kSnapshotVersion;
@@ -305,6 +311,12 @@ std::vector<uint8_t> Snapshot::serialize() const {
   h.counts[2] = s_->h6.size();
   h.counts[3] = s_->p6.size();
   h.created_unix = s_->created;
+  h.checksum = 0;
+  return h;
+}
+
+std::vector<uint8_t> Snapshot::serialize() const {
+  SnapshotHeader h = header();
   Layout l = layout_for(h.counts);
   std::vector<uint8_t> out(l.size, 0);
   auto put = [&](size_t off, const void *p, size_t n) {
@@ -322,8 +334,22 @@ std::vector<uint8_t> Snapshot::serialize() const {
 }
 
 void Snapshot::save(const std::string &path) const {
-  auto image = serialize();
-  detail::write_file_atomic(path, image);
+  // The image serialize() builds, written from the arrays themselves: no copy of the table (a
+  // 1M-entry table's 20 MB buffer, zeroed and filled, cost more than writing it).
+  SnapshotHeader h = header();
+  h.checksum = checksum();
+  static constexpr uint8_t kZeros[8] = {};
+  std::vector<std::span<const uint8_t>> pieces{{reinterpret_cast<const uint8_t *>(&h), sizeof h}};
+  auto array = [&](const void *p, size_t bytes) {
+    if (bytes == 0) return;
+    pieces.push_back({static_cast<const uint8_t *>(p), bytes});
+    if (bytes % 8 != 0) pieces.push_back({kZeros, 8 - bytes % 8});
+  };
+  array(s_->h4.data(), s_->h4.size_bytes());
+  array(s_->p4.data(), s_->p4.size_bytes());
+  array(s_->h6.data(), s_->h6.size_bytes());
+  array(s_->p6.data(), s_->p6.size_bytes());
+  detail::write_file_atomic(path, pieces);
 }
 
 TableEntries Snapshot::entries() const {
@@ -351,10 +377,25 @@ uint64_t Snapshot::created_unix() const {
 
 uint64_t Snapshot::checksum() const {
   if (s_->checksum) return *s_->checksum;
-  auto image = serialize();
-  SnapshotHeader h;
-  std::memcpy(&h, image.data(), sizeof h);
-  return h.checksum;
+  if (s_->have_computed.load(std::memory_order_acquire))
+    return s_->computed.load(std::memory_order_relaxed);
+  // The image serialize() would write, streamed through the checksum (no copy of the table).
+  const SnapshotHeader h = header();
+  ImageChecksum sum;
+  sum.update(&h, sizeof h);
+  static constexpr uint8_t kZeros[8] = {};
+  auto array = [&sum](const void *p, size_t bytes) {
+    sum.update(p, bytes);
+    if (bytes % 8 != 0) sum.update(kZeros, 8 - bytes % 8);
+  };
+  array(s_->h4.data(), s_->h4.size_bytes());
+  array(s_->p4.data(), s_->p4.size_bytes());
+  array(s_->h6.data(), s_->h6.size_bytes());
+  array(s_->p6.data(), s_->p6.size_bytes());
+  const uint64_t c = sum.finish();
+  s_->computed.store(c, std::memory_order_relaxed);
+  s_->have_computed.store(true, std::memory_order_release);
+  return c;
 }
 
 Match Snapshot::match_v4(uint32_t addr_be) const {

@@ -152,6 +152,7 @@ class Snapshot {
  private:
   struct Storage;
   explicit Snapshot(std::shared_ptr<const Storage> s);
+  SnapshotHeader header() const;  // the file's header, checksum field zero
   std::shared_ptr<const Storage> s_;
 };
 
@@ -160,5 +161,22 @@ class Snapshot {
 // truncation, corruption and torn copies, at memory speed.
 // image starts with a 64-byte header whose bytes [56, 64) hold the checksum and count as zero.
 uint64_t image_checksum(const uint8_t *image, size_t size);
+
+// image_checksum() of an image given piece by piece, in order, that is never built whole (e.g.
+// a table's image computed from a base table and changes to it): update() with consecutive
+// pieces of any sizes, then finish() once. The same value as image_checksum() of the
+// concatenation.
+class ImageChecksum {
+ public:
+  ImageChecksum();
+  void update(const void *data, size_t n);
+  uint64_t finish();
+
+ private:
+  void word(uint64_t w);  // the word at offset size_ - 8 (size_ already counts it)
+  uint64_t lane_[4];
+  size_t size_ = 0;  // bytes taken so far
+  uint8_t part_[8];  // the started word, size_ % 8 bytes of it
+};
 
 }  // namespace sluice::reputation

@@ -24,6 +24,19 @@ inline uint64_t load64(const uint8_t *p) {
   return w;
 }
 
+// The four lanes and the length folded into the checksum, then the final avalanche (the
+// MurmurHash3 finaliser): the end of image_checksum and of ImageChecksum alike.
+uint64_t finish_lanes(const uint64_t (&lane)[4], size_t size) {
+  uint64_t h = kFnvOffset ^ size;
+  for (uint64_t l : lane) h = mix(h, l);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
 }  // namespace
 
 uint64_t image_checksum(const uint8_t *image, size_t size) {
@@ -47,15 +60,7 @@ uint64_t image_checksum(const uint8_t *image, size_t size) {
     std::memcpy(&w, image + i, size - i);
     lane[(i / 8) & 3] = mix(lane[(i / 8) & 3], w);
   }
-  uint64_t h = kFnvOffset ^ size;
-  for (uint64_t l : lane) h = mix(h, l);
-  // Final avalanche (the MurmurHash3 finaliser).
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
+  return finish_lanes(lane, size);
 }
 
 ImageChecksum::ImageChecksum()
@@ -110,14 +115,7 @@ uint64_t ImageChecksum::finish() {
     const size_t at = size_ - have;
     lane_[(at / 8) & 3] = mix(lane_[(at / 8) & 3], w);  // as image_checksum's tail: not zeroed
   }
-  uint64_t h = kFnvOffset ^ size_;
-  for (uint64_t l : lane_) h = mix(h, l);
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
+  return finish_lanes(lane_, size_);
 }
 
 }  // namespace sluice::reputation

@@ -155,16 +155,7 @@ PacketBuilder tarpit_reply4(uint8_t flags, uint32_t seq, uint32_t ack) {
 }
 
 PacketBuilder tarpit_reply6(uint8_t flags, uint32_t seq, uint32_t ack) {
-  return PacketBuilder()
-      .eth_src(kServerMac)
-      .eth_dst(kClientMac)
-      .ipv6(kServer6, kClient6)
-      .ttl(64)
-      .tcp(kSmtpPort, kClientPort)
-      .flags(flags)
-      .seq(seq)
-      .ack(ack)
-      .window(0);
+  return rst_reply6(ack).flags(flags).seq(seq);
 }
 
 // The cookie the fixture policy's key gives the fixtures' connection (kClientPort to port 25),

@@ -221,10 +221,14 @@ void Worker::run(const std::atomic<bool> &quit) {
   // short idle sleeps would all last 50 us or more: ask for 1 us of slack instead.
   if (idle_sleep_us_ != 0) prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
   uint64_t last_rx = tsc_now_ns();
+  last_control_ns_ = last_rx;
   while (!quit.load(std::memory_order_relaxed)) {
     const uint64_t now = tsc_now_ns();
     const uint32_t received = poll_once(now);
-    if (++iterations_ % kControlEvery == 0) control_tick(now);
+    if (++iterations_ % kControlEvery == 0 || now - last_control_ns_ >= kControlPeriodNs) {
+      control_tick(now);
+      last_control_ns_ = now;
+    }
     if (idle_sleep_us_ == 0) continue;
     if (received != 0) {
       last_rx = now;

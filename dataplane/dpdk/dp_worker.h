@@ -1,8 +1,8 @@
 // One sluice-dp lcore: a queue pair on each port, its own flow table, pacer and counters.
 // The loop follows DPDK's l2fwd/l3fwd: burst RX, prefetch ahead, process, burst TX, free what
 // TX refused; control work (flow expiry, requests from the control thread) every
-// kControlEvery iterations, never per packet. With several lcores each owns one RX/TX queue
-// pair and symmetric RSS keeps both directions of a connection on the same lcore.
+// kControlEvery iterations or every millisecond, never per packet. With several lcores each owns
+// one RX/TX queue pair and symmetric RSS keeps both directions of a connection on the same lcore.
 #pragma once
 
 #include <rte_common.h>
@@ -47,6 +47,9 @@ class alignas(RTE_CACHE_LINE_SIZE) Worker {
  public:
   static constexpr uint32_t kMaxBurst = 256;
   static constexpr uint32_t kControlEvery = 1024;
+  // ...or this often, whichever comes first: with --idle-sleep-us, 1024 iterations may take
+  // seconds, and a flow request must be answered well within its deadline.
+  static constexpr uint64_t kControlPeriodNs = 1000000;
 
   // ports[SL_DIR_FROM_OUTSIDE] is the outside port, ports[SL_DIR_FROM_INSIDE] the inside one.
   Worker(uint32_t rcu_id, uint16_t outside_port, uint16_t inside_port, uint16_t queue,
@@ -60,7 +63,8 @@ class alignas(RTE_CACHE_LINE_SIZE) Worker {
   // One iteration: an RX burst from each port, processed and sent, then due pacer releases.
   // Returns the packets received.
   uint32_t poll_once(uint64_t now_ns);
-  // Expiry and mailbox (the loop calls this every kControlEvery iterations).
+  // Expiry and mailbox (the loop calls this every kControlEvery iterations or kControlPeriodNs,
+  // whichever comes first).
   void control_tick(uint64_t now_ns);
   // The lcore loop until *quit becomes true. Clock: TSC.
   void run(const std::atomic<bool> &quit);
@@ -99,6 +103,7 @@ class alignas(RTE_CACHE_LINE_SIZE) Worker {
   PreparedPacket prep_[kMaxBurst];  // stage 1's results for the burst being handled
   uint16_t txlen_[2] = {0, 0};
   uint64_t iterations_ = 0;
+  uint64_t last_control_ns_ = 0;
   uint64_t rng_;
 
   std::atomic<uint32_t> flows_req_{0}, flows_done_{0};

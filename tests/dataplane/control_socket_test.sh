@@ -6,6 +6,8 @@
 #   - the socket is 0600 at umask 000; a non-root user is refused (setpriv, uid nobody);
 #   - a client stalled on half a header does not stall sluicectl, and SIGTERM still ends
 #     sluice-dp (and removes its socket) with that client connected;
+#   - the lcore answers a flow request within its 1 s deadline although it sleeps 100 ms
+#     whenever idle (the control work runs by time, not only every 1024 iterations);
 #   - sluicectl --timeout gives up on a socket that never answers.
 # Usage: control_socket_test.sh SLUICE_DP SLUICECTL. Root only; exit 77 = skipped.
 set -euo pipefail
@@ -27,7 +29,7 @@ fail() { echo "FAIL: $*"; [ -f "$work/dp1.log" ] && tail -5 "$work/dp1.log"; exi
 start_dp() {  # start_dp NAME SOCKET -> pid in $dp_pid
   "$dp" --no-huge --no-pci -m 128 -l 0 --vdev "net_ring_${1}o" --vdev "net_ring_${1}i" \
     --file-prefix "${tag}_$1" --log-level=3 -- --outside "net_ring_${1}o" \
-    --inside "net_ring_${1}i" --control "$2" --idle-sleep-us 1000 --flow-table-size 1024 \
+    --inside "net_ring_${1}i" --control "$2" --idle-sleep-us 100000 --flow-table-size 1024 \
     --pacer-size 256 > "$work/$1.log" 2>&1 &
   dp_pid=$!
   pids+=("$dp_pid")

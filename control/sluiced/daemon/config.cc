@@ -82,7 +82,7 @@ bool parse_u64(std::string_view s, uint64_t &out, int base = 10) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-std::string quoted(std::string_view s) {
+std::string in_quotes(std::string_view s) {
   std::string out = "'";
   for (const char c : s.substr(0, 64)) {
     const auto u = static_cast<unsigned char>(c);
@@ -103,7 +103,7 @@ bool config_bool(const po::variables_map &vm, const std::string &key, bool dflt)
   if (v == nullptr) return dflt;
   if (*v == "true" || *v == "yes" || *v == "on" || *v == "1") return true;
   if (*v == "false" || *v == "no" || *v == "off" || *v == "0") return false;
-  throw ConfigError(key + ": " + quoted(*v) + " is not true or false");
+  throw ConfigError(key + ": " + in_quotes(*v) + " is not true or false");
 }
 
 std::chrono::milliseconds parse_duration(std::string_view text, const std::string &key) {
@@ -126,10 +126,10 @@ std::chrono::milliseconds parse_duration(std::string_view text, const std::strin
   }
   uint64_t n = 0;
   if (!parse_u64(num, n))
-    throw ConfigError(key + ": " + quoted(text) +
+    throw ConfigError(key + ": " + in_quotes(text) +
                       " is not a duration (a number with ms, s, m, h or d, e.g. 30s)");
   if (n > (uint64_t{1} << 40) / scale)
-    throw ConfigError(key + ": " + quoted(text) + " is too long");
+    throw ConfigError(key + ": " + in_quotes(text) + " is too long");
   return std::chrono::milliseconds(static_cast<int64_t>(n * scale));
 }
 
@@ -146,7 +146,8 @@ std::string format_duration(std::chrono::milliseconds d) {
 mode_t parse_mode(std::string_view text, const std::string &key) {
   uint64_t m = 0;
   if (!parse_u64(text, m, 8) || m > 0777)
-    throw ConfigError(key + ": " + quoted(text) + " is not a permission mode (octal, e.g. 0660)");
+    throw ConfigError(key + ": " + in_quotes(text) +
+                      " is not a permission mode (octal, e.g. 0660)");
   return static_cast<mode_t>(m);
 }
 
@@ -158,7 +159,7 @@ gid_t parse_group(std::string_view text, const std::string &key) {
   group g{};
   group *res = nullptr;
   if (::getgrnam_r(name.c_str(), &g, buf.data(), buf.size(), &res) == 0 && res) return res->gr_gid;
-  throw ConfigError(key + ": no group named " + quoted(text));
+  throw ConfigError(key + ": no group named " + in_quotes(text));
 }
 
 double parse_percent(std::string_view text, const std::string &key) {
@@ -166,7 +167,7 @@ double parse_percent(std::string_view text, const std::string &key) {
   if (s.ends_with('%')) s.remove_suffix(1);
   uint64_t n = 0;
   if (!parse_u64(s, n) || n > 100)
-    throw ConfigError(key + ": " + quoted(text) + " is not a percentage (0 to 100)");
+    throw ConfigError(key + ": " + in_quotes(text) + " is not a percentage (0 to 100)");
   return static_cast<double>(n);
 }
 

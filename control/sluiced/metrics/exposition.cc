@@ -20,7 +20,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-std::string quoted(std::string_view s) {
+std::string in_quotes(std::string_view s) {
   return "'" + std::string(s) + "'";
 }
 
@@ -113,13 +113,13 @@ std::string render_labels(const Labels &labels, const Label *extra) {
 
 void Exposition::declare(std::string_view name, MetricType type, std::string_view help) {
   if (!valid_metric_name(name))
-    throw ExpositionError("metric name " + quoted(name) + " is invalid");
+    throw ExpositionError("metric name " + in_quotes(name) + " is invalid");
   if (type == MetricType::counter && !ends_with(name, "_total"))
-    throw ExpositionError("counter " + quoted(name) + " does not end in _total");
+    throw ExpositionError("counter " + in_quotes(name) + " does not end in _total");
   auto it = families_.find(name);
   if (it != families_.end()) {
     if (it->second.type != type || it->second.help != help)
-      throw ExpositionError("metric " + quoted(name) + " declared twice, differently");
+      throw ExpositionError("metric " + in_quotes(name) + " declared twice, differently");
     return;
   }
   families_.emplace(std::string(name), Family{type, std::string(help), {}});
@@ -127,11 +127,12 @@ void Exposition::declare(std::string_view name, MetricType type, std::string_vie
 
 Exposition::Family &Exposition::family_for(std::string_view name, MetricType want) {
   auto it = families_.find(name);
-  if (it == families_.end()) throw ExpositionError("metric " + quoted(name) + " is not declared");
+  if (it == families_.end())
+    throw ExpositionError("metric " + in_quotes(name) + " is not declared");
   const bool scalar = want != MetricType::histogram;
   const bool is_scalar = it->second.type != MetricType::histogram;
   if (scalar != is_scalar)
-    throw ExpositionError("metric " + quoted(name) + " is a " +
+    throw ExpositionError("metric " + in_quotes(name) + " is a " +
                           std::string(to_string(it->second.type)));
   return it->second;
 }
@@ -142,12 +143,13 @@ void check_labels(std::string_view metric, const Labels &labels, bool histogram)
   std::set<std::string_view> seen;
   for (const auto &l : labels) {
     if (!valid_label_name(l.name))
-      throw ExpositionError("metric " + quoted(metric) + ": label name " + quoted(l.name) +
+      throw ExpositionError("metric " + in_quotes(metric) + ": label name " + in_quotes(l.name) +
                             " is invalid");
     if (histogram && l.name == "le")
-      throw ExpositionError("histogram " + quoted(metric) + ": label 'le' is reserved");
+      throw ExpositionError("histogram " + in_quotes(metric) + ": label 'le' is reserved");
     if (!seen.insert(l.name).second)
-      throw ExpositionError("metric " + quoted(metric) + ": label " + quoted(l.name) + " twice");
+      throw ExpositionError("metric " + in_quotes(metric) + ": label " + in_quotes(l.name) +
+                            " twice");
   }
 }
 
@@ -159,7 +161,7 @@ void Exposition::add_text(std::string_view name, const Labels &labels, std::stri
   std::string key = render_labels(labels);
   std::string line = std::string(name) + key + " " + value + "\n";
   if (!f.samples.emplace(std::move(key), std::move(line)).second)
-    throw ExpositionError("metric " + quoted(name) + ": two samples with labels " +
+    throw ExpositionError("metric " + in_quotes(name) + ": two samples with labels " +
                           render_labels(labels));
 }
 
@@ -187,7 +189,7 @@ void Exposition::add(std::string_view name, const Labels &labels, const Histogra
   lines += n + "_sum" + key + " " + format_value(h.sum()) + "\n";
   lines += n + "_count" + key + " " + std::to_string(h.count()) + "\n";
   if (!f.samples.emplace(std::move(key), std::move(lines)).second)
-    throw ExpositionError("metric " + quoted(name) + ": two samples with labels " +
+    throw ExpositionError("metric " + in_quotes(name) + ": two samples with labels " +
                           render_labels(labels));
 }
 

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -16,8 +17,10 @@
 #include "dp_stats.h"
 #include "sluice/xdp/bpffs.h"
 #include "sluice/xdp/error.h"
+#include "sluice/xdp/fd.h"
 #include "sluice/xdp/instance_lock.h"
 #include "sluice/xdp/instance_ops.h"
+#include "sluice/xdp/map_layout.h"
 #include "sluice/xdp/policy_map.h"
 #include "sluice/xdp/sl_xdp_layout.h"
 #include "sluice/xdp/xdp_object.h"
@@ -32,17 +35,6 @@ constexpr const char *kProgInside = "prog_inside";
 uint32_t mode_flags(XdpMode m) {
   return m == XdpMode::native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
 }
-
-// An fd we own, closed on scope exit.
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-  Fd(const Fd &) = delete;
-  Fd &operator=(const Fd &) = delete;
-};
 
 uint32_t prog_id_of(int prog_fd) {
   bpf_prog_info info{};
@@ -222,15 +214,25 @@ std::pair<uint32_t, uint32_t> upgrade(const std::string &name) {
                                              : "'" + ifname_of(idx[p]) + "'") +
                   " is not this instance's any more; nothing replaced");
   }
+  // Reuses every pinned map whose layout is unchanged; the others are created afresh
+  // (map_layout.h) and carried over below.
   XdpObject obj([&] {
     try {
-      return XdpObject(LoadOptions{.pin_dir = dir});  // reuses every pinned map
+      return XdpObject(LoadOptions{.pin_dir = dir, .renew_changed_maps = true});
     } catch (const Error &e) {
-      throw Error(std::string("cannot load the new programs over the pinned maps (a map's "
-                              "layout changed? then detach and attach): ") +
-                  e.what());
+      throw Error(std::string("cannot load the new programs over the pinned maps: ") + e.what());
     }
   }());
+  const std::vector<std::string> &renewed = obj.changed_maps();
+  const auto was_renewed = [&](const char *map) {
+    return std::find(renewed.begin(), renewed.end(), map) != renewed.end();
+  };
+  // The policy in force goes into the new layout before any packet meets the new programs.
+  if (was_renewed("policy")) {
+    Fd old_policy(bpf_obj_get((dir + "/policy").c_str()));
+    if (old_policy.fd < 0) throw_errno("cannot open " + dir + "/policy", errno);
+    carry_policy(old_policy.fd, obj.map_fd("policy"));
+  }
   const int new_fd[2] = {obj.prog_fd(Program::outside), obj.prog_fd(Program::inside)};
   auto replace = [&](int p, int from, int to) {
     LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = from);
@@ -253,6 +255,19 @@ std::pair<uint32_t, uint32_t> upgrade(const std::string &name) {
       throw_errno("replaced, but cannot re-pin " + pin +
                       " (status will show the port as not attached; upgrade again)",
                   errno);
+  }
+  // The old programs are gone: their last counts join the new map's, and every renewed map
+  // takes its pin the same way (the old map goes when nothing holds it any more).
+  for (const std::string &map : renewed) {
+    const std::string pin = dir + "/" + map, tmp = pin + "_new";
+    if (map == "stats") {
+      Fd old_stats(bpf_obj_get(pin.c_str()));
+      if (old_stats.fd < 0) throw_errno("replaced, but cannot open " + pin, errno);
+      carry_stats(old_stats.fd, obj.map_fd("stats"));
+    }
+    ::unlink(tmp.c_str());
+    if (bpf_obj_pin(obj.map_fd(map), tmp.c_str()) != 0 || ::rename(tmp.c_str(), pin.c_str()) != 0)
+      throw_errno("replaced, but cannot re-pin " + pin + " (detach and attach)", errno);
   }
   return {prog_id_of(new_fd[0]), prog_id_of(new_fd[1])};
 }

@@ -6,21 +6,9 @@
 #include <cerrno>
 
 #include "sluice/xdp/error.h"
+#include "sluice/xdp/fd.h"
 
 namespace sluice::xdp {
-namespace {
-
-struct Fd {
-  int fd;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-  Fd(const Fd &) = delete;
-  Fd &operator=(const Fd &) = delete;
-};
-
-}  // namespace
 
 void write_policy(int policy_map_fd, const sl_policy &policy) {
   // Same shape as the inner map template (struct slx_policy_slot), or the swap is refused.

@@ -3,6 +3,7 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -13,6 +14,7 @@
 
 #include "sluice/xdp/error.h"
 #include "sluice/xdp/heavy_maps.h"
+#include "sluice/xdp/map_layout.h"
 #include "sluice_xdp.skel.h"
 
 namespace sluice::xdp {
@@ -51,27 +53,9 @@ XdpObject::XdpObject(const LoadOptions &opts) {
               .kernel_log_size = log.size());
   skel_ = sluice_xdp__open_opts(&open_opts);
   if (skel_ == nullptr) throw_errno("cannot open the sluice XDP object", errno);
-  if (!opts.pin_dir.empty()) {
-    bpf_map *map = nullptr;
-    bpf_object__for_each_map(map, skel_->obj) {
-      const std::string path = opts.pin_dir + "/" + bpf_map__name(map);
-      // The kernel marks every devmap BPF_F_RDONLY_PROG when it creates it (and refuses the
-      // flag from user space), and libbpf 1.1 compares flags exactly when it reuses a pinned
-      // map: without the flag here, loading over an instance's pins (sluice-xdp attach
-      // --upgrade) fails on tx_port. Only for a map that is pinned already.
-      if (bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP && access(path.c_str(), F_OK) == 0 &&
-          bpf_map__set_map_flags(map, bpf_map__map_flags(map) | BPF_F_RDONLY_PROG) != 0) {
-        sluice_xdp__destroy(skel_);
-        throw Error("cannot set the flags of map " + std::string(bpf_map__name(map)));
-      }
-      if (bpf_map__set_pin_path(map, path.c_str()) != 0) {
-        sluice_xdp__destroy(skel_);
-        throw Error("cannot set pin path " + path);
-      }
-    }
-  }
   try {
-    size_heavy_sketch(skel_->obj);
+    size_heavy_sketch(skel_->obj);  // before use_pins: its entry count is part of its layout
+    if (!opts.pin_dir.empty()) use_pins(opts);
   } catch (...) {
     sluice_xdp__destroy(skel_);
     skel_ = nullptr;
@@ -95,16 +79,35 @@ XdpObject::XdpObject(const LoadOptions &opts) {
   }
 }
 
+void XdpObject::use_pins(const LoadOptions &opts) {
+  if (opts.renew_changed_maps) changed_ = changed_layouts(skel_->obj, opts.pin_dir);
+  bpf_map *map = nullptr;
+  bpf_object__for_each_map(map, skel_->obj) {
+    const std::string name = bpf_map__name(map), path = opts.pin_dir + "/" + name;
+    if (std::find(changed_.begin(), changed_.end(), name) != changed_.end()) continue;
+    // The kernel marks every devmap BPF_F_RDONLY_PROG when it creates it (and refuses the
+    // flag from user space), and libbpf 1.1 compares flags exactly when it reuses a pinned
+    // map: without the flag here, loading over an instance's pins (sluice-xdp attach
+    // --upgrade) fails on tx_port. Only for a map that is pinned already.
+    if (bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP && access(path.c_str(), F_OK) == 0 &&
+        bpf_map__set_map_flags(map, bpf_map__map_flags(map) | BPF_F_RDONLY_PROG) != 0)
+      throw Error("cannot set the flags of map " + name);
+    if (bpf_map__set_pin_path(map, path.c_str()) != 0) throw Error("cannot set pin path " + path);
+  }
+}
+
 XdpObject::~XdpObject() {
   if (skel_ != nullptr) sluice_xdp__destroy(skel_);
 }
 
-XdpObject::XdpObject(XdpObject &&o) noexcept : skel_(std::exchange(o.skel_, nullptr)) {}
+XdpObject::XdpObject(XdpObject &&o) noexcept
+    : skel_(std::exchange(o.skel_, nullptr)), changed_(std::move(o.changed_)) {}
 
 XdpObject &XdpObject::operator=(XdpObject &&o) noexcept {
   if (this != &o) {
     if (skel_ != nullptr) sluice_xdp__destroy(skel_);
     skel_ = std::exchange(o.skel_, nullptr);
+    changed_ = std::move(o.changed_);
   }
   return *this;
 }

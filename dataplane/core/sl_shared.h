@@ -3,7 +3,11 @@
  * static_assert (see tests/core/layout_test.cc); BPF maps use these types directly.
  *
  * Conventions: addresses and ports in network byte order, as on the wire; everything else in
- * host byte order. Explicit padding so layouts are identical for every compiler and target. */
+ * host byte order. Explicit padding so layouts are identical for every compiler and target.
+ *
+ * sl_policy and sl_stats grow only by appending fields, and a new field's 0 must mean "off" (or
+ * "none counted"): sluice-xdp attach --upgrade carries an older build's pinned policy and
+ * counters over as a prefix of the new layout (bpf/include/sluice/xdp/map_layout.h). */
 #ifndef SLUICE_CORE_SL_SHARED_H
 #define SLUICE_CORE_SL_SHARED_H
 

@@ -31,10 +31,12 @@ void attach(const AttachOptions &opts);
 // a gap and without losing state: the new object reuses every pinned map (table, policy,
 // flows, counters, devmap), and each port's program is swapped in one atomic step
 // (XDP_FLAGS_REPLACE: the kernel swaps only if the old program is still the attached one;
-// every packet runs either the old or the new program, none runs neither). Fails without
-// changing anything when a pinned map does not match the new object's definition (the map
-// layout changed: then only detach + attach will do), or when a port's program is no longer
-// ours. Returns the new programs' ids (outside, inside).
+// every packet runs either the old or the new program, none runs neither). A pinned map
+// whose layout this build changed (a longer sl_policy or sl_stats, a resized flow table) is
+// created afresh and carried over as map_layout.h says: the policy and the counters are kept,
+// the flows and the heavy-hitter window restart. Fails without changing anything when another
+// map's layout changed (then only detach + attach will do), or when a port's program is no
+// longer ours. Returns the new programs' ids (outside, inside).
 std::pair<uint32_t, uint32_t> upgrade(const std::string &name);
 
 // Detaches both programs (only if they are still ours) and removes the pins. Throws if there is

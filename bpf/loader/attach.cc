@@ -91,6 +91,20 @@ slx_meta read_meta(const std::string &dir) {
   return m;
 }
 
+// Pins fd at path in place of what is pinned there: pinned under a temporary name first, then
+// renamed over the old pin, so path always names one object (the old one until the rename).
+// False with errno set when it cannot.
+bool repin(int fd, const std::string &path) {
+  const std::string tmp = path + "_new";
+  ::unlink(tmp.c_str());
+  if (bpf_obj_pin(fd, tmp.c_str()) != 0) return false;
+  if (::rename(tmp.c_str(), path.c_str()) == 0) return true;
+  const int err = errno;
+  ::unlink(tmp.c_str());
+  errno = err;
+  return false;
+}
+
 }  // namespace
 
 XdpMode parse_mode(const std::string &s) {
@@ -246,12 +260,8 @@ std::pair<uint32_t, uint32_t> upgrade(const std::string &name) {
   }
   // The pins follow: the new program under a temporary name, renamed over the old pin.
   for (int p = 0; p < 2; ++p) {
-    const std::string pin = dir + "/" + pins[p], tmp = pin + "_new";
-    ::unlink(tmp.c_str());
-    const bpf_program *prog =
-        p == 0 ? obj.skeleton()->progs.sluice_outside : obj.skeleton()->progs.sluice_inside;
-    if (bpf_obj_pin(bpf_program__fd(prog), tmp.c_str()) != 0 ||
-        ::rename(tmp.c_str(), pin.c_str()) != 0)
+    const std::string pin = dir + "/" + pins[p];
+    if (!repin(new_fd[p], pin))
       throw_errno("replaced, but cannot re-pin " + pin +
                       " (status will show the port as not attached; upgrade again)",
                   errno);
@@ -259,14 +269,13 @@ std::pair<uint32_t, uint32_t> upgrade(const std::string &name) {
   // The old programs are gone: their last counts join the new map's, and every renewed map
   // takes its pin the same way (the old map goes when nothing holds it any more).
   for (const std::string &map : renewed) {
-    const std::string pin = dir + "/" + map, tmp = pin + "_new";
+    const std::string pin = dir + "/" + map;
     if (map == "stats") {
       Fd old_stats(bpf_obj_get(pin.c_str()));
       if (old_stats.fd < 0) throw_errno("replaced, but cannot open " + pin, errno);
       carry_stats(old_stats.fd, obj.map_fd("stats"));
     }
-    ::unlink(tmp.c_str());
-    if (bpf_obj_pin(obj.map_fd(map), tmp.c_str()) != 0 || ::rename(tmp.c_str(), pin.c_str()) != 0)
+    if (!repin(obj.map_fd(map), pin))
       throw_errno("replaced, but cannot re-pin " + pin + " (detach and attach)", errno);
   }
   return {prog_id_of(new_fd[0]), prog_id_of(new_fd[1])};

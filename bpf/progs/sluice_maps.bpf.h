@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "core/sl_caps.h"
 #include "core/sl_heavy.h"
 #include "core/sl_shared.h"
 #include "sluice/xdp/sl_xdp_layout.h"
@@ -54,6 +55,27 @@ struct {
   __type(key, struct sl_flow_key);
   __type(value, struct sl_flow_state);
 } flows SEC(".maps");
+
+/* Aggregate caps (core/sl_caps.h): one entry per sender address (/32, /128) and network (/24,
+ * /64) of a capped level, shared by every CPU (open-flow counts updated atomically). LRU: a full
+ * map pushes out the entry used least recently, whose sender starts afresh (not counted: the
+ * kernel does not say). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, SLX_MAX_CAPS);
+  __type(key, struct sl_heavy_key);
+  __type(value, struct sl_cap_entry);
+} caps SEC(".maps");
+
+/* One all-zero entry, never written: the value a new caps entry is created from. (The caps
+ * steps run as global functions at the end of the deepest call chain, where 24 bytes of stack
+ * for a zero value would pass the verifier's 512.) */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct sl_cap_entry);
+} caps_zero SEC(".maps");
 
 /* Index SLX_PORT_OUTSIDE / SLX_PORT_INSIDE -> the ifindex of that port. */
 struct {

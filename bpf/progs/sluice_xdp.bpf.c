@@ -112,6 +112,27 @@ static __always_inline struct sl_heavy_sketch *slx_heavy_sketch(const struct sl_
   return bpf_map_lookup_elem(&heavy_sketch, &cpu);
 }
 
+/* The core's caps steps are BPF global functions (SL_SUBPROG): they take no env (see
+ * core/sl_sequence.h); sl_env_cap_entry, the one hook they call, reads none. */
+#define SL_SUBPROG_NO_ENV
+
+/* A caps entry (core/sl_caps.h) of the shared LRU map; a new one is created zeroed (another
+ * CPU creating it at the same moment wins, and its entry is used). */
+static __always_inline struct sl_cap_entry *sl_env_cap_entry(struct slx_env *env,
+                                                             const struct sl_heavy_key *key,
+                                                             int create) {
+  const struct sl_cap_entry *zero;
+  struct sl_cap_entry *e;
+  __u32 first = 0;
+  (void)env;
+  e = bpf_map_lookup_elem(&caps, key);
+  if (e || !create) return e;
+  zero = bpf_map_lookup_elem(&caps_zero, &first);
+  if (!zero) return 0;
+  bpf_map_update_elem(&caps, key, zero, BPF_NOEXIST);
+  return bpf_map_lookup_elem(&caps, key);
+}
+
 #include "core/sl_sequence.h"
 
 static __always_inline int slx_forward(__u32 dir) {

@@ -43,7 +43,10 @@
   X(out_of_scope)                  \
   X(tarpit_synacks)                \
   X(tarpit_acks)                   \
-  X(tarpit_silent)
+  X(tarpit_silent)                 \
+  X(caps_rate)                     \
+  X(caps_flows)                    \
+  X(caps_evicted)
 // struct sl_level_stats
 #define SLUICE_SL_LEVEL_STATS(X) \
   X(syns)                        \

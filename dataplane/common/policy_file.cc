@@ -14,6 +14,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "core/sl_caps.h"
 #include "core/sl_cookie.h"
 #include "core/sl_decide.h"
 #include "server_scope.h"
@@ -74,6 +75,13 @@ int parse_mode(const std::string &v, const std::string &what) {
   throw PolicyError(what + ": " + shown(v) + " is not one of enforce, observe");
 }
 
+uint32_t parse_cap_over(const std::string &v, const std::string &what) {
+  const std::string l = lower(v);
+  if (l == "drop") return SL_CAP_DROP;
+  if (l == "rst" || l == "reset") return SL_CAP_RST;
+  throw PolicyError(what + ": " + shown(v) + " is not one of drop, rst");
+}
+
 uint8_t parse_block(const std::string &v, const std::string &what) {
   const std::string l = lower(v);
   if (l == "none" || l == "no" || l == "false") return SL_BLOCK_NONE;
@@ -113,6 +121,10 @@ struct LevelState {
   int threshold_line = 0;
   int strip_wscale_line = 0;
   int tarpit_line = 0;
+  int caps_line = 0;  // the first caps key's line (0: none)
+  uint32_t syn_per_min = 0;
+  uint32_t syn_burst = 0;  // 0: unset (the default: 10 seconds' worth)
+  int syn_burst_line = 0;
   int32_t threshold = 0;
   int mode = -1;  // the level's `mode`: 0 enforce, 1 observe, -1 unset ([smtp] mode decides)
 };
@@ -144,6 +156,17 @@ struct KeySpec {
 sl_profile &prof(State &st, unsigned l) {
   return st.out.policy.profiles[l];
 }
+
+sl_caps &caps(State &st, unsigned l, int line) {
+  if (st.level[l].caps_line == 0) st.level[l].caps_line = line;
+  return st.out.policy.caps[l];
+}
+
+// Aggregate caps' bounds: a sender may be allowed up to a million open flows, and a rate of at
+// most 600,000 SYNs a minute (10,000 a second; the GCRA interval is kept in microseconds).
+constexpr uint64_t kMaxCapFlows = 1'000'000;
+constexpr uint64_t kMaxSynPerMin = 600'000;
+constexpr uint64_t kMaxSynBurst = 100'000;
 
 const KeySpec kKeys[] = {
     {Section::kSmtp, "ports",
@@ -234,6 +257,30 @@ const KeySpec kKeys[] = {
      [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
        prof(st, l).block = parse_block(v, what);
      }},
+    {Section::kLevel, "max_flows",
+     [](State &st, unsigned l, int line, const std::string &v, const std::string &what) {
+       caps(st, l, line).max_flows = static_cast<uint32_t>(parse_uint(v, kMaxCapFlows, what));
+     }},
+    {Section::kLevel, "max_flows_net",
+     [](State &st, unsigned l, int line, const std::string &v, const std::string &what) {
+       caps(st, l, line).max_flows_net = static_cast<uint32_t>(parse_uint(v, kMaxCapFlows, what));
+     }},
+    {Section::kLevel, "max_syn_per_min",
+     [](State &st, unsigned l, int line, const std::string &v, const std::string &what) {
+       caps(st, l, line);
+       st.level[l].syn_per_min = static_cast<uint32_t>(parse_uint(v, kMaxSynPerMin, what));
+     }},
+    {Section::kLevel, "syn_burst",
+     [](State &st, unsigned l, int line, const std::string &v, const std::string &what) {
+       const auto n = static_cast<uint32_t>(parse_uint(v, kMaxSynBurst, what));
+       if (n == 0) throw PolicyError(what + " must be at least 1");
+       st.level[l].syn_burst = n;
+       st.level[l].syn_burst_line = line;
+     }},
+    {Section::kLevel, "over_cap",
+     [](State &st, unsigned l, int line, const std::string &v, const std::string &what) {
+       caps(st, l, line).over = parse_cap_over(v, what);
+     }},
 };
 
 std::string expected_keys(Section s) {
@@ -268,6 +315,36 @@ std::pair<Section, unsigned> parse_section(const std::string &section) {
     throw PolicyError("section [" + section + "]: write the level number as [level." +
                       std::to_string(lvl) + "] (no leading zeros)");
   return {Section::kLevel, lvl};
+}
+
+// A level's aggregate caps once its section is read: the SYN rate as a GCRA interval and
+// tolerance, and the checks that span keys (caps need a level that creates flows).
+void set_level_caps(const std::string &name, const std::string &sec, const LevelState &ls,
+                    const sl_profile &p, sl_caps &c) {
+  if (ls.syn_burst_line != 0 && ls.syn_per_min == 0)
+    fail(name, ls.syn_burst_line, "syn_burst needs max_syn_per_min in [" + sec + "]");
+  if (ls.syn_per_min != 0) {
+    c.syn_interval_us = static_cast<uint32_t>(60'000'000u / ls.syn_per_min);
+    // Unset: ten seconds' worth of the rate, at least 1.
+    const uint64_t burst =
+        ls.syn_burst != 0 ? ls.syn_burst : std::max<uint64_t>(1, (ls.syn_per_min + 5) / 6);
+    const uint64_t tolerance = (burst - 1) * c.syn_interval_us;
+    if (tolerance > UINT32_MAX)
+      fail(name, ls.syn_burst_line != 0 ? ls.syn_burst_line : ls.caps_line,
+           "syn_burst " + std::to_string(burst) + " at max_syn_per_min " +
+               std::to_string(ls.syn_per_min) + " is a burst over 71 minutes long");
+    c.syn_tolerance_us = static_cast<uint32_t>(tolerance);
+  }
+  if (!sl_caps_any(&c)) {  // none, or every one 0 ("no cap")
+    if (c.over != SL_CAP_DROP)
+      fail(name, ls.caps_line, "over_cap in [" + sec + "] without a cap to be over");
+    return;
+  }
+  if (p.block != SL_BLOCK_NONE || p.tarpit == SL_TARPIT_STATELESS)
+    fail(name, ls.caps_line,
+         "[" + sec + "] " + (p.block != SL_BLOCK_NONE ? "blocks" : "answers SYNs statelessly") +
+             ": it creates no flows, so caps (max_flows, max_flows_net, max_syn_per_min, " +
+             "over_cap) cannot apply");
 }
 
 }  // namespace
@@ -383,6 +460,7 @@ PolicyFile parse_policy(std::istream &in, const std::string &name) {
     if (p.tarpit == SL_TARPIT_STATELESS && p.block != SL_BLOCK_NONE)
       fail(name, ls.tarpit_line,
            "tarpit = stateless answers the SYN, block refuses it: choose one");
+    set_level_caps(name, sec, ls, p, out.policy.caps[l]);
     if (out.level_names[l].empty()) out.level_names[l] = "level" + std::to_string(l);
     out.policy.thresholds[l] = ls.threshold;
     p.observe = static_cast<uint8_t>(ls.mode >= 0 ? ls.mode : st.mode);
@@ -465,6 +543,15 @@ std::string format_policy(const PolicyFile &p) {
       << "server_drop_ppm = " << f.server_drop_ppm << "\n"
       << "tarpit = " << kTarpit[f.tarpit <= SL_TARPIT_STATELESS ? f.tarpit : 0] << "\n"
       << "block = " << kBlock[f.block <= SL_BLOCK_RST ? f.block : 0] << "\n";
+    const sl_caps &c = p.policy.caps[l];
+    if (c.max_flows != 0) o << "max_flows = " << c.max_flows << "\n";
+    if (c.max_flows_net != 0) o << "max_flows_net = " << c.max_flows_net << "\n";
+    if (c.syn_interval_us != 0) {
+      // Written back as what the parser keeps: a rate whose interval is whole microseconds.
+      o << "max_syn_per_min = " << 60'000'000u / c.syn_interval_us << "\n"
+        << "syn_burst = " << c.syn_tolerance_us / c.syn_interval_us + 1 << "\n";
+    }
+    if (sl_caps_any(&c)) o << "over_cap = " << (c.over == SL_CAP_RST ? "rst" : "drop") << "\n";
     if (f.observe) o << "mode = observe\n";
   }
   return o.str();

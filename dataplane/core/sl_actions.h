@@ -35,17 +35,19 @@ SL_INLINE __u8 sl_opt_wscale_value(const struct sl_pkt *pkt, void *data_end) {
   return o[2];
 }
 
-/* Inbound SYN of a sender at a level > 0 with profile prof. Block -> DROP or (RST) TX with
- * *tx_len set. Otherwise strips wscale / sack-perm as the profile says, records the client's
- * MSS/wscale and flags in *st (which the caller zeroes first, fills st->level, and stores as
- * the new flow), PASS. */
-SL_INLINE enum sl_verdict sl_act_syn(const struct sl_profile *prof, struct sl_pkt *pkt, void *data,
-                                     void *data_end, struct sl_flow_state *st, __u32 *tx_len) {
-  if (prof->block == SL_BLOCK_RST) {
+/* Inbound SYN of a sender at a level > 0 with profile prof. `block` is the profile's block
+ * mode, or the one an aggregate cap imposes on this SYN (sl_caps.h): one path for both. Block ->
+ * DROP or (RST) TX with *tx_len set. Otherwise strips wscale / sack-perm as the profile says,
+ * records the client's MSS/wscale and flags in *st (which the caller zeroes first, fills
+ * st->level, and stores as the new flow), PASS. */
+SL_INLINE enum sl_verdict sl_act_syn(const struct sl_profile *prof, __u8 block, struct sl_pkt *pkt,
+                                     void *data, void *data_end, struct sl_flow_state *st,
+                                     __u32 *tx_len) {
+  if (block == SL_BLOCK_RST) {
     if (sl_build_rst(data, data_end, pkt, tx_len)) return SL_VERDICT_TX;
     return SL_VERDICT_DROP;
   }
-  if (prof->block == SL_BLOCK_DROP) return SL_VERDICT_DROP;
+  if (block == SL_BLOCK_DROP) return SL_VERDICT_DROP;
 
   st->client_mss = sl_opt_mss_value(pkt, data_end);
   st->client_wscale = sl_opt_wscale_value(pkt, data_end);

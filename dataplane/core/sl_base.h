@@ -13,6 +13,16 @@
 #define SL_INLINE static inline __attribute__((always_inline))
 #endif
 
+/* A rare step of the sequence kept out of line. In BPF a global function: the verifier checks
+ * it once, on its own, instead of along every path of its caller (so its arguments are
+ * scalars or pointers to memory it checks for 0, and it returns a scalar). In user space a
+ * plain out-of-line function. */
+#if defined(__bpf__)
+#define SL_SUBPROG __attribute__((noinline))
+#else
+#define SL_SUBPROG static __attribute__((noinline)) inline
+#endif
+
 #define SL_LIKELY(x) __builtin_expect(!!(x), 1)
 #define SL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 

@@ -16,6 +16,8 @@
  *                   SYN-ACK (sl_cookie.h), no state; else sl_act_syn(); PASS creates the flow
  *                   (before the lookup, every inbound SYN counts for its client's address and
  *                   network in the runner's heavy-hitter sketch: sl_heavy.h)
+ *                   (a level with aggregate caps first checks the sender's open flows and SYN
+ *                   rate: sl_caps.h; a SYN over a cap is dropped or answered with RST)
  *   CLIENT_SEG / SERVER_SEG -> find the flow; none -> forward untouched (a client segment
  *                   acknowledging a cookie of a still tarpitted sender: answered or dropped
  *                   here); a level the policy no longer has -> forward untouched
@@ -39,6 +41,7 @@
 #include "sl_decide.h"
 #include "sl_actions.h"
 #include "sl_heavy.h"
+#include "sl_caps.h"
 #include "sl_cookie.h"
 
 #if defined(SL_ENV)

@@ -250,6 +250,31 @@ SL_INLINE void sl_heavy_keys(const struct sl_flow_key *fk, struct sl_heavy_key *
   }
 }
 
+/* The address key of a client alone (sl_heavy_keys' `host`), and that key turned into its
+ * network's in place: for a runner that needs one at a time in one buffer. */
+SL_INLINE void sl_heavy_key_host(const struct sl_flow_key *fk, struct sl_heavy_key *k) {
+  __builtin_memset(k, 0, sizeof(*k));
+  k->family = fk->family;
+  if (fk->family == SL_AF_INET) {
+    sl_store64(k->addr, sl_load64(fk->client) & SL_JOIN64(0xffffffffu, 0));
+    k->prefix_len = 32;
+  } else {
+    sl_store64(k->addr, sl_load64(fk->client));
+    sl_store64(k->addr + 8, sl_load64(fk->client + 8));
+    k->prefix_len = 128;
+  }
+}
+
+SL_INLINE void sl_heavy_key_to_net(struct sl_heavy_key *k) {
+  if (k->family == SL_AF_INET) {
+    sl_store64(k->addr, sl_load64(k->addr) & SL_JOIN64(sl_htonl(0xffffff00u), 0));
+    k->prefix_len = 24;
+  } else {
+    sl_store64(k->addr + 8, 0);
+    k->prefix_len = 64;
+  }
+}
+
 /* ---- a bounded candidate table for runners that keep one in plain memory ----------------- */
 
 /* SL_HEAVY_TABLE_BUCKETS buckets of SL_HEAVY_TABLE_WAYS entries; a prefix lives in the bucket its

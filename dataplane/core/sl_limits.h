@@ -41,6 +41,16 @@
 #define SL_HEAVY_TABLE_LOG2 12
 #endif
 
+/* Aggregate caps (sl_caps.h): the plain-memory caps table holds 2^SL_CAPS_TABLE_LOG2 sender
+ * addresses and networks, in buckets of SL_CAPS_TABLE_WAYS; an entry idle this long forgets its
+ * open-flow count (a flow that ended unseen: evicted, expired, its FIN lost). */
+#ifndef SL_CAPS_TABLE_LOG2
+#define SL_CAPS_TABLE_LOG2 16
+#endif
+#ifndef SL_CAPS_IDLE_NS
+#define SL_CAPS_IDLE_NS (600ull * 1000000000ull)
+#endif
+
 /* Server prefixes a policy may scope to ([smtp] servers), per address family. */
 #ifndef SL_MAX_SERVER_PREFIXES
 #define SL_MAX_SERVER_PREFIXES 16

@@ -5,9 +5,11 @@
  *                    packets the core cannot or need not shape
  *   sl_flow_key_make (sl_classify.h) the flow key of an SMTP packet
  *   sl_seq_syn       INBOUND_SYN: counted for the heavy hitters (sl_seq_heavy), reputation
- *                    (unlisted = score 0), level, sl_act_syn, new flow
+ *                    (unlisted = score 0), level, the level's caps (sl_seq_caps), sl_act_syn,
+ *                    new flow
  *   sl_seq_segment   CLIENT_SEG / SERVER_SEG: flow, re-lookup after a table or policy change,
- *                    released / stale / blocked / observed flows, sl_act_*_seg
+ *                    a capped flow's close released (sl_seq_caps_release), released / stale /
+ *                    blocked / observed flows, sl_act_*_seg
  *   sl_seq_unseen    UNSEEN: the policy's unseen_tcp
  *   sl_seq_act       the three above by class;  sl_seq_run  all of it for one frame
  *
@@ -44,6 +46,17 @@
  *                            __u32 epoch)               a prefix's estimate reached a report
  *                                                       point in window `epoch`: offer it to
  *                                                       the runner's bounded candidate table
+ *   struct sl_cap_entry *sl_env_cap_entry(SL_ENV *env, const struct sl_heavy_key *key,
+ *                                         int create)   the caps entry of a sender address or
+ *                                                       network (sl_caps.h), with `create` a
+ *                                                       new zero one when absent (counting an
+ *                                                       eviction in caps_evicted); 0 when absent
+ *                                                       and not created, or no room
+ *
+ * and optionally SL_SUBPROG_NO_ENV: the out-of-line steps (SL_SUBPROG) then take no env, and
+ * the one hook they call (sl_env_cap_entry) gets 0 for it. (XDP: handing a BPF global function
+ * the address of the caller's env makes the verifier forget the pointers in it, which the
+ * callee could have overwritten, and its stack is too short for a copy; its hook reads none.)
  *
  * Live flows follow the table: a flow records the generation its level came from
  * (sl_seq_generation: the table's plus the policy's, two counters that only grow, so their sum
@@ -57,9 +70,21 @@
 #if !defined(SL_ENV) || !defined(SL_ENV_FLOW)
 #error "define SL_ENV, SL_ENV_FLOW and the sl_env_* hooks before including sl_sequence.h"
 #endif
+/* An out-of-line step's env: its first parameter (SL_SUBPROG_ENV_PARAM, passed with
+ * SL_SUBPROG_ENV_ARG(env)), or none (SL_SUBPROG_ENV_INIT, with SL_SUBPROG_NO_ENV). */
+#if defined(SL_SUBPROG_NO_ENV)
+#define SL_SUBPROG_ENV_PARAM
+#define SL_SUBPROG_ENV_ARG(env)
+#define SL_SUBPROG_ENV_INIT SL_ENV *env = 0;
+#else
+#define SL_SUBPROG_ENV_PARAM SL_ENV *env,
+#define SL_SUBPROG_ENV_ARG(env) env,
+#define SL_SUBPROG_ENV_INIT
+#endif
 
 #include "sl_actions.h"
 #include "sl_base.h"
+#include "sl_caps.h"
 #include "sl_classify.h"
 #include "sl_cookie.h"
 #include "sl_decide.h"
@@ -159,12 +184,12 @@ SL_INLINE
 #else
 static __attribute__((noinline)) inline
 #endif
-void sl_seq_syn_observe(SL_ENV *env, const struct sl_profile *prof, struct sl_pkt *pkt,
+void sl_seq_syn_observe(SL_ENV *env, const struct sl_profile *prof, __u8 block, struct sl_pkt *pkt,
                         void *data_end, struct sl_level_stats *ls, struct sl_flow_state *fs) {
   ls->observed++;
-  if (prof->block == SL_BLOCK_RST)
+  if (block == SL_BLOCK_RST)
     ls->rst_sent++;
-  else if (prof->block == SL_BLOCK_DROP)
+  else if (block == SL_BLOCK_DROP)
     ls->dropped++;
   else if (prof->tarpit == SL_TARPIT_STATELESS)
     sl_env_stats(env)->tarpit_synacks++;
@@ -192,6 +217,108 @@ SL_INLINE void sl_seq_heavy(SL_ENV *env, const struct sl_policy *pol,
   est = sl_heavy_add(sk, &net, epoch);
   if (SL_UNLIKELY(sl_heavy_report_point(est, threshold)))
     sl_env_heavy_report(env, &net, est, epoch);
+}
+
+/* The aggregate caps of a SYN's level (sl_caps.h), at `now`: SL_SEQ_CAPS_OVER_RATE (over its
+ * address's rate), SL_SEQ_CAPS_OVER_FLOWS (over the open flows of its address or network), or
+ * the SL_FLOW_CAP_* flags of the entries its new flow is to be counted in (the rate taken;
+ * sl_seq_caps_count counts it once the flow exists). An entry the runner has no room for caps
+ * nothing. A scalar out, so that BPF verifies this once (SL_SUBPROG). */
+#define SL_SEQ_CAPS_OVER_RATE 0x100
+#define SL_SEQ_CAPS_OVER_FLOWS 0x200
+SL_SUBPROG int sl_seq_caps(SL_SUBPROG_ENV_PARAM const struct sl_caps *caps,
+                           const struct sl_flow_key *key, __u64 now) {
+  SL_SUBPROG_ENV_INIT
+  struct sl_heavy_key k; /* the address's key, then its network's (one buffer: BPF's stack) */
+  struct sl_cap_entry *h = 0, *n = 0;
+  int counted = 0;
+
+  if (caps == 0 || key == 0) return 0;
+  sl_heavy_key_host(key, &k);
+  if ((caps->syn_interval_us | caps->max_flows) != 0) h = sl_env_cap_entry(env, &k, 1);
+  sl_heavy_key_to_net(&k);
+  if (caps->max_flows_net != 0) n = sl_env_cap_entry(env, &k, 1);
+  if (h != 0) sl_cap_touch(h, now);
+  if (n != 0) sl_cap_touch(n, now);
+  if (h != 0 && caps->max_flows != 0 && h->flows >= caps->max_flows) return SL_SEQ_CAPS_OVER_FLOWS;
+  if (n != 0 && n->flows >= caps->max_flows_net) return SL_SEQ_CAPS_OVER_FLOWS;
+  if (h != 0 && caps->syn_interval_us != 0 && sl_cap_rate_take(h, caps, now))
+    return SL_SEQ_CAPS_OVER_RATE;
+  if (h != 0 && caps->max_flows != 0) counted |= SL_FLOW_CAP_HOST;
+  if (n != 0) counted |= SL_FLOW_CAP_NET;
+  return counted;
+}
+
+/* A new flow's sender entries (the SL_FLOW_CAP_* `counted`) count it: +1 each (an entry gone
+ * since sl_seq_caps counts nothing). */
+SL_SUBPROG int sl_seq_caps_count(SL_SUBPROG_ENV_PARAM const struct sl_flow_key *key, int counted) {
+  SL_SUBPROG_ENV_INIT
+  struct sl_heavy_key k;
+  struct sl_cap_entry *e;
+
+  if (key == 0) return 0;
+  sl_heavy_key_host(key, &k);
+  if (counted & SL_FLOW_CAP_HOST) {
+    e = sl_env_cap_entry(env, &k, 0);
+    if (e != 0) sl_cap_flow_add(e);
+  }
+  sl_heavy_key_to_net(&k);
+  if (counted & SL_FLOW_CAP_NET) {
+    e = sl_env_cap_entry(env, &k, 0);
+    if (e != 0) sl_cap_flow_add(e);
+  }
+  return 0;
+}
+
+/* A counted flow (its SL_FLOW_CAP_* flags `counted`) ends, or is replaced: released from its
+ * sender's entries at `now`. The caller clears the flags, so that it happens once. */
+SL_SUBPROG int sl_seq_caps_release(SL_SUBPROG_ENV_PARAM const struct sl_flow_key *key, int counted,
+                                   __u64 now) {
+  SL_SUBPROG_ENV_INIT
+  struct sl_heavy_key k;
+  struct sl_cap_entry *e;
+
+  if (key == 0) return 0;
+  sl_heavy_key_host(key, &k);
+  if (counted & SL_FLOW_CAP_HOST) {
+    e = sl_env_cap_entry(env, &k, 0);
+    if (e != 0) {
+      sl_cap_flow_release(e);
+      e->touched_ns = now;
+    }
+  }
+  sl_heavy_key_to_net(&k);
+  if (counted & SL_FLOW_CAP_NET) {
+    e = sl_env_cap_entry(env, &k, 0);
+    if (e != 0) {
+      sl_cap_flow_release(e);
+      e->touched_ns = now;
+    }
+  }
+  return 0;
+}
+
+/* The caps step of a SYN at a level with caps (sl_caps_any): the 5-tuple's counted flow, if
+ * any, released first (a retransmitted SYN or a reused port replaces it: one connection counts
+ * once); then sl_seq_caps, its overs counted. Returns what sl_seq_caps did. */
+SL_INLINE int sl_seq_syn_caps(SL_ENV *env, const struct sl_caps *caps,
+                              const struct sl_flow_key *key, __u64 now) {
+  struct sl_stats *st = sl_env_stats(env);
+  SL_ENV_FLOW *old = sl_env_flow_find(env, key);
+  int r;
+
+  if (old != 0) {
+    struct sl_flow_state *ofs = sl_env_flow_state(old);
+    int counted = ofs->flags & (SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET);
+    if (counted != 0) {
+      sl_seq_caps_release(SL_SUBPROG_ENV_ARG(env) key, counted, now);
+      ofs->flags = (__u8)(ofs->flags & ~(SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET));
+    }
+  }
+  r = sl_seq_caps(SL_SUBPROG_ENV_ARG(env) caps, key, now);
+  if (r == SL_SEQ_CAPS_OVER_RATE) st->caps_rate++;
+  if (r == SL_SEQ_CAPS_OVER_FLOWS) st->caps_flows++;
+  return r;
 }
 
 /* A SYN at a stateless tarpit level: answered in place with a SYN-ACK whose sequence number is
@@ -229,15 +356,18 @@ enum sl_verdict sl_seq_syn_cookie(SL_ENV *env, const struct sl_policy *pol, stru
  * reputation. An unlisted sender scores 0, and the policy applies to that score like any
  * other (a level-1 threshold <= 0 shapes it; the deny flag gives the highest level). Level 0:
  * PASS, no state. An observing level: counted, flow created, PASS unchanged. A stateless tarpit
- * level: sl_seq_syn_cookie (TX, no flow). Otherwise sl_act_syn: DROP, TX (out->tx_len), or PASS
- * with a new flow at this level. The flow records
- * the generation read before the lookup, so a table change that lands during it is looked up
- * again on the flow's next segment. */
+ * level: sl_seq_syn_cookie (TX, no flow). A level with caps: a SYN over one is dropped or
+ * answered with RST (through sl_act_syn, as a block level); an admitted one's flow is counted in
+ * them. Otherwise sl_act_syn: DROP, TX (out->tx_len), or PASS with a new flow at this level. The
+ * flow records the generation read before the lookup, so a table change that lands during it is
+ * looked up again on the flow's next segment. */
 SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, struct sl_pkt *pkt,
                                      void *data, void *data_end, const struct sl_flow_key *key,
                                      struct sl_seq_out *out) {
   struct sl_stats *st = sl_env_stats(env);
   const struct sl_profile *prof;
+  const struct sl_caps *caps;
+  int counted = 0;
   struct sl_rep_value rep;
   struct sl_level_stats *ls;
   struct sl_flow_state fs;
@@ -245,7 +375,8 @@ SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, s
   __u32 level;
   __u32 tx_len = 0;
   __u32 gen;
-  __u64 now;
+  __u64 now = 0;
+  __u8 block;
 
   out->flow = 0;
   out->level = 0;
@@ -261,13 +392,26 @@ SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, s
   ls = &st->level[level];
   ls->syns++;
   prof = &pol->profiles[level];
+  block = prof->block;
   __builtin_memset(&fs, 0, sizeof(fs));
+  caps = &pol->caps[level];
+  if (SL_UNLIKELY(sl_caps_any(caps))) {
+    now = sl_env_now(env);
+    counted = sl_seq_syn_caps(env, caps, key, now);
+    /* Over a cap, the SYN is blocked as the caps say, through the level's own block path
+     * (counted in dropped or rst_sent; at an observing level as if it were). */
+    if (counted & (SL_SEQ_CAPS_OVER_RATE | SL_SEQ_CAPS_OVER_FLOWS)) {
+      block = caps->over == SL_CAP_RST ? SL_BLOCK_RST : SL_BLOCK_DROP;
+      counted = 0;
+    }
+    fs.flags = (__u8)(fs.flags | (counted & (SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET)));
+  }
   if (SL_UNLIKELY(prof->observe)) {
-    sl_seq_syn_observe(env, prof, pkt, data_end, ls, &fs);
-  } else if (SL_UNLIKELY(prof->tarpit == SL_TARPIT_STATELESS && prof->block == SL_BLOCK_NONE)) {
+    sl_seq_syn_observe(env, prof, block, pkt, data_end, ls, &fs);
+  } else if (SL_UNLIKELY(prof->tarpit == SL_TARPIT_STATELESS && block == SL_BLOCK_NONE)) {
     return sl_seq_syn_cookie(env, pol, pkt, data, data_end, key, ls, out);
   } else {
-    v = sl_act_syn(prof, pkt, data, data_end, &fs, &tx_len);
+    v = sl_act_syn(prof, block, pkt, data, data_end, &fs, &tx_len);
     if (v == SL_VERDICT_DROP) {
       ls->dropped++;
       return v;
@@ -279,15 +423,18 @@ SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, s
     }
     if (pkt->rewritten) ls->rewritten++;
   }
-  now = sl_env_now(env);
+  if (now == 0) now = sl_env_now(env);
   fs.created_ns = now;
   fs.last_seen_ns = now;
   fs.level = (__u8)level;
   fs.gen = gen;
-  if (sl_env_flow_insert(env, key, &fs) == 0)
+  if (sl_env_flow_insert(env, key, &fs) == 0) {
     ls->flows++;
-  else
+    /* Counted once the flow exists, so that its close releases what it holds. */
+    if (SL_UNLIKELY(counted != 0)) sl_seq_caps_count(SL_SUBPROG_ENV_ARG(env) key, counted);
+  } else {
     st->flow_table_full++;
+  }
   return SL_VERDICT_PASS; /* sl_act_syn never delays */
 }
 
@@ -462,6 +609,12 @@ SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *po
     return SL_VERDICT_PASS;
   }
   fs = sl_env_flow_state(flow);
+  if (SL_UNLIKELY((fs->flags & (SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET)) != 0 &&
+                  (pkt->tcp_flags & (SL_TCP_FIN | SL_TCP_RST)) != 0)) {
+    sl_seq_caps_release(SL_SUBPROG_ENV_ARG(env) key,
+                        fs->flags & (SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET), sl_env_now(env));
+    fs->flags = (__u8)(fs->flags & ~(SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET));
+  }
   gen = sl_seq_generation(env, pol);
   if (SL_UNLIKELY(fs->gen != gen)) sl_seq_relookup(env, pol, key, fs, gen);
   level = fs->level;

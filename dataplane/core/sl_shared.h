@@ -65,6 +65,12 @@ enum sl_unseen_mode {
   SL_UNSEEN_PASS = 1, /* forward untouched (counted) */
 };
 
+/* What a SYN over one of its level's aggregate caps gets (sl_caps.over). */
+enum sl_cap_over {
+  SL_CAP_DROP = 0, /* dropped: the sender's own SYN back-off slows it further */
+  SL_CAP_RST = 1,  /* answered with RST|ACK: the sender gives up on this attempt at once */
+};
+
 /* ---- policy: thresholds and level profiles --------------------------------------------------- */
 
 /* What a level does to a flow. A zero field means "leave alone". */
@@ -103,6 +109,20 @@ struct sl_prefix6 {
 };
 SL_STATIC_ASSERT(sizeof(struct sl_prefix6) == 32, "sl_prefix6 layout");
 
+/* A level's aggregate caps (sl_caps.h): how many flows one sender may hold open and how fast
+ * it may open them. Only for a level that creates flows (not a block or a stateless tarpit). A
+ * zero field means "no cap". */
+struct sl_caps {
+  __u32 syn_interval_us;  /* new connections per sender address: one per this many us on average
+                             (GCRA; policy max_syn_per_min); 0 = no rate cap */
+  __u32 syn_tolerance_us; /* the burst: (syn_burst - 1) * syn_interval_us */
+  __u32 max_flows;        /* open flows per sender address (/32, /128) */
+  __u32 max_flows_net;    /* open flows per sender network (/24, /64) */
+  __u32 over;             /* enum sl_cap_over */
+  __u32 pad;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_caps) == 24, "sl_caps layout");
+
 /* Thresholds map a score to a level: the level is the highest i >= 1 with
  * score >= thresholds[i] (i < nlevels), else 0. An allow-flagged sender is always level 0.
  * Thresholds must be non-decreasing. Ports are the server ports watched (network order). */
@@ -130,10 +150,12 @@ struct sl_policy {
   __u32 cookie_key[4];  /* the cookies' secret: drawn at random by the data plane that runs the
                            policy and kept across policy changes, never written in a policy
                            file; zero in replays, so their output is reproducible */
+  /* Appended: aggregate caps per level (sl_caps.h); caps[0] is unused. */
+  struct sl_caps caps[SL_MAX_LEVELS];
 };
-SL_STATIC_ASSERT(sizeof(struct sl_policy) == SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 +
-                                                 SL_MAX_SMTP_PORTS * 2 + 12 + 8 +
-                                                 SL_MAX_SERVER_PREFIXES * (8 + 32) + 4 + 4 + 16,
+SL_STATIC_ASSERT(sizeof(struct sl_policy) ==
+                     SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 12 + 8 +
+                         SL_MAX_SERVER_PREFIXES * (8 + 32) + 4 + 4 + 16 + SL_MAX_LEVELS * 24,
                  "sl_policy layout");
 
 /* ---- reputation table -------------------------------------------------------------------- */
@@ -172,6 +194,8 @@ SL_STATIC_ASSERT(sizeof(struct sl_flow_key) == 40, "sl_flow_key layout");
 #define SL_FLOW_WSCALE_STRIP 0x02 /* window scale was removed from the client's SYN */
 #define SL_FLOW_CLOSING 0x04      /* FIN or RST seen: short timeout */
 #define SL_FLOW_SYNACK_SEEN 0x08
+#define SL_FLOW_CAP_HOST 0x10 /* counted in its sender address's open flows (sl_caps.h) */
+#define SL_FLOW_CAP_NET 0x20  /* counted in its sender network's open flows */
 
 /* State of a shaped flow. Clean flows have none. */
 struct sl_flow_state {
@@ -229,7 +253,13 @@ struct sl_stats {
                            zero-window ACK (probes, data, FIN) */
   __u64 tarpit_silent;  /* client segments of tarpitted connections dropped unanswered (the
                            handshake's ACK, RST) */
+  /* Aggregate caps (sl_caps.h): SYNs over a cap, also counted in their level's syns and in its
+   * dropped or rst_sent (as if they acted, at an observing level). */
+  __u64 caps_rate;    /* over the sender address's new-connection rate */
+  __u64 caps_flows;   /* over the open flows of the sender's address or network */
+  __u64 caps_evicted; /* caps entries pushed out of a full bucket of a runner's caps table
+                         (their senders start afresh); the XDP map's LRU evicts uncounted */
 };
-SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 11 * 8, "sl_stats layout");
+SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 14 * 8, "sl_stats layout");
 
 #endif /* SLUICE_CORE_SL_SHARED_H */

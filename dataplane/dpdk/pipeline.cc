@@ -11,9 +11,12 @@ Pipeline::Pipeline(const FlowTableConfig &flows)
     : flows_(flows),
       heavy_(std::make_unique<sl_heavy_sketch>()),
       heavy_table_(std::make_unique<sl_heavy_table>()),
-      heavy_seq_(std::make_unique<std::atomic<uint32_t>[]>(SL_HEAVY_TABLE_BUCKETS)) {
+      heavy_seq_(std::make_unique<std::atomic<uint32_t>[]>(SL_HEAVY_TABLE_BUCKETS)),
+      caps_(std::make_unique<sl_caps_table>()) {
   std::random_device rd;
   seed_heavy((uint64_t{rd()} << 32) | rd());
+  std::memset(caps_.get(), 0, sizeof(*caps_));
+  caps_->seed = (uint64_t{rd()} << 32) | rd();
 }
 
 void Pipeline::seed_heavy(uint64_t seed) {
@@ -43,11 +46,12 @@ sl_verdict Pipeline::on_syn_or_unseen(PreparedPacket &pp, uint64_t now_ns, const
                                       const RepTable *rep) {
   PacketResult &r = pp.out;
   if (pp.cls == SL_CLASS_UNSEEN) {
-    SeqEnv env{&flows_, &stats_, rep, 0, now_ns, nullptr, 0, nullptr, nullptr, nullptr};
+    SeqEnv env{&flows_, &stats_, rep, 0, now_ns, nullptr, 0, nullptr, nullptr, nullptr, nullptr};
     r.verdict = sl_seq_unseen(&env, &policy);
     return r.verdict;
   }
-  SeqEnv env{&flows_, &stats_, rep, pp.hash, now_ns, nullptr, 0, nullptr, nullptr, nullptr};
+  SeqEnv env{&flows_, &stats_, rep,     pp.hash, now_ns,     nullptr,
+             0,       nullptr, nullptr, nullptr, caps_.get()};
   env.heavy = heavy_.get();
   env.heavy_table = heavy_table_.get();
   env.heavy_seq = heavy_seq_.get();

@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "core/sl_actions.h"
+#include "core/sl_caps.h"
 #include "core/sl_classify.h"
 #include "core/sl_heavy.h"
 #include "core/sl_parse.h"
@@ -50,6 +51,7 @@ struct SeqEnv {
   sl_heavy_sketch *heavy;            // this lcore's SYN sketch (null in stage 1: only SYNs count)
   sl_heavy_table *heavy_table;       // and its candidate table
   std::atomic<uint32_t> *heavy_seq;  // the table's seqlock counters (heavy_seqlock.h)
+  sl_caps_table *caps;               // this lcore's caps table (null in stage 1)
 };
 
 }  // namespace sluice::dataplane
@@ -118,6 +120,11 @@ SL_INLINE void sl_env_heavy_report(SL_ENV *env, const sl_heavy_key *key, __u32 e
   sluice::dataplane::heavy_offer(*env->heavy_table, env->heavy_seq, *key, estimate, epoch);
 }
 
+// This lcore's caps table (core/sl_caps.h): bounded, an eviction counted.
+SL_INLINE sl_cap_entry *sl_env_cap_entry(SL_ENV *env, const sl_heavy_key *key, int create) {
+  return sl_caps_table_get(env->caps, key, create, &env->stats->caps_evicted);
+}
+
 #include "core/sl_sequence.h"
 
 namespace sluice::dataplane {
@@ -165,6 +172,9 @@ class Pipeline {
   void seed_heavy(uint64_t seed);
   const sl_heavy_sketch &heavy_sketch() const { return *heavy_; }
   const sl_heavy_table &heavy_table() const { return *heavy_table_; }
+  // Aggregate caps (core/sl_caps.h): this lcore's table of sender addresses and networks,
+  // empty with a random bucket seed at the start. Tests seed and read its entries.
+  sl_caps_table &caps() { return *caps_; }
   // From any thread, while the lcore runs: this lcore's candidates (each bucket copied under its
   // sequence counter, heavy_seqlock.h) and its sketch into `merge`. Returns the buckets
   // skipped because the lcore kept writing them through every retry (their candidates are
@@ -234,6 +244,7 @@ class Pipeline {
   std::unique_ptr<sl_heavy_sketch> heavy_;
   std::unique_ptr<sl_heavy_table> heavy_table_;
   std::unique_ptr<std::atomic<uint32_t>[]> heavy_seq_;  // one per bucket of heavy_table_
+  std::unique_ptr<sl_caps_table> caps_;
   sl_stats stats_{};
   PipelineExtraStats extra_{};
 };
@@ -248,7 +259,7 @@ __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, 
                                                                  PreparedPacket &pp) {
   pp.data = data;
   pp.end = data + len;
-  SeqEnv env{&flows_, &stats_, rep, 0, 0, nullptr, 0, nullptr, nullptr, nullptr};
+  SeqEnv env{&flows_, &stats_, rep, 0, 0, nullptr, 0, nullptr, nullptr, nullptr, nullptr};
   pp.cls = sl_seq_classify(&env, data, pp.end, frame_len, dir, &policy, &pp.pkt);
   if (pp.cls == SL_CLASS_OTHER || SL_UNLIKELY(pp.cls == SL_CLASS_UNSEEN)) return pp.cls;
   sl_flow_key_make(&pp.pkt, pp.cls, &pp.key);
@@ -274,7 +285,8 @@ __attribute__((always_inline)) inline sl_verdict Pipeline::finish(PreparedPacket
     return on_syn_or_unseen(pp, now_ns, policy, rep);
 
   PacketResult &r = pp.out;
-  SeqEnv env{&flows_, &stats_, rep, pp.hash, now_ns, rng, rnd, nullptr, nullptr, nullptr};
+  SeqEnv env{&flows_, &stats_, rep,     pp.hash, now_ns,     rng,
+             rnd,     nullptr, nullptr, nullptr, caps_.get()};
   sl_seq_out out;
   // The verdict lives in a local (and is returned in a register): GCC otherwise tested verdict
   // and class with one 8-byte load just after two 4-byte stores to them, a store-forwarding

@@ -72,6 +72,15 @@ TEST_P(XdpFixtureTable, MatchesExpectationsAndNativeRunner) {
     sl_flow_state st = *sluice::testing::seeded_flow(f, generation);
     ASSERT_EQ(bpf_map_update_elem(x.obj.map_fd("flows"), &key, &st, BPF_ANY), 0);
   }
+  // The caps entries of the client's address and network, seeded and read back by key.
+  sl_heavy_key cap_key[2]{};
+  if (has_key) sl_heavy_keys(&key, &cap_key[0], &cap_key[1]);
+  const std::optional<sl_cap_entry> *cap_seed[2] = {&f.cap_host_before, &f.cap_net_before};
+  for (int i = 0; i < 2; i++) {
+    if (!has_key || !cap_seed[i]->has_value()) continue;
+    sl_cap_entry e = **cap_seed[i];
+    ASSERT_EQ(bpf_map_update_elem(x.obj.map_fd("caps"), &cap_key[i], &e, BPF_ANY), 0);
+  }
 
   if (f.input.size() < 14) {
     // The kernel refuses to run XDP on less than an Ethernet header (and never receives one).
@@ -92,6 +101,15 @@ TEST_P(XdpFixtureTable, MatchesExpectationsAndNativeRunner) {
   EXPECT_EQ(r.action, xdp_action_for(native.verdict)) << f.description;
   if (native.verdict != SL_VERDICT_DROP) {
     EXPECT_EQ(r.output, native.output) << f.description;
+  }
+
+  const std::optional<uint32_t> *cap_after[2] = {&f.cap_host_flows_after, &f.cap_net_flows_after};
+  for (int i = 0; i < 2; i++) {
+    if (!has_key || !cap_after[i]->has_value()) continue;
+    sl_cap_entry e{};
+    const bool found = bpf_map_lookup_elem(x.obj.map_fd("caps"), &cap_key[i], &e) == 0;
+    EXPECT_EQ(found ? e.flows : 0u, **cap_after[i])
+        << f.description << (i == 0 ? ": address" : ": network");
   }
 
   if (has_key) {

@@ -95,6 +95,7 @@ struct LoadedXdp {
     set_table_generation(0);
     clear("host4_0", 4);
     clear("host6_0", 16);
+    clear("caps", sizeof(sl_heavy_key));
     const int ncpu = libbpf_num_possible_cpus();
     std::vector<sl_stats> zero_stats(static_cast<size_t>(ncpu));
     uint32_t zero = 0;

@@ -32,7 +32,7 @@ __attribute__((noinline)) int sl_core_bpf_compile_check(void *data, void *data_e
   __builtin_memset(&st, 0, sizeof(st));
   st.level = (__u8)level;
   if (cls == SL_CLASS_INBOUND_SYN)
-    v = sl_act_syn(prof, &pkt, data, data_end, &st, &tx_len);
+    v = sl_act_syn(prof, prof->block, &pkt, data, data_end, &st, &tx_len);
   else if (cls == SL_CLASS_SERVER_SEG)
     v = sl_act_server_seg(prof, &st, &pkt, data_end, rnd);
   else

@@ -34,6 +34,14 @@ TEST_P(FixtureTable, NativeRunnerGivesTheExpectedResult) {
   EXPECT_EQ(r.verdict, f.expected_verdict);
   EXPECT_EQ(hex(r.output), hex(f.expected_output));
   expect_same_flow(r.flow_after, f.expected_flow_after);
+  if (f.cap_host_flows_after) {
+    EXPECT_EQ(r.caps_after.host.value_or(sl_cap_entry{}).flows, *f.cap_host_flows_after)
+        << "the address's open flows";
+  }
+  if (f.cap_net_flows_after) {
+    EXPECT_EQ(r.caps_after.net.value_or(sl_cap_entry{}).flows, *f.cap_net_flows_after)
+        << "the network's open flows";
+  }
   // The flow's level is the current generation's, unless the packet left it alone.
   if (r.flow_after) {
     EXPECT_EQ(
@@ -74,6 +82,15 @@ TEST_P(FixtureTable, CountsWhatItDid) {
   EXPECT_EQ(r.stats.unseen, unseen ? 1u : 0u);
   EXPECT_EQ(r.stats.unseen_dropped, unseen && f.expected_verdict == SL_VERDICT_DROP ? 1u : 0u);
   EXPECT_EQ(r.stats.out_of_scope, f.out_of_scope ? 1u : 0u);
+  // Under the caps policy every SYN dropped or answered is over a cap: the rate when its
+  // address's entry was seeded over it, else the open flows.
+  const bool capped = f.policy == FixturePolicy::kCapped &&
+                      f.expected_class == SL_CLASS_INBOUND_SYN &&
+                      f.expected_verdict != SL_VERDICT_PASS;
+  const bool over_rate = capped && f.cap_host_before && f.cap_host_before->tat != 0;
+  EXPECT_EQ(r.stats.caps_rate, over_rate ? 1u : 0u);
+  EXPECT_EQ(r.stats.caps_flows, capped && !over_rate ? 1u : 0u);
+  EXPECT_EQ(r.stats.caps_evicted, 0u);
   if (f.out_of_scope) {
     EXPECT_EQ(f.expected_class, SL_CLASS_OTHER);
     EXPECT_EQ(r.stats.lookups, 0u) << "an out-of-scope sender is not looked up";

@@ -253,6 +253,16 @@ class Table {
   // The fixture added last acknowledges a cookie (CoreFixture::cookie_lookup).
   void cookie_lookup() { fixtures_.back().cookie_lookup = true; }
 
+  // The fixture added last's caps entries before and open-flow counts after (CoreFixture).
+  void caps(std::optional<sl_cap_entry> host_before, std::optional<sl_cap_entry> net_before,
+            std::optional<uint32_t> host_after, std::optional<uint32_t> net_after) {
+    CoreFixture &f = fixtures_.back();
+    f.cap_host_before = host_before;
+    f.cap_net_before = net_before;
+    f.cap_host_flows_after = host_after;
+    f.cap_net_flows_after = net_after;
+  }
+
   std::vector<CoreFixture> take() { return std::move(fixtures_); }
 
  private:
@@ -1093,6 +1103,77 @@ void stateless_tarpit(Table &t) {
   t.under(FixturePolicy::kStandard);
 }
 
+// A caps entry with `flows` open flows, last used "now" on every runner's clock (2^62 ns, 146
+// years, lies past all of them: never idle, so its count holds); `over_rate`: its next SYN's
+// theoretical arrival time lies as far, so a SYN now is over the rate.
+sl_cap_entry cap(uint32_t flows, bool over_rate = false) {
+  sl_cap_entry e;
+  std::memset(&e, 0, sizeof(e));
+  e.flows = flows;
+  e.touched_ns = 1ull << 62;
+  e.tat = over_rate ? 1ull << 62 : 0;
+  return e;
+}
+
+// Aggregate caps (kCapped): level 1 drops a SYN over 2 open flows per address, 4 per network or
+// its rate; level 2 answers one over 1 open flow per address with RST. Admitted flows are
+// counted in the entries, and their first FIN or RST releases them.
+void aggregate_caps(Table &t) {
+  const Bytes linux_syn = syn(c2s4()).tcp_options(linux_syn_options()).build();
+  const Bytes linux_syn_stripped = syn(c2s4()).tcp_options(linux_syn_options(true)).build();
+  const Bytes linux_syn6 = syn(c2s6()).tcp_options(linux_syn_options()).build();
+  const Bytes linux_syn6_stripped = syn(c2s6()).tcp_options(linux_syn_options(true)).build();
+  const uint8_t counted = SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET;
+  const uint8_t f = SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN | SL_FLOW_GREETED;
+
+  t.under(FixturePolicy::kCapped);
+  t.add("capped level: a first SYN is shaped and counted in its address and network", linux_syn,
+        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3), std::nullopt,
+        flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7));
+  t.caps(std::nullopt, std::nullopt, 1, 1);
+  t.add("capped level: a SYN under both flow caps is shaped and counted", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3), std::nullopt,
+        flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7));
+  t.caps(cap(1), cap(3), 2, 4);
+  t.add("capped level: a SYN over its address's open flows is dropped", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
+  t.caps(cap(2), cap(2), 2, 2);
+  t.add("capped level: a SYN over its network's open flows is dropped", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
+  t.caps(cap(0), cap(4), 0, 4);
+  t.add("capped level: a SYN over its address's rate is dropped", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
+  t.caps(cap(0, true), cap(0), 0, 0);
+  t.add("capped level: an IPv6 SYN over its /64's open flows is dropped", linux_syn6, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
+  t.caps(cap(1), cap(4), 1, 4);
+  t.add("capped level: an IPv6 SYN under its caps is shaped and counted", linux_syn6, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn6_stripped, rep(3), std::nullopt,
+        flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7));
+  t.caps(cap(0), cap(3), 1, 4);
+  t.add("capped level with RST: a SYN over its address's open flows is answered with RST",
+        linux_syn, kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(),
+        rep(6), std::nullopt, std::nullopt);
+  t.caps(cap(1), std::nullopt, 1, std::nullopt);
+  t.add("capped level: a SYN retransmitted on its counted flow counts once", linux_syn, kOut,
+        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3),
+        flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7),
+        flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7));
+  t.caps(cap(2), cap(4), 2, 4);
+  const Bytes fin = client_seg(c2s4()).flags(kFin | kAck).build();
+  t.add("capped level: a counted flow's FIN releases it from its address and network", fin, kOut,
+        SL_CLASS_CLIENT_SEG, SL_VERDICT_PASS, fin, std::nullopt, flow(1, f | counted),
+        flow(1, f | SL_FLOW_CLOSING));
+  t.caps(cap(2), cap(4), 1, 3);
+  const Bytes rst =
+      s2c4().flags(kRst | kAck).seq(kServerIsn + 1).ack(kClientIsn + 1).window(0).build();
+  t.add("capped level: a counted flow's RST from the server releases it once", rst, kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, rst, std::nullopt, flow(1, f | SL_FLOW_CAP_HOST),
+        flow(1, f | SL_FLOW_CLOSING));
+  t.caps(cap(1), cap(1), 0, 1);
+  t.under(FixturePolicy::kStandard);
+}
+
 std::vector<CoreFixture> make_fixtures() {
   Table t;
   not_smtp(t);
@@ -1109,6 +1190,7 @@ std::vector<CoreFixture> make_fixtures() {
   observe_mode(t);
   server_scope(t);
   stateless_tarpit(t);
+  aggregate_caps(t);
   return t.take();
 }
 
@@ -1197,6 +1279,15 @@ sl_policy fixture_policy(FixturePolicy variant) {
       add_server_prefix(p, "198.18.3.0", 24);
       add_server_prefix(p, "2001:2::26", 127);
       add_server_prefix(p, "2001:2:0:1::", 64);
+      break;
+    case FixturePolicy::kCapped:
+      p.caps[1].max_flows = 2;
+      p.caps[1].max_flows_net = 4;
+      p.caps[1].syn_interval_us = 1'000'000;
+      p.caps[1].syn_tolerance_us = 1'000'000;
+      p.caps[1].over = SL_CAP_DROP;
+      p.caps[2].max_flows = 1;
+      p.caps[2].over = SL_CAP_RST;
       break;
     case FixturePolicy::kStatelessTarpit:
       tarpit.tarpit = SL_TARPIT_STATELESS;

@@ -21,6 +21,7 @@
 //   level 4 drop-data  (score >= 9):  window 2048, strip wscale, client/server drop 1e6 ppm
 //   level 5 block-rst  (score >= 10): answer the SYN with RST|ACK
 //   level 6 block-drop (score >= 20): drop the SYN
+// (and the variants of FixturePolicy below).
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "core/sl_caps.h"
 #include "core/sl_core.h"
 
 namespace sluice::testing {
@@ -46,8 +48,12 @@ enum class FixturePolicy : uint8_t {
   kScopedOut = 7,  // 198.18.2.26/31, 198.18.3.0/24, 2001:2::26/127, 2001:2:0:1::/64: near misses,
                    // kServer4 and kServer6 out of scope
   kStatelessTarpit = 8,  // level 3 is a stateless tarpit (tarpit = stateless), with a fixed key
+  // Aggregate caps: level 1 at most 2 open flows per address and 4 per network, one SYN a
+  // second per address with a burst of 2, over a cap dropped; level 2 at most 1 open flow per
+  // address, over it answered with RST.
+  kCapped = 9,
 };
-inline constexpr unsigned kFixturePolicies = 9;
+inline constexpr unsigned kFixturePolicies = 10;
 
 struct CoreFixture {
   std::string description;
@@ -77,6 +83,12 @@ struct CoreFixture {
   // A client segment without a flow whose ACK acknowledges the stateless tarpit's cookie: its
   // sender is looked up (once) to see whether it is still tarpitted.
   bool cookie_lookup = false;
+  // Aggregate caps (core/sl_caps.h): the entries of the client's address and network before
+  // the packet, seeded into the runner's caps table (tat far past every runner's clock reads
+  // "over the rate"), and their open-flow counts after it (nullopt: not checked; 0 is also what
+  // an absent entry reads).
+  std::optional<sl_cap_entry> cap_host_before, cap_net_before;
+  std::optional<uint32_t> cap_host_flows_after, cap_net_flows_after;
 };
 
 const std::vector<CoreFixture> &core_fixtures();

@@ -29,7 +29,22 @@ SL_CHECK_OFFSET(sl_profile, pad, 23);
 
 static_assert(std::is_standard_layout_v<sl_policy>);
 static_assert(sizeof(sl_policy) == SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 +
-                                       12 + 8 + SL_MAX_SERVER_PREFIXES * (8 + 32) + 4 + 4 + 16);
+                                       12 + 8 + SL_MAX_SERVER_PREFIXES * (8 + 32) + 4 + 4 + 16 +
+                                       SL_MAX_LEVELS * 24);
+// Appended fields follow the older ones: an older layout is a prefix (map_layout.h).
+SL_CHECK_OFFSET(sl_policy, caps,
+                SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20 + SL_MAX_SERVER_PREFIXES * 40 + 4 +
+                    4 + 16);
+static_assert(sizeof(sl_caps) == 24);
+SL_CHECK_OFFSET(sl_caps, syn_interval_us, 0);
+SL_CHECK_OFFSET(sl_caps, syn_tolerance_us, 4);
+SL_CHECK_OFFSET(sl_caps, max_flows, 8);
+SL_CHECK_OFFSET(sl_caps, max_flows_net, 12);
+SL_CHECK_OFFSET(sl_caps, over, 16);
+static_assert(sizeof(sl_cap_entry) == 24);
+SL_CHECK_OFFSET(sl_cap_entry, tat, 0);
+SL_CHECK_OFFSET(sl_cap_entry, touched_ns, 8);
+SL_CHECK_OFFSET(sl_cap_entry, flows, 16);
 static_assert(alignof(sl_policy) == 4);
 SL_CHECK_OFFSET(sl_policy, heavy_syn_threshold,
                 SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20 + SL_MAX_SERVER_PREFIXES * 40);
@@ -86,7 +101,7 @@ SL_CHECK_OFFSET(sl_level_stats, dropped, 32);
 SL_CHECK_OFFSET(sl_level_stats, rst_sent, 40);
 SL_CHECK_OFFSET(sl_level_stats, observed, 48);
 
-static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 11 * 8);
+static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 14 * 8);
 SL_CHECK_OFFSET(sl_stats, packets, 0);
 SL_CHECK_OFFSET(sl_stats, smtp, 16);
 SL_CHECK_OFFSET(sl_stats, malformed, 32);
@@ -105,6 +120,9 @@ SL_CHECK_OFFSET(sl_stats, out_of_scope, 120 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, tarpit_synacks, 128 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, tarpit_acks, 136 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, tarpit_silent, 144 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, caps_rate, 152 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, caps_flows, 160 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, caps_evicted, 168 + SL_MAX_LEVELS * 56);
 
 // Wire headers: exact on-the-wire offsets.
 SL_CHECK_OFFSET(sl_ipv4, saddr, 12);

@@ -1,6 +1,7 @@
 // The native runner: the packet core's sequence (core/sl_sequence.h) over a plain buffer, with
-// an environment of one reputation entry, one flow slot, a fixed clock and a fixed random
-// number. The fixture table, the fuzzer and the benches run the product sequence through it.
+// an environment of one reputation entry, one flow slot, one caps entry for the client's address
+// and one for its network, a fixed clock and a fixed random number. The fixture table, the fuzzer
+// and the benches run the product sequence through it.
 #include "core/native_pipeline.h"
 
 #include <algorithm>
@@ -20,6 +21,10 @@ struct NativeEnv {
   uint32_t table_gen;
   NativeHeavy *heavy;  // null: SYNs not counted
   uint64_t now_ns;
+  // Caps entries: [0] the client's address, [1] its network (one client per packet, so one
+  // entry of each kind is the whole table).
+  bool cap_used[2];
+  sl_cap_entry cap[2];
 };
 
 }  // namespace
@@ -75,6 +80,16 @@ SL_INLINE void sl_env_heavy_report(SL_ENV *env, const sl_heavy_key *key, __u32 e
   sl_heavy_table_offer(env->heavy->table.get(), key, estimate, epoch);
 }
 
+SL_INLINE sl_cap_entry *sl_env_cap_entry(SL_ENV *env, const sl_heavy_key *key, int create) {
+  const unsigned i = sl_heavy_is_net(key);
+  if (!env->cap_used[i]) {
+    if (!create) return nullptr;
+    env->cap_used[i] = true;
+    std::memset(&env->cap[i], 0, sizeof(env->cap[i]));
+  }
+  return &env->cap[i];
+}
+
 #include "core/sl_sequence.h"
 
 namespace sluice::testing {
@@ -92,7 +107,7 @@ namespace {
 FixtureResult run_native_env(const std::vector<uint8_t> &input, sl_dir dir, const sl_policy &policy,
                              const std::optional<sl_rep_value> &client_rep,
                              const std::optional<sl_flow_state> &flow_before, uint32_t rnd,
-                             size_t readable, NativeHeavy *heavy) {
+                             size_t readable, NativeHeavy *heavy, const NativeCaps &caps) {
   FixtureResult r;
   // The readable part in an exactly sized heap copy: ASan reports any access past it. The rest
   // of the frame stays in `input`, out of the core's reach, as fragments are.
@@ -112,6 +127,11 @@ FixtureResult run_native_env(const std::vector<uint8_t> &input, sl_dir dir, cons
   env.table_gen = kNativeTableGeneration;
   env.heavy = heavy;
   env.now_ns = heavy != nullptr ? heavy->now_ns : 1;
+  const std::optional<sl_cap_entry> *seeds[2] = {&caps.host, &caps.net};
+  for (int i = 0; i < 2; i++) {
+    env.cap_used[i] = seeds[i]->has_value();
+    env.cap[i] = seeds[i]->value_or(sl_cap_entry{});
+  }
 
   sl_seq_out out{};
   r.verdict = sl_seq_run(&env, data, data_end, static_cast<uint32_t>(frame_len), dir, &policy,
@@ -138,6 +158,8 @@ FixtureResult run_native_env(const std::vector<uint8_t> &input, sl_dir dir, cons
   // narrowed) as it was: reported, as the data planes' tables still hold it.
   if ((has_key || env.stats.out_of_scope != 0) && env.has_flow) r.flow_after = env.flow;
   r.stats = env.stats;
+  if (env.cap_used[0]) r.caps_after.host = env.cap[0];
+  if (env.cap_used[1]) r.caps_after.net = env.cap[1];
   return r;
 }
 
@@ -147,20 +169,21 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
                                 const sl_policy &policy,
                                 const std::optional<sl_rep_value> &client_rep,
                                 const std::optional<sl_flow_state> &flow_before, uint32_t rnd,
-                                size_t readable) {
-  return run_native_env(input, dir, policy, client_rep, flow_before, rnd, readable, nullptr);
+                                size_t readable, const NativeCaps &caps) {
+  return run_native_env(input, dir, policy, client_rep, flow_before, rnd, readable, nullptr, caps);
 }
 
 FixtureResult run_native_counted(NativeHeavy &heavy, const std::vector<uint8_t> &input, sl_dir dir,
                                  const sl_policy &policy) {
   return run_native_env(input, dir, policy, std::nullopt, std::nullopt, 0x9e3779b9u, SIZE_MAX,
-                        &heavy);
+                        &heavy, NativeCaps{});
 }
 
 FixtureResult run_native(const CoreFixture &fixture, uint32_t rnd) {
   const sl_policy policy = fixture_policy(fixture.policy);
   return run_native_packet(fixture.input, fixture.dir, policy, fixture.client_rep,
-                           seeded_flow(fixture, kNativeTableGeneration + policy.generation), rnd);
+                           seeded_flow(fixture, kNativeTableGeneration + policy.generation), rnd,
+                           SIZE_MAX, NativeCaps{fixture.cap_host_before, fixture.cap_net_before});
 }
 
 std::optional<sl_flow_state> seeded_flow(const CoreFixture &fixture, uint32_t generation) {
@@ -197,6 +220,9 @@ std::string core_counter_diff(const sl_stats &runner, const sl_stats &native) {
       {"tarpit_synacks", runner.tarpit_synacks, native.tarpit_synacks},
       {"tarpit_acks", runner.tarpit_acks, native.tarpit_acks},
       {"tarpit_silent", runner.tarpit_silent, native.tarpit_silent},
+      {"caps_rate", runner.caps_rate, native.caps_rate},
+      {"caps_flows", runner.caps_flows, native.caps_flows},
+      {"caps_evicted", runner.caps_evicted, native.caps_evicted},
   };
   for (int i = 0; i < SL_MAX_LEVELS; i++) {
     const sl_level_stats &a = runner.level[i], &b = native.level[i];

@@ -9,9 +9,16 @@
 #include <vector>
 
 #include "core/fixtures.h"
+#include "core/sl_caps.h"
 #include "core/sl_heavy.h"
 
 namespace sluice::testing {
+
+// The native runner's caps entries (core/sl_caps.h) for the packet's client: its address's and
+// its network's; nullopt: none.
+struct NativeCaps {
+  std::optional<sl_cap_entry> host, net;
+};
 
 struct FixtureResult {
   sl_class cls = SL_CLASS_OTHER;
@@ -22,6 +29,7 @@ struct FixtureResult {
   std::optional<sl_flow_state> flow_after;
   int parse_result = SL_PARSE_OK;  // what sl_parse returned
   sl_stats stats{};                // what the sequence counted (packets[] aside: the runner's)
+  NativeCaps caps_after;           // the caps entries after the packet
 };
 
 // The fixture with its policy (fixture_policy(fixture.policy)). rnd: the random number for a
@@ -52,7 +60,7 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
                                 const sl_policy &policy,
                                 const std::optional<sl_rep_value> &client_rep,
                                 const std::optional<sl_flow_state> &flow_before, uint32_t rnd,
-                                size_t readable = SIZE_MAX);
+                                size_t readable = SIZE_MAX, const NativeCaps &caps = {});
 
 // SYN heavy-hitter state the native runner keeps across packets (run_native_counted): one
 // sketch and one candidate table, as one lcore of sluice-dp has, and a clock the caller sets.

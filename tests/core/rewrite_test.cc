@@ -177,7 +177,8 @@ TEST(Rewrite, ActSynWithoutStrippingRecordsButKeepsOptions) {
   sl_flow_state st;
   std::memset(&st, 0, sizeof(st));
   uint32_t tx = 0;
-  EXPECT_EQ(sl_act_syn(&prof, &p.pkt, p.buf.begin(), p.buf.end(), &st, &tx), SL_VERDICT_PASS);
+  EXPECT_EQ(sl_act_syn(&prof, prof.block, &p.pkt, p.buf.begin(), p.buf.end(), &st, &tx),
+            SL_VERDICT_PASS);
   EXPECT_EQ(p.buf.bytes(), frame);
   EXPECT_EQ(st.client_mss, 1200);
   EXPECT_EQ(st.client_wscale, 6);

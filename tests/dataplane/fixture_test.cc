@@ -81,6 +81,14 @@ TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
   Worker w(0, outside.id, inside.id, 0, wc, pub, kT0);
   const auto before = sluice::testing::seeded_flow(f, generation);
   if (before && has_key) w.pipeline().flows().insert(key, *before, kT0);
+  // The caps entries of the client's address and network, seeded and read back by key.
+  sl_heavy_key cap_key[2]{};
+  if (has_key) sl_heavy_keys(&key, &cap_key[0], &cap_key[1]);
+  __u64 seed_evictions = 0;
+  const std::optional<sl_cap_entry> *cap_seed[2] = {&f.cap_host_before, &f.cap_net_before};
+  for (int i = 0; i < 2; i++)
+    if (has_key && cap_seed[i]->has_value())
+      *sl_caps_table_get(&w.pipeline().caps(), &cap_key[i], 1, &seed_evictions) = **cap_seed[i];
 
   testing::RingPort &rx = f.dir == SL_DIR_FROM_OUTSIDE ? outside : inside;
   testing::RingPort &other = f.dir == SL_DIR_FROM_OUTSIDE ? inside : outside;
@@ -124,6 +132,14 @@ TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
   EXPECT_EQ(st.lookups, f.expected_class == SL_CLASS_INBOUND_SYN || f.cookie_lookup ? 1u : 0u)
       << "class";
   EXPECT_EQ(sluice::testing::core_counter_diff(st, native.stats), "");
+
+  const std::optional<uint32_t> *cap_after[2] = {&f.cap_host_flows_after, &f.cap_net_flows_after};
+  for (int i = 0; i < 2; i++) {
+    if (!has_key || !cap_after[i]->has_value()) continue;
+    const sl_cap_entry *c =
+        sl_caps_table_get(&w.pipeline().caps(), &cap_key[i], 0, &seed_evictions);
+    EXPECT_EQ(c != nullptr ? c->flows : 0u, **cap_after[i]) << (i == 0 ? "address" : "network");
+  }
 
   const FlowEntry *e = has_key ? w.pipeline().flows().find(key) : nullptr;
   if (f.expected_flow_after) {

@@ -2,6 +2,8 @@
 // input is refused with FILE:LINE: reason.
 #include "policy_file.h"
 
+#include "core/sl_caps.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -146,8 +148,9 @@ TEST(PolicyFile, EveryDocumentedKeyIsAccepted) {
   const PolicyFile p = parse(
       "[smtp]\nports = 25\n[level.1]\nthreshold = 1\nname = x\nwindow_clamp = 1\nmss_clamp = 1\n"
       "strip_wscale = true\nstrip_sack_perm = true\ndelay_us = 1\nclient_drop_ppm = 1\n"
-      "server_drop_ppm = 1\ntarpit = true\nblock = none\nmode = enforce\n[level.2]\nthreshold = 2\n"
-      "delay_ms = 2\n");
+      "server_drop_ppm = 1\ntarpit = true\nblock = none\nmode = enforce\nmax_flows = 1\n"
+      "max_flows_net = 1\nmax_syn_per_min = 1\nsyn_burst = 1\nover_cap = drop\n"
+      "[level.2]\nthreshold = 2\ndelay_ms = 2\n");
   EXPECT_EQ(p.policy.nlevels, 3u);
   EXPECT_EQ(p.policy.profiles[2].delay_us, 2000u);
 }
@@ -255,6 +258,24 @@ INSTANTIATE_TEST_SUITE_P(
                 "test.ini:2: ", "unknown key 'port' in [smtp] (expected ports"},
         BadCase{"control byte in name", "[level.1]\nthreshold = 1\nname = a\x1b[2Jb\n",
                 "test.ini:3: ", "'a\\x1b[2Jb' has a byte that is not printable"},
+        BadCase{"caps on a block level", "[level.1]\nthreshold = 1\nblock = drop\nmax_flows = 3\n",
+                "test.ini:4: ", "creates no flows"},
+        BadCase{"caps on a stateless tarpit",
+                "[level.1]\nthreshold = 1\nmax_syn_per_min = 6\ntarpit = stateless\n",
+                "test.ini:3: ", "answers SYNs statelessly"},
+        BadCase{"burst without a rate", "[level.1]\nthreshold = 1\nsyn_burst = 3\n",
+                "test.ini:3: ", "syn_burst needs max_syn_per_min"},
+        BadCase{"burst of 0", "[level.1]\nthreshold = 1\nmax_syn_per_min = 6\nsyn_burst = 0\n",
+                "test.ini:4: ", "at least 1"},
+        BadCase{"burst over 71 minutes",
+                "[level.1]\nthreshold = 1\nmax_syn_per_min = 1\nsyn_burst = 100\n",
+                "test.ini:4: ", "over 71 minutes"},
+        BadCase{"rate too high", "[level.1]\nthreshold = 1\nmax_syn_per_min = 600001\n",
+                "test.ini:3: ", "exceeds 600000"},
+        BadCase{"bad over_cap", "[level.1]\nthreshold = 1\nmax_flows = 2\nover_cap = reject\n",
+                "test.ini:4: ", "drop, rst"},
+        BadCase{"over_cap without a cap", "[level.1]\nthreshold = 1\nover_cap = rst\n",
+                "test.ini:3: ", "without a cap"},
         BadCase{"long name",
                 "[level.1]\nthreshold = 1\nname = "
                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
@@ -326,6 +347,37 @@ TEST(PolicyFile, HeavyHittersDefaultOnAndTakeAThreshold) {
             "test.ini:2: 'heavy_syn_threshold': 1000001 exceeds 1000000");
   EXPECT_EQ(error_of("[level.1]\nthreshold = 1\nheavy_hitters = on\n").substr(0, 39),
             "test.ini:3: unknown key 'heavy_hitters'");
+}
+
+// Aggregate caps: max_flows, max_flows_net, max_syn_per_min (+ syn_burst, 10 s' worth by
+// default) and over_cap, kept as the core's GCRA interval and tolerance; format round-trips.
+TEST(PolicyFile, AggregateCapsPerLevel) {
+  const PolicyFile p = parse(
+      "[level.1]\nthreshold = 3\nmax_flows = 4\nmax_flows_net = 16\nmax_syn_per_min = 60\n"
+      "syn_burst = 5\n[level.2]\nthreshold = 5\nmax_syn_per_min = 120\nover_cap = rst\n"
+      "[level.3]\nthreshold = 8\nblock = rst\n");
+  const sl_caps &a = p.policy.caps[1], &b = p.policy.caps[2];
+  EXPECT_EQ(a.max_flows, 4u);
+  EXPECT_EQ(a.max_flows_net, 16u);
+  EXPECT_EQ(a.syn_interval_us, 1'000'000u);
+  EXPECT_EQ(a.syn_tolerance_us, 4'000'000u) << "a burst of 5: 4 intervals of tolerance";
+  EXPECT_EQ(a.over, static_cast<uint32_t>(SL_CAP_DROP)) << "drop unless over_cap says rst";
+  EXPECT_EQ(b.syn_interval_us, 500'000u);
+  EXPECT_EQ(b.syn_tolerance_us, 19u * 500'000u) << "unset: 10 s' worth (20 SYNs)";
+  EXPECT_EQ(b.max_flows, 0u);
+  EXPECT_EQ(b.over, static_cast<uint32_t>(SL_CAP_RST));
+  EXPECT_FALSE(sl_caps_any(&p.policy.caps[3]));
+  const PolicyFile again = parse(format_policy(p));
+  EXPECT_EQ(std::memcmp(&again.policy, &p.policy, sizeof(sl_policy)), 0) << format_policy(p);
+  // A rate whose interval is not whole microseconds is written back as the one kept.
+  const PolicyFile odd = parse("[level.1]\nthreshold = 3\nmax_syn_per_min = 7\n");
+  EXPECT_EQ(odd.policy.caps[1].syn_interval_us, 8'571'428u);
+  const PolicyFile odd_again = parse(format_policy(odd));
+  EXPECT_EQ(std::memcmp(&odd_again.policy, &odd.policy, sizeof(sl_policy)), 0);
+  // Every cap 0 is no cap, and no over_cap is written.
+  const PolicyFile none = parse("[level.1]\nthreshold = 3\nmax_flows = 0\n");
+  EXPECT_FALSE(sl_caps_any(&none.policy.caps[1]));
+  EXPECT_EQ(format_policy(none).find("over_cap"), std::string::npos);
 }
 
 // tarpit = false | server (true) | stateless; a stateless level cannot block; the parser marks a

@@ -24,6 +24,10 @@
 #ifndef SLX_MAX_FLOWS
 #define SLX_MAX_FLOWS (256u * 1024)
 #endif
+/* Caps entries (core/sl_caps.h): sender addresses and networks of capped levels, LRU. */
+#ifndef SLX_MAX_CAPS
+#define SLX_MAX_CAPS (64u * 1024)
+#endif
 /* tbl8 groups: one per /24 that holds a prefix longer than /24. */
 #ifndef SLX_TBL8_GROUPS
 #define SLX_TBL8_GROUPS 16384u

@@ -134,6 +134,12 @@ void print_stats(const dp::DataplaneStats &s, std::ostream &out) {
     out << fmt::format(
         "\nstateless tarpit: {} SYNs answered, {} segments answered, {} dropped unanswered\n",
         s.totals.tarpit_synacks, s.totals.tarpit_acks, s.totals.tarpit_silent);
+  // SYNs over a level's aggregate caps are in its dropped / rst columns; why, is here.
+  if (s.totals.caps_rate + s.totals.caps_flows + s.totals.caps_evicted != 0)
+    out << fmt::format(
+        "\naggregate caps: {} SYNs over a sender's open connections, {} over its rate, {} "
+        "entries evicted\n",
+        s.totals.caps_flows, s.totals.caps_rate, s.totals.caps_evicted);
   // With one lcore its row would repeat the totals above.
   if (s.lcores.size() > 1) {
     out << "\n";

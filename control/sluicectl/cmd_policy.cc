@@ -11,6 +11,7 @@
 #include <ostream>
 
 #include "command_registry.h"
+#include "core/sl_caps.h"
 #include "core/sl_decide.h"
 #include "policy_file.h"
 #include "server_scope.h"
@@ -24,13 +25,27 @@ namespace rep = sluice::reputation;
 namespace dp = sluice::dataplane;
 using nlohmann::json;
 
-std::string action_of(const sl_profile &p, unsigned level) {
+// A level's aggregate caps, shortly: "; caps 4 per address, 16 per network, 30 SYN/min (burst
+// 5), over: drop"; "" without caps.
+std::string caps_of(const sl_caps &c) {
+  if (!sl_caps_any(&c)) return "";
+  std::vector<std::string> parts;
+  if (c.max_flows != 0) parts.push_back(fmt::format("{} per address", c.max_flows));
+  if (c.max_flows_net != 0) parts.push_back(fmt::format("{} per network", c.max_flows_net));
+  if (c.syn_interval_us != 0)
+    parts.push_back(fmt::format("{} SYN/min (burst {})", 60'000'000u / c.syn_interval_us,
+                                c.syn_tolerance_us / c.syn_interval_us + 1));
+  return fmt::format("; caps {}, over: {}", fmt::join(parts, ", "),
+                     c.over == SL_CAP_RST ? "rst" : "drop");
+}
+
+std::string action_of(const sl_policy &pol, unsigned level) {
+  const sl_profile &p = pol.profiles[level];
   if (level == 0) return "pass";
   if (p.block == SL_BLOCK_DROP) return "block (drop)";
   if (p.block == SL_BLOCK_RST) return "block (rst)";
   if (p.tarpit == SL_TARPIT_STATELESS) return "tarpit (stateless)";
-  if (p.tarpit) return "tarpit";
-  return "shape";
+  return (p.tarpit ? "tarpit" : "shape") + caps_of(pol.caps[level]);
 }
 
 // Table entries per level (every host and prefix entry of the four arrays, by its effective
@@ -93,7 +108,7 @@ int cmd_check(Context &ctx) {
                    : std::vector<std::string>{"level", "name", "threshold", "action", "unlisted"});
   for (unsigned l = 0; l < pol.nlevels && l < SL_MAX_LEVELS; ++l) {
     const std::string name = l < pf.level_names.size() ? pf.level_names[l] : "";
-    const std::string action = action_of(pol.profiles[l], l);
+    const std::string action = action_of(pol, l);
     const double unlisted_share = l == unlisted ? 1.0 : 0.0;
     json j = {{"level", l}, {"name", name}, {"action", action}, {"unlisted_share", unlisted_share}};
     j["threshold"] = l == 0 ? json(nullptr) : json(pol.thresholds[l]);

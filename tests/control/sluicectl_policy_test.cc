@@ -129,6 +129,28 @@ TEST_F(SluicectlPolicy, WarnsAndShowsWhenUnlistedSendersAreBlocked) {
   EXPECT_THAT(r.out, HasSubstr("valid, 3 levels"));
 }
 
+// A level's aggregate caps are part of its action.
+TEST_F(SluicectlPolicy, ShowsALevelsAggregateCaps) {
+  const std::string capped =
+      write("capped.ini",
+            "[level.1]\nthreshold = 3\nwindow_clamp = 2048\nmax_flows = 4\nmax_flows_net = 16\n"
+            "max_syn_per_min = 30\nsyn_burst = 5\nover_cap = rst\n[level.2]\nthreshold = 9\n"
+            "block = drop\n");
+  const Result r = run({"policy", "check", capped, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["levels"][1]["action"],
+            "shape; caps 4 per address, 16 per network, 30 SYN/min (burst 5), over: rst");
+  EXPECT_EQ(j["levels"][2]["action"], "block (drop)");
+  const Result bad = run({"policy", "check",
+                          write("bad.ini",
+                                "[level.1]\nthreshold = 3\nblock = drop\n"
+                                "max_flows = 2\n")});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("bad.ini:4: "));
+  EXPECT_THAT(bad.err, HasSubstr("creates no flows"));
+}
+
 // The server scope and the tarpit's kind are part of what an operator checks.
 TEST_F(SluicectlPolicy, ShowsTheServerScopeAndAStatelessTarpit) {
   const std::string scoped =

@@ -107,6 +107,54 @@ BENCHMARK(BM_SynClassify)
     ->Args({10000000, 1000000})
     ->Unit(benchmark::kNanosecond);
 
+// Aggregate caps' cost on the SYN path (issue 15: <= 5 ns per SYN of a listed sender): the same
+// shaped SYNs (every sender at level 1, each SYN a new connection: its client port counts up)
+// under a policy without caps (arg 0) and with caps that never refuse (arg 1: the entries are
+// looked up or created, touched, the rate taken and the new flow counted, for the sender's
+// address and its /24). Run both interleaved (one command line):
+//   bench_dp_syn --benchmark_filter=ShapedSyn --benchmark_repetitions=10
+//     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+void BM_ShapedSyn(benchmark::State &state) {
+  const Table &t = table(65536, 10000);
+  std::istringstream pin(state.range(0) == 0
+                             ? "[level.1]\nthreshold = 1\nwindow_clamp = 2048\n"
+                             : "[level.1]\nthreshold = 1\nwindow_clamp = 2048\n"
+                               "max_flows = 1000000\nmax_flows_net = 1000000\n"
+                               "max_syn_per_min = 600000\nsyn_burst = 100000\n");
+  const PolicyFile pf = parse_policy(pin, "bench");
+  Pipeline pipe(FlowTableConfig{.max_flows = 65536});
+  std::vector<std::vector<uint8_t>> frames;
+  for (uint32_t s : t.senders) frames.push_back(syn_frame(s));
+  constexpr size_t kBurst = 32;
+  constexpr size_t kTcpOff = 14 + 20;
+  std::vector<uint8_t> work[kBurst];
+  PreparedPacket pp[kBurst];
+  uint64_t rng = 1, now = 1'000'000'000;
+  size_t i = 0;
+  uint16_t port = 1024;
+  for (auto _ : state) {
+    pipe.count_packets(SL_DIR_FROM_OUTSIDE, kBurst);
+    for (size_t b = 0; b < kBurst; ++b) {
+      work[b] = frames[i++ % frames.size()];  // shaping rewrites the SYN in place
+      work[b][kTcpOff] = static_cast<uint8_t>(port >> 8);
+      work[b][kTcpOff + 1] = static_cast<uint8_t>(port++);
+      pipe.prepare(work[b].data(), static_cast<uint32_t>(work[b].size()),
+                   static_cast<uint32_t>(work[b].size()), SL_DIR_FROM_OUTSIDE, pf.policy,
+                   t.rep.get(), pp[b]);
+    }
+    for (size_t b = 0; b < kBurst; ++b) {
+      const sl_verdict v = pipe.finish(pp[b], now, rng, pf.policy, t.rep.get());
+      benchmark::DoNotOptimize(v);
+    }
+    now += 1000;
+  }
+  state.SetItemsProcessed(state.iterations() * kBurst);
+  state.counters["flows"] = static_cast<double>(pipe.stats().level[1].flows);
+  state.counters["capped"] =
+      static_cast<double>(pipe.stats().caps_rate + pipe.stats().caps_flows);
+}
+BENCHMARK(BM_ShapedSyn)->ArgName("caps")->Arg(0)->Arg(1)->Unit(benchmark::kNanosecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -116,11 +116,10 @@ BENCHMARK(BM_SynClassify)
 //     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 void BM_ShapedSyn(benchmark::State &state) {
   const Table &t = table(65536, 10000);
-  std::istringstream pin(state.range(0) == 0
-                             ? "[level.1]\nthreshold = 1\nwindow_clamp = 2048\n"
-                             : "[level.1]\nthreshold = 1\nwindow_clamp = 2048\n"
-                               "max_flows = 1000000\nmax_flows_net = 1000000\n"
-                               "max_syn_per_min = 600000\nsyn_burst = 100000\n");
+  std::istringstream pin(state.range(0) == 0 ? "[level.1]\nthreshold = 1\nwindow_clamp = 2048\n"
+                                             : "[level.1]\nthreshold = 1\nwindow_clamp = 2048\n"
+                                               "max_flows = 1000000\nmax_flows_net = 1000000\n"
+                                               "max_syn_per_min = 600000\nsyn_burst = 100000\n");
   const PolicyFile pf = parse_policy(pin, "bench");
   Pipeline pipe(FlowTableConfig{.max_flows = 65536});
   std::vector<std::vector<uint8_t>> frames;
@@ -150,8 +149,7 @@ void BM_ShapedSyn(benchmark::State &state) {
   }
   state.SetItemsProcessed(state.iterations() * kBurst);
   state.counters["flows"] = static_cast<double>(pipe.stats().level[1].flows);
-  state.counters["capped"] =
-      static_cast<double>(pipe.stats().caps_rate + pipe.stats().caps_flows);
+  state.counters["capped"] = static_cast<double>(pipe.stats().caps_rate + pipe.stats().caps_flows);
 }
 BENCHMARK(BM_ShapedSyn)->ArgName("caps")->Arg(0)->Arg(1)->Unit(benchmark::kNanosecond);
 

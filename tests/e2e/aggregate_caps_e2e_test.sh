@@ -18,22 +18,8 @@ set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=e2e_lib.sh
 . "$(dirname "$0")/e2e_lib.sh"
 
-dp_cmd="" dp_stop="" dp_spec="" sluicectl="" policy=$E2E_ROOT/scripts/demo-data/policy.ini
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --dataplane-cmd) dp_cmd=$2; shift 2 ;;
-    --dataplane-stop-cmd) dp_stop=$2; shift 2 ;;
-    --dataplane) dp_spec=$2; shift 2 ;;
-    --sluicectl) sluicectl=$2; shift 2 ;;
-    --policy) policy=$2; shift 2 ;;
-    *) echo "aggregate_caps_e2e_test: unknown argument '$1'" >&2; exit 2 ;;
-  esac
-done
+e2e_dataplane_args aggregate_caps_e2e_test "$@"
 e2e_require_privileged
-if [[ -z $dp_cmd || -z $dp_spec || ! -x $sluicectl ]]; then
-  echo "aggregate_caps_e2e_test: needs --dataplane-cmd, --dataplane and --sluicectl" >&2
-  exit 2
-fi
 
 e2e_begin aggregate_caps c
 cleanup() {

@@ -28,6 +28,32 @@ e2e_require_privileged() {
   exit 77
 }
 
+# e2e_dataplane_args NAME ARGS...: the options of a script that runs one data plane on the rig,
+#   --dataplane-cmd CMD --dataplane SPEC --sluicectl BIN [--dataplane-stop-cmd CMD]
+#   [--policy FILE]
+# into dp_cmd, dp_spec, sluicectl, dp_stop and policy (default: the demo policy). Exits 2,
+# naming NAME, on another option or when CMD, SPEC or BIN is missing.
+# shellcheck disable=SC2034 # the variables are the caller's
+e2e_dataplane_args() {
+  local name=$1
+  shift
+  dp_cmd="" dp_stop="" dp_spec="" sluicectl="" policy=$E2E_ROOT/scripts/demo-data/policy.ini
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --dataplane-cmd) dp_cmd=$2; shift 2 ;;
+      --dataplane-stop-cmd) dp_stop=$2; shift 2 ;;
+      --dataplane) dp_spec=$2; shift 2 ;;
+      --sluicectl) sluicectl=$2; shift 2 ;;
+      --policy) policy=$2; shift 2 ;;
+      *) echo "$name: unknown argument '$1'" >&2; exit 2 ;;
+    esac
+  done
+  if [[ -z $dp_cmd || -z $dp_spec || ! -x $sluicectl ]]; then
+    echo "$name: needs --dataplane-cmd, --dataplane and --sluicectl" >&2
+    exit 2
+  fi
+}
+
 # e2e_begin NAME ID_LETTER: a scratch folder ($work, the caller removes it), the results folder
 # $SLUICE_E2E_OUT/NAME ($out, emptied of old results) and a rig id unique to this run.
 e2e_begin() {

@@ -52,7 +52,7 @@ client() { # ROLE NAME
 }
 echo "== rig $RIG_ID, data plane: $dp_cmd ($spec)"
 e2e_start_dataplane
-for ((i = 0; i < 100; i++)); do ctl stats >/dev/null 2>&1 && break; sleep 0.1; done
+e2e_check "the data plane has its table and policy" e2e_wait_policy ctl
 
 # ---- capped: the throttled sender, 3 open connections at most -----------------------------------
 e2e_check "throttled client ran" client throttled capped
@@ -71,11 +71,5 @@ e2e_expect_eq "clean: connections that connected" 6 "$(e2e_json "$out/clean.json
 e2e_expect_eq "clean: connections refused" 0 "$(e2e_json "$out/clean.json" refused)"
 e2e_expect_eq "SYNs over the cap after the clean sender" 3 "$(stat caps_flows)"
 
-if [[ -n $dp_stop ]]; then
-  e2e_check "data plane stopped" rig_exec bump bash -c "$dp_stop"
-  dp_stop=""
-else
-  e2e_check "data plane still running at the end" rig_bg_running dataplane
-fi
-rig_bg_stop dataplane
+e2e_end_dataplane
 e2e_end

@@ -105,6 +105,35 @@ e2e_stop_dataplane() {
   fi
 }
 
+# e2e_wait_policy CTL...: waits (bounded: 10 s) until the data plane that CTL... reaches (a
+# command taking sluicectl's `dataplane` subcommands) reports a policy with levels. The XDP
+# start script attaches first and loads the table and the policy after; traffic passes
+# unshaped until then, so a test's first shaped connection must wait for it.
+e2e_wait_policy() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if "$@" stats --json 2>/dev/null | "$E2E_PYTHON" -c \
+      'import json, sys; sys.exit(0 if len(json.load(sys.stdin)["levels"]) > 1 else 1)' 2>/dev/null
+    then
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# e2e_end_dataplane: the data plane stopped at the end of a test, checked: by its stop command
+# (dp_stop) when it has one, else it must still be running then; its background job reaped.
+e2e_end_dataplane() {
+  if [[ -n ${dp_stop:-} ]]; then
+    e2e_check "data plane stopped" rig_exec bump bash -c "$dp_stop"
+    dp_stop=""
+  else
+    e2e_check "data plane still running at the end" rig_bg_running dataplane
+  fi
+  rig_bg_stop dataplane
+}
+
 # e2e_sluiced_cleanup: what a test of sluiced beside a data plane leaves to its EXIT trap:
 # sluiced stopped, the data plane stopped, the rig and the scratch directory removed.
 e2e_sluiced_cleanup() {

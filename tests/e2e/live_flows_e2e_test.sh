@@ -48,7 +48,7 @@ spec=$(eval "echo \"$dp_spec\"")
 ctl() { rig_exec bump "$sluicectl" --dataplane "$spec" dataplane "$@"; }
 echo "== rig $RIG_ID, data plane: $dp_cmd ($spec)"
 e2e_start_dataplane --dump
-for ((i = 0; i < 100; i++)); do ctl stats >/dev/null 2>&1 && break; sleep 0.1; done
+e2e_check "the data plane has its table and policy" e2e_wait_policy ctl
 
 # client ROLE MODE NAME [args]: live_flow_client.py in the background; waits (bounded) for its
 # ready file. Sets client_pid.
@@ -103,12 +103,6 @@ client_done
 e2e_check "throttled connection cut: $(e2e_json "$out/cut.json" error)" py_check cut \
   "r.get('error') == 'reset' and not r['delivered']"
 
-if [[ -n $dp_stop ]]; then
-  e2e_check "data plane stopped" rig_exec bump bash -c "$dp_stop"
-  dp_stop=""
-else
-  e2e_check "data plane still running at the end" rig_bg_running dataplane
-fi
-rig_bg_stop dataplane
+e2e_end_dataplane
 e2e_check_mail 1 --exclude-tag cut
 e2e_end

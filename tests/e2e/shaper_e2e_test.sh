@@ -149,13 +149,7 @@ measure throttled throttled send --tag throttled --client smtp-source --count 1 
   --deadline 45
 e2e_expect_eq "throttled: a 10 KB message still arrives" 1 "$(e2e_json "$out/throttled.json" delivered)"
 
-if [[ -n $dp_stop ]]; then
-  e2e_check "data plane stopped" rig_exec bump bash -c "$dp_stop"
-  dp_stop=""
-else
-  e2e_check "data plane still running at the end" rig_bg_running dataplane
-fi
-rig_bg_stop dataplane
+e2e_end_dataplane
 
 delivered=$(($(e2e_json "$out/clean.json" reference.delivered) + \
   $(e2e_json "$out/allowed.json" reference.delivered)))

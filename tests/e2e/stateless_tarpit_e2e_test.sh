@@ -67,7 +67,7 @@ passive_opens() { # connections the server namespace's kernel accepted (TcpPassi
 }
 echo "== rig $RIG_ID, data plane: $dp_cmd ($spec)"
 e2e_start_dataplane
-for ((i = 0; i < 100; i++)); do ctl stats >/dev/null 2>&1 && break; sleep 0.1; done
+e2e_check "the data plane has its table and policy" e2e_wait_policy ctl
 # ---- held: 20 connections from the tarpitted sender ------------------------------------------
 opens_before=$(passive_opens)
 synacks_before=$(stat tarpit_synacks)
@@ -112,11 +112,5 @@ e2e_check "clean sender delivers a message (smtp-source)" rig_exec clean timeout
   "$PFT_SMTP_SOURCE" -m 1 -s 1 -l 2000 -f clean@clean.example -t postmaster@mx.example \
   "$RIG_SERVER4:$RIG_SMTP_PORT"
 
-if [[ -n $dp_stop ]]; then
-  e2e_check "data plane stopped" rig_exec bump bash -c "$dp_stop"
-  dp_stop=""
-else
-  e2e_check "data plane still running at the end" rig_bg_running dataplane
-fi
-rig_bg_stop dataplane
+e2e_end_dataplane
 e2e_end

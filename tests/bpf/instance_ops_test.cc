@@ -45,13 +45,20 @@ class PinnedInstance {
     ensure_bpffs();
     remove_pin_dir(name_);
     fs::create_directories(pin_dir(name_));
-    obj_ = std::make_unique<XdpObject>(LoadOptions{.pin_dir = pin_dir(name_)});
-    slx_meta m{};
-    m.magic = SLX_META_MAGIC;
-    m.instance_id = id;
-    uint32_t zero = 0;
-    if (bpf_map_update_elem(obj_->map_fd("meta"), &zero, &m, BPF_ANY) != 0)
-      throw std::runtime_error("meta");
+    // A throw from here on skips the destructor: the pins made so far are removed first.
+    try {
+      obj_ = std::make_unique<XdpObject>(LoadOptions{.pin_dir = pin_dir(name_)});
+      slx_meta m{};
+      m.magic = SLX_META_MAGIC;
+      m.instance_id = id;
+      uint32_t zero = 0;
+      if (bpf_map_update_elem(obj_->map_fd("meta"), &zero, &m, BPF_ANY) != 0)
+        throw std::runtime_error("meta");
+    } catch (...) {
+      obj_.reset();
+      remove_pin_dir(name_);
+      throw;
+    }
   }
   ~PinnedInstance() {
     obj_.reset();

@@ -33,8 +33,8 @@ std::string caps_of(const sl_caps &c) {
   if (c.max_flows != 0) parts.push_back(fmt::format("{} per address", c.max_flows));
   if (c.max_flows_net != 0) parts.push_back(fmt::format("{} per network", c.max_flows_net));
   if (c.syn_interval_us != 0)
-    parts.push_back(fmt::format("{} SYN/min (burst {})", 60'000'000u / c.syn_interval_us,
-                                c.syn_tolerance_us / c.syn_interval_us + 1));
+    parts.push_back(
+        fmt::format("{} SYN/min (burst {})", sl_caps_syn_per_min(&c), sl_caps_syn_burst(&c)));
   return fmt::format("; caps {}, over: {}", fmt::join(parts, ", "),
                      c.over == SL_CAP_RST ? "rst" : "drop");
 }

@@ -548,8 +548,8 @@ std::string format_policy(const PolicyFile &p) {
     if (c.max_flows_net != 0) o << "max_flows_net = " << c.max_flows_net << "\n";
     if (c.syn_interval_us != 0) {
       // Written back as what the parser keeps: a rate whose interval is whole microseconds.
-      o << "max_syn_per_min = " << 60'000'000u / c.syn_interval_us << "\n"
-        << "syn_burst = " << c.syn_tolerance_us / c.syn_interval_us + 1 << "\n";
+      o << "max_syn_per_min = " << sl_caps_syn_per_min(&c) << "\n"
+        << "syn_burst = " << sl_caps_syn_burst(&c) << "\n";
     }
     if (sl_caps_any(&c)) o << "over_cap = " << (c.over == SL_CAP_RST ? "rst" : "drop") << "\n";
     if (f.observe) o << "mode = observe\n";

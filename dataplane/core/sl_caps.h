@@ -53,6 +53,16 @@ SL_INLINE int sl_caps_any(const struct sl_caps *c) {
   return (c->syn_interval_us | c->max_flows | c->max_flows_net) != 0;
 }
 
+/* The rate and burst a level's caps keep (max_syn_per_min, syn_burst as the policy file writes
+ * them back): derived from the GCRA interval and tolerance, the only form the core keeps. */
+SL_INLINE __u32 sl_caps_syn_per_min(const struct sl_caps *c) {
+  return c->syn_interval_us != 0 ? 60000000u / c->syn_interval_us : 0;
+}
+
+SL_INLINE __u32 sl_caps_syn_burst(const struct sl_caps *c) {
+  return c->syn_interval_us != 0 ? c->syn_tolerance_us / c->syn_interval_us + 1 : 0;
+}
+
 /* An entry used at `now`: an entry idle for SL_CAPS_IDLE_NS forgets its count first. */
 SL_INLINE void sl_cap_touch(struct sl_cap_entry *e, __u64 now) {
   if (now > e->touched_ns + SL_CAPS_IDLE_NS) e->flows = 0;

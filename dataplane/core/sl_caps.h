@@ -13,11 +13,11 @@
  *          theoretical arrival time `tat` of the sender's next SYN; a SYN at `now` is over the
  *          rate when max(tat, now) - now > the tolerance ((burst - 1) intervals), and else
  *          moves tat one interval on. One 64-bit word, no division on the packet path.
- *   flows  a count: +1 when a flow of the level is created, -1 when that flow first shows a FIN
- *          or RST (either side). A flow that ends unseen (evicted, expired, its FIN lost) stays
- *          counted until its entry has been idle (no SYN, no close) for SL_CAPS_IDLE_NS: the
- *          count then starts at 0 again. Only a sender that keeps connecting while its flows
- *          vanish unseen is held by such stale counts.
+ *   flows  a count: +1 when a SYN of the level is admitted (-1 at once when no flow is stored
+ *          for it), -1 when its flow first shows a FIN or RST (either side). A flow that ends
+ * unseen (evicted, expired, its FIN lost) stays counted until its entry has been idle (no SYN, no
+ * close) for SL_CAPS_IDLE_NS: the count then starts at 0 again. Only a sender that keeps connecting
+ * while its flows vanish unseen is held by such stale counts.
  *
  * A runner with several lcores or CPUs: sluice-dp keeps a table per lcore (a sender's flows
  * spread over the lcores by RSS are capped per lcore); XDP keeps one map for all CPUs, its
@@ -103,18 +103,26 @@ struct sl_cap_slot {
   struct sl_cap_entry e;
 };
 
+/* Buckets first, the table aligned to a cache line: a bucket (4 slots of 48 bytes) is then three
+ * whole lines, not parts of four. */
 struct sl_caps_table {
-  __u64 seed; /* the bucket hash's key: drawn at random by the runner */
   struct sl_cap_slot s[SL_CAPS_TABLE_BUCKETS][SL_CAPS_TABLE_WAYS];
-};
+  __u64 seed; /* the bucket hash's key: drawn at random by the runner */
+} __attribute__((aligned(64)));
+SL_STATIC_ASSERT(sizeof(struct sl_cap_slot) * SL_CAPS_TABLE_WAYS % 64 == 0, "whole lines");
+
+/* The bucket a key lives in. */
+SL_INLINE struct sl_cap_slot *sl_caps_table_bucket(struct sl_caps_table *t,
+                                                   const struct sl_heavy_key *k) {
+  return t->s[(__u32)(sl_heavy_hash(t->seed, k) >> (64 - (SL_CAPS_TABLE_LOG2 - 2)))];
+}
 
 /* The key's entry, or with `create` a new (zero) one; 0 when absent and not created. A slot
  * taken from another key adds 1 to *evicted. */
 SL_INLINE struct sl_cap_entry *sl_caps_table_get(struct sl_caps_table *t,
                                                  const struct sl_heavy_key *k, int create,
                                                  __u64 *evicted) {
-  struct sl_cap_slot *b =
-      t->s[(__u32)(sl_heavy_hash(t->seed, k) >> (64 - (SL_CAPS_TABLE_LOG2 - 2)))];
+  struct sl_cap_slot *b = sl_caps_table_bucket(t, k);
   struct sl_cap_slot *victim = &b[0];
   __u32 i;
 

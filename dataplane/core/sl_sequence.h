@@ -8,7 +8,7 @@
  *                    (unlisted = score 0), level, the level's caps (sl_seq_caps), sl_act_syn,
  *                    new flow
  *   sl_seq_segment   CLIENT_SEG / SERVER_SEG: flow, re-lookup after a table or policy change,
- *                    a capped flow's close released (sl_seq_caps_step), released / stale /
+ *                    a capped flow's close released (sl_seq_caps_release), released / stale /
  *                    blocked / observed flows, sl_act_*_seg
  *   sl_seq_unseen    UNSEEN: the policy's unseen_tcp
  *   sl_seq_act       the three above by class;  sl_seq_run  all of it for one frame
@@ -221,9 +221,10 @@ SL_INLINE void sl_seq_heavy(SL_ENV *env, const struct sl_policy *pol,
 
 /* The aggregate caps of a SYN's level (sl_caps.h), at `now`: SL_SEQ_CAPS_OVER_RATE (over its
  * address's rate), SL_SEQ_CAPS_OVER_FLOWS (over the open flows of its address or network), or
- * the SL_FLOW_CAP_* flags of the entries its new flow is to be counted in (the rate taken;
- * sl_seq_caps_step counts it once the flow exists). An entry the runner has no room for caps
- * nothing. A scalar out, so that BPF verifies this once (SL_SUBPROG). */
+ * the SL_FLOW_CAP_* flags of the entries it counted the new flow in (the rate taken, each
+ * entry's count +1 while its bucket is in cache; a caller that then stores no flow releases them
+ * with sl_seq_caps_release). An entry the runner has no room for caps nothing. A scalar out, so
+ * that BPF verifies this once (SL_SUBPROG). */
 #define SL_SEQ_CAPS_OVER_RATE 0x100
 #define SL_SEQ_CAPS_OVER_FLOWS 0x200
 SL_SUBPROG int sl_seq_caps(SL_SUBPROG_ENV_PARAM const struct sl_caps *caps,
@@ -244,17 +245,22 @@ SL_SUBPROG int sl_seq_caps(SL_SUBPROG_ENV_PARAM const struct sl_caps *caps,
   if (n != 0 && n->flows >= caps->max_flows_net) return SL_SEQ_CAPS_OVER_FLOWS;
   if (h != 0 && caps->syn_interval_us != 0 && sl_cap_rate_take(h, caps, now))
     return SL_SEQ_CAPS_OVER_RATE;
-  if (h != 0 && caps->max_flows != 0) counted |= SL_FLOW_CAP_HOST;
-  if (n != 0) counted |= SL_FLOW_CAP_NET;
+  if (h != 0 && caps->max_flows != 0) {
+    sl_cap_flow_add(h);
+    counted |= SL_FLOW_CAP_HOST;
+  }
+  if (n != 0) {
+    sl_cap_flow_add(n);
+    counted |= SL_FLOW_CAP_NET;
+  }
   return counted;
 }
 
-/* A flow counted in (step 1: a new flow, once stored) or released from (step -1, at `now`: it
- * ended or is replaced) its sender's entries that `counted` names (SL_FLOW_CAP_*). An entry
- * gone since changes nothing. The caller clears a released flow's flags, so that it happens
- * once. */
-SL_SUBPROG int sl_seq_caps_step(SL_SUBPROG_ENV_PARAM const struct sl_flow_key *key, int counted,
-                                int step, __u64 now) {
+/* A flow released, at `now`, from its sender's entries that `counted` names (SL_FLOW_CAP_*): it
+ * ended, is replaced, or was never stored. An entry gone since changes nothing. The caller
+ * clears a released flow's flags, so that it happens once. */
+SL_SUBPROG int sl_seq_caps_release(SL_SUBPROG_ENV_PARAM const struct sl_flow_key *key, int counted,
+                                   __u64 now) {
   SL_SUBPROG_ENV_INIT
   struct sl_heavy_key k; /* the address's key, then its network's */
   struct sl_cap_entry *e;
@@ -267,12 +273,8 @@ SL_SUBPROG int sl_seq_caps_step(SL_SUBPROG_ENV_PARAM const struct sl_flow_key *k
     if ((counted & (net ? SL_FLOW_CAP_NET : SL_FLOW_CAP_HOST)) == 0) continue;
     e = sl_env_cap_entry(env, &k, 0);
     if (e == 0) continue;
-    if (step > 0) {
-      sl_cap_flow_add(e);
-    } else {
-      sl_cap_flow_release(e);
-      e->touched_ns = now;
-    }
+    sl_cap_flow_release(e);
+    e->touched_ns = now;
   }
   return 0;
 }
@@ -290,7 +292,7 @@ SL_INLINE int sl_seq_syn_caps(SL_ENV *env, const struct sl_caps *caps,
     struct sl_flow_state *ofs = sl_env_flow_state(old);
     int counted = ofs->flags & (SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET);
     if (counted != 0) {
-      sl_seq_caps_step(SL_SUBPROG_ENV_ARG(env) key, counted, -1, now);
+      sl_seq_caps_release(SL_SUBPROG_ENV_ARG(env) key, counted, now);
       ofs->flags = (__u8)(ofs->flags & ~(SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET));
     }
   }
@@ -388,9 +390,14 @@ SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, s
   if (SL_UNLIKELY(prof->observe)) {
     sl_seq_syn_observe(env, prof, block, pkt, data_end, ls, &fs);
   } else if (SL_UNLIKELY(prof->tarpit == SL_TARPIT_STATELESS && block == SL_BLOCK_NONE)) {
+    /* The policy file refuses caps here (no flow to hold them); a policy map written without
+     * it must not leak counts. */
+    if (SL_UNLIKELY(counted != 0)) sl_seq_caps_release(SL_SUBPROG_ENV_ARG(env) key, counted, now);
     return sl_seq_syn_cookie(env, pol, pkt, data, data_end, key, ls, out);
   } else {
     v = sl_act_syn(prof, block, pkt, data, data_end, &fs, &tx_len);
+    if (v != SL_VERDICT_PASS && SL_UNLIKELY(counted != 0))
+      sl_seq_caps_release(SL_SUBPROG_ENV_ARG(env) key, counted, now);
     if (v == SL_VERDICT_DROP) {
       ls->dropped++;
       return v;
@@ -409,10 +416,10 @@ SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, s
   fs.gen = gen;
   if (sl_env_flow_insert(env, key, &fs) == 0) {
     ls->flows++;
-    /* Counted once the flow exists, so that its close releases what it holds. */
-    if (SL_UNLIKELY(counted != 0)) sl_seq_caps_step(SL_SUBPROG_ENV_ARG(env) key, counted, 1, now);
   } else {
     st->flow_table_full++;
+    /* No flow to close: what sl_seq_caps counted for it goes back now. */
+    if (SL_UNLIKELY(counted != 0)) sl_seq_caps_release(SL_SUBPROG_ENV_ARG(env) key, counted, now);
   }
   return SL_VERDICT_PASS; /* sl_act_syn never delays */
 }
@@ -590,8 +597,8 @@ SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *po
   fs = sl_env_flow_state(flow);
   if (SL_UNLIKELY((fs->flags & (SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET)) != 0 &&
                   (pkt->tcp_flags & (SL_TCP_FIN | SL_TCP_RST)) != 0)) {
-    sl_seq_caps_step(SL_SUBPROG_ENV_ARG(env) key, fs->flags & (SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET),
-                     -1, sl_env_now(env));
+    sl_seq_caps_release(SL_SUBPROG_ENV_ARG(env) key,
+                        fs->flags & (SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET), sl_env_now(env));
     fs->flags = (__u8)(fs->flags & ~(SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET));
   }
   gen = sl_seq_generation(env, pol);

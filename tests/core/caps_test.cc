@@ -177,5 +177,43 @@ TEST(CapsSequence, ASendersThirdConnectionWaitsForOneToClose) {
   EXPECT_EQ(fourth.caps_after.host->flows, 2u);
 }
 
+// A SYN the caps admit is counted at once; when its flow cannot be stored (no room), the count
+// goes back, so a sender is never held by connections that exist nowhere.
+TEST(CapsSequence, AnAdmittedSynWhoseFlowIsNotStoredLeavesNoCount) {
+  const sl_policy pol = fixture_policy(FixturePolicy::kCapped);
+  const sl_rep_value listed{3, 0};
+  NativeCaps caps;
+  caps.host = sl_cap_entry{};
+  caps.host->touched_ns = 1;  // the native runner's clock
+  caps.host->flows = 1;
+  caps.net = caps.host;
+  const auto syn = PacketBuilder()
+                       .ipv4(kClient4, kServer4)
+                       .tcp(40000, kSmtpPort)
+                       .flags(0x02)
+                       .seq(1000)
+                       .window(64240)
+                       .build();
+  caps.no_flow_room = true;
+  const FixtureResult full =
+      run_native_packet(syn, SL_DIR_FROM_OUTSIDE, pol, listed, std::nullopt, 0, SIZE_MAX, caps);
+  EXPECT_EQ(full.verdict, SL_VERDICT_PASS) << "forwarded, as any SYN without room for its flow";
+  EXPECT_EQ(full.stats.flow_table_full, 1u);
+  EXPECT_FALSE(full.flow_after.has_value());
+  ASSERT_TRUE(full.caps_after.host.has_value() && full.caps_after.net.has_value());
+  EXPECT_EQ(full.caps_after.host->flows, 1u);
+  EXPECT_EQ(full.caps_after.net->flows, 1u);
+  EXPECT_NE(full.caps_after.host->tat, 0u) << "the rate was taken: the SYN was sent on";
+
+  caps.no_flow_room = false;
+  const FixtureResult stored =
+      run_native_packet(syn, SL_DIR_FROM_OUTSIDE, pol, listed, std::nullopt, 0, SIZE_MAX, caps);
+  EXPECT_EQ(stored.caps_after.host->flows, 2u);
+  EXPECT_EQ(stored.caps_after.net->flows, 2u);
+  ASSERT_TRUE(stored.flow_after.has_value());
+  EXPECT_EQ(stored.flow_after->flags & (SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET),
+            SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET);
+}
+
 }  // namespace
 }  // namespace sluice::testing

@@ -16,6 +16,7 @@ struct NativeEnv {
   sl_stats stats;
   const std::optional<sl_rep_value> *rep;
   bool has_flow;
+  bool no_flow_room;  // sl_env_flow_insert fails
   sl_flow_state flow;
   uint32_t rnd;
   uint32_t table_gen;
@@ -51,6 +52,7 @@ SL_INLINE sl_flow_state *sl_env_flow_state(sl_flow_state *flow) {
 }
 
 SL_INLINE int sl_env_flow_insert(SL_ENV *env, const sl_flow_key *, const sl_flow_state *st) {
+  if (env->no_flow_room) return -1;
   env->flow = *st;
   env->has_flow = true;
   return 0;
@@ -122,6 +124,7 @@ FixtureResult run_native_env(const std::vector<uint8_t> &input, sl_dir dir, cons
   std::memset(&env.stats, 0, sizeof(env.stats));
   env.rep = &client_rep;
   env.has_flow = flow_before.has_value();
+  env.no_flow_room = caps.no_flow_room;
   env.flow = flow_before.value_or(sl_flow_state{});
   env.rnd = rnd;
   env.table_gen = kNativeTableGeneration;

@@ -18,6 +18,9 @@ namespace sluice::testing {
 // its network's; nullopt: none.
 struct NativeCaps {
   std::optional<sl_cap_entry> host, net;
+  // The runner has no room for a new flow (sl_env_flow_insert fails: flow_table_full), as an
+  // XDP flow map may refuse an update.
+  bool no_flow_room = false;
 };
 
 struct FixtureResult {

@@ -7,6 +7,8 @@ each message by --timeout, the whole run by --deadline.
   smtp_measure.py send --server ADDR [--count M] [--size BYTES] [--client python|smtp-source]
       Sends M messages of about BYTES body bytes, one SMTP session each, one after the other.
       Delivery time = from the start of connect() to the server's 250 after the final ".".
+      --gap S pauses S seconds between messages (a sender that mails now and then, rather
+      than one that holds on to a server process by reconnecting at once).
       Failures are counted by kind: refused (RST to the SYN), connect-timeout (SYN unanswered),
       timeout (a per-message deadline hit mid-session), reset, disconnected, smtp-error, error.
       --reference ADDR pairs every message with one to ADDR, in alternating order, and reports
@@ -217,6 +219,12 @@ def run_send(args):
                 send(-1 - seq, args.reference, args.tag + "-ref")
         start = time.monotonic()
         for seq in range(args.count):
+            if seq > 0 and args.gap > 0:
+                left = args.deadline - (time.monotonic() - start)
+                if left <= args.gap:
+                    stopped_by_deadline = True
+                    break
+                time.sleep(args.gap)
             legs = [(args.server, args.tag, records)]
             if args.reference:
                 ref_leg = (args.reference, args.tag + "-ref", ref_records)
@@ -383,12 +391,15 @@ def main():
     ap.add_argument("--helo", default="sender.sluice.test")
     ap.add_argument("--address", help="the sender's address, recorded in the result")
     ap.add_argument("--warmup", type=int, default=0, help="send: unrecorded messages first")
+    ap.add_argument("--gap", type=float, default=0.0,
+                    help="send: seconds between messages (default 0: back to back)")
     ap.add_argument("--reference", metavar="ADDR",
                     help="send: pair every message with one to ADDR (the rig's reference lane)")
     ap.add_argument("--json", help="write the JSON result here instead of stdout")
     ap.add_argument("--quiet", action="store_true", help="no human summary on stderr")
     args = ap.parse_args()
-    if args.count < 0 or args.size < 0 or min(args.timeout, args.deadline, args.window) <= 0:
+    if (args.count < 0 or args.size < 0 or min(args.timeout, args.deadline, args.window) <= 0
+            or not 0 <= args.gap <= 3600):
         ap.error("counts and sizes must be >= 0, times > 0")
     if args.client == "smtp-source" and not args.smtp_source:
         ap.error("--client smtp-source needs --smtp-source BIN or $SLUICE_SMTP_SOURCE (source"

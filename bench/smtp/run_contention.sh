@@ -44,10 +44,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=../../scripts/rig/rig.sh
 . "$root/scripts/rig/rig.sh"
 py=${SLUICE_PYTHON:-python3}
-plot_py=$py
-for p in "$py" /usr/bin/python3; do
-  if "$p" -c 'import matplotlib' 2>/dev/null; then plot_py=$p && break; fi
-done
+plot_py=$(rig_plot_python "$py")
 
 all_cases="idle none dp dp-caps dp-tarpit xdp xdp-caps xdp-tarpit"
 cases=$all_cases rounds=5 bots=20 sessions=100 flood_size=20480 messages=15 gap=1 size=10240

@@ -33,11 +33,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=../../scripts/rig/rig.sh
 . "$root/scripts/rig/rig.sh"
 py=${SLUICE_PYTHON:-python3}
-# The plot needs matplotlib: Debian's python3-matplotlib lives in /usr/bin/python3.
-plot_py=$py
-for p in "$py" /usr/bin/python3; do
-  if "$p" -c 'import matplotlib' 2>/dev/null; then plot_py=$p && break; fi
-done
+plot_py=$(rig_plot_python "$py")
 
 dp_cmd="" dp_stop="" table="" sluicectl="" label="" policy=$root/scripts/demo-data/policy.ini
 senders="clean allowed throttled tarpitted blocked"

@@ -56,6 +56,20 @@ RIG_WAIT_SECONDS=${RIG_WAIT_SECONDS:-10}
 
 rig_log() { echo "rig[${RIG_ID:-?}]: $*" >&2; }
 
+# rig_plot_python PY: the interpreter for the benchmarks' plots: PY when it has matplotlib, else
+# /usr/bin/python3 when that has it (Debian's python3-matplotlib), else PY (the report then says
+# it cannot plot).
+rig_plot_python() {
+  local p
+  for p in "$1" /usr/bin/python3; do
+    if "$p" -c 'import matplotlib' 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  echo "$1"
+}
+
 # rig_init [ID]: choose the rig id (default: this shell's pid) and derive every name from it.
 # Ids are short alphanumerics, so namespace names stay readable and unique per run.
 rig_init() {

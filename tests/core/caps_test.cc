@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "common/packet_builder.h"
 #include "core/fixtures.h"
@@ -114,25 +115,35 @@ TEST(CapsTable, AFloodOfSendersEvictsTheLeastRecentlyUsedAndCountsThem) {
   EXPECT_NE(sl_caps_table_get(t.get(), &last, 0, &evicted), nullptr);
 }
 
+// A SYN of the fixtures' client to the MTA, from a client port of its own.
+std::vector<uint8_t> syn_from(uint16_t port) {
+  return PacketBuilder()
+      .ipv4(kClient4, kServer4)
+      .tcp(port, kSmtpPort)
+      .flags(0x02)
+      .seq(1000)
+      .window(64240)
+      .build();
+}
+
+// The client's address and network entries, in use now (the native runner's clock is 1) and
+// holding `flows` open flows each.
+NativeCaps live_caps(uint32_t flows) {
+  NativeCaps caps;
+  caps.host = sl_cap_entry{};
+  caps.host->touched_ns = 1;
+  caps.host->flows = flows;
+  caps.net = caps.host;
+  return caps;
+}
+
 // One sender at a level with max_flows 2 (kCapped's level 1) through the native runner, its
 // caps entries carried from packet to packet: two connections pass, the third SYN is dropped;
 // a FIN on one lets the next one in.
 TEST(CapsSequence, ASendersThirdConnectionWaitsForOneToClose) {
   const sl_policy pol = fixture_policy(FixturePolicy::kCapped);
   const sl_rep_value listed{3, 0};
-  NativeCaps caps;
-  caps.host = sl_cap_entry{};
-  caps.host->touched_ns = 1;  // the native runner's clock
-  caps.net = caps.host;
-  auto syn_from = [](uint16_t port) {
-    return PacketBuilder()
-        .ipv4(kClient4, kServer4)
-        .tcp(port, kSmtpPort)
-        .flags(0x02)
-        .seq(1000)
-        .window(64240)
-        .build();
-  };
+  NativeCaps caps = live_caps(0);
   std::optional<sl_flow_state> flows[3];
   sl_verdict verdicts[3];
   for (int i = 0; i < 3; i++) {
@@ -182,18 +193,8 @@ TEST(CapsSequence, ASendersThirdConnectionWaitsForOneToClose) {
 TEST(CapsSequence, AnAdmittedSynWhoseFlowIsNotStoredLeavesNoCount) {
   const sl_policy pol = fixture_policy(FixturePolicy::kCapped);
   const sl_rep_value listed{3, 0};
-  NativeCaps caps;
-  caps.host = sl_cap_entry{};
-  caps.host->touched_ns = 1;  // the native runner's clock
-  caps.host->flows = 1;
-  caps.net = caps.host;
-  const auto syn = PacketBuilder()
-                       .ipv4(kClient4, kServer4)
-                       .tcp(40000, kSmtpPort)
-                       .flags(0x02)
-                       .seq(1000)
-                       .window(64240)
-                       .build();
+  NativeCaps caps = live_caps(1);
+  const auto syn = syn_from(40000);
   caps.no_flow_room = true;
   const FixtureResult full =
       run_native_packet(syn, SL_DIR_FROM_OUTSIDE, pol, listed, std::nullopt, 0, SIZE_MAX, caps);

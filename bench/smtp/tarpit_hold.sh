@@ -83,9 +83,11 @@ hold() {
 echo "== swaks and smtp-source from the tarpitted sender (${RIG_ADDR4[tarpitted]}), at most ${limit} s each"
 hold swaks swaks --server "$RIG_SERVER4" --from bot@tarpitted.sluice.test \
   --to sink@server.sluice.test --helo tarpitted.sluice.test &
+swaks_pid=$!
 hold smtp-source "$PFT_SMTP_SOURCE" -m 1 -f bot@tarpitted.sluice.test \
   -t sink@server.sluice.test "$RIG_SERVER4:25" &
-wait
+# Only these two: the data plane is a background job of this shell too.
+wait "$swaks_pid" $!
 opens_after=$(passive)
 stats=$("$ctl" --dataplane "dpdk:$work/dp.sock" dataplane stats --json 2>/dev/null)
 

@@ -13,11 +13,12 @@
  *          theoretical arrival time `tat` of the sender's next SYN; a SYN at `now` is over the
  *          rate when max(tat, now) - now > the tolerance ((burst - 1) intervals), and else
  *          moves tat one interval on. One 64-bit word, no division on the packet path.
- *   flows  a count: +1 when a SYN of the level is admitted (-1 at once when no flow is stored
- *          for it), -1 when its flow first shows a FIN or RST (either side). A flow that ends
- * unseen (evicted, expired, its FIN lost) stays counted until its entry has been idle (no SYN, no
- * close) for SL_CAPS_IDLE_NS: the count then starts at 0 again. Only a sender that keeps connecting
- * while its flows vanish unseen is held by such stale counts.
+ *   flows  a count: +1 when a SYN of the level is admitted (-1 at once when no flow is
+ *          stored for it), -1 when its flow first shows a FIN or RST (either side). A flow
+ *          that ends unseen (evicted, expired, its FIN lost) stays counted until its entry
+ *          has been idle (no SYN, no close) for SL_CAPS_IDLE_NS: the count then starts at 0
+ *          again. Only a sender that keeps connecting while its flows vanish unseen is held
+ *          by such stale counts.
  *
  * A runner with several lcores or CPUs: sluice-dp keeps a table per lcore (a sender's flows
  * spread over the lcores by RSS are capped per lcore); XDP keeps one map for all CPUs, its

@@ -175,9 +175,8 @@ bump_start() { # CASE
     idle | none) rig_bump_bridge ;;
     dp*)
       rig_bump_unbridge || return 1
-      SLUICE_POLICY=$work/policy-$c.ini rig_bg bump dataplane "$dp_bin" -l 0 --no-huge --no-pci \
-        -m 256 --file-prefix "sl$RIG_ID" --vdev "net_af_packet0,iface=$RIG_OUT_IF" \
-        --vdev "net_af_packet1,iface=$RIG_IN_IF" -- --outside 0 --inside 1 --idle-sleep-us 5 \
+      rig_sluice_dp_argv "$dp_bin"
+      SLUICE_POLICY=$work/policy-$c.ini rig_bg bump dataplane "${RIG_DP_ARGV[@]}" \
         --table "$SLUICE_TABLE" --policy "$work/policy-$c.ini" --control "$work/dp.sock"
       ;;
     xdp*)

@@ -56,9 +56,8 @@ grep -q '^tarpit = stateless$' "$work/policy.ini" || {
 
 rig_up --bare || exit 1
 rig_sink_start || exit 1
-rig_bg bump dataplane "$dp_bin" -l 0 --no-huge --no-pci -m 256 --file-prefix "sl$RIG_ID" \
-  --vdev "net_af_packet0,iface=$RIG_OUT_IF" --vdev "net_af_packet1,iface=$RIG_IN_IF" -- \
-  --outside 0 --inside 1 --idle-sleep-us 5 --table "$work/table" --policy "$work/policy.ini" \
+rig_sluice_dp_argv "$dp_bin"
+rig_bg bump dataplane "${RIG_DP_ARGV[@]}" --table "$work/table" --policy "$work/policy.ini" \
   --control "$work/dp.sock" || exit 1
 for ((i = 0; i < 50; i++)); do
   rig_probe clean && break

@@ -56,6 +56,16 @@ RIG_WAIT_SECONDS=${RIG_WAIT_SECONDS:-10}
 
 rig_log() { echo "rig[${RIG_ID:-?}]: $*" >&2; }
 
+# rig_sluice_dp_argv BIN: sluice-dp on the bump's two ports as the rig runs it (one lcore, no
+# hugepages, af_packet on out0 and in0, a 5 us idle sleep), into the array RIG_DP_ARGV; the
+# caller appends its own options (--table, --policy, --control) and runs it in the bump.
+# shellcheck disable=SC2034 # the array is the caller's
+rig_sluice_dp_argv() {
+  RIG_DP_ARGV=("$1" -l 0 --no-huge --no-pci -m 256 --file-prefix "sl$RIG_ID"
+    --vdev "net_af_packet0,iface=$RIG_OUT_IF" --vdev "net_af_packet1,iface=$RIG_IN_IF" --
+    --outside 0 --inside 1 --idle-sleep-us 5)
+}
+
 # rig_plot_python PY: the interpreter for the benchmarks' plots: PY when it has matplotlib, else
 # /usr/bin/python3 when that has it (Debian's python3-matplotlib), else PY (the report then says
 # it cannot plot).

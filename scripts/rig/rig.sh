@@ -374,6 +374,39 @@ rig_wait_reach() {
   return 1
 }
 
+# ---- path delay ---------------------------------------------------------------------------------
+
+# rig_delay ROLE US BIN: give ROLE's path a round trip of 2 x US microseconds. In the switch
+# namespace, ROLE's port (to-ROLE) leaves the bridge and BIN (bench/delayline's
+# sluice-delayline) joins it to one end (dl-ROLE) of a new veth pair whose other end (dlb-ROLE)
+# takes its place on the bridge, holding every frame US microseconds each way. Only ROLE's traffic is delayed, on both
+# lanes alike (the delay is before the switch). Counts land in $RIG_STATE/delay-ROLE.json when
+# rig_delay_stop ROLE (or rig_down) ends it.
+rig_delay() {
+  local role=$1 us=$2 bin=$3 sw=$RIG_NS_SW i
+  rig_ns "$role" >/dev/null || return 2
+  if [[ ! -x $bin ]]; then
+    rig_log "rig_delay: '$bin' is not an executable (build bench/delayline)"
+    return 2
+  fi
+  ip -n "$sw" link set "to-$role" nomaster || return 1
+  rig_veth "$sw" "dl-$role" "$sw" "dlb-$role" || return 1
+  ip -n "$sw" link set "dlb-$role" master br0 up && ip -n "$sw" link set "dl-$role" up &&
+    ip -n "$sw" link set "to-$role" up || return 1
+  rig_bg switch "delay-$role" "$bin" --a "to-$role" --b "dl-$role" --delay-us "$us" \
+    --stats "$RIG_STATE/delay-$role.json" || return 1
+  for ((i = 0; i < RIG_WAIT_SECONDS * 10; i++)); do
+    grep -q ready "$RIG_STATE/delay-$role.log" 2>/dev/null && return 0
+    rig_bg_running "delay-$role" || break
+    sleep 0.1
+  done
+  rig_log "rig_delay: the delay line of $role did not start: $(tail -n 1 "$RIG_STATE/delay-$role.log")"
+  return 1
+}
+
+# rig_delay_stop ROLE: end ROLE's delay line (its counts are written on the way out).
+rig_delay_stop() { rig_bg_stop "delay-$1"; }
+
 # ---- teardown -----------------------------------------------------------------------------------
 
 # rig_kill_ns NS: end every process still running in namespace NS (processes the rig started

@@ -88,8 +88,9 @@ if [[ $(id -u) -ne 0 ]]; then
   echo "run_contention: needs root (network namespaces, Postfix); try: sudo $0 $*" >&2
   exit 77
 fi
-dp_bin=$build/dataplane/sluice-dp xdp_bin=$build/bpf/sluice-xdp ctl=$build/control/sluicectl/sluicectl
-for b in "$dp_bin" "$xdp_bin" "$ctl"; do
+RIG_DP_BIN=$build/dataplane/sluice-dp RIG_XDP_BIN=$build/bpf/sluice-xdp
+RIG_CTL_BIN=$build/control/sluicectl/sluicectl ctl=$RIG_CTL_BIN
+for b in "$RIG_DP_BIN" "$RIG_XDP_BIN" "$ctl"; do
   [[ -x $b ]] || { echo "run_contention: $b missing (build it, or --build DIR)" >&2; exit 1; }
 done
 pft_find || exit 1
@@ -103,8 +104,7 @@ finish() {
   rig_bg_stop flood
   rig_bg_stop sampler
   rig_bg_stop postfix
-  [[ -e /sys/fs/bpf/sluice/sl$RIG_ID ]] && rig_exec bump "$root/scripts/rig/xdp-dataplane" stop "$xdp_bin"
-  rig_bg_stop dataplane
+  rig_plane_stop
   rig_down
   rm -rf "$work"
 }
@@ -163,27 +163,17 @@ fi
 # The XDP data plane needs pass programs on the far ends of out0 and in0 (scripts/rig/xdp-dataplane,
 # which keeps them once there). Attached now, every case runs with them: native XDP changes how a
 # veth delivers, and no case should differ from another by that.
-rig_exec switch "$xdp_bin" peer-pass --dev to-bump >/dev/null &&
-  rig_exec server "$xdp_bin" peer-pass --dev eth0 >/dev/null || exit 1
+rig_exec switch "$RIG_XDP_BIN" peer-pass --dev to-bump >/dev/null &&
+  rig_exec server "$RIG_XDP_BIN" peer-pass --dev eth0 >/dev/null || exit 1
 pft_netns_prepare "$srv" || exit 1
 pft_instance_init "$work/pf" "$RIG_SERVER4:25" "default_process_limit = $plimit" \
   "smtpd_banner = \$myhostname ESMTP" >/dev/null || exit 1
 
 bump_start() { # CASE
-  local c=$1
-  case $c in
-    idle | none) rig_bump_bridge ;;
-    dp*)
-      rig_bump_unbridge || return 1
-      rig_sluice_dp_argv "$dp_bin"
-      SLUICE_POLICY=$work/policy-$c.ini rig_bg bump dataplane "${RIG_DP_ARGV[@]}" \
-        --table "$SLUICE_TABLE" --policy "$work/policy-$c.ini" --control "$work/dp.sock"
-      ;;
-    xdp*)
-      rig_bump_unbridge || return 1
-      SLUICE_POLICY=$work/policy-$c.ini rig_exec bump "$root/scripts/rig/xdp-dataplane" start \
-        "$xdp_bin" "$ctl" >"$RIG_STATE/dataplane.log" 2>&1
-      ;;
+  case $1 in
+    idle | none) rig_plane_start none ;;
+    dp*) rig_plane_start dp "$work/policy-$1.ini" --control "$work/dp.sock" ;;
+    xdp*) rig_plane_start xdp "$work/policy-$1.ini" ;;
   esac
 }
 bump_stats() { # CASE FILE: the data plane's counters after the case
@@ -194,8 +184,8 @@ bump_stats() { # CASE FILE: the data plane's counters after the case
 }
 bump_stop() { # CASE
   case $1 in
-    dp*) rig_bg_stop dataplane ;;
-    xdp*) rig_exec bump "$root/scripts/rig/xdp-dataplane" stop "$xdp_bin" ;;
+    dp*) rig_plane_stop dp ;;
+    xdp*) rig_plane_stop xdp ;;
   esac
 }
 

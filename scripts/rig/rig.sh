@@ -66,6 +66,49 @@ rig_sluice_dp_argv() {
     --outside 0 --inside 1 --idle-sleep-us 5)
 }
 
+# rig_plane_start none|dp|xdp POLICY [sluice-dp options...]: what fills the bump for one case of
+# a benchmark: a Linux bridge (none), sluice-dp (rig_bg bump dataplane, with the options given)
+# or the XDP data plane (scripts/rig/xdp-dataplane, instance sl$RIG_ID), with the table
+# $SLUICE_TABLE and POLICY. The binaries: RIG_DP_BIN, RIG_XDP_BIN, RIG_CTL_BIN (sluicectl).
+# The log of either data plane is $RIG_STATE/dataplane.log.
+rig_plane_start() {
+  local plane=$1 policy=${2:-}
+  shift 2 2>/dev/null || shift $#
+  case $plane in
+    none) rig_bump_bridge ;;
+    dp)
+      rig_bump_unbridge || return 1
+      rig_sluice_dp_argv "$RIG_DP_BIN"
+      rig_bg bump dataplane "${RIG_DP_ARGV[@]}" --table "$SLUICE_TABLE" --policy "$policy" "$@"
+      ;;
+    xdp)
+      rig_bump_unbridge || return 1
+      SLUICE_POLICY=$policy rig_exec bump "$(dirname "${BASH_SOURCE[0]}")/xdp-dataplane" start \
+        "$RIG_XDP_BIN" "$RIG_CTL_BIN" >"$RIG_STATE/dataplane.log" 2>&1
+      ;;
+    *)
+      rig_log "rig_plane_start: unknown plane '$plane' (none, dp or xdp)"
+      return 2
+      ;;
+  esac
+}
+
+# rig_plane_stop [none|dp|xdp]: end what rig_plane_start started (without an argument: whatever
+# still runs; the benchmarks' exit traps call it so).
+rig_plane_stop() {
+  case ${1:-any} in
+    none) ;;
+    dp) rig_bg_stop dataplane ;;
+    xdp) rig_exec bump "$(dirname "${BASH_SOURCE[0]}")/xdp-dataplane" stop "$RIG_XDP_BIN" ;;
+    any)
+      if [[ -e /sys/fs/bpf/sluice/sl$RIG_ID ]]; then
+        rig_exec bump "$(dirname "${BASH_SOURCE[0]}")/xdp-dataplane" stop "$RIG_XDP_BIN"
+      fi
+      rig_bg_stop dataplane
+      ;;
+  esac
+}
+
 # rig_plot_python PY: the interpreter for the benchmarks' plots: PY when it has matplotlib, else
 # /usr/bin/python3 when that has it (Debian's python3-matplotlib), else PY (the report then says
 # it cannot plot).

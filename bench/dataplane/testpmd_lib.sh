@@ -31,3 +31,19 @@ testpmd_rate() {
   awk -v f="$field:" '$1 == f {sum += $2; n++; if (n % 2 == 0) {print sum; sum = 0}}' "$log" |
     tail -n +3 | median
 }
+
+# machine_facts BUILD_DIR: what a rate depends on, one "key: value" line each: the CPU, its
+# caches, the kernel, DPDK, and the build (type, compiler, flags) of BUILD_DIR.
+machine_facts() {
+  local cache=$1/CMakeCache.txt type flags
+  type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$cache" 2>/dev/null)
+  flags=$(sed -n "s/^CMAKE_CXX_FLAGS_${type^^}:[A-Z]*=//p" "$cache" 2>/dev/null)
+  echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs online"
+  # From CPUID through glibc (getconf): a VM may hide the caches from lscpu and sysfs.
+  echo "caches (getconf): L1d $(($(getconf LEVEL1_DCACHE_SIZE 2>/dev/null || echo 0) / 1024)) KiB," \
+    "L2 $(($(getconf LEVEL2_CACHE_SIZE 2>/dev/null || echo 0) / 1024)) KiB," \
+    "L3 $(($(getconf LEVEL3_CACHE_SIZE 2>/dev/null || echo 0) / 1024)) KiB"
+  echo "kernel: $(uname -r)"
+  echo "dpdk: $(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)"
+  echo "build: ${type:-unknown}, $(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$cache" 2>/dev/null) ${flags}"
+}

@@ -10,39 +10,46 @@
 # window (1024) and the MSS (536) with no delay: every server->client packet is rewritten,
 # none is held; client->server packets are looked up and passed (the core never rewrites them).
 #
-# testpmd and sluice-dp run alternately, RUNS times each, SECONDS per run; each run's rate is
-# the median of its 1-second samples. Prints every pair, the median rates and the median of
-# the per-pair ratios (testpmd rate / sluice-dp rate = sluice-dp's cycles per packet over
-# testpmd's, since both use one lcore fully). Goal (issue 4): <= 1.6x.
+# Each set runs three programs, one after the other, in an order rotated from set to set (so a
+# load change on the shared machine hits each alike): dpdk-testpmd in io forwarding (rx_burst,
+# tx_burst, never reads a frame), dpdk-testpmd in 5tswap forwarding (reads and swaps the MAC,
+# IP addresses and ports of every frame: a forwarder that reads headers as sluice-dp does), and
+# sluice-dp, SECONDS each; each run's rate is the median of its 1-second samples. A set's ratios
+# are testpmd's rate over sluice-dp's (sluice-dp's cycles per packet over testpmd's, since each
+# uses one lcore fully). Sets go on until both ratios' medians have a 95% confidence interval
+# within +-CI_PCT % (rate_stats.py: order statistics, no normality assumed; at least 6 sets) or
+# MAX_SETS sets have run, and the result says which. Goals (issue 17): shaped flow <= 1.3x io;
+# non-SMTP <= 1.1x io and <= 1.0x 5tswap. The machine, the build and the lcore placement are
+# printed first.
 #
-# With FLOWS > 1 the captures hold that many connections of the client, their segments
-# interleaved (shaped_flow_pcap.py --flows), 512/FLOWS segments each (at least 32): consecutive
-# packets belong to different flows. net_pcap keeps the whole capture in mbufs, so FLOWS stays
-# in the thousands (both programs get pools sized for it).
-#
-# With PORT other than 25 (e.g. 443) the same connections are non-SMTP TCP traffic: sluice-dp
-# parses every frame to its TCP port and passes it (the issue's non-SMTP goal, <= 1.2x, on
-# real TCP frames rather than net_null's empty ones).
-#
-# The segments carry timestamps, as Linux sends every segment (and the SYNs Linux's options);
-# PCAP_ARGS=--no-timestamps in the environment leaves them out, as the captures were before
-# 2026-11-24 (results/dataplane-rate.md quotes both).
-#
-#   bench/dataplane/testpmd_shaped_compare.sh BUILD_DIR [SECONDS] [RUNS] [FLOWS] [PORT]
+#   bench/dataplane/testpmd_shaped_compare.sh BUILD_DIR [SECONDS] [MIN_SETS] [FLOWS] [PORT]
+#   defaults: 6 s, 6 sets (at least 6), 1 flow, port 25; in the environment MAX_SETS (default
+#   15) and CI_PCT (default 3)
 # BUILD_DIR holds dataplane/sluice-dp and control/sluicectl/sluicectl (a Release build).
 # Needs root (EAL). Unique --file-prefix values; runtime dirs and temp files removed on exit.
 set -euo pipefail
-build=${1:?usage: $0 BUILD_DIR [SECONDS] [RUNS]}
+build=${1:?usage: $0 BUILD_DIR [SECONDS] [MIN_SETS] [FLOWS] [PORT]}
 secs=${2:-6}
-runs=${3:-5}
+min_sets=${3:-6}
 flows=${4:-1}
 port=${5:-25}
+max_sets=${MAX_SETS:-15} ci_pct=${CI_PCT:-3}
+for v in secs min_sets flows port max_sets; do
+  if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} < 1)); then
+    echo "$0: ${v^^} must be a positive whole number" >&2
+    exit 2
+  fi
+done
+((min_sets >= 6)) || { echo "$0: MIN_SETS below 6 gives no 95% interval; use 6 or more" >&2; exit 2; }
+((max_sets >= min_sets)) || max_sets=$min_sets
+[[ $ci_pct =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "$0: CI_PCT must be a number" >&2; exit 2; }
 segments=$((512 / flows > 32 ? 512 / flows : 32))
 frames=$((flows * segments))
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=testpmd_lib.sh
 . "$root/bench/dataplane/testpmd_lib.sh"
 require_build "$build"
+stats_py=$root/bench/dataplane/rate_stats.py
 tag=sluice_scmp_$$
 work=$(mktemp -d)
 sock=$work/dp.sock
@@ -73,10 +80,10 @@ EOF
 vdevs=(--vdev "net_pcap0,rx_pcap=$work/outside.pcap,infinite_rx=1"
   --vdev "net_pcap1,rx_pcap=$work/inside.pcap,infinite_rx=1")
 
-# testpmd: lcore 0 main (stats), lcore 1 forwards; per-second Rx-pps of both ports, summed.
+# testpmd MODE: lcore 0 main (stats), lcore 1 forwards; per-second Rx-pps of both ports, summed.
 run_testpmd() {
   testpmd_rate Rx-pps "$secs" "$work/testpmd.log" --no-huge --no-pci -m 512 -l 0,1 \
-    "${vdevs[@]}" --file-prefix "${tag}_tp" --log-level=3 -- --forward-mode=io --burst=32 \
+    "${vdevs[@]}" --file-prefix "${tag}_tp" --log-level=3 -- --forward-mode="$1" --burst=32 \
     --no-lsc-interrupt --auto-start --total-num-mbufs=$((8192 + 2 * frames))
   rm -rf "/var/run/dpdk/${tag}_tp"
 }
@@ -108,15 +115,47 @@ run_sluice() {
   printf '%s\n' "${samples[@]}" | median
 }
 
-ratios=() tps=() sls=()
-for i in $(seq 1 "$runs"); do
-  # Alternate which goes first, so a load change on the shared machine hits both alike.
-  if ((i % 2)); then tp=$(run_testpmd); sl=$(run_sluice); else sl=$(run_sluice); tp=$(run_testpmd); fi
-  r=$(awk -v a="$tp" -v b="$sl" 'BEGIN {if (b > 0) printf "%.3f", a / b; else print "inf"}')
-  printf 'run %d: testpmd %s packets/s, sluice-dp %s packets/s, ratio %sx\n' "$i" "$tp" "$sl" "$r"
-  tps+=("$tp") sls+=("$sl") ratios+=("$r")
+machine_facts "$build"
+echo "lcores: testpmd main lcore 0 on CPU 0, forwarding lcore 1 on CPU 1; sluice-dp its one lcore on CPU 1"
+echo "traffic: $flows flow(s), port $port, $frames frames per port; $secs s per run"
+io=() swap=() sls=() r_io=() r_swap=()
+progs=(io 5tswap sluice)
+verdict="stopped at MAX_SETS=$max_sets before the interval was within +-${ci_pct}%"
+for ((set = 1; set <= max_sets; set++)); do
+  for ((j = 0; j < 3; j++)); do
+    case ${progs[(set + j) % 3]} in
+      io) tio=$(run_testpmd io) ;;
+      5tswap) tsw=$(run_testpmd 5tswap) ;;
+      sluice) sl=$(run_sluice) ;;
+    esac
+  done
+  a=$(awk -v a="$tio" -v b="$sl" 'BEGIN {if (b > 0) printf "%.4f", a / b; else print "inf"}')
+  b=$(awk -v a="$tsw" -v b="$sl" 'BEGIN {if (b > 0) printf "%.4f", a / b; else print "inf"}')
+  printf 'set %d: testpmd io %s, testpmd 5tswap %s, sluice-dp %s packets/s; ratios %sx (io), %sx (5tswap)\n' \
+    "$set" "$tio" "$tsw" "$sl" "$a" "$b"
+  io+=("$tio") swap+=("$tsw") sls+=("$sl") r_io+=("$a") r_swap+=("$b")
+  if ((set >= min_sets)) && "$stats_py" --check "$ci_pct" "${r_io[@]}" >/dev/null &&
+    "$stats_py" --check "$ci_pct" "${r_swap[@]}" >/dev/null; then
+    verdict="both intervals within +-${ci_pct}% of their medians after $set sets"
+    break
+  fi
 done
-if ((port == 25)); then what="shaped flow" goal=1.6; else what="non-SMTP TCP (port $port)" goal=1.2; fi
-echo "testpmd io forwarding (same captures): $(printf '%s\n' "${tps[@]}" | median) packets/s (median of $runs runs)"
-echo "sluice-dp, $what: $(printf '%s\n' "${sls[@]}" | median) packets/s ($flows flow(s))"
-echo "cycles per packet, sluice-dp / testpmd: $(printf '%s\n' "${ratios[@]}" | median)x (median of per-run ratios; goal <= ${goal}x)"
+if ((port == 25)); then what="shaped flow" goal="<= 1.3x io"; else what="non-SMTP TCP (port $port)" goal="<= 1.1x io, <= 1.0x 5tswap"; fi
+# ci_line LABEL VALUES...: "LABEL: median M (95% CI LO-HI, N sets)"
+ci_line() {
+  local label=$1 m lo hi n
+  shift
+  read -r m lo hi n < <("$stats_py" "$@")
+  echo "$label: median $m (95% CI $lo - $hi, $n sets)"
+}
+mpps() { awk 'BEGIN {for (i = 1; i < ARGC; i++) printf "%.3f ", ARGV[i] / 1e6}' "$@"; }
+echo "== $what, $flows flow(s): $verdict"
+# shellcheck disable=SC2046 # one word per rate
+{
+  ci_line "testpmd io, Mpackets/s" $(mpps "${io[@]}")
+  ci_line "testpmd 5tswap, Mpackets/s" $(mpps "${swap[@]}")
+  ci_line "sluice-dp, Mpackets/s" $(mpps "${sls[@]}")
+}
+ci_line "sluice-dp / testpmd io (cycles per packet)" "${r_io[@]}"
+ci_line "sluice-dp / testpmd 5tswap" "${r_swap[@]}"
+echo "goal: $goal"

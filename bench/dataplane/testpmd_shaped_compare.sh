@@ -22,6 +22,19 @@
 # non-SMTP <= 1.1x io and <= 1.0x 5tswap. The machine, the build and the lcore placement are
 # printed first.
 #
+# With FLOWS > 1 the captures hold that many connections of the client, their segments
+# interleaved (shaped_flow_pcap.py --flows), 512/FLOWS segments each (at least 32): consecutive
+# packets belong to different flows. net_pcap keeps the whole capture in mbufs, so FLOWS stays
+# in the thousands (every program gets pools sized for it).
+#
+# With PORT other than 25 (e.g. 443) the same connections are non-SMTP TCP traffic: sluice-dp
+# parses every frame to its TCP port and passes it (the non-SMTP goal, on real TCP frames rather
+# than net_null's empty ones).
+#
+# The segments carry timestamps, as Linux sends every segment (and the SYNs Linux's options);
+# PCAP_ARGS=--no-timestamps in the environment leaves them out, as the captures were before
+# 2026-11-24 (results/dataplane-rate.md quotes both).
+#
 #   bench/dataplane/testpmd_shaped_compare.sh BUILD_DIR [SECONDS] [MIN_SETS] [FLOWS] [PORT]
 #   defaults: 6 s, 6 sets (at least 6), 1 flow, port 25; in the environment MAX_SETS (default
 #   15) and CI_PCT (default 3)
@@ -118,6 +131,8 @@ run_sluice() {
 machine_facts "$build"
 echo "lcores: testpmd main lcore 0 on CPU 0, forwarding lcore 1 on CPU 1; sluice-dp its one lcore on CPU 1"
 echo "traffic: $flows flow(s), port $port, $frames frames per port; $secs s per run"
+# ratio A B: A / B to 4 decimals ("inf" when B is 0).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.4f", a / b; else print "inf"}'; }
 io=() swap=() sls=() r_io=() r_swap=()
 progs=(io 5tswap sluice)
 verdict="stopped at MAX_SETS=$max_sets before the interval was within +-${ci_pct}%"
@@ -129,8 +144,7 @@ for ((set = 1; set <= max_sets; set++)); do
       sluice) sl=$(run_sluice) ;;
     esac
   done
-  a=$(awk -v a="$tio" -v b="$sl" 'BEGIN {if (b > 0) printf "%.4f", a / b; else print "inf"}')
-  b=$(awk -v a="$tsw" -v b="$sl" 'BEGIN {if (b > 0) printf "%.4f", a / b; else print "inf"}')
+  a=$(ratio "$tio" "$sl") b=$(ratio "$tsw" "$sl")
   printf 'set %d: testpmd io %s, testpmd 5tswap %s, sluice-dp %s packets/s; ratios %sx (io), %sx (5tswap)\n' \
     "$set" "$tio" "$tsw" "$sl" "$a" "$b"
   io+=("$tio") swap+=("$tsw") sls+=("$sl") r_io+=("$a") r_swap+=("$b")

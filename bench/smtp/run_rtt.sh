@@ -103,7 +103,7 @@ policy_of() { # CASE
 }
 
 run_case() { # ROUND CASE
-  local r=$1 c=$2 s i
+  local r=$1 c=$2 s
   echo "== round $r: $c"
   if ! rig_plane_start "$c" "$(policy_of "$c")"; then
     echo "run_rtt: $c: the bump did not start:" >&2
@@ -111,11 +111,7 @@ run_case() { # ROUND CASE
     return 1
   fi
   for s in $senders; do
-    for ((i = 0; i < 40; i++)); do
-      rig_probe "$s" && break
-      sleep 0.25
-    done
-    rig_probe "$s" || { echo "run_rtt: $c: $s cannot reach the server" >&2; return 1; }
+    rig_wait_reach "$s" || { echo "run_rtt: $c: $s cannot reach the server" >&2; return 1; }
     rig_exec "$s" "$py" "$root/bench/smtp/smtp_measure.py" send --server "$RIG_SERVER4" \
       --reference "$RIG_REF4" --tag "$s" --address "${RIG_ADDR4[$s]}" --count "$messages" \
       --size "$size" --timeout "$timeout" --deadline $((messages * timeout)) --warmup 1 --quiet \

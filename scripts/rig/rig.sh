@@ -53,6 +53,8 @@ RIG_SMTP_PORT=25
 RIG_OUT_IF=out0 # bump interface towards the senders' switch
 RIG_IN_IF=in0   # bump interface towards the server
 RIG_WAIT_SECONDS=${RIG_WAIT_SECONDS:-10}
+# The XDP data plane's start/stop helper, beside this file.
+RIG_XDP_SCRIPT=$(dirname "${BASH_SOURCE[0]}")/xdp-dataplane
 
 rig_log() { echo "rig[${RIG_ID:-?}]: $*" >&2; }
 
@@ -83,8 +85,8 @@ rig_plane_start() {
       ;;
     xdp)
       rig_bump_unbridge || return 1
-      SLUICE_POLICY=$policy rig_exec bump "$(dirname "${BASH_SOURCE[0]}")/xdp-dataplane" start \
-        "$RIG_XDP_BIN" "$RIG_CTL_BIN" >"$RIG_STATE/dataplane.log" 2>&1
+      SLUICE_POLICY=$policy rig_exec bump "$RIG_XDP_SCRIPT" start "$RIG_XDP_BIN" "$RIG_CTL_BIN" \
+        >"$RIG_STATE/dataplane.log" 2>&1
       ;;
     *)
       rig_log "rig_plane_start: unknown plane '$plane' (none, dp or xdp)"
@@ -99,11 +101,9 @@ rig_plane_stop() {
   case ${1:-any} in
     none) ;;
     dp) rig_bg_stop dataplane ;;
-    xdp) rig_exec bump "$(dirname "${BASH_SOURCE[0]}")/xdp-dataplane" stop "$RIG_XDP_BIN" ;;
+    xdp) rig_exec bump "$RIG_XDP_SCRIPT" stop "$RIG_XDP_BIN" ;;
     any)
-      if [[ -e /sys/fs/bpf/sluice/sl$RIG_ID ]]; then
-        rig_exec bump "$(dirname "${BASH_SOURCE[0]}")/xdp-dataplane" stop "$RIG_XDP_BIN"
-      fi
+      [[ -e /sys/fs/bpf/sluice/sl$RIG_ID ]] && rig_exec bump "$RIG_XDP_SCRIPT" stop "$RIG_XDP_BIN"
       rig_bg_stop dataplane
       ;;
   esac
@@ -422,9 +422,9 @@ rig_wait_reach() {
 # rig_delay ROLE US BIN: give ROLE's path a round trip of 2 x US microseconds. In the switch
 # namespace, ROLE's port (to-ROLE) leaves the bridge and BIN (bench/delayline's
 # sluice-delayline) joins it to one end (dl-ROLE) of a new veth pair whose other end (dlb-ROLE)
-# takes its place on the bridge, holding every frame US microseconds each way. Only ROLE's traffic is delayed, on both
-# lanes alike (the delay is before the switch). Counts land in $RIG_STATE/delay-ROLE.json when
-# rig_delay_stop ROLE (or rig_down) ends it.
+# takes its place on the bridge, holding every frame US microseconds each way. Only ROLE's
+# traffic is delayed, on both lanes alike (the delay is before the switch). Counts land in
+# $RIG_STATE/delay-ROLE.json when rig_delay_stop ROLE (or rig_down) ends it.
 rig_delay() {
   local role=$1 us=$2 bin=$3 sw=$RIG_NS_SW i
   rig_ns "$role" >/dev/null || return 2

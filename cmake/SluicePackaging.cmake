@@ -151,6 +151,26 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# DPDK's drivers are plugins that EAL loads at start (Debian: .../dpdk/pmds-ABI), so
+# dpkg-shlibdeps cannot see them. Without the ring mempool driver no mbuf pool can be made and
+# sluice-dp cannot start at all: a dependency. Without a port's PMD, EAL refuses the port:
+# the drivers of the rig's virtual ports and of common server NICs are recommended; another NIC
+# needs its librte-net-DRIVER package (dataplane-dpdk.md). Package names carry DPDK's ABI, read
+# off the installed librte_eal's SONAME (22.11: librte_eal.so.23, librte-mempool-ring23).
+pkg_get_variable(_dpdk_libdir libdpdk libdir)
+file(GLOB _dpdk_eal "${_dpdk_libdir}/librte_eal.so.*")
+list(FILTER _dpdk_eal INCLUDE REGEX "librte_eal\\.so\\.[0-9]+$")
+if(NOT _dpdk_eal)
+  message(FATAL_ERROR "packaging: no librte_eal.so.ABI in '${_dpdk_libdir}' (pkg-config libdpdk)")
+endif()
+list(GET _dpdk_eal 0 _dpdk_eal)
+string(REGEX REPLACE ".*\\.so\\.([0-9]+)$" "\\1" SLUICE_DPDK_ABI "${_dpdk_eal}")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "librte-mempool-ring${SLUICE_DPDK_ABI}")
+# Debian spells a name that ends in a digit with a hyphen before the ABI (librte-net-mlx5-23).
+set(_pmds af-packet ring null i40e iavf ice ixgbe mlx5- e1000- virtio vmxnet3- bnxt)
+list(TRANSFORM _pmds PREPEND librte-net-)
+list(TRANSFORM _pmds APPEND ${SLUICE_DPDK_ABI})
+list(JOIN _pmds ", " CPACK_DEBIAN_PACKAGE_RECOMMENDS)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${_conffiles} ${_pkg}/debian/postinst ${_pkg}/debian/postrm)
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "SMTP traffic shaper for mail servers (DPDK and XDP)")

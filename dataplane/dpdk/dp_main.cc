@@ -70,6 +70,26 @@ cpu_set_t control_cpus(const cpu_set_t &initial) {
   return CPU_COUNT(&ctrl) == 0 ? initial : ctrl;
 }
 
+// --table-if-present: fail-static. A data plane that refused to start over a missing or stale
+// snapshot (first boot before sluiced ran, a snapshot of an older layout after an upgrade) would
+// leave the wire forwarding nothing; an empty table forwards everything unshaped until
+// sluiced's next check loads one.
+void load_table_if_present(DpControl &control, const std::string &path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+    std::fprintf(stderr, "sluice-dp: no %s yet: starting with an empty table\n", path.c_str());
+    return;
+  }
+  try {
+    control.load_table(path);
+    std::fprintf(stderr, "sluice-dp: table loaded from %s\n", path.c_str());
+  } catch (const std::exception &e) {
+    std::fprintf(stderr,
+                 "sluice-dp: warning: --table-if-present: %s; starting with an empty table\n",
+                 e.what());
+  }
+}
+
 // --help or --version anywhere answers without starting EAL.
 bool wants(int argc, char **argv, const char *flag, const char *alt = nullptr) {
   for (int i = 1; i < argc; ++i)
@@ -177,6 +197,7 @@ int run(int argc, char **argv) {
     DpControl control(pub, raw, opt.smtp_ports);
     // Table and policy first: a bad file stops us before any port forwards a packet.
     if (!opt.table.empty()) control.load_table(opt.table);
+    if (!opt.table_if_present.empty()) load_table_if_present(control, opt.table_if_present);
     if (!opt.policy.empty())
       control.load_policy(opt.policy);
     else

@@ -33,6 +33,10 @@ DpOptions parse_dp_options(int argc, char **argv) {
       "port facing the senders: port id or device name")(
       "inside", po::value(&o.inside)->required(), "port facing the MTAs: port id or device name")(
       "table", po::value(&o.table), "compiled reputation snapshot (empty table if not given)")(
+      "table-if-present", po::value(&o.table_if_present)->value_name("FILE"),
+      "like --table, but a missing or unreadable FILE starts an empty table (with a warning) "
+      "instead of an error: for the table sluiced last built (/var/lib/sluice/table.snap), so "
+      "that a restarted sluice-dp shapes from its first SYN, before sluiced's next check")(
       "policy", po::value(&o.policy), "policy file (docs/policy.md); pass-only if not given")(
       "control", po::value(&o.control)->default_value(o.control),
       "Unix socket for sluicectl (docs/dataplane-dpdk.md); refused if it is live or is not a "
@@ -139,6 +143,8 @@ DpOptions parse_dp_options(int argc, char **argv) {
   if (o.idle_sleep_us > 1000000) throw std::invalid_argument("--idle-sleep-us must be <= 1000000");
   if (o.busy_poll_us > 1000000) throw std::invalid_argument("--busy-poll-us must be <= 1000000");
   if (o.outside == o.inside) throw std::invalid_argument("--outside and --inside are the same");
+  if (!o.table.empty() && !o.table_if_present.empty())
+    throw std::invalid_argument("--table and --table-if-present: give one of them");
   return o;
 }
 

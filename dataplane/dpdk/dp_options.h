@@ -14,7 +14,10 @@ inline constexpr const char *kDefaultControlSocket = "/run/sluice/sluice-dp.sock
 struct DpOptions {
   std::string outside;  // port id ("0") or device name ("net_af_packet0")
   std::string inside;
-  std::string table;   // compiled snapshot; empty = start with an empty table
+  std::string table;  // compiled snapshot; empty = start with an empty table
+  // A snapshot loaded at start only if it can be (sluiced's STATE/table.snap): a restarted
+  // data plane shapes from its first SYN instead of from sluiced's next check.
+  std::string table_if_present;
   std::string policy;  // policy file; empty = only level 0 (pass everything)
   std::string control = kDefaultControlSocket;  // Unix socket path; empty = none (--no-control)
   uint32_t control_mode = 0600;                 // the socket file's permission bits

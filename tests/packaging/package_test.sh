@@ -4,7 +4,8 @@
 #   - CPack makes it from this build (its binaries as built; the package's files are the target
 #     sluice_packaging_files, built first if needed);
 #   - `dpkg -c` lists every program, unit, conffile, man page, the completion, the BPF object
-#     and the docs (docs/packaging.md, "What it installs"); Depends was computed (libc6 in it);
+#     and the docs (docs/packaging.md, "What it installs"); Depends was computed (libc6 in it)
+#     and names DPDK's ring mempool driver, Recommends its af_packet PMD (plugins);
 #   - the conffiles are exactly the files under /etc; the maintainer scripts are executable;
 #   - unpacked into a scratch root (dpkg-deb -x), every program answers --version (its name and
 #     the tree's version) and --help (exit 0, a usage line) from there;
@@ -82,6 +83,21 @@ done
 [[ $missing == 0 ]] && ok "dpkg -c lists all ${#expect[@]} expected files"
 depends=$(dpkg-deb -f "$deb" Depends)
 if [[ $depends == *libc6* ]]; then ok "Depends computed: $depends"; else bad "Depends: '$depends'"; fi
+# DPDK's drivers are plugins that dpkg-shlibdeps cannot see: the package that ships this
+# machine's ring mempool driver must be a dependency (sluice-dp cannot start without it), the
+# one with the af_packet PMD a recommendation (the rig's and the unit's example ports).
+recommends=$(dpkg-deb -f "$deb" Recommends)
+plugin_pkg() { dpkg -S "$1" 2>/dev/null | head -n 1 | cut -d: -f1; }
+ring_pkg=$(plugin_pkg 'librte_mempool_ring.so.*')
+afp_pkg=$(plugin_pkg 'librte_net_af_packet.so.*')
+if [[ -z $ring_pkg || -z $afp_pkg ]]; then
+  bad "no package on this machine ships librte_mempool_ring / librte_net_af_packet"
+else
+  grep -qE "(^|, )$ring_pkg(\$| |,)" <<<"$depends" && ok "Depends names $ring_pkg" ||
+    bad "Depends lacks $ring_pkg (DPDK's ring mempool driver): '$depends'"
+  grep -qE "(^|, )$afp_pkg(\$| |,)" <<<"$recommends" && ok "Recommends names $afp_pkg" ||
+    bad "Recommends lacks $afp_pkg: '$recommends'"
+fi
 
 echo "== control files"
 dpkg-deb -e "$deb" "$work/ctrl"

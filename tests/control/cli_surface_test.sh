@@ -98,6 +98,8 @@ if [[ $dp != - ]]; then
   [[ $? == 2 ]] || fail "sluice-dp without --outside does not exit 2"
   "$dp" -- --outside 0 --inside 1 --burst 0 >/dev/null 2>&1
   [[ $? == 2 ]] || fail "sluice-dp --burst 0 does not exit 2"
+  "$dp" -- --outside 0 --inside 1 --table a --table-if-present b >/dev/null 2>&1
+  [[ $? == 2 ]] || fail "sluice-dp --table with --table-if-present does not exit 2"
   "$dp" replay --input a --inside-net 198.18.0.0/24 >/dev/null 2>&1
   [[ $? == 2 ]] || fail "sluice-dp replay without --output does not exit 2"
 fi

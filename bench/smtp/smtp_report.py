@@ -260,6 +260,13 @@ def cmd_demo(args):
         print(wrap(lane_line(args.lane, lanes["sluice"]), "  ", "  "))
         if lanes["reference"]["attempted"]:
             print(wrap(lane_line("reference lane", lanes["reference"]), "  ", "  "))
+    if args.out_png:
+        # Each message's pair through the reference lane is the "without" bar.
+        without = {role: dict(res["reference"], address=res.get("address"))
+                   for role, res in results.items() if res.get("reference")}
+        if plot(ordered(results), without, results, args.out_png,
+                "Median delivery time per sender", labels=("reference lane", args.lane)):
+            print(f"\nPlot of the delivery times: {args.out_png}")
     return 0
 
 
@@ -332,7 +339,8 @@ def cmd_effect(args):
     return 0
 
 
-def plot(roles, without, with_, path, title):
+def plot(roles, without, with_, path, title, labels=("without shaper", "with shaper")):
+    """Bars of the median delivery time per role, without and with; True when written."""
     try:
         import matplotlib
 
@@ -340,7 +348,7 @@ def plot(roles, without, with_, path, title):
         import matplotlib.pyplot as plt
     except ImportError:
         print("smtp_report: matplotlib missing (python3-matplotlib); no plot", file=sys.stderr)
-        return
+        return False
 
     def bar_value(res):
         if res is None:
@@ -351,8 +359,8 @@ def plot(roles, without, with_, path, title):
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     xs = range(len(roles))
-    for offset, data, label, color in ((-0.2, without, "without shaper", "#4c72b0"),
-                                       (0.2, with_, "with shaper", "#dd8452")):
+    for offset, data, label, color in ((-0.2, without, labels[0], "#4c72b0"),
+                                       (0.2, with_, labels[1], "#dd8452")):
         for x, role in zip(xs, roles):
             res = data.get(role)
             value, hatch = bar_value(res)
@@ -372,6 +380,8 @@ def plot(roles, without, with_, path, title):
              "per-message timeout", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
 
 
 def level_names(policy_path):
@@ -448,6 +458,7 @@ def main():
     d.add_argument("--dump", metavar="DIR", help="smtp-sink's dump folder")
     d.add_argument("--noisy-below", type=int, default=20, metavar="N")
     d.add_argument("--lane", default="through sluice", help="names the measured lane")
+    d.add_argument("--out-png", metavar="PATH", help="a bar plot of the delivery times")
     e = sub.add_parser("effect")
     e.add_argument("dir")
     e.add_argument("--out-md", required=True)

@@ -34,8 +34,9 @@ DpOptions parse_dp_options(int argc, char **argv) {
       "inside", po::value(&o.inside)->required(), "port facing the MTAs: port id or device name")(
       "table", po::value(&o.table), "compiled reputation snapshot (empty table if not given)")(
       "table-if-present", po::value(&o.table_if_present)->value_name("FILE"),
-      "like --table, but a missing or unreadable FILE starts an empty table (with a warning) "
-      "instead of an error: for the table sluiced last built (/var/lib/sluice/table.snap), so "
+      "like --table, but a missing FILE (noted) or an unreadable or invalid one (a warning) "
+      "starts an empty table instead of an error: for the table sluiced last built "
+      "(/var/lib/sluice/table.snap), so "
       "that a restarted sluice-dp shapes from its first SYN, before sluiced's next check")(
       "policy", po::value(&o.policy), "policy file (docs/policy.md); pass-only if not given")(
       "control", po::value(&o.control)->default_value(o.control),

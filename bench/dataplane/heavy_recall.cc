@@ -3,7 +3,7 @@
 // sources are plain integers from 198.18.0.0 upwards (198.18.0.0/15 and beyond), each SYN's
 // client address drawn from Zipf(s) over them (source rank -> address by a seeded shuffle, so a
 // /24 holds sources of every rank). Every SYN goes through the core exactly as sl_seq_heavy
-// does it (sl_heavy_keys, sl_heavy_add for the /32 then the /24, sl_heavy_report_point, an offer
+// does it (sl_heavy_count_syn for the /32 and the /24, sl_heavy_report_point, an offer
 // to the candidate table, sl_heavy_table_offer), all in ONE window: the whole stream counts in
 // one sketch window and one table window, the hardest case (every update of the stream
 // collides in the same cells; in production the window rolls every 1.07 s). The reader's view
@@ -149,16 +149,16 @@ int main(int argc, char **argv) {
     const uint32_t be = htonl(a);
     std::memcpy(fk.client, &be, 4);
     fk.family = SL_AF_INET;
+    uint32_t est_host, est_net;
+    sl_heavy_count_syn(sketch.get(), &fk, epoch, &est_host, &est_net);
     sl_heavy_key host, net;
     sl_heavy_keys(&fk, &host, &net);
-    uint32_t est = sl_heavy_add(sketch.get(), &host, epoch);
-    if (sl_heavy_report_point(est, o.threshold)) {
-      sl_heavy_table_offer(table.get(), &host, est, epoch);
+    if (sl_heavy_report_point(est_host, o.threshold)) {
+      sl_heavy_table_offer(table.get(), &host, est_host, epoch);
       ++offers;
     }
-    est = sl_heavy_add(sketch.get(), &net, epoch);
-    if (sl_heavy_report_point(est, o.threshold)) {
-      sl_heavy_table_offer(table.get(), &net, est, epoch);
+    if (sl_heavy_report_point(est_net, o.threshold)) {
+      sl_heavy_table_offer(table.get(), &net, est_net, epoch);
       ++offers;
     }
   }

@@ -96,9 +96,9 @@ struct {
  *
  * heavy_sketch: one struct sl_heavy_sketch per possible CPU, at index bpf_get_smp_processor_id();
  * the loader sets max_entries to the number of possible CPUs before load and draws each CPU's
- * seed at random. An array indexed by CPU rather than a PERCPU_ARRAY: the sketch is 256 KiB
- * (4 rows of 16384 cells) and the kernel refuses per-CPU values over 32 KiB (PCPU_MIN_UNIT_SIZE;
- * even one row is 64 KiB), and splitting it into per-CPU chunks would make the core reach its
+ * seed at random. An array indexed by CPU rather than a PERCPU_ARRAY: the sketch is 1 MiB
+ * (4 rows of 65536 cells) and the kernel refuses per-CPU values over 32 KiB (PCPU_MIN_UNIT_SIZE;
+ * even one row is 256 KiB), and splitting it into per-CPU chunks would make the core reach its
  * cells through a map lookup per chunk instead of through one struct. A CPU's entry is written
  * by that CPU only, with preemption and migration off, as a per-CPU map's would be. */
 struct {

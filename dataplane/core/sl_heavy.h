@@ -149,31 +149,41 @@ SL_INLINE __u32 sl_heavy_slot(__u64 h, __u32 row) {
 }
 
 /* A cell's count in window `epoch`: with the window's tag xor-ed away, a cell of that window is
- * its count (<= SL_HEAVY_COUNT_MAX) and a cell of any other window is larger (no branch). */
+ * its count (<= SL_HEAVY_COUNT_MAX) and a cell of any other window has tag bits left: it reads
+ * as 0 through a mask, not a branch (which cells are stale depends on the data). */
 SL_INLINE __u32 sl_heavy_cell_count(__u32 cell, __u32 epoch) {
   __u32 x = cell ^ ((epoch & SL_HEAVY_EPOCH_MASK) << SL_HEAVY_COUNT_BITS);
-  return x <= SL_HEAVY_COUNT_MAX ? x : 0;
+  return x & ((__u32)((x >> SL_HEAVY_COUNT_BITS) != 0) - 1u);
 }
 
-/* A key's estimate in one sketch for window `epoch` (0 when it has no count there). */
-SL_INLINE __u32 sl_heavy_estimate(const struct sl_heavy_sketch *s, const struct sl_heavy_key *k,
-                                  __u32 epoch) {
-  __u64 h = sl_heavy_hash(s->seed, k);
-  __u32 net = sl_heavy_is_net(k);
+/* The line of row r for a prefix hashed to h, in the sketch's half `net`. */
+SL_INLINE __u32 *sl_heavy_row_line(struct sl_heavy_sketch *s, __u64 h, __u32 net, __u32 row) {
+  return s->line[sl_heavy_line_index(h, net, row / SL_HEAVY_LINE_ROWS)];
+}
+
+/* A prefix's estimate in one sketch for window `epoch` (0 when it has no count there), from its
+ * hash and half (sl_heavy_hash, sl_heavy_is_net). */
+SL_INLINE __u32 sl_heavy_estimate_h(const struct sl_heavy_sketch *s, __u64 h, __u32 net,
+                                    __u32 epoch) {
   __u32 est = SL_HEAVY_COUNT_MAX;
   __u32 r;
   for (r = 0; r < SL_HEAVY_DEPTH; r++) {
     const __u32 *line = s->line[sl_heavy_line_index(h, net, r / SL_HEAVY_LINE_ROWS)];
     __u32 c = sl_heavy_cell_count(line[sl_heavy_slot(h, r)], epoch);
-    if (c < est) est = c;
+    est = c < est ? c : est;
   }
   return est;
 }
 
-/* Counts one SYN for the key in window `epoch`; returns its new estimate. */
-SL_INLINE __u32 sl_heavy_add(struct sl_heavy_sketch *s, const struct sl_heavy_key *k, __u32 epoch) {
-  __u64 h = sl_heavy_hash(s->seed, k);
-  __u32 net = sl_heavy_is_net(k);
+/* A key's estimate in one sketch for window `epoch` (0 when it has no count there). */
+SL_INLINE __u32 sl_heavy_estimate(const struct sl_heavy_sketch *s, const struct sl_heavy_key *k,
+                                  __u32 epoch) {
+  return sl_heavy_estimate_h(s, sl_heavy_hash(s->seed, k), sl_heavy_is_net(k), epoch);
+}
+
+/* Counts one SYN for the prefix hashed to h (in half `net`) in window `epoch`; returns its new
+ * estimate. */
+SL_INLINE __u32 sl_heavy_add_h(struct sl_heavy_sketch *s, __u64 h, __u32 net, __u32 epoch) {
   __u32 *cell[SL_HEAVY_DEPTH];
   __u32 old[SL_HEAVY_DEPTH];
   __u32 counts[SL_HEAVY_DEPTH];
@@ -182,7 +192,7 @@ SL_INLINE __u32 sl_heavy_add(struct sl_heavy_sketch *s, const struct sl_heavy_ke
   __u32 r;
 
   for (r = 0; r < SL_HEAVY_DEPTH; r++) {
-    cell[r] = &s->line[sl_heavy_line_index(h, net, r / SL_HEAVY_LINE_ROWS)][sl_heavy_slot(h, r)];
+    cell[r] = sl_heavy_row_line(s, h, net, r) + sl_heavy_slot(h, r);
     old[r] = *cell[r];
     counts[r] = sl_heavy_cell_count(old[r], epoch);
     est = counts[r] < est ? counts[r] : est;
@@ -194,36 +204,54 @@ SL_INLINE __u32 sl_heavy_add(struct sl_heavy_sketch *s, const struct sl_heavy_ke
   return est;
 }
 
-/* floor(log2(x)) for x >= 1, by halving the range (no __builtin_clz: BPF has no such
- * instruction, and clang 14's BPF backend crashes expanding it once the report path is live in
- * the XDP program). The same code in every runner. */
-SL_INLINE __u32 sl_heavy_log2(__u32 x) {
-  __u32 r = 0, s;
-  s = (__u32)(x > 0xffffu) << 4;
-  x >>= s;
-  r |= s;
-  s = (__u32)(x > 0xffu) << 3;
-  x >>= s;
-  r |= s;
-  s = (__u32)(x > 0xfu) << 2;
-  x >>= s;
-  r |= s;
-  s = (__u32)(x > 0x3u) << 1;
-  x >>= s;
-  r |= s;
-  return r | (x >> 1);
+/* Counts one SYN for the key in window `epoch`; returns its new estimate. */
+SL_INLINE __u32 sl_heavy_add(struct sl_heavy_sketch *s, const struct sl_heavy_key *k, __u32 epoch) {
+  return sl_heavy_add_h(s, sl_heavy_hash(s->seed, k), sl_heavy_is_net(k), epoch);
 }
 
-/* Whether an estimate just reached is a report point for threshold T (> 0): T itself, then every
- * multiple of 2^(floor(log2 est) - 4) above it (16 per doubling, each within 1/16 of the last). */
+/* The hashes of a client's address and network (sl_heavy_hash of sl_heavy_keys' host and net),
+ * the first stage shared, without building the keys: the counting path builds a key only when
+ * it has one to report. */
+SL_INLINE void sl_heavy_hashes(__u64 seed, const struct sl_flow_key *fk, __u64 *h_host,
+                               __u64 *h_net) {
+  __u64 a = sl_load64(fk->client);
+  __u64 hn, rest;
+  __u32 host_len, net_len;
+  if (fk->family == SL_AF_INET) {
+    hn = ((a & SL_JOIN64(sl_htonl(0xffffff00u), 0)) ^ seed) * 0x9e3779b97f4a7c15ull;
+    rest = a & SL_JOIN64(sl_htonl(0xffu), 0);
+    host_len = 32;
+    net_len = 24;
+  } else {
+    hn = (a ^ seed) * 0x9e3779b97f4a7c15ull;
+    rest = sl_load64(fk->client + 8);
+    host_len = 128;
+    net_len = 64;
+  }
+  hn ^= fk->family;
+  *h_host = sl_heavy_hash_mix(hn, rest, host_len);
+  *h_net = sl_heavy_hash_mix(hn, 0, net_len);
+}
+
+/* One inbound SYN counted for its client's address and network in window `epoch`: their new
+ * estimates in *est_host and *est_net. */
+SL_INLINE void sl_heavy_count_syn(struct sl_heavy_sketch *s, const struct sl_flow_key *fk,
+                                  __u32 epoch, __u32 *est_host, __u32 *est_net) {
+  __u64 h_host, h_net;
+  sl_heavy_hashes(s->seed, fk, &h_host, &h_net);
+  *est_host = sl_heavy_add_h(s, h_host, 0, epoch);
+  *est_net = sl_heavy_add_h(s, h_net, 1, epoch);
+}
+
+/* Whether an estimate just reached (<= SL_HEAVY_COUNT_MAX) is a report point for threshold
+ * T (> 0): T itself, then every multiple of 2^(floor(log2 est) - 4) above it (16 per doubling,
+ * each within 1/16 of the last). An estimate is on that grid when its significant bits span at
+ * most five, that is when it is below 32 times its lowest set bit: no log2 (BPF has no
+ * count-leading-zeros instruction, and clang 14's BPF backend crashed expanding
+ * __builtin_clz), the same test in every runner. SL_HEAVY_COUNT_MAX is odd and above 32, so off
+ * the grid: a saturated count was reported on the way up. */
 SL_INLINE int sl_heavy_report_point(__u32 est, __u32 threshold) {
-  __u32 top;
-  if (est < threshold) return 0;
-  if (est == threshold) return 1;
-  if (est >= SL_HEAVY_COUNT_MAX) return 0; /* saturated: reported on the way up */
-  top = sl_heavy_log2(est);                /* est >= 1 */
-  if (top <= 4) return 1;
-  return (est & ((1u << (top - 4)) - 1)) == 0;
+  return est >= threshold && (est == threshold || est < 32u * (est & (0u - est)));
 }
 
 /* The two keys of a client address (the flow key's client, IPv4 in its first 4 bytes). */

@@ -32,13 +32,13 @@
 #define SL_HEAVY_DEPTH 4
 #endif
 #ifndef SL_HEAVY_WIDTH_LOG2
-#define SL_HEAVY_WIDTH_LOG2 14
+#define SL_HEAVY_WIDTH_LOG2 16
 #endif
 #ifndef SL_HEAVY_WINDOW_SHIFT
 #define SL_HEAVY_WINDOW_SHIFT 30
 #endif
 #ifndef SL_HEAVY_TABLE_LOG2
-#define SL_HEAVY_TABLE_LOG2 12
+#define SL_HEAVY_TABLE_LOG2 13
 #endif
 
 /* Aggregate caps (sl_caps.h): the plain-memory caps table holds 2^SL_CAPS_TABLE_LOG2 sender

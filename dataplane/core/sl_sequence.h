@@ -199,24 +199,27 @@ void sl_seq_syn_observe(SL_ENV *env, const struct sl_profile *prof, __u8 block, 
 }
 
 /* An inbound SYN counted for the heavy hitters: its client's address and network, each once in
- * the runner's sketch; a count that reaches a report point is offered to the runner's table.
- * Nothing when the runner has no sketch or the policy turned counting off. */
+ * the runner's sketch (sl_heavy_count_syn); a count that reaches a report point is offered to the
+ * runner's table, its key built then (one buffer: BPF's stack). Nothing when the runner has no
+ * sketch or the policy turned counting off. */
 SL_INLINE void sl_seq_heavy(SL_ENV *env, const struct sl_policy *pol,
                             const struct sl_flow_key *key) {
   struct sl_heavy_sketch *sk = sl_env_heavy(env);
   __u32 threshold = pol->heavy_syn_threshold;
-  struct sl_heavy_key host, net;
-  __u32 epoch, est;
+  struct sl_heavy_key k;
+  __u32 epoch, est_host, est_net;
+  int report_host, report_net;
 
   if (sk == 0 || threshold == 0) return;
   epoch = sl_heavy_epoch(sl_env_now(env));
-  sl_heavy_keys(key, &host, &net);
-  est = sl_heavy_add(sk, &host, epoch);
-  if (SL_UNLIKELY(sl_heavy_report_point(est, threshold)))
-    sl_env_heavy_report(env, &host, est, epoch);
-  est = sl_heavy_add(sk, &net, epoch);
-  if (SL_UNLIKELY(sl_heavy_report_point(est, threshold)))
-    sl_env_heavy_report(env, &net, est, epoch);
+  sl_heavy_count_syn(sk, key, epoch, &est_host, &est_net);
+  report_host = sl_heavy_report_point(est_host, threshold);
+  report_net = sl_heavy_report_point(est_net, threshold);
+  if (SL_LIKELY((report_host | report_net) == 0)) return;
+  sl_heavy_key_host(key, &k);
+  if (report_host) sl_env_heavy_report(env, &k, est_host, epoch);
+  sl_heavy_key_to_net(&k);
+  if (report_net) sl_env_heavy_report(env, &k, est_net, epoch);
 }
 
 /* The aggregate caps of a SYN's level (sl_caps.h), at `now`: SL_SEQ_CAPS_OVER_RATE (over its

@@ -75,6 +75,58 @@ TEST(HeavySketch, ReportPointsAreBoundedPerDoubling) {
   }
 }
 
+// The report grid by its definition (T, then multiples of 2^(floor(log2 est) - 4)), with clz:
+// the core's test (no log2, for BPF) must say the same for every estimate and a few thresholds.
+TEST(HeavySketch, ReportPointsMatchTheirDefinition) {
+  for (uint32_t t : {1u, 2u, 5u, 31u, 32u, 33u, 100u, 1000u, SL_HEAVY_COUNT_MAX}) {
+    for (uint32_t est = 0; est <= SL_HEAVY_COUNT_MAX; ++est) {
+      bool want = est == t;
+      if (est > t && est < SL_HEAVY_COUNT_MAX) {
+        const uint32_t top = 31u - static_cast<uint32_t>(__builtin_clz(est));
+        want = top <= 4 || (est & ((1u << (top - 4)) - 1)) == 0;
+      }
+      ASSERT_EQ(sl_heavy_report_point(est, t) != 0, want) << "t " << t << " est " << est;
+    }
+  }
+}
+
+// The counting path hashes a client's two prefixes from its flow key without building keys:
+// the hashes must be the keys' own (the reader re-reads counts through sl_heavy_estimate), and a
+// SYN counted that way must leave the sketch as two sl_heavy_add calls would.
+TEST(HeavySketch, FlowKeyHashesAreTheKeysHashes) {
+  std::mt19937_64 rng(11);
+  NativeHeavy a(5), b(5);
+  for (int i = 0; i < 20000; ++i) {
+    sl_flow_key fk{};
+    const uint64_t r1 = rng(), r2 = rng();
+    if (i % 2 == 0) {
+      const uint32_t v4 = static_cast<uint32_t>(r1 % 5000);  // shared /24s and repeats
+      std::memcpy(fk.client, &v4, 4);
+      fk.family = SL_AF_INET;
+    } else {
+      std::memcpy(fk.client, &r1, 8);
+      std::memcpy(fk.client + 8, &r2, 8);
+      fk.client[0] = 0x20;
+      fk.client[1] = 0x01;
+      fk.client[2] = 0x00;
+      fk.client[3] = 0x02;
+      fk.client[7] &= 1;  // two /64s only: many hosts share one
+      fk.family = SL_AF_INET6;
+    }
+    sl_heavy_key host, net;
+    sl_heavy_keys(&fk, &host, &net);
+    __u64 h_host = 0, h_net = 0;
+    sl_heavy_hashes(a.sketch->seed, &fk, &h_host, &h_net);
+    ASSERT_EQ(h_host, sl_heavy_hash(a.sketch->seed, &host)) << i;
+    ASSERT_EQ(h_net, sl_heavy_hash(a.sketch->seed, &net)) << i;
+    uint32_t est_host = 0, est_net = 0;
+    sl_heavy_count_syn(a.sketch.get(), &fk, 6, &est_host, &est_net);
+    ASSERT_EQ(est_host, sl_heavy_add(b.sketch.get(), &host, 6)) << i;
+    ASSERT_EQ(est_net, sl_heavy_add(b.sketch.get(), &net, 6)) << i;
+  }
+  ASSERT_EQ(std::memcmp(a.sketch.get(), b.sketch.get(), sizeof(*a.sketch)), 0);
+}
+
 TEST(HeavySketch, SaturatesAtTheCellCap) {
   NativeHeavy h(3);
   sl_heavy_key k = key4(5, 32);

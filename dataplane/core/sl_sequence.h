@@ -53,6 +53,12 @@
  *                                                       eviction in caps_evicted); 0 when absent
  *                                                       and not created, or no room
  *
+ * and optionally SL_ENV_HEAVY_HASHES, with
+ *   void sl_env_heavy_hashes(SL_ENV *env, const struct sl_heavy_sketch *sk,
+ *                            const struct sl_flow_key *key, __u64 *h_host, __u64 *h_net)
+ *                                                       the SYN's sl_heavy_hashes for sketch
+ *                                                       sk, from an earlier stage that hashed
+ *                                                       them to prefetch the sketch's lines
  * and optionally SL_SUBPROG_NO_ENV: the out-of-line steps (SL_SUBPROG) then take no env, and
  * the one hook they call (sl_env_cap_entry) gets 0 for it. (XDP: handing a BPF global function
  * the address of the caller's env makes the verifier forget the pointers in it, which the
@@ -199,20 +205,28 @@ void sl_seq_syn_observe(SL_ENV *env, const struct sl_profile *prof, __u8 block, 
 }
 
 /* An inbound SYN counted for the heavy hitters: its client's address and network, each once in
- * the runner's sketch (sl_heavy_count_syn); a count that reaches a report point is offered to the
- * runner's table, its key built then (one buffer: BPF's stack). Nothing when the runner has no
- * sketch or the policy turned counting off. */
+ * the runner's sketch (as sl_heavy_count_syn; a runner that hashed them earlier, to prefetch
+ * their lines, defines SL_ENV_HEAVY_HASHES and hands the hashes over); a count that reaches a
+ * report point is offered to the runner's table, its key built then (one buffer: BPF's stack).
+ * Nothing when the runner has no sketch or the policy turned counting off. */
 SL_INLINE void sl_seq_heavy(SL_ENV *env, const struct sl_policy *pol,
                             const struct sl_flow_key *key) {
   struct sl_heavy_sketch *sk = sl_env_heavy(env);
   __u32 threshold = pol->heavy_syn_threshold;
   struct sl_heavy_key k;
+  __u64 h_host, h_net;
   __u32 epoch, est_host, est_net;
   int report_host, report_net;
 
   if (sk == 0 || threshold == 0) return;
   epoch = sl_heavy_epoch(sl_env_now(env));
-  sl_heavy_count_syn(sk, key, epoch, &est_host, &est_net);
+#ifdef SL_ENV_HEAVY_HASHES
+  sl_env_heavy_hashes(env, sk, key, &h_host, &h_net);
+#else
+  sl_heavy_hashes(sk->seed, key, &h_host, &h_net);
+#endif
+  est_host = sl_heavy_add_h(sk, h_host, 0, epoch);
+  est_net = sl_heavy_add_h(sk, h_net, 1, epoch);
   report_host = sl_heavy_report_point(est_host, threshold);
   report_net = sl_heavy_report_point(est_net, threshold);
   if (SL_LIKELY((report_host | report_net) == 0)) return;

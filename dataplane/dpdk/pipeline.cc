@@ -55,6 +55,7 @@ sl_verdict Pipeline::on_syn_or_unseen(PreparedPacket &pp, uint64_t now_ns, const
   env.heavy = heavy_.get();
   env.heavy_table = heavy_table_.get();
   env.heavy_seq = heavy_seq_.get();
+  env.heavy_hashes = pp.heavy_hashed ? pp.heavy_hashes : nullptr;
   sl_seq_out out;
   r.verdict = sl_seq_syn(&env, &policy, &pp.pkt, pp.data, pp.end, &pp.key, &out);
   r.level = static_cast<uint8_t>(out.level);

@@ -52,6 +52,7 @@ struct SeqEnv {
   sl_heavy_table *heavy_table;       // and its candidate table
   std::atomic<uint32_t> *heavy_seq;  // the table's seqlock counters (heavy_seqlock.h)
   sl_caps_table *caps;               // this lcore's caps table (null in stage 1)
+  const __u64 *heavy_hashes = nullptr;  // stage 1's sl_heavy_hashes of a SYN's client, or null
 };
 
 }  // namespace sluice::dataplane
@@ -125,6 +126,20 @@ SL_INLINE sl_cap_entry *sl_env_cap_entry(SL_ENV *env, const sl_heavy_key *key, i
   return sl_caps_table_get(env->caps, key, create, &env->stats->caps_evicted);
 }
 
+// Stage 1 hashed the SYN's client to prefetch its sketch lines (Pipeline::prepare): handed over
+// rather than hashed again; hashed here when stage 1 did not (no sketch then, or a test that
+// calls finish alone).
+#define SL_ENV_HEAVY_HASHES 1
+SL_INLINE void sl_env_heavy_hashes(SL_ENV *env, const sl_heavy_sketch *sk, const sl_flow_key *key,
+                                   __u64 *h_host, __u64 *h_net) {
+  if (env->heavy_hashes != nullptr) {
+    *h_host = env->heavy_hashes[0];
+    *h_net = env->heavy_hashes[1];
+    return;
+  }
+  sl_heavy_hashes(sk->seed, key, h_host, h_net);
+}
+
 #include "core/sl_sequence.h"
 
 namespace sluice::dataplane {
@@ -148,6 +163,8 @@ struct PreparedPacket {
   uint8_t *end;
   uint32_t hash;  // FlowTable::hash(key) (valid with key)
   sl_class cls;
+  bool heavy_hashed;      // an inbound SYN whose client stage 1 hashed for the sketch
+  __u64 heavy_hashes[2];  // then its sl_heavy_hashes (address, network)
   // finish(): everything but the verdict it returns is here; it sets cls and level, the other
   // fields only where the verdict uses them (TX: tx_len; DELAY: release_ns, flow_idx, flow_gen).
   PacketResult out;
@@ -239,6 +256,15 @@ class Pipeline {
                               const RepTable *rep);
   // Stage 1 of an inbound SYN: the sender's reputation slots (out of line: SYNs are rare).
   static void prefetch_reputation(const PreparedPacket &pp, const RepTable &rep);
+  // An inbound SYN's sketch lines (core/sl_heavy.h: two per prefix), its hashes kept in pp for
+  // stage 2: the sketch (1 MiB) is larger than a core's L2, and a flood of new senders misses.
+  void prefetch_heavy(PreparedPacket &pp) const {
+    sl_heavy_hashes(heavy_->seed, &pp.key, &pp.heavy_hashes[0], &pp.heavy_hashes[1]);
+    for (uint32_t net = 0; net < 2; ++net)
+      for (uint32_t j = 0; j < SL_HEAVY_KEY_LINES; ++j)
+        __builtin_prefetch(heavy_->line[sl_heavy_line_index(pp.heavy_hashes[net], net, j)], 1);
+    pp.heavy_hashed = true;
+  }
 
   FlowTable flows_;
   std::unique_ptr<sl_heavy_sketch> heavy_;
@@ -266,8 +292,11 @@ __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, 
   pp.hash = flows_.hash(pp.key);
   // A SYN may insert; every other SMTP segment looks its flow up.
   flows_.prefetch(pp.hash);
-  if (SL_UNLIKELY(pp.cls == SL_CLASS_INBOUND_SYN) && rep != nullptr && rep->worth_prefetching())
-    prefetch_reputation(pp, *rep);
+  pp.heavy_hashed = false;
+  if (SL_UNLIKELY(pp.cls == SL_CLASS_INBOUND_SYN)) {
+    if (rep != nullptr && rep->worth_prefetching()) prefetch_reputation(pp, *rep);
+    if (policy.heavy_syn_threshold != 0) prefetch_heavy(pp);
+  }
   return pp.cls;
 }
 

@@ -156,11 +156,6 @@ SL_INLINE __u32 sl_heavy_cell_count(__u32 cell, __u32 epoch) {
   return x & ((__u32)((x >> SL_HEAVY_COUNT_BITS) != 0) - 1u);
 }
 
-/* The line of row r for a prefix hashed to h, in the sketch's half `net`. */
-SL_INLINE __u32 *sl_heavy_row_line(struct sl_heavy_sketch *s, __u64 h, __u32 net, __u32 row) {
-  return s->line[sl_heavy_line_index(h, net, row / SL_HEAVY_LINE_ROWS)];
-}
-
 /* A prefix's estimate in one sketch for window `epoch` (0 when it has no count there), from its
  * hash and half (sl_heavy_hash, sl_heavy_is_net). */
 SL_INLINE __u32 sl_heavy_estimate_h(const struct sl_heavy_sketch *s, __u64 h, __u32 net,
@@ -192,7 +187,7 @@ SL_INLINE __u32 sl_heavy_add_h(struct sl_heavy_sketch *s, __u64 h, __u32 net, __
   __u32 r;
 
   for (r = 0; r < SL_HEAVY_DEPTH; r++) {
-    cell[r] = sl_heavy_row_line(s, h, net, r) + sl_heavy_slot(h, r);
+    cell[r] = &s->line[sl_heavy_line_index(h, net, r / SL_HEAVY_LINE_ROWS)][sl_heavy_slot(h, r)];
     old[r] = *cell[r];
     counts[r] = sl_heavy_cell_count(old[r], epoch);
     est = counts[r] < est ? counts[r] : est;
@@ -233,14 +228,21 @@ SL_INLINE void sl_heavy_hashes(__u64 seed, const struct sl_flow_key *fk, __u64 *
   *h_net = sl_heavy_hash_mix(hn, 0, net_len);
 }
 
+/* One SYN counted for a client's address and network, hashed to h_host and h_net
+ * (sl_heavy_hashes), in window `epoch`: their new estimates in *est_host and *est_net. */
+SL_INLINE void sl_heavy_count_hashed(struct sl_heavy_sketch *s, __u64 h_host, __u64 h_net,
+                                     __u32 epoch, __u32 *est_host, __u32 *est_net) {
+  *est_host = sl_heavy_add_h(s, h_host, 0, epoch);
+  *est_net = sl_heavy_add_h(s, h_net, 1, epoch);
+}
+
 /* One inbound SYN counted for its client's address and network in window `epoch`: their new
  * estimates in *est_host and *est_net. */
 SL_INLINE void sl_heavy_count_syn(struct sl_heavy_sketch *s, const struct sl_flow_key *fk,
                                   __u32 epoch, __u32 *est_host, __u32 *est_net) {
   __u64 h_host, h_net;
   sl_heavy_hashes(s->seed, fk, &h_host, &h_net);
-  *est_host = sl_heavy_add_h(s, h_host, 0, epoch);
-  *est_net = sl_heavy_add_h(s, h_net, 1, epoch);
+  sl_heavy_count_hashed(s, h_host, h_net, epoch, est_host, est_net);
 }
 
 /* Whether an estimate just reached (<= SL_HEAVY_COUNT_MAX) is a report point for threshold

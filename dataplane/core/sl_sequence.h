@@ -225,8 +225,7 @@ SL_INLINE void sl_seq_heavy(SL_ENV *env, const struct sl_policy *pol,
 #else
   sl_heavy_hashes(sk->seed, key, &h_host, &h_net);
 #endif
-  est_host = sl_heavy_add_h(sk, h_host, 0, epoch);
-  est_net = sl_heavy_add_h(sk, h_net, 1, epoch);
+  sl_heavy_count_hashed(sk, h_host, h_net, epoch, &est_host, &est_net);
   report_host = sl_heavy_report_point(est_host, threshold);
   report_net = sl_heavy_report_point(est_net, threshold);
   if (SL_LIKELY((report_host | report_net) == 0)) return;

@@ -72,7 +72,7 @@ for port in 25 8080; do
   ip netns exec "$WIRE_NS_S" python3 "$here/wire_stream.py" serve "$WIRE_S4" "$port" "$work/recv.$port" --timeout 60 &
   pids+=($!)
 done
-sleep 0.5
+wire_wait_listen "$WIRE_NS_S" 25 8080 || fail "the receivers did not listen on ports 25 and 8080"
 for port in 25 8080; do
   ip netns exec "$WIRE_NS_C" python3 "$here/wire_stream.py" send "$WIRE_S4" "$port" "$work/sent.$port" \
     --max-bytes 4194304 --max-seconds 60 --chunk 9000 || fail "sending to port $port failed"

@@ -84,6 +84,23 @@ wire_wait_log() {
   return 1
 }
 
+# wire_wait_listen NS PORT...: waits (bounded, 20 s) until namespace NS has a TCP listener on
+# every PORT (a server started in the background is not listening at once: an interpreter's
+# start-up on a loaded machine took longer than any fixed sleep).
+wire_wait_listen() {
+  local ns=$1 _ p missing
+  shift
+  for _ in $(seq 200); do
+    missing=0
+    for p in "$@"; do
+      [[ -n $(ip netns exec "$ns" ss -Hltn "sport = :$p") ]] || missing=1
+    done
+    [[ $missing == 0 ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # wire_xdp_start SLUICE_XDP: pass programs on the far ends (native redirect into a veth needs
 # them) and the data plane on out0/in0.
 wire_xdp_start() {

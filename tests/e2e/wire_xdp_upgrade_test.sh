@@ -54,7 +54,7 @@ kept=$(status_json | field "$keep")
 
 ip netns exec "$WIRE_NS_S" python3 "$here/wire_stream.py" serve "$WIRE_S4" 25 "$work/recv.json" --timeout 90 &
 srv_pid=$!
-sleep 0.5
+wire_wait_listen "$WIRE_NS_S" 25 || fail "the receiver did not listen on port 25"
 before=$(tcpstat TcpRetransSegs) dsack0=$(tcpstat TcpExtTCPDSACKRecvSegs)
 read -r ctx0 srx0 stx0 crx0 <<<"$(counts)"
 # Paced (a 16 KiB write every 2 ms, at most ~8 MB/s) so that the veth rings never overflow on

@@ -48,6 +48,48 @@ TEST(Delta, ApplyingTheDiffGivesTheNewTable) {
   EXPECT_THROW(apply(b, diff(a, b)), Error);
 }
 
+// Changes at the table's ends and next to each other, in one delta: the unchanged runs between
+// them are kept whole and in order.
+TEST(Delta, ApplyKeepsTheRunsBetweenChanges) {
+  Snapshot a =
+      from_list("198.18.0.2\n198.18.0.3\n198.18.0.4,2\n198.18.0.5\n198.18.0.7\n198.18.0.9\n");
+  Snapshot b =
+      from_list("198.18.0.1\n198.18.0.3\n198.18.0.4,3\n198.18.0.6\n198.18.0.7\n198.18.0.10\n");
+  Snapshot c = apply(a, diff(a, b));
+  EXPECT_TRUE(diff(b, c).empty());
+  EXPECT_EQ(c.checksum(), b.checksum());
+  EXPECT_TRUE(diff(a, apply(a, Delta{})).empty()) << "an empty delta changes nothing";
+}
+
+// Every way one host change can fail to fit the table, alone and beside a change that fits.
+TEST(Delta, ApplyRefusesEveryChangeThatDoesNotFit) {
+  const Snapshot t = from_list("198.18.0.2\n198.18.0.4\n");
+  const sl_rep_value v{3, 0};
+  const HostV4 present{be4("198.18.0.2"), v}, missing{be4("198.18.0.3"), v},
+      after_end{be4("198.18.0.9"), v}, before_start{be4("198.18.0.1"), v};
+  struct Case {
+    const char *what;
+    std::vector<HostV4> added, changed, removed;
+  };
+  const Case cases[] = {
+      {"adds a present entry", {present}, {}, {}},
+      {"changes a missing entry", {}, {missing}, {}},
+      {"changes a missing entry past the end", {}, {after_end}, {}},
+      {"removes a missing entry", {}, {}, {missing}},
+      {"removes a missing entry before the start", {}, {}, {before_start}},
+      {"adds and removes one missing entry", {missing}, {}, {missing}},
+      {"removes and changes one present entry", {}, {present}, {present}},
+      {"adds a present entry beside a good removal", {present}, {}, {HostV4{be4("198.18.0.4"), v}}},
+  };
+  for (const Case &c : cases) {
+    Delta d;
+    d.hosts_v4.added = c.added;
+    d.hosts_v4.changed = c.changed;
+    d.hosts_v4.removed = c.removed;
+    EXPECT_THROW(apply(t, d), Error) << c.what;
+  }
+}
+
 TEST(Delta, EncodeDecodeRoundTrips) {
   Snapshot a = from_list("198.18.0.1\n198.18.1.0/24\n2001:2::1\n");
   Snapshot b = from_list("198.18.0.2\n198.18.2.0/24\n2001:2::/64\n2001:2::1,4\n");

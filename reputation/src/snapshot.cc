@@ -15,6 +15,7 @@
 #include "file_io.h"
 #include "sluice/reputation/address.h"
 #include "sluice/reputation/error.h"
+#include "table_memory.h"
 
 namespace sluice::reputation {
 namespace {
@@ -185,6 +186,11 @@ struct Snapshot::Storage {
   Storage &operator=(const Storage &) = delete;
   ~Storage() {
     if (map) ::munmap(map, map_size);
+    // The next table (a delta applied to a copy) takes these instead of faulting in new memory.
+    detail::recycle_table_array(std::move(own_h4));
+    detail::recycle_table_array(std::move(own_p4));
+    detail::recycle_table_array(std::move(own_h6));
+    detail::recycle_table_array(std::move(own_p6));
   }
 
   std::string check() const {

@@ -83,13 +83,19 @@ ReplaceStats install(const std::string &name, uint64_t id, reputation::LiveTable
     }
   }
   if (!written) st = replace_table(maps.fds(), snap.entries());
-  reputation::LiveTable standby_next(live.current());
+  if (previous_known) {
+    // The table the active set held is the standby now, and it is the one saved in the state
+    // folder: linked into the standby folder before the new table's save renames over it, so a
+    // change does not write the whole table twice. The standby only saves work: when it cannot
+    // be kept (it has no owner line then), the next change writes the inactive set whole.
+    try {
+      reputation::LiveTable::save_link(state_dir(name), standby_dir(name),
+                                       standby_owner(id, generation + 1));
+    } catch (const reputation::Error &) {
+    }
+  }
   live.commit(std::move(snap));
   live.save(state_dir(name), id);
-  if (previous_known) {
-    std::filesystem::create_directories(standby_dir(name), ec);
-    if (!ec) standby_next.save(standby_dir(name), standby_owner(id, generation + 1));
-  }
   st.entries = live.entries();
   return st;
 }

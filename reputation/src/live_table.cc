@@ -48,17 +48,38 @@ size_t LiveTable::entries() const {
          current_.prefixes_v6().size();
 }
 
-void LiveTable::save(const std::string &dir, uint64_t owner) const {
+namespace {
+
+// DIR/table.snapshot written by `write_table`, then DIR/table.owner. The owner is removed first:
+// a crash between the two writes leaves a snapshot without an owner, which restore() refuses,
+// never a new snapshot under an old owner's id or the reverse.
+template <class WriteTable>
+void save_state(const std::string &dir, uint64_t owner, WriteTable write_table) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw Error(dir + ": cannot create: " + ec.message());
-  // Owner removed first: a crash between the two writes leaves a snapshot without an owner,
-  // which restore() refuses, never a new snapshot under an old owner's id or the reverse.
   std::filesystem::remove(owner_path(dir), ec);
-  current_.save(snapshot_path(dir));
+  write_table(snapshot_path(dir));
   const std::string line = fmt::format("{} {:x}\n", kOwnerTag, owner);
   detail::write_file_atomic(owner_path(dir),
                             {reinterpret_cast<const uint8_t *>(line.data()), line.size()});
+}
+
+}  // namespace
+
+void LiveTable::save(const std::string &dir, uint64_t owner) const {
+  save_state(dir, owner, [this](const std::string &path) { current_.save(path); });
+}
+
+void LiveTable::save_link(const std::string &from, const std::string &dir, uint64_t owner) {
+  save_state(dir, owner, [&from](const std::string &path) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    std::filesystem::create_hard_link(snapshot_path(from), path, ec);
+    if (ec)
+      throw Error(
+          fmt::format("{}: cannot link {} here: {}", path, snapshot_path(from), ec.message()));
+  });
 }
 
 LiveTable LiveTable::restore(const std::string &dir, uint64_t owner) {

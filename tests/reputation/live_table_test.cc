@@ -68,6 +68,34 @@ TEST_F(LiveTableFiles, NothingSavedIsStale) {
   EXPECT_THROW(LiveTable::restore(dir_.string(), 1), StaleStateError);
 }
 
+// save_link: the table saved in one folder saved in another for a new owner without writing it
+// again; a later save in the first folder does not change the second.
+TEST_F(LiveTableFiles, ALinkedSaveKeepsTheTableTheFirstFolderHad) {
+  const fs::path from = dir_ / "live", to = dir_ / "standby";
+  LiveTable(hosts({"198.18.0.1", "198.18.0.2"}, 3)).save(from.string(), 1);
+  LiveTable::save_link(from.string(), to.string(), 2);
+  EXPECT_EQ(fs::hard_link_count(to / "table.snapshot"), 2u) << "written again, not linked";
+  LiveTable(hosts({"198.18.0.9"}, 5)).save(from.string(), 1);
+
+  const LiveTable kept = LiveTable::restore(to.string(), 2);
+  ASSERT_EQ(kept.entries(), 2u);
+  EXPECT_EQ(kept.current().hosts_v4()[0].addr_be, be4("198.18.0.1"));
+  EXPECT_THROW(LiveTable::restore(to.string(), 1), StaleStateError) << "owner 2's, not 1's";
+  const LiveTable now = LiveTable::restore(from.string(), 1);
+  ASSERT_EQ(now.entries(), 1u);
+  EXPECT_EQ(now.current().hosts_v4()[0].value.score, 5);
+}
+
+// Nothing to link: refused, and the target folder is left with no owner line, so nothing stale
+// is restored from it (not even what it held before).
+TEST_F(LiveTableFiles, ALinkWithNoTableToLinkLeavesNothingToRestore) {
+  const fs::path from = dir_ / "empty", to = dir_ / "standby";
+  fs::create_directories(from);
+  LiveTable(hosts({"198.18.0.1"}, 3)).save(to.string(), 2);
+  EXPECT_THROW(LiveTable::save_link(from.string(), to.string(), 2), Error);
+  EXPECT_THROW(LiveTable::restore(to.string(), 2), StaleStateError);
+}
+
 TEST_F(LiveTableFiles, ADamagedOwnerFileIsRefusedWithItsName) {
   LiveTable(hosts({"198.18.0.1"}, 3)).save(dir_.string(), 1);
   for (const char *text : {"", "sluice-table-owner\n", "sluice-table-owner 1", "owner 1\n",

@@ -39,6 +39,12 @@ class LiveTable {
   // DIR/table.snapshot and DIR/table.owner ("sluice-table-owner HEX" and a newline), each
   // written to a temporary file and renamed, the owner last. Throws Error.
   void save(const std::string &dir, uint64_t owner) const;
+  // The table saved in FROM (by save(), for whatever owner) saved in DIR for `owner` as well,
+  // its file hard-linked instead of written again: no copy of the table, whatever its size.
+  // For a caller that knows FROM's table is the one DIR must hold (it restored it from there).
+  // FROM's next save() replaces its file by a rename, so DIR's link keeps this table. Throws
+  // Error (e.g. FROM holds no table, or DIR is on another file system).
+  static void save_link(const std::string &from, const std::string &dir, uint64_t owner);
   // Throws StaleStateError when DIR holds no state or the state of another owner, FormatError
   // for a damaged file (DIR/table.owner:1: reason).
   static LiveTable restore(const std::string &dir, uint64_t owner);

@@ -11,8 +11,8 @@ socket (the request `sluicectl report` sends) and polls site B's data plane's ow
 entry is in the table the data plane looks senders up in. sluice-dp's control socket is asked
 directly. The XDP data plane has no socket: its maps are written by sluiced B itself through the
 loader, which then saves the table it installed ($SLUICE_XDP_STATE_DIR, default /run/sluice/xdp,
-NAME/table.snapshot, where `dataplane stats` reads the version from); the poll watches that file
-change (a stat), so the figure includes that save. Prints median, p90, p99 (nearest rank), max
+NAME/; its NAME/table.head, rewritten on every save, is where `dataplane stats` reads the version
+from); the poll watches that file change (a stat), so the figure includes that save. Prints median, p90, p99 (nearest rank), max
 and the run count.
 A run whose entry does not arrive within --deadline seconds is counted as lost, not timed.
 
@@ -59,7 +59,7 @@ def version_reader(spec):
         path = spec[5:]
         return lambda: call(path, {"cmd": "stats"})["table"]["version"]
     kept = os.path.join(os.environ.get("SLUICE_XDP_STATE_DIR") or "/run/sluice/xdp", spec[4:],
-                        "table.snapshot")
+                        "table.head")
 
     def saved():
         try:

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "sluice/reputation/error.h"
+#include "sluice/reputation/live_table.h"
 #include "sluice/reputation/snapshot.h"
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/instance_ops.h"
@@ -29,25 +30,22 @@ stats::DataplaneStats dataplane_stats(const std::string &name) {
   // Each generation is one policy update (attach starts at 0 with a pass-only policy).
   out.policy.generation = st.policy_generation;
   out.policy.updates = st.policy_generation;
-  // The table the instance runs is the snapshot it keeps for deltas; its file's time is when the
-  // table last changed. Its header says the version and counts: the loader checked the whole
-  // file when it wrote it, and re-checking a million entries on every stats call made each of
-  // sluiced's version checks cost a full read.
-  const std::string keep = state_snapshot_path(name);
-  std::error_code ec;
-  const auto mtime = std::filesystem::last_write_time(keep, ec);
-  if (!ec) {
-    try {
-      const reputation::SnapshotHeader h = reputation::Snapshot::load_header(keep);
-      out.table.entries = h.counts[0] + h.counts[1] + h.counts[2] + h.counts[3];
-      out.table.version = h.checksum;
-      out.table.compiled_unix = h.created_unix;
-      const auto age = std::filesystem::file_time_type::clock::now() - mtime;
-      out.table.age_s = static_cast<uint64_t>(
-          std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(age).count()));
-    } catch (const reputation::Error &) {
-      // An unreadable kept table: the maps still hold what was loaded; report it as unknown.
-    }
+  // The table the instance runs is the one it keeps for deltas; the time it was saved is when
+  // the table last changed. The saved header says the version and counts without reading the
+  // table: the loader checked the whole table when it wrote it, and re-checking a million
+  // entries on every stats call made each of sluiced's version checks cost a full read.
+  try {
+    const auto saved = reputation::LiveTable::saved_header(
+        std::filesystem::path(state_snapshot_path(name)).parent_path().string());
+    const reputation::SnapshotHeader &h = saved.header;
+    out.table.entries = h.counts[0] + h.counts[1] + h.counts[2] + h.counts[3];
+    out.table.version = h.checksum;
+    out.table.compiled_unix = h.created_unix;
+    const auto age = std::filesystem::file_time_type::clock::now() - saved.saved;
+    out.table.age_s = static_cast<uint64_t>(
+        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(age).count()));
+  } catch (const reputation::Error &) {
+    // Nothing kept, or unreadable: the maps still hold what was loaded; report it as unknown.
   }
   return out;
 }

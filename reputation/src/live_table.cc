@@ -1,5 +1,7 @@
 #include "sluice/reputation/live_table.h"
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -15,6 +17,12 @@ constexpr size_t kOwnerFileMax = 64;
 
 std::string snapshot_path(const std::string &dir) {
   return dir + "/table.snapshot";
+}
+std::string delta_path(const std::string &dir) {
+  return dir + "/table.delta";
+}
+std::string head_path(const std::string &dir) {
+  return dir + "/table.head";
 }
 std::string owner_path(const std::string &dir) {
   return dir + "/table.owner";
@@ -41,45 +49,87 @@ std::optional<uint64_t> read_owner(const std::string &dir) {
   return std::stoull(hex, nullptr, 16);
 }
 
-}  // namespace
-
-size_t LiveTable::entries() const {
-  return current_.hosts_v4().size() + current_.prefixes_v4().size() + current_.hosts_v6().size() +
-         current_.prefixes_v6().size();
+size_t entries_in(const Snapshot &t) {
+  return t.hosts_v4().size() + t.prefixes_v4().size() + t.hosts_v6().size() +
+         t.prefixes_v6().size();
 }
 
-namespace {
+void remove_file(const std::string &path) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  if (ec) throw Error(path + ": cannot remove: " + ec.message());
+}
 
-// DIR/table.snapshot written by `write_table`, then DIR/table.owner. The owner is removed first:
-// a crash between the two writes leaves a snapshot without an owner, which restore() refuses,
-// never a new snapshot under an old owner's id or the reverse.
-template <class WriteTable>
-void save_state(const std::string &dir, uint64_t owner, WriteTable write_table) {
+// A save starts by removing the owner line and ends by writing it: a crash part-way leaves a
+// state without an owner, which restore() refuses, never a table under the wrong owner or a
+// delta on the wrong base.
+void begin_save(const std::string &dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw Error(dir + ": cannot create: " + ec.message());
-  std::filesystem::remove(owner_path(dir), ec);
-  write_table(snapshot_path(dir));
+  remove_file(owner_path(dir));
+}
+void finish_save(const std::string &dir, uint64_t owner, const SnapshotHeader &head) {
+  detail::write_file_atomic(head_path(dir),
+                            {reinterpret_cast<const uint8_t *>(&head), sizeof head});
   const std::string line = fmt::format("{} {:x}\n", kOwnerTag, owner);
   detail::write_file_atomic(owner_path(dir),
                             {reinterpret_cast<const uint8_t *>(line.data()), line.size()});
 }
 
+// DIR's base file is `base` (its header's checksum says so; the file was checked when saved).
+bool holds_base(const std::string &dir, const Snapshot &base) {
+  try {
+    return Snapshot::load_header(snapshot_path(dir)).checksum == base.checksum();
+  } catch (const Error &) {
+    return false;
+  }
+}
+
+void link_file(const std::string &from, const std::string &to) {
+  remove_file(to);
+  std::error_code ec;
+  std::filesystem::create_hard_link(from, to, ec);
+  if (ec) throw Error(fmt::format("{}: cannot link {} here: {}", to, from, ec.message()));
+}
+
 }  // namespace
 
-void LiveTable::save(const std::string &dir, uint64_t owner) const {
-  save_state(dir, owner, [this](const std::string &path) { current_.save(path); });
+size_t LiveTable::entries() const {
+  return entries_in(current_);
+}
+
+void LiveTable::save(const std::string &dir, uint64_t owner) {
+  std::optional<Delta> delta;
+  const size_t base_entries = base_ ? entries_in(*base_) : 0, now = entries_in(current_);
+  const size_t grown = now > base_entries ? now - base_entries : base_entries - now;
+  // The size difference alone rules out most full loads without diffing them.
+  if (base_ && grown * 8 <= base_entries && holds_base(dir, *base_)) {
+    Delta d = diff(*base_, current_);
+    if (d.size() * 8 <= base_entries) delta = std::move(d);
+  }
+  begin_save(dir);
+  if (delta && !delta->empty()) {
+    delta->save(delta_path(dir));
+  } else {
+    remove_file(delta_path(dir));
+    if (!delta) {
+      current_.save(snapshot_path(dir));
+      base_ = current_;
+    }
+  }
+  finish_save(dir, owner, current_.file_header());
 }
 
 void LiveTable::save_link(const std::string &from, const std::string &dir, uint64_t owner) {
-  save_state(dir, owner, [&from](const std::string &path) {
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-    std::filesystem::create_hard_link(snapshot_path(from), path, ec);
-    if (ec)
-      throw Error(
-          fmt::format("{}: cannot link {} here: {}", path, snapshot_path(from), ec.message()));
-  });
+  begin_save(dir);
+  const SnapshotHeader head = saved_header(from).header;
+  link_file(snapshot_path(from), snapshot_path(dir));
+  if (std::filesystem::exists(delta_path(from)))
+    link_file(delta_path(from), delta_path(dir));
+  else
+    remove_file(delta_path(dir));
+  finish_save(dir, owner, head);
 }
 
 LiveTable LiveTable::restore(const std::string &dir, uint64_t owner) {
@@ -93,7 +143,48 @@ LiveTable LiveTable::restore(const std::string &dir, uint64_t owner) {
         "{}: the saved table belongs to another attachment (owner {:x}, this one {:x}): the "
         "instance was detached and attached again since; load a full snapshot before a delta",
         dir, *saved, owner));
-  return LiveTable(Snapshot::load(snapshot_path(dir)));
+  LiveTable t(Snapshot::load(snapshot_path(dir)));
+  t.base_ = t.current_;
+  if (std::filesystem::exists(delta_path(dir))) {
+    try {
+      t.current_ = apply(t.current_, Delta::load(delta_path(dir)));
+    } catch (const FormatError &) {
+      throw;
+    } catch (const Error &e) {
+      throw Error(delta_path(dir) + ": " + e.what());
+    }
+  }
+  return t;
+}
+
+LiveTable::SavedHeader LiveTable::saved_header(const std::string &dir) {
+  const std::string head = head_path(dir);
+  std::error_code ec;
+  if (!std::filesystem::exists(head, ec)) {
+    // A state saved before table.head existed: its base is the whole table.
+    const std::string snap = snapshot_path(dir);
+    SavedHeader h{Snapshot::load_header(snap), std::filesystem::last_write_time(snap, ec)};
+    if (ec) throw Error(snap + ": " + ec.message());
+    return h;
+  }
+  SavedHeader h{};
+  std::ifstream in(head, std::ios::binary);
+  if (!in) throw Error(head + ": cannot read");
+  char bytes[sizeof(SnapshotHeader) + 1];
+  in.read(bytes, sizeof bytes);
+  if (in.gcount() != static_cast<std::streamsize>(sizeof(SnapshotHeader)))
+    throw FormatError(fmt::format("{}: {} bytes, not a {}-byte table header", head, in.gcount(),
+                                  sizeof(SnapshotHeader)));
+  std::memcpy(&h.header, bytes, sizeof h.header);
+  uint64_t total = 0;
+  for (uint64_t c : h.header.counts) total += std::min<uint64_t>(c, kMaxSnapshotEntries + 1);
+  if (std::memcmp(h.header.magic, kSnapshotMagic, sizeof kSnapshotMagic) != 0 ||
+      h.header.version != kSnapshotVersion || h.header.header_size != sizeof(SnapshotHeader) ||
+      total > kMaxSnapshotEntries)
+    throw FormatError(head + ": not a table header");
+  h.saved = std::filesystem::last_write_time(head, ec);
+  if (ec) throw Error(head + ": " + ec.message());
+  return h;
 }
 
 }  // namespace sluice::reputation

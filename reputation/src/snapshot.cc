@@ -321,6 +321,12 @@ SnapshotHeader Snapshot::header() const {
   return h;
 }
 
+SnapshotHeader Snapshot::file_header() const {
+  SnapshotHeader h = header();
+  h.checksum = checksum();
+  return h;
+}
+
 std::vector<uint8_t> Snapshot::serialize() const {
   SnapshotHeader h = header();
   Layout l = layout_for(h.counts);

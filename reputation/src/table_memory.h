@@ -19,8 +19,10 @@ namespace sluice::reputation::detail {
 template <class E>
 std::vector<E> table_array(size_t n);
 
-// Takes an array whose table is gone. Kept when it is large (at least kMinKeptBytes) and fewer
-// than kKeptPerType of its type are kept; the smallest one is dropped otherwise.
+// Takes an array whose table is gone. Kept when it is large (at least kMinKeptBytes); of more
+// than kKeptPerType of one type, the smallest is dropped. Three: the XDP loader's delta makes
+// three tables at once (the running one and the standby restored from a base and a delta, and
+// the new one), and sluiced one more for its own copy.
 template <class E>
 void recycle_table_array(std::vector<E> &&array);
 
@@ -29,6 +31,6 @@ template <class E>
 size_t kept_table_arrays();
 
 inline constexpr size_t kMinKeptBytes = size_t{1} << 20;
-inline constexpr size_t kKeptPerType = 2;
+inline constexpr size_t kKeptPerType = 3;
 
 }  // namespace sluice::reputation::detail

@@ -23,6 +23,7 @@
 #include "sluice/reputation/snapshot.h"
 #include "sluice/xdp/bpffs.h"
 #include "sluice/xdp/error.h"
+#include "sluice/xdp/stats_model.h"
 #include "sluice/xdp/instance_ops.h"
 #include "sluice/xdp/policy_map.h"
 #include "sluice/xdp/rep_tables.h"
@@ -289,10 +290,34 @@ TEST_F(InstanceOps, DeltasWriteTheDifferenceAndLeaveTheWholeTable) {
     EXPECT_TRUE(got.tbl24 == want.tbl24) << "IPv4 prefix array differs";
     EXPECT_EQ(table_entries(name_),
               next.hosts_v4().size() + next.prefixes_v4().size() + next.hosts_v6().size());
-    // The table before this one is kept as the standby: the inactive set holds it.
+    // The table before this one is kept as the standby (a base and the delta from it): the
+    // inactive set holds it.
     ASSERT_TRUE(fs::exists(standby / "table.snapshot"));
-    EXPECT_EQ(reputation::Snapshot::load((standby / "table.snapshot").string()).checksum(),
-              prev.checksum());
+    reputation::Snapshot kept = reputation::Snapshot::load((standby / "table.snapshot").string());
+    if (fs::exists(standby / "table.delta"))
+      kept = reputation::apply(kept, reputation::Delta::load((standby / "table.delta").string()));
+    EXPECT_EQ(kept.checksum(), prev.checksum());
+    // The stats' version is the running table's, whether saved whole or as a delta.
+    EXPECT_EQ(dataplane_stats(name_).table.version, next.checksum());
+    prev = next;
+  }
+  // One-host changes: saved as deltas on the base, the standby restored from a base and a delta,
+  // and the program reads the same table as after a full load.
+  for (uint32_t i = 0; i < 3; i++) {
+    SCOPED_TRACE("one-host delta " + std::to_string(i));
+    std::vector<reputation::HostV4> h4(prev.hosts_v4().begin(), prev.hosts_v4().end());
+    h4.push_back({__builtin_bswap32(0xc612ff00u + i), {int32_t(3 + i), 0}});
+    const reputation::Snapshot next = reputation::Snapshot::from_entries(
+        h4, {prev.prefixes_v4().begin(), prev.prefixes_v4().end()},
+        {prev.hosts_v6().begin(), prev.hosts_v6().end()}, {});
+    const std::string d = path("small" + std::to_string(i) + ".delta");
+    reputation::diff(prev, next).save(d);
+    apply_delta_file(name_, d);
+    EXPECT_TRUE(fs::exists(fs::path(state_snapshot_path(name_)).parent_path() / "table.delta"));
+    const ActiveSet want = expected_set(next), got = read_active(name_);
+    EXPECT_EQ(got.hosts_v4, want.hosts_v4);
+    EXPECT_EQ(got.hosts_v6, want.hosts_v6);
+    EXPECT_EQ(dataplane_stats(name_).table.version, next.checksum());
     prev = next;
   }
 }

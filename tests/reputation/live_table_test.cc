@@ -3,6 +3,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -94,6 +95,116 @@ TEST_F(LiveTableFiles, ALinkWithNoTableToLinkLeavesNothingToRestore) {
   LiveTable(hosts({"198.18.0.1"}, 3)).save(to.string(), 2);
   EXPECT_THROW(LiveTable::save_link(from.string(), to.string(), 2), Error);
   EXPECT_THROW(LiveTable::restore(to.string(), 2), StaleStateError);
+}
+
+// 200 hosts 198.18.0.0 .. 198.18.0.199 with the given score, and `extra` more from 198.18.1.0.
+static Snapshot numbered(int32_t score, int extra = 0) {
+  std::vector<HostV4> h;
+  for (uint32_t i = 0; i < 200; ++i) h.push_back({sl_htonl(0xc6120000u + i), {score, 0}});
+  for (int i = 0; i < extra; ++i)
+    h.push_back({sl_htonl(0xc6120100u + static_cast<uint32_t>(i)), {score, 0}});
+  return Snapshot::from_entries(h, {}, {}, {});
+}
+
+static ino_t inode(const fs::path &p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// Small changes to a restored table are saved as the delta from its base: the base file is not
+// written again, each save's delta is from the base (not from the previous save), and restore()
+// and saved_header() give the latest table.
+TEST_F(LiveTableFiles, SmallChangesAreSavedAsADeltaFromTheBase) {
+  LiveTable(numbered(3)).save(dir_.string(), 7);
+  const ino_t base = inode(dir_ / "table.snapshot");
+  EXPECT_FALSE(fs::exists(dir_ / "table.delta")) << "a table saved whole has no delta";
+  for (int extra = 1; extra <= 3; ++extra) {
+    SCOPED_TRACE(extra);
+    LiveTable live = LiveTable::restore(dir_.string(), 7);
+    live.commit(numbered(3, extra));
+    live.save(dir_.string(), 7);
+    EXPECT_EQ(inode(dir_ / "table.snapshot"), base) << "the base was written again";
+    ASSERT_TRUE(fs::exists(dir_ / "table.delta"));
+    EXPECT_EQ(Delta::load((dir_ / "table.delta").string()).size(), static_cast<size_t>(extra));
+    const LiveTable back = LiveTable::restore(dir_.string(), 7);
+    EXPECT_EQ(back.current().checksum(), numbered(3, extra).checksum());
+    const LiveTable::SavedHeader h = LiveTable::saved_header(dir_.string());
+    EXPECT_EQ(h.header.checksum, numbered(3, extra).checksum());
+    EXPECT_EQ(h.header.counts[0], 200u + static_cast<uint64_t>(extra));
+  }
+  // Back to the base itself: no delta left.
+  LiveTable live = LiveTable::restore(dir_.string(), 7);
+  live.commit(numbered(3));
+  live.save(dir_.string(), 7);
+  EXPECT_FALSE(fs::exists(dir_ / "table.delta"));
+  EXPECT_EQ(LiveTable::restore(dir_.string(), 7).current().checksum(), numbered(3).checksum());
+}
+
+// A change of more than an eighth of the base, or a table that was not restored from this
+// folder, is saved whole as the new base.
+TEST_F(LiveTableFiles, LargeChangesAndUnrelatedTablesWriteANewBase) {
+  LiveTable(numbered(3)).save(dir_.string(), 7);
+  LiveTable live = LiveTable::restore(dir_.string(), 7);
+  live.commit(numbered(4));  // 200 values changed
+  live.save(dir_.string(), 7);
+  EXPECT_FALSE(fs::exists(dir_ / "table.delta"));
+  EXPECT_EQ(Snapshot::load_header((dir_ / "table.snapshot").string()).checksum,
+            numbered(4).checksum());
+  // Restored from another folder: its base is not this folder's.
+  const fs::path other = dir_ / "other";
+  LiveTable(numbered(5)).save(other.string(), 7);
+  LiveTable elsewhere = LiveTable::restore(other.string(), 7);
+  elsewhere.commit(numbered(5, 1));
+  elsewhere.save(dir_.string(), 7);
+  EXPECT_FALSE(fs::exists(dir_ / "table.delta"));
+  EXPECT_EQ(LiveTable::restore(dir_.string(), 7).current().checksum(), numbered(5, 1).checksum());
+}
+
+// A state saved as a base and a delta is linked whole: both files, and the later delta saves of
+// the first folder do not change the second.
+TEST_F(LiveTableFiles, ALinkedSaveKeepsTheDeltaItLinked) {
+  const fs::path from = dir_ / "live", to = dir_ / "standby";
+  LiveTable(numbered(3)).save(from.string(), 1);
+  LiveTable live = LiveTable::restore(from.string(), 1);
+  live.commit(numbered(3, 1));
+  live.save(from.string(), 1);
+  LiveTable::save_link(from.string(), to.string(), 2);
+  EXPECT_EQ(fs::hard_link_count(to / "table.delta"), 2u);
+  live.commit(numbered(3, 2));
+  live.save(from.string(), 1);
+  EXPECT_EQ(LiveTable::restore(to.string(), 2).current().checksum(), numbered(3, 1).checksum());
+  EXPECT_EQ(LiveTable::saved_header(to.string()).header.checksum, numbered(3, 1).checksum());
+  EXPECT_EQ(LiveTable::restore(from.string(), 1).current().checksum(), numbered(3, 2).checksum());
+}
+
+// A saved delta that does not fit its base (a damaged or foreign file) is refused with the
+// file's name, never applied in part.
+TEST_F(LiveTableFiles, ADeltaThatDoesNotFitItsBaseIsRefused) {
+  LiveTable(numbered(3)).save(dir_.string(), 7);
+  Delta d;
+  d.hosts_v4.removed.push_back({be4("198.18.9.9"), {3, 0}});
+  d.save((dir_ / "table.delta").string());
+  try {
+    LiveTable::restore(dir_.string(), 7);
+    FAIL() << "restored a delta that does not fit";
+  } catch (const Error &e) {
+    EXPECT_THAT(e.what(), HasSubstr("table.delta"));
+  }
+}
+
+// The saved header: damaged, it is refused; a folder saved before table.head existed reads its
+// snapshot's header.
+TEST_F(LiveTableFiles, TheSavedHeaderIsCheckedAndFallsBackToTheSnapshot) {
+  LiveTable(numbered(3)).save(dir_.string(), 7);
+  EXPECT_EQ(LiveTable::saved_header(dir_.string()).header.checksum, numbered(3).checksum());
+  for (const std::string &text : {std::string(), std::string(64, 'x'), std::string(65, '\0')}) {
+    std::ofstream(dir_ / "table.head", std::ios::trunc | std::ios::binary) << text;
+    EXPECT_THROW(LiveTable::saved_header(dir_.string()), FormatError) << text.size();
+  }
+  fs::remove(dir_ / "table.head");
+  EXPECT_EQ(LiveTable::saved_header(dir_.string()).header.checksum, numbered(3).checksum());
+  fs::remove(dir_ / "table.snapshot");
+  EXPECT_THROW(LiveTable::saved_header(dir_.string()), Error);
 }
 
 TEST_F(LiveTableFiles, ADamagedOwnerFileIsRefusedWithItsName) {

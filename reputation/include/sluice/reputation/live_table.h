@@ -5,9 +5,15 @@
 // A saved state carries the id of its owner (for XDP: the instance id drawn at attach). It is
 // restored only by the same owner, so a delta never applies to a table an earlier
 // attachment of the same name ran.
+//
+// Saved, a table is a base snapshot plus the delta from it to the table, so that a small change
+// to a large table writes the change, not the table: the base is written again only when there
+// is none to build on or the delta has grown past an eighth of it.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <string>
 
 #include "sluice/reputation/delta.h"
@@ -36,21 +42,37 @@ class LiveTable {
   // The table now running (after a full load, or with_delta()'s result once it is in place).
   void commit(Snapshot table) { current_ = std::move(table); }
 
-  // DIR/table.snapshot and DIR/table.owner ("sluice-table-owner HEX" and a newline), each
-  // written to a temporary file and renamed, the owner last. Throws Error.
-  void save(const std::string &dir, uint64_t owner) const;
-  // The table saved in FROM (by save(), for whatever owner) saved in DIR for `owner` as well,
-  // its file hard-linked instead of written again: no copy of the table, whatever its size.
-  // For a caller that knows FROM's table is the one DIR must hold (it restored it from there).
-  // FROM's next save() replaces its file by a rename, so DIR's link keeps this table. Throws
-  // Error (e.g. FROM holds no table, or DIR is on another file system).
+  // Saves the table in DIR, each file written to a temporary file and renamed, the owner last:
+  //   table.snapshot  the base: a snapshot file;
+  //   table.delta     the delta from the base to the table (absent when they are the same);
+  //   table.head      the table's own snapshot header: its version, counts and compile time;
+  //   table.owner     "sluice-table-owner HEX" and a newline.
+  // Only table.delta, table.head and table.owner are written when DIR's base is the one this
+  // table was restored from or last saved with and the delta from it holds at most an eighth of
+  // its entries; otherwise the table is written whole as the new base. Throws Error.
+  void save(const std::string &dir, uint64_t owner);
+  // The table saved in FROM (by save(), for whatever owner) saved in DIR for `owner` as well, its
+  // files hard-linked instead of written again: no copy of the table, whatever its size. For a
+  // caller that knows FROM's table is the one DIR must hold (it restored it from there). FROM's
+  // next save() replaces its files by renames, so DIR's links keep this table. Throws Error
+  // (e.g. FROM holds no table, or DIR is on another file system).
   static void save_link(const std::string &from, const std::string &dir, uint64_t owner);
   // Throws StaleStateError when DIR holds no state or the state of another owner, FormatError
-  // for a damaged file (DIR/table.owner:1: reason).
+  // for a damaged file (DIR/table.owner:1: reason), Error when the delta does not fit the base.
   static LiveTable restore(const std::string &dir, uint64_t owner);
+
+  // What DIR's saved table is, without reading it: its snapshot header (version = checksum,
+  // counts, compile time) and when it was saved. Whatever the owner. Throws Error when DIR
+  // holds no saved table or a damaged header.
+  struct SavedHeader {
+    SnapshotHeader header;
+    std::filesystem::file_time_type saved;
+  };
+  static SavedHeader saved_header(const std::string &dir);
 
  private:
   Snapshot current_;
+  std::optional<Snapshot> base_;  // the base of the state this table was restored or saved as
 };
 
 }  // namespace sluice::reputation

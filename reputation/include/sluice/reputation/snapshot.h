@@ -134,6 +134,8 @@ class Snapshot {
 
   // The whole file image (header + arrays), as save() writes it.
   std::vector<uint8_t> serialize() const;
+  // The header save() writes: counts, compile time and the checksum (the table's version).
+  SnapshotHeader file_header() const;
 
   std::span<const HostV4> hosts_v4() const;
   std::span<const PrefixV4> prefixes_v4() const;

@@ -176,12 +176,7 @@ LiveTable::SavedHeader LiveTable::saved_header(const std::string &dir) {
     throw FormatError(fmt::format("{}: {} bytes, not a {}-byte table header", head, in.gcount(),
                                   sizeof(SnapshotHeader)));
   std::memcpy(&h.header, bytes, sizeof h.header);
-  uint64_t total = 0;
-  for (uint64_t c : h.header.counts) total += std::min<uint64_t>(c, kMaxSnapshotEntries + 1);
-  if (std::memcmp(h.header.magic, kSnapshotMagic, sizeof kSnapshotMagic) != 0 ||
-      h.header.version != kSnapshotVersion || h.header.header_size != sizeof(SnapshotHeader) ||
-      total > kMaxSnapshotEntries)
-    throw FormatError(head + ": not a table header");
+  check_snapshot_header(head, h.header);
   h.saved = std::filesystem::last_write_time(head, ec);
   if (ec) throw Error(head + ": " + ec.message());
   return h;

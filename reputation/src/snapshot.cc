@@ -131,9 +131,18 @@ Match longest_prefix(std::span<const Prefix> prefixes, const std::vector<uint32_
   return m;
 }
 
-// Magic, version, header size, the entry limit and the size the counts imply; throws
-// FormatError naming the file.
+// The size the counts imply, on top of check_snapshot_header; throws FormatError naming the file.
 void check_header(const std::string &path, const SnapshotHeader &h, size_t size) {
+  check_snapshot_header(path, h);
+  const Layout l = layout_for(h.counts);
+  if (l.size != size)
+    throw FormatError(fmt::format(
+        "{}: truncated or corrupt: {} bytes, but its counts need {} bytes", path, size, l.size));
+}
+
+}  // namespace
+
+void check_snapshot_header(const std::string &path, const SnapshotHeader &h) {
   if (std::memcmp(h.magic, kSnapshotMagic, sizeof h.magic) != 0)
     throw FormatError(path + ": not a sluice reputation table (bad magic)");
   if (h.version != kSnapshotVersion)
@@ -152,13 +161,7 @@ void check_header(const std::string &path, const SnapshotHeader &h, size_t size)
   if (total > kMaxSnapshotEntries)
     throw FormatError(
         fmt::format("{}: {} entries, more than the limit of {}", path, total, kMaxSnapshotEntries));
-  const Layout l = layout_for(h.counts);
-  if (l.size != size)
-    throw FormatError(fmt::format(
-        "{}: truncated or corrupt: {} bytes, but its counts need {} bytes", path, size, l.size));
 }
-
-}  // namespace
 
 struct Snapshot::Storage {
   std::vector<HostV4> own_h4;
@@ -348,8 +351,7 @@ std::vector<uint8_t> Snapshot::serialize() const {
 void Snapshot::save(const std::string &path) const {
   // The image serialize() builds, written from the arrays themselves: no copy of the table (a
   // 1M-entry table's 20 MB buffer, zeroed and filled, cost more than writing it).
-  SnapshotHeader h = header();
-  h.checksum = checksum();
+  const SnapshotHeader h = file_header();
   static constexpr uint8_t kZeros[8] = {};
   std::vector<std::span<const uint8_t>> pieces{{reinterpret_cast<const uint8_t *>(&h), sizeof h}};
   auto array = [&](const void *p, size_t bytes) {

@@ -83,17 +83,9 @@ void recycle_table_array(std::vector<E> &&array) {
   }
 }
 
-template <class E>
-size_t kept_table_arrays() {
-  Kept<E> &k = kept<E>();
-  std::lock_guard lock(k.m);
-  return k.arrays.size();
-}
-
-#define SLUICE_TABLE_ARRAY(E)                              \
-  template std::vector<E> table_array<E>(size_t);          \
-  template void recycle_table_array<E>(std::vector<E> &&); \
-  template size_t kept_table_arrays<E>();
+#define SLUICE_TABLE_ARRAY(E)                     \
+  template std::vector<E> table_array<E>(size_t); \
+  template void recycle_table_array<E>(std::vector<E> &&);
 SLUICE_TABLE_ARRAY(HostV4)
 SLUICE_TABLE_ARRAY(PrefixV4)
 SLUICE_TABLE_ARRAY(HostV6)

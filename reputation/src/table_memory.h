@@ -26,10 +26,6 @@ std::vector<E> table_array(size_t n);
 template <class E>
 void recycle_table_array(std::vector<E> &&array);
 
-// How many arrays of type E are kept now (for tests).
-template <class E>
-size_t kept_table_arrays();
-
 inline constexpr size_t kMinKeptBytes = size_t{1} << 20;
 inline constexpr size_t kKeptPerType = 3;
 

@@ -101,6 +101,10 @@ static_assert(sizeof(SnapshotHeader) == 64, "SnapshotHeader layout");
 // before it maps anything.
 inline constexpr uint64_t kMaxSnapshotEntries = uint64_t{64} << 20;
 
+// Magic, format version, header size and the entry limits of a table header (not its size or
+// checksum: those need the file). Throws FormatError naming path.
+void check_snapshot_header(const std::string &path, const SnapshotHeader &h);
+
 // How a lookup matched, for tools that want to show it (sluicectl table lookup).
 struct Match {
   enum class Kind { kNone, kHost, kPrefix };

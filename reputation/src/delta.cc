@@ -2,6 +2,7 @@
 #include "sluice/reputation/delta.h"
 
 #include <algorithm>
+#include <utility>
 #include <cstring>
 
 #include "file_io.h"
@@ -50,6 +51,40 @@ void diff_arrays(std::span<const E> a, std::span<const E> b, EntryChanges<E> &ou
       ++i;
       ++j;
     }
+  }
+}
+
+// The keys any of `touched` adds, changes or removes, sorted, each once.
+template <class E>
+auto touched_keys(std::span<const EntryChanges<E> *const> touched) {
+  using K = decltype(key(std::declval<const E &>()));
+  std::vector<K> keys;
+  for (const EntryChanges<E> *c : touched)
+    for (const std::vector<E> *list : {&c->added, &c->changed, &c->removed})
+      for (const E &e : *list) keys.push_back(key(e));
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+// diff_arrays(a, b) where a and b can differ only at the touched keys: each looked up in both.
+template <class E>
+void diff_arrays_within(std::span<const E> a, std::span<const E> b,
+                        std::span<const EntryChanges<E> *const> touched, EntryChanges<E> &out) {
+  using K = decltype(key(std::declval<const E &>()));
+  const auto find = [](std::span<const E> t, const K &k) -> const E * {
+    const auto it =
+        std::lower_bound(t.begin(), t.end(), k, [](const E &e, const K &v) { return key(e) < v; });
+    return it != t.end() && key(*it) == k ? &*it : nullptr;
+  };
+  for (const K &k : touched_keys<E>(touched)) {
+    const E *was = find(a, k), *now = find(b, k);
+    if (was && !now)
+      out.removed.push_back(*was);
+    else if (!was && now)
+      out.added.push_back(*now);
+    else if (was && now && !(was->value == now->value))
+      out.changed.push_back(*now);
   }
 }
 
@@ -155,12 +190,38 @@ Delta diff(const Snapshot &a, const Snapshot &b) {
   return d;
 }
 
+Delta diff_within(const Snapshot &a, const Snapshot &b, std::span<const Delta *const> touched) {
+  // One list of change sets per entry kind, pointing into the deltas.
+  std::vector<const EntryChanges<HostV4> *> h4;
+  std::vector<const EntryChanges<PrefixV4> *> p4;
+  std::vector<const EntryChanges<HostV6> *> h6;
+  std::vector<const EntryChanges<PrefixV6> *> p6;
+  for (const Delta *d : touched) {
+    h4.push_back(&d->hosts_v4);
+    p4.push_back(&d->prefixes_v4);
+    h6.push_back(&d->hosts_v6);
+    p6.push_back(&d->prefixes_v6);
+  }
+  Delta d;
+  diff_arrays_within<HostV4>(a.hosts_v4(), b.hosts_v4(), h4, d.hosts_v4);
+  diff_arrays_within<PrefixV4>(a.prefixes_v4(), b.prefixes_v4(), p4, d.prefixes_v4);
+  diff_arrays_within<HostV6>(a.hosts_v6(), b.hosts_v6(), h6, d.hosts_v6);
+  diff_arrays_within<PrefixV6>(a.prefixes_v6(), b.prefixes_v6(), p6, d.prefixes_v6);
+  return d;
+}
+
 Snapshot apply(const Snapshot &t, const Delta &d) {
-  return Snapshot::from_entries(apply_arrays(t.hosts_v4(), d.hosts_v4, "hosts_v4"),
-                                apply_arrays(t.prefixes_v4(), d.prefixes_v4, "prefixes_v4"),
-                                apply_arrays(t.hosts_v6(), d.hosts_v6, "hosts_v6"),
-                                apply_arrays(t.prefixes_v6(), d.prefixes_v6, "prefixes_v6"),
-                                t.created_unix());
+  // A kind the delta leaves alone keeps the table's own array (shared, not copied).
+  auto kind = [](auto table, const auto &changes, const char *what) {
+    using E = typename decltype(table)::value_type;
+    std::optional<std::vector<std::remove_const_t<E>>> out;
+    if (changes.size() != 0) out = apply_arrays(table, changes, what);
+    return out;
+  };
+  return Snapshot::replacing(t, {kind(t.hosts_v4(), d.hosts_v4, "hosts_v4"),
+                                 kind(t.prefixes_v4(), d.prefixes_v4, "prefixes_v4"),
+                                 kind(t.hosts_v6(), d.hosts_v6, "hosts_v6"),
+                                 kind(t.prefixes_v6(), d.prefixes_v6, "prefixes_v6")});
 }
 
 std::vector<uint8_t> encode(const Delta &d) {

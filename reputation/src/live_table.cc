@@ -99,13 +99,32 @@ size_t LiveTable::entries() const {
   return entries_in(current_);
 }
 
+void LiveTable::commit(Snapshot table) {
+  current_ = std::move(table);
+  from_base_.reset();
+  last_change_.reset();
+}
+
+void LiveTable::commit(Snapshot table, const Delta &change) {
+  // Only the keys the delta from the base and this change touch can differ between the base and
+  // the new table; past an eighth of the base the next save writes a new base anyway.
+  if (base_ && from_base_ && (from_base_->size() + change.size()) * 8 <= entries_in(*base_)) {
+    const Delta *touched[] = {&*from_base_, &change};
+    from_base_ = diff_within(*base_, table, touched);
+  } else {
+    from_base_.reset();
+  }
+  last_change_ = LastChange{current_.checksum(), change};
+  current_ = std::move(table);
+}
+
 void LiveTable::save(const std::string &dir, uint64_t owner) {
   std::optional<Delta> delta;
   const size_t base_entries = base_ ? entries_in(*base_) : 0, now = entries_in(current_);
   const size_t grown = now > base_entries ? now - base_entries : base_entries - now;
   // The size difference alone rules out most full loads without diffing them.
   if (base_ && grown * 8 <= base_entries && holds_base(dir, *base_)) {
-    Delta d = diff(*base_, current_);
+    Delta d = from_base_ ? *from_base_ : diff(*base_, current_);
     if (d.size() * 8 <= base_entries) delta = std::move(d);
   }
   begin_save(dir);
@@ -116,6 +135,7 @@ void LiveTable::save(const std::string &dir, uint64_t owner) {
     if (!delta) {
       current_.save(snapshot_path(dir));
       base_ = current_;
+      from_base_ = Delta{};
     }
   }
   finish_save(dir, owner, current_.file_header());
@@ -132,6 +152,10 @@ void LiveTable::save_link(const std::string &from, const std::string &dir, uint6
   finish_save(dir, owner, head);
 }
 
+std::optional<uint64_t> LiveTable::saved_owner(const std::string &dir) {
+  return read_owner(dir);
+}
+
 LiveTable LiveTable::restore(const std::string &dir, uint64_t owner) {
   const std::optional<uint64_t> saved = read_owner(dir);
   if (!saved)
@@ -145,9 +169,11 @@ LiveTable LiveTable::restore(const std::string &dir, uint64_t owner) {
         dir, *saved, owner));
   LiveTable t(Snapshot::load(snapshot_path(dir)));
   t.base_ = t.current_;
+  t.from_base_ = Delta{};
   if (std::filesystem::exists(delta_path(dir))) {
     try {
-      t.current_ = apply(t.current_, Delta::load(delta_path(dir)));
+      t.from_base_ = Delta::load(delta_path(dir));
+      t.current_ = apply(t.current_, *t.from_base_);
     } catch (const FormatError &) {
       throw;
     } catch (const Error &e) {

@@ -176,6 +176,10 @@ struct Snapshot::Storage {
   std::span<const HostV6> h6;
   std::span<const PrefixV6> p6;
   std::vector<uint32_t> parent4, parent6;
+  // The storage that holds an array this one shares instead of owning (replacing()): always the
+  // owner itself, never a table that shares it in turn, so a chain of changes keeps no
+  // intermediate table alive.
+  std::shared_ptr<const Storage> owner_h4, owner_p4, owner_h6, owner_p6;
   uint64_t created = 0;
   std::optional<uint64_t> checksum;  // as loaded from a file
   // Otherwise computed on first use and kept: a table is immutable, and its version is asked
@@ -225,6 +229,36 @@ Snapshot Snapshot::from_entries(std::vector<HostV4> hosts_v4, std::vector<Prefix
   s->created = created_unix;
   if (auto e = s->check(); !e.empty()) throw Error("invalid table: " + e);
   s->index();
+  return Snapshot(std::move(s));
+}
+
+Snapshot Snapshot::replacing(const Snapshot &from, Arrays arrays) {
+  const Storage &f = *from.s_;
+  auto s = std::make_shared<Storage>();
+  // Each kind: the new array, or `from`'s span and whoever owns its memory.
+  auto take = [&from](auto &given, auto &own, auto &span, const auto &from_span,
+                      const std::shared_ptr<const Storage> &from_owner, auto &owner) {
+    if (given) {
+      own = std::move(*given);
+      span = own;
+    } else {
+      span = from_span;
+      owner = from_owner ? from_owner : from.s_;
+    }
+  };
+  take(arrays.hosts_v4, s->own_h4, s->h4, f.h4, f.owner_h4, s->owner_h4);
+  take(arrays.prefixes_v4, s->own_p4, s->p4, f.p4, f.owner_p4, s->owner_p4);
+  take(arrays.hosts_v6, s->own_h6, s->h6, f.h6, f.owner_h6, s->owner_h6);
+  take(arrays.prefixes_v6, s->own_p6, s->p6, f.p6, f.owner_p6, s->owner_p6);
+  s->created = f.created;
+  // Shared arrays were checked with the table they came from.
+  std::string e;
+  if (arrays.hosts_v4 || arrays.prefixes_v4) e = check_arrays(s->h4, s->p4, 32, "v4");
+  if (e.empty() && (arrays.hosts_v6 || arrays.prefixes_v6))
+    e = check_arrays(s->h6, s->p6, 128, "v6");
+  if (!e.empty()) throw Error("invalid table: " + e);
+  s->parent4 = arrays.prefixes_v4 ? parents(s->p4) : f.parent4;
+  s->parent6 = arrays.prefixes_v6 ? parents(s->p6) : f.parent6;
   return Snapshot(std::move(s));
 }
 

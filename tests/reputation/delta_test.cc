@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "sluice/reputation/compile.h"
@@ -136,7 +137,54 @@ TEST(Delta, ApplyingTheDiffGivesTheNewTableForRandomChanges) {
     const Snapshot c = apply(a, diff(a, b));
     ASSERT_TRUE(diff(b, c).empty()) << "round " << round;
     ASSERT_EQ(c.checksum(), b.checksum()) << "round " << round;
+    // Two changes in a row: the delta over both, from the keys they touch only, is the walk's.
+    // Keys one change adds and the next removes (or rescores back) cancel out.
+    const Snapshot d = table();
+    const Delta ab = diff(a, b), bd = diff(b, d);
+    const Delta *both[] = {&ab, &bd};
+    ASSERT_EQ(diff_within(a, d, both), diff(a, d)) << "round " << round;
+    const Delta *one[] = {&bd};
+    ASSERT_EQ(diff_within(b, d, one), bd) << "round " << round;
+    const Delta *back[] = {&bd, &bd};
+    ASSERT_TRUE(diff_within(d, apply(d, diff(d, d)), back).empty()) << "round " << round;
   }
+}
+
+// A delta that leaves a kind of entry alone does not copy that kind's array: the new table reads
+// the old one's, which lives as long as any table that reads it (the table it came from and every
+// one in between may be gone; under ASan a freed array read here fails the test).
+TEST(Delta, AKindTheDeltaLeavesAloneIsSharedNotCopied) {
+  std::vector<HostV6> hosts;
+  for (uint32_t i = 0; i < 5000; ++i) {
+    uint8_t a[16] = {0x20, 0x01, 0x00, 0x02};
+    a[14] = static_cast<uint8_t>(i >> 8);
+    a[15] = static_cast<uint8_t>(i);
+    hosts.push_back(make_host_v6(a, sl_rep_value{2, 0}));
+  }
+  std::optional<Snapshot> t = Snapshot::from_entries(
+      {{be4("198.18.0.1"), {3, 0}}}, {make_prefix_v4(be4("198.19.0.0"), 16, {4, 0})}, hosts, {});
+  const HostV6 *v6 = t->hosts_v6().data();
+  const uint64_t v6_sum = t->checksum();
+  for (uint32_t i = 2; i < 40; ++i) {
+    Delta d;
+    d.hosts_v4.added.push_back({sl_htonl(0xc6120000u + i), {3, 0}});
+    t = apply(*t, d);  // the table before is gone now
+    ASSERT_EQ(t->hosts_v6().data(), v6) << "the IPv6 hosts were copied";
+    ASSERT_EQ(t->hosts_v4().size(), i);
+  }
+  EXPECT_NE(t->checksum(), v6_sum);
+  EXPECT_EQ(t->lookup_v4(be4("198.19.3.4"))->score, 4);  // the shared prefix index works
+  uint8_t last[16] = {0x20, 0x01, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x13, 0x87};
+  EXPECT_EQ(t->lookup_v6(last)->score, 2);
+  // A change to the IPv6 hosts gives them an array of their own; the result is the same table
+  // a walk over whole arrays gives.
+  Delta d;
+  d.hosts_v6.changed.push_back(make_host_v6(last, sl_rep_value{9, 0}));
+  const Snapshot u = apply(*t, d);
+  EXPECT_NE(u.hosts_v6().data(), v6);
+  EXPECT_EQ(u.lookup_v6(last)->score, 9);
+  EXPECT_EQ(diff(*t, u), d);
+  EXPECT_EQ(u.hosts_v4().data(), t->hosts_v4().data());
 }
 
 // A table's arrays, once it is gone, are the next table's: a delta applied again to the same

@@ -140,6 +140,38 @@ TEST_F(LiveTableFiles, SmallChangesAreSavedAsADeltaFromTheBase) {
   EXPECT_EQ(LiveTable::restore(dir_.string(), 7).current().checksum(), numbered(3).checksum());
 }
 
+// A table kept in memory and changed delta by delta (as a long-lived process does) carries the
+// delta from its base forward from the deltas alone: what it saves is what a walk would give,
+// including changes that undo earlier ones, and the change it last took is known with the
+// version it applied to.
+TEST_F(LiveTableFiles, ADeltaFromTheBaseIsCarriedThroughChanges) {
+  LiveTable live(numbered(3));
+  live.save(dir_.string(), 7);
+  EXPECT_FALSE(live.last_change());
+  // Hosts added and removed again, then every score changed (a new base), then back.
+  const Snapshot steps[] = {numbered(3, 2), numbered(3, 5), numbered(3, 1), numbered(3),
+                            numbered(4, 2), numbered(4, 3), numbered(4)};
+  for (const Snapshot &next : steps) {
+    const Delta change = diff(live.current(), next);
+    const uint64_t from = live.current().checksum();
+    live.commit(live.with_delta(change), change);
+    ASSERT_TRUE(live.last_change());
+    EXPECT_EQ(live.last_change()->from_version, from);
+    EXPECT_EQ(live.last_change()->change, change);
+    live.save(dir_.string(), 7);
+    const Delta walked = diff(Snapshot::load((dir_ / "table.snapshot").string()), next);
+    if (walked.empty()) {
+      EXPECT_FALSE(fs::exists(dir_ / "table.delta"));
+    } else {
+      ASSERT_TRUE(fs::exists(dir_ / "table.delta"));
+      EXPECT_EQ(Delta::load((dir_ / "table.delta").string()), walked);
+    }
+    EXPECT_EQ(LiveTable::restore(dir_.string(), 7).current().checksum(), next.checksum());
+  }
+  live.commit(numbered(3, 1));  // a full load: nothing known about how it was made
+  EXPECT_FALSE(live.last_change());
+}
+
 // A change of more than an eighth of the base, or a table that was not restored from this
 // folder, is saved whole as the new base.
 TEST_F(LiveTableFiles, LargeChangesAndUnrelatedTablesWriteANewBase) {

@@ -39,8 +39,21 @@ class LiveTable {
   // The current table with the delta applied; nothing changes until commit(). Throws Error when
   // the delta does not fit the current table.
   Snapshot with_delta(const Delta &delta) const { return apply(current_, delta); }
-  // The table now running (after a full load, or with_delta()'s result once it is in place).
-  void commit(Snapshot table) { current_ = std::move(table); }
+  // The table now running, after a full load.
+  void commit(Snapshot table);
+  // The table now running, with_delta(change)'s result once it is in place. The delta from the
+  // base (what save() writes) and the change itself are then known without a walk over the
+  // tables.
+  void commit(Snapshot table, const Delta &change);
+
+  // The change the last commit() took, and the version (checksum) of the table it applied to;
+  // nullopt after a full load or a restore. With it, the difference between that earlier table
+  // and a later one made by one more change is diff_within() of the two changes.
+  struct LastChange {
+    uint64_t from_version;
+    Delta change;
+  };
+  const std::optional<LastChange> &last_change() const { return last_change_; }
 
   // Saves the table in DIR, each file written to a temporary file and renamed, the owner last:
   //   table.snapshot  the base: a snapshot file;
@@ -69,10 +82,15 @@ class LiveTable {
     std::filesystem::file_time_type saved;
   };
   static SavedHeader saved_header(const std::string &dir);
+  // The owner DIR's table is saved for; nullopt when DIR holds none (or a save was cut short).
+  // Throws FormatError for a damaged owner file.
+  static std::optional<uint64_t> saved_owner(const std::string &dir);
 
  private:
   Snapshot current_;
-  std::optional<Snapshot> base_;  // the base of the state this table was restored or saved as
+  std::optional<Snapshot> base_;    // the base of the state this table was restored or saved as
+  std::optional<Delta> from_base_;  // base_ -> current_, when known without diff()
+  std::optional<LastChange> last_change_;
 };
 
 }  // namespace sluice::reputation

@@ -3,14 +3,20 @@
 #include <bpf/bpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <thread>
 
 #include "sluice/reputation/delta.h"
 #include "sluice/reputation/error.h"
 #include "sluice/reputation/live_table.h"
+#include "sluice/reputation/live_table_cache.h"
 #include "sluice/reputation/snapshot.h"
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/bpffs.h"
@@ -40,6 +46,71 @@ std::string state_dir(const std::string &name) {
   return std::filesystem::path(state_snapshot_path(name)).parent_path().string();
 }
 
+// The running and standby tables of the instances this process changed, kept between changes:
+// a long-lived caller (sluiced) then reads neither back from its folder for the next delta. Each
+// is used only while its folder still holds it (LiveTableCache checks the owner line and the
+// table's header): a change made by another process since is read from disk. Two folders per
+// instance; sixteen cover the instances one daemon drives.
+reputation::LiveTableCache &kept_tables() {
+  static reputation::LiveTableCache cache(16);
+  return cache;
+}
+
+// When this instance's selector last flipped: "sluice-flip NANOSECONDS" (CLOCK_MONOTONIC, the
+// same clock in every process) in DIR/table.flipped. A replacement waits until kFlipSettle after
+// it before writing the inactive set, removes it, and writes it again right after its own flip:
+// the new table is then acknowledged at the flip, and a change that follows within kFlipSettle
+// (from this process or another) waits out the rest. No record, or one that cannot be read, counts
+// as a flip just now.
+std::string flip_path(const std::string &name) {
+  return state_dir(name) + "/table.flipped";
+}
+constexpr const char *kFlipTag = "sluice-flip ";
+constexpr size_t kFlipFileMax = 64;
+
+int64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+std::optional<int64_t> last_flip(const std::string &name) {
+  std::ifstream in(flip_path(name), std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string text(kFlipFileMax + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  const std::string tag = kFlipTag;
+  if (text.size() > kFlipFileMax || text.rfind(tag, 0) != 0 || text.back() != '\n')
+    return std::nullopt;
+  const std::string digits = text.substr(tag.size(), text.size() - tag.size() - 1);
+  if (digits.empty() || digits.size() > 19 ||
+      digits.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return static_cast<int64_t>(std::stoull(digits));
+}
+
+// Before a replacement writes the inactive set: the previous flip's readers are done.
+void settle_last_flip(const std::string &name) {
+  const auto settle = std::chrono::duration_cast<std::chrono::nanoseconds>(kFlipSettle).count();
+  const std::optional<int64_t> flipped = last_flip(name);
+  const int64_t now = monotonic_ns();
+  int64_t wait = settle;
+  if (flipped && *flipped <= now) wait = std::max<int64_t>(0, *flipped + settle - now);
+  if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
+  std::error_code ec;
+  std::filesystem::remove(flip_path(name), ec);
+  if (ec) throw Error("cannot remove " + flip_path(name) + ": " + ec.message());
+}
+
+// After the flip. A record that cannot be written makes the next replacement wait in full.
+void record_flip(const std::string &name) {
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir(name), ec);
+  std::ofstream(flip_path(name), std::ios::binary | std::ios::trunc)
+      << kFlipTag << monotonic_ns() << '\n';
+}
+
 // The standby state: the table the inactive set of maps holds, saved as a LiveTable in
 // DIR/standby. Its owner is the instance id mixed with the table generation at which that set
 // holds it, so it is restored only while that is still true: every replacement counts the
@@ -54,35 +125,48 @@ uint64_t standby_owner(uint64_t id, uint32_t generation) {
 std::optional<reputation::Snapshot> restore_standby(const std::string &name, uint64_t id,
                                                     uint32_t generation) {
   try {
-    return reputation::LiveTable::restore(standby_dir(name), standby_owner(id, generation))
-        .current();
+    return kept_tables().restore(standby_dir(name), standby_owner(id, generation)).current();
   } catch (const reputation::Error &) {
     return std::nullopt;  // none, stale or damaged: the next write is a full one
   }
 }
 
 // Under the instance lock: the new table into the maps (all or nothing), then the saved state,
-// tied to this attachment's id. `previous`: the table the active set holds now, when known
-// (it becomes the standby, so the next change writes only its difference).
+// tied to this attachment's id. `previous_known`: `live` holds the table the active set holds
+// now (it becomes the standby, so the next change writes only its difference). `change`: the
+// delta that makes `snap` from it, for a delta (then, when `live` was itself made by one change
+// from the standby, the inactive set's changes come from the two deltas, without a walk over the
+// tables).
 ReplaceStats install(const std::string &name, uint64_t id, reputation::LiveTable &live,
-                     reputation::Snapshot snap, bool previous_known) {
+                     reputation::Snapshot snap, bool previous_known,
+                     const reputation::Delta *change = nullptr) {
   PinnedRepMaps maps(pin_dir(name));
   const uint32_t generation = table_generation(maps.fds());
   const std::optional<reputation::Snapshot> standby = restore_standby(name, id, generation);
+  kept_tables().forget(standby_dir(name));
   std::error_code ec;
   std::filesystem::remove_all(standby_dir(name), ec);
   if (ec) throw Error("cannot remove " + standby_dir(name) + ": " + ec.message());
+  settle_last_flip(name);
   ReplaceStats st;
   bool written = false;
   if (standby) {
     try {
-      st = update_table(maps.fds(), *standby, snap);
+      std::optional<reputation::Delta> changes;
+      const auto &last = live.last_change();
+      if (change && last && last->from_version == standby->checksum()) {
+        const reputation::Delta *touched[] = {&last->change, change};
+        changes = reputation::diff_within(*standby, snap, touched);
+      }
+      st = update_table(maps.fds(), *standby, snap, Settle::kByCaller,
+                        changes ? &*changes : nullptr);
       written = true;
     } catch (const Error &) {
       // The inactive set may be half written: write it whole below.
     }
   }
-  if (!written) st = replace_table(maps.fds(), snap.entries());
+  if (!written) st = replace_table(maps.fds(), snap.entries(), Settle::kByCaller);
+  record_flip(name);
   if (previous_known) {
     // The table the active set held is the standby now, and it is the one saved in the state
     // folder: linked into the standby folder before the new table's save renames over it, so a
@@ -91,11 +175,17 @@ ReplaceStats install(const std::string &name, uint64_t id, reputation::LiveTable
     try {
       reputation::LiveTable::save_link(state_dir(name), standby_dir(name),
                                        standby_owner(id, generation + 1));
+      kept_tables().keep(standby_dir(name), standby_owner(id, generation + 1), live);
     } catch (const reputation::Error &) {
     }
   }
-  live.commit(std::move(snap));
+  if (change)
+    live.commit(std::move(snap), *change);
+  else
+    live.commit(std::move(snap));
+  kept_tables().forget(state_dir(name));
   live.save(state_dir(name), id);
+  kept_tables().keep(state_dir(name), id, live);
   st.entries = live.entries();
   return st;
 }
@@ -118,7 +208,7 @@ ReplaceStats load_snapshot(const std::string &name, const std::string &snapshot_
     reputation::LiveTable live;
     bool known = false;
     try {
-      live = reputation::LiveTable::restore(state_dir(name), id);
+      live = kept_tables().restore(state_dir(name), id);
       known = true;
     } catch (const reputation::Error &) {
     }
@@ -133,8 +223,8 @@ ReplaceStats apply_delta_file(const std::string &name, const std::string &delta_
     const reputation::Delta delta = reputation::Delta::load(delta_path);
     InstanceLock lock(name);
     const uint64_t id = instance_id(name);
-    reputation::LiveTable live = reputation::LiveTable::restore(state_dir(name), id);
-    return install(name, id, live, live.with_delta(delta), true);
+    reputation::LiveTable live = kept_tables().restore(state_dir(name), id);
+    return install(name, id, live, live.with_delta(delta), true, &delta);
   } catch (const reputation::StaleStateError &e) {
     throw Error("instance '" + name + "': " + e.what());
   } catch (const reputation::Error &e) {

@@ -294,6 +294,27 @@ void update_hosts(int fd, std::span<const Host> was, std::span<const Host> now, 
   insert_batch(fd, put, put_values, what);
 }
 
+// The same for a host map whose changes are known (a delta from the table the map holds).
+template <typename Host, typename Key, typename KeyOf>
+void write_host_changes(int fd, const reputation::EntryChanges<Host> &c, KeyOf key_of,
+                        const char *what) {
+  std::vector<Key> gone, put;
+  std::vector<sl_rep_value> put_values;
+  for (const Host &h : c.removed) gone.push_back(key_of(h));
+  for (const std::vector<Host> *list : {&c.added, &c.changed})
+    for (const Host &h : *list) {
+      put.push_back(key_of(h));
+      put_values.push_back(h.value);
+    }
+  for (size_t off = 0; off < gone.size();) {
+    uint32_t count = static_cast<uint32_t>(std::min<size_t>(gone.size() - off, 65536));
+    const int err = bpf_map_delete_batch(fd, gone.data() + off, &count, nullptr);
+    if (err != 0) throw_errno(std::string("removing ") + what, err);
+    off += count;
+  }
+  insert_batch(fd, put, put_values, what);
+}
+
 template <typename T>
 bool same_entries(std::span<const T> a, std::span<const T> b) {
   return a.size() == b.size() &&
@@ -301,19 +322,16 @@ bool same_entries(std::span<const T> a, std::span<const T> b) {
 }
 
 // Makes set `target` the active one; its value is the table's new generation.
-void flip_to(const RepMapFds &fds, uint32_t next) {
+void flip_to(const RepMapFds &fds, uint32_t next, Settle settle) {
   uint32_t zero = 0;
   const int err = bpf_map_update_elem(fds.active, &zero, &next, BPF_ANY);
   if (err != 0) throw_errno("switching rep_active", err);
-  // A SYN that read the old selector may still be reading the old set; XDP programs run to
-  // completion within microseconds, so after this pause the old set is free to be rewritten by
-  // the next replacement.
-  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (settle == Settle::kAfterFlip) std::this_thread::sleep_for(kFlipSettle);
 }
 
 }  // namespace
 
-ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table) {
+ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table, Settle settle) {
   ReplaceStats st;
   // rep_active counts replacements; its low bit is the active set. The next value flips the
   // set and is the table's new generation: every tracked flow looks its sender up again on its
@@ -342,38 +360,51 @@ ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table) {
   insert_batch(fds.host6[target], h6k, h6v, "IPv6 hosts");
   write_v6_prefixes(fds, target, v6);
   write_v4_prefixes(fds, target, dir24);
-  flip_to(fds, next);
+  flip_to(fds, next, settle);
   st.active_set = target;
   return st;
 }
 
 ReplaceStats update_table(const RepMapFds &fds, const reputation::Snapshot &standby,
-                          const reputation::Snapshot &next_table) {
+                          const reputation::Snapshot &next_table, Settle settle,
+                          const reputation::Delta *changes) {
   ReplaceStats st;
   const uint32_t next = table_generation(fds) + 1;
   const uint32_t target = next & 1;
-  const bool v4_prefixes_same = same_entries(standby.prefixes_v4(), next_table.prefixes_v4());
-  const bool v6_prefixes_same = same_entries(standby.prefixes_v6(), next_table.prefixes_v6());
+  const bool v4_prefixes_same = changes
+                                    ? changes->prefixes_v4.size() == 0
+                                    : same_entries(standby.prefixes_v4(), next_table.prefixes_v4());
+  const bool v6_prefixes_same = changes
+                                    ? changes->prefixes_v6.size() == 0
+                                    : same_entries(standby.prefixes_v6(), next_table.prefixes_v6());
   // As replace_table: what can fail on bad input, before any map is touched.
   const Dir24 dir24 = v4_prefixes_same ? Dir24{} : build_dir24(next_table.prefixes_v4());
   const V6Prefixes v6 = v6_prefixes_same ? V6Prefixes{} : split_v6(next_table.prefixes_v6());
 
-  update_hosts<reputation::HostV4, uint32_t>(
-      fds.host4[target], standby.hosts_v4(), next_table.hosts_v4(),
-      [](const reputation::HostV4 &h) { return h.addr_be; },
-      [](const reputation::HostV4 &a, const reputation::HostV4 &b) {
-        return be_to_host(a.addr_be) < be_to_host(b.addr_be);
-      },
-      "IPv4 hosts");
-  update_hosts<reputation::HostV6, std::array<uint8_t, 16>>(
-      fds.host6[target], standby.hosts_v6(), next_table.hosts_v6(), v6_key,
-      [](const reputation::HostV6 &a, const reputation::HostV6 &b) {
-        return std::memcmp(a.addr, b.addr, 16) < 0;
-      },
-      "IPv6 hosts");
+  if (changes) {
+    write_host_changes<reputation::HostV4, uint32_t>(
+        fds.host4[target], changes->hosts_v4, [](const reputation::HostV4 &h) { return h.addr_be; },
+        "IPv4 hosts");
+    write_host_changes<reputation::HostV6, std::array<uint8_t, 16>>(
+        fds.host6[target], changes->hosts_v6, v6_key, "IPv6 hosts");
+  } else {
+    update_hosts<reputation::HostV4, uint32_t>(
+        fds.host4[target], standby.hosts_v4(), next_table.hosts_v4(),
+        [](const reputation::HostV4 &h) { return h.addr_be; },
+        [](const reputation::HostV4 &a, const reputation::HostV4 &b) {
+          return be_to_host(a.addr_be) < be_to_host(b.addr_be);
+        },
+        "IPv4 hosts");
+    update_hosts<reputation::HostV6, std::array<uint8_t, 16>>(
+        fds.host6[target], standby.hosts_v6(), next_table.hosts_v6(), v6_key,
+        [](const reputation::HostV6 &a, const reputation::HostV6 &b) {
+          return std::memcmp(a.addr, b.addr, 16) < 0;
+        },
+        "IPv6 hosts");
+  }
   if (!v6_prefixes_same) write_v6_prefixes(fds, target, v6);
   if (!v4_prefixes_same) write_v4_prefixes(fds, target, dir24);
-  flip_to(fds, next);
+  flip_to(fds, next, settle);
   st.active_set = target;
   return st;
 }

@@ -4,13 +4,16 @@
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
@@ -320,6 +323,88 @@ TEST_F(InstanceOps, DeltasWriteTheDifferenceAndLeaveTheWholeTable) {
     EXPECT_EQ(dataplane_stats(name_).table.version, next.checksum());
     prev = next;
   }
+}
+
+// A long-lived process (sluiced) keeps the running and standby tables in memory between deltas;
+// a delta applied meanwhile by another process (sluicectl) changes the saved tables under it.
+// The next delta must apply to the table the other process left, and the inactive set be
+// written from the standby that process left, not from the kept ones.
+TEST_F(InstanceOps, ADeltaFromAnotherProcessIsSeenByTheNext) {
+  PinnedInstance inst(name_, 0x4444);
+  std::mt19937 rng(777);
+  std::vector<reputation::Snapshot> t;
+  for (int i = 0; i < 4; i++) t.push_back(random_table(rng, false));
+  t[0].save(path("t0.snap"));
+  for (int i = 1; i < 4; i++)
+    reputation::diff(t[i - 1], t[i]).save(path("d" + std::to_string(i) + ".delta"));
+  ASSERT_NO_THROW(load_snapshot(name_, path("t0.snap")));
+  // This process keeps t1 (and t0 as the standby).
+  ASSERT_NO_THROW(apply_delta_file(name_, path("d1.delta")));
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int rc = 1;
+    try {
+      apply_delta_file(name_, path("d2.delta"));
+      rc = 0;
+    } catch (...) {
+    }
+    _exit(rc);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the other process's delta";
+  ASSERT_NO_THROW(apply_delta_file(name_, path("d3.delta")));
+  const ActiveSet want = expected_set(t[3]), got = read_active(name_);
+  EXPECT_EQ(got.hosts_v4, want.hosts_v4);
+  EXPECT_EQ(got.hosts_v6, want.hosts_v6);
+  EXPECT_TRUE(got.tbl24 == want.tbl24) << "IPv4 prefix array differs";
+  EXPECT_EQ(dataplane_stats(name_).table.version, t[3].checksum());
+  // The set now inactive holds t2 and the next delta is written there from that standby: a
+  // wrong standby would leave entries of the table it really holds behind.
+  const reputation::Snapshot t4 = random_table(rng, true);
+  reputation::diff(t[3], t4).save(path("d4.delta"));
+  ASSERT_NO_THROW(apply_delta_file(name_, path("d4.delta")));
+  const ActiveSet want4 = expected_set(t4), got4 = read_active(name_);
+  EXPECT_EQ(got4.hosts_v4, want4.hosts_v4);
+  EXPECT_EQ(got4.hosts_v6, want4.hosts_v6);
+  EXPECT_TRUE(got4.tbl24 == want4.tbl24) << "IPv4 prefix array differs";
+}
+
+// Each replacement records when its flip happened, on the clock every process shares, so that the
+// next one (from any process) waits until the readers of the set it made inactive are done before
+// writing that set, and the table is acknowledged at the flip. A record that cannot be read
+// counts as a flip just now, and the next replacement writes a good one.
+TEST_F(InstanceOps, EachFlipIsRecordedForTheNextReplacement) {
+  PinnedInstance inst(name_, 0x6666);
+  save_hosts("a.snap", 0, 3);
+  save_hosts("b.snap", 0, 4);
+  const fs::path record = fs::path(state_snapshot_path(name_)).parent_path() / "table.flipped";
+  const auto now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+  };
+  const auto recorded = [&] {
+    std::ifstream in(record);
+    std::string tag;
+    int64_t t = -1;
+    in >> tag >> t;
+    EXPECT_EQ(tag, "sluice-flip");
+    return t;
+  };
+  const int64_t before = now();
+  load_snapshot(name_, path("a.snap"));
+  const int64_t after = now();
+  const int64_t first = recorded();
+  EXPECT_GE(first, before);
+  EXPECT_LE(first, after);
+  std::ofstream(record, std::ios::trunc) << "sluice-flip 99999999999999999999999\n";
+  load_snapshot(name_, path("b.snap"));
+  EXPECT_EQ(active_hosts().size(), 4u);
+  const int64_t second = recorded();
+  EXPECT_GE(second, after);
+  EXPECT_LE(second, now());
 }
 
 // Two policies that differ in every field a SYN's treatment depends on. A score-5 sender is at

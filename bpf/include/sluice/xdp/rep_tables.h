@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/sl_shared.h"
+#include "sluice/reputation/delta.h"
 #include "sluice/reputation/snapshot.h"
 #include "sluice/xdp/sl_xdp_layout.h"
 
@@ -77,18 +79,33 @@ struct ReplaceStats {
   size_t entries = 0;  // entries of the table now loaded (set by the instance operations)
 };
 
+// A program that read the selector just before a flip may still be reading the set the flip made
+// inactive (XDP programs run to completion within microseconds): that set is written again only
+// this long after the flip.
+inline constexpr std::chrono::milliseconds kFlipSettle{10};
+
+// Who waits out kFlipSettle after a replacement's flip. kAfterFlip: the replacement itself, before
+// it returns, so that its caller may replace again at once. kByCaller: nobody here; the caller
+// records when the flip happened and waits until kFlipSettle after it before its next replacement
+// (instance_ops does, across processes), so the new table is acknowledged as soon as it is read.
+enum class Settle { kAfterFlip, kByCaller };
+
 // Full replacement: fills the inactive set, then flips the selector (and counts the generation
 // up by one), so a reader (one SYN) sees either the whole old table or the whole new one.
 // Throws Error (the active set is untouched).
-ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table);
+ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table,
+                           Settle settle = Settle::kAfterFlip);
 
 // The same replacement when the inactive set is known to hold `standby` (the table before the
 // active one): only the difference is written (hosts removed, added or changed; the prefix maps
 // only if their prefixes changed), so a small change to a large table costs a small write.
-// Throws Error (the active set is untouched; the inactive one may be half written, so the next
-// replacement must be a full one).
+// `changes`, when given, is diff(standby, next_table) already known (reputation::diff_within),
+// and the tables are not walked to find it. Throws Error (the active set is untouched; the
+// inactive one may be half written, so the next replacement must be a full one).
 ReplaceStats update_table(const RepMapFds &fds, const reputation::Snapshot &standby,
-                          const reputation::Snapshot &next_table);
+                          const reputation::Snapshot &next_table,
+                          Settle settle = Settle::kAfterFlip,
+                          const reputation::Delta *changes = nullptr);
 
 // The set the data plane reads now (0 or 1).
 uint32_t active_set(const RepMapFds &fds);

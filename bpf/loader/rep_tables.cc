@@ -262,6 +262,19 @@ std::array<uint8_t, 16> v6_key(const reputation::HostV6 &h) {
   return k;
 }
 
+// The keys `gone` deleted from a host map, then `put` written with their values, in batches.
+template <typename Key>
+void write_hosts(int fd, std::vector<Key> &gone, const std::vector<Key> &put,
+                 const std::vector<sl_rep_value> &put_values, const char *what) {
+  for (size_t off = 0; off < gone.size();) {
+    uint32_t count = static_cast<uint32_t>(std::min<size_t>(gone.size() - off, 65536));
+    const int err = bpf_map_delete_batch(fd, gone.data() + off, &count, nullptr);
+    if (err != 0) throw_errno(std::string("removing ") + what, err);
+    off += count;
+  }
+  insert_batch(fd, put, put_values, what);
+}
+
 // Brings a host map from the hosts in `was` to those in `now` (both sorted by address, as
 // snapshots keep them): the keys only in `was` deleted, the new and changed ones written.
 template <typename Host, typename Key, typename KeyOf, typename Less>
@@ -285,13 +298,7 @@ void update_hosts(int fd, std::span<const Host> was, std::span<const Host> now, 
       ++j;
     }
   }
-  for (size_t off = 0; off < gone.size();) {
-    uint32_t count = static_cast<uint32_t>(std::min<size_t>(gone.size() - off, 65536));
-    const int err = bpf_map_delete_batch(fd, gone.data() + off, &count, nullptr);
-    if (err != 0) throw_errno(std::string("removing ") + what, err);
-    off += count;
-  }
-  insert_batch(fd, put, put_values, what);
+  write_hosts(fd, gone, put, put_values, what);
 }
 
 // The same for a host map whose changes are known (a delta from the table the map holds).
@@ -306,13 +313,7 @@ void write_host_changes(int fd, const reputation::EntryChanges<Host> &c, KeyOf k
       put.push_back(key_of(h));
       put_values.push_back(h.value);
     }
-  for (size_t off = 0; off < gone.size();) {
-    uint32_t count = static_cast<uint32_t>(std::min<size_t>(gone.size() - off, 65536));
-    const int err = bpf_map_delete_batch(fd, gone.data() + off, &count, nullptr);
-    if (err != 0) throw_errno(std::string("removing ") + what, err);
-    off += count;
-  }
-  insert_batch(fd, put, put_values, what);
+  write_hosts(fd, gone, put, put_values, what);
 }
 
 template <typename T>

@@ -322,8 +322,8 @@ Delta Delta::load(const std::string &path) {
   }
 }
 
-void Delta::save(const std::string &path) const {
-  detail::write_file_atomic(path, encode(*this));
+void Delta::save(const std::string &path, Durability durability) const {
+  detail::write_file_atomic(path, encode(*this), durability);
 }
 
 }  // namespace sluice::reputation

@@ -158,12 +158,14 @@ std::string read_file(const std::string &path) {
   return out;
 }
 
-void write_file_atomic(const std::string &path, std::span<const uint8_t> bytes) {
+void write_file_atomic(const std::string &path, std::span<const uint8_t> bytes,
+                       Durability durability) {
   const std::span<const uint8_t> one[] = {bytes};
-  write_file_atomic(path, one);
+  write_file_atomic(path, one, durability);
 }
 
-void write_file_atomic(const std::string &path, std::span<const std::span<const uint8_t>> pieces) {
+void write_file_atomic(const std::string &path, std::span<const std::span<const uint8_t>> pieces,
+                       Durability durability) {
   std::string tmpl = path + ".tmp.XXXXXX";
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
@@ -185,7 +187,7 @@ void write_file_atomic(const std::string &path, std::span<const std::span<const 
     }
   }
   if (::fchmod(fd, 0644) != 0) fail("cannot chmod");
-  if (::fsync(fd) != 0) fail("cannot fsync");
+  if (durability == Durability::kDurable && ::fsync(fd) != 0) fail("cannot fsync");
   if (::close(fd) != 0) {
     int e = errno;
     ::unlink(name.data());

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "sluice/reputation/snapshot.h"
+
 namespace sluice::reputation::detail {
 
 // The whole file; throws Error("PATH: cannot read: REASON").
@@ -26,11 +28,14 @@ std::string decode_list(std::string bytes, const std::string &path, uint64_t max
 
 bool is_gzip(std::string_view bytes);
 
-// Writes bytes to a temporary file in the same directory, fsyncs it and renames it over path,
-// so readers never see a partial file and an existing file survives any failure. Throws Error.
-void write_file_atomic(const std::string &path, std::span<const uint8_t> bytes);
+// Writes bytes to a temporary file in the same directory, fsyncs it (when durable) and renames it
+// over path, so readers never see a partial file and an existing file survives any failure.
+// Throws Error.
+void write_file_atomic(const std::string &path, std::span<const uint8_t> bytes,
+                       Durability durability = Durability::kDurable);
 // The same for a file given as consecutive pieces (e.g. a table's header and its arrays, so the
 // whole image is never copied into one buffer).
-void write_file_atomic(const std::string &path, std::span<const std::span<const uint8_t>> pieces);
+void write_file_atomic(const std::string &path, std::span<const std::span<const uint8_t>> pieces,
+                       Durability durability = Durability::kDurable);
 
 }  // namespace sluice::reputation::detail

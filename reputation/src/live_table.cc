@@ -13,6 +13,9 @@ namespace sluice::reputation {
 namespace {
 
 constexpr const char *kOwnerTag = "sluice-table-owner";
+// The saved state describes a data plane that does not outlive a reboot (the XDP instance's pins
+// go with it, and its next attach draws a new owner id): written for this boot only.
+constexpr Durability kStateLifetime = Durability::kThisBoot;
 constexpr size_t kOwnerFileMax = 64;
 
 std::string snapshot_path(const std::string &dir) {
@@ -70,11 +73,12 @@ void begin_save(const std::string &dir) {
   remove_file(owner_path(dir));
 }
 void finish_save(const std::string &dir, uint64_t owner, const SnapshotHeader &head) {
-  detail::write_file_atomic(head_path(dir),
-                            {reinterpret_cast<const uint8_t *>(&head), sizeof head});
+  detail::write_file_atomic(head_path(dir), {reinterpret_cast<const uint8_t *>(&head), sizeof head},
+                            kStateLifetime);
   const std::string line = fmt::format("{} {:x}\n", kOwnerTag, owner);
   detail::write_file_atomic(owner_path(dir),
-                            {reinterpret_cast<const uint8_t *>(line.data()), line.size()});
+                            {reinterpret_cast<const uint8_t *>(line.data()), line.size()},
+                            kStateLifetime);
 }
 
 // DIR's base file is `base` (its header's checksum says so; the file was checked when saved).
@@ -129,11 +133,11 @@ void LiveTable::save(const std::string &dir, uint64_t owner) {
   }
   begin_save(dir);
   if (delta && !delta->empty()) {
-    delta->save(delta_path(dir));
+    delta->save(delta_path(dir), kStateLifetime);
   } else {
     remove_file(delta_path(dir));
     if (!delta) {
-      current_.save(snapshot_path(dir));
+      current_.save(snapshot_path(dir), kStateLifetime);
       base_ = current_;
       from_base_ = Delta{};
     }

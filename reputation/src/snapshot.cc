@@ -382,7 +382,7 @@ std::vector<uint8_t> Snapshot::serialize() const {
   return out;
 }
 
-void Snapshot::save(const std::string &path) const {
+void Snapshot::save(const std::string &path, Durability durability) const {
   // The image serialize() builds, written from the arrays themselves: no copy of the table (a
   // 1M-entry table's 20 MB buffer, zeroed and filled, cost more than writing it).
   const SnapshotHeader h = file_header();
@@ -397,7 +397,7 @@ void Snapshot::save(const std::string &path) const {
   array(s_->p4.data(), s_->p4.size_bytes());
   array(s_->h6.data(), s_->h6.size_bytes());
   array(s_->p6.data(), s_->p6.size_bytes());
-  detail::write_file_atomic(path, pieces);
+  detail::write_file_atomic(path, pieces, durability);
 }
 
 TableEntries Snapshot::entries() const {

@@ -86,10 +86,11 @@ std::optional<std::string> TableState::delta_file_from(uint64_t from) {
     std::filesystem::create_directories(state_dir_ + "/push");
     const std::string path =
         fmt::format("{}/push/delta-{:016x}-{:016x}.bin", state_dir_, from, version());
+    // Handed to the data plane to read at once and rewritten by a new daemon: no fsync.
     if (last_delta_ && last_delta_->first == from)
-      last_delta_->second.save(path);
+      last_delta_->second.save(path, rep::Durability::kThisBoot);
     else
-      rep::diff(*it, current_).save(path);
+      rep::diff(*it, current_).save(path, rep::Durability::kThisBoot);
     delta_files_[from] = path;
     return path;
   }

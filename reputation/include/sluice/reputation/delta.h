@@ -37,7 +37,7 @@ struct Delta {
 
   // Delta files: temp file + rename like snapshots; load throws FormatError on a bad file.
   static Delta load(const std::string &path);
-  void save(const std::string &path) const;
+  void save(const std::string &path, Durability durability = Durability::kDurable) const;
 };
 
 bool operator==(const HostV4 &a, const HostV4 &b);

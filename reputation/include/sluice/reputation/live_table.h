@@ -55,7 +55,8 @@ class LiveTable {
   };
   const std::optional<LastChange> &last_change() const { return last_change_; }
 
-  // Saves the table in DIR, each file written to a temporary file and renamed, the owner last:
+  // Saves the table in DIR, each file written to a temporary file and renamed, the owner last
+  // (for this boot: not fsynced, as the data plane it describes does not outlive a reboot):
   //   table.snapshot  the base: a snapshot file;
   //   table.delta     the delta from the base to the table (absent when they are the same);
   //   table.head      the table's own snapshot header: its version, counts and compile time;

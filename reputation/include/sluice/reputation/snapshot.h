@@ -101,6 +101,13 @@ static_assert(sizeof(SnapshotHeader) == 64, "SnapshotHeader layout");
 // before it maps anything.
 inline constexpr uint64_t kMaxSnapshotEntries = uint64_t{64} << 20;
 
+// Whether a saved file must survive a power loss (written, fsynced, renamed over the old one) or
+// only this boot (written and renamed: still atomic for readers and across a crash of the writing
+// process, not of the kernel). A compiled table sluiced keeps is durable; the XDP loader's state
+// beside its pins (which a reboot removes with it) and the deltas sluiced hands a data plane to
+// read at once are for this boot, and skip the fsync's wait for the disk.
+enum class Durability { kDurable, kThisBoot };
+
 // Magic, format version, header size and the entry limits of a table header (not its size or
 // checksum: those need the file). Throws FormatError naming path.
 void check_snapshot_header(const std::string &path, const SnapshotHeader &h);
@@ -146,7 +153,7 @@ class Snapshot {
 
   // Writes a temporary file next to path, fsyncs it and renames it over path: a reader sees
   // the old file or the new one, never a partial one. Throws Error.
-  void save(const std::string &path) const;
+  void save(const std::string &path, Durability durability = Durability::kDurable) const;
 
   // The whole file image (header + arrays), as save() writes it.
   std::vector<uint8_t> serialize() const;

@@ -30,10 +30,7 @@ class LiveTableCacheTest : public ::testing::Test {
 
   // n hosts from 198.18.0.1 up, each scored `score`.
   static Snapshot numbered(int n, int32_t score = 3) {
-    std::vector<HostV4> h;
-    for (uint32_t i = 1; i <= static_cast<uint32_t>(n); ++i)
-      h.push_back({sl_htonl(0xc6120000u + i), {score, 0}});
-    return Snapshot::from_entries(h, {}, {}, {});
+    return Snapshot::from_entries(numbered_hosts(1, static_cast<uint32_t>(n), score), {}, {}, {});
   }
   // The table saved in DIR for kOwner, as a process that saved it would keep it.
   static LiveTable saved(const std::string &dir, Snapshot t, LiveTableCache *cache = nullptr) {

@@ -99,10 +99,9 @@ TEST_F(LiveTableFiles, ALinkWithNoTableToLinkLeavesNothingToRestore) {
 
 // 200 hosts 198.18.0.0 .. 198.18.0.199 with the given score, and `extra` more from 198.18.1.0.
 static Snapshot numbered(int32_t score, int extra = 0) {
-  std::vector<HostV4> h;
-  for (uint32_t i = 0; i < 200; ++i) h.push_back({sl_htonl(0xc6120000u + i), {score, 0}});
-  for (int i = 0; i < extra; ++i)
-    h.push_back({sl_htonl(0xc6120100u + static_cast<uint32_t>(i)), {score, 0}});
+  std::vector<HostV4> h = numbered_hosts(0, 200, score);
+  const std::vector<HostV4> more = numbered_hosts(0x100, static_cast<uint32_t>(extra), score);
+  h.insert(h.end(), more.begin(), more.end());
   return Snapshot::from_entries(h, {}, {}, {});
 }
 

@@ -70,4 +70,12 @@ inline sl_rep_value value6(const Snapshot &t, const char *addr) {
   return t.lookup_v6(v6(addr).b).value_or(sl_rep_value{0, 0});
 }
 
+// A table of n IPv4 hosts numbered up from 198.18.0.0 + first, each scored `score`.
+inline std::vector<HostV4> numbered_hosts(uint32_t first, uint32_t n, int32_t score) {
+  std::vector<HostV4> h;
+  h.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) h.push_back({sl_htonl(0xc6120000u + first + i), {score, 0}});
+  return h;
+}
+
 }  // namespace sluice::reputation::testing

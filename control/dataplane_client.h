@@ -27,6 +27,7 @@ class DataplaneError : public sluice::Error {
 
 // The counters of a data plane: one model for both (dp_stats.h).
 using DataplaneStats = sluice::stats::DataplaneStats;
+using RunningVersions = sluice::stats::RunningVersions;
 
 // What a table load or delta did.
 struct TableChange {
@@ -64,6 +65,12 @@ class DataplaneClient {
   virtual TableChange apply_delta(const std::string &delta_path) = 0;
   virtual uint32_t set_policy(const std::string &policy_path) = 0;  // the new generation
   virtual DataplaneStats stats() = 0;
+  // The table version and policy generation stats() reports, which a control plane checks
+  // before every push. A data plane that can read them alone more cheaply answers this itself.
+  virtual RunningVersions versions() {
+    const DataplaneStats s = stats();
+    return {s.table.version, s.policy.generation};
+  }
   virtual std::vector<DataplaneFlow> flows(size_t limit) = 0;
   // The heaviest SYN senders of the data plane's current window, heaviest first, at most
   // `limit`. A data plane that does not count them throws DataplaneError.

@@ -78,6 +78,10 @@ DataplaneStats XdpClient::stats() {
   return guarded(describe(), [&] { return xdp::dataplane_stats(name_); });
 }
 
+RunningVersions XdpClient::versions() {
+  return guarded(describe(), [&] { return xdp::running_versions(name_); });
+}
+
 std::vector<DataplaneFlow> XdpClient::flows(size_t limit) {
   return guarded(describe(), [&] {
     std::vector<DataplaneFlow> out;

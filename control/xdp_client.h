@@ -19,6 +19,7 @@ class XdpClient : public DataplaneClient {
   TableChange apply_delta(const std::string &delta_path) override;
   uint32_t set_policy(const std::string &policy_path) override;
   DataplaneStats stats() override;
+  RunningVersions versions() override;
   std::vector<DataplaneFlow> flows(size_t limit) override;
   // The instance's heavy_table and heavy_sketch maps, every CPU's entries and sketch summed
   // (xdp::heavy_senders, heavy::HeavyMerge): the `limit` heaviest prefixes, heaviest first.

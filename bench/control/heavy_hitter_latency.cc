@@ -19,6 +19,9 @@
 // After every run the data plane's own version (its stats) must equal sluiced's table and that
 // table must score the sender at a shaping level (>= 3): otherwise the run is a failure, not a
 // figure. The daemon's own split of the first figure (its rebuild, its push) is printed too.
+// Then, with the daemon stopped and its table still loaded, --version-checks pairs of the two
+// ways to ask the data plane which table and policy it runs, alternately: versions() (what the
+// pusher calls before each push) and the full stats() (what it called before).
 // bench/control/run_heavy_bench.sh starts sluice-dp and the XDP data plane and runs this.
 #include <algorithm>
 #include <atomic>
@@ -120,6 +123,7 @@ class BenchClient : public sluice::control::DataplaneClient {
   }
   uint32_t set_policy(const std::string &p) override { return real_->set_policy(p); }
   sluice::control::DataplaneStats stats() override { return real_->stats(); }
+  sluice::control::RunningVersions versions() override { return real_->versions(); }
   std::vector<sluice::control::DataplaneFlow> flows(size_t limit) override {
     return real_->flows(limit);
   }
@@ -181,7 +185,9 @@ int main(int argc, char **argv) {
       ("runs", po::value<int>()->default_value(20), "runs")                                     //
       ("skip", po::value<int>()->default_value(0),
        "runs made first and not counted (a daemon's first changes fill its table history)")  //
-      ("table-entries", po::value<size_t>()->default_value(100000), "entries of the list")   //
+      ("version-checks", po::value<int>()->default_value(50),
+       "pairs of versions() and stats() calls timed after the runs (0: none)")              //
+      ("table-entries", po::value<size_t>()->default_value(100000), "entries of the list")  //
       ("poll-interval", po::value<int>()->default_value(1000), "[heavy_hitters] poll_interval, ms");
   po::variables_map vm;
   try {
@@ -290,6 +296,23 @@ int main(int argc, char **argv) {
   d->stop();
   loop.join();
   d.reset();
+  Figures versions_fig, stats_fig;
+  {
+    auto client = real(spec);
+    for (int i = 0; i < vm["version-checks"].as<int>(); ++i) {
+      const auto t0 = Clock::now();
+      const uint64_t a = client->versions().table_version;
+      const auto t1 = Clock::now();
+      const uint64_t b = client->stats().table.version;
+      const auto t2 = Clock::now();
+      if (a != b) {
+        ++versions_fig.failures;
+        continue;
+      }
+      versions_fig.ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      stats_fig.ms.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+    }
+  }
   std::filesystem::remove_all(dir);
   std::cout << fmt::format("data plane {}, a {}-entry list, poll_interval {} ms{}\n", spec,
                            vm["table-entries"].as<size_t>(), poll_ms,
@@ -298,5 +321,9 @@ int main(int argc, char **argv) {
   counted_fig.print("sender counted -> data plane acknowledged the entry (poll wait included)");
   compile_fig.print("  of which the rebuild (evaluate, partial recompile, install)");
   push_fig.print("  of which the push (version check, delta acknowledged)");
-  return answer_fig.failures > 0 ? 1 : 0;
+  if (!versions_fig.ms.empty() || versions_fig.failures > 0) {
+    versions_fig.print("version check by versions(), the pusher's call (pairs alternate)");
+    stats_fig.print("version check by stats(), the full counters");
+  }
+  return answer_fig.failures > 0 || versions_fig.failures > 0 ? 1 : 0;
 }

@@ -8,10 +8,37 @@
 #include "sluice/reputation/live_table.h"
 #include "sluice/reputation/snapshot.h"
 #include "sluice/xdp/attach.h"
+#include "sluice/xdp/error.h"
 #include "sluice/xdp/instance_ops.h"
 #include "sluice/xdp/sl_xdp_layout.h"
 
 namespace sluice::xdp {
+
+namespace {
+
+// The table the instance runs is the one it keeps for deltas; the time it was saved is when the
+// table last changed. The saved header says the version and counts without reading the table:
+// the loader checked the whole table when it wrote it, and re-checking a million entries on
+// every stats call made each of sluiced's version checks cost a full read. Nothing kept, or
+// unreadable: the maps still hold what was loaded, and the table is reported as unknown (zero).
+stats::TableStats kept_table(const std::string &name) {
+  stats::TableStats t;
+  try {
+    const auto saved = reputation::LiveTable::saved_header(
+        std::filesystem::path(state_snapshot_path(name)).parent_path().string());
+    const reputation::SnapshotHeader &h = saved.header;
+    t.entries = h.counts[0] + h.counts[1] + h.counts[2] + h.counts[3];
+    t.version = h.checksum;
+    t.compiled_unix = h.created_unix;
+    const auto age = std::filesystem::file_time_type::clock::now() - saved.saved;
+    t.age_s = static_cast<uint64_t>(
+        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(age).count()));
+  } catch (const reputation::Error &) {
+  }
+  return t;
+}
+
+}  // namespace
 
 stats::DataplaneStats dataplane_stats(const std::string &name) {
   const Status st = status(name);
@@ -30,24 +57,16 @@ stats::DataplaneStats dataplane_stats(const std::string &name) {
   // Each generation is one policy update (attach starts at 0 with a pass-only policy).
   out.policy.generation = st.policy_generation;
   out.policy.updates = st.policy_generation;
-  // The table the instance runs is the one it keeps for deltas; the time it was saved is when
-  // the table last changed. The saved header says the version and counts without reading the
-  // table: the loader checked the whole table when it wrote it, and re-checking a million
-  // entries on every stats call made each of sluiced's version checks cost a full read.
-  try {
-    const auto saved = reputation::LiveTable::saved_header(
-        std::filesystem::path(state_snapshot_path(name)).parent_path().string());
-    const reputation::SnapshotHeader &h = saved.header;
-    out.table.entries = h.counts[0] + h.counts[1] + h.counts[2] + h.counts[3];
-    out.table.version = h.checksum;
-    out.table.compiled_unix = h.created_unix;
-    const auto age = std::filesystem::file_time_type::clock::now() - saved.saved;
-    out.table.age_s = static_cast<uint64_t>(
-        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(age).count()));
-  } catch (const reputation::Error &) {
-    // Nothing kept, or unreadable: the maps still hold what was loaded; report it as unknown.
-  }
+  out.table = kept_table(name);
   return out;
+}
+
+stats::RunningVersions running_versions(const std::string &name) {
+  if (!instance_exists(name)) throw Error("no sluice XDP instance named '" + name + "'");
+  stats::RunningVersions v;
+  v.policy_generation = get_policy(name).generation;
+  v.table_version = kept_table(name).version;
+  return v;
 }
 
 }  // namespace sluice::xdp

@@ -131,6 +131,14 @@ struct LevelInfo {
   bool operator==(const LevelInfo &) const = default;
 };
 
+// What a control plane checks before each push: the table and the policy a data plane runs.
+// A part of DataplaneStats that a data plane may answer without reading all its counters.
+struct RunningVersions {
+  uint64_t table_version = 0;      // TableStats::version (0: no table)
+  uint64_t policy_generation = 0;  // PolicyStats::generation
+  bool operator==(const RunningVersions &) const = default;
+};
+
 struct DataplaneStats {
   std::string kind;  // "dpdk" or "xdp"
   PortStats outside, inside;

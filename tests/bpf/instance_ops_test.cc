@@ -465,6 +465,33 @@ TEST_F(InstanceOps, PolicyChangesKeepTheCookieKey) {
   EXPECT_EQ(std::memcmp(first.cookie_key, second.cookie_key, sizeof first.cookie_key), 0);
 }
 
+// sluiced checks the running table version and policy generation before every push through
+// running_versions(), which reads neither counters nor flows: it must say what the full stats do,
+// before the first table, after a load and a policy change, and after a delta.
+TEST_F(InstanceOps, RunningVersionsSayWhatTheStatsSay) {
+  PinnedInstance inst(name_, 0x7e55);
+  auto agree = [this] {
+    const stats::DataplaneStats full = dataplane_stats(name_);
+    const stats::RunningVersions v = running_versions(name_);
+    EXPECT_EQ(v.table_version, full.table.version);
+    EXPECT_EQ(v.policy_generation, full.policy.generation);
+    return v;
+  };
+  EXPECT_EQ(agree(), (stats::RunningVersions{0, 0})) << "no table, the attach-time policy";
+  save_hosts("a.snap", 0, 40);
+  const reputation::Snapshot a = reputation::Snapshot::load(path("a.snap"));
+  load_snapshot(name_, path("a.snap"));
+  set_policy(name_, policy_a());
+  set_policy(name_, policy_b());
+  EXPECT_EQ(agree(), (stats::RunningVersions{a.checksum(), 2}));
+  save_hosts("b.snap", 10, 40);
+  const reputation::Snapshot b = reputation::Snapshot::load(path("b.snap"));
+  reputation::diff(a, b).save(path("ab.delta"));
+  apply_delta_file(name_, path("ab.delta"));
+  EXPECT_EQ(agree(), (stats::RunningVersions{b.checksum(), 2}));
+  EXPECT_THROW(running_versions(name_ + "-none"), Error);
+}
+
 // A thread swaps the two policies back and forth while SYNs run through the program: every
 // SYN's output is exactly what one of the two policies gives, never a mix.
 TEST(PolicySwap, ReadersSeeOneWholePolicyUnderConcurrentUpdates) {

@@ -59,15 +59,15 @@ std::optional<PushEvent> DataplanePusher::sync(TableState &table, const PolicyTa
   const auto t0 = Clock::now();
   try {
     if (!client_) client_ = factory_(spec_);
-    const control::DataplaneStats st = client_->stats();
+    const control::RunningVersions running = client_->versions();
     const bool was_down = !status_.reachable && status_.failures > 0;
     status_.reachable = true;
-    status_.version = st.table.version;
+    status_.version = running.table_version;
     if (was_down) log_notice("dataplane " + spec_ + ": reachable again");
 
     // Policy first: a table is only as useful as the thresholds that read it.
     if (policy && !policy->path.empty()) {
-      const bool restarted = st.policy.generation != status_.policy_generation;
+      const bool restarted = running.policy_generation != status_.policy_generation;
       if (restarted || policy->hash != policy_hash_) {
         status_.policy_generation = client_->set_policy(policy->path);
         policy_hash_ = policy->hash;
@@ -83,7 +83,7 @@ std::optional<PushEvent> DataplanePusher::sync(TableState &table, const PolicyTa
       return std::nullopt;
     }
     const uint64_t want = table.version();
-    if (st.table.version == want) {
+    if (running.table_version == want) {
       status_.in_sync = true;
       backoff_ = std::chrono::milliseconds(0);
       retry_at_ = {};
@@ -92,7 +92,7 @@ std::optional<PushEvent> DataplanePusher::sync(TableState &table, const PolicyTa
     }
     status_.in_sync = false;
     std::optional<std::string> delta;
-    if (st.table.version != 0) delta = table.delta_file_from(st.table.version);
+    if (running.table_version != 0) delta = table.delta_file_from(running.table_version);
     control::TableChange change;
     if (delta) {
       change = client_->apply_delta(*delta);
@@ -101,10 +101,10 @@ std::optional<PushEvent> DataplanePusher::sync(TableState &table, const PolicyTa
       change = client_->load_table(table.snapshot_file());
       ev.full = true;
       ++status_.full_loads;
-      log_info(fmt::format(
-          "dataplane {}: full load of table {:016x} ({} entries; it ran {})", spec_, want,
-          table.entries(),
-          st.table.version ? fmt::format("{:016x}", st.table.version) : std::string("no table")));
+      log_info(fmt::format("dataplane {}: full load of table {:016x} ({} entries; it ran {})",
+                           spec_, want, table.entries(),
+                           running.table_version ? fmt::format("{:016x}", running.table_version)
+                                                 : std::string("no table")));
     }
     if (!change.note.empty()) log_warning("dataplane " + spec_ + ": " + change.note);
     ev.ok = true;

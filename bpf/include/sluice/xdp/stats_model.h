@@ -12,4 +12,8 @@ namespace sluice::xdp {
 // if there is no such instance.
 stats::DataplaneStats dataplane_stats(const std::string &name);
 
+// The table version and policy generation of dataplane_stats(), from the policy map and the
+// kept table's header only: no counters, flows or link queries. Throws Error like it.
+stats::RunningVersions running_versions(const std::string &name);
+
 }  // namespace sluice::xdp

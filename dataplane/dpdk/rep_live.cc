@@ -252,8 +252,9 @@ uint64_t LiveRep::version() const {
     version_ = base_.checksum();
     return *version_;
   }
-  // The image Snapshot::serialize() would write for snapshot(), checksummed as it streams by:
-  // the header, then each array (unchanged base stretches whole), padded to 8 bytes.
+  // The checksum Snapshot::checksum() gives snapshot(), without building it: the header, and
+  // each array's sum, the base's own for a kind with no changes (kept with the base), else
+  // streamed from the base's unchanged stretches and the changed entries.
   rep::SnapshotHeader h{};
   std::memcpy(h.magic, rep::kSnapshotMagic, sizeof h.magic);
   h.version = rep::kSnapshotVersion;
@@ -263,22 +264,19 @@ uint64_t LiveRep::version() const {
   h.counts[2] = count_after(base_.hosts_v6().size(), changes_.h6);
   h.counts[3] = count_after(base_.prefixes_v6().size(), changes_.p6);
   h.created_unix = base_.created_unix();
-  h.checksum = 0;
-  rep::ImageChecksum sum;
-  sum.update(&h, sizeof h);
-  auto array = [&sum](auto base, const auto &changes, uint64_t count) {
+  auto array = [this](size_t kind, auto base, const auto &changes) {
+    if (changes.empty()) return base_.array_checksum(kind);
     using E = typename decltype(base)::element_type;
+    rep::ImageChecksum sum = rep::ImageChecksum::block();
     walk(
         base, changes, [&](const E *p, size_t n) { sum.update(p, n * sizeof(E)); },
         [&](const E &e) { sum.update(&e, sizeof e); });
-    static constexpr uint8_t zeros[8] = {};
-    if (const size_t tail = (count * sizeof(E)) % 8; tail != 0) sum.update(zeros, 8 - tail);
+    return sum.finish();
   };
-  array(base_.hosts_v4(), changes_.h4, h.counts[0]);
-  array(base_.prefixes_v4(), changes_.p4, h.counts[1]);
-  array(base_.hosts_v6(), changes_.h6, h.counts[2]);
-  array(base_.prefixes_v6(), changes_.p6, h.counts[3]);
-  version_ = sum.finish();
+  const uint64_t sums[4] = {
+      array(0, base_.hosts_v4(), changes_.h4), array(1, base_.prefixes_v4(), changes_.p4),
+      array(2, base_.hosts_v6(), changes_.h6), array(3, base_.prefixes_v6(), changes_.p6)};
+  version_ = rep::table_checksum(h, sums);
   return *version_;
 }
 

@@ -1,6 +1,7 @@
 // image_checksum(): see snapshot.h. Four lanes of 64-bit words so the multiplies overlap; the
 // rotate after each multiply carries high bits back down (a multiply alone only moves bits
 // upwards, so two flips of the same top bit would cancel).
+#include <cstdint>
 #include <cstring>
 
 #include "sluice/reputation/snapshot.h"
@@ -66,9 +67,15 @@ uint64_t image_checksum(const uint8_t *image, size_t size) {
 ImageChecksum::ImageChecksum()
     : lane_{kFnvOffset, kFnvOffset ^ 1, kFnvOffset ^ 2, kFnvOffset ^ 3}, part_{} {}
 
+ImageChecksum ImageChecksum::block() {
+  ImageChecksum c;
+  c.skip_at_ = SIZE_MAX;
+  return c;
+}
+
 void ImageChecksum::word(uint64_t w) {
   const size_t at = size_ - 8;
-  if (at == 56) w = 0;  // the header's checksum field counts as zero
+  if (at == skip_at_) w = 0;  // an image's header checksum field counts as zero
   lane_[(at / 8) & 3] = mix(lane_[(at / 8) & 3], w);
 }
 
@@ -116,6 +123,21 @@ uint64_t ImageChecksum::finish() {
     lane_[(at / 8) & 3] = mix(lane_[(at / 8) & 3], w);  // as image_checksum's tail: not zeroed
   }
   return finish_lanes(lane_, size_);
+}
+
+uint64_t block_checksum(const void *data, size_t size) {
+  ImageChecksum c = ImageChecksum::block();
+  c.update(data, size);
+  return c.finish();
+}
+
+uint64_t table_checksum(const SnapshotHeader &header, const uint64_t (&arrays)[4]) {
+  uint8_t summary[sizeof(SnapshotHeader) + sizeof arrays];
+  SnapshotHeader h = header;
+  h.checksum = 0;
+  std::memcpy(summary, &h, sizeof h);
+  std::memcpy(summary + sizeof h, arrays, sizeof arrays);
+  return image_checksum(summary, sizeof summary);
 }
 
 }  // namespace sluice::reputation

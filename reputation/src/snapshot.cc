@@ -187,6 +187,14 @@ struct Snapshot::Storage {
   // several threads; two that compute it at once store the same value.
   mutable std::atomic<uint64_t> computed{0};
   mutable std::atomic<bool> have_computed{false};
+  // block_checksum() of each array this storage owns, computed on first use (or while a file is
+  // checked) and kept: a table that shares the array asks its owner.
+  mutable std::atomic<uint64_t> array_sum[4] = {};
+  mutable std::atomic<bool> have_array_sum[4] = {};
+  void keep_array_sum(size_t kind, uint64_t sum) const {
+    array_sum[kind].store(sum, std::memory_order_relaxed);
+    have_array_sum[kind].store(true, std::memory_order_release);
+  }
 
   Storage() = default;
   Storage(const Storage &) = delete;
@@ -328,7 +336,11 @@ Snapshot Snapshot::load(const std::string &path) {
   std::memcpy(&h, base, sizeof h);
   check_header(path, h, size);
   Layout l = layout_for(h.counts);
-  uint64_t sum = image_checksum(base, size);
+  const uint64_t sums[4] = {block_checksum(base + l.off[0], h.counts[0] * sizeof(HostV4)),
+                            block_checksum(base + l.off[1], h.counts[1] * sizeof(PrefixV4)),
+                            block_checksum(base + l.off[2], h.counts[2] * sizeof(HostV6)),
+                            block_checksum(base + l.off[3], h.counts[3] * sizeof(PrefixV6))};
+  const uint64_t sum = table_checksum(h, sums);
   if (sum != h.checksum)
     throw FormatError(
         fmt::format("{}: checksum mismatch (stored {:016x}, computed {:016x}): corrupt table", path,
@@ -339,6 +351,7 @@ Snapshot Snapshot::load(const std::string &path) {
   s->p6 = {reinterpret_cast<const PrefixV6 *>(base + l.off[3]), static_cast<size_t>(h.counts[3])};
   s->created = h.created_unix;
   s->checksum = h.checksum;
+  for (size_t k = 0; k < 4; ++k) s->keep_array_sum(k, sums[k]);
   if (auto e = s->check(); !e.empty()) throw FormatError(path + ": invalid table: " + e);
   s->index();
   return Snapshot(std::move(s));
@@ -375,9 +388,7 @@ std::vector<uint8_t> Snapshot::serialize() const {
   put(l.off[1], s_->p4.data(), s_->p4.size_bytes());
   put(l.off[2], s_->h6.data(), s_->h6.size_bytes());
   put(l.off[3], s_->p6.data(), s_->p6.size_bytes());
-  h.checksum = 0;
-  std::memcpy(out.data(), &h, sizeof h);
-  h.checksum = image_checksum(out.data(), out.size());
+  h.checksum = checksum();
   std::memcpy(out.data(), &h, sizeof h);
   return out;
 }
@@ -427,23 +438,26 @@ uint64_t Snapshot::checksum() const {
   if (s_->checksum) return *s_->checksum;
   if (s_->have_computed.load(std::memory_order_acquire))
     return s_->computed.load(std::memory_order_relaxed);
-  // The image serialize() would write, streamed through the checksum (no copy of the table).
-  const SnapshotHeader h = header();
-  ImageChecksum sum;
-  sum.update(&h, sizeof h);
-  static constexpr uint8_t kZeros[8] = {};
-  auto array = [&sum](const void *p, size_t bytes) {
-    sum.update(p, bytes);
-    if (bytes % 8 != 0) sum.update(kZeros, 8 - bytes % 8);
-  };
-  array(s_->h4.data(), s_->h4.size_bytes());
-  array(s_->p4.data(), s_->p4.size_bytes());
-  array(s_->h6.data(), s_->h6.size_bytes());
-  array(s_->p6.data(), s_->p6.size_bytes());
-  const uint64_t c = sum.finish();
+  const uint64_t sums[4] = {array_checksum(0), array_checksum(1), array_checksum(2),
+                            array_checksum(3)};
+  const uint64_t c = table_checksum(header(), sums);
   s_->computed.store(c, std::memory_order_relaxed);
   s_->have_computed.store(true, std::memory_order_release);
   return c;
+}
+
+uint64_t Snapshot::array_checksum(size_t kind) const {
+  if (kind > 3) throw Error(fmt::format("no entry array {}", kind));
+  const std::shared_ptr<const Storage> owners[4] = {s_->owner_h4, s_->owner_p4, s_->owner_h6,
+                                                    s_->owner_p6};
+  const Storage &o = owners[kind] ? *owners[kind] : *s_;
+  if (o.have_array_sum[kind].load(std::memory_order_acquire))
+    return o.array_sum[kind].load(std::memory_order_relaxed);
+  const std::span<const std::byte> bytes[4] = {std::as_bytes(s_->h4), std::as_bytes(s_->p4),
+                                               std::as_bytes(s_->h6), std::as_bytes(s_->p6)};
+  const uint64_t sum = block_checksum(bytes[kind].data(), bytes[kind].size());
+  o.keep_array_sum(kind, sum);
+  return sum;
 }
 
 Match Snapshot::match_v4(uint32_t addr_be) const {

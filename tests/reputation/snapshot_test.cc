@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "sluice/reputation/error.h"
 #include "test_util.h"
@@ -146,7 +147,8 @@ TEST_F(SnapshotFile, AnotherVersionIsRefused) {
     Snapshot::load(path("t.snap"));
     FAIL();
   } catch (const FormatError &e) {
-    EXPECT_THAT(e.what(), HasSubstr("table format version 2 is not supported"));
+    EXPECT_THAT(e.what(), HasSubstr(fmt::format("table format version {} is not supported",
+                                                kSnapshotVersion + 1)));
   }
 }
 
@@ -298,20 +300,32 @@ TEST(ImageChecksum, PiecesGiveTheWholeImagesChecksum) {
   }
 }
 
-// A built table's checksum (computed, not read from a file) is that of the image serialize()
-// writes, whatever padding its arrays need, and asking again gives the same.
+// A built table's checksum (computed, not read from a file) is table_checksum() of its header and
+// of the block checksum of each array as serialize() lays it out, whatever padding the arrays
+// need; asking again gives the same, and the file save() writes is that image and loads.
 TEST(ImageChecksum, BuiltTableChecksumIsItsImages) {
   for (uint32_t n4 : {0u, 1u, 3u, 4u}) {
     std::vector<HostV4> h4;
     for (uint32_t i = 0; i < n4; ++i) h4.push_back({sl_htonl(0xc6120000u + i), {1, 0}});
     std::vector<PrefixV4> p4{make_prefix_v4(sl_htonl(0xc6120000u), 24, {2, 0})};
-    const Snapshot t = Snapshot::from_entries(h4, p4, {}, {}, 77);
+    std::vector<HostV6> h6{{{0x20, 0x01, 0x00, 0x02}, {4, 0}}};
+    const Snapshot t = Snapshot::from_entries(h4, p4, h6, {}, 77);
     const std::vector<uint8_t> image = t.serialize();
     SnapshotHeader h;
     std::memcpy(&h, image.data(), sizeof h);
     EXPECT_EQ(t.checksum(), h.checksum) << n4 << " hosts";
     EXPECT_EQ(t.checksum(), h.checksum) << n4 << " hosts, asked again";
-    // save() writes the arrays piece by piece: the file is exactly that image, and loads.
+    // The arrays in the image: each starts 8-aligned after the one before.
+    const size_t bytes[4] = {n4 * sizeof(HostV4), sizeof(PrefixV4), sizeof(HostV6), 0};
+    uint64_t sums[4];
+    size_t at = sizeof h;
+    for (int k = 0; k < 4; ++k) {
+      sums[k] = block_checksum(image.data() + at, bytes[k]);
+      EXPECT_EQ(t.array_checksum(static_cast<size_t>(k)), sums[k]) << "array " << k;
+      at = (at + bytes[k] + 7) / 8 * 8;
+    }
+    EXPECT_EQ(at, image.size());
+    EXPECT_EQ(table_checksum(h, sums), t.checksum()) << n4 << " hosts";
     const fs::path file = fs::temp_directory_path() /
                           ("sluice-rep-test-" + std::to_string(::getpid()) + "-image.snap");
     t.save(file.string());
@@ -321,6 +335,33 @@ TEST(ImageChecksum, BuiltTableChecksumIsItsImages) {
     EXPECT_EQ(Snapshot::load(file.string()).checksum(), t.checksum());
     fs::remove(file);
   }
+}
+
+// The version covers every array and the header: a change to any one of them, to an array's
+// length alone (its bytes moved into another array), or to the compile time gives another
+// version; a table that shares arrays with another has the version of the same table built
+// whole.
+TEST(ImageChecksum, EveryPartOfATableChangesItsVersion) {
+  const std::vector<HostV4> h4{{sl_htonl(0xc6120001u), {1, 0}}, {sl_htonl(0xc6120002u), {1, 0}}};
+  const std::vector<PrefixV4> p4{make_prefix_v4(sl_htonl(0xc6120100u), 24, {2, 0})};
+  const std::vector<HostV6> h6{
+      {{0x20, 0x01, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7}, {4, 0}}};
+  const Snapshot t = Snapshot::from_entries(h4, p4, h6, {}, 5);
+  std::set<uint64_t> seen{t.checksum()};
+  auto differs = [&](const Snapshot &u, const char *what) {
+    EXPECT_TRUE(seen.insert(u.checksum()).second) << what;
+  };
+  std::vector<HostV4> h4b = h4;
+  h4b[1].value.score = 9;
+  differs(Snapshot::from_entries(h4b, p4, h6, {}, 5), "a host's score");
+  differs(Snapshot::from_entries({h4[0]}, p4, h6, {}, 5), "one host fewer");
+  differs(Snapshot::from_entries(h4, {}, h6, {}, 5), "no prefixes");
+  differs(Snapshot::from_entries(h4, p4, {}, {}, 5), "no IPv6 hosts");
+  differs(Snapshot::from_entries(h4, p4, h6, {}, 6), "another compile time");
+  // Shared arrays: a change to the IPv4 hosts, made by replacing(), against the same built whole.
+  const Snapshot shared = Snapshot::replacing(t, {.hosts_v4 = h4b});
+  EXPECT_EQ(shared.checksum(), Snapshot::from_entries(h4b, p4, h6, {}, 5).checksum());
+  EXPECT_EQ(shared.array_checksum(2), t.array_checksum(2));
 }
 
 }  // namespace

@@ -85,14 +85,15 @@ inline bool operator==(const sl_rep_value &a, const sl_rep_value &b) {
 // File layout. Little-endian (the magic reads differently on a big-endian host, so such a
 // file is refused there rather than misread).
 inline constexpr char kSnapshotMagic[8] = {'S', 'L', 'R', 'E', 'P', 'T', 'B', 'L'};
-inline constexpr uint32_t kSnapshotVersion = 1;
+// 2: the checksum is table_checksum() (version 1's was image_checksum() of the whole file).
+inline constexpr uint32_t kSnapshotVersion = 2;
 struct SnapshotHeader {
   char magic[8];          // kSnapshotMagic
   uint32_t version;       // kSnapshotVersion
   uint32_t header_size;   // sizeof(SnapshotHeader) = 64
   uint64_t counts[4];     // hosts_v4, prefixes_v4, hosts_v6, prefixes_v6
   uint64_t created_unix;  // seconds since the epoch when the table was compiled
-  uint64_t checksum;      // image_checksum() of the whole file, this field taken as zero
+  uint64_t checksum;      // table_checksum() of this header and the four arrays
 };
 static_assert(sizeof(SnapshotHeader) == 64, "SnapshotHeader layout");
 
@@ -167,6 +168,9 @@ class Snapshot {
   TableEntries entries() const;  // a copy of the four arrays
   uint64_t created_unix() const;
   uint64_t checksum() const;  // as stored in (or computed for) the file
+  // block_checksum() of one array's bytes: 0 hosts_v4, 1 prefixes_v4, 2 hosts_v6, 3 prefixes_v6.
+  // Computed once per array and kept with it: tables that share an array share its sum.
+  uint64_t array_checksum(size_t kind) const;
 
   // Exact host first, then longest prefix; nullopt when neither matches.
   std::optional<sl_rep_value> lookup_v4(uint32_t addr_be) const;
@@ -194,14 +198,27 @@ uint64_t image_checksum(const uint8_t *image, size_t size);
 class ImageChecksum {
  public:
   ImageChecksum();
+  // block_checksum() piece by piece: no header, no field taken as zero.
+  static ImageChecksum block();
   void update(const void *data, size_t n);
   uint64_t finish();
 
  private:
   void word(uint64_t w);  // the word at offset size_ - 8 (size_ already counts it)
   uint64_t lane_[4];
-  size_t size_ = 0;  // bytes taken so far
-  uint8_t part_[8];  // the started word, size_ % 8 bytes of it
+  size_t skip_at_ = 56;  // the offset of the word counted as zero (the header's checksum field)
+  size_t size_ = 0;      // bytes taken so far
+  uint8_t part_[8];      // the started word, size_ % 8 bytes of it
 };
+
+// The checksum of a run of bytes as image_checksum() mixes them, with no header field skipped:
+// what a table keeps per entry array.
+uint64_t block_checksum(const void *data, size_t size);
+
+// A table's version, the checksum its file header carries: image_checksum() of a 96-byte image,
+// the header (its checksum field zero) followed by the block_checksum() of each of the four entry
+// arrays in file order (as little-endian 64-bit words). Per array, so a change to one kind of
+// entry checksums that array again and not the others (which the next table shares).
+uint64_t table_checksum(const SnapshotHeader &header, const uint64_t (&arrays)[4]);
 
 }  // namespace sluice::reputation

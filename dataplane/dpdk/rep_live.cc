@@ -255,15 +255,12 @@ uint64_t LiveRep::version() const {
   // The checksum Snapshot::checksum() gives snapshot(), without building it: the header, and
   // each array's sum, the base's own for a kind with no changes (kept with the base), else
   // streamed from the base's unchanged stretches and the changed entries.
-  rep::SnapshotHeader h{};
-  std::memcpy(h.magic, rep::kSnapshotMagic, sizeof h.magic);
-  h.version = rep::kSnapshotVersion;
-  h.header_size = sizeof(rep::SnapshotHeader);
-  h.counts[0] = count_after(base_.hosts_v4().size(), changes_.h4);
-  h.counts[1] = count_after(base_.prefixes_v4().size(), changes_.p4);
-  h.counts[2] = count_after(base_.hosts_v6().size(), changes_.h6);
-  h.counts[3] = count_after(base_.prefixes_v6().size(), changes_.p6);
-  h.created_unix = base_.created_unix();
+  const rep::SnapshotHeader h =
+      rep::snapshot_header({count_after(base_.hosts_v4().size(), changes_.h4),
+                            count_after(base_.prefixes_v4().size(), changes_.p4),
+                            count_after(base_.hosts_v6().size(), changes_.h6),
+                            count_after(base_.prefixes_v6().size(), changes_.p6)},
+                           base_.created_unix());
   auto array = [this](size_t kind, auto base, const auto &changes) {
     if (changes.empty()) return base_.array_checksum(kind);
     using E = typename decltype(base)::element_type;

@@ -357,18 +357,19 @@ Snapshot Snapshot::load(const std::string &path) {
   return Snapshot(std::move(s));
 }
 
-SnapshotHeader Snapshot::header() const {
+SnapshotHeader snapshot_header(const uint64_t (&counts)[4], uint64_t created_unix) {
   SnapshotHeader h{};
   std::memcpy(h.magic, kSnapshotMagic, sizeof h.magic);
   h.version = kSnapshotVersion;
   h.header_size = sizeof(SnapshotHeader);
-  h.counts[0] = s_->h4.size();
-  h.counts[1] = s_->p4.size();
-  h.counts[2] = s_->h6.size();
-  h.counts[3] = s_->p6.size();
-  h.created_unix = s_->created;
+  for (size_t k = 0; k < 4; ++k) h.counts[k] = counts[k];
+  h.created_unix = created_unix;
   h.checksum = 0;
   return h;
+}
+
+SnapshotHeader Snapshot::header() const {
+  return snapshot_header({s_->h4.size(), s_->p4.size(), s_->h6.size(), s_->p6.size()}, s_->created);
 }
 
 SnapshotHeader Snapshot::file_header() const {

@@ -109,6 +109,11 @@ inline constexpr uint64_t kMaxSnapshotEntries = uint64_t{64} << 20;
 // read at once are for this boot, and skip the fsync's wait for the disk.
 enum class Durability { kDurable, kThisBoot };
 
+// The header of a table with these counts (hosts_v4, prefixes_v4, hosts_v6, prefixes_v6) and
+// compile time, its checksum field zero: what Snapshot writes, and what sluice-dp's live table
+// checksums for the table it would build.
+SnapshotHeader snapshot_header(const uint64_t (&counts)[4], uint64_t created_unix);
+
 // Magic, format version, header size and the entry limits of a table header (not its size or
 // checksum: those need the file). Throws FormatError naming path.
 void check_snapshot_header(const std::string &path, const SnapshotHeader &h);

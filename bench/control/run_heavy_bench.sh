@@ -8,11 +8,13 @@
 # history of tables, taking fresh memory for each.
 #
 # sluice-dp runs on net_null ports (the figure is the control path) with a control socket in a
-# scratch folder; the XDP data plane is attached to a veth pair in a network namespace made for
-# it. SLUICE_DP and SLUICE_XDP name other binaries than BUILD_DIR's (and SLUICE_BENCH another
+# scratch folder; the XDP data plane is attached to two veth pairs in a network namespace made
+# for it (bench/lib/veth_ports.sh). SLUICE_DP and SLUICE_XDP name other binaries than BUILD_DIR's (and SLUICE_BENCH another
 # heavy_hitter_latency: the control plane runs in its process); PLANES="xdp" (or "dpdk") runs
 # one data plane only. Both are removed at the end, on failure too. Root only.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../lib/veth_ports.sh
+. "$(dirname "$0")/../lib/veth_ports.sh"
 build=${1:?usage: run_heavy_bench.sh BUILD_DIR [RUNS [TABLE_ENTRIES [POLL_MS [SKIP]]]]}
 runs=${2:-20}
 entries=${3:-100000}
@@ -51,11 +53,9 @@ if [[ " $planes " == *" dpdk "* ]]; then
 fi
 
 [[ " $planes " == *" xdp "* ]] || exit 0
-echo "== XDP (veth pair in namespace $tag), $runs runs, $entries-entry list"
+echo "== XDP (two veth pairs in namespace $tag), $runs runs, $entries-entry list"
 ip netns add "$tag"
-ip -n "$tag" link add out0 type veth peer name in0
-ip -n "$tag" link set out0 up
-ip -n "$tag" link set in0 up
+bench_veth_ports "$tag"
 nsenter --net="/run/netns/$tag" -- "$xdp" attach --outside out0 --inside in0 --name "$tag" >/dev/null
 nsenter --net="/run/netns/$tag" -- "$bench" --dataplane "xdp:$tag" --runs "$runs" \
   --table-entries "$entries" --poll-interval "$poll_ms" --skip "$skip"

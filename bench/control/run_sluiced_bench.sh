@@ -5,10 +5,12 @@
 #   bench/control/run_sluiced_bench.sh BUILD_DIR [RUNS [FULL_RUNS]]
 #
 # sluice-dp runs on net_null ports (no traffic needed: the figure is the control path) with a
-# control socket in a scratch folder; the XDP data plane is attached to a veth pair in a network
-# namespace made for it (entered with nsenter: `ip netns exec` remounts /sys and hides the BPF
+# control socket in a scratch folder; the XDP data plane is attached to two veth pairs in a
+# network namespace made for it (bench/lib/veth_ports.sh) (entered with nsenter: `ip netns exec` remounts /sys and hides the BPF
 # pins). Both are removed at the end, on failure too. Root only.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../lib/veth_ports.sh
+. "$(dirname "$0")/../lib/veth_ports.sh"
 build=${1:?usage: run_sluiced_bench.sh BUILD_DIR [RUNS [FULL_RUNS]]}
 runs=${2:-20}
 full_runs=${3:-10}
@@ -38,10 +40,8 @@ kill "$dp_pid" 2>/dev/null || true
 wait "$dp_pid" 2>/dev/null || true
 dp_pid=""
 
-echo "== XDP (veth pair in namespace $tag), $runs runs, $full_runs full resyncs"
+echo "== XDP (two veth pairs in namespace $tag), $runs runs, $full_runs full resyncs"
 ip netns add "$tag"
-ip -n "$tag" link add out0 type veth peer name in0
-ip -n "$tag" link set out0 up
-ip -n "$tag" link set in0 up
+bench_veth_ports "$tag"
 nsenter --net="/run/netns/$tag" -- "$xdp" attach --outside out0 --inside in0 --name "$tag" >/dev/null
 nsenter --net="/run/netns/$tag" -- "$bench" --dataplane "xdp:$tag" --runs "$runs" --full-runs "$full_runs"

@@ -11,7 +11,7 @@
 # hides the BPF pins): the nats-server node(s) on its loopback (scripts/feed/feed-lib.sh: free
 # ports, a user per participant allowed to publish on its own subject only, the stream), site A
 # (sluiced with [feed] as isp-a, no data plane), site B (sluiced with [feed] as isp-b, no sources,
-# its data plane) and the data plane on a veth pair: sluice-dp on af_packet ports (no traffic: the
+# its data plane) and the data plane on two veth pairs (bench/lib/veth_ports.sh): sluice-dp on af_packet ports (no traffic: the
 # figure is the control path), or the XDP programs. B trusts A with weight 1, so every reported
 # address becomes one entry. "Effective": sluice-dp's own table version changed (asked on its
 # control socket); for XDP, whose maps sluiced B writes itself, the table the instance keeps
@@ -21,6 +21,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=../../scripts/feed/feed-lib.sh
 . "$root/scripts/feed/feed-lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/veth_ports.sh
+. "$here/../lib/veth_ports.sh"
 
 build=${1:-}
 [[ -n $build && -d $build ]] || {
@@ -81,8 +83,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ip netns add "$tag" && ip -n "$tag" link set lo up &&
-  ip -n "$tag" link add out0 type veth peer name in0 &&
-  ip -n "$tag" link set out0 up && ip -n "$tag" link set in0 up || exit 1
+  bench_veth_ports "$tag" || exit 1
 
 # wait_for SECONDS CMD...: bounded poll.
 wait_for() {

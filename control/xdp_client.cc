@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <exception>
+
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/error.h"
 #include "sluice/xdp/heavy_maps.h"
@@ -60,9 +62,22 @@ TableChange table_change(const xdp::ReplaceStats &st) {
 
 }  // namespace
 
+XdpClient::~XdpClient() {
+  if (standby_.joinable()) standby_.join();
+}
+
 TableChange XdpClient::load_table(const std::string &snapshot_path) {
-  return guarded(describe(),
-                 [&] { return table_change(xdp::load_snapshot(name_, snapshot_path)); });
+  if (standby_.joinable()) standby_.join();
+  const TableChange c =
+      guarded(describe(), [&] { return table_change(xdp::load_snapshot(name_, snapshot_path)); });
+  standby_ = std::thread([name = name_] {
+    try {
+      xdp::prepare_standby(name);
+    } catch (const std::exception &) {
+      // Only a saving lost: the next delta writes the inactive set whole, as without it.
+    }
+  });
+  return c;
 }
 
 TableChange XdpClient::apply_delta(const std::string &delta_path) {

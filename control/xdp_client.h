@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "dataplane_client.h"
 
@@ -14,6 +15,9 @@ class XdpClient : public DataplaneClient {
  public:
   // Throws DataplaneError if no instance of that name is attached.
   explicit XdpClient(std::string name);
+  ~XdpClient() override;  // waits for a standby preparation under way
+  XdpClient(const XdpClient &) = delete;
+  XdpClient &operator=(const XdpClient &) = delete;
   std::string describe() const override { return "xdp:" + name_; }
   TableChange load_table(const std::string &snapshot_path) override;
   TableChange apply_delta(const std::string &delta_path) override;
@@ -27,6 +31,10 @@ class XdpClient : public DataplaneClient {
 
  private:
   std::string name_;
+  // After each full load, xdp::prepare_standby in this thread: the load is acknowledged at its
+  // flip, and the next delta (which waits for the preparation if it comes sooner) writes only
+  // its own entries instead of the whole inactive set.
+  std::thread standby_;
 };
 
 // Registers the "xdp" scheme with connect_dataplane (also done at start-up by xdp_client.cc).

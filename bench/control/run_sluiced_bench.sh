@@ -44,4 +44,5 @@ echo "== XDP (two veth pairs in namespace $tag), $runs runs, $full_runs full res
 ip netns add "$tag"
 bench_veth_ports "$tag"
 nsenter --net="/run/netns/$tag" -- "$xdp" attach --outside out0 --inside in0 --name "$tag" >/dev/null
-nsenter --net="/run/netns/$tag" -- "$bench" --dataplane "xdp:$tag" --runs "$runs" --full-runs "$full_runs"
+nsenter --net="/run/netns/$tag" -- "$bench" --dataplane "xdp:$tag" --runs "$runs" --full-runs "$full_runs" \
+  --xdp-full reattach,cold --xdp-ports out0,in0

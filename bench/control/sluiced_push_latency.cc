@@ -9,10 +9,12 @@
 //          20 ms, shown separately), the read and parse, the compile, the delta and the push.
 //          Each run's list lists 10k addresses none of the previous run's (a 20k-entry delta).
 //   full:  a data plane running an unknown table (a 1-entry table loaded by hand) -> sluiced's
-//          check finds it and the full load of a 1M-entry table is acknowledged. On XDP the
-//          instance's standby state is dropped before each run, so every entry is written, as
-//          after a new attachment (--warm-resync keeps it: then only the difference from the
-//          table the inactive set holds is written).
+//          check finds it and the full load of a 1M-entry table is acknowledged. On XDP, one
+//          figure per mode of --xdp-full: `reattach`, the instance detached and attached anew
+//          before each run (a data plane restart: new, empty maps, no table); `cold`, the
+//          standby state dropped before each run, so the inactive set, which holds the 1M-entry
+//          table of the run before, is cleared and every entry written; `warm`, the standby
+//          state kept, so only the difference from the table the inactive set holds is written.
 //   one:   a 1M-entry table in place; one address added to a second, small list -> delta
 //          acknowledged (inotify, settle, the partial recompile, the delta, the push).
 //   host:  a 1M-entry table in place; `host set ADDR --deny` on sluiced's command table (what
@@ -38,6 +40,7 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "sluice/reputation/compile.h"
+#include "sluice/xdp/attach.h"
 #include "sluice/xdp/instance_ops.h"
 
 namespace {
@@ -136,8 +139,11 @@ int main(int argc, char **argv) {
       "runs", po::value<int>()->default_value(20), "runs per figure")(
       "list-entries", po::value<size_t>()->default_value(10000), "entries of the changed list")(
       "full-entries", po::value<size_t>()->default_value(1000000), "entries of the full table")(
-      "full-runs", po::value<int>()->default_value(10), "runs of the full resync")(
-      "warm-resync", "XDP: keep the standby state between full resyncs (writes the difference)");
+      "full-runs", po::value<int>()->default_value(10), "runs of the full resync (per mode)")(
+      "xdp-full", po::value<std::string>()->default_value("cold"),
+      "XDP: full resync modes, a comma list of reattach, cold, warm (see the source's head)")(
+      "xdp-ports", po::value<std::string>()->default_value(""),
+      "XDP: OUTSIDE,INSIDE, the instance's interfaces (for --xdp-full reattach)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -154,6 +160,32 @@ int main(int argc, char **argv) {
     if (l <= sd::LogLevel::kWarning) std::cerr << "sluiced: " << m << "\n";
   });
   const std::string spec = vm["dataplane"].as<std::string>();
+  const bool xdp = spec.rfind("xdp:", 0) == 0;
+  std::vector<std::string> full_modes;
+  if (xdp) {
+    for (std::string_view rest = vm["xdp-full"].as<std::string>(); !rest.empty();) {
+      const size_t comma = std::min(rest.find(','), rest.size());
+      full_modes.emplace_back(rest.substr(0, comma));
+      rest.remove_prefix(std::min(comma + 1, rest.size()));
+    }
+  } else {
+    full_modes = {"full"};
+  }
+  std::string outside, inside;
+  if (const std::string ports = vm["xdp-ports"].as<std::string>(); ports.find(',') != ports.npos) {
+    outside = ports.substr(0, ports.find(','));
+    inside = ports.substr(ports.find(',') + 1);
+  }
+  for (const std::string &m : full_modes) {
+    if (xdp && m != "reattach" && m != "cold" && m != "warm") {
+      std::cerr << "sluiced_push_latency: unknown --xdp-full mode '" << m << "'\n";
+      return 2;
+    }
+    if (m == "reattach" && (outside.empty() || inside.empty())) {
+      std::cerr << "sluiced_push_latency: --xdp-full reattach needs --xdp-ports OUTSIDE,INSIDE\n";
+      return 2;
+    }
+  }
   const int runs = vm["runs"].as<int>();
   const size_t n = vm["list-entries"].as<size_t>();
   std::string dir = (std::filesystem::temp_directory_path() / "sluiced_bench.XXXXXX").string();
@@ -192,9 +224,8 @@ int main(int argc, char **argv) {
   }
 
   // ---- full resync of a 1M-entry table, then one entry added beside it ----
-  Figures full_fig, one_fig, host_fig;
-  const bool xdp = spec.rfind("xdp:", 0) == 0;
-  const bool warm = vm.count("warm-resync") != 0;
+  std::vector<Figures> full_figs(full_modes.size());
+  Figures one_fig, host_fig;
   {
     sd::SluicedConfig cfg;
     cfg.state_dir = dir + "/state-full";
@@ -221,21 +252,31 @@ int main(int argc, char **argv) {
     sd::Daemon d(cfg, std::move(store));
     d.add_observer(clock);
     d.start(false);
+    // Modes interleaved run by run, so that a slow phase of the machine falls on all of them.
     for (int r = 1; r <= vm["full-runs"].as<int>(); ++r) {
-      client(spec)->load_table(dir + "/tiny.snap");  // "restarted with another table"
-      if (xdp && !warm)  // as after a new attachment: nothing known of the inactive set
-        std::filesystem::remove_all(
-            std::filesystem::path(sluice::xdp::state_snapshot_path(spec.substr(4))).parent_path() /
-            "standby");
-      const auto t0 = Clock::now();
-      d.sync_dataplanes(true);
-      const auto t1 = Clock::now();
-      if (!clock.last_full || dp_version() != d.table().checksum()) {
-        ++full_fig.failures;
-        continue;
+      for (size_t m = 0; m < full_modes.size(); ++m) {
+        const std::string &mode = full_modes[m];
+        if (mode == "reattach") {  // a restarted data plane: new maps, no table
+          sluice::xdp::detach(spec.substr(4));
+          sluice::xdp::attach({spec.substr(4), outside, inside, sluice::xdp::XdpMode::native});
+        } else {
+          client(spec)->load_table(dir + "/tiny.snap");  // "restarted with another table"
+        }
+        if (mode == "cold")  // nothing known of the inactive set: cleared, every entry written
+          std::filesystem::remove_all(
+              std::filesystem::path(sluice::xdp::state_snapshot_path(spec.substr(4)))
+                  .parent_path() /
+              "standby");
+        const auto t0 = Clock::now();
+        d.sync_dataplanes(true);
+        const auto t1 = Clock::now();
+        if (!clock.last_full || dp_version() != d.table().checksum()) {
+          ++full_figs[m].failures;
+          continue;
+        }
+        full_figs[m].ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        clock.last_full = false;
       }
-      full_fig.ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-      clock.last_full = false;
     }
     std::thread loop([&] { d.run(); });
     for (int r = 1; r <= runs; ++r) {
@@ -272,10 +313,16 @@ int main(int argc, char **argv) {
   list_fig.print(
       fmt::format("{}-entry list replaced -> delta acknowledged (settle 20 ms included)", n)
           .c_str());
-  full_fig.print(fmt::format("{}-entry full resync (version check + load){}",
-                             vm["full-entries"].as<size_t>(),
-                             xdp ? (warm ? ", XDP standby kept" : ", XDP every entry written") : "")
-                     .c_str());
+  for (size_t m = 0; m < full_modes.size(); ++m) {
+    const std::string &mode = full_modes[m];
+    const char *how = !xdp                 ? ""
+                      : mode == "reattach" ? ", XDP instance attached anew (empty maps)"
+                      : mode == "cold"     ? ", XDP inactive set cleared, every entry written"
+                                           : ", XDP standby kept (the difference written)";
+    full_figs[m].print(fmt::format("{}-entry full resync (version check + load){}",
+                                   vm["full-entries"].as<size_t>(), how)
+                           .c_str());
+  }
   one_fig.print(
       fmt::format("one entry added to a small list beside a {}-entry list -> delta acknowledged "
                   "(settle included)",
@@ -284,5 +331,7 @@ int main(int argc, char **argv) {
   host_fig.print(fmt::format("host set --deny beside a {}-entry list -> reply, data plane in sync",
                              vm["full-entries"].as<size_t>())
                      .c_str());
-  return list_fig.failures + full_fig.failures + one_fig.failures + host_fig.failures > 0 ? 1 : 0;
+  int failures = list_fig.failures + one_fig.failures + host_fig.failures;
+  for (const Figures &f : full_figs) failures += f.failures;
+  return failures > 0 ? 1 : 0;
 }

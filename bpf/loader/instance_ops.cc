@@ -153,13 +153,16 @@ ReplaceStats install(const std::string &name, uint64_t id, reputation::LiveTable
   if (standby) {
     try {
       std::optional<reputation::Delta> changes;
+      const reputation::Delta *known = nullptr;  // diff(standby, snap), when known without a walk
       const auto &last = live.last_change();
-      if (change && last && last->from_version == standby->checksum()) {
+      if (change && standby->checksum() == live.current().checksum()) {
+        known = change;  // the standby is the running table (prepare_standby wrote it)
+      } else if (change && last && last->from_version == standby->checksum()) {
         const reputation::Delta *touched[] = {&last->change, change};
         changes = reputation::diff_within(*standby, snap, touched);
+        known = &*changes;
       }
-      st = update_table(maps.fds(), *standby, snap, Settle::kByCaller,
-                        changes ? &*changes : nullptr);
+      st = update_table(maps.fds(), *standby, snap, Settle::kByCaller, known);
       written = true;
     } catch (const Error &) {
       // The inactive set may be half written: write it whole below.
@@ -227,6 +230,40 @@ ReplaceStats apply_delta_file(const std::string &name, const std::string &delta_
     return install(name, id, live, live.with_delta(delta), true, &delta);
   } catch (const reputation::StaleStateError &e) {
     throw Error("instance '" + name + "': " + e.what());
+  } catch (const reputation::Error &e) {
+    throw Error(e.what());
+  }
+}
+
+bool prepare_standby(const std::string &name) {
+  try {
+    InstanceLock lock(name);
+    const uint64_t id = instance_id(name);
+    PinnedRepMaps maps(pin_dir(name));
+    const uint32_t generation = table_generation(maps.fds());
+    const uint64_t owner = standby_owner(id, generation);
+    std::optional<uint64_t> saved;
+    try {
+      saved = reputation::LiveTable::saved_owner(standby_dir(name));
+    } catch (const reputation::Error &) {
+    }
+    if (saved == owner) return false;  // the loader knows what the inactive set holds
+    reputation::LiveTable live;
+    try {
+      live = kept_tables().restore(state_dir(name), id);
+    } catch (const reputation::Error &) {
+      return false;  // no table loaded through sluice: nothing to mirror
+    }
+    kept_tables().forget(standby_dir(name));
+    std::error_code ec;
+    std::filesystem::remove_all(standby_dir(name), ec);
+    if (ec) throw Error("cannot remove " + standby_dir(name) + ": " + ec.message());
+    settle_last_flip(name);  // the inactive set was the active one until the last flip
+    write_inactive_set(maps.fds(), live.current().entries());
+    // The running table's files, linked: the standby is the table the state folder holds.
+    reputation::LiveTable::save_link(state_dir(name), standby_dir(name), owner);
+    kept_tables().keep(standby_dir(name), owner, live);
+    return true;
   } catch (const reputation::Error &e) {
     throw Error(e.what());
   }

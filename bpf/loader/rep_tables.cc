@@ -67,34 +67,47 @@ void insert_batch(int fd, const std::vector<K> &keys, const std::vector<V> &valu
   }
 }
 
-// Copies bytes into the start of an mmapable array map.
-void copy_into_array(int fd, const void *src, size_t bytes, size_t map_bytes, const char *what) {
-  if (bytes > map_bytes) throw Error(std::string(what) + ": table larger than its map");
-  if (bytes == 0) return;
-  const long page = sysconf(_SC_PAGESIZE);
-  const size_t len = (map_bytes + page - 1) / page * page;
-  void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) throw_errno(std::string("mmap of ") + what, errno);
-  std::memcpy(p, src, bytes);
-  munmap(p, len);
-}
+// An mmapable array map mapped for writing; unmapped on destruction.
+class MappedArray {
+ public:
+  MappedArray(int fd, size_t map_bytes, const char *what) {
+    const long page = sysconf(_SC_PAGESIZE);
+    len_ = (map_bytes + page - 1) / page * page;
+    p_ = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p_ == MAP_FAILED) throw_errno(std::string("mmap of ") + what, errno);
+  }
+  ~MappedArray() { munmap(p_, len_); }
+  MappedArray(const MappedArray &) = delete;
+  MappedArray &operator=(const MappedArray &) = delete;
+  template <typename T>
+  std::span<T> as(size_t count) const {
+    return {static_cast<T *>(p_), count};
+  }
+
+ private:
+  void *p_ = nullptr;
+  size_t len_ = 0;
+};
 
 }  // namespace
 
-Dir24 build_dir24(std::span<const reputation::PrefixV4> prefixes) {
-  Dir24 d;
-  d.tbl24.assign(1u << 24, 0);
+Dir24Used write_dir24(std::span<const reputation::PrefixV4> prefixes, const Dir24Arrays &out) {
+  for (const reputation::PrefixV4 &p : prefixes)
+    if (p.len > 32) throw Error(fmt::format("IPv4 prefix length {} > 32", p.len));
+  if (out.tbl24.size() != (size_t{1} << 24)) throw Error("tbl24 must have 2^24 entries");
+  Dir24Used used;
   std::map<uint64_t, uint32_t> value_index;
   auto encode = [&](const sl_rep_value &v) -> uint32_t {
-    auto [it, inserted] = value_index.emplace(value_key(v), static_cast<uint32_t>(d.values.size()));
+    auto [it, inserted] = value_index.emplace(value_key(v), static_cast<uint32_t>(used.values));
     if (inserted) {
-      if (d.values.size() >= SLX_PFX_VALUES)
+      if (used.values >= out.values.size())
         throw Error(fmt::format("reputation table has more than {} distinct prefix values",
-                                SLX_PFX_VALUES));
-      d.values.push_back(v);
+                                out.values.size()));
+      out.values[used.values++] = v;
     }
     return it->second + 1;
   };
+  std::fill(out.tbl24.begin(), out.tbl24.end(), 0u);
   // Shorter prefixes first, so a longer one overwrites the part of a shorter one it covers.
   std::vector<size_t> order(prefixes.size());
   std::iota(order.begin(), order.end(), 0);
@@ -102,29 +115,38 @@ Dir24 build_dir24(std::span<const reputation::PrefixV4> prefixes) {
                    [&](size_t a, size_t b) { return prefixes[a].len < prefixes[b].len; });
   for (size_t i : order) {
     const reputation::PrefixV4 &p = prefixes[i];
-    if (p.len > 32) throw Error(fmt::format("IPv4 prefix length {} > 32", p.len));
     const uint32_t mask = p.len == 0 ? 0 : ~0u << (32 - p.len);
     const uint32_t a = be_to_host(p.addr_be) & mask;
     const uint32_t e = encode(p.value);
     if (p.len <= 24) {
       const uint32_t first = a >> 8, count = 1u << (24 - p.len);
-      std::fill(d.tbl24.begin() + first, d.tbl24.begin() + first + count, e);
+      std::fill(out.tbl24.begin() + first, out.tbl24.begin() + first + count, e);
       continue;
     }
-    uint32_t &slot = d.tbl24[a >> 8];
+    uint32_t &slot = out.tbl24[a >> 8];
     if ((slot & SLX_ENTRY_TBL8) == 0) {
-      if (d.tbl8.size() >= SLX_TBL8_GROUPS)
+      if (used.tbl8 >= out.tbl8.size())
         throw Error(fmt::format("reputation table needs more than {} /24s holding longer prefixes",
-                                SLX_TBL8_GROUPS));
-      slx_tbl8_group g;
+                                out.tbl8.size()));
+      slx_tbl8_group &g = out.tbl8[used.tbl8];
       std::fill(std::begin(g.e), std::end(g.e), slot);  // inherit the covering prefix
-      d.tbl8.push_back(g);
-      slot = SLX_ENTRY_TBL8 | static_cast<uint32_t>(d.tbl8.size() - 1);
+      slot = SLX_ENTRY_TBL8 | static_cast<uint32_t>(used.tbl8++);
     }
-    slx_tbl8_group &g = d.tbl8[slot & ~SLX_ENTRY_TBL8];
+    slx_tbl8_group &g = out.tbl8[slot & ~SLX_ENTRY_TBL8];
     const uint32_t first = a & 0xff, count = 1u << (32 - p.len);
     std::fill(g.e + first, g.e + first + count, e);
   }
+  return used;
+}
+
+Dir24 build_dir24(std::span<const reputation::PrefixV4> prefixes) {
+  Dir24 d;
+  d.tbl24.resize(size_t{1} << 24);
+  d.tbl8.resize(SLX_TBL8_GROUPS);
+  d.values.resize(SLX_PFX_VALUES);
+  const Dir24Used used = write_dir24(prefixes, {d.tbl24, d.tbl8, d.values});
+  d.tbl8.resize(used.tbl8);
+  d.values.resize(used.values);
   return d;
 }
 
@@ -229,15 +251,16 @@ uint32_t active_set(const RepMapFds &fds) {
 
 namespace {
 
-// The IPv4 prefixes into set `target`: DIR-24-8 built in memory, then copied into the maps.
-void write_v4_prefixes(const RepMapFds &fds, uint32_t target, const Dir24 &dir24) {
-  copy_into_array(fds.tbl24[target], dir24.tbl24.data(), dir24.tbl24.size() * 4,
-                  sizeof(slx_tbl24_elem) * SLX_TBL24_ELEMS, "tbl24");
-  copy_into_array(fds.tbl8[target], dir24.tbl8.data(), dir24.tbl8.size() * sizeof(slx_tbl8_group),
-                  sizeof(slx_tbl8_group) * SLX_TBL8_GROUPS, "tbl8");
-  copy_into_array(fds.pfxval[target], dir24.values.data(),
-                  dir24.values.size() * sizeof(sl_rep_value), sizeof(sl_rep_value) * SLX_PFX_VALUES,
-                  "pfxval");
+// The IPv4 prefixes written as DIR-24-8 straight into set `target`'s maps.
+void write_v4_prefixes(const RepMapFds &fds, uint32_t target,
+                       std::span<const reputation::PrefixV4> prefixes) {
+  static_assert(sizeof(slx_tbl24_elem) * SLX_TBL24_ELEMS == sizeof(uint32_t) << 24);
+  const MappedArray tbl24(fds.tbl24[target], sizeof(slx_tbl24_elem) * SLX_TBL24_ELEMS, "tbl24");
+  const MappedArray tbl8(fds.tbl8[target], sizeof(slx_tbl8_group) * SLX_TBL8_GROUPS, "tbl8");
+  const MappedArray values(fds.pfxval[target], sizeof(sl_rep_value) * SLX_PFX_VALUES, "pfxval");
+  write_dir24(prefixes,
+              {tbl24.as<uint32_t>(size_t{1} << 24), tbl8.as<slx_tbl8_group>(SLX_TBL8_GROUPS),
+               values.as<sl_rep_value>(SLX_PFX_VALUES)});
 }
 
 // The IPv6 prefixes of set `target` replaced.
@@ -330,18 +353,12 @@ void flip_to(const RepMapFds &fds, uint32_t next, Settle settle) {
   if (settle == Settle::kAfterFlip) std::this_thread::sleep_for(kFlipSettle);
 }
 
-}  // namespace
-
-ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table, Settle settle) {
-  ReplaceStats st;
-  // rep_active counts replacements; its low bit is the active set. The next value flips the
-  // set and is the table's new generation: every tracked flow looks its sender up again on its
-  // next packet (core/sl_sequence.h), so a load or delta reaches live flows.
-  const uint32_t next = table_generation(fds) + 1;
-  const uint32_t target = next & 1;
-  // Build everything that can fail on bad input before touching any map.
-  const Dir24 dir24 = build_dir24(table.prefixes_v4);
+// Set `target` written whole to hold `table`.
+void write_set(const RepMapFds &fds, uint32_t target, const RepTable &table) {
+  // What can fail on bad input first, before the slow host writes: the IPv6 split, then the
+  // IPv4 prefixes written into the set (a failure there leaves only that set half written).
   const V6Prefixes v6 = split_v6(table.prefixes_v6);
+  write_v4_prefixes(fds, target, table.prefixes_v4);
 
   clear_hash(fds.host4[target], sizeof(__be32), sizeof(sl_rep_value));
   clear_hash(fds.host6[target], 16, sizeof(sl_rep_value));
@@ -360,10 +377,26 @@ ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table, Settle s
   }
   insert_batch(fds.host6[target], h6k, h6v, "IPv6 hosts");
   write_v6_prefixes(fds, target, v6);
-  write_v4_prefixes(fds, target, dir24);
+}
+
+}  // namespace
+
+ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table, Settle settle) {
+  ReplaceStats st;
+  // rep_active counts replacements; its low bit is the active set. The next value flips the
+  // set and is the table's new generation: every tracked flow looks its sender up again on its
+  // next packet (core/sl_sequence.h), so a load or delta reaches live flows.
+  const uint32_t next = table_generation(fds) + 1;
+  const uint32_t target = next & 1;
+  write_set(fds, target, table);
   flip_to(fds, next, settle);
   st.active_set = target;
+  st.whole = true;
   return st;
+}
+
+void write_inactive_set(const RepMapFds &fds, const RepTable &table) {
+  write_set(fds, (table_generation(fds) + 1) & 1, table);
 }
 
 ReplaceStats update_table(const RepMapFds &fds, const reputation::Snapshot &standby,
@@ -378,9 +411,9 @@ ReplaceStats update_table(const RepMapFds &fds, const reputation::Snapshot &stan
   const bool v6_prefixes_same = changes
                                     ? changes->prefixes_v6.size() == 0
                                     : same_entries(standby.prefixes_v6(), next_table.prefixes_v6());
-  // As replace_table: what can fail on bad input, before any map is touched.
-  const Dir24 dir24 = v4_prefixes_same ? Dir24{} : build_dir24(next_table.prefixes_v4());
+  // As replace_table: what can fail on bad input, before the host writes.
   const V6Prefixes v6 = v6_prefixes_same ? V6Prefixes{} : split_v6(next_table.prefixes_v6());
+  if (!v4_prefixes_same) write_v4_prefixes(fds, target, next_table.prefixes_v4());
 
   if (changes) {
     write_host_changes<reputation::HostV4, uint32_t>(
@@ -404,7 +437,6 @@ ReplaceStats update_table(const RepMapFds &fds, const reputation::Snapshot &stan
         "IPv6 hosts");
   }
   if (!v6_prefixes_same) write_v6_prefixes(fds, target, v6);
-  if (!v4_prefixes_same) write_v4_prefixes(fds, target, dir24);
   flip_to(fds, next, settle);
   st.active_set = target;
   return st;

@@ -216,9 +216,10 @@ std::map<K, uint64_t> map_contents(int fd) {
   }
   return out;
 }
-ActiveSet read_active(const std::string &name) {
+// The set the program reads now, or (active = false) the other one.
+ActiveSet read_active(const std::string &name, bool active = true) {
   PinnedRepMaps maps(pin_dir(name));
-  const uint32_t s = active_set(maps.fds());
+  const uint32_t s = active_set(maps.fds()) ^ (active ? 0u : 1u);
   ActiveSet a;
   a.hosts_v4 = map_contents<uint32_t>(maps.fds().host4[s]);
   a.hosts_v6 = map_contents<std::array<uint8_t, 16>>(maps.fds().host6[s]);
@@ -240,6 +241,14 @@ ActiveSet expected_set(const reputation::Snapshot &t) {
   }
   a.tbl24 = build_dir24(t.prefixes_v4()).tbl24;
   return a;
+}
+
+// A set of maps holds table t: its hosts, values and IPv4 prefix array, as a full load gives.
+void expect_holds(const ActiveSet &got, const reputation::Snapshot &t) {
+  const ActiveSet want = expected_set(t);
+  EXPECT_EQ(got.hosts_v4, want.hosts_v4);
+  EXPECT_EQ(got.hosts_v6, want.hosts_v6);
+  EXPECT_TRUE(got.tbl24 == want.tbl24) << "IPv4 prefix array differs";
 }
 
 // A random table over a small address pool, so that consecutive tables share most entries and
@@ -323,6 +332,49 @@ TEST_F(InstanceOps, DeltasWriteTheDifferenceAndLeaveTheWholeTable) {
     EXPECT_EQ(dataplane_stats(name_).table.version, next.checksum());
     prev = next;
   }
+}
+
+// After the first load of an attachment nothing is known of the inactive set, so the first delta
+// would write it whole. prepare_standby writes it to hold the running table, without a flip; the
+// next delta then writes only its difference, and the program reads the new table whole.
+TEST_F(InstanceOps, APreparedStandbyMakesTheFirstDeltaWriteOnlyItsDifference) {
+  PinnedInstance inst(name_, 0x5555);
+  std::mt19937 rng(4242);
+  const reputation::Snapshot t0 = random_table(rng, true);
+  t0.save(path("t0.snap"));
+  EXPECT_TRUE(load_snapshot(name_, path("t0.snap")).whole);
+  const auto generation = [&] {
+    PinnedRepMaps maps(pin_dir(name_));
+    return table_generation(maps.fds());
+  };
+  const uint32_t loaded_at = generation();
+  EXPECT_NE(read_active(name_, false).hosts_v4, expected_set(t0).hosts_v4);
+
+  ASSERT_TRUE(prepare_standby(name_));
+  EXPECT_EQ(generation(), loaded_at) << "the selector flipped";
+  expect_holds(read_active(name_), t0);
+  expect_holds(read_active(name_, false), t0);
+  EXPECT_FALSE(prepare_standby(name_)) << "the standby was known: nothing to write";
+
+  const reputation::Snapshot t1 = random_table(rng, true);
+  reputation::diff(t0, t1).save(path("d1.delta"));
+  EXPECT_FALSE(apply_delta_file(name_, path("d1.delta")).whole);
+  expect_holds(read_active(name_), t1);
+  EXPECT_EQ(dataplane_stats(name_).table.version, t1.checksum());
+}
+
+// Without it, the first delta after the first load writes the inactive set whole (the case
+// prepare_standby is for), and the result is the same table.
+TEST_F(InstanceOps, WithoutAStandbyTheFirstDeltaWritesTheSetWhole) {
+  PinnedInstance inst(name_, 0x6666);
+  std::mt19937 rng(4242);
+  const reputation::Snapshot t0 = random_table(rng, true);
+  t0.save(path("t0.snap"));
+  load_snapshot(name_, path("t0.snap"));
+  const reputation::Snapshot t1 = random_table(rng, true);
+  reputation::diff(t0, t1).save(path("d1.delta"));
+  EXPECT_TRUE(apply_delta_file(name_, path("d1.delta")).whole);
+  expect_holds(read_active(name_), t1);
 }
 
 // A long-lived process (sluiced) keeps the running and standby tables in memory between deltas;

@@ -25,6 +25,15 @@ std::string state_snapshot_path(const std::string &name);
 ReplaceStats load_snapshot(const std::string &name, const std::string &snapshot_path);
 // The last snapshot with the delta applied, loaded as a full replacement (so still atomic).
 ReplaceStats apply_delta_file(const std::string &name, const std::string &delta_path);
+// After a full load the inactive set holds whatever it held before (the table before, another
+// one, or nothing after a new attachment), unknown to the loader, so the next delta would write
+// it whole: seconds' worth at a million entries, on the path of a change that should take
+// milliseconds. This writes it now, to hold the running table, and saves that as the standby
+// state; the next delta then writes only its own entries. The data plane goes on reading the
+// active set (no flip). Returns false, having written nothing, when the standby is already known
+// or no table was loaded through sluice. Takes the instance lock for as long as it writes (a
+// change meanwhile waits for it). Throws Error.
+bool prepare_standby(const std::string &name);
 // Entries of the table loaded now (from the kept snapshot; 0 if none was loaded).
 size_t table_entries(const std::string &name);
 

@@ -26,14 +26,32 @@ class XdpObject;
 // prefix.
 using RepTable = reputation::TableEntries;
 
-// DIR-24-8 as built in memory before it is copied into the maps (encoding: sl_xdp_layout.h).
+// DIR-24-8 (encoding: sl_xdp_layout.h) in memory, for tests and offline checks.
 struct Dir24 {
   std::vector<uint32_t> tbl24;  // 2^24 entries
   std::vector<slx_tbl8_group> tbl8;
   std::vector<sl_rep_value> values;  // deduplicated
 };
 
-// Throws Error when the table needs more tbl8 groups or distinct values than the maps hold.
+// Where write_dir24 writes: the three arrays of one set of maps (mapped), or a Dir24's.
+// tbl24 has 2^24 entries; tbl8 and values are capacities.
+struct Dir24Arrays {
+  std::span<uint32_t> tbl24;
+  std::span<slx_tbl8_group> tbl8;
+  std::span<sl_rep_value> values;
+};
+struct Dir24Used {
+  size_t tbl8 = 0;
+  size_t values = 0;
+};
+
+// Writes the prefixes as DIR-24-8 over `out`: every tbl24 entry, the tbl8 groups and values used
+// (the rest of those arrays is left as it was; nothing refers to it). Written in place into the
+// maps, so a full load neither builds 64 MiB in memory nor copies it. Throws Error on a length
+// over 32 before writing anything, and part-way when the table needs more tbl8 groups or
+// distinct values than `out` holds.
+Dir24Used write_dir24(std::span<const reputation::PrefixV4> prefixes, const Dir24Arrays &out);
+// The same into memory sized as the maps are (the arrays trimmed to what is used).
 Dir24 build_dir24(std::span<const reputation::PrefixV4> prefixes);
 std::optional<sl_rep_value> dir24_lookup(const Dir24 &d, uint32_t addr_be);
 
@@ -77,6 +95,7 @@ class PinnedRepMaps {
 struct ReplaceStats {
   uint32_t active_set = 0;
   size_t entries = 0;  // entries of the table now loaded (set by the instance operations)
+  bool whole = false;  // the inactive set was written whole (not only a difference)
 };
 
 // A program that read the selector just before a flip may still be reading the set the flip made
@@ -92,9 +111,15 @@ enum class Settle { kAfterFlip, kByCaller };
 
 // Full replacement: fills the inactive set, then flips the selector (and counts the generation
 // up by one), so a reader (one SYN) sees either the whole old table or the whole new one.
-// Throws Error (the active set is untouched).
+// Throws Error (the active set is untouched; the inactive one may be half written).
 ReplaceStats replace_table(const RepMapFds &fds, const RepTable &table,
                            Settle settle = Settle::kAfterFlip);
+
+// The inactive set written whole to hold `table`, without a flip: the data plane goes on reading
+// the active set. For a caller that waited out kFlipSettle since the last flip and wants the
+// inactive set to hold a known table (the standby) before the next change. Throws Error (the
+// inactive set may be half written).
+void write_inactive_set(const RepMapFds &fds, const RepTable &table);
 
 // The same replacement when the inactive set is known to hold `standby` (the table before the
 // active one): only the difference is written (hosts removed, added or changed; the prefix maps

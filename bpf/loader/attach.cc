@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dp_stats.h"
+#include "netdev_link.h"
 #include "sluice/xdp/bpffs.h"
 #include "sluice/xdp/error.h"
 #include "sluice/xdp/fd.h"
@@ -131,6 +132,17 @@ void attach(const AttachOptions &opts) {
   const uint32_t out_idx = ifindex_of(opts.outside, "outside");
   const uint32_t in_idx = ifindex_of(opts.inside, "inside");
   if (out_idx == in_idx) throw Error("outside and inside must be two different interfaces");
+  std::optional<uint32_t> out_peer;
+  try {
+    out_peer = link::netdev_veth_peer(out_idx);
+  } catch (const sluice::Error &e) {
+    throw Error(std::string("cannot read the outside interface's link: ") + e.what());
+  }
+  if (out_peer == in_idx)
+    throw Error("outside '" + opts.outside + "' and inside '" + opts.inside +
+                "' are the two ends of one veth pair: every frame forwarded out of one would come "
+                "straight back in on the other and circle between them; give each port a veth "
+                "pair of its own");
   for (auto [idx, ifname] : {std::pair{out_idx, opts.outside}, std::pair{in_idx, opts.inside}}) {
     const uint32_t id = attached_prog_id(idx);
     if (id != 0)

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,6 +70,76 @@ void netdev_set_admin(uint32_t ifindex, bool up) {
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags & ~IFF_UP);
   if (::ioctl(s.fd, SIOCSIFFLAGS, &ifr) != 0)
     throw Error("cannot set " + name + (up ? " up: " : " down: ") + std::strerror(errno));
+}
+
+namespace {
+
+// The attributes of one rtnetlink message, walked by hand: RTA_OK compares a signed with an
+// unsigned length (clang -Wsign-compare). f(type, payload, length) for each, the payload
+// bounded by the message.
+template <typename F>
+void for_each_attr(const char *p, size_t left, F f) {
+  while (left >= sizeof(rtattr)) {
+    const auto *a = reinterpret_cast<const rtattr *>(p);
+    if (a->rta_len < sizeof(rtattr) || a->rta_len > left) return;
+    f(a->rta_type & NLA_TYPE_MASK, p + RTA_LENGTH(0), a->rta_len - RTA_LENGTH(0));
+    const size_t step = RTA_ALIGN(a->rta_len);
+    if (step >= left) return;
+    p += step;
+    left -= step;
+  }
+}
+
+}  // namespace
+
+std::optional<uint32_t> netdev_veth_peer(uint32_t ifindex) {
+  const int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) throw Error(std::string("netlink socket: ") + std::strerror(errno));
+  struct {
+    nlmsghdr h;
+    ifinfomsg i;
+  } req{};
+  req.h.nlmsg_len = sizeof req;
+  req.h.nlmsg_type = RTM_GETLINK;
+  req.h.nlmsg_flags = NLM_F_REQUEST;
+  req.h.nlmsg_seq = 1;
+  req.i.ifi_family = AF_UNSPEC;
+  req.i.ifi_index = static_cast<int>(ifindex);
+  // One reply, within a second; nothing on the packet path waits for it.
+  const timeval tv{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  alignas(nlmsghdr) char buf[16384];
+  ssize_t got = -1;
+  if (::send(fd, &req, sizeof req, 0) == static_cast<ssize_t>(sizeof req))
+    got = ::recv(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  if (got < static_cast<ssize_t>(NLMSG_LENGTH(sizeof(ifinfomsg)))) return std::nullopt;
+  const auto *h = reinterpret_cast<const nlmsghdr *>(buf);
+  if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len > static_cast<size_t>(got) ||
+      h->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg)))
+    return std::nullopt;  // NLMSG_ERROR: no such interface
+  const auto *info = reinterpret_cast<const ifinfomsg *>(NLMSG_DATA(h));
+  if (info->ifi_index != static_cast<int>(ifindex)) return std::nullopt;
+  std::optional<uint32_t> link;
+  bool other_namespace = false, veth = false;
+  const char *attrs = buf + NLMSG_LENGTH(sizeof(ifinfomsg));
+  for_each_attr(attrs, h->nlmsg_len - NLMSG_LENGTH(sizeof(ifinfomsg)),
+                [&](unsigned type, const char *data, size_t len) {
+                  if (type == IFLA_LINK && len >= sizeof(uint32_t)) {
+                    uint32_t v;
+                    std::memcpy(&v, data, sizeof v);
+                    link = v;
+                  } else if (type == IFLA_LINK_NETNSID) {
+                    other_namespace = true;  // the peer's ifindex is another namespace's
+                  } else if (type == IFLA_LINKINFO) {
+                    for_each_attr(data, len, [&](unsigned t, const char *d, size_t l) {
+                      veth = veth || (t == IFLA_INFO_KIND && l >= 4 &&
+                                      std::memcmp(d, "veth", 4) == 0 && (l == 4 || d[4] == '\0'));
+                    });
+                  }
+                });
+  if (!veth || other_namespace || !link || *link == 0 || *link == ifindex) return std::nullopt;
+  return link;
 }
 
 LinkEvents::LinkEvents() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace sluice::link {
@@ -17,6 +18,11 @@ bool netdev_admin_up(uint32_t ifindex);
 // Sets the interface administratively up or down (its peer, across a cable or a veth pair,
 // then sees carrier come or go). Throws sluice::Error naming the interface and the reason.
 void netdev_set_admin(uint32_t ifindex, bool up);
+
+// When the interface is one end of a veth pair whose other end is in the same namespace: that
+// end's ifindex. nullopt for any other interface (or one that is gone). Throws sluice::Error
+// when the kernel cannot be asked (no netlink socket).
+std::optional<uint32_t> netdev_veth_peer(uint32_t ifindex);
 
 // A subscription to the kernel's link notifications (rtnetlink RTM_NEWLINK/RTM_DELLINK, group
 // RTNLGRP_LINK). It only wakes the caller: the states are read afresh with netdev_link_up().

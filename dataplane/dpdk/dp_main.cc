@@ -159,6 +159,7 @@ int run(int argc, char **argv) {
     const uint16_t outside = resolve_port(opt.outside);
     const uint16_t inside = resolve_port(opt.inside);
     if (outside == inside) throw std::invalid_argument("--outside and --inside are the same port");
+    check_ports_not_one_veth_pair(outside, inside);
     const unsigned lcores = rte_lcore_count();
 
     Published pub(RTE_MAX_LCORE);

@@ -19,6 +19,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "netdev_link.h"
+
 namespace sluice::dataplane {
 namespace {
 
@@ -128,6 +130,17 @@ uint32_t port_data_room(uint16_t port, uint32_t mtu) {
     throw std::runtime_error("port " + std::to_string(port) + ": an mbuf of " +
                              std::to_string(room) + " bytes is too large");
   return room;
+}
+
+void check_ports_not_one_veth_pair(uint16_t outside, uint16_t inside) {
+  rte_eth_dev_info out{}, in{};
+  if (rte_eth_dev_info_get(outside, &out) != 0 || rte_eth_dev_info_get(inside, &in) != 0) return;
+  if (out.if_index == 0 || in.if_index == 0) return;  // not kernel interfaces
+  if (link::netdev_veth_peer(out.if_index) == in.if_index)
+    throw std::invalid_argument(
+        "--outside and --inside are the two ends of one veth pair: every frame forwarded out of "
+        "one would come straight back in on the other and circle between them; give each port a "
+        "veth pair of its own");
 }
 
 uint16_t resolve_port(const std::string &name_or_id) {

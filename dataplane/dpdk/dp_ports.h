@@ -12,6 +12,11 @@ namespace sluice::dataplane {
 // "0" -> port 0, "net_ring0" -> its id. Throws std::invalid_argument naming the port.
 uint16_t resolve_port(const std::string &name_or_id);
 
+// Throws std::invalid_argument when both ports are kernel interfaces (net_af_packet,
+// net_af_xdp) that are the two ends of one veth pair: every frame forwarded out of one would come
+// back in on the other and circle between them for as long as sluice-dp runs.
+void check_ports_not_one_veth_pair(uint16_t outside, uint16_t inside);
+
 // The bytes of the largest frame a port of MTU `mtu` carries: Ethernet header, two VLAN tags
 // and the FCS around the IP packet.
 uint32_t max_frame_len(uint32_t mtu);

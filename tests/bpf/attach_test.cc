@@ -288,6 +288,24 @@ TEST_F(XdpRig, MissingInterfaceIsRefusedAndChangesNothing) {
   EXPECT_FALSE(std::filesystem::exists(pin_dir(name)));
 }
 
+// Ports that are the two ends of one veth pair would pass every frame back to each other forever
+// (a stray neighbour solicitation was enough to load both CPUs of a bench machine): refused by
+// name, in either order, and nothing is attached or pinned.
+TEST_F(XdpRig, TwoEndsOfOneVethPairAreRefused) {
+  const std::string a = "slxp" + id, b = "slxq" + id;
+  ASSERT_EQ(sh("ip link add " + a + " type veth peer name " + b), 0);
+  for (const auto &[outside, inside] : {std::pair{a, b}, std::pair{b, a}}) {
+    const auto [rc, out] = run(bin + " attach --outside " + outside + " --inside " + inside +
+                               " --name " + name + " --mode generic");
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(out.find("two ends of one veth pair"), std::string::npos) << out;
+    EXPECT_EQ(xdp_prog(outside), 0u);
+    EXPECT_EQ(xdp_prog(inside), 0u);
+    EXPECT_FALSE(std::filesystem::exists(pin_dir(name)));
+  }
+  sh("ip link del " + a);
+}
+
 TEST_F(XdpRig, ForeignProgramIsNotReplaced) {
   ASSERT_EQ(sh(bin + " peer-pass --mode generic --dev " + in_if), 0);
   const uint32_t foreign = xdp_prog(in_if);

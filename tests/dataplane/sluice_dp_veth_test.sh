@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # sluice-dp, the real binary, on net_af_packet ports over two veth pairs between a sender
 # namespace and an MTA namespace (smtp-sink), controlled through sluicectl:
-#   - start-up refuses a malformed policy, a corrupt table and an unknown port (exit 1);
+#   - start-up refuses a malformed policy, a corrupt table, an unknown port and two ports on the
+#     two ends of one veth pair (exit 1);
 #   - an unlisted sender's message is delivered and its SYN creates no flow;
 #   - after `dataplane policy set` + `dataplane table load`, the listed sender's message is
 #     still delivered intact, through a shaped flow: SYN at level 1, packets rewritten and
@@ -54,6 +55,15 @@ grep -q "bad.ini:2: " "$work/out" || fail "policy error without FILE:LINE: $(cat
 grep -q "bad.snap" "$work/out" || fail "table error does not name the file"
 "$dp" "${eal[@]}" -- --outside net_null0 --inside net_nope > "$work/out" 2>&1 && fail "unknown port accepted"
 grep -q "no port named 'net_nope'" "$work/out" || fail "unknown port message: $(cat "$work/out")"
+# Ports on the two ends of one veth pair would pass every frame back and forth forever.
+ip link add "$a0" type veth peer name "$a1"
+ip link set "$a0" up && ip link set "$a1" up
+# Bounded: a sluice-dp that accepted the ports would forward until stopped.
+timeout 20 "$dp" --no-huge --no-pci -m 256 -l 0 --log-level=1 --file-prefix "${prefix}_bad" \
+  --vdev "net_af_packet0,iface=$a0" --vdev "net_af_packet1,iface=$a1" \
+  -- --outside net_af_packet0 --inside net_af_packet1 > "$work/out" 2>&1 && fail "one veth pair's two ends accepted"
+grep -q "two ends of one veth pair" "$work/out" || fail "veth pair message: $(cat "$work/out")"
+ip link del "$a0"
 
 # ---- the rig --------------------------------------------------------------------------------
 ip netns add "$ns_c"

@@ -13,7 +13,8 @@
 //          figure per mode of --xdp-full: `reattach`, the instance detached and attached anew
 //          before each run (a data plane restart: new, empty maps, no table); `cold`, the
 //          standby state dropped before each run, so the inactive set, which holds the 1M-entry
-//          table of the run before, is cleared and every entry written; `warm`, the standby
+//          table of the run before, is read and brought to the new table as if nothing were
+//          known of it (its host hashes read, then the difference written); `warm`, the standby
 //          state kept, so only the difference from the table the inactive set holds is written.
 //   one:   a 1M-entry table in place; one address added to a second, small list -> delta
 //          acknowledged (inotify, settle, the partial recompile, the delta, the push).
@@ -262,7 +263,7 @@ int main(int argc, char **argv) {
         } else {
           client(spec)->load_table(dir + "/tiny.snap");  // "restarted with another table"
         }
-        if (mode == "cold")  // nothing known of the inactive set: cleared, every entry written
+        if (mode == "cold")  // nothing known of the inactive set: it is read and rewritten
           std::filesystem::remove_all(
               std::filesystem::path(sluice::xdp::state_snapshot_path(spec.substr(4)))
                   .parent_path() /
@@ -317,8 +318,8 @@ int main(int argc, char **argv) {
     const std::string &mode = full_modes[m];
     const char *how = !xdp                 ? ""
                       : mode == "reattach" ? ", XDP instance attached anew (empty maps)"
-                      : mode == "cold"     ? ", XDP inactive set cleared, every entry written"
-                                           : ", XDP standby kept (the difference written)";
+                      : mode == "cold" ? ", XDP standby state lost (inactive set read, rewritten)"
+                                       : ", XDP standby kept (the difference written)";
     full_figs[m].print(fmt::format("{}-entry full resync (version check + load){}",
                                    vm["full-entries"].as<size_t>(), how)
                            .c_str());

@@ -46,6 +46,27 @@ void clear_hash(int fd, size_t key_size, size_t value_size) {
   }
 }
 
+// Every entry of a hash map with reputation values, a batch of buckets per system call
+// (BPF_MAP_LOOKUP_BATCH).
+template <typename Key>
+std::vector<std::pair<Key, sl_rep_value>> read_hash(int fd, const char *what) {
+  constexpr uint32_t kBatch = 65536;
+  std::vector<Key> keys(kBatch);
+  std::vector<sl_rep_value> values(kBatch);
+  std::vector<std::pair<Key, sl_rep_value>> out;
+  uint32_t cursor = 0;  // the hash map's batch token: the next bucket
+  bool first = true;
+  for (;;) {
+    uint32_t count = kBatch;
+    const int err = bpf_map_lookup_batch(fd, first ? nullptr : &cursor, &cursor, keys.data(),
+                                         values.data(), &count, nullptr);
+    first = false;
+    if (err != 0 && err != -ENOENT) throw_errno(std::string("reading ") + what, -err);
+    for (uint32_t i = 0; i < count; ++i) out.emplace_back(keys[i], values[i]);
+    if (err == -ENOENT) return out;  // every bucket walked (count held the last few)
+  }
+}
+
 // Deletes every entry of a map one key at a time (an LPM trie has no batch delete).
 void clear_one_by_one(int fd, size_t key_size) {
   std::vector<uint8_t> key(key_size);
@@ -339,6 +360,44 @@ void write_host_changes(int fd, const reputation::EntryChanges<Host> &c, KeyOf k
   write_hosts(fd, gone, put, put_values, what);
 }
 
+// A host map brought to hold exactly `now` (sorted by address, as snapshots keep them), whatever
+// it held: its entries read, then the keys not in `now` deleted and the new and changed ones
+// written. A map that holds a table close to `now` (the one before it, as when the standby state
+// was lost) costs a read and a small write, not a deletion and an insertion per entry.
+template <typename Host, typename Key, typename KeyOf, typename Less, typename HostOf>
+void sync_hosts(int fd, std::span<const Host> now, KeyOf key_of, Less less, HostOf host_of,
+                const char *what) {
+  std::vector<Host> was;
+  for (const auto &[k, v] : read_hash<Key>(fd, what)) was.push_back(host_of(k, v));
+  std::sort(was.begin(), was.end(), less);
+  update_hosts<Host, Key>(fd, std::span<const Host>(was), now, key_of, less, what);
+}
+
+uint32_t host4_key(const reputation::HostV4 &h) {
+  return h.addr_be;
+}
+bool host4_less(const reputation::HostV4 &a, const reputation::HostV4 &b) {
+  return be_to_host(a.addr_be) < be_to_host(b.addr_be);
+}
+reputation::HostV4 host4_of(uint32_t key, const sl_rep_value &v) {
+  return {key, v};
+}
+// memcmp's order (the snapshots'), as two big-endian words: a sort of a million hosts by memcmp
+// took twice as long.
+bool host6_less(const reputation::HostV6 &a, const reputation::HostV6 &b) {
+  uint64_t x[2], y[2];
+  std::memcpy(x, a.addr, 16);
+  std::memcpy(y, b.addr, 16);
+  const uint64_t x0 = __builtin_bswap64(x[0]), y0 = __builtin_bswap64(y[0]);
+  return x0 != y0 ? x0 < y0 : __builtin_bswap64(x[1]) < __builtin_bswap64(y[1]);
+}
+reputation::HostV6 host6_of(const std::array<uint8_t, 16> &key, const sl_rep_value &v) {
+  reputation::HostV6 h{};
+  std::copy(key.begin(), key.end(), std::begin(h.addr));
+  h.value = v;
+  return h;
+}
+
 template <typename T>
 bool same_entries(std::span<const T> a, std::span<const T> b) {
   return a.size() == b.size() &&
@@ -360,22 +419,11 @@ void write_set(const RepMapFds &fds, uint32_t target, const RepTable &table) {
   const V6Prefixes v6 = split_v6(table.prefixes_v6);
   write_v4_prefixes(fds, target, table.prefixes_v4);
 
-  clear_hash(fds.host4[target], sizeof(__be32), sizeof(sl_rep_value));
-  clear_hash(fds.host6[target], 16, sizeof(sl_rep_value));
-  std::vector<uint32_t> h4k;
-  std::vector<sl_rep_value> h4v;
-  for (const auto &h : table.hosts_v4) {
-    h4k.push_back(h.addr_be);
-    h4v.push_back(h.value);
-  }
-  insert_batch(fds.host4[target], h4k, h4v, "IPv4 hosts");
-  std::vector<std::array<uint8_t, 16>> h6k;  // uint8_t[16] keys, as the map has them
-  std::vector<sl_rep_value> h6v;
-  for (const auto &h : table.hosts_v6) {
-    h6k.push_back(v6_key(h));
-    h6v.push_back(h.value);
-  }
-  insert_batch(fds.host6[target], h6k, h6v, "IPv6 hosts");
+  sync_hosts<reputation::HostV4, uint32_t>(fds.host4[target], table.hosts_v4, host4_key, host4_less,
+                                           host4_of, "IPv4 hosts");
+  // uint8_t[16] keys, as the map has them
+  sync_hosts<reputation::HostV6, std::array<uint8_t, 16>>(fds.host6[target], table.hosts_v6, v6_key,
+                                                          host6_less, host6_of, "IPv6 hosts");
   write_v6_prefixes(fds, target, v6);
 }
 
@@ -416,25 +464,17 @@ ReplaceStats update_table(const RepMapFds &fds, const reputation::Snapshot &stan
   if (!v4_prefixes_same) write_v4_prefixes(fds, target, next_table.prefixes_v4());
 
   if (changes) {
-    write_host_changes<reputation::HostV4, uint32_t>(
-        fds.host4[target], changes->hosts_v4, [](const reputation::HostV4 &h) { return h.addr_be; },
-        "IPv4 hosts");
+    write_host_changes<reputation::HostV4, uint32_t>(fds.host4[target], changes->hosts_v4,
+                                                     host4_key, "IPv4 hosts");
     write_host_changes<reputation::HostV6, std::array<uint8_t, 16>>(
         fds.host6[target], changes->hosts_v6, v6_key, "IPv6 hosts");
   } else {
-    update_hosts<reputation::HostV4, uint32_t>(
-        fds.host4[target], standby.hosts_v4(), next_table.hosts_v4(),
-        [](const reputation::HostV4 &h) { return h.addr_be; },
-        [](const reputation::HostV4 &a, const reputation::HostV4 &b) {
-          return be_to_host(a.addr_be) < be_to_host(b.addr_be);
-        },
-        "IPv4 hosts");
-    update_hosts<reputation::HostV6, std::array<uint8_t, 16>>(
-        fds.host6[target], standby.hosts_v6(), next_table.hosts_v6(), v6_key,
-        [](const reputation::HostV6 &a, const reputation::HostV6 &b) {
-          return std::memcmp(a.addr, b.addr, 16) < 0;
-        },
-        "IPv6 hosts");
+    update_hosts<reputation::HostV4, uint32_t>(fds.host4[target], standby.hosts_v4(),
+                                               next_table.hosts_v4(), host4_key, host4_less,
+                                               "IPv4 hosts");
+    update_hosts<reputation::HostV6, std::array<uint8_t, 16>>(fds.host6[target], standby.hosts_v6(),
+                                                              next_table.hosts_v6(), v6_key,
+                                                              host6_less, "IPv6 hosts");
   }
   if (!v6_prefixes_same) write_v6_prefixes(fds, target, v6);
   flip_to(fds, next, settle);

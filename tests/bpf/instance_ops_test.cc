@@ -377,6 +377,26 @@ TEST_F(InstanceOps, WithoutAStandbyTheFirstDeltaWritesTheSetWhole) {
   expect_holds(read_active(name_), t1);
 }
 
+// With the standby state lost, a load writes the inactive set whole from whatever it holds (here
+// the table before the active one): the hosts it reads there that the new table lacks are
+// deleted, the rescored ones rewritten, the new ones added, so the set holds exactly the new
+// table.
+TEST_F(InstanceOps, AWholeWriteOverAnUnknownSetLeavesExactlyTheNewTable) {
+  PinnedInstance inst(name_, 0x7777);
+  std::mt19937 rng(99);
+  std::vector<reputation::Snapshot> t;
+  for (int i = 0; i < 3; i++) {
+    t.push_back(random_table(rng, i == 2));
+    t.back().save(path("t" + std::to_string(i) + ".snap"));
+  }
+  load_snapshot(name_, path("t0.snap"));
+  load_snapshot(name_, path("t1.snap"));  // the inactive set holds t0 now
+  expect_holds(read_active(name_, false), t[0]);
+  fs::remove_all(fs::path(state_snapshot_path(name_)).parent_path() / "standby");
+  EXPECT_TRUE(load_snapshot(name_, path("t2.snap")).whole);
+  expect_holds(read_active(name_), t[2]);
+}
+
 // A long-lived process (sluiced) keeps the running and standby tables in memory between deltas;
 // a delta applied meanwhile by another process (sluicectl) changes the saved tables under it.
 // The next delta must apply to the table the other process left, and the inactive set be

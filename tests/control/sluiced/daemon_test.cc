@@ -7,9 +7,11 @@
 #include <sys/un.h>
 #include <arpa/inet.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
+#include "reputation/gzip_util.h"
 #include "control/run_sluicectl.h"
 #include "daemon/daemon.h"
 #include "sluice/reputation/address.h"
@@ -98,6 +100,40 @@ TEST_F(DaemonTest, AnEmptyDownloadIsRefusedAndTheDataplanesKeepTheirTable) {
   EXPECT_NE(d->table().checksum(), before);
   EXPECT_FALSE(lookup("fake:a", "198.18.0.1"));
   EXPECT_EQ(dps["fake:a"]->version(), d->table().checksum());
+}
+
+// The same for a gzipped download, as DNSBL mirrors serve zones: a valid gzip stream of nothing
+// and one cut in half are refused with their reasons, the table and the data planes keep the last
+// good version, and a whole one goes live.
+TEST_F(DaemonTest, AnEmptyOrTruncatedGzipDownloadIsRefusedAndTheDataplanesKeepTheirTable) {
+  using rep::testing::gzip;
+  write_sources("[zone]\ntype = list\npath = zone.download\nweight = 3\n");
+  dir.write("zone.download", gzip(addresses(100)));
+  auto d = make();
+  d->start(false);
+  const uint64_t before = d->table().checksum();
+  ASSERT_TRUE(lookup("fake:a", "198.18.0.1"));
+  const std::string whole = gzip(addresses(80));
+  for (const auto &[content, reason] :
+       {std::pair{gzip(""), "lists no entry"},
+        std::pair{whole.substr(0, whole.size() / 2), "truncated gzip stream"}}) {
+    SCOPED_TRACE(reason);
+    dir.write("zone.download", content);
+    EXPECT_FALSE(d->refresh_sources(false));
+    EXPECT_EQ(d->table().checksum(), before);
+    EXPECT_EQ(pushes("fake:a"), 1u);
+    EXPECT_EQ(dps["fake:a"]->version(), before);
+    EXPECT_TRUE(lookup("fake:a", "198.18.0.1"));
+    const json list = d->commands().handle({{"cmd", "sources list"}});
+    EXPECT_EQ(list["sources"][0]["state"], "rejected");
+    EXPECT_THAT(list["sources"][0]["last_rejection"].get<std::string>(), HasSubstr(reason));
+  }
+  dir.write("zone.download", whole);
+  EXPECT_TRUE(d->refresh_sources(false));
+  EXPECT_NE(d->table().checksum(), before);
+  EXPECT_EQ(dps["fake:a"]->version(), d->table().checksum());
+  EXPECT_TRUE(lookup("fake:a", "198.18.0.1"));
+  EXPECT_FALSE(lookup("fake:a", "198.18.0.90"));  // the 80-address list is live
 }
 
 TEST_F(DaemonTest, SourcesAcceptTakesANameNeverAPath) {
@@ -198,14 +234,22 @@ int connect_raw(const std::string &path) {
   return fd;
 }
 
+// A client that sends half a length header and then nothing; -1 if it could not.
+int stalled_client(const std::string &path) {
+  const int fd = connect_raw(path);
+  if (fd >= 0 && ::send(fd, "\0\0", 2, MSG_NOSIGNAL) != 2) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 TEST_F(DaemonTest, ConcurrentClientsAreAnsweredWhileAnotherStallsAndShutdownIsNotDelayed) {
   auto d = make();
   d->start(true);
   std::thread loop([&] { d->run(); });
-  // A client that sends half a length header and then nothing.
-  const int stalled = connect_raw(cfg.socket);
+  const int stalled = stalled_client(cfg.socket);
   ASSERT_GE(stalled, 0);
-  ASSERT_EQ(::send(stalled, "\0\0", 2, MSG_NOSIGNAL), 2);
   // A client that announces more than the limit.
   const int huge = connect_raw(cfg.socket);
   ASSERT_GE(huge, 0);
@@ -237,6 +281,35 @@ TEST_F(DaemonTest, ConcurrentClientsAreAnsweredWhileAnotherStallsAndShutdownIsNo
   EXPECT_FALSE(std::filesystem::exists(cfg.socket));
   ::close(stalled);
   ::close(huge);
+}
+
+// The same with the real CLI: two sluicectl processes at once, each asking ten times, while a
+// third client holds a connection with half a request in it. Every run answers.
+TEST_F(DaemonTest, TwoSluicectlsAtOnceAreAnsweredWhileAThirdClientStalls) {
+  auto d = make();
+  d->start(true);
+  std::thread loop([&] { d->run(); });
+  const int stalled = stalled_client(cfg.socket);
+  ASSERT_GE(stalled, 0);
+  std::atomic<int> answered{0};
+  std::vector<std::thread> clis;
+  for (int i = 0; i < 2; ++i)
+    clis.emplace_back([&, i] {
+      const std::filesystem::path scratch =
+          std::filesystem::path(dir.path()) / ("cli" + std::to_string(i));
+      std::filesystem::create_directories(scratch);
+      for (int k = 0; k < 10; ++k) {
+        const auto r = sluice::testing::run_sluicectl(
+            {"--daemon", cfg.socket, k % 2 ? "status" : "sources", k % 2 ? "--json" : "list"},
+            scratch);
+        if (r.exit_code == 0 && !r.out.empty()) ++answered;
+      }
+    });
+  for (auto &t : clis) t.join();
+  EXPECT_EQ(answered.load(), 20);
+  d->stop();
+  loop.join();
+  ::close(stalled);
 }
 
 TEST_F(DaemonTest, SluicectlStatusAndSourcesTalkToTheSocket) {

@@ -68,9 +68,13 @@ nlohmann::json settings_of(const rep::SourceConfig &c) {
           {"max_malformed", c.max_malformed}};
 }
 
-// Copies `from` to `to` (created 0600, truncated) in one pass; returns the identity of the file
-// read. Throws sluice::Error.
-FileIdentity copy_file(const std::string &from, const std::string &to) {
+// One copy of `from` to `to` (created 0600, truncated): the identity of the file read before
+// and after, and the bytes copied. Throws sluice::Error.
+struct CopyPass {
+  FileIdentity before, after;
+  uint64_t bytes = 0;
+};
+CopyPass copy_once(const std::string &from, const std::string &to) {
   const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (in < 0) throw sluice::Error(from + ": cannot read: " + std::strerror(errno));
   struct stat st {};
@@ -85,6 +89,8 @@ FileIdentity copy_file(const std::string &from, const std::string &to) {
     throw sluice::Error(to + ": cannot write: " + std::strerror(e));
   }
   std::vector<char> buf(1 << 20);
+  CopyPass pass;
+  pass.before = identity_of(st);
   for (;;) {
     const ssize_t r = ::read(in, buf.data(), buf.size());
     if (r < 0 && errno == EINTR) continue;
@@ -106,10 +112,29 @@ FileIdentity copy_file(const std::string &from, const std::string &to) {
       }
       done += w;
     }
+    pass.bytes += static_cast<uint64_t>(r);
   }
+  struct stat end {};
+  const int stat_rc = ::fstat(in, &end);
   ::close(in);
   if (::close(out) != 0) throw sluice::Error(to + ": write error: " + std::strerror(errno));
-  return identity_of(st);
+  pass.after = stat_rc == 0 ? identity_of(end) : FileIdentity{};
+  return pass;
+}
+
+// Copies `from` to `to` and returns the identity of the file read. A file written in place while
+// it is copied (its size or time changed during the read, or it read as more or fewer bytes than
+// its size) is copied again, up to three times, and then refused: a copy taken mid-write could
+// parse as a shorter list and go live. A list replaced by rename needs none of this (the open
+// file stays the old one). Throws sluice::Error.
+FileIdentity copy_file(const std::string &from, const std::string &to) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const CopyPass p = copy_once(from, to);
+    if (p.after == p.before && p.bytes == static_cast<uint64_t>(p.before.size)) return p.before;
+  }
+  throw sluice::Error(from +
+                      ": changed while it was read, three times in a row (or does not read as "
+                      "the size it says); read again at its next change");
 }
 
 }  // namespace

@@ -117,6 +117,24 @@ TEST_F(SourceSetTest, EmptyAndUnparsableVersionsAreRefused) {
   EXPECT_EQ(live_entries(s), 20u);
 }
 
+// A list whose read does not match what fstat said of it (being written in place, or not a
+// stable file at all) is copied again and, still so, refused: a copy taken mid-write could parse
+// as a shorter list and go live. A procfs file says size 0 and reads as more, every time.
+TEST_F(SourceSetTest, AFileThatDoesNotReadAsItsSizeIsRefusedAndTheLastGoodVersionStaysLive) {
+  dir.write("local.txt", addresses(20));
+  SourceSet s(cfg);
+  s.load_config();
+  s.refresh_all();
+  ASSERT_EQ(live_entries(s), 20u);
+  std::filesystem::remove(dir / "local.txt");
+  std::filesystem::create_symlink("/proc/self/status", dir / "local.txt");
+  const auto d = s.refresh("local");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->verdict, GuardVerdict::kParseError);
+  EXPECT_THAT(d->reason, HasSubstr("changed while it was read"));
+  EXPECT_EQ(live_entries(s), 20u);
+}
+
 TEST_F(SourceSetTest, ARestartStartsFromTheLastGoodVersionNotTheCurrentFile) {
   dir.write("local.txt", addresses(30));
   {

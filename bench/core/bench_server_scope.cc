@@ -70,6 +70,13 @@ SL_INLINE sl_cap_entry *sl_env_cap_entry(BenchEnv *, const sl_heavy_key *, int) 
   return nullptr;
 }
 
+// Not a replay, and no tarpit in the bench policy: nothing is held.
+SL_INLINE int sl_env_replayed(BenchEnv *) {
+  return 0;
+}
+SL_INLINE void sl_env_tarpit_hold(BenchEnv *, const sl_flow_key *, const void *, __u32) {}
+SL_INLINE void sl_env_tarpit_unhold(BenchEnv *, const sl_flow_key *) {}
+
 #include "core/sl_sequence.h"
 
 namespace {

@@ -127,6 +127,11 @@ uint64_t instance_id(const std::string &name) {
   return read_meta(pin_dir(name)).instance_id;
 }
 
+uint32_t inside_ifindex(const std::string &name) {
+  if (!instance_exists(name)) throw Error("no sluice XDP instance named '" + name + "'");
+  return read_meta(pin_dir(name)).inside_ifindex;
+}
+
 void attach(const AttachOptions &opts) {
   check_instance_name(opts.name);
   const uint32_t out_idx = ifindex_of(opts.outside, "outside");

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <span>
 #include <thread>
 
 #include "sluice/reputation/delta.h"
@@ -23,7 +24,12 @@
 #include "sluice/xdp/error.h"
 #include "sluice/xdp/instance_lock.h"
 #include "sluice/xdp/policy_map.h"
+#include "sluice/xdp/sl_xdp_layout.h"
+#include "sluice/xdp/test_run.h"
 
+#include "core/sl_classify.h"
+#include "core/sl_parse.h"
+#include "core/sl_scope.h"
 #include "policy_file.h"
 
 namespace sluice::xdp {
@@ -193,7 +199,62 @@ ReplaceStats install(const std::string &name, uint64_t id, reputation::LiveTable
   return st;
 }
 
+// release_held after a change: best effort, the change itself has landed.
+void release_held_after_change(const std::string &name) {
+  try {
+    release_held(name);
+  } catch (const std::exception &) {
+  }
+}
+
+// A held ACK is still one the policy watches: a server segment (sl_classify) of a server in
+// the scope, as sl_seq_classify would find it.
+bool still_watched(const sl_held_frame &h, const sl_policy &pol) {
+  sl_held_frame copy = h;
+  void *data = copy.bytes;
+  void *end = copy.bytes + copy.len;
+  sl_pkt pkt{};
+  if (sl_parse_frame(data, end, copy.len, &pkt) != SL_PARSE_OK) return false;
+  if (sl_classify(&pkt, end, SL_DIR_FROM_INSIDE, pol.smtp_ports) != SL_CLASS_SERVER_SEG)
+    return false;
+  return sl_server_in_scope(&pol, &pkt, end, SL_DIR_FROM_INSIDE) != 0;
+}
+
 }  // namespace
+
+size_t release_held(const std::string &name) {
+  PinnedFd held(name, "held");
+  const sl_policy pol = get_policy(name);
+  const uint32_t ifindex = inside_ifindex(name);
+  const std::string prog_path = pin_dir(name) + "/prog_inside";
+  const int prog = bpf_obj_get(prog_path.c_str());
+  if (prog < 0) throw_errno("cannot open " + prog_path, errno);
+  struct ProgFd {
+    int fd;
+    ~ProgFd() { close(fd); }
+  } prog_fd{prog};
+  // Read first: the program deletes the entries it releases while this runs.
+  std::vector<std::pair<sl_flow_key, sl_held_frame>> all;
+  sl_flow_key k{}, next{};
+  const void *prev = nullptr;
+  while (all.size() < SLX_MAX_HELD && bpf_map_get_next_key(held.fd, prev, &next) == 0) {
+    sl_held_frame f{};
+    if (bpf_map_lookup_elem(held.fd, &next, &f) == 0 && f.len != 0 && f.len <= SL_HELD_FRAME_MAX)
+      all.emplace_back(next, f);
+    k = next;
+    prev = &k;
+  }
+  size_t sent = 0;
+  for (const auto &[key, f] : all) {
+    if (!still_watched(f, pol)) {
+      bpf_map_delete_elem(held.fd, &key);
+      continue;
+    }
+    send_replayed(prog_fd.fd, std::span<const uint8_t>(f.bytes, f.len), ifindex);
+    ++sent;
+  }
+  return sent;
+}
 
 std::string state_snapshot_path(const std::string &name) {
   check_instance_name(name);
@@ -215,7 +276,9 @@ ReplaceStats load_snapshot(const std::string &name, const std::string &snapshot_
       known = true;
     } catch (const reputation::Error &) {
     }
-    return install(name, id, live, std::move(snap), known);
+    ReplaceStats st = install(name, id, live, std::move(snap), known);
+    release_held_after_change(name);
+    return st;
   } catch (const reputation::Error &e) {
     throw Error(e.what());
   }
@@ -227,7 +290,9 @@ ReplaceStats apply_delta_file(const std::string &name, const std::string &delta_
     InstanceLock lock(name);
     const uint64_t id = instance_id(name);
     reputation::LiveTable live = kept_tables().restore(state_dir(name), id);
-    return install(name, id, live, live.with_delta(delta), true, &delta);
+    ReplaceStats st = install(name, id, live, live.with_delta(delta), true, &delta);
+    release_held_after_change(name);
+    return st;
   } catch (const reputation::StaleStateError &e) {
     throw Error("instance '" + name + "': " + e.what());
   } catch (const reputation::Error &e) {
@@ -292,6 +357,7 @@ uint32_t set_policy(const std::string &name, sl_policy policy) {
   policy.generation = running.generation + 1;
   dataplane::keep_cookie_key(policy, &running);
   write_policy(fd.fd, policy);
+  release_held_after_change(name);
   return policy.generation;
 }
 

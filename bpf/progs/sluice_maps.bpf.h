@@ -77,6 +77,24 @@ struct {
   __type(value, struct sl_cap_entry);
 } caps_zero SEC(".maps");
 
+/* Server-side tarpits' held ACKs by flow (core/sl_sequence.h, sl_seq_tarpit_keep), LRU; the
+ * loader sends them through sluice_inside again after every table or policy change. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, SLX_MAX_HELD);
+  __type(key, struct sl_flow_key);
+  __type(value, struct sl_held_frame);
+} held SEC(".maps");
+
+/* Where a held ACK is assembled before it goes into `held` (168 bytes: too many for the stack
+ * of the server-segment function). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct sl_held_frame);
+} held_scratch SEC(".maps");
+
 /* Index SLX_PORT_OUTSIDE / SLX_PORT_INSIDE -> the ifindex of that port. */
 struct {
   __uint(type, BPF_MAP_TYPE_DEVMAP);

@@ -26,6 +26,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 struct slx_env {
   struct sl_stats *stats;        /* this CPU's */
   struct sl_heavy_sketch *heavy; /* this CPU's SYN sketch; 0 outside slx_on_syn */
+  struct xdp_md *ctx;            /* server segments: the frame, for a held ACK's copy */
+  int replayed;                  /* a held ACK sent through again (slx_is_replay) */
 };
 
 #define SL_ENV struct slx_env
@@ -133,7 +135,52 @@ static __always_inline struct sl_cap_entry *sl_env_cap_entry(struct slx_env *env
   return bpf_map_lookup_elem(&caps, key);
 }
 
+static __always_inline int sl_env_replayed(struct slx_env *env) {
+  return env->replayed;
+}
+
+/* The ACK's first len bytes (len <= SL_HELD_FRAME_MAX, within the linear part: the core checked
+ * its headers there) copied into this CPU's scratch entry, then into `held` under the flow's
+ * key. A global function: verified once, not on every path through the server segment's. */
+__attribute__((noinline)) int slx_hold(struct xdp_md *ctx, const struct sl_flow_key *key,
+                                       __u32 len) {
+  __u32 zero = 0;
+  struct sl_held_frame *f = bpf_map_lookup_elem(&held_scratch, &zero);
+  if (!f || !ctx || !key || len == 0 || len > SL_HELD_FRAME_MAX) return 0;
+  /* The checked copy clang handed on lost its bounds: the verifier sees them again here. */
+  SL_VERIFIER_OPAQUE(len);
+  len &= 0xff;
+  if (len == 0 || len > SL_HELD_FRAME_MAX) return 0;
+  f->len = (__u16)len;
+  if (bpf_xdp_load_bytes(ctx, 0, f->bytes, len) != 0) return 0;
+  bpf_map_update_elem(&held, key, f, BPF_ANY);
+  return 0;
+}
+
+static __always_inline void sl_env_tarpit_hold(struct slx_env *env, const struct sl_flow_key *key,
+                                               const void *data, __u32 len) {
+  (void)data;
+  if (env->ctx) slx_hold(env->ctx, key, len);
+}
+
+/* Also called by sl_seq_replay_held, a global function, with env 0 (SL_SUBPROG_NO_ENV). */
+static __always_inline void sl_env_tarpit_unhold(struct slx_env *env,
+                                                 const struct sl_flow_key *key) {
+  (void)env;
+  bpf_map_delete_elem(&held, key);
+}
+
 #include "core/sl_sequence.h"
+
+/* A held ACK the loader sends through again carries the replay marker as metadata
+ * (SLX_REPLAY_META_LEN bytes before the frame); frames off the wire carry none. */
+static __always_inline int slx_is_replay(struct xdp_md *ctx) {
+  void *meta = (void *)(long)ctx->data_meta;
+  void *data = (void *)(long)ctx->data;
+  __u32 *w = meta;
+  if (meta + SLX_REPLAY_META_LEN > data) return 0;
+  return w[0] == SLX_REPLAY_MAGIC0 && w[1] == SLX_REPLAY_MAGIC1;
+}
 
 static __always_inline int slx_forward(__u32 dir) {
   /* Unconfigured peer: hand the packet to the local stack rather than lose it. */
@@ -252,6 +299,10 @@ static __always_inline int slx_segment(struct xdp_md *ctx, const struct slx_pars
   __u32 dir = m->dir & 1;
   struct slx_env env = {.stats = bpf_map_lookup_elem(&stats, &zero)};
   if (!env.stats || !pol) return slx_forward(dir);
+  if (cls == SL_CLASS_SERVER_SEG) {
+    env.ctx = ctx;
+    env.replayed = slx_is_replay(ctx);
+  }
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
   struct sl_pkt pkt;

@@ -46,7 +46,9 @@
   X(tarpit_silent)                 \
   X(caps_rate)                     \
   X(caps_flows)                    \
-  X(caps_evicted)
+  X(caps_evicted)                  \
+  X(tarpit_held)                   \
+  X(tarpit_released)
 // struct sl_level_stats
 #define SLUICE_SL_LEVEL_STATS(X) \
   X(syns)                        \

@@ -53,6 +53,19 @@
  *                                                       eviction in caps_evicted); 0 when absent
  *                                                       and not created, or no room
  *
+ *   int sl_env_replayed(SL_ENV *env)                    nonzero when the packet is a held
+ *                                                       tarpit ACK the runner sends through
+ *                                                       again (sl_seq_replay_held), 0 for a
+ *                                                       packet off the wire
+ *   void sl_env_tarpit_hold(SL_ENV *env, const struct sl_flow_key *key, const void *data,
+ *                           __u32 len)                  keep data[0, len) as the flow's held
+ *                                                       ACK (sl_held_frame; a newer one replaces
+ *                                                       it; the runner's table is bounded and
+ *                                                       may forget one)
+ *   void sl_env_tarpit_unhold(SL_ENV *env, const struct sl_flow_key *key)   forget it (also
+ *                                                       called from sl_seq_replay_held, a
+ *                                                       SL_SUBPROG: see SL_SUBPROG_NO_ENV)
+ *
  * and optionally SL_ENV_HEAVY_HASHES, with
  *   void sl_env_heavy_hashes(SL_ENV *env, const struct sl_heavy_sketch *sk,
  *                            const struct sl_flow_key *key, __u64 *h_host, __u64 *h_net)
@@ -60,15 +73,24 @@
  *                                                       sk, from an earlier stage that hashed
  *                                                       them to prefetch the sketch's lines
  * and optionally SL_SUBPROG_NO_ENV: the out-of-line steps (SL_SUBPROG) then take no env, and
- * the one hook they call (sl_env_cap_entry) gets 0 for it. (XDP: handing a BPF global function
- * the address of the caller's env makes the verifier forget the pointers in it, which the
- * callee could have overwritten, and its stack is too short for a copy; its hook reads none.)
+ * the hooks they call (sl_env_cap_entry, sl_env_tarpit_unhold) get 0 for it. (XDP: handing a BPF
+ * global function the address of the caller's env makes the verifier forget the pointers in it,
+ * which the callee could have overwritten, and its stack is too short for a copy; its hook reads
+ * none.)
  *
  * Live flows follow the table: a flow records the generation its level came from
  * (sl_seq_generation: the table's plus the policy's, two counters that only grow, so their sum
  * changes whenever either does). A segment of a flow from another generation looks its sender
  * up once more and takes the level the table and policy give now (sl_seq_relookup); when
  * nothing changed that costs one compare.
+ *
+ * A tarpitted client learns of its release from the data plane: a flow at a server-side tarpit
+ * level keeps the server's last pure ACK as it arrived (sl_seq_tarpit_keep), before its window is
+ * zeroed. After every table or policy change the runner sends each held ACK through the sequence
+ * once more, marked as a replay (sl_env_replayed): a flow still tarpitted drops it; one whose
+ * sender moved off the tarpit lets it go on at the new level (sl_seq_replay_held), so the
+ * client sees the MTA's real window, or the new level's clamp, or is cut, within a control
+ * period instead of at its next zero-window probe.
  */
 #ifndef SLUICE_CORE_SL_SEQUENCE_H
 #define SLUICE_CORE_SL_SEQUENCE_H
@@ -584,6 +606,49 @@ enum sl_verdict sl_seq_cookie_seg(SL_ENV *env, const struct sl_policy *pol, stru
   return SL_VERDICT_TX;
 }
 
+/* A server segment of a flow at a tarpit level: its pure ACKs after the greeting (the answers
+ * to the client's zero-window probes) are kept as they arrived, the newest replacing the last;
+ * a FIN or RST forgets the held one (the connection is ending: an old ACK is no release). */
+SL_INLINE void sl_seq_tarpit_keep(SL_ENV *env, const struct sl_pkt *pkt, void *data,
+                                  const struct sl_flow_key *key, const struct sl_flow_state *fs) {
+  __u32 len = (__u32)pkt->l4_off + pkt->tcp_hlen;
+
+  if ((fs->flags & SL_FLOW_GREETED) == 0) return;
+  if (pkt->tcp_flags & (SL_TCP_FIN | SL_TCP_RST)) {
+    sl_env_tarpit_unhold(env, key);
+    return;
+  }
+  if (pkt->payload_len != 0 || (pkt->tcp_flags & SL_TCP_SYN) != 0 || len > SL_HELD_FRAME_MAX)
+    return;
+  sl_env_tarpit_hold(env, key, data, len);
+  sl_env_stats(env)->tarpit_held++;
+}
+
+/* A held ACK sent through again (sl_env_replayed), its flow's level looked up afresh: 1 (drop
+ * it, keep holding) while that level still tarpits; else the hold is forgotten, the release
+ * counted in `st`, and 0: the ACK goes on at the new level like any server segment (untouched
+ * when released, clamped at a shaping level, an RST to the server at a block level). A global
+ * function in BPF (verified once, off the server segment's paths). */
+SL_SUBPROG int sl_seq_replay_held(SL_SUBPROG_ENV_PARAM struct sl_stats *st,
+                                  const struct sl_policy *pol, const struct sl_flow_key *key,
+                                  __u32 level) {
+  SL_SUBPROG_ENV_INIT
+  const struct sl_profile *prof;
+
+  if (st == 0 || pol == 0 || key == 0) return 1;
+  if (level != 0 && level < pol->nlevels && level < SL_MAX_LEVELS) {
+    /* The mask changes nothing but shows the verifier the bound (as in sl_seq_segment). */
+    SL_VERIFIER_OPAQUE(level);
+    level &= SL_MAX_LEVELS - 1;
+    prof = &pol->profiles[level];
+    if (prof->tarpit != SL_TARPIT_NONE && prof->block == SL_BLOCK_NONE && prof->observe == 0)
+      return 1;
+  }
+  sl_env_tarpit_unhold(env, key);
+  st->tarpit_released++;
+  return 0;
+}
+
 /* CLIENT_SEG / SERVER_SEG. No flow: PASS untouched (a client segment, when the policy has a
  * stateless tarpit: sl_seq_cookie_seg). A flow from another generation: its sender
  * looked up again (sl_seq_relookup). A flow at level 0 (released) or at a level the policy no
@@ -605,7 +670,11 @@ SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *po
 
   out->flow = flow;
   out->level = 0;
-  if (flow == 0) { /* a clean flow: no state, untouched */
+  if (flow == 0) {                           /* a clean flow: no state, untouched */
+    if (SL_UNLIKELY(sl_env_replayed(env))) { /* a held ACK whose connection is gone */
+      sl_env_tarpit_unhold(env, key);
+      return SL_VERDICT_DROP;
+    }
     if (SL_UNLIKELY(pol->tarpit_cookies != 0) && cls == SL_CLASS_CLIENT_SEG)
       return sl_seq_cookie_seg(env, pol, pkt, data, data_end, key, out);
     return SL_VERDICT_PASS;
@@ -621,6 +690,9 @@ SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *po
   if (SL_UNLIKELY(fs->gen != gen)) sl_seq_relookup(env, pol, key, fs, gen);
   level = fs->level;
   out->level = level;
+  if (SL_UNLIKELY(sl_env_replayed(env)) &&
+      sl_seq_replay_held(SL_SUBPROG_ENV_ARG(env) sl_env_stats(env), pol, key, level) != 0)
+    return SL_VERDICT_DROP;
   if (SL_UNLIKELY(level == 0 || level >= pol->nlevels || level >= SL_MAX_LEVELS))
     return sl_seq_unshaped(env, flow, fs);
   /* level < SL_MAX_LEVELS (a power of two): the mask changes nothing, but shows the BPF verifier
@@ -633,9 +705,10 @@ SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *po
     return sl_seq_segment_rare(env, prof, pkt, data, data_end, cls, flow, fs, ls, out);
   /* A coin only where the level drops segments (sl_chance_ppm(x, 0) is false for every x). */
   coin = (prof->server_drop_ppm | prof->client_drop_ppm) != 0 ? sl_env_random(env) : 0;
-  if (cls == SL_CLASS_SERVER_SEG)
+  if (cls == SL_CLASS_SERVER_SEG) {
+    if (SL_UNLIKELY(prof->tarpit != SL_TARPIT_NONE)) sl_seq_tarpit_keep(env, pkt, data, key, fs);
     v = sl_act_server_seg(prof, fs, pkt, data_end, coin);
-  else
+  } else
     v = sl_act_client_seg(prof, fs, pkt, data_end, coin);
   sl_env_flow_touch(env, flow);
   if (v == SL_VERDICT_DROP)

@@ -197,6 +197,19 @@ SL_STATIC_ASSERT(sizeof(struct sl_flow_key) == 40, "sl_flow_key layout");
 #define SL_FLOW_CAP_HOST 0x10 /* counted in its sender address's open flows (sl_caps.h) */
 #define SL_FLOW_CAP_NET 0x20  /* counted in its sender network's open flows */
 
+/* A server-side tarpit's last pure ACK to its client, kept as it arrived (window untouched) so
+ * that the data plane can send it on when the sender is released (sl_sequence.h,
+ * sl_seq_tarpit_keep): the client learns its window at once instead of at its next zero-window
+ * probe, which may be two minutes away. Headers only: a pure ACK is l4_off + tcp_hlen bytes, at
+ * most 14 + 2 VLAN tags + a 60-byte IPv4 header + 60 bytes of TCP; longer ones are not kept. */
+#define SL_HELD_FRAME_MAX 160
+struct sl_held_frame {
+  __u16 len; /* bytes[0, len) is the frame */
+  __u8 pad[6];
+  __u8 bytes[SL_HELD_FRAME_MAX];
+};
+SL_STATIC_ASSERT(sizeof(struct sl_held_frame) == 168, "sl_held_frame layout");
+
 /* State of a shaped flow. Clean flows have none. */
 struct sl_flow_state {
   __u64 created_ns;
@@ -259,7 +272,11 @@ struct sl_stats {
   __u64 caps_flows;   /* over the open flows of the sender's address or network */
   __u64 caps_evicted; /* caps entries pushed out of a full bucket of a runner's caps table
                          (their senders start afresh); the XDP map's LRU evicts uncounted */
+  /* The server-side tarpit's held ACKs (sl_held_frame). */
+  __u64 tarpit_held;     /* server ACKs kept to release their client later */
+  __u64 tarpit_released; /* held ACKs sent on because their sender's level moved off the
+                            tarpit (allowlisted, cleared, another level) */
 };
-SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 14 * 8, "sl_stats layout");
+SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 16 * 8, "sl_stats layout");
 
 #endif /* SLUICE_CORE_SL_SHARED_H */

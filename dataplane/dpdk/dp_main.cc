@@ -188,6 +188,7 @@ int run(int argc, char **argv) {
                                " mbufs of " + std::to_string(room) +
                                " bytes: " + rte_strerror(rte_errno) +
                                " (lower --pacer-size, or give EAL more memory with -m)");
+    wc.replay_pool = pool;  // held tarpit ACKs sent on after a change come from the same pool
 
     std::vector<Worker *> raw;
     for (unsigned i = 0; i < lcores; ++i) {

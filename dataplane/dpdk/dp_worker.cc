@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 namespace sluice::dataplane {
@@ -45,7 +46,8 @@ Worker::Worker(uint32_t rcu_id, uint16_t outside_port, uint16_t inside_port, uin
       pub_(pub),
       pipe_(cfg.flows),
       pacer_(cfg.pacer, now_ns),
-      rng_(rte_rand() | 1) {}
+      rng_(rte_rand() | 1),
+      replay_pool_(cfg.replay_pool) {}
 
 Worker::~Worker() {
   for (int s = 0; s < 2; ++s) {
@@ -178,8 +180,49 @@ uint32_t Worker::poll_once(uint64_t now_ns) {
   return total;
 }
 
+uint32_t Worker::replay_held(uint64_t now_ns) {
+  const PolicyBox *pol = pub_.policy();
+  const RepTable *rep = pub_.rep();
+  const uint32_t gen = (rep != nullptr ? rep->generation() : 0) + pol->policy.generation;
+  if (gen == replayed_gen_) return 0;
+  replayed_gen_ = gen;
+  if (replay_pool_ == nullptr) return 0;
+  pipe_.held_acks().copy_all(replaying_);
+  uint32_t sent = 0;
+  for (const HeldFrames::Held &h : replaying_) {
+    rte_mbuf *m = rte_pktmbuf_alloc(replay_pool_);
+    if (m == nullptr) break;  // the next change tries again; the probes still work meanwhile
+    auto *data = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(m, h.frame.len));
+    if (data == nullptr) {
+      rte_pktmbuf_free(m);
+      break;
+    }
+    std::memcpy(data, h.frame.bytes, h.frame.len);
+    const PacketResult r = pipe_.replay_held(data, h.frame.len, now_ns, pol->policy, rep);
+    if (r.cls != SL_CLASS_SERVER_SEG) pipe_.held_acks().unhold(h.key, pipe_.flows().hash(h.key));
+    switch (r.verdict) {
+      case SL_VERDICT_PASS:
+        send(SL_DIR_FROM_OUTSIDE, m);  // on to the client, as the server's segment would go
+        ++sent;
+        break;
+      case SL_VERDICT_TX:
+        trim_to_reply(m, r.tx_len);
+        send(SL_DIR_FROM_INSIDE, m);  // an RST back to the server
+        ++sent;
+        break;
+      default:
+        rte_pktmbuf_free(m);
+        break;
+    }
+  }
+  flush(SL_DIR_FROM_OUTSIDE);
+  flush(SL_DIR_FROM_INSIDE);
+  return sent;
+}
+
 void Worker::control_tick(uint64_t now_ns) {
   pipe_.expire(now_ns, 256);
+  replay_held(now_ns);
   const uint32_t req = flows_req_.load(std::memory_order_acquire);
   if (req != flows_done_.load(std::memory_order_relaxed)) {
     flows_out_.clear();

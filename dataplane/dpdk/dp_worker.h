@@ -16,6 +16,7 @@
 #include "pipeline.h"
 
 struct rte_mbuf;
+struct rte_mempool;
 
 namespace sluice::dataplane {
 
@@ -30,6 +31,9 @@ struct WorkerConfig {
   // segment of an SMTP dialogue usually comes within a few hundred microseconds.
   uint32_t idle_sleep_us = 0;
   uint32_t busy_poll_us = 500;
+  // Where a held tarpit ACK's frame is built when it is sent on (replay_held); null: held ACKs
+  // are never sent, and a released client resumes at its own next zero-window probe.
+  rte_mempool *replay_pool = nullptr;
 };
 
 struct PortCounters {
@@ -63,9 +67,13 @@ class alignas(RTE_CACHE_LINE_SIZE) Worker {
   // One iteration: an RX burst from each port, processed and sent, then due pacer releases.
   // Returns the packets received.
   uint32_t poll_once(uint64_t now_ns);
-  // Expiry and mailbox (the loop calls this every kControlEvery iterations or kControlPeriodNs,
-  // whichever comes first).
+  // Expiry, held tarpit ACKs after a table or policy change (replay_held) and the mailbox (the
+  // loop calls this every kControlEvery iterations or kControlPeriodNs, whichever comes first).
   void control_tick(uint64_t now_ns);
+  // When the table or the policy changed since the last call: every held tarpit ACK sent
+  // through the sequence again (Pipeline::replay_held), to the client when its sender left the
+  // tarpit, to the server when it became an RST. Returns the frames sent.
+  uint32_t replay_held(uint64_t now_ns);
   // The lcore loop until *quit becomes true. Clock: TSC.
   void run(const std::atomic<bool> &quit);
 
@@ -105,6 +113,9 @@ class alignas(RTE_CACHE_LINE_SIZE) Worker {
   uint64_t iterations_ = 0;
   uint64_t last_control_ns_ = 0;
   uint64_t rng_;
+  rte_mempool *replay_pool_;
+  uint32_t replayed_gen_ = 0;                // the generation held ACKs were last replayed at
+  std::vector<HeldFrames::Held> replaying_;  // their copies during a replay (kept: no allocation)
 
   std::atomic<uint32_t> flows_req_{0}, flows_done_{0};
   size_t flows_skip_ = 0, flows_limit_ = 0, flows_skipped_ = 0;

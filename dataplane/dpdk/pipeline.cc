@@ -63,6 +63,31 @@ sl_verdict Pipeline::on_syn_or_unseen(PreparedPacket &pp, uint64_t now_ns, const
   return r.verdict;
 }
 
+PacketResult Pipeline::replay_held(uint8_t *data, uint32_t len, uint64_t now_ns,
+                                   const sl_policy &policy, const RepTable *rep) {
+  PreparedPacket pp;
+  pp.out = PacketResult{};
+  count_packets(SL_DIR_FROM_INSIDE, 1);  // as the XDP program counts it: a packet from inside
+  if (prepare(data, len, len, SL_DIR_FROM_INSIDE, policy, rep, pp) != SL_CLASS_SERVER_SEG) {
+    // The policy no longer watches this connection (its port or its server): nothing to
+    // release; the client goes on at its next probe, which the data plane leaves alone.
+    pp.out.verdict = SL_VERDICT_DROP;
+    return pp.out;
+  }
+  SeqEnv env{&flows_, &stats_, rep,     pp.hash, now_ns,     nullptr,
+             0,       nullptr, nullptr, nullptr, caps_.get()};
+  env.held = &held_acks_;
+  env.replayed = true;
+  sl_seq_out out;
+  sl_verdict v = sl_seq_segment(&env, &policy, &pp.pkt, pp.data, pp.end, pp.cls, &pp.key, &out);
+  if (v == SL_VERDICT_DELAY) v = SL_VERDICT_PASS;
+  pp.out.verdict = v;
+  pp.out.cls = pp.cls;
+  pp.out.level = static_cast<uint8_t>(out.level);
+  if (v == SL_VERDICT_TX) pp.out.tx_len = out.tx_len;
+  return pp.out;
+}
+
 void Pipeline::on_held(const PacketResult &r) {
   if (FlowEntry *e = flows_.at(r.flow_idx, r.flow_gen)) {
     e->pending++;

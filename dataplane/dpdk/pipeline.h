@@ -23,6 +23,7 @@
 #include "core/sl_parse.h"
 #include "core/sl_shared.h"
 #include "flow_table.h"
+#include "held_frames.h"
 #include "heavy_merge.h"
 #include "heavy_seqlock.h"
 #include "rep_table.h"
@@ -53,6 +54,8 @@ struct SeqEnv {
   std::atomic<uint32_t> *heavy_seq;  // the table's seqlock counters (heavy_seqlock.h)
   sl_caps_table *caps;               // this lcore's caps table (null in stage 1)
   const __u64 *heavy_hashes = nullptr;  // stage 1's sl_heavy_hashes of a SYN's client, or null
+  HeldFrames *held = nullptr;           // this lcore's held tarpit ACKs (server segments)
+  bool replayed = false;                // the packet is a held ACK sent through again
 };
 
 }  // namespace sluice::dataplane
@@ -138,6 +141,19 @@ SL_INLINE void sl_env_heavy_hashes(SL_ENV *env, const sl_heavy_sketch *sk, const
     return;
   }
   sl_heavy_hashes(sk->seed, key, h_host, h_net);
+}
+
+SL_INLINE int sl_env_replayed(SL_ENV *env) {
+  return env->replayed ? 1 : 0;
+}
+
+SL_INLINE void sl_env_tarpit_hold(SL_ENV *env, const sl_flow_key *key, const void *data,
+                                  __u32 len) {
+  env->held->hold(*key, env->hash, data, len);
+}
+
+SL_INLINE void sl_env_tarpit_unhold(SL_ENV *env, const sl_flow_key *key) {
+  env->held->unhold(*key, env->hash);
 }
 
 #include "core/sl_sequence.h"
@@ -233,6 +249,15 @@ class Pipeline {
     return finish(pp, now_ns, &rng, 0, policy, rep);
   }
 
+  // A held tarpit ACK (held_frames.h) sent through the sequence again, in place, as a server
+  // segment marked as a replay: DROP while its sender is still tarpitted (or its connection is
+  // gone), else the verdict of the sender's new level (PASS: send it to the client; TX: the
+  // reply, tx_len bytes, to the server). Never DELAY: an ACK that releases goes at once.
+  PacketResult replay_held(uint8_t *data, uint32_t len, uint64_t now_ns, const sl_policy &policy,
+                           const RepTable *rep);
+  HeldFrames &held_acks() { return held_acks_; }
+  const HeldFrames &held_acks() const { return held_acks_; }
+
   // The pacer accepted a DELAY packet of this flow / released one.
   void on_held(const PacketResult &r);
   void on_released(uint32_t flow_idx, uint32_t flow_gen);
@@ -271,6 +296,7 @@ class Pipeline {
   std::unique_ptr<sl_heavy_table> heavy_table_;
   std::unique_ptr<std::atomic<uint32_t>[]> heavy_seq_;  // one per bucket of heavy_table_
   std::unique_ptr<sl_caps_table> caps_;
+  HeldFrames held_acks_;
   sl_stats stats_{};
   PipelineExtraStats extra_{};
 };
@@ -316,6 +342,7 @@ __attribute__((always_inline)) inline sl_verdict Pipeline::finish(PreparedPacket
   PacketResult &r = pp.out;
   SeqEnv env{&flows_, &stats_, rep,     pp.hash, now_ns,     rng,
              rnd,     nullptr, nullptr, nullptr, caps_.get()};
+  env.held = &held_acks_;
   sl_seq_out out;
   // The verdict lives in a local (and is returned in a register): GCC otherwise tested verdict
   // and class with one 8-byte load just after two 4-byte stores to them, a store-forwarding

@@ -21,6 +21,12 @@
 #include <string>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include <cstring>
+
+#include "common/packet_builder.h"
 #include "common/privileged.h"
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/bpffs.h"
@@ -55,6 +61,22 @@ std::pair<int, std::string> run(const std::string &cmd) {
   const int rc = pclose(p);
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
 }
+
+// A scratch folder that holds the instance's saved state ($SLUICE_XDP_STATE_DIR is DIR/state
+// while it lives), removed with everything in it at the end of the test.
+struct Scratch {
+  std::string dir;
+  explicit Scratch(std::string d) : dir(std::move(d)) {
+    std::filesystem::create_directories(dir);
+    setenv("SLUICE_XDP_STATE_DIR", (dir + "/state").c_str(), 1);
+  }
+  ~Scratch() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  Scratch(const Scratch &) = delete;
+  Scratch &operator=(const Scratch &) = delete;
+};
 
 class XdpRig : public ::testing::Test {
  protected:
@@ -131,6 +153,16 @@ class XdpRig : public ::testing::Test {
     std::string r = out;
     while (!r.empty() && (r.back() == '\n' || r.back() == '\r')) r.pop_back();
     return r;
+  }
+
+  // Native XDP on both ports, with the pass program on the far ends (a veth delivers a
+  // redirected frame only to a peer that runs XDP): sluice-xdp attach's status and output.
+  std::pair<int, std::string> attach_native() {
+    if (sh("ip netns exec " + nsc + " " + bin + " peer-pass --dev c0") != 0 ||
+        sh("ip netns exec " + nss + " " + bin + " peer-pass --dev s0") != 0)
+      return {-1, "peer-pass failed"};
+    return run(bin + " attach --outside " + out_if + " --inside " + in_if + " --name " + name +
+               " --mode native");
   }
 
   uint32_t xdp_prog(const std::string &ifname) {
@@ -219,21 +251,11 @@ TEST_F(XdpRig, NativeModeForwardsWithPassProgramsOnThePeers) {
 // Native XDP on the veth pair: SYNs from the client's namespace are counted on the wire; one
 // address above the threshold is listed with its /24, the addresses of one SYN are not.
 TEST_F(XdpRig, NativeModeCountsHeavySendersOnTheWire) {
-  const std::string tmp = "/tmp/sluice-xdp-heavy-" + id;
-  std::filesystem::create_directories(tmp);
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{tmp};
-  ASSERT_EQ(sh("ip netns exec " + nsc + " " + bin + " peer-pass --dev c0"), 0);
-  ASSERT_EQ(sh("ip netns exec " + nss + " " + bin + " peer-pass --dev s0"), 0);
+  const Scratch scratch("/tmp/sluice-xdp-heavy-" + id);
+  const std::string &tmp = scratch.dir;
   for (int a = 11; a <= 15; a++)
     ASSERT_EQ(sh("ip -n " + nsc + " addr add 198.18.0." + std::to_string(a) + "/24 dev c0"), 0);
-  auto [rc, out] = run(bin + " attach --outside " + out_if + " --inside " + in_if + " --name " +
-                       name + " --mode native");
+  auto [rc, out] = attach_native();
   ASSERT_EQ(rc, 0) << out;
   {
     std::ofstream pf(tmp + "/policy.ini");
@@ -353,16 +375,8 @@ reputation::Snapshot client_table(int32_t score) {
 }
 
 TEST_F(XdpRig, LiveTableDeltaAndPolicyUpdatesShapeRealConnections) {
-  const std::string tmp = "/tmp/sluice-xdp-test-" + id;
-  std::filesystem::create_directories(tmp);
-  setenv("SLUICE_XDP_STATE_DIR", (tmp + "/state").c_str(), 1);
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{tmp};
+  const Scratch scratch("/tmp/sluice-xdp-test-" + id);
+  const std::string &tmp = scratch.dir;
   const std::string env = "SLUICE_XDP_STATE_DIR=" + tmp + "/state ";
   // Everything after attach is sluicectl's (sluice-xdp attaches, detaches and shows status).
   const std::string ctl = env + SLUICECTL_BIN + " --dataplane xdp:" + name + " dataplane ";
@@ -419,17 +433,120 @@ TEST_F(XdpRig, LiveTableDeltaAndPolicyUpdatesShapeRealConnections) {
   EXPECT_FALSE(std::filesystem::exists(tmp + "/state/" + name)) << "saved table left behind";
 }
 
-TEST_F(XdpRig, ControlPlaneClientDrivesTheInstance) {
-  const std::string tmp = "/tmp/sluice-xdp-client-" + id;
-  std::filesystem::create_directories(tmp);
-  setenv("SLUICE_XDP_STATE_DIR", (tmp + "/state").c_str(), 1);
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
+// A server-side tarpit's held ACK (core/sl_sequence.h, sl_seq_tarpit_keep) goes to the client
+// as soon as a table change releases the sender: sluicectl's `table load` sends it through the
+// inside program again (release_held, live frames), on native XDP with pass programs on the
+// far ends. While the sender is still tarpitted the program drops it and keeps it held.
+TEST_F(XdpRig, AHeldTarpitAckReachesTheClientWhenATableReleasesItsSender) {
+  const Scratch scratch("/tmp/sluice-xdp-held-" + id);
+  const std::string &tmp = scratch.dir;
+  const std::string ctl = "SLUICE_XDP_STATE_DIR=" + tmp + "/state " + SLUICECTL_BIN +
+                          " --dataplane xdp:" + name + " dataplane ";
+  auto [rc, out] = attach_native();
+  ASSERT_EQ(rc, 0) << out;
+  {
+    std::ofstream pf(tmp + "/policy.ini");
+    pf << "[smtp]\nports = 2525\n"
+          "[level.1]\nname = tarpit\nthreshold = 3\ntarpit = server\n";
+  }
+  std::tie(rc, out) = run(ctl + "policy set " + tmp + "/policy.ini");
+  ASSERT_EQ(rc, 0) << out;
+
+  // The server's ACK (198.18.0.2:2525 -> 198.18.0.1:40000, window 29200) of a tarpitted flow,
+  // held, and the flow (greeted) at level 1 from an older generation.
+  namespace t = sluice::testing;
+  const t::Bytes ack = t::PacketBuilder()
+                           .eth_src({0x02, 0, 0x5e, 0, 0, 0x02})
+                           .eth_dst({0x02, 0, 0x5e, 0, 0, 0x01})
+                           .ipv4("198.18.0.2", "198.18.0.1")
+                           .tcp(2525, 40000)
+                           .flags(t::kAck)
+                           .seq(1000)
+                           .ack(2000)
+                           .window(29200)
+                           .build();
+  sl_flow_key key{};
+  key.family = SL_AF_INET;
+  const uint8_t client[4] = {198, 18, 0, 1}, server[4] = {198, 18, 0, 2};
+  std::memcpy(key.client, client, 4);
+  std::memcpy(key.server, server, 4);
+  key.client_port = htons(40000);
+  key.server_port = htons(2525);
+  sl_flow_state st{};
+  st.level = 1;
+  st.flags = SL_FLOW_SYNACK_SEEN | SL_FLOW_GREETED;
+  st.client_wscale = st.server_wscale = 0xff;
+  sl_held_frame held{};
+  held.len = static_cast<uint16_t>(ack.size());
+  std::memcpy(held.bytes, ack.data(), ack.size());
+  const int flows_fd = bpf_obj_get((pin_dir(name) + "/flows").c_str());
+  const int held_fd = bpf_obj_get((pin_dir(name) + "/held").c_str());
+  ASSERT_GE(flows_fd, 0);
+  ASSERT_GE(held_fd, 0);
+  struct Fds {
+    int a, b;
+    ~Fds() {
+      close(a);
+      close(b);
     }
-  } cleanup{tmp};
+  } fds{flows_fd, held_fd};
+  ASSERT_EQ(bpf_map_update_elem(flows_fd, &key, &st, BPF_ANY), 0);
+  ASSERT_EQ(bpf_map_update_elem(held_fd, &key, &held, BPF_ANY), 0);
+
+  // Still tarpitted (score 5): the table load sends the ACK through, the program drops it.
+  client_table(5).save(tmp + "/tarpit.snap");
+  std::tie(rc, out) = run(ctl + "table load " + tmp + "/tarpit.snap");
+  ASSERT_EQ(rc, 0) << out;
+  sl_held_frame still{};
+  EXPECT_EQ(bpf_map_lookup_elem(held_fd, &key, &still), 0) << "a tarpitted flow's ACK stays held";
+  EXPECT_EQ(status(name).stats.tarpit_released, 0u);
+  sl_flow_state after{};
+  ASSERT_EQ(bpf_map_lookup_elem(flows_fd, &key, &after), 0);
+  EXPECT_EQ(after.level, 1) << "looked up again: still the tarpit";
+
+  // Released (score 0): the ACK leaves by the outside port as it was held; a capture on the
+  // client's end (bounded: 10 s) prints the first frame from the server's port.
+  const std::string capture = tmp + "/capture.hex", ready = tmp + "/capture.ready";
+  const std::string py =
+      "import socket,sys\n"
+      "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW,socket.htons(3))\n"
+      "s.bind(('c0',0));s.settimeout(8);open(sys.argv[2],'w').close()\n"
+      "while True:\n"
+      " f,a=s.recvfrom(4096)\n"
+      " if a[2]!=socket.PACKET_OUTGOING and f[12:14]==b'\\x08\\x00' and f[34:36]==b'\\x09\\xdd':\n"
+      "  open(sys.argv[1],'w').write(f.hex());break\n";
+  const pid_t cap = fork();
+  if (cap == 0) {
+    execlp("ip", "ip", "netns", "exec", nsc.c_str(), "timeout", "10", "python3", "-c", py.c_str(),
+           capture.c_str(), ready.c_str(), static_cast<char *>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(cap, 0);
+  for (int i = 0; i < 500 && !std::filesystem::exists(ready); i++) usleep(20 * 1000);
+  ASSERT_TRUE(std::filesystem::exists(ready)) << "the capture did not start";
+  client_table(0).save(tmp + "/clean.snap");
+  std::tie(rc, out) = run(ctl + "table load " + tmp + "/clean.snap");
+  ASSERT_EQ(rc, 0) << out;
+  int wst = 0;
+  waitpid(cap, &wst, 0);
+  std::string got;
+  std::ifstream(capture) >> got;
+  static const char *hexd = "0123456789abcdef";
+  std::string want;
+  for (uint8_t b : ack) {
+    want += hexd[b >> 4];
+    want += hexd[b & 15];
+  }
+  EXPECT_EQ(got, want) << "the held ACK, with the server's window, reached the client";
+  EXPECT_NE(bpf_map_lookup_elem(held_fd, &key, &still), 0) << "a released ACK is forgotten";
+  EXPECT_EQ(status(name).stats.tarpit_released, 1u);
+  ASSERT_EQ(bpf_map_lookup_elem(flows_fd, &key, &after), 0);
+  EXPECT_EQ(after.level, 0) << "the flow is released";
+}
+
+TEST_F(XdpRig, ControlPlaneClientDrivesTheInstance) {
+  const Scratch scratch("/tmp/sluice-xdp-client-" + id);
+  const std::string &tmp = scratch.dir;
   EXPECT_THROW(control::connect_dataplane("xdp:" + name), control::DataplaneError);
   const auto [rc, out] = run(bin + " attach --outside " + out_if + " --inside " + in_if +
                              " --name " + name + " --mode generic");

@@ -5,6 +5,8 @@
 //   emitted bytes identical; the flow state left behind identical (timestamps aside).
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "common/privileged.h"
 #include "core/fixtures.h"
 #include "core/native_pipeline.h"
@@ -82,12 +84,21 @@ TEST_P(XdpFixtureTable, MatchesExpectationsAndNativeRunner) {
     ASSERT_EQ(bpf_map_update_elem(x.obj.map_fd("caps"), &cap_key[i], &e, BPF_ANY), 0);
   }
 
+  if (has_key && f.held_before) {
+    sl_held_frame h{};
+    h.len = static_cast<uint16_t>(f.held_before->size());
+    std::memcpy(h.bytes, f.held_before->data(), f.held_before->size());
+    ASSERT_EQ(bpf_map_update_elem(x.obj.map_fd("held"), &key, &h, BPF_ANY), 0);
+  }
+
   if (f.input.size() < 14) {
     // The kernel refuses to run XDP on less than an Ethernet header (and never receives one).
     EXPECT_THROW(x.outside(f.input), Error) << f.description;
     return;
   }
-  const TestRunResult r = f.dir == SL_DIR_FROM_OUTSIDE ? x.outside(f.input) : x.inside(f.input);
+  const TestRunResult r = f.replayed                     ? x.inside_replayed(f.input)
+                          : f.dir == SL_DIR_FROM_OUTSIDE ? x.outside(f.input)
+                                                         : x.inside(f.input);
   EXPECT_EQ(r.action, xdp_action_for(f.expected_verdict)) << f.description;
   if (f.expected_verdict != SL_VERDICT_DROP) {
     EXPECT_EQ(r.output, f.expected_output) << f.description;
@@ -110,6 +121,16 @@ TEST_P(XdpFixtureTable, MatchesExpectationsAndNativeRunner) {
     const bool found = bpf_map_lookup_elem(x.obj.map_fd("caps"), &cap_key[i], &e) == 0;
     EXPECT_EQ(found ? e.flows : 0u, **cap_after[i])
         << f.description << (i == 0 ? ": address" : ": network");
+  }
+
+  if (has_key) {
+    sl_held_frame h{};
+    const bool held = bpf_map_lookup_elem(x.obj.map_fd("held"), &key, &h) == 0;
+    EXPECT_EQ(held, f.held_after.has_value()) << f.description << ": a held ACK after it";
+    if (held && f.held_after) {
+      EXPECT_EQ(std::vector<uint8_t>(h.bytes, h.bytes + h.len), *f.held_after)
+          << f.description << ": the held ACK, as it arrived";
+    }
   }
 
   if (has_key) {

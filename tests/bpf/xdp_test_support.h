@@ -75,6 +75,10 @@ struct LoadedXdp {
   TestRunResult inside(const std::vector<uint8_t> &f) {
     return test_run(obj.prog_fd(Program::inside), f);
   }
+  // A held tarpit ACK sent through the inside program again (the replay marker as metadata).
+  TestRunResult inside_replayed(const std::vector<uint8_t> &f) {
+    return test_run_replayed(obj.prog_fd(Program::inside), f);
+  }
   sl_stats stats_sum() {
     const int ncpu = libbpf_num_possible_cpus();
     std::vector<sl_stats> per(static_cast<size_t>(ncpu));
@@ -96,6 +100,7 @@ struct LoadedXdp {
     clear("host4_0", 4);
     clear("host6_0", 16);
     clear("caps", sizeof(sl_heavy_key));
+    clear("held", sizeof(sl_flow_key));
     const int ncpu = libbpf_num_possible_cpus();
     std::vector<sl_stats> zero_stats(static_cast<size_t>(ncpu));
     uint32_t zero = 0;

@@ -70,6 +70,8 @@ inline std::set<std::string> documented_stats_keys(bool with_lcores) {
                              "caps_rate",
                              "caps_flows",
                              "caps_evicted",
+                             "tarpit_held",
+                             "tarpit_released",
                              "flows",
                              "flow_capacity",
                              "flow_inserts",

@@ -128,8 +128,8 @@ std::vector<uint8_t> syn_from(uint16_t port) {
 
 // The client's address and network entries, in use now (the native runner's clock is 1) and
 // holding `flows` open flows each.
-NativeCaps live_caps(uint32_t flows) {
-  NativeCaps caps;
+NativeState live_caps(uint32_t flows) {
+  NativeState caps;
   caps.host = sl_cap_entry{};
   caps.host->touched_ns = 1;
   caps.host->flows = flows;
@@ -143,7 +143,7 @@ NativeCaps live_caps(uint32_t flows) {
 TEST(CapsSequence, ASendersThirdConnectionWaitsForOneToClose) {
   const sl_policy pol = fixture_policy(FixturePolicy::kCapped);
   const sl_rep_value listed{3, 0};
-  NativeCaps caps = live_caps(0);
+  NativeState caps = live_caps(0);
   std::optional<sl_flow_state> flows[3];
   sl_verdict verdicts[3];
   for (int i = 0; i < 3; i++) {
@@ -153,7 +153,7 @@ TEST(CapsSequence, ASendersThirdConnectionWaitsForOneToClose) {
                           listed, std::nullopt, 0, SIZE_MAX, caps);
     verdicts[i] = r.verdict;
     flows[i] = r.flow_after;
-    caps = r.caps_after;
+    caps = r.state_after;
   }
   EXPECT_EQ(verdicts[0], SL_VERDICT_PASS);
   EXPECT_EQ(verdicts[1], SL_VERDICT_PASS);
@@ -172,20 +172,20 @@ TEST(CapsSequence, ASendersThirdConnectionWaitsForOneToClose) {
                        .build();
   const FixtureResult closed =
       run_native_packet(fin, SL_DIR_FROM_OUTSIDE, pol, listed, flows[0], 0, SIZE_MAX, caps);
-  caps = closed.caps_after;
+  caps = closed.state_after;
   EXPECT_EQ(caps.host->flows, 1u);
   ASSERT_TRUE(closed.flow_after.has_value());
   EXPECT_EQ(closed.flow_after->flags & (SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET), 0)
       << "released once: a second FIN releases nothing";
   const FixtureResult again = run_native_packet(fin, SL_DIR_FROM_OUTSIDE, pol, listed,
                                                 closed.flow_after, 0, SIZE_MAX, caps);
-  EXPECT_EQ(again.caps_after.host->flows, 1u);
+  EXPECT_EQ(again.state_after.host->flows, 1u);
 
   caps.host->tat = 0;
   const FixtureResult fourth = run_native_packet(syn_from(40003), SL_DIR_FROM_OUTSIDE, pol, listed,
                                                  std::nullopt, 0, SIZE_MAX, caps);
   EXPECT_EQ(fourth.verdict, SL_VERDICT_PASS);
-  EXPECT_EQ(fourth.caps_after.host->flows, 2u);
+  EXPECT_EQ(fourth.state_after.host->flows, 2u);
 }
 
 // A SYN the caps admit is counted at once; when its flow cannot be stored (no room), the count
@@ -193,7 +193,7 @@ TEST(CapsSequence, ASendersThirdConnectionWaitsForOneToClose) {
 TEST(CapsSequence, AnAdmittedSynWhoseFlowIsNotStoredLeavesNoCount) {
   const sl_policy pol = fixture_policy(FixturePolicy::kCapped);
   const sl_rep_value listed{3, 0};
-  NativeCaps caps = live_caps(1);
+  NativeState caps = live_caps(1);
   const auto syn = syn_from(40000);
   caps.no_flow_room = true;
   const FixtureResult full =
@@ -201,16 +201,16 @@ TEST(CapsSequence, AnAdmittedSynWhoseFlowIsNotStoredLeavesNoCount) {
   EXPECT_EQ(full.verdict, SL_VERDICT_PASS) << "forwarded, as any SYN without room for its flow";
   EXPECT_EQ(full.stats.flow_table_full, 1u);
   EXPECT_FALSE(full.flow_after.has_value());
-  ASSERT_TRUE(full.caps_after.host.has_value() && full.caps_after.net.has_value());
-  EXPECT_EQ(full.caps_after.host->flows, 1u);
-  EXPECT_EQ(full.caps_after.net->flows, 1u);
-  EXPECT_NE(full.caps_after.host->tat, 0u) << "the rate was taken: the SYN was sent on";
+  ASSERT_TRUE(full.state_after.host.has_value() && full.state_after.net.has_value());
+  EXPECT_EQ(full.state_after.host->flows, 1u);
+  EXPECT_EQ(full.state_after.net->flows, 1u);
+  EXPECT_NE(full.state_after.host->tat, 0u) << "the rate was taken: the SYN was sent on";
 
   caps.no_flow_room = false;
   const FixtureResult stored =
       run_native_packet(syn, SL_DIR_FROM_OUTSIDE, pol, listed, std::nullopt, 0, SIZE_MAX, caps);
-  EXPECT_EQ(stored.caps_after.host->flows, 2u);
-  EXPECT_EQ(stored.caps_after.net->flows, 2u);
+  EXPECT_EQ(stored.state_after.host->flows, 2u);
+  EXPECT_EQ(stored.state_after.net->flows, 2u);
   ASSERT_TRUE(stored.flow_after.has_value());
   EXPECT_EQ(stored.flow_after->flags & (SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET),
             SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET);

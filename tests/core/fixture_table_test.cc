@@ -35,12 +35,16 @@ TEST_P(FixtureTable, NativeRunnerGivesTheExpectedResult) {
   EXPECT_EQ(hex(r.output), hex(f.expected_output));
   expect_same_flow(r.flow_after, f.expected_flow_after);
   if (f.cap_host_flows_after) {
-    EXPECT_EQ(r.caps_after.host.value_or(sl_cap_entry{}).flows, *f.cap_host_flows_after)
+    EXPECT_EQ(r.state_after.host.value_or(sl_cap_entry{}).flows, *f.cap_host_flows_after)
         << "the address's open flows";
   }
   if (f.cap_net_flows_after) {
-    EXPECT_EQ(r.caps_after.net.value_or(sl_cap_entry{}).flows, *f.cap_net_flows_after)
+    EXPECT_EQ(r.state_after.net.value_or(sl_cap_entry{}).flows, *f.cap_net_flows_after)
         << "the network's open flows";
+  }
+  EXPECT_EQ(r.state_after.held.has_value(), f.held_after.has_value()) << "a held ACK after it";
+  if (r.state_after.held && f.held_after) {
+    EXPECT_EQ(hex(*r.state_after.held), hex(*f.held_after)) << "the held ACK, as it arrived";
   }
   // The flow's level is the current generation's, unless the packet left it alone.
   if (r.flow_after) {
@@ -91,6 +95,10 @@ TEST_P(FixtureTable, CountsWhatItDid) {
   EXPECT_EQ(r.stats.caps_rate, over_rate ? 1u : 0u);
   EXPECT_EQ(r.stats.caps_flows, capped && !over_rate ? 1u : 0u);
   EXPECT_EQ(r.stats.caps_evicted, 0u);
+  // A held ACK is counted when kept and when sent on; a replay's drop (still tarpitted, or its
+  // connection gone) is no packet dropped off the wire.
+  EXPECT_EQ(r.stats.tarpit_held, !f.replayed && f.held_after ? 1u : 0u);
+  EXPECT_EQ(r.stats.tarpit_released, f.replayed && f.expected_verdict != SL_VERDICT_DROP ? 1u : 0u);
   if (f.out_of_scope) {
     EXPECT_EQ(f.expected_class, SL_CLASS_OTHER);
     EXPECT_EQ(r.stats.lookups, 0u) << "an out-of-scope sender is not looked up";
@@ -106,7 +114,7 @@ TEST_P(FixtureTable, CountsWhatItDid) {
   // forwards every packet unchanged.
   const uint32_t level = r.flow_after ? r.flow_after->level : 0;
   EXPECT_EQ(dropped + r.stats.unseen_dropped + r.stats.tarpit_silent,
-            f.expected_verdict == SL_VERDICT_DROP ? 1u : (observing ? dropped : 0u));
+            f.expected_verdict == SL_VERDICT_DROP && !f.replayed ? 1u : (observing ? dropped : 0u));
   EXPECT_EQ(rst, f.expected_verdict == SL_VERDICT_TX && !tarpit_tx ? 1u : (observing ? rst : 0u));
   EXPECT_EQ(observed, observing && level != 0 ? 1u : 0u);
   if (observing) {

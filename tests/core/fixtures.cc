@@ -263,6 +263,16 @@ class Table {
     f.cap_net_flows_after = net_after;
   }
 
+  // The fixture added last leaves its input held for its flow (CoreFixture::held_after).
+  void holds() { fixtures_.back().held_after = fixtures_.back().input; }
+  // The fixture added last starts with `frame` held for its flow.
+  void held_before(Bytes frame) { fixtures_.back().held_before = std::move(frame); }
+  // The fixture added last is its flow's held ACK sent through again (CoreFixture::replayed).
+  void replayed() {
+    fixtures_.back().replayed = true;
+    fixtures_.back().held_before = fixtures_.back().input;
+  }
+
   std::vector<CoreFixture> take() { return std::move(fixtures_); }
 
  private:
@@ -472,6 +482,7 @@ void server_segments(Table &t) {
   t.add("tarpit after the greeting gives a zero window", server_seg(s2c4(), 29200).build(), kIn,
         SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 0).build(), std::nullopt,
         flow(3, after_synack | SL_FLOW_GREETED), flow(3, after_synack | SL_FLOW_GREETED));
+  t.holds();  // kept to release the client later (tarpit_release)
 
   t.add("delay level returns DELAY with the window clamped",
         server_seg(s2c4(), 29200).payload(kGreeting).build(), kIn, SL_CLASS_SERVER_SEG,
@@ -852,6 +863,7 @@ void live_flows(Table &t) {
   t.add("throttled flow escalated to tarpit gets a zero window", server_ack, kIn,
         SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 0).build(), rep(8),
         flow(1, greeted), flow(3, greeted));
+  t.holds();
   t.add("released flow is clamped again after its sender is listed again", server_ack, kIn,
         SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 2048).build(), rep(3),
         flow(0, greeted), flow(1, greeted));
@@ -1174,6 +1186,72 @@ void aggregate_caps(Table &t) {
   t.under(FixturePolicy::kStandard);
 }
 
+// A server-side tarpit releases its client itself (sl_seq_tarpit_keep, sl_seq_replay_held): the
+// server's pure ACKs after the greeting are held as they arrived; after a table or policy
+// change the held ACK is sent through again, dropped while the sender is still tarpitted, else
+// acted on at the sender's new level.
+void tarpit_release(Table &t) {
+  const uint8_t greeted = SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN | SL_FLOW_GREETED;
+  const Bytes ack = server_seg(s2c4(), 29200).flags(kAck).build();
+  const Bytes ack6 = server_seg(s2c6(), 29200).flags(kAck).build();
+  const Bytes fin = server_seg(s2c4(), 29200).flags(kAck | kFin).build();
+
+  t.add("tarpitted flow's server ACK is held as it arrived and goes out with a zero window", ack,
+        kIn, SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 0).flags(kAck).build(),
+        std::nullopt, flow(3, greeted), flow(3, greeted));
+  t.holds();
+  t.add("tarpitted flow's IPv6 server ACK is held as it arrived", ack6, kIn, SL_CLASS_SERVER_SEG,
+        SL_VERDICT_PASS, server_seg(s2c6(), 0).flags(kAck).build(), std::nullopt, flow(3, greeted),
+        flow(3, greeted));
+  t.holds();
+  t.add("tarpitted flow's newer server ACK replaces the held one", ack, kIn, SL_CLASS_SERVER_SEG,
+        SL_VERDICT_PASS, server_seg(s2c4(), 0).flags(kAck).build(), std::nullopt, flow(3, greeted),
+        flow(3, greeted));
+  t.held_before(server_seg(s2c4(), 512).flags(kAck).build());
+  t.holds();
+  t.add("tarpitted flow's server FIN forgets the held ACK", fin, kIn, SL_CLASS_SERVER_SEG,
+        SL_VERDICT_PASS, server_seg(s2c4(), 0).flags(kAck | kFin).build(), std::nullopt,
+        flow(3, greeted), flow(3, greeted | SL_FLOW_CLOSING));
+  t.held_before(ack);
+  t.add("tarpitted flow's server ACK before the greeting is not held", ack, kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 2048).flags(kAck).build(),
+        std::nullopt, flow(3, SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN),
+        flow(3, SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN));
+  t.add("throttled flow's server ACK is not held", ack, kIn, SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
+        server_seg(s2c4(), 2048).flags(kAck).build(), std::nullopt, flow(1, greeted),
+        flow(1, greeted));
+
+  t.add("held ACK sent again while nothing changed is dropped and stays held", ack, kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_DROP, {}, rep(8), flow(3, greeted), flow(3, greeted));
+  t.replayed();
+  t.holds();
+  t.add("held ACK whose connection is gone is dropped and forgotten", ack, kIn, SL_CLASS_SERVER_SEG,
+        SL_VERDICT_DROP, {}, rep(8), std::nullopt, std::nullopt);
+  t.replayed();
+  t.generation_changed(true);
+  t.add("held ACK of a sender still tarpitted after a table change is dropped and stays held", ack,
+        kIn, SL_CLASS_SERVER_SEG, SL_VERDICT_DROP, {}, rep(8), flow(3, greeted), flow(3, greeted));
+  t.replayed();
+  t.holds();
+  t.add("held ACK of an allowlisted sender goes out with the server's window", ack, kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, ack, rep(8, SL_REP_ALLOW), flow(3, greeted),
+        flow(0, greeted));
+  t.replayed();
+  t.add("held IPv6 ACK of a cleared sender goes out with the server's window", ack6, kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, ack6, std::nullopt, flow(3, greeted),
+        flow(0, greeted));
+  t.replayed();
+  t.add("held ACK of a sender moved to level 1 goes out with that level's window", ack, kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS, server_seg(s2c4(), 2048).flags(kAck).build(), rep(3),
+        flow(3, greeted), flow(1, greeted));
+  t.replayed();
+  t.add("held ACK of a sender escalated to block becomes an RST to the server", ack, kIn,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_TX, rst_to_server4(kClientIsn + 1).build(), rep(10),
+        flow(3, greeted), flow(5, greeted | SL_FLOW_CLOSING));
+  t.replayed();
+  t.generation_changed(false);
+}
+
 std::vector<CoreFixture> make_fixtures() {
   Table t;
   not_smtp(t);
@@ -1191,6 +1269,7 @@ std::vector<CoreFixture> make_fixtures() {
   server_scope(t);
   stateless_tarpit(t);
   aggregate_caps(t);
+  tarpit_release(t);
   return t.take();
 }
 

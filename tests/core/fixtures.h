@@ -89,6 +89,14 @@ struct CoreFixture {
   // an absent entry reads).
   std::optional<sl_cap_entry> cap_host_before, cap_net_before;
   std::optional<uint32_t> cap_host_flows_after, cap_net_flows_after;
+  // A server-side tarpit's held ACK (core/sl_sequence.h, sl_seq_tarpit_keep): the frame the
+  // runner holds for the fixture's flow before the packet (seeded), and after it (nullopt:
+  // none held).
+  std::optional<std::vector<uint8_t>> held_before, held_after;
+  // The input is the flow's held ACK, sent through again by the runner after a table or policy
+  // change (sl_env_replayed; held_before is the input): sluice-dp's lcore replays it, the XDP
+  // runner marks it with the replay metadata.
+  bool replayed = false;
 };
 
 const std::vector<CoreFixture> &core_fixtures();

@@ -101,7 +101,7 @@ SL_CHECK_OFFSET(sl_level_stats, dropped, 32);
 SL_CHECK_OFFSET(sl_level_stats, rst_sent, 40);
 SL_CHECK_OFFSET(sl_level_stats, observed, 48);
 
-static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 14 * 8);
+static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 16 * 8);
 SL_CHECK_OFFSET(sl_stats, packets, 0);
 SL_CHECK_OFFSET(sl_stats, smtp, 16);
 SL_CHECK_OFFSET(sl_stats, malformed, 32);
@@ -123,6 +123,9 @@ SL_CHECK_OFFSET(sl_stats, tarpit_silent, 144 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, caps_rate, 152 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, caps_flows, 160 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, caps_evicted, 168 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, tarpit_held, 176 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, tarpit_released, 184 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_held_frame, bytes, 8);
 
 // Wire headers: exact on-the-wire offsets.
 SL_CHECK_OFFSET(sl_ipv4, saddr, 12);

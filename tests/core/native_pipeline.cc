@@ -26,6 +26,10 @@ struct NativeEnv {
   // entry of each kind is the whole table).
   bool cap_used[2];
   sl_cap_entry cap[2];
+  // The flow's held tarpit ACK (one flow, so one slot), and whether the packet is one sent
+  // through again.
+  bool replayed;
+  std::optional<std::vector<uint8_t>> held;
 };
 
 }  // namespace
@@ -92,6 +96,19 @@ SL_INLINE sl_cap_entry *sl_env_cap_entry(SL_ENV *env, const sl_heavy_key *key, i
   return &env->cap[i];
 }
 
+SL_INLINE int sl_env_replayed(SL_ENV *env) {
+  return env->replayed ? 1 : 0;
+}
+
+SL_INLINE void sl_env_tarpit_hold(SL_ENV *env, const sl_flow_key *, const void *data, __u32 len) {
+  const auto *b = static_cast<const uint8_t *>(data);
+  env->held = std::vector<uint8_t>(b, b + len);
+}
+
+SL_INLINE void sl_env_tarpit_unhold(SL_ENV *env, const sl_flow_key *) {
+  env->held.reset();
+}
+
 #include "core/sl_sequence.h"
 
 namespace sluice::testing {
@@ -109,7 +126,7 @@ namespace {
 FixtureResult run_native_env(const std::vector<uint8_t> &input, sl_dir dir, const sl_policy &policy,
                              const std::optional<sl_rep_value> &client_rep,
                              const std::optional<sl_flow_state> &flow_before, uint32_t rnd,
-                             size_t readable, NativeHeavy *heavy, const NativeCaps &caps) {
+                             size_t readable, NativeHeavy *heavy, const NativeState &caps) {
   FixtureResult r;
   // The readable part in an exactly sized heap copy: ASan reports any access past it. The rest
   // of the frame stays in `input`, out of the core's reach, as fragments are.
@@ -135,6 +152,8 @@ FixtureResult run_native_env(const std::vector<uint8_t> &input, sl_dir dir, cons
     env.cap_used[i] = seeds[i]->has_value();
     env.cap[i] = seeds[i]->value_or(sl_cap_entry{});
   }
+  env.replayed = caps.replayed;
+  env.held = caps.held;
 
   sl_seq_out out{};
   r.verdict = sl_seq_run(&env, data, data_end, static_cast<uint32_t>(frame_len), dir, &policy,
@@ -161,8 +180,9 @@ FixtureResult run_native_env(const std::vector<uint8_t> &input, sl_dir dir, cons
   // narrowed) as it was: reported, as the data planes' tables still hold it.
   if ((has_key || env.stats.out_of_scope != 0) && env.has_flow) r.flow_after = env.flow;
   r.stats = env.stats;
-  if (env.cap_used[0]) r.caps_after.host = env.cap[0];
-  if (env.cap_used[1]) r.caps_after.net = env.cap[1];
+  if (env.cap_used[0]) r.state_after.host = env.cap[0];
+  if (env.cap_used[1]) r.state_after.net = env.cap[1];
+  r.state_after.held = env.held;
   return r;
 }
 
@@ -172,21 +192,23 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
                                 const sl_policy &policy,
                                 const std::optional<sl_rep_value> &client_rep,
                                 const std::optional<sl_flow_state> &flow_before, uint32_t rnd,
-                                size_t readable, const NativeCaps &caps) {
+                                size_t readable, const NativeState &caps) {
   return run_native_env(input, dir, policy, client_rep, flow_before, rnd, readable, nullptr, caps);
 }
 
 FixtureResult run_native_counted(NativeHeavy &heavy, const std::vector<uint8_t> &input, sl_dir dir,
                                  const sl_policy &policy) {
   return run_native_env(input, dir, policy, std::nullopt, std::nullopt, 0x9e3779b9u, SIZE_MAX,
-                        &heavy, NativeCaps{});
+                        &heavy, NativeState{});
 }
 
 FixtureResult run_native(const CoreFixture &fixture, uint32_t rnd) {
   const sl_policy policy = fixture_policy(fixture.policy);
   return run_native_packet(fixture.input, fixture.dir, policy, fixture.client_rep,
                            seeded_flow(fixture, kNativeTableGeneration + policy.generation), rnd,
-                           SIZE_MAX, NativeCaps{fixture.cap_host_before, fixture.cap_net_before});
+                           SIZE_MAX,
+                           NativeState{fixture.cap_host_before, fixture.cap_net_before, false,
+                                       fixture.replayed, fixture.held_before});
 }
 
 std::optional<sl_flow_state> seeded_flow(const CoreFixture &fixture, uint32_t generation) {
@@ -226,6 +248,8 @@ std::string core_counter_diff(const sl_stats &runner, const sl_stats &native) {
       {"caps_rate", runner.caps_rate, native.caps_rate},
       {"caps_flows", runner.caps_flows, native.caps_flows},
       {"caps_evicted", runner.caps_evicted, native.caps_evicted},
+      {"tarpit_held", runner.tarpit_held, native.tarpit_held},
+      {"tarpit_released", runner.tarpit_released, native.tarpit_released},
   };
   for (int i = 0; i < SL_MAX_LEVELS; i++) {
     const sl_level_stats &a = runner.level[i], &b = native.level[i];

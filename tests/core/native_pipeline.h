@@ -14,13 +14,18 @@
 
 namespace sluice::testing {
 
-// The native runner's caps entries (core/sl_caps.h) for the packet's client: its address's and
-// its network's; nullopt: none.
-struct NativeCaps {
+// The native runner's state besides the flow and the reputation entry: the caps entries
+// (core/sl_caps.h) for the packet's client, its address's and its network's (nullopt: none),
+// and the flow's held tarpit ACK.
+struct NativeState {
   std::optional<sl_cap_entry> host, net;
   // The runner has no room for a new flow (sl_env_flow_insert fails: flow_table_full), as an
   // XDP flow map may refuse an update.
   bool no_flow_room = false;
+  // The packet is a held ACK sent through again (sl_env_replayed).
+  bool replayed = false;
+  // The flow's held ACK (sl_env_tarpit_hold); nullopt: none.
+  std::optional<std::vector<uint8_t>> held;
 };
 
 struct FixtureResult {
@@ -32,7 +37,7 @@ struct FixtureResult {
   std::optional<sl_flow_state> flow_after;
   int parse_result = SL_PARSE_OK;  // what sl_parse returned
   sl_stats stats{};                // what the sequence counted (packets[] aside: the runner's)
-  NativeCaps caps_after;           // the caps entries after the packet
+  NativeState state_after;         // the caps entries and held ACK after the packet
 };
 
 // The fixture with its policy (fixture_policy(fixture.policy)). rnd: the random number for a
@@ -63,7 +68,7 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
                                 const sl_policy &policy,
                                 const std::optional<sl_rep_value> &client_rep,
                                 const std::optional<sl_flow_state> &flow_before, uint32_t rnd,
-                                size_t readable = SIZE_MAX, const NativeCaps &caps = {});
+                                size_t readable = SIZE_MAX, const NativeState &caps = {});
 
 // SYN heavy-hitter state the native runner keeps across packets (run_native_counted): one
 // sketch and one candidate table, as one lcore of sluice-dp has, and a clock the caller sets.

@@ -78,6 +78,7 @@ TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
   WorkerConfig wc;
   wc.flows.max_flows = 64;
   wc.pacer.capacity = 64;
+  wc.replay_pool = testing::test_pool();
   Worker w(0, outside.id, inside.id, 0, wc, pub, kT0);
   const auto before = sluice::testing::seeded_flow(f, generation);
   if (before && has_key) w.pipeline().flows().insert(key, *before, kT0);
@@ -90,10 +91,22 @@ TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
     if (has_key && cap_seed[i]->has_value())
       *sl_caps_table_get(&w.pipeline().caps(), &cap_key[i], 1, &seed_evictions) = **cap_seed[i];
 
+  HeldFrames &held_acks = w.pipeline().held_acks();
+  const uint32_t flow_hash = has_key ? w.pipeline().flows().hash(key) : 0;
+  if (has_key && f.held_before)
+    held_acks.hold(key, flow_hash, f.held_before->data(),
+                   static_cast<uint32_t>(f.held_before->size()));
+
   testing::RingPort &rx = f.dir == SL_DIR_FROM_OUTSIDE ? outside : inside;
   testing::RingPort &other = f.dir == SL_DIR_FROM_OUTSIDE ? inside : outside;
-  rx.inject(f.input);
-  w.poll_once(kT0);
+  if (f.replayed) {
+    // What the lcore's control tick does after a table or policy change.
+    ASSERT_EQ(held_acks.size(), 1u);
+    w.replay_held(kT0);
+  } else {
+    rx.inject(f.input);
+    w.poll_once(kT0);
+  }
   // A held packet leaves after the longest delay a fixture profile has (well within 2 s).
   auto forwarded = other.drain();
   auto back = rx.drain();
@@ -139,6 +152,13 @@ TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
     const sl_cap_entry *c =
         sl_caps_table_get(&w.pipeline().caps(), &cap_key[i], 0, &seed_evictions);
     EXPECT_EQ(c != nullptr ? c->flows : 0u, **cap_after[i]) << (i == 0 ? "address" : "network");
+  }
+
+  const sl_held_frame *h = has_key ? held_acks.find(key, flow_hash) : nullptr;
+  ASSERT_EQ(h != nullptr, f.held_after.has_value()) << "a held ACK after the packet";
+  if (h != nullptr) {
+    EXPECT_EQ(std::vector<uint8_t>(h->bytes, h->bytes + h->len), *f.held_after)
+        << "the held ACK, as it arrived";
   }
 
   const FlowEntry *e = has_key ? w.pipeline().flows().find(key) : nullptr;

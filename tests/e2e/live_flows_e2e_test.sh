@@ -6,7 +6,8 @@
 # policy (scripts/demo-data):
 #   release: the tarpitted sender connects and is held (its EHLO unanswered, the window it sees
 #     0); the sender is allowlisted with a delta (`sluicectl ... dataplane table delta`); the
-#     same connection then gets its EHLO answered and delivers its message;
+#     data plane sends the server's held ACK on (tarpit_released), and the same connection then
+#     gets its EHLO answered and delivers its message;
 #   cut: the throttled sender starts a large upload; the sender is escalated to the block level
 #     (a DROP-list entry, `sluicectl ... dataplane table load`); the same connection is reset.
 #
@@ -91,8 +92,12 @@ client_done
 e2e_check "released connection's EHLO answered" py_check release "r['released']"
 e2e_check "released connection delivered its message" py_check release "r['delivered']"
 e2e_info "released $(e2e_json "$out/release.json" released_after_s) s after the delta"
-e2e_check "the data plane re-looked the flow up" test "$(ctl stats --json | "$E2E_PYTHON" -c \
-  'import json, sys; print(json.load(sys.stdin)["level_changes"])')" -ge 1
+stat() { ctl stats --json | "$E2E_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+e2e_check "the data plane re-looked the flow up" test "$(stat level_changes)" -ge 1
+# The release came from the data plane: it held the server's answer to a zero-window probe and
+# sent it on after the delta (not only at the client's next probe, which backs off to minutes).
+e2e_check "the data plane held the tarpitted connection's ACK" test "$(stat tarpit_held)" -ge 1
+e2e_check "the data plane sent the held ACK on after the delta" test "$(stat tarpit_released)" -ge 1
 
 # ---- cut: the throttled sender is escalated to block in the middle of an upload ---------------
 e2e_check "throttled client uploading" client throttled cut cut --deadline 120

@@ -6,10 +6,13 @@
 //     IPv4 header checksum of an RST reply is valid);
 //   - running the output through again with the same state changes nothing (idempotence);
 //   - a frame whose headers the core can read decides alike whether it reads all of the frame
-//     or only a first part of it (the rest in fragments: XDP multi-buffer).
+//     or only a first part of it (the rest in fragments: XDP multi-buffer);
+//   - a held tarpit ACK is a prefix of the frame as it arrived; one sent through again (a
+//     replay) is never emitted while its flow is still tarpitted.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -47,6 +50,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const sl_dir dir = (data[0] & 1) ? SL_DIR_FROM_INSIDE : SL_DIR_FROM_OUTSIDE;
   const bool stateless = (data[1] & 0x80) != 0;
   const bool changed = (data[1] & 0x40) != 0;
+  // The frame is its flow's held tarpit ACK, sent through again (sl_env_replayed): runners
+  // replay frames only as arriving from inside.
+  NativeState state;
+  if ((data[1] & 0x20) != 0 && dir == SL_DIR_FROM_INSIDE) {
+    state.replayed = true;
+    state.held = std::vector<uint8_t>(data + kFuzzHeaderSize, data + size);
+  }
   const uint32_t level = (data[1] & 0x07) % SL_MAX_LEVELS;
   uint32_t rnd;
   std::memcpy(&rnd, data + 2, sizeof(rnd));
@@ -73,7 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t readable = SIZE_MAX;
   if ((rnd >> 30) == 3 && frame.size() > 64)
     readable = frame.size() - ((rnd >> 16) & 0x3fff) % (frame.size() - 64 + 1);
-  const FixtureResult once = run_native_packet(frame, dir, policy, rep, flow, rnd, readable);
+  const FixtureResult once = run_native_packet(frame, dir, policy, rep, flow, rnd, readable, state);
 
   if (once.cls == SL_CLASS_OTHER && once.output != frame) fail("OTHER packet modified");
   if (once.cls == SL_CLASS_UNSEEN &&
@@ -85,7 +95,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if ((once.cls == SL_CLASS_CLIENT_SEG || once.cls == SL_CLASS_SERVER_SEG) && once.flow_after &&
       once.flow_after->level == 0 && once.output != frame)
     fail("released flow's packet modified");
-  if (once.cls != SL_CLASS_UNSEEN && once.output != frame) {
+  // (A replay the core drops is the data plane's own copy of an ACK it forwarded before:
+  // nothing off the wire is lost.)
+  const bool replay_dropped = state.replayed && once.verdict == SL_VERDICT_DROP;
+  if (once.cls != SL_CLASS_UNSEEN && once.output != frame && !replay_dropped) {
     bool observing = true;  // every level of the policy observes
     for (uint32_t l = 1; l < policy.nlevels; l++)
       observing = observing && policy.profiles[l].observe;
@@ -105,6 +118,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       once.flow_after->gen != kNativeTableGeneration + policy.generation)
     fail("flow left with another generation's level");
   if (once.cls == SL_CLASS_UNSEEN && dir != SL_DIR_FROM_OUTSIDE) fail("UNSEEN from inside");
+  if (!state.replayed && once.stats.tarpit_held != 0) {
+    const std::vector<uint8_t> &h = *once.state_after.held;
+    if (h.empty() || h.size() > SL_HELD_FRAME_MAX || h.size() > frame.size() ||
+        !std::equal(h.begin(), h.end(), frame.begin()))
+      fail("held ACK is not the frame as it arrived");
+  }
+  // (Runners send a replay through only while it classifies as a server segment: an ACK the
+  // policy no longer watches is forgotten by them, not sent.)
+  if (state.replayed && once.cls == SL_CLASS_SERVER_SEG && once.verdict != SL_VERDICT_DROP &&
+      once.flow_after) {
+    const uint32_t l = once.flow_after->level;
+    if (l != 0 && l < policy.nlevels && policy.profiles[l].tarpit != SL_TARPIT_NONE &&
+        policy.profiles[l].block == SL_BLOCK_NONE && policy.profiles[l].observe == 0)
+      fail("held ACK sent on while its flow is still tarpitted");
+  }
   if (once.verdict == SL_VERDICT_DROP && !once.output.empty()) fail("DROP emitted bytes");
   if ((once.verdict == SL_VERDICT_PASS || once.verdict == SL_VERDICT_DELAY) &&
       once.output.size() != frame.size())
@@ -124,7 +152,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   if (once.verdict == SL_VERDICT_PASS || once.verdict == SL_VERDICT_DELAY) {
     const FixtureResult twice =
-        run_native_packet(once.output, dir, policy, rep, flow, rnd, readable);
+        run_native_packet(once.output, dir, policy, rep, flow, rnd, readable, state);
     if (twice.output != once.output) fail("rewriting twice differs from once");
     if (twice.cls != once.cls || twice.verdict != once.verdict)
       fail("second pass decided otherwise");
@@ -134,7 +162,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // whole is classified, decided and rewritten alike (a block cannot be escaped by padding a
   // SYN past the readable part).
   if (readable < frame.size() && once.parse_result != SL_PARSE_UNSEEN) {
-    const FixtureResult whole = run_native_packet(frame, dir, policy, rep, flow, rnd);
+    const FixtureResult whole =
+        run_native_packet(frame, dir, policy, rep, flow, rnd, SIZE_MAX, state);
     if (whole.cls != once.cls || whole.verdict != once.verdict)
       fail("a frame cut short decided otherwise than whole");
     if (whole.output != once.output) fail("a frame cut short came out otherwise than whole");

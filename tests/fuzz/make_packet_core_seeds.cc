@@ -30,6 +30,7 @@ int main(int argc, char **argv) {
         if (f.client_rep->score >= policy.thresholds[i]) level = static_cast<uint8_t>(i);
       header[1] = level;
     }
+    if (f.replayed) header[1] = static_cast<uint8_t>(header[1] | 0x20);
     set_fuzz_policy_index(header, static_cast<unsigned>(f.policy));
     const std::string path = std::string(argv[1]) + "/" + fixture_test_name(f.description);
     FILE *out = std::fopen(path.c_str(), "wb");

@@ -67,6 +67,8 @@ bool instance_exists(const std::string &name);
 // The random id drawn when the instance was attached: a detach and a new attach under the same
 // name give another id. Throws if there is no instance of that name.
 uint64_t instance_id(const std::string &name);
+// The ifindex of the instance's inside port (the MTAs' side). Throws if there is no instance.
+uint32_t inside_ifindex(const std::string &name);
 Status status(const std::string &name);  // throws if there is no instance of that name
 
 }  // namespace sluice::xdp

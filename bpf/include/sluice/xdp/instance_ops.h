@@ -49,6 +49,16 @@ uint32_t set_policy(const std::string &name, sl_policy policy);
 uint32_t set_policy_file(const std::string &name, const std::string &path);
 sl_policy get_policy(const std::string &name);
 
+// Sends every held tarpit ACK (the `held` map: core/sl_sequence.h, sl_seq_tarpit_keep) through
+// the inside program again, for real (test_run.h, send_replayed), as if it had just arrived on
+// the inside port: the program drops it while its sender is still tarpitted and otherwise lets
+// it go on at the sender's new level, so a released client learns its window now instead of at
+// its next zero-window probe. An ACK of a connection the policy no longer watches is forgotten.
+// The caller must be in the inside port's network namespace. load_snapshot, apply_delta_file
+// and set_policy call it after their change; a failure there is not theirs (the client is
+// then released at its next probe). Returns the ACKs sent through. Throws Error.
+size_t release_held(const std::string &name);
+
 // Up to `limit` shaped flows.
 std::vector<std::pair<sl_flow_key, sl_flow_state>> list_flows(const std::string &name,
                                                               size_t limit);

@@ -28,6 +28,16 @@
 #ifndef SLX_MAX_CAPS
 #define SLX_MAX_CAPS (64u * 1024)
 #endif
+/* Held ACKs of server-side tarpits (sl_held_frame), LRU: a connection whose ACK was pushed out
+ * is released at its client's next zero-window probe instead. */
+#ifndef SLX_MAX_HELD
+#define SLX_MAX_HELD (16u * 1024)
+#endif
+/* A held ACK sent through the inside program again (instance_ops: release_held) carries these
+ * two words as XDP metadata in front of the frame; nothing off the wire has metadata. */
+#define SLX_REPLAY_META_LEN 8u
+#define SLX_REPLAY_MAGIC0 0x534c5250u /* "SLRP" */
+#define SLX_REPLAY_MAGIC1 0x68656c64u /* "held" */
 /* tbl8 groups: one per /24 that holds a prefix longer than /24. */
 #ifndef SLX_TBL8_GROUPS
 #define SLX_TBL8_GROUPS 16384u

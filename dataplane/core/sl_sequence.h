@@ -608,9 +608,16 @@ enum sl_verdict sl_seq_cookie_seg(SL_ENV *env, const struct sl_policy *pol, stru
 
 /* A server segment of a flow at a tarpit level: its pure ACKs after the greeting (the answers
  * to the client's zero-window probes) are kept as they arrived, the newest replacing the last;
- * a FIN or RST forgets the held one (the connection is ending: an old ACK is no release). */
-SL_INLINE void sl_seq_tarpit_keep(SL_ENV *env, const struct sl_pkt *pkt, void *data,
-                                  const struct sl_flow_key *key, const struct sl_flow_state *fs) {
+ * a FIN or RST forgets the held one (the connection is ending: an old ACK is no release). Out
+ * of line in user space: a tarpitted flow's packets are few, and inlined into sluice-dp's burst
+ * loop its copy made GCC lay out every other path of the loop worse. */
+#if defined(__bpf__)
+SL_INLINE
+#else
+static __attribute__((noinline)) inline
+#endif
+void sl_seq_tarpit_keep(SL_ENV *env, const struct sl_pkt *pkt, void *data,
+                        const struct sl_flow_key *key, const struct sl_flow_state *fs) {
   __u32 len = (__u32)pkt->l4_off + pkt->tcp_hlen;
 
   if ((fs->flags & SL_FLOW_GREETED) == 0) return;

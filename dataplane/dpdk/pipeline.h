@@ -40,7 +40,10 @@ inline uint32_t xorshift32(uint64_t &s) {
 }
 
 // The packet core's environment in sluice-dp (see core/sl_sequence.h), built per packet on the
-// stack (every field a register once inlined).
+// stack (every field a register once inlined). No default member values: each stage sets the
+// fields it uses (Pipeline::prepare only the three sl_seq_classify can read); zeroing the whole
+// struct per frame, which GCC did with `rep stos` once it grew past 96 bytes, cost a quarter of
+// a clean frame.
 struct SeqEnv {
   FlowTable *flows;
   sl_stats *stats;
@@ -53,9 +56,9 @@ struct SeqEnv {
   sl_heavy_table *heavy_table;       // and its candidate table
   std::atomic<uint32_t> *heavy_seq;  // the table's seqlock counters (heavy_seqlock.h)
   sl_caps_table *caps;               // this lcore's caps table (null in stage 1)
-  const __u64 *heavy_hashes = nullptr;  // stage 1's sl_heavy_hashes of a SYN's client, or null
-  HeldFrames *held = nullptr;           // this lcore's held tarpit ACKs (server segments)
-  bool replayed = false;                // the packet is a held ACK sent through again
+  const __u64 *heavy_hashes;         // stage 1's sl_heavy_hashes of a SYN's client, or null
+  HeldFrames *held;                  // this lcore's held tarpit ACKs (server segments)
+  bool replayed;                     // the packet is a held ACK sent through again
 };
 
 }  // namespace sluice::dataplane
@@ -296,9 +299,9 @@ class Pipeline {
   std::unique_ptr<sl_heavy_table> heavy_table_;
   std::unique_ptr<std::atomic<uint32_t>[]> heavy_seq_;  // one per bucket of heavy_table_
   std::unique_ptr<sl_caps_table> caps_;
-  HeldFrames held_acks_;
   sl_stats stats_{};
   PipelineExtraStats extra_{};
+  HeldFrames held_acks_;  // after the counters the packet path writes: off their cache lines
 };
 
 // Always inline: it runs for every frame, SMTP or not, and as a call (GCC declines to inline
@@ -311,7 +314,10 @@ __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, 
                                                                  PreparedPacket &pp) {
   pp.data = data;
   pp.end = data + len;
-  SeqEnv env{&flows_, &stats_, rep, 0, 0, nullptr, 0, nullptr, nullptr, nullptr, nullptr};
+  SeqEnv env;  // classification reads the counters only (sl_env_stats)
+  env.flows = &flows_;
+  env.stats = &stats_;
+  env.rep = rep;
   pp.cls = sl_seq_classify(&env, data, pp.end, frame_len, dir, &policy, &pp.pkt);
   if (pp.cls == SL_CLASS_OTHER || SL_UNLIKELY(pp.cls == SL_CLASS_UNSEEN)) return pp.cls;
   sl_flow_key_make(&pp.pkt, pp.cls, &pp.key);
@@ -340,9 +346,22 @@ __attribute__((always_inline)) inline sl_verdict Pipeline::finish(PreparedPacket
     return on_syn_or_unseen(pp, now_ns, policy, rep);
 
   PacketResult &r = pp.out;
-  SeqEnv env{&flows_, &stats_, rep,     pp.hash, now_ns,     rng,
-             rnd,     nullptr, nullptr, nullptr, caps_.get()};
+  // Field by field: an aggregate initialiser had GCC clear the struct first (`rep stos`).
+  SeqEnv env;
+  env.flows = &flows_;
+  env.stats = &stats_;
+  env.rep = rep;
+  env.hash = pp.hash;
+  env.now_ns = now_ns;
+  env.rng = rng;
+  env.rnd = rnd;
+  env.heavy = nullptr;
+  env.heavy_table = nullptr;
+  env.heavy_seq = nullptr;
+  env.caps = caps_.get();
+  env.heavy_hashes = nullptr;
   env.held = &held_acks_;
+  env.replayed = false;
   sl_seq_out out;
   // The verdict lives in a local (and is returned in a register): GCC otherwise tested verdict
   // and class with one 8-byte load just after two 4-byte stores to them, a store-forwarding

@@ -50,8 +50,17 @@ std::string level_name_of(const control::DataplaneStats *stats, uint32_t level) 
 DecisionLog::DecisionLog(const DecisionLogConfig &config, Explain explain, Clock::time_point now)
     : config_(config), explain_(std::move(explain)), limiter_(config.limits, now) {}
 
+namespace {
+
+// A level's name as a line shows it: with its observe mode said, if it has one.
+std::string level_text(const std::string &name, bool observing) {
+  return observing ? name + " (observe: forwarded unchanged)" : name;
+}
+
+}  // namespace
+
 LogLine DecisionLog::flow_line(const std::string &dataplane, const control::DataplaneFlow &f,
-                               const std::string &level_name, Action action) const {
+                               const std::string &level_name, Action action, bool observing) const {
   std::optional<SenderVerdict> v;
   if (explain_) v = explain_(f.client);
   std::string score = "score unknown";
@@ -68,7 +77,7 @@ LogLine DecisionLog::flow_line(const std::string &dataplane, const control::Data
   LogLine l;
   l.message = fmt::format("{} {} to {}: level {}, {}, data plane {}", verb(action),
                           bracketed(f.client, f.client_port), bracketed(f.server, f.server_port),
-                          level_name, score, sanitize(dataplane));
+                          level_text(level_name, observing), score, sanitize(dataplane));
   l.fields = {{"SLUICE_ACTION", std::string(verb(action))},
               {"SLUICE_SENDER", sanitize(f.client)},
               {"SLUICE_SENDER_PORT", std::to_string(f.client_port)},
@@ -76,6 +85,7 @@ LogLine DecisionLog::flow_line(const std::string &dataplane, const control::Data
               {"SLUICE_SERVER_PORT", std::to_string(f.server_port)},
               {"SLUICE_LEVEL", level_name},
               {"SLUICE_DATAPLANE", sanitize(dataplane)}};
+  if (observing) l.fields.emplace_back("SLUICE_OBSERVE", "1");
   if (v) {
     l.fields.emplace_back("SLUICE_SCORE", std::to_string(v->score));
     l.fields.emplace_back("SLUICE_SOURCES", sources);
@@ -99,7 +109,7 @@ std::vector<LogLine> DecisionLog::observe(const std::string &dataplane,
     if (!p.memory.seen(f)) continue;
     if (!limiter_.admit(f.client, now)) continue;
     const Action a = f.level < actions_.size() ? actions_[f.level] : Action::shape;
-    out.push_back(flow_line(dataplane, f, level_name_of(stats, f.level), a));
+    out.push_back(flow_line(dataplane, f, level_name_of(stats, f.level), a, observing(f.level)));
   }
   p.memory.end_poll(complete);
 
@@ -126,11 +136,12 @@ std::vector<LogLine> DecisionLog::observe(const std::string &dataplane,
         line.message = fmt::format(
             "BLOCK {} connection attempts at level {}: senders not recorded (a blocked SYN keeps "
             "no state), data plane {}",
-            attempts - flowed, name, sanitize(dataplane));
+            attempts - flowed, level_text(name, observing(l)), sanitize(dataplane));
         line.fields = {{"SLUICE_ACTION", "BLOCK"},
                        {"SLUICE_ATTEMPTS", std::to_string(attempts - flowed)},
                        {"SLUICE_LEVEL", name},
                        {"SLUICE_DATAPLANE", sanitize(dataplane)}};
+        if (observing(l)) line.fields.emplace_back("SLUICE_OBSERVE", "1");
         out.push_back(std::move(line));
       }
     }

@@ -7,6 +7,8 @@
 //   senders not recorded (a blocked SYN keeps no state), data plane xdp:sl0 SUPPRESSED 120 decision
 //   log lines in the last 60 s (limits: 1/s per sender, 50/s overall)
 //
+// A level in observe mode (a dry run) is named "level tarpit (observe: forwarded unchanged)".
+//
 // Where the connections come from: each poll hands observe() one data plane's flows
 // (DataplaneClient::flows(): every shaped connection has one, with its level) and its stats.
 // A blocked SYN gets no flow, so blocked attempts are counted from the per-level counters
@@ -70,8 +72,13 @@ class DecisionLog {
   DecisionLog(const DecisionLogConfig &config, Explain explain, Clock::time_point now);
 
   // The policy's actions by level (index = level), when the daemon knows the policy; levels
-  // beyond it (or without it) are SHAPE.
-  void set_level_actions(std::vector<Action> actions) { actions_ = std::move(actions); }
+  // beyond it (or without it) are SHAPE. `observing` (index = level): the level is in observe
+  // mode (decides and counts but forwards unchanged); its lines say so, and a journal field
+  // SLUICE_OBSERVE=1, so a dry run is never read as enforcement.
+  void set_level_actions(std::vector<Action> actions, std::vector<bool> observing = {}) {
+    actions_ = std::move(actions);
+    observing_ = std::move(observing);
+  }
 
   // One poll of one data plane. `complete`: flows holds every flow (not cut at the limit).
   // `stats` (may be null) names the levels and counts blocked attempts. The first stats of a
@@ -95,12 +102,14 @@ class DecisionLog {
     bool have_baseline = false;
   };
   LogLine flow_line(const std::string &dataplane, const control::DataplaneFlow &f,
-                    const std::string &level_name, Action action) const;
+                    const std::string &level_name, Action action, bool observing) const;
+  bool observing(size_t level) const { return level < observing_.size() && observing_[level]; }
 
   DecisionLogConfig config_;
   Explain explain_;
   RateLimiter limiter_;
   std::vector<Action> actions_;
+  std::vector<bool> observing_;
   std::map<std::string, Plane> planes_;
   uint64_t logged_ = 0;
 };

@@ -113,9 +113,12 @@ class ObsModule : public Module, public Observer {
       try {
         const auto policy = dataplane::load_policy(d.config().policy);
         std::vector<decision_log::Action> actions;
-        for (uint32_t l = 0; l < policy.policy.nlevels && l < SL_MAX_LEVELS; ++l)
+        std::vector<bool> observing;
+        for (uint32_t l = 0; l < policy.policy.nlevels && l < SL_MAX_LEVELS; ++l) {
           actions.push_back(decision_log::action_of(policy.policy.profiles[l]));
-        log_->set_level_actions(std::move(actions));
+          observing.push_back(policy.policy.profiles[l].observe != 0);
+        }
+        log_->set_level_actions(std::move(actions), std::move(observing));
       } catch (const std::exception &e) {
         log_warning(std::string("decision log: policy not read, every level logged as SHAPE: ") +
                     e.what());

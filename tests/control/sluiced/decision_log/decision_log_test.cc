@@ -72,6 +72,32 @@ TEST(DecisionLog, OneLinePerNewShapedConnectionInPostscreenWords) {
   EXPECT_EQ(field("SLUICE_ACTION"), "TARPIT");
 }
 
+// A level in observe mode decides and counts but forwards unchanged: its lines say so, in
+// the message and in the journal's fields, so a dry run never reads as enforcement.
+TEST(DecisionLog, AnObservingLevelsLinesSayItForwardedUnchanged) {
+  const Clock::time_point t0{};
+  DecisionLog log(generous(), nullptr, t0);
+  log.set_level_actions({Action::shape, Action::shape, Action::tarpit, Action::block},
+                        {false, false, true, false});
+  const auto stats = three_levels();
+  const auto lines = log.observe(
+      "xdp:a", {flow("198.18.0.10", 40112, 2), flow("198.18.0.11", 40113, 1)}, true, &stats, t0);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].message,
+            "TARPIT [198.18.0.10]:40112 to [198.18.1.2]:25: level tarpit (observe: forwarded "
+            "unchanged), score unknown, data plane xdp:a");
+  EXPECT_EQ(lines[1].message,
+            "SHAPE [198.18.0.11]:40113 to [198.18.1.2]:25: level throttle, score unknown, data "
+            "plane xdp:a");
+  auto has_observe = [](const LogLine &l) {
+    for (const auto &[n, v] : l.fields)
+      if (n == "SLUICE_OBSERVE") return v == "1";
+    return false;
+  };
+  EXPECT_TRUE(has_observe(lines[0]));
+  EXPECT_FALSE(has_observe(lines[1]));
+}
+
 TEST(DecisionLog, AConnectionIsLoggedOnceWhilePollsKeepSeeingIt) {
   const Clock::time_point t0{};
   DecisionLog log(generous(), nullptr, t0);

@@ -380,8 +380,54 @@ sl_policy parse_policy_file(const std::string &path, std::vector<std::string> *w
   }
 }
 
+namespace {
+
+// DIR/level.names: "sluice-level-names INSTANCE_ID GENERATION", then one name per line.
+std::string level_names_path(const std::string &name) {
+  return state_dir(name) + "/level.names";
+}
+
+void save_level_names(const std::string &name, uint32_t generation,
+                      const std::vector<std::string> &names) {
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir(name), ec);
+  const std::string path = level_names_path(name), tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "sluice-level-names " << instance_id(name) << ' ' << generation << '\n';
+    for (const std::string &n : names) out << n << '\n';
+    if (!out) return;  // names are for reports; the policy is set either way
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) std::filesystem::remove(tmp, ec);
+}
+
+}  // namespace
+
 uint32_t set_policy_file(const std::string &name, const std::string &path) {
-  return set_policy(name, parse_policy_file(path));
+  dataplane::PolicyFile pf;
+  try {
+    pf = dataplane::load_policy(path);
+  } catch (const dataplane::PolicyError &e) {
+    throw Error(e.what());
+  }
+  const uint32_t generation = set_policy(name, pf.policy);
+  save_level_names(name, generation, pf.level_names);
+  return generation;
+}
+
+std::vector<std::string> level_names(const std::string &name) {
+  std::ifstream in(level_names_path(name));
+  std::string magic;
+  uint64_t id = 0;
+  uint32_t generation = 0;
+  if (!(in >> magic >> id >> generation) || magic != "sluice-level-names") return {};
+  if (id != instance_id(name) || generation != get_policy(name).generation) return {};
+  std::vector<std::string> names;
+  std::string line;
+  std::getline(in, line);  // the rest of the header line
+  while (names.size() < SL_MAX_LEVELS && std::getline(in, line)) names.push_back(line);
+  return names;
 }
 
 std::vector<std::pair<sl_flow_key, sl_flow_state>> list_flows(const std::string &name,

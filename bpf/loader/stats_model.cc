@@ -51,9 +51,12 @@ stats::DataplaneStats dataplane_stats(const std::string &name) {
   out.totals = st.stats;
   out.flow_table.flows = st.flows;
   out.flow_table.flow_capacity = SLX_MAX_FLOWS;
-  // The policy map has thresholds but no level names (the policy file's names stay with it).
+  // The policy map has thresholds but no level names: those of the file the running policy
+  // came from, when set_policy_file kept them.
   const uint32_t n = pol.nlevels > SL_MAX_LEVELS ? SL_MAX_LEVELS : pol.nlevels;
-  for (uint32_t l = 0; l < n; l++) out.levels.push_back({"", pol.thresholds[l]});
+  const std::vector<std::string> names = level_names(name);
+  for (uint32_t l = 0; l < n; l++)
+    out.levels.push_back({l < names.size() ? names[l] : "", pol.thresholds[l]});
   // Each generation is one policy update (attach starts at 0 with a pass-only policy).
   out.policy.generation = st.policy_generation;
   out.policy.updates = st.policy_generation;

@@ -537,6 +537,30 @@ TEST_F(InstanceOps, PolicyChangesKeepTheCookieKey) {
   EXPECT_EQ(std::memcmp(first.cookie_key, second.cookie_key, sizeof first.cookie_key), 0);
 }
 
+// The policy map holds no names: a policy set from a file keeps its level names for the stats
+// (metrics, the decision log) as long as that policy runs.
+TEST_F(InstanceOps, APolicyFilesLevelNamesNameTheStatsLevelsWhileItRuns) {
+  PinnedInstance inst(name_, 0x5eed);
+  {
+    std::ofstream pf(path("policy.ini"));
+    pf << "[smtp]\nports = 25\n[level.1]\nname = slowed\nthreshold = 3\nwindow_clamp = 2048\n"
+          "[level.2]\nname = refused\nthreshold = 10\nblock = rst\n";
+  }
+  set_policy_file(name_, path("policy.ini"));
+  const auto with = dataplane_stats(name_);
+  ASSERT_EQ(with.levels.size(), 3u);
+  EXPECT_EQ(with.levels[1].name, "slowed");
+  EXPECT_EQ(with.levels[2].name, "refused");
+  EXPECT_EQ(level_names(name_).size(), 3u);
+  // A policy set without a file: the kept names belong to another generation.
+  set_policy(name_, get_policy(name_));
+  EXPECT_TRUE(level_names(name_).empty());
+  EXPECT_EQ(dataplane_stats(name_).levels[1].name, "");
+  // And the next file's names again.
+  set_policy_file(name_, path("policy.ini"));
+  EXPECT_EQ(dataplane_stats(name_).levels[2].name, "refused");
+}
+
 // sluiced checks the running table version and policy generation before every push through
 // running_versions(), which reads neither counters nor flows: it must say what the full stats do,
 // before the first table, after a load and a policy change, and after a delta.

@@ -45,8 +45,14 @@ sl_policy parse_policy_file(const std::string &path, std::vector<std::string> *w
 
 // Replaces the policy; its generation becomes the running one + 1. Returns the new generation.
 uint32_t set_policy(const std::string &name, sl_policy policy);
-// Parses a policy file (docs/policy.md) and sets it.
+// Parses a policy file (docs/policy.md) and sets it; its level names are kept in the state
+// folder (DIR/level.names), tied to this attachment and the new generation, since the policy
+// map holds none.
 uint32_t set_policy_file(const std::string &name, const std::string &path);
+// The running policy's level names (index = level), as its file named them: empty when the
+// running policy did not come from a file through set_policy_file (another generation since,
+// another attachment, nothing saved).
+std::vector<std::string> level_names(const std::string &name);
 sl_policy get_policy(const std::string &name);
 
 // Sends every held tarpit ACK (the `held` map: core/sl_sequence.h, sl_seq_tarpit_keep) through

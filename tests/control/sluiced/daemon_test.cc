@@ -136,6 +136,40 @@ TEST_F(DaemonTest, AnEmptyOrTruncatedGzipDownloadIsRefusedAndTheDataplanesKeepTh
   EXPECT_FALSE(lookup("fake:a", "198.18.0.90"));  // the 80-address list is live
 }
 
+// The state folder stops taking writes while sluiced runs (a full disk, a mount gone read-only;
+// here a file where state/push is and a folder where state/table.snap is, which root cannot
+// write through either): a change whose push needs a file there fails as a push, the data
+// plane keeps its last table whole, the daemon says why; once the folder takes writes again the
+// next sync pushes the table it has.
+TEST_F(DaemonTest, AStateFolderThatStopsTakingWritesFailsPushesUntilItTakesThemAgain) {
+  auto d = make();
+  d->start(false);
+  const std::string state = dir / "state";
+  const uint64_t before = dps["fake:a"]->version();
+  ASSERT_EQ(before, d->table().checksum());
+  std::filesystem::remove_all(state + "/push");
+  dir.write("state/push", "not a folder");
+  std::filesystem::remove(state + "/table.snap");
+  std::filesystem::create_directories(state + "/table.snap/in-the-way");
+
+  dir.write("local.txt", addresses(80));
+  d->refresh_sources(false);
+  EXPECT_NE(d->table().checksum(), before) << "the new list is built";
+  EXPECT_EQ(dps["fake:a"]->version(), before) << "the data plane keeps its last table whole";
+  EXPECT_TRUE(lookup("fake:a", "198.18.0.90"));
+  json st = d->commands().handle({{"cmd", "status"}});
+  EXPECT_EQ(st["dataplanes"][0]["in_sync"], false);
+  EXPECT_THAT(st["dataplanes"][0]["last_error"].get<std::string>(), HasSubstr(state));
+
+  std::filesystem::remove(state + "/push");
+  std::filesystem::remove_all(state + "/table.snap");
+  d->sync_dataplanes(true);
+  EXPECT_EQ(dps["fake:a"]->version(), d->table().checksum());
+  EXPECT_FALSE(lookup("fake:a", "198.18.0.90"));
+  st = d->commands().handle({{"cmd", "status"}});
+  EXPECT_EQ(st["dataplanes"][0]["in_sync"], true);
+}
+
 TEST_F(DaemonTest, SourcesAcceptTakesANameNeverAPath) {
   auto d = make();
   d->start(false);

@@ -46,26 +46,15 @@ sl_verdict Pipeline::on_syn_or_unseen(PreparedPacket &pp, uint64_t now_ns, const
                                       const RepTable *rep) {
   PacketResult &r = pp.out;
   if (pp.cls == SL_CLASS_UNSEEN) {
-    SeqEnv env{&flows_, &stats_, rep,     0,       now_ns,  nullptr, 0,
-               nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, false};
+    SeqEnv env = stage2_env(rep, 0, now_ns, nullptr, 0, false);
     r.verdict = sl_seq_unseen(&env, &policy);
     return r.verdict;
   }
-  SeqEnv env;  // field by field, as in finish()
-  env.flows = &flows_;
-  env.stats = &stats_;
-  env.rep = rep;
-  env.hash = pp.hash;
-  env.now_ns = now_ns;
-  env.rng = nullptr;
-  env.rnd = 0;
+  SeqEnv env = stage2_env(rep, pp.hash, now_ns, nullptr, 0, false);
   env.heavy = heavy_.get();
   env.heavy_table = heavy_table_.get();
   env.heavy_seq = heavy_seq_.get();
-  env.caps = caps_.get();
   env.heavy_hashes = pp.heavy_hashed ? pp.heavy_hashes : nullptr;
-  env.held = &held_acks_;
-  env.replayed = false;
   sl_seq_out out;
   r.verdict = sl_seq_syn(&env, &policy, &pp.pkt, pp.data, pp.end, &pp.key, &out);
   r.level = static_cast<uint8_t>(out.level);
@@ -84,8 +73,7 @@ PacketResult Pipeline::replay_held(uint8_t *data, uint32_t len, uint64_t now_ns,
     pp.out.verdict = SL_VERDICT_DROP;
     return pp.out;
   }
-  SeqEnv env{&flows_, &stats_, rep,     pp.hash,     now_ns,  nullptr,     0,
-             nullptr, nullptr, nullptr, caps_.get(), nullptr, &held_acks_, true};
+  SeqEnv env = stage2_env(rep, pp.hash, now_ns, nullptr, 0, true);
   sl_seq_out out;
   sl_verdict v = sl_seq_segment(&env, &policy, &pp.pkt, pp.data, pp.end, pp.cls, &pp.key, &out);
   if (v == SL_VERDICT_DELAY) v = SL_VERDICT_PASS;

@@ -279,6 +279,29 @@ class Pipeline {
   // rng null: rnd is the random number.
   sl_verdict finish(PreparedPacket &pp, uint64_t now_ns, uint64_t *rng, uint32_t rnd,
                     const sl_policy &policy, const RepTable *rep);
+  // Stage 2's environment for one packet: every field set one by one (an aggregate initialiser
+  // had GCC clear the struct first with `rep stos`, on every SMTP segment); no SYN sketch
+  // (on_syn_or_unseen adds it).
+  __attribute__((always_inline)) SeqEnv stage2_env(const RepTable *rep, uint32_t hash,
+                                                   uint64_t now_ns, uint64_t *rng, uint32_t rnd,
+                                                   bool replayed) {
+    SeqEnv env;
+    env.flows = &flows_;
+    env.stats = &stats_;
+    env.rep = rep;
+    env.hash = hash;
+    env.now_ns = now_ns;
+    env.rng = rng;
+    env.rnd = rnd;
+    env.heavy = nullptr;
+    env.heavy_table = nullptr;
+    env.heavy_seq = nullptr;
+    env.caps = caps_.get();
+    env.heavy_hashes = nullptr;
+    env.held = &held_acks_;
+    env.replayed = replayed;
+    return env;
+  }
   // An inbound SYN or an UNSEEN packet (out of line: rare).
   sl_verdict on_syn_or_unseen(PreparedPacket &pp, uint64_t now_ns, const sl_policy &policy,
                               const RepTable *rep);
@@ -346,22 +369,7 @@ __attribute__((always_inline)) inline sl_verdict Pipeline::finish(PreparedPacket
     return on_syn_or_unseen(pp, now_ns, policy, rep);
 
   PacketResult &r = pp.out;
-  // Field by field: an aggregate initialiser had GCC clear the struct first (`rep stos`).
-  SeqEnv env;
-  env.flows = &flows_;
-  env.stats = &stats_;
-  env.rep = rep;
-  env.hash = pp.hash;
-  env.now_ns = now_ns;
-  env.rng = rng;
-  env.rnd = rnd;
-  env.heavy = nullptr;
-  env.heavy_table = nullptr;
-  env.heavy_seq = nullptr;
-  env.caps = caps_.get();
-  env.heavy_hashes = nullptr;
-  env.held = &held_acks_;
-  env.replayed = false;
+  SeqEnv env = stage2_env(rep, pp.hash, now_ns, rng, rnd, false);
   sl_seq_out out;
   // The verdict lives in a local (and is returned in a register): GCC otherwise tested verdict
   // and class with one 8-byte load just after two 4-byte stores to them, a store-forwarding

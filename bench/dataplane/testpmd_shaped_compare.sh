@@ -22,6 +22,12 @@
 # non-SMTP <= 1.1x io and <= 1.0x 5tswap. The machine, the build and the lcore placement are
 # printed first.
 #
+# With AB_BUILD=DIR in the environment, a fourth program joins every set: DIR's sluice-dp (another
+# build of sluice, e.g. an older revision, with its own sluicectl building its own table) on the
+# same captures and policy. The result adds the paired ratio BUILD_DIR's cycles per packet over
+# DIR's (DIR's rate over BUILD_DIR's, set by set: above 1 means BUILD_DIR is slower) with its
+# interval, and the stopping rule then waits for that interval too.
+#
 # With FLOWS > 1 the captures hold that many connections of the client, their segments
 # interleaved (shaped_flow_pcap.py --flows), 512/FLOWS segments each (at least 32): consecutive
 # packets belong to different flows. net_pcap keeps the whole capture in mbufs, so FLOWS stays
@@ -38,7 +44,8 @@
 #   bench/dataplane/testpmd_shaped_compare.sh BUILD_DIR [SECONDS] [MIN_SETS] [FLOWS] [PORT]
 #   defaults: 6 s, 6 sets (at least 6), 1 flow, port 25; in the environment MAX_SETS (default
 #   15) and CI_PCT (default 3)
-# BUILD_DIR holds dataplane/sluice-dp and control/sluicectl/sluicectl (a Release build).
+# BUILD_DIR (and AB_BUILD) holds dataplane/sluice-dp and control/sluicectl/sluicectl (a Release
+# build).
 # Needs root (EAL). Unique --file-prefix values; runtime dirs and temp files removed on exit.
 set -euo pipefail
 build=${1:?usage: $0 BUILD_DIR [SECONDS] [MIN_SETS] [FLOWS] [PORT]}
@@ -61,6 +68,11 @@ frames=$((flows * segments))
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=testpmd_lib.sh
 . "$root/bench/dataplane/testpmd_lib.sh"
+ab_build=${AB_BUILD:-}
+if [[ -n $ab_build ]]; then
+  require_build "$ab_build"
+  dp_b=$dp ctl_b=$ctl
+fi
 require_build "$build"
 stats_py=$root/bench/dataplane/rate_stats.py
 tag=sluice_scmp_$$
@@ -79,6 +91,9 @@ python3 "$root/bench/dataplane/shaped_flow_pcap.py" "$work/outside.pcap" "$work/
   --client 198.18.1.20 --segments "$segments" --flows "$flows" \
   --server-port "$port" "${pcap_args[@]}"
 "$ctl" table build --sources "$root/scripts/demo-data/sources.ini" --output "$work/table" >/dev/null
+if [[ -n $ab_build ]]; then
+  "$ctl_b" table build --sources "$root/scripts/demo-data/sources.ini" --output "$work/table_b" >/dev/null
+fi
 cat >"$work/policy.ini" <<'EOF'
 # Clamp only: every server->client packet of the flow is rewritten, none is delayed.
 [smtp]
@@ -101,13 +116,14 @@ run_testpmd() {
   rm -rf "/var/run/dpdk/${tag}_tp"
 }
 
-# sluice-dp: one lcore (1), rate from its own counters once a second. Also checks that the
-# flow is shaped: level 1's rewritten counter must grow with the packets.
-stats() { "$ctl" --dataplane "dpdk:$sock" dataplane stats --json; }
+# run_sluice DP CTL TABLE: sluice-dp on one lcore (1), rate from its own counters once a second.
+# Also checks that the flow is shaped: level 1's rewritten counter must grow with the packets.
 run_sluice() {
+  local dp=$1 ctl=$2 table=$3
+  stats() { "$ctl" --dataplane "dpdk:$sock" dataplane stats --json; }
   "$dp" --no-huge --no-pci -m 512 -l 1 "${vdevs[@]}" --file-prefix "${tag}_dp" --log-level=3 \
     -- --outside net_pcap0 --inside net_pcap1 --control "$sock" --burst 32 \
-    --pacer-size $((1024 + 2 * frames)) --flow-table-size $((4096 + 2 * flows)) --table "$work/table" --policy "$work/policy.ini" \
+    --pacer-size $((1024 + 2 * frames)) --flow-table-size $((4096 + 2 * flows)) --table "$table" --policy "$work/policy.ini" \
     >"$work/dp.log" 2>&1 &
   pid=$!
   sleep 2
@@ -130,25 +146,37 @@ run_sluice() {
 
 machine_facts "$build"
 echo "lcores: testpmd main lcore 0 on CPU 0, forwarding lcore 1 on CPU 1; sluice-dp its one lcore on CPU 1"
+[[ -z $ab_build ]] || echo "A/B: sluice-dp of $build against sluice-dp of $ab_build"
 echo "traffic: $flows flow(s), port $port, $frames frames per port; $secs s per run"
 # ratio A B: A / B to 4 decimals ("inf" when B is 0).
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.4f", a / b; else print "inf"}'; }
-io=() swap=() sls=() r_io=() r_swap=()
+io=() swap=() sls=() r_io=() r_swap=() sls_b=() r_ab=()
 progs=(io 5tswap sluice)
+[[ -z $ab_build ]] || progs+=(sluice_b)
+np=${#progs[@]}
 verdict="stopped at MAX_SETS=$max_sets before the interval was within +-${ci_pct}%"
 for ((set = 1; set <= max_sets; set++)); do
-  for ((j = 0; j < 3; j++)); do
-    case ${progs[(set + j) % 3]} in
+  for ((j = 0; j < np; j++)); do
+    case ${progs[(set + j) % np]} in
       io) tio=$(run_testpmd io) ;;
       5tswap) tsw=$(run_testpmd 5tswap) ;;
-      sluice) sl=$(run_sluice) ;;
+      sluice) sl=$(run_sluice "$dp" "$ctl" "$work/table") ;;
+      sluice_b) slb=$(run_sluice "$dp_b" "$ctl_b" "$work/table_b") ;;
     esac
   done
   a=$(ratio "$tio" "$sl") b=$(ratio "$tsw" "$sl")
   printf 'set %d: testpmd io %s, testpmd 5tswap %s, sluice-dp %s packets/s; ratios %sx (io), %sx (5tswap)\n' \
     "$set" "$tio" "$tsw" "$sl" "$a" "$b"
   io+=("$tio") swap+=("$tsw") sls+=("$sl") r_io+=("$a") r_swap+=("$b")
-  if ((set >= min_sets)) && "$stats_py" --check "$ci_pct" "${r_io[@]}" >/dev/null &&
+  ab_ok=true
+  if [[ -n $ab_build ]]; then
+    c=$(ratio "$slb" "$sl")
+    printf 'set %d: sluice-dp of AB_BUILD %s packets/s; A/B %sx (cycles per packet, BUILD_DIR over AB_BUILD)\n' \
+      "$set" "$slb" "$c"
+    sls_b+=("$slb") r_ab+=("$c")
+    "$stats_py" --check "$ci_pct" "${r_ab[@]}" >/dev/null || ab_ok=false
+  fi
+  if ((set >= min_sets)) && $ab_ok && "$stats_py" --check "$ci_pct" "${r_io[@]}" >/dev/null &&
     "$stats_py" --check "$ci_pct" "${r_swap[@]}" >/dev/null; then
     verdict="both intervals within +-${ci_pct}% of their medians after $set sets"
     break
@@ -172,4 +200,9 @@ echo "== $what, $flows flow(s): $verdict"
 }
 ci_line "sluice-dp / testpmd io (cycles per packet)" "${r_io[@]}"
 ci_line "sluice-dp / testpmd 5tswap" "${r_swap[@]}"
+if [[ -n $ab_build ]]; then
+  # shellcheck disable=SC2046 # one word per rate
+  ci_line "sluice-dp of AB_BUILD, Mpackets/s" $(mpps "${sls_b[@]}")
+  ci_line "A/B: sluice-dp of BUILD_DIR / of AB_BUILD (cycles per packet)" "${r_ab[@]}"
+fi
 echo "goal: $goal"

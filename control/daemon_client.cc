@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,25 +26,11 @@ std::string daemon_socket_path(const std::optional<std::string> &flag) {
 
 DaemonClient::DaemonClient(std::string socket_path, std::chrono::milliseconds timeout)
     : path_(std::move(socket_path)), timeout_(timeout) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path_.empty() || path_.size() >= sizeof(addr.sun_path))
-    throw DaemonError("sluiced socket path empty or too long: " + path_);
-  std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
-  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd_ < 0) throw DaemonError(std::string("socket: ") + std::strerror(errno));
-  const auto deadline = Clock::now() + timeout_;
-  for (;;) {
-    if (::connect(fd_, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0) break;
-    if (errno == EAGAIN && Clock::now() < deadline) {
-      ::usleep(10000);
-      continue;
-    }
-    const std::string err = errno == EAGAIN ? "timed out" : std::strerror(errno);
-    ::close(fd_);
-    throw DaemonError("cannot connect to sluiced at " + path_ + " (" + err +
+  std::string why;
+  fd_ = proto::connect_unix(path_, Clock::now() + timeout_, why);
+  if (fd_ < 0)
+    throw DaemonError("cannot connect to sluiced at " + path_ + " (" + why +
                       "); is sluiced running? (--daemon PATH or SLUICE_DAEMON)");
-  }
 }
 
 DaemonClient::~DaemonClient() {

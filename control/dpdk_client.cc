@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,25 +39,11 @@ int open_regular(const std::string &path) {
 
 DpdkClient::DpdkClient(std::string socket_path, std::chrono::milliseconds timeout)
     : path_(std::move(socket_path)), timeout_(timeout) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path_.size() >= sizeof(addr.sun_path)) throw DataplaneError("socket path too long: " + path_);
-  std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
-  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd_ < 0) throw DataplaneError("socket: " + std::string(strerror(errno)));
-  const auto deadline = Clock::now() + timeout_;
-  for (;;) {
-    if (::connect(fd_, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0) break;
-    // A full backlog: sluice-dp is alive but busy; retry until the deadline.
-    if (errno == EAGAIN && Clock::now() < deadline) {
-      ::usleep(10000);
-      continue;
-    }
-    const std::string err = errno == EAGAIN ? "timed out" : strerror(errno);
-    ::close(fd_);
-    throw DataplaneError("dpdk:" + path_ + ": cannot connect (" + err +
+  std::string why;
+  fd_ = proto::connect_unix(path_, Clock::now() + timeout_, why);
+  if (fd_ < 0)
+    throw DataplaneError("dpdk:" + path_ + ": cannot connect (" + why +
                          "); is sluice-dp running with --control " + path_ + "?");
-  }
 }
 
 DpdkClient::~DpdkClient() {

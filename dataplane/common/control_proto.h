@@ -7,12 +7,14 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +35,36 @@ inline bool wait_ready(int fd, short events, std::chrono::steady_clock::time_poi
     const int r = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 60000)));
     if (r > 0) return true;
     if (r < 0 && errno != EINTR) return false;
+  }
+}
+
+// A non-blocking stream socket connected to the Unix socket at `path`, or -1 with `why` set:
+// "path empty or too long", "timed out" or the error. A full backlog (EAGAIN: the server is
+// alive but busy) is retried every 10 ms until the deadline. Both clients' connect (sluice-dp's,
+// sluiced's); each words its own error around `why`.
+inline int connect_unix(const std::string &path, std::chrono::steady_clock::time_point deadline,
+                        std::string &why) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+    why = "path empty or too long";
+    return -1;
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    why = std::string("socket: ") + std::strerror(errno);
+    return -1;
+  }
+  for (;;) {
+    if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0) return fd;
+    if (errno == EAGAIN && std::chrono::steady_clock::now() < deadline) {
+      ::usleep(10000);
+      continue;
+    }
+    why = errno == EAGAIN ? "timed out" : std::strerror(errno);
+    ::close(fd);
+    return -1;
   }
 }
 

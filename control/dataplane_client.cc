@@ -25,7 +25,8 @@ std::unique_ptr<DataplaneClient> connect_dataplane(const std::string &spec,
                                                    const ConnectOptions &options) {
   const auto colon = spec.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
-    throw DataplaneError("data plane '" + spec + "': expected SCHEME:ARG (dpdk:SOCKET, xdp:NAME)");
+    throw DataplaneSpecError("data plane '" + spec +
+                             "': expected SCHEME:ARG (dpdk:SOCKET, xdp:NAME)");
   const std::string scheme = spec.substr(0, colon), arg = spec.substr(colon + 1);
   if (scheme == "dpdk") return std::make_unique<DpdkClient>(arg, options.timeout);
   DataplaneFactory f;
@@ -33,7 +34,7 @@ std::unique_ptr<DataplaneClient> connect_dataplane(const std::string &spec,
     std::lock_guard lock(g_mu);
     const auto it = schemes().find(scheme);
     if (it == schemes().end())
-      throw DataplaneError("data plane '" + spec + "': unknown scheme '" + scheme + "'");
+      throw DataplaneSpecError("data plane '" + spec + "': unknown scheme '" + scheme + "'");
     f = it->second;
   }
   return f(arg);

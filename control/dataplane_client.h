@@ -25,6 +25,13 @@ class DataplaneError : public sluice::Error {
   using sluice::Error::Error;
 };
 
+// A data plane spec that names no data plane at all (not SCHEME:ARG, or an unknown scheme): the
+// caller's mistake, not the data plane's, so a command line reports it as a usage error.
+class DataplaneSpecError : public DataplaneError {
+ public:
+  using DataplaneError::DataplaneError;
+};
+
 // The counters of a data plane: one model for both (dp_stats.h).
 using DataplaneStats = sluice::stats::DataplaneStats;
 using RunningVersions = sluice::stats::RunningVersions;
@@ -88,8 +95,8 @@ using DataplaneFactory = std::function<std::unique_ptr<DataplaneClient>(const st
 
 // Adds a scheme ("xdp") whose factory receives what follows "scheme:". "dpdk" is built in.
 void register_dataplane_scheme(const std::string &scheme, DataplaneFactory factory);
-// "dpdk:/run/sluice/sluice-dp.sock" -> a connected client. Throws DataplaneError for an unknown
-// scheme or a data plane that cannot be reached.
+// "dpdk:/run/sluice/sluice-dp.sock" -> a connected client. Throws DataplaneSpecError for a
+// malformed spec or an unknown scheme, DataplaneError for a data plane that cannot be reached.
 std::unique_ptr<DataplaneClient> connect_dataplane(const std::string &spec,
                                                    const ConnectOptions &options = {});
 

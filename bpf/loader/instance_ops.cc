@@ -35,11 +35,12 @@
 namespace sluice::xdp {
 namespace {
 
+// One of an instance's pins (a map, or a program) opened by its name.
 struct PinnedFd {
   int fd;
-  PinnedFd(const std::string &name, const char *map) {
+  PinnedFd(const std::string &name, const char *pin) {
     if (!instance_exists(name)) throw Error("no sluice XDP instance named '" + name + "'");
-    const std::string path = pin_dir(name) + "/" + map;
+    const std::string path = pin_dir(name) + "/" + pin;
     fd = bpf_obj_get(path.c_str());
     if (fd < 0) throw_errno("cannot open " + path, errno);
   }
@@ -226,13 +227,7 @@ size_t release_held(const std::string &name) {
   PinnedFd held(name, "held");
   const sl_policy pol = get_policy(name);
   const uint32_t ifindex = inside_ifindex(name);
-  const std::string prog_path = pin_dir(name) + "/prog_inside";
-  const int prog = bpf_obj_get(prog_path.c_str());
-  if (prog < 0) throw_errno("cannot open " + prog_path, errno);
-  struct ProgFd {
-    int fd;
-    ~ProgFd() { close(fd); }
-  } prog_fd{prog};
+  PinnedFd prog_fd(name, "prog_inside");
   // Read first: the program deletes the entries it releases while this runs.
   std::vector<std::pair<sl_flow_key, sl_held_frame>> all;
   sl_flow_key k{}, next{};

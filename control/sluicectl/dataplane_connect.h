@@ -21,7 +21,11 @@ inline std::unique_ptr<sluice::control::DataplaneClient> dataplane_for(const Con
     if (!(t > 0 && t <= 86400)) throw UsageError("--timeout must be > 0 and <= 86400 seconds");
     o.timeout = std::chrono::milliseconds(static_cast<int64_t>(t * 1000 + 0.5));
   }
-  return sluice::control::connect_dataplane(ctx.globals["dataplane"].as<std::string>(), o);
+  try {
+    return sluice::control::connect_dataplane(ctx.globals["dataplane"].as<std::string>(), o);
+  } catch (const sluice::control::DataplaneSpecError &e) {
+    throw UsageError(e.what());  // a --dataplane that names no data plane: exit 2
+  }
 }
 
 }  // namespace sluicectl

@@ -609,8 +609,7 @@ enum sl_verdict sl_seq_cookie_seg(SL_ENV *env, const struct sl_policy *pol, stru
 /* A server segment of a flow at a tarpit level: its pure ACKs after the greeting (the answers
  * to the client's zero-window probes) are kept as they arrived, the newest replacing the last;
  * a FIN or RST forgets the held one (the connection is ending: an old ACK is no release). Out
- * of line in user space: a tarpitted flow's packets are few, and inlined into sluice-dp's burst
- * loop its copy made GCC lay out every other path of the loop worse. */
+ * of line in user space, which costs nothing that matters: a tarpitted flow's packets are few. */
 #if defined(__bpf__)
 SL_INLINE
 #else

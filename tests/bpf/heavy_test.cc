@@ -35,32 +35,13 @@ namespace {
 
 using sluice::testing::HeavyPacket;
 using sluice::testing::kHeavyTestSeed;
+using testing::OnCpu;
 
 std::map<std::string, uint64_t> as_map(const std::vector<heavy::HeavyCount> &v) {
   std::map<std::string, uint64_t> out;
   for (const auto &c : v) out[heavy::prefix_text(c.key)] = c.syns;
   return out;
 }
-
-// The calling thread on one CPU while alive: each CPU counts into its own sketch.
-class OnCpu {
- public:
-  explicit OnCpu(int cpu) {
-    sched_getaffinity(0, sizeof(old_), &old_);
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    ok_ = sched_setaffinity(0, sizeof(one), &one) == 0;
-  }
-  ~OnCpu() { sched_setaffinity(0, sizeof(old_), &old_); }
-  OnCpu(const OnCpu &) = delete;
-  OnCpu &operator=(const OnCpu &) = delete;
-  bool ok() const { return ok_; }
-
- private:
-  cpu_set_t old_{};
-  bool ok_ = false;
-};
 
 uint64_t monotonic_ns() {
   timespec ts{};

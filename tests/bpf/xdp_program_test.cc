@@ -17,6 +17,7 @@ namespace {
 
 using testing::build;
 using testing::LoadedXdp;
+using testing::OnCpu;
 using testing::tcp_checksum_ok;
 using testing::tcp_off;
 using testing::TcpFrame;
@@ -300,6 +301,13 @@ TEST(XdpProgram, Ipv6ThrottledSynIsShaped) {
 // (docs/dataplane-xdp.md, "Flow table").
 TEST(XdpProgram, FlowEvictedMidConnectionPassesUnshaped) {
   SLUICE_REQUIRE_PRIVILEGED();
+  // The SYN's run and every update below on one CPU. The map's LRU (one list shared by every
+  // CPU) takes a new flow onto the pending list of the CPU that stored it, and only that CPU
+  // moves it to the shared list, where eviction looks, when it next takes free entries: had the
+  // thread moved to another CPU after the SYN, every round would evict other flows and never
+  // ours.
+  OnCpu cpu(sched_getcpu());
+  ASSERT_TRUE(cpu.ok());
   LoadedXdp x;
   const TcpFrame syn = syn_from(12);
   x.set_host_v4(syn.src, 3);  // level 1: window 2048, MSS 536

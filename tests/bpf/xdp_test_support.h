@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <sched.h>
 
 #include <cstdint>
 #include <cstring>
@@ -17,6 +18,27 @@
 #include "sluice/xdp/xdp_object.h"
 
 namespace sluice::xdp::testing {
+
+// The calling thread on one CPU while alive. A test run executes the program on the calling
+// thread's CPU, and per-CPU state (a per-CPU map's slot, an LRU map's per-CPU lists) follows it.
+class OnCpu {
+ public:
+  explicit OnCpu(int cpu) {
+    sched_getaffinity(0, sizeof(old_), &old_);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    ok_ = sched_setaffinity(0, sizeof(one), &one) == 0;
+  }
+  ~OnCpu() { sched_setaffinity(0, sizeof(old_), &old_); }
+  OnCpu(const OnCpu &) = delete;
+  OnCpu &operator=(const OnCpu &) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  cpu_set_t old_{};
+  bool ok_ = false;
+};
 
 // Levels: 1 throttle (window 2048, MSS 536, strip wscale), 2 slow (window 4096, delay),
 // 3 tarpit, 4 drop-data (all payload dropped both ways), 5 block-rst, 6 block-drop.

@@ -68,6 +68,10 @@ done
 [[ $? == 2 ]] || fail "sluicectl dataplane frob does not exit 2"
 "$ctl" dataplane stats >/dev/null 2>&1
 [[ $? == 2 ]] || fail "sluicectl dataplane stats without --dataplane does not exit 2"
+for spec in nosuch:x no-colon; do
+  "$ctl" --dataplane "$spec" dataplane stats >/dev/null 2>&1
+  [[ $? == 2 ]] || fail "sluicectl --dataplane $spec dataplane stats does not exit 2"
+done
 
 if [[ $xdp != - ]]; then
   check sluice-xdp "sluice-xdp COMMAND" "$xdp"

@@ -12,13 +12,22 @@
 #include <filesystem>
 #include <system_error>
 
+#include <bpf/bpf.h>
+
 #include "sluice/xdp/error.h"
+#include "sluice/xdp/fd.h"
 
 namespace sluice::xdp {
 
 void throw_errno(const std::string &what, int err) {
   if (err < 0) err = -err;
   throw Error(what + ": " + std::strerror(err));
+}
+
+Fd open_pin(const std::string &path) {
+  const int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) throw_errno("cannot open " + path, errno);
+  return Fd(fd);
 }
 
 std::string bpffs_root() {

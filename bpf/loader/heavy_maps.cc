@@ -13,6 +13,7 @@
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/bpffs.h"
 #include "sluice/xdp/error.h"
+#include "sluice/xdp/fd.h"
 
 namespace sluice::xdp {
 namespace {
@@ -30,16 +31,6 @@ uint64_t random_seed() {
       throw_errno("cannot draw a heavy-hitter seed", errno);
   return seed;
 }
-
-struct PinFd {
-  int fd;
-  explicit PinFd(const std::string &path) : fd(bpf_obj_get(path.c_str())) {
-    if (fd < 0) throw_errno("cannot open " + path, errno);
-  }
-  ~PinFd() { close(fd); }
-  PinFd(const PinFd &) = delete;
-  PinFd &operator=(const PinFd &) = delete;
-};
 
 }  // namespace
 
@@ -121,8 +112,8 @@ std::vector<heavy::HeavyCount> heavy_senders(const std::string &name, size_t lim
     throw Error("instance '" + name +
                 "' has no heavy-hitter maps (attached by an older sluice-xdp; sluice-xdp attach "
                 "--upgrade adds them)");
-  PinFd sketch(dir + "/heavy_sketch");
-  PinFd table(dir + "/heavy_table");
+  const Fd sketch = open_pin(dir + "/heavy_sketch");
+  const Fd table = open_pin(dir + "/heavy_table");
   return read_heavy(sketch.fd, table.fd, heavy_epoch_now(), limit);
 }
 

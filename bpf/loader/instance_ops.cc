@@ -22,6 +22,7 @@
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/bpffs.h"
 #include "sluice/xdp/error.h"
+#include "sluice/xdp/fd.h"
 #include "sluice/xdp/instance_lock.h"
 #include "sluice/xdp/policy_map.h"
 #include "sluice/xdp/sl_xdp_layout.h"
@@ -36,18 +37,10 @@ namespace sluice::xdp {
 namespace {
 
 // One of an instance's pins (a map, or a program) opened by its name.
-struct PinnedFd {
-  int fd;
-  PinnedFd(const std::string &name, const char *pin) {
-    if (!instance_exists(name)) throw Error("no sluice XDP instance named '" + name + "'");
-    const std::string path = pin_dir(name) + "/" + pin;
-    fd = bpf_obj_get(path.c_str());
-    if (fd < 0) throw_errno("cannot open " + path, errno);
-  }
-  ~PinnedFd() { close(fd); }
-  PinnedFd(const PinnedFd &) = delete;
-  PinnedFd &operator=(const PinnedFd &) = delete;
-};
+Fd pinned_fd(const std::string &name, const char *pin) {
+  if (!instance_exists(name)) throw Error("no sluice XDP instance named '" + name + "'");
+  return open_pin(pin_dir(name) + "/" + pin);
+}
 
 std::string state_dir(const std::string &name) {
   return std::filesystem::path(state_snapshot_path(name)).parent_path().string();
@@ -224,10 +217,10 @@ bool still_watched(const sl_held_frame &h, const sl_policy &pol) {
 }  // namespace
 
 size_t release_held(const std::string &name) {
-  PinnedFd held(name, "held");
+  const Fd held = pinned_fd(name, "held");
   const sl_policy pol = get_policy(name);
   const uint32_t ifindex = inside_ifindex(name);
-  PinnedFd prog_fd(name, "prog_inside");
+  const Fd prog_fd = pinned_fd(name, "prog_inside");
   // Read first: the program deletes the entries it releases while this runs.
   std::vector<std::pair<sl_flow_key, sl_held_frame>> all;
   sl_flow_key k{}, next{};
@@ -338,7 +331,7 @@ size_t table_entries(const std::string &name) {
 }
 
 sl_policy get_policy(const std::string &name) {
-  PinnedFd fd(name, "policy");
+  const Fd fd = pinned_fd(name, "policy");
   return read_policy(fd.fd);
 }
 
@@ -347,7 +340,7 @@ uint32_t set_policy(const std::string &name, sl_policy policy) {
     throw Error("policy has " + std::to_string(policy.nlevels) + " levels (1.." +
                 std::to_string(SL_MAX_LEVELS) + ")");
   InstanceLock lock(name);  // generation: read, increment, write without another writer between
-  PinnedFd fd(name, "policy");
+  const Fd fd = pinned_fd(name, "policy");
   const sl_policy running = read_policy(fd.fd);
   policy.generation = running.generation + 1;
   dataplane::keep_cookie_key(policy, &running);
@@ -427,7 +420,7 @@ std::vector<std::string> level_names(const std::string &name) {
 
 std::vector<std::pair<sl_flow_key, sl_flow_state>> list_flows(const std::string &name,
                                                               size_t limit) {
-  PinnedFd fd(name, "flows");
+  const Fd fd = pinned_fd(name, "flows");
   std::vector<std::pair<sl_flow_key, sl_flow_state>> out;
   sl_flow_key k{}, next{};
   const void *prev = nullptr;

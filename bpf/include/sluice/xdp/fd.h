@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <string>
+
 namespace sluice::xdp {
 
 struct Fd {
@@ -15,5 +17,8 @@ struct Fd {
   Fd(const Fd &) = delete;
   Fd &operator=(const Fd &) = delete;
 };
+
+// The pin at `path` (a map or program under bpffs) opened, or an Error naming the path and why.
+Fd open_pin(const std::string &path);
 
 }  // namespace sluice::xdp

@@ -42,7 +42,10 @@ std::optional<uint64_t> read_owner(const std::string &dir) {
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(in.gcount()));
   if (text.size() > kOwnerFileMax) throw FormatError(path + ":1: longer than an owner line");
-  const std::string prefix = std::string(kOwnerTag) + " ";
+  // Appended, not `std::string(kOwnerTag) + " "`: GCC 12 at -O2 takes that operator+ for a
+  // memcpy past a 32-byte object (-Warray-bounds, a false positive).
+  std::string prefix = kOwnerTag;
+  prefix += ' ';
   if (text.rfind(prefix, 0) != 0 || text.empty() || text.back() != '\n')
     throw FormatError(path + ":1: not a \"" + kOwnerTag + " HEX\" line");
   const std::string hex = text.substr(prefix.size(), text.size() - prefix.size() - 1);

@@ -119,7 +119,11 @@ TEST_F(GzipSource, ADecompressionBombStopsAtTheLimitAndSaysWhichLimit) {
 }
 
 TEST_F(GzipSource, APlainFileOverTheLimitIsRefusedAsStored) {
-  auto c = cfg(SourceType::kList, write("big", std::string(2000, '#') + "\n192.0.2.1\n"));
+  // Built by append: GCC 12 at -O3 misreads `std::string(2000, '#') + "..."` as a memcpy past
+  // a 32-byte object (-Warray-bounds, a false positive).
+  std::string big(2000, '#');
+  big += "\n192.0.2.1\n";
+  auto c = cfg(SourceType::kList, write("big", big));
   c.max_size = 1000;
   auto [kind, what] = failure(c);
   EXPECT_EQ(kind, Kind::kTooLarge);

@@ -387,7 +387,9 @@ TEST(ImageChecksum, EveryPartOfATableChangesItsVersion) {
   differs(Snapshot::from_entries(h4, p4, {}, {}, 5), "no IPv6 hosts");
   differs(Snapshot::from_entries(h4, p4, h6, {}, 6), "another compile time");
   // Shared arrays: a change to the IPv4 hosts, made by replacing(), against the same built whole.
-  const Snapshot shared = Snapshot::replacing(t, {.hosts_v4 = h4b});
+  Snapshot::Arrays replaced;
+  replaced.hosts_v4 = h4b;
+  const Snapshot shared = Snapshot::replacing(t, std::move(replaced));
   EXPECT_EQ(shared.checksum(), Snapshot::from_entries(h4b, p4, h6, {}, 5).checksum());
   EXPECT_EQ(shared.array_checksum(2), t.array_checksum(2));
 }

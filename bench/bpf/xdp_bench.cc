@@ -22,7 +22,7 @@
 #include <random>
 #include <stdexcept>
 
-#include "common/xdp_frames.h"
+#include "common/tcp_frame.h"
 #include "sluice/xdp/heavy_maps.h"
 #include "sluice/xdp/policy_map.h"
 #include "sluice/xdp/rep_tables.h"
@@ -35,8 +35,7 @@
 
 namespace {
 
-using sluice::xdp::testing::build;
-using sluice::xdp::testing::TcpFrame;
+using sluice::testing::TcpFrame;
 
 constexpr uint32_t kRepeat = 1000000;
 constexpr size_t kPrefixes = 1000000;
@@ -139,26 +138,26 @@ struct World {
       TcpFrame f;
       const uint32_t src = be(t.prefixes_v4[static_cast<size_t>(i) * 9973 + 1].addr_be) | 7;
       const uint32_t src_be = be(src);
-      std::memcpy(f.src, &src_be, 4);
+      std::memcpy(f.src.data(), &src_be, 4);
       f.options = {2, 4, 0x05, 0xb4, 1, 3, 3, 7};
-      syn_frames.push_back(build(f));
+      syn_frames.push_back(f.build());
       f.dport = 80;
       f.flags = 0x10;
       f.options.clear();
-      http_frames.push_back(build(f));
+      http_frames.push_back(f.build());
     }
     // A shaped flow: its SYN creates the flow, then the server's data segment is measured.
     TcpFrame syn;
     syn.options = {2, 4, 0x05, 0xb4};
-    sluice::xdp::test_run(bpf_program__fd(dir24->skel->progs.sluice_outside), build(syn));
+    sluice::xdp::test_run(bpf_program__fd(dir24->skel->progs.sluice_outside), syn.build());
     TcpFrame seg;
-    std::memcpy(seg.src, syn.dst, 4);
-    std::memcpy(seg.dst, syn.src, 4);
+    std::memcpy(seg.src.data(), syn.dst.data(), 4);
+    std::memcpy(seg.dst.data(), syn.src.data(), 4);
     seg.sport = 25;
     seg.dport = syn.sport;
     seg.flags = 0x18;
     seg.payload = std::vector<uint8_t>(100, 'x');
-    shaped_segment = build(seg);
+    shaped_segment = seg.build();
   }
 };
 
@@ -285,7 +284,7 @@ void Dpdk_ShapedSegment(benchmark::State &s) {
   // The flow is created by its SYN first, as in the XDP setup.
   TcpFrame syn;
   syn.options = {2, 4, 0x05, 0xb4};
-  auto f = build(syn);
+  auto f = syn.build();
   dpdk().pipe->process(f.data(), static_cast<uint32_t>(f.size()), SL_DIR_FROM_OUTSIDE, 1, 1,
                        world().policy, dpdk().rep.get());
   run_dpdk(s, {world().shaped_segment}, SL_DIR_FROM_INSIDE);

@@ -6,7 +6,7 @@
 
 #include "common/privileged.h"
 #include "core/fixtures.h"
-#include "common/xdp_frames.h"
+#include "common/tcp_frame.h"
 #include "pipeline.h"
 #include "rep_table.h"
 #include "bpf/xdp_test_support.h"
@@ -14,8 +14,7 @@
 namespace sluice::xdp {
 namespace {
 
-using testing::build;
-using testing::TcpFrame;
+using sluice::testing::TcpFrame;
 
 struct Step {
   std::vector<uint8_t> frame;
@@ -30,53 +29,53 @@ std::vector<Step> connection(uint8_t host, bool v6) {
   if (v6) {
     const uint8_t src[16] = {0x20, 0x01, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, host};
     const uint8_t dst[16] = {0x20, 0x01, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x25};
-    std::memcpy(c.src, src, 16);
-    std::memcpy(c.dst, dst, 16);
+    std::memcpy(c.src.data(), src, 16);
+    std::memcpy(c.dst.data(), dst, 16);
   } else {
     c.src[3] = host;
   }
   c.sport = static_cast<uint16_t>(40000 + host);
   TcpFrame s = c;
-  std::memcpy(s.src, c.dst, 16);
-  std::memcpy(s.dst, c.src, 16);
+  s.src = c.dst;
+  s.dst = c.src;
   s.sport = c.dport;
   s.dport = c.sport;
   s.seq = 5000;
 
   std::vector<Step> out;
   c.options = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
-  out.push_back({build(c), SL_DIR_FROM_OUTSIDE});  // SYN
+  out.push_back({c.build(), SL_DIR_FROM_OUTSIDE});  // SYN
   s.flags = 0x12;
   s.ack = c.seq + 1;
   s.options = {2, 4, 0x05, 0xb4, 4, 2, 1, 3, 3, 7};
-  out.push_back({build(s), SL_DIR_FROM_INSIDE});  // SYN-ACK
+  out.push_back({s.build(), SL_DIR_FROM_INSIDE});  // SYN-ACK
   c.options.clear();
   s.options.clear();
   c.flags = 0x10;
   c.seq += 1;
   c.ack = s.seq + 1;
-  out.push_back({build(c), SL_DIR_FROM_OUTSIDE});  // ACK
+  out.push_back({c.build(), SL_DIR_FROM_OUTSIDE});  // ACK
   s.flags = 0x18;
   s.seq += 1;
   s.payload = {'2', '2', '0', ' ', 'm', 'x', '\r', '\n'};
-  out.push_back({build(s), SL_DIR_FROM_INSIDE});  // greeting
+  out.push_back({s.build(), SL_DIR_FROM_INSIDE});  // greeting
   c.flags = 0x18;
   c.payload = {'E', 'H', 'L', 'O', ' ', 'x', '\r', '\n'};
-  out.push_back({build(c), SL_DIR_FROM_OUTSIDE});
+  out.push_back({c.build(), SL_DIR_FROM_OUTSIDE});
   s.seq += 8;
   s.payload = {'2', '5', '0', ' ', 'o', 'k', '\r', '\n'};
-  out.push_back({build(s), SL_DIR_FROM_INSIDE});
+  out.push_back({s.build(), SL_DIR_FROM_INSIDE});
   c.seq += 8;
   c.payload.assign(1000, 'd');
-  out.push_back({build(c), SL_DIR_FROM_OUTSIDE});
+  out.push_back({c.build(), SL_DIR_FROM_OUTSIDE});
   s.flags = 0x10;
   s.payload.clear();
-  out.push_back({build(s), SL_DIR_FROM_INSIDE});
+  out.push_back({s.build(), SL_DIR_FROM_INSIDE});
   c.flags = 0x11;
   c.payload.clear();
-  out.push_back({build(c), SL_DIR_FROM_OUTSIDE});  // FIN
+  out.push_back({c.build(), SL_DIR_FROM_OUTSIDE});  // FIN
   s.flags = 0x11;
-  out.push_back({build(s), SL_DIR_FROM_INSIDE});
+  out.push_back({s.build(), SL_DIR_FROM_INSIDE});
   return out;
 }
 

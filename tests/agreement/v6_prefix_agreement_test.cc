@@ -14,7 +14,7 @@
 
 #include "common/privileged.h"
 #include "core/sl_decide.h"
-#include "common/xdp_frames.h"
+#include "common/tcp_frame.h"
 #include "rep_table_snapshot.h"
 #include "sluice/reputation/snapshot.h"
 #include "sluice/xdp/instance_ops.h"
@@ -25,9 +25,8 @@ namespace sluice::xdp {
 namespace {
 
 using Addr = std::array<uint8_t, 16>;
-using testing::build;
+using sluice::testing::TcpFrame;
 using testing::LoadedXdp;
-using testing::TcpFrame;
 
 // Score s -> level s. Levels 1-4 shape (the SYN passes and its flow records the level), 5
 // answers with a RST, 6 drops.
@@ -80,10 +79,10 @@ std::pair<Addr, Addr> range(const Addr &p, unsigned len) {
 int xdp_level(LoadedXdp &x, const Addr &src) {
   TcpFrame f;
   f.v6 = true;
-  std::memcpy(f.src, src.data(), 16);
+  f.src = src;
   const Addr dst = parse("2001:2:0:ffff::25");
-  std::memcpy(f.dst, dst.data(), 16);
-  const TestRunResult r = x.outside(build(f));
+  f.dst = dst;
+  const TestRunResult r = x.outside(f.build());
   if (r.action == XDP_DROP) return 6;
   if (r.action == XDP_TX) return 5;
   if (r.action != XDP_REDIRECT) return -1;

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "common/privileged.h"
-#include "common/xdp_frames.h"
+#include "common/tcp_frame.h"
 #include "core/heavy_stream.h"
 #include "core/native_pipeline.h"
 #include "heavy_merge.h"
@@ -144,10 +144,10 @@ TEST_F(XdpHeavy, OffCountsNothing) {
 
 // A SYN to port 25 from `src` (IPv4) and `port`.
 std::vector<uint8_t> syn_from(const uint8_t src[4], uint16_t port) {
-  sluice::xdp::testing::TcpFrame f;
-  std::memcpy(f.src, src, 4);
+  sluice::testing::TcpFrame f;
+  std::memcpy(f.src.data(), src, 4);
   f.sport = port;
-  return sluice::xdp::testing::build(f);
+  return f.build();
 }
 
 // Each CPU counts the SYNs it runs; a reader sums them. A prefix is a candidate once one CPU's

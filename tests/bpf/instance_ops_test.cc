@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "common/privileged.h"
-#include "common/xdp_frames.h"
+#include "common/tcp_frame.h"
 #include "sluice/reputation/delta.h"
 #include "sluice/reputation/snapshot.h"
 #include "sluice/xdp/bpffs.h"
@@ -37,9 +37,8 @@ namespace sluice::xdp {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::build;
+using sluice::testing::TcpFrame;
 using testing::LoadedXdp;
-using testing::TcpFrame;
 
 // The maps of an instance pinned as `sluice-xdp attach` pins them, without attaching to any
 // interface (table and policy commands only need the pins and the meta map).
@@ -597,9 +596,9 @@ TEST(PolicySwap, ReadersSeeOneWholePolicyUnderConcurrentUpdates) {
   TcpFrame syn;
   syn.options = {2, 4, 0x05, 0xb4, 4, 2, 1, 3, 3, 7};  // MSS 1460, SACK-permitted, wscale 7
   const uint8_t src[4] = {198, 18, 0, 9};
-  std::memcpy(syn.src, src, 4);
+  std::memcpy(syn.src.data(), src, 4);
   x.set_host_v4(src, 5);  // level 1 under A, level 2 under B
-  const std::vector<uint8_t> in = build(syn);
+  const std::vector<uint8_t> in = syn.build();
   const std::vector<uint8_t> out_a = x.outside(in).output;
   write_policy(x.obj.map_fd("policy"), pb);
   const std::vector<uint8_t> out_b = x.outside(in).output;

@@ -3,16 +3,15 @@
 #include <gtest/gtest.h>
 
 #include "common/privileged.h"
-#include "common/xdp_frames.h"
+#include "common/tcp_frame.h"
 #include "sluice/xdp/rep_tables.h"
 #include "xdp_test_support.h"
 
 namespace sluice::xdp {
 namespace {
 
-using testing::build;
+using sluice::testing::TcpFrame;
 using testing::LoadedXdp;
-using testing::TcpFrame;
 
 uint32_t be(uint32_t host) {
   return __builtin_bswap32(host);
@@ -21,7 +20,7 @@ uint32_t be(uint32_t host) {
 // The level the program chose for a SYN from `src` (0: none), seen through the stats.
 int level_of_syn(LoadedXdp &x, const TcpFrame &syn) {
   const sl_stats before = x.stats_sum();
-  x.outside(build(syn));
+  x.outside(syn.build());
   const sl_stats after = x.stats_sum();
   for (int l = 1; l < SL_MAX_LEVELS; l++)
     if (after.level[l].syns != before.level[l].syns) return l;
@@ -31,7 +30,7 @@ int level_of_syn(LoadedXdp &x, const TcpFrame &syn) {
 TcpFrame syn_v4(uint32_t src_host) {
   TcpFrame f;
   const uint32_t a = be(src_host);
-  std::memcpy(f.src, &a, 4);
+  std::memcpy(f.src.data(), &a, 4);
   f.options = {2, 4, 0x05, 0xb4};
   return f;
 }
@@ -39,9 +38,9 @@ TcpFrame syn_v4(uint32_t src_host) {
 TcpFrame syn_v6(std::array<uint8_t, 16> src) {
   TcpFrame f;
   f.v6 = true;
-  std::memcpy(f.src, src.data(), 16);
+  f.src = src;
   const uint8_t dst[16] = {0x20, 0x01, 0x00, 0x02, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x25};
-  std::memcpy(f.dst, dst, 16);
+  std::memcpy(f.dst.data(), dst, 16);
   f.options = {2, 4, 0x05, 0xb4};
   return f;
 }

@@ -9,16 +9,16 @@
 #include <fstream>
 
 #include "common/privileged.h"
-#include "common/xdp_frames.h"
+#include "common/frame_fields.h"
+#include "common/tcp_frame.h"
 #include "pcap_io.h"
 #include "sluice/reputation/snapshot.h"
 
 namespace sluice::xdp {
 namespace {
 
-using testing::build;
-using testing::tcp_checksum_ok;
-using testing::TcpFrame;
+using sluice::testing::checksums_ok;
+using sluice::testing::TcpFrame;
 
 TEST(XdpReplay, CaptureThroughProgramWithPolicyAndTable) {
   SLUICE_REQUIRE_PRIVILEGED();
@@ -55,9 +55,9 @@ TEST(XdpReplay, CaptureThroughProgramWithPolicyAndTable) {
   slow.src[3] = 100;
   constexpr uint64_t kSec = 1'000'000'000;
   const std::vector<pcap::Frame> in = {{1 * kSec, arp},
-                                       {2 * kSec, build(clean)},
-                                       {3 * kSec, build(bad)},
-                                       {4 * kSec, build(slow)},
+                                       {2 * kSec, clean.build()},
+                                       {3 * kSec, bad.build()},
+                                       {4 * kSec, slow.build()},
                                        {5 * kSec, {1, 2, 3}}};  // runt
   pcap::write_file(dir + "/in.pcap", in);
 
@@ -75,24 +75,24 @@ TEST(XdpReplay, CaptureThroughProgramWithPolicyAndTable) {
   const auto got = pcap::read_file(dir + "/out.pcap");
   ASSERT_EQ(got.size(), 5u);
   EXPECT_EQ(got[0].data, arp);
-  EXPECT_EQ(got[1].data, build(clean));
+  EXPECT_EQ(got[1].data, clean.build());
   // The RST|ACK answering the blocked SYN: addresses and ports swapped, acknowledging the SYN.
   const auto &rst = got[2].data;
   ASSERT_EQ(rst.size(), 54u);
-  EXPECT_TRUE(std::equal(bad.dst, bad.dst + 4, rst.begin() + 26));
-  EXPECT_TRUE(std::equal(bad.src, bad.src + 4, rst.begin() + 30));
+  EXPECT_TRUE(std::equal(bad.dst.begin(), bad.dst.begin() + 4, rst.begin() + 26));
+  EXPECT_TRUE(std::equal(bad.src.begin(), bad.src.begin() + 4, rst.begin() + 30));
   EXPECT_EQ(rst[34] << 8 | rst[35], bad.dport);
   EXPECT_EQ(rst[36] << 8 | rst[37], bad.sport);
   EXPECT_EQ(static_cast<uint32_t>(rst[42] << 24 | rst[43] << 16 | rst[44] << 8 | rst[45]),
             bad.seq + 1);
   EXPECT_EQ(rst[47], 0x14);
-  EXPECT_TRUE(tcp_checksum_ok(rst));
+  EXPECT_TRUE(checksums_ok(rst));
   // The throttled SYN: the same frame with its window-scale option (3 3 7) replaced by NOPs.
   TcpFrame stripped = slow;
   ASSERT_EQ(stripped.options[5], 3);
   stripped.options[5] = stripped.options[6] = stripped.options[7] = 1;
-  EXPECT_EQ(got[3].data, build(stripped));
-  EXPECT_TRUE(tcp_checksum_ok(got[3].data));
+  EXPECT_EQ(got[3].data, stripped.build());
+  EXPECT_TRUE(checksums_ok(got[3].data));
   EXPECT_EQ(got[4].data, in[4].data);
   EXPECT_EQ(got[3].ts_ns, 4 * kSec);
 }

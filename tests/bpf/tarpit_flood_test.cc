@@ -11,17 +11,17 @@
 #include <vector>
 
 #include "common/privileged.h"
-#include "common/xdp_frames.h"
+#include "common/frame_fields.h"
+#include "common/tcp_frame.h"
 #include "sluice/xdp/sl_xdp_layout.h"
 #include "xdp_test_support.h"
 
 namespace sluice::xdp {
 namespace {
 
-using testing::build;
+using sluice::testing::tcp_offset;
+using sluice::testing::TcpFrame;
 using testing::LoadedXdp;
-using testing::tcp_off;
-using testing::TcpFrame;
 
 // Every sender, listed or not (score 0 >= threshold 0), is at level 1: a stateless tarpit.
 sl_policy flood_policy() {
@@ -65,10 +65,10 @@ TEST(XdpTarpitFlood, SpoofedSynFloodIsAnsweredAndCountedWithoutState) {
   uint32_t answered = 0, zero_window = 0;
   for (uint32_t i = 0; i < kSyns; ++i) {
     const TcpFrame syn = flood_syn(i);
-    const TestRunResult r = x.outside(build(syn));
+    const TestRunResult r = x.outside(syn.build());
     if (r.action != XDP_TX) continue;
     ++answered;
-    const size_t t = tcp_off(r.output);
+    const size_t t = tcp_offset(r.output);
     if (r.output[t + 13] == 0x12 && r.output[t + 14] == 0 && r.output[t + 15] == 0 &&
         be32_at(r.output, t + 8) == syn.seq + 1)
       ++zero_window;
@@ -90,7 +90,7 @@ TEST(XdpTarpitFlood, SpoofedSynFloodIsAnsweredAndCountedWithoutState) {
     ack.flags = 0x10;
     ack.seq = syn.seq + 1;
     ack.ack = cookie + 1;
-    EXPECT_EQ(x.outside(build(ack)).action, static_cast<uint32_t>(XDP_DROP));
+    EXPECT_EQ(x.outside(ack.build()).action, static_cast<uint32_t>(XDP_DROP));
   }
   s = x.stats_sum();
   EXPECT_EQ(s.tarpit_silent, kChecked);
@@ -102,7 +102,7 @@ TEST(XdpTarpitFlood, SpoofedSynFloodIsAnsweredAndCountedWithoutState) {
   forged.flags = 0x10;
   forged.seq = forged.seq + 1;
   forged.ack = (issued.front().second ^ 0x100u) + 1;
-  const std::vector<uint8_t> in = build(forged);
+  const std::vector<uint8_t> in = forged.build();
   const TestRunResult r = x.outside(in);
   EXPECT_EQ(r.action, static_cast<uint32_t>(XDP_REDIRECT));
   EXPECT_EQ(r.output, in);

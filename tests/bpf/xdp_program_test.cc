@@ -8,19 +8,19 @@
 #include <vector>
 
 #include "common/privileged.h"
-#include "common/xdp_frames.h"
+#include "common/frame_fields.h"
+#include "common/tcp_frame.h"
 #include "sluice/xdp/sl_xdp_layout.h"
 #include "xdp_test_support.h"
 
 namespace sluice::xdp {
 namespace {
 
-using testing::build;
+using sluice::testing::checksums_ok;
+using sluice::testing::tcp_offset;
+using sluice::testing::TcpFrame;
 using testing::LoadedXdp;
 using testing::OnCpu;
-using testing::tcp_checksum_ok;
-using testing::tcp_off;
-using testing::TcpFrame;
 
 constexpr uint32_t kRedirect = XDP_REDIRECT;
 
@@ -38,8 +38,8 @@ TcpFrame syn_from(uint8_t last_octet) {
 // The server's reply direction of the flow of `syn`.
 TcpFrame reply_to(const TcpFrame &syn) {
   TcpFrame r = syn;
-  std::memcpy(r.src, syn.dst, 16);
-  std::memcpy(r.dst, syn.src, 16);
+  r.src = syn.dst;
+  r.dst = syn.src;
   r.sport = syn.dport;
   r.dport = syn.sport;
   r.options.clear();
@@ -48,7 +48,7 @@ TcpFrame reply_to(const TcpFrame &syn) {
 }
 
 uint16_t window_of(const std::vector<uint8_t> &f) {
-  const size_t t = tcp_off(f);
+  const size_t t = tcp_offset(f);
   return static_cast<uint16_t>(f[t + 14] << 8 | f[t + 15]);
 }
 
@@ -68,10 +68,10 @@ TEST(XdpProgram, ForwardsOtherPortsAndCleanSendersUnchangedWithoutState) {
   LoadedXdp x;
   TcpFrame http = syn_from(7);
   http.dport = 80;
-  x.set_host_v4(http.src, 100);  // a bad sender, but not to a watched port
-  const auto f1 = build(http);
+  x.set_host_v4(http.src.data(), 100);  // a bad sender, but not to a watched port
+  const auto f1 = http.build();
   EXPECT_EQ(x.outside(f1).output, f1);
-  const auto f2 = build(syn_from(8));  // unknown sender to port 25
+  const auto f2 = syn_from(8).build();  // unknown sender to port 25
   const TestRunResult r = x.outside(f2);
   EXPECT_EQ(r.action, kRedirect);
   EXPECT_EQ(r.output, f2);
@@ -86,8 +86,8 @@ TEST(XdpProgram, AllowFlagOverridesScore) {
   SLUICE_REQUIRE_PRIVILEGED();
   LoadedXdp x;
   const TcpFrame syn = syn_from(9);
-  x.set_host_v4(syn.src, 100, SL_REP_ALLOW);
-  const auto f = build(syn);
+  x.set_host_v4(syn.src.data(), 100, SL_REP_ALLOW);
+  const auto f = syn.build();
   EXPECT_EQ(x.outside(f).output, f);
   EXPECT_EQ(x.flow_count(), 0u);
 }
@@ -95,8 +95,8 @@ TEST(XdpProgram, AllowFlagOverridesScore) {
 TEST(XdpProgram, MalformedTcpForwardedUnmodified) {
   SLUICE_REQUIRE_PRIVILEGED();
   LoadedXdp x;
-  auto f = build(syn_from(10));
-  f[tcp_off(f) + 12] = 0xf0;  // data offset 60 bytes: beyond the datagram
+  auto f = syn_from(10).build();
+  f[tcp_offset(f) + 12] = 0xf0;  // data offset 60 bytes: beyond the datagram
   const TestRunResult r = x.outside(f);
   EXPECT_EQ(r.action, kRedirect);
   EXPECT_EQ(r.output, f);
@@ -107,13 +107,13 @@ TEST(XdpProgram, ThrottledSynLosesWindowScaleAndCreatesFlow) {
   SLUICE_REQUIRE_PRIVILEGED();
   LoadedXdp x;
   const TcpFrame syn = syn_from(11);
-  x.set_host_v4(syn.src, 3);  // level 1
-  const auto in = build(syn);
+  x.set_host_v4(syn.src.data(), 3);  // level 1
+  const auto in = syn.build();
   const TestRunResult r = x.outside(in);
   ASSERT_EQ(r.action, kRedirect);
   ASSERT_EQ(r.output.size(), in.size());
-  EXPECT_TRUE(tcp_checksum_ok(r.output));
-  const size_t wsc = tcp_off(in) + 20 + 17;  // the window-scale option
+  EXPECT_TRUE(checksums_ok(r.output));
+  const size_t wsc = tcp_offset(in) + 20 + 17;  // the window-scale option
   EXPECT_EQ(in[wsc], 3);
   EXPECT_EQ(r.output[wsc], 1);
   EXPECT_EQ(r.output[wsc + 1], 1);
@@ -125,10 +125,10 @@ TEST(XdpProgram, ThrottledSynLosesWindowScaleAndCreatesFlow) {
   TcpFrame synack = reply_to(syn);
   synack.flags = 0x12;
   synack.options = {2, 4, 0x05, 0xb4, 1, 3, 3, 7};
-  const TestRunResult ra = x.inside(build(synack));
+  const TestRunResult ra = x.inside(synack.build());
   ASSERT_EQ(ra.action, kRedirect);
-  EXPECT_TRUE(tcp_checksum_ok(ra.output));
-  const size_t t = tcp_off(ra.output);
+  EXPECT_TRUE(checksums_ok(ra.output));
+  const size_t t = tcp_offset(ra.output);
   EXPECT_EQ(ra.output[t + 22] << 8 | ra.output[t + 23], 536);
   EXPECT_EQ(window_of(ra.output), 2048);
   EXPECT_EQ(ra.output[t + 25], 1);  // its window scale stripped too
@@ -138,47 +138,47 @@ TEST(XdpProgram, DelayProfileForwardsAtOnceWithWindowClamp) {
   SLUICE_REQUIRE_PRIVILEGED();
   LoadedXdp x;
   const TcpFrame syn = syn_from(12);
-  x.set_host_v4(syn.src, 5);  // level 2: delay 200 ms, window 4096
-  ASSERT_EQ(x.outside(build(syn)).action, kRedirect);
+  x.set_host_v4(syn.src.data(), 5);  // level 2: delay 200 ms, window 4096
+  ASSERT_EQ(x.outside(syn.build()).action, kRedirect);
   TcpFrame data = reply_to(syn);
   data.payload = {'2', '2', '0', ' ', 'h', 'i', '\r', '\n'};
-  const TestRunResult r = x.inside(build(data));
+  const TestRunResult r = x.inside(data.build());
   EXPECT_EQ(r.action, kRedirect);  // XDP cannot hold it: DELAY forwards now
   EXPECT_EQ(window_of(r.output), 4096);
-  EXPECT_TRUE(tcp_checksum_ok(r.output));
+  EXPECT_TRUE(checksums_ok(r.output));
 }
 
 TEST(XdpProgram, TarpitZeroesWindowFromGreetingOn) {
   SLUICE_REQUIRE_PRIVILEGED();
   LoadedXdp x;
   const TcpFrame syn = syn_from(13);
-  x.set_host_v4(syn.src, 8);
-  ASSERT_EQ(x.outside(build(syn)).action, kRedirect);
+  x.set_host_v4(syn.src.data(), 8);
+  ASSERT_EQ(x.outside(syn.build()).action, kRedirect);
   TcpFrame synack = reply_to(syn);
   synack.flags = 0x12;
-  EXPECT_EQ(window_of(x.inside(build(synack)).output), 65535);  // before the greeting
+  EXPECT_EQ(window_of(x.inside(synack.build()).output), 65535);  // before the greeting
   TcpFrame greet = reply_to(syn);
   greet.payload = {'2', '2', '0', '\r', '\n'};
-  const TestRunResult r = x.inside(build(greet));
+  const TestRunResult r = x.inside(greet.build());
   EXPECT_EQ(window_of(r.output), 0);
-  EXPECT_TRUE(tcp_checksum_ok(r.output));
+  EXPECT_TRUE(checksums_ok(r.output));
 }
 
 TEST(XdpProgram, DropRateDropsPayloadBothWaysButNotAcks) {
   SLUICE_REQUIRE_PRIVILEGED();
   LoadedXdp x;
   const TcpFrame syn = syn_from(14);
-  x.set_host_v4(syn.src, 9);
-  ASSERT_EQ(x.outside(build(syn)).action, kRedirect);
+  x.set_host_v4(syn.src.data(), 9);
+  ASSERT_EQ(x.outside(syn.build()).action, kRedirect);
   TcpFrame client = syn;
   client.options.clear();
   client.flags = 0x18;
   client.payload = {'E', 'H', 'L', 'O', '\r', '\n'};
-  EXPECT_EQ(x.outside(build(client)).action, static_cast<uint32_t>(XDP_DROP));
+  EXPECT_EQ(x.outside(client.build()).action, static_cast<uint32_t>(XDP_DROP));
   TcpFrame server = reply_to(syn);
   server.payload = {'2', '5', '0', '\r', '\n'};
-  EXPECT_EQ(x.inside(build(server)).action, static_cast<uint32_t>(XDP_DROP));
-  EXPECT_EQ(x.inside(build(reply_to(syn))).action, kRedirect);  // a bare ACK passes
+  EXPECT_EQ(x.inside(server.build()).action, static_cast<uint32_t>(XDP_DROP));
+  EXPECT_EQ(x.inside(reply_to(syn).build()).action, kRedirect);  // a bare ACK passes
   EXPECT_EQ(x.stats_sum().level[4].dropped, 2u);
 }
 
@@ -186,16 +186,16 @@ TEST(XdpProgram, BlockRstAnswersTheSynWithXdpTx) {
   SLUICE_REQUIRE_PRIVILEGED();
   LoadedXdp x;
   const TcpFrame syn = syn_from(15);
-  x.set_host_v4(syn.src, 10);
-  const auto in = build(syn);
+  x.set_host_v4(syn.src.data(), 10);
+  const auto in = syn.build();
   const TestRunResult r = x.outside(in);
   ASSERT_EQ(r.action, static_cast<uint32_t>(XDP_TX));
   ASSERT_EQ(r.output.size(), 54u);  // Ethernet + IPv4 + TCP, no options
-  EXPECT_TRUE(tcp_checksum_ok(r.output));
-  const size_t t = tcp_off(r.output);
-  EXPECT_EQ(r.output[t + 13], 0x14);                          // RST|ACK
-  EXPECT_EQ(0, std::memcmp(&r.output[14 + 12], syn.dst, 4));  // addresses swapped
-  EXPECT_EQ(0, std::memcmp(&r.output[14 + 16], syn.src, 4));
+  EXPECT_TRUE(checksums_ok(r.output));
+  const size_t t = tcp_offset(r.output);
+  EXPECT_EQ(r.output[t + 13], 0x14);                                 // RST|ACK
+  EXPECT_EQ(0, std::memcmp(&r.output[14 + 12], syn.dst.data(), 4));  // addresses swapped
+  EXPECT_EQ(0, std::memcmp(&r.output[14 + 16], syn.src.data(), 4));
   const uint32_t ack = static_cast<uint32_t>(r.output[t + 8] << 24 | r.output[t + 9] << 16 |
                                              r.output[t + 10] << 8 | r.output[t + 11]);
   EXPECT_EQ(ack, syn.seq + 1);
@@ -213,12 +213,12 @@ TEST(XdpProgram, BlockedJumboSynIsAnsweredNotForwarded) {
   LoadedXdp x;
   TcpFrame syn = syn_from(15);
   syn.payload.assign(6000, 0x5a);
-  x.set_host_v4(syn.src, 10);
-  const auto in = build(syn);
+  x.set_host_v4(syn.src.data(), 10);
+  const auto in = syn.build();
   const TestRunResult r = x.outside(in);
   ASSERT_EQ(r.action, static_cast<uint32_t>(XDP_TX));
   ASSERT_EQ(r.output.size(), 54u);
-  EXPECT_TRUE(tcp_checksum_ok(r.output));
+  EXPECT_TRUE(checksums_ok(r.output));
   const size_t t = 14 + 20;
   EXPECT_EQ(r.output[t + 13], 0x14);  // RST|ACK
   const uint32_t ack = static_cast<uint32_t>(r.output[t + 8] << 24 | r.output[t + 9] << 16 |
@@ -235,15 +235,15 @@ TEST(XdpProgram, ShapedJumboSynIsRewrittenAndForwardedWhole) {
   LoadedXdp x;
   TcpFrame syn = syn_from(17);
   for (size_t i = 0; i < 6000; ++i) syn.payload.push_back(static_cast<uint8_t>(i * 7));
-  x.set_host_v4(syn.src, 4);  // level 1: strip window scale
-  const TestRunResult r = x.outside(build(syn));
+  x.set_host_v4(syn.src.data(), 4);  // level 1: strip window scale
+  const TestRunResult r = x.outside(syn.build());
   ASSERT_EQ(r.action, kRedirect);
   TcpFrame want = syn;
   ASSERT_EQ(want.options.size(), 20u);
   ASSERT_EQ(want.options[17], 3);
   want.options[17] = want.options[18] = want.options[19] = 1;
-  EXPECT_EQ(r.output, build(want));
-  EXPECT_TRUE(tcp_checksum_ok(r.output));
+  EXPECT_EQ(r.output, want.build());
+  EXPECT_TRUE(checksums_ok(r.output));
   EXPECT_EQ(x.flow_count(), 1u);
   EXPECT_EQ(x.stats_sum().malformed, 0u);
 }
@@ -252,8 +252,8 @@ TEST(XdpProgram, BlockDropDropsTheSyn) {
   SLUICE_REQUIRE_PRIVILEGED();
   LoadedXdp x;
   const TcpFrame syn = syn_from(16);
-  x.set_host_v4(syn.src, 25);
-  EXPECT_EQ(x.outside(build(syn)).action, static_cast<uint32_t>(XDP_DROP));
+  x.set_host_v4(syn.src.data(), 25);
+  EXPECT_EQ(x.outside(syn.build()).action, static_cast<uint32_t>(XDP_DROP));
   EXPECT_EQ(x.flow_count(), 0u);
 }
 
@@ -264,10 +264,10 @@ TEST(XdpProgram, Ipv6ThrottledSynIsShaped) {
   syn.v6 = true;
   const uint8_t src[16] = {0x20, 0x01, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11};
   const uint8_t dst[16] = {0x20, 0x01, 0x00, 0x02, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x25};
-  std::memcpy(syn.src, src, 16);
-  std::memcpy(syn.dst, dst, 16);
+  std::memcpy(syn.src.data(), src, 16);
+  std::memcpy(syn.dst.data(), dst, 16);
   x.set_host_v6(src, 4);  // level 1: strip window scale
-  const auto in = build(syn);
+  const auto in = syn.build();
   const TestRunResult r = x.outside(in);
   ASSERT_EQ(r.action, kRedirect);
   // Exactly the same SYN with its window-scale option (the last three option bytes, 3 3 7)
@@ -276,8 +276,8 @@ TEST(XdpProgram, Ipv6ThrottledSynIsShaped) {
   ASSERT_EQ(want.options.size(), 20u);
   ASSERT_EQ(want.options[17], 3);
   want.options[17] = want.options[18] = want.options[19] = 1;
-  EXPECT_EQ(r.output, build(want));
-  EXPECT_TRUE(tcp_checksum_ok(r.output));
+  EXPECT_EQ(r.output, want.build());
+  EXPECT_TRUE(checksums_ok(r.output));
   // The flow remembers the level, the client's MSS and window scale, and that it was stripped.
   ASSERT_EQ(x.flow_count(), 1u);
   sl_flow_key k{};
@@ -310,13 +310,13 @@ TEST(XdpProgram, FlowEvictedMidConnectionPassesUnshaped) {
   ASSERT_TRUE(cpu.ok());
   LoadedXdp x;
   const TcpFrame syn = syn_from(12);
-  x.set_host_v4(syn.src, 3);  // level 1: window 2048, MSS 536
-  ASSERT_EQ(x.outside(build(syn)).action, kRedirect);
+  x.set_host_v4(syn.src.data(), 3);  // level 1: window 2048, MSS 536
+  ASSERT_EQ(x.outside(syn.build()).action, kRedirect);
   ASSERT_EQ(x.flow_count(), 1u);
   TcpFrame synack = reply_to(syn);
   synack.flags = 0x12;
   synack.options = {2, 4, 0x05, 0xb4, 1, 1, 1, 1};
-  const auto synack_in = build(synack);
+  const auto synack_in = synack.build();
   // Had the flow stayed, this SYN-ACK would leave with MSS 536 and window 2048
   // (ThrottledSynLosesWindowScaleAndCreatesFlow). It is not sent yet: a lookup from the program
   // marks the flow referenced, and the kernel's LRU then keeps it on its active list, evicting
@@ -325,8 +325,8 @@ TEST(XdpProgram, FlowEvictedMidConnectionPassesUnshaped) {
   // Other connections fill the map, a map's worth at a time, until the kernel evicts ours.
   const int fd = x.obj.map_fd("flows");
   sl_flow_key ours{};
-  std::memcpy(ours.client, syn.src, 4);
-  std::memcpy(ours.server, syn.dst, 4);
+  std::memcpy(ours.client, syn.src.data(), 4);
+  std::memcpy(ours.server, syn.dst.data(), 4);
   ours.client_port = sl_htons(syn.sport);
   ours.server_port = sl_htons(syn.dport);
   ours.family = SL_AF_INET;
@@ -363,7 +363,7 @@ TEST(XdpProgram, FlowEvictedMidConnectionPassesUnshaped) {
   data.options.clear();
   data.seq = 1001;
   data.payload = {'E', 'H', 'L', 'O', '\r', '\n'};
-  const auto data_in = build(data);
+  const auto data_in = data.build();
   const TestRunResult rc = x.outside(data_in);
   EXPECT_EQ(rc.action, kRedirect);
   EXPECT_EQ(rc.output, data_in);

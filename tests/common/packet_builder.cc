@@ -150,19 +150,25 @@ PacketBuilder &PacketBuilder::raw_l3(uint16_t ethertype, const Bytes &body) {
   return *this;
 }
 PacketBuilder &PacketBuilder::ipv4(const std::string &src, const std::string &dst) {
-  l3_ = L3::kIpv4;
-  auto s = ipv4_address(src);
-  auto d = ipv4_address(dst);
-  src_ = {};
-  dst_ = {};
-  std::copy(s.begin(), s.end(), src_.begin());
-  std::copy(d.begin(), d.end(), dst_.begin());
-  return *this;
+  return ipv4(ipv4_address(src), ipv4_address(dst));
 }
 PacketBuilder &PacketBuilder::ipv6(const std::string &src, const std::string &dst) {
+  return ipv6(ipv6_address(src), ipv6_address(dst));
+}
+PacketBuilder &PacketBuilder::ipv4(const std::array<uint8_t, 4> &src,
+                                   const std::array<uint8_t, 4> &dst) {
+  l3_ = L3::kIpv4;
+  src_ = {};
+  dst_ = {};
+  std::copy(src.begin(), src.end(), src_.begin());
+  std::copy(dst.begin(), dst.end(), dst_.begin());
+  return *this;
+}
+PacketBuilder &PacketBuilder::ipv6(const std::array<uint8_t, 16> &src,
+                                   const std::array<uint8_t, 16> &dst) {
   l3_ = L3::kIpv6;
-  src_ = ipv6_address(src);
-  dst_ = ipv6_address(dst);
+  src_ = src;
+  dst_ = dst;
   return *this;
 }
 PacketBuilder &PacketBuilder::ttl(uint8_t ttl) {

@@ -72,6 +72,8 @@ class PacketBuilder {
   // ---- L3 ----
   PacketBuilder &ipv4(const std::string &src, const std::string &dst);
   PacketBuilder &ipv6(const std::string &src, const std::string &dst);
+  PacketBuilder &ipv4(const std::array<uint8_t, 4> &src, const std::array<uint8_t, 4> &dst);
+  PacketBuilder &ipv6(const std::array<uint8_t, 16> &src, const std::array<uint8_t, 16> &dst);
   PacketBuilder &ttl(uint8_t ttl);  // IPv4 TTL or IPv6 hop limit (default 64)
   PacketBuilder &tos(uint8_t tos);  // IPv4 TOS or IPv6 traffic class
   PacketBuilder &ip_id(uint16_t id);

@@ -27,14 +27,17 @@
 #include "dp_control.h"
 #include "heavy_merge.h"
 #include "dpdk_env.h"
-#include "common/frames.h"
+#include "common/frame_fields.h"
+#include "common/tcp_frame.h"
 #include "sluice/reputation/delta.h"
 
 namespace sluice::dataplane {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::TcpFrame;
+using sluice::testing::linux_syn;
+using sluice::testing::tcp_flags;
+using sluice::testing::TcpFrame;
 
 uint32_t v4(const char *s) {
   uint32_t a;
@@ -88,16 +91,14 @@ class Control : public ::testing::Test {
   // 'I' forwarded inside, 'R' RST back outside, '-' dropped. No time limit decides the answer:
   // the loop waits for the lcore's own counters to account for the frame.
   char syn_fate(const char *src, uint16_t sport) {
-    TcpFrame f;
-    f.src = src;
+    TcpFrame f = linux_syn(src, "198.18.0.2");
     f.sport = sport;
-    f.options = testing::linux_syn_options();
     const uint64_t before = frames_done();
     outside_.inject(f.build());
     while (frames_done() == before) std::this_thread::sleep_for(std::chrono::microseconds(200));
     if (!inside_.drain().empty()) return 'I';
     const auto back = outside_.drain();
-    if (!back.empty()) return testing::tcp_flags(back[0]) == 0x14 ? 'R' : '?';
+    if (!back.empty()) return tcp_flags(back[0]) == 0x14 ? 'R' : '?';
     return '-';
   }
 
@@ -326,10 +327,8 @@ TEST_F(Control, ManyFlowsArePagedNotDropped) {
     for (uint32_t j = i; j < i + 500; ++j) {
       const uint32_t a = htonl(0xC6120000u + j);
       inet_ntop(AF_INET, &a, ip, sizeof ip);
-      TcpFrame f;
-      f.src = ip;
+      TcpFrame f = linux_syn(ip, "198.18.0.2");
       f.sport = 20000;
-      f.options = testing::linux_syn_options();
       outside_.inject(f.build());
     }
     while (frames_done() < before + 500) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -396,10 +395,8 @@ void start_early_in_a_window() {
 void Control::syn_burst(const char *src, int n, uint16_t first_port) {
   const uint64_t before = frames_done();
   for (int i = 0; i < n; ++i) {
-    TcpFrame f;
-    f.src = src;
+    TcpFrame f = linux_syn(src, "198.18.0.2");
     f.sport = static_cast<uint16_t>(first_port + i);
-    f.options = testing::linux_syn_options();
     outside_.inject(f.build());
   }
   while (frames_done() < before + static_cast<uint64_t>(n))

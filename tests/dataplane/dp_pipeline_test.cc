@@ -16,13 +16,22 @@
 #include "dp_published.h"
 #include "dp_worker.h"
 #include "dpdk_env.h"
-#include "common/frames.h"
+#include "common/frame_fields.h"
+#include "common/tcp_frame.h"
 #include "policy_file.h"
 
 namespace sluice::dataplane {
 namespace {
 
-using testing::TcpFrame;
+using sluice::testing::address;
+using sluice::testing::arp_frame;
+using sluice::testing::checksums_ok;
+using sluice::testing::linux_syn;
+using sluice::testing::tcp_flags;
+using sluice::testing::tcp_offset;
+using sluice::testing::tcp_option;
+using sluice::testing::tcp_window;
+using sluice::testing::TcpFrame;
 
 constexpr uint64_t kMs = 1'000'000;
 
@@ -101,10 +110,8 @@ class DpWorker : public ::testing::Test {
   void step(uint64_t now) { worker_->poll_once(now); }
 
   TcpFrame syn_from(int score, uint16_t sport = 40000) {
-    TcpFrame f;
-    f.src = "198.18.1." + std::to_string(score);
+    TcpFrame f = linux_syn("198.18.1." + std::to_string(score), "198.18.0.2");
     f.sport = sport;
-    f.options = testing::linux_syn_options();
     return f;
   }
   TcpFrame server_seg(const TcpFrame &syn, uint8_t flags, size_t payload = 0) {
@@ -128,9 +135,9 @@ class DpWorker : public ::testing::Test {
 };
 
 TEST_F(DpWorker, NonIpAndCleanTrafficCrossByteIdentical) {
-  const auto arp = testing::arp_frame();
+  const auto arp = arp_frame();
   TcpFrame clean = syn_from(0);
-  clean.src = "198.18.7.7";  // not in the table
+  clean.src = address("198.18.7.7");  // not in the table
   const auto syn = clean.build();
   TcpFrame web = syn_from(25);
   web.dport = 80;  // a listed sender, but not SMTP
@@ -161,8 +168,8 @@ TEST_F(DpWorker, BlockRstAnswersTheSynOnTheOutsidePort) {
   EXPECT_TRUE(inside_.drain().empty());
   const auto back = outside_.drain();
   ASSERT_EQ(back.size(), 1u);
-  EXPECT_EQ(testing::tcp_flags(back[0]), 0x14) << "RST|ACK";
-  EXPECT_TRUE(testing::checksums_ok(back[0]));
+  EXPECT_EQ(tcp_flags(back[0]), 0x14) << "RST|ACK";
+  EXPECT_TRUE(checksums_ok(back[0]));
   EXPECT_EQ(worker_->pipeline().stats().level[4].rst_sent, 1u);
 }
 
@@ -180,18 +187,18 @@ TEST_F(DpWorker, ThrottledFlowGetsWscaleStrippedAndWindowAndMssClamped) {
   step(1 * kMs);
   const auto in = inside_.drain();
   ASSERT_EQ(in.size(), 1u);
-  EXPECT_EQ(testing::tcp_option(in[0], 3), -1) << "window scale replaced by NOPs";
-  EXPECT_EQ(testing::tcp_option(in[0], 2), 1460) << "the client's MSS is left alone";
-  EXPECT_TRUE(testing::checksums_ok(in[0]));
+  EXPECT_EQ(tcp_option(in[0], 3), -1) << "window scale replaced by NOPs";
+  EXPECT_EQ(tcp_option(in[0], 2), 1460) << "the client's MSS is left alone";
+  EXPECT_TRUE(checksums_ok(in[0]));
   EXPECT_EQ(worker_->pipeline().flows().size(), 1u);
 
   inside_.inject(server_seg(syn, 0x12).build());  // SYN-ACK
   step(2 * kMs);
   const auto out = outside_.drain();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_LE(testing::tcp_window(out[0]), 2048);
-  EXPECT_EQ(testing::tcp_option(out[0], 2), 536);
-  EXPECT_TRUE(testing::checksums_ok(out[0]));
+  EXPECT_LE(tcp_window(out[0]), 2048);
+  EXPECT_EQ(tcp_option(out[0], 2), 536);
+  EXPECT_TRUE(checksums_ok(out[0]));
   EXPECT_GE(worker_->pipeline().stats().level[1].rewritten, 2u);
 }
 
@@ -216,16 +223,16 @@ TEST_F(DpWorker, DelayLevelHoldsServerSegmentsForTheDelayInOrder) {
   step(211 * kMs);
   auto out = outside_.drain();
   ASSERT_EQ(out.size(), 1u) << "the SYN-ACK, 200 ms after it arrived";
-  EXPECT_EQ(testing::tcp_flags(out[0]), 0x12);
+  EXPECT_EQ(tcp_flags(out[0]), 0x12);
   step(221 * kMs);
   out = outside_.drain();
   ASSERT_EQ(out.size(), 3u);
   for (uint32_t i = 0; i < 3; ++i) {
-    const size_t t = testing::tcp_offset(out[i]);
+    const size_t t = tcp_offset(out[i]);
     const uint32_t seq = uint32_t{out[i][t + 4]} << 24 | uint32_t{out[i][t + 5]} << 16 |
                          uint32_t{out[i][t + 6]} << 8 | out[i][t + 7];
     EXPECT_EQ(seq, 5001 + i * 10) << "flow order kept";
-    EXPECT_LE(testing::tcp_window(out[i]), 4096);
+    EXPECT_LE(tcp_window(out[i]), 4096);
   }
   EXPECT_EQ(worker_->pipeline().stats().level[2].delayed, 4u);
 }
@@ -259,7 +266,7 @@ TEST_F(DpWorker, AFullPacerDropsAndCountsADelayedPacket) {
   const auto out = outside_.drain();
   ASSERT_EQ(out.size(), 2u) << "the two held segments, and only them";
   for (uint32_t i = 0; i < 2; ++i) {
-    const size_t t = testing::tcp_offset(out[i]);
+    const size_t t = tcp_offset(out[i]);
     const uint32_t seq = uint32_t{out[i][t + 4]} << 24 | uint32_t{out[i][t + 5]} << 16 |
                          uint32_t{out[i][t + 6]} << 8 | out[i][t + 7];
     EXPECT_EQ(seq, 5001 + i * 10);
@@ -286,7 +293,7 @@ TEST_F(DpWorker, AnIdleFlowExpiresAfterTheIdleTimeout) {
   w.poll_once(last);
   auto out = outside_.drain();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(testing::tcp_window(out[0]), 2048) << "shaped while the flow exists";
+  EXPECT_EQ(tcp_window(out[0]), 2048) << "shaped while the flow exists";
   ASSERT_EQ(w.pipeline().flows().size(), 1u);
 
   w.control_tick(last + wc.flows.idle_timeout_ns - 1 * kMs);
@@ -316,8 +323,8 @@ TEST_F(DpWorker, TarpitZeroWindowAfterGreeting) {
   step(2 * kMs);
   const auto out = outside_.drain();
   ASSERT_EQ(out.size(), 3u);
-  EXPECT_GT(testing::tcp_window(out[0]), 0) << "SYN-ACK keeps a window";
-  EXPECT_EQ(testing::tcp_window(out[2]), 0) << "zero window after the greeting";
+  EXPECT_GT(tcp_window(out[0]), 0) << "SYN-ACK keeps a window";
+  EXPECT_EQ(tcp_window(out[2]), 0) << "zero window after the greeting";
 }
 
 // Two versions of the table and of the policy, swapped by a second thread while the lcore
@@ -409,7 +416,7 @@ TEST_F(DpWorker, RcuUpdatesWhileForwardingLoseNothing) {
     std::function<void()> f;
     ~OnExit() { f(); }
   } joins{stop};  // also when an ASSERT leaves early
-  const auto arp = testing::arp_frame();
+  const auto arp = arp_frame();
   // Sends `frame` then a marker into `port` and waits until the marker has crossed to `peer`:
   // returns what `port`'s peer and `port` itself transmitted meanwhile (without the marker).
   auto send = [&](testing::RingPort &from, testing::RingPort &to, const std::vector<uint8_t> &f) {
@@ -441,13 +448,13 @@ TEST_F(DpWorker, RcuUpdatesWhileForwardingLoseNothing) {
     const uint32_t t_hi = versions.table_started(), p_hi = versions.policy_started();
     Outcome o;
     if (fwd.size() == 1 && back.empty()) {
-      const bool wscale = testing::tcp_option(fwd[0], 3) != -1;
-      const bool sack = testing::tcp_option(fwd[0], 4) != -1;
+      const bool wscale = tcp_option(fwd[0], 3) != -1;
+      const bool sack = tcp_option(fwd[0], 4) != -1;
       ASSERT_FALSE(wscale) << "a level-1 SYN keeps its window scale";
-      ASSERT_TRUE(testing::checksums_ok(fwd[0]));
+      ASSERT_TRUE(checksums_ok(fwd[0]));
       o = sack ? kShapedA : kShapedB;
     } else if (fwd.empty() && back.size() == 1) {
-      ASSERT_EQ(testing::tcp_flags(back[0]) & 0x04, 0x04) << "the answer is not a RST";
+      ASSERT_EQ(tcp_flags(back[0]) & 0x04, 0x04) << "the answer is not a RST";
       o = kRst;
     } else {
       ASSERT_TRUE(fwd.empty() && back.empty())
@@ -482,7 +489,7 @@ TEST_F(DpWorker, RcuUpdatesWhileForwardingLoseNothing) {
         ASSERT_LE(echoed.size(), 1u);
         const bool rst = echoed.size() == 1;
         if (rst) {
-          ASSERT_EQ(testing::tcp_flags(echoed[0]) & 0x04, 0x04) << "not a RST";
+          ASSERT_EQ(tcp_flags(echoed[0]) & 0x04, 0x04) << "not a RST";
         }
         EXPECT_TRUE(RcuVersions::possible(t_lo, t_hi, 1))
             << "a segment blocked without table B, versions " << t_lo << ".." << t_hi;
@@ -493,13 +500,13 @@ TEST_F(DpWorker, RcuUpdatesWhileForwardingLoseNothing) {
       }
       ASSERT_EQ(out.size(), 1u) << "a shaped server segment was duplicated";
       ASSERT_TRUE(echoed.empty());
-      const uint16_t window = testing::tcp_window(out[0]);
+      const uint16_t window = tcp_window(out[0]);
       ASSERT_TRUE(window == 2048 || window == 1024) << "window " << window;
       EXPECT_TRUE(RcuVersions::possible(t_lo, t_hi, 0))
           << "a segment shaped without table A, versions " << t_lo << ".." << t_hi;
       EXPECT_TRUE(RcuVersions::possible(lo, hi, window == 2048 ? 0 : 1))
           << "window " << window << ", policy versions " << lo << ".." << hi;
-      EXPECT_TRUE(testing::checksums_ok(out[0]));
+      EXPECT_TRUE(checksums_ok(out[0]));
       exact_seg += lo == hi;
       ++segments;
     }
@@ -536,16 +543,14 @@ TEST(DpTwoLcores, EachQueueHasItsOwnLcoreAndFlowTable) {
   wc.flows.max_flows = 64;
   Worker w0(0, outside.id, inside.id, 0, wc, pub, 0);
   Worker w1(1, outside.id, inside.id, 1, wc, pub, 0);
-  TcpFrame syn;
-  syn.src = "198.18.1.3";
-  syn.options = testing::linux_syn_options();
+  TcpFrame syn = linux_syn("198.18.1.3", "198.18.0.2");
   outside.inject(syn.build(), 1);
   w0.poll_once(kMs);
   w1.poll_once(kMs);
   EXPECT_TRUE(inside.drain(0).empty());
   const auto in1 = inside.drain(1);
   ASSERT_EQ(in1.size(), 1u) << "forwarded on the queue it arrived on";
-  EXPECT_EQ(testing::tcp_option(in1[0], 3), -1) << "shaped by lcore 1";
+  EXPECT_EQ(tcp_option(in1[0], 3), -1) << "shaped by lcore 1";
   EXPECT_EQ(w0.pipeline().flows().size(), 0u);
   EXPECT_EQ(w1.pipeline().flows().size(), 1u);
   TcpFrame synack;
@@ -554,14 +559,15 @@ TEST(DpTwoLcores, EachQueueHasItsOwnLcoreAndFlowTable) {
   synack.sport = syn.dport;
   synack.dport = syn.sport;
   synack.flags = 0x12;
+  synack.window = 64240;
   synack.options = {2, 4, 0x05, 0xb4};
   inside.inject(synack.build(), 1);
   w0.poll_once(2 * kMs);
   w1.poll_once(2 * kMs);
   const auto out1 = outside.drain(1);
   ASSERT_EQ(out1.size(), 1u);
-  EXPECT_LE(testing::tcp_window(out1[0]), 2048);
-  EXPECT_EQ(testing::tcp_option(out1[0], 2), 536);
+  EXPECT_LE(tcp_window(out1[0]), 2048);
+  EXPECT_EQ(tcp_option(out1[0], 2), 536);
 }
 
 }  // namespace

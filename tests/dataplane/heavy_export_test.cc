@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/frames.h"
+#include "common/tcp_frame.h"
 #include "core/heavy_stream.h"
 #include "heavy_merge.h"
 #include "heavy_seqlock.h"
@@ -25,7 +25,8 @@
 namespace sluice::dataplane {
 namespace {
 
-using testing::TcpFrame;
+using sluice::testing::linux_syn;
+using sluice::testing::TcpFrame;
 
 sl_policy policy(const std::string &text) {
   std::istringstream in(text);
@@ -36,10 +37,8 @@ sl_policy policy(const std::string &text) {
 void syns(Pipeline &p, const sl_policy &pol, const char *src, int n, uint64_t now_ns,
           uint16_t first_port = 30000) {
   for (int i = 0; i < n; ++i) {
-    TcpFrame f;
-    f.src = src;
+    TcpFrame f = linux_syn(src, "198.18.0.2");
     f.sport = static_cast<uint16_t>(first_port + i);
-    f.options = testing::linux_syn_options();
     std::vector<uint8_t> b = f.build();
     p.process(b.data(), static_cast<uint32_t>(b.size()), SL_DIR_FROM_OUTSIDE, now_ns, 0, pol,
               nullptr);
@@ -110,12 +109,8 @@ TEST(HeavyExport, IPv6SendersAreCountedPerAddressAndPer64) {
   const sl_policy pol = policy("[smtp]\nheavy_syn_threshold = 5\n");
   Pipeline a(FlowTableConfig{.max_flows = 1024});
   for (int i = 0; i < 7; ++i) {
-    TcpFrame f;
-    f.ipv6 = true;
-    f.src = "2001:2::7";
-    f.dst = "2001:2:0:1::2";
+    TcpFrame f = linux_syn("2001:2::7", "2001:2:0:1::2");
     f.sport = static_cast<uint16_t>(33000 + i);
-    f.options = testing::linux_syn_options();
     std::vector<uint8_t> b = f.build();
     a.process(b.data(), static_cast<uint32_t>(b.size()), SL_DIR_FROM_OUTSIDE, kNow, 0, pol,
               nullptr);

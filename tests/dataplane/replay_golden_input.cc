@@ -5,11 +5,15 @@
 
 #include <stdexcept>
 
-#include "common/frames.h"
+#include "common/tcp_frame.h"
 #include "sluice/reputation/snapshot.h"
 
 namespace sluice::dataplane::golden {
 namespace {
+
+using sluice::testing::arp_frame;
+using sluice::testing::linux_syn;
+using sluice::testing::TcpFrame;
 
 constexpr uint64_t kMs = 1'000'000;
 
@@ -20,15 +24,11 @@ uint32_t v4(const std::string &s) {
 }
 
 std::vector<Rec> conversation(const Conv &c, uint64_t t0) {
-  testing::TcpFrame syn;
-  syn.ipv6 = c.ipv6;
+  TcpFrame syn = linux_syn(c.client, c.server);
   syn.vlan = c.vlan;
-  syn.src = c.client;
-  syn.dst = c.server;
   syn.sport = c.sport;
-  syn.options = testing::linux_syn_options();
   auto from_server = [&](uint8_t flags, uint32_t seq, size_t payload) {
-    testing::TcpFrame f = syn;
+    TcpFrame f = syn;
     f.options.clear();
     std::swap(f.src, f.dst);
     std::swap(f.sport, f.dport);
@@ -40,7 +40,7 @@ std::vector<Rec> conversation(const Conv &c, uint64_t t0) {
     f.payload.assign(payload, 'g');
     return f.build();
   };
-  testing::TcpFrame data = syn;
+  TcpFrame data = syn;
   data.options.clear();
   data.flags = 0x18;
   data.seq = syn.seq + 1;
@@ -59,15 +59,15 @@ const std::vector<Conv> &conversations() {
   // Senders 198.18.1.<score> (IPv4) and 2001:2:0:1::<score hex> (IPv6); the MTA network
   // 198.18.0.0/24 and 2001:2::/64 is inside.
   static const std::vector<Conv> convs = {
-      {"198.18.7.7", "198.18.0.2", false, -1, 41000},    // clean
-      {"198.18.1.3", "198.18.0.2", false, -1, 41003},    // throttle
-      {"198.18.1.5", "198.18.0.2", false, 100, 41005},   // slow (delay), VLAN 100
-      {"198.18.1.8", "198.18.0.2", false, -1, 41008},    // tarpit
-      {"198.18.1.9", "198.18.0.2", false, -1, 41009},    // drop-data
-      {"198.18.1.10", "198.18.0.2", false, -1, 41010},   // block-rst
-      {"198.18.1.25", "198.18.0.2", false, 200, 41025},  // block-drop, VLAN 200
-      {"2001:2:0:1::3", "2001:2::2", true, -1, 42003},   // IPv6 throttle (prefix)
-      {"2001:2:0:1::a", "2001:2::2", true, 300, 42010},  // IPv6 block-rst, VLAN 300
+      {"198.18.7.7", "198.18.0.2", -1, 41000},     // clean
+      {"198.18.1.3", "198.18.0.2", -1, 41003},     // throttle
+      {"198.18.1.5", "198.18.0.2", 100, 41005},    // slow (delay), VLAN 100
+      {"198.18.1.8", "198.18.0.2", -1, 41008},     // tarpit
+      {"198.18.1.9", "198.18.0.2", -1, 41009},     // drop-data
+      {"198.18.1.10", "198.18.0.2", -1, 41010},    // block-rst
+      {"198.18.1.25", "198.18.0.2", 200, 41025},   // block-drop, VLAN 200
+      {"2001:2:0:1::3", "2001:2::2", -1, 42003},   // IPv6 throttle (prefix)
+      {"2001:2:0:1::a", "2001:2::2", 300, 42010},  // IPv6 block-rst, VLAN 300
   };
   return convs;
 }
@@ -90,7 +90,7 @@ std::vector<Rec> write_inputs(const std::filesystem::path &dir) {
     for (Rec &r : conversation(c, t)) in.push_back(std::move(r));
     t += 500 * kMs;  // conversations do not overlap: output order is easy to read
   }
-  in.push_back({t, testing::arp_frame()});
+  in.push_back({t, arp_frame()});
   write_pcap((dir / kInput).string(), in);
   return in;
 }

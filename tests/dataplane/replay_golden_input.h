@@ -19,8 +19,7 @@ struct Rec {
 // One SMTP conversation per sender: SYN, SYN-ACK, greeting, client data, server ACK (five
 // records, in this order), conversations 500 ms apart, then one ARP frame.
 struct Conv {
-  std::string client, server;
-  bool ipv6;
+  std::string client, server;  // IPv4 or IPv6, both the same family
   int vlan;
   uint16_t sport;
 };

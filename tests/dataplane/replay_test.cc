@@ -16,7 +16,7 @@
 #include <fstream>
 #include <map>
 
-#include "common/frames.h"
+#include "common/frame_fields.h"
 #include "policy_file.h"
 #include "replay_golden_input.h"
 #include "sluice/reputation/snapshot.h"
@@ -25,6 +25,11 @@ namespace sluice::dataplane {
 namespace {
 
 using golden::Rec;
+using sluice::testing::checksums_ok;
+using sluice::testing::tcp_flags;
+using sluice::testing::tcp_offset;
+using sluice::testing::tcp_option;
+using sluice::testing::tcp_window;
 namespace fs = std::filesystem;
 
 const fs::path kGolden = fs::path(SLUICE_DP_GOLDEN_DIR);
@@ -80,11 +85,11 @@ TEST_F(Replay, EveryActionMatchesTheGoldenCapture) {
   EXPECT_EQ(out.back().frame, in.back().frame) << "the ARP frame is forwarded as is, last";
   for (size_t k = 0; k + 1 < out.size(); ++k) {
     const Rec &r = out[k];
-    const size_t tcp = testing::tcp_offset(r.frame);
+    const size_t tcp = tcp_offset(r.frame);
     const uint16_t sp = static_cast<uint16_t>(r.frame[tcp] << 8 | r.frame[tcp + 1]);
     const uint16_t dp = static_cast<uint16_t>(r.frame[tcp + 2] << 8 | r.frame[tcp + 3]);
     by_port[sp == 25 ? dp : sp].push_back(r);
-    EXPECT_TRUE(testing::checksums_ok(r.frame)) << "port " << sp << "->" << dp;
+    EXPECT_TRUE(checksums_ok(r.frame)) << "port " << sp << "->" << dp;
   }
   // The input records of conversation `c` (golden::conversations() order): SYN, SYN-ACK,
   // greeting, client data, server ACK.
@@ -95,7 +100,7 @@ TEST_F(Replay, EveryActionMatchesTheGoldenCapture) {
         << "port " << port << ": output " << out_i << " is not input " << in_i << " as is";
     EXPECT_EQ(by_port[port][out_i].ns, conv_in(c, in_i).ns) << "port " << port;
   };
-  const uint16_t win_in = testing::tcp_window(conv_in(0, 1).frame);  // the server's 65160
+  const uint16_t win_in = tcp_window(conv_in(0, 1).frame);  // the server's 65160
   ASSERT_GT(win_in, throttle.window_clamp);
   ASSERT_GT(win_in, slow.window_clamp);
 
@@ -110,11 +115,11 @@ TEST_F(Replay, EveryActionMatchesTheGoldenCapture) {
     SCOPED_TRACE(port);
     ASSERT_EQ(by_port[port].size(), 5u);
     const auto &v = by_port[port];
-    EXPECT_EQ(testing::tcp_option(v[0].frame, 3), -1);
-    EXPECT_EQ(testing::tcp_option(v[0].frame, 4), 0) << "SACK-permitted kept";
-    EXPECT_EQ(testing::tcp_option(v[0].frame, 2), 1460) << "the client's MSS is left alone";
-    EXPECT_EQ(testing::tcp_option(v[1].frame, 2), throttle.mss_clamp);
-    for (size_t i : {1, 2, 4}) EXPECT_EQ(testing::tcp_window(v[i].frame), throttle.window_clamp);
+    EXPECT_EQ(tcp_option(v[0].frame, 3), -1);
+    EXPECT_EQ(tcp_option(v[0].frame, 4), 0) << "SACK-permitted kept";
+    EXPECT_EQ(tcp_option(v[0].frame, 2), 1460) << "the client's MSS is left alone";
+    EXPECT_EQ(tcp_option(v[1].frame, 2), throttle.mss_clamp);
+    for (size_t i : {1, 2, 4}) EXPECT_EQ(tcp_window(v[i].frame), throttle.window_clamp);
     for (size_t i = 0; i < 5; ++i) EXPECT_EQ(v[i].ns, conv_in(c, i).ns);
     untouched(port, 3, c, 3);
   }
@@ -125,22 +130,22 @@ TEST_F(Replay, EveryActionMatchesTheGoldenCapture) {
   const auto &sl = by_port[41005];
   const uint64_t delay = uint64_t{slow.delay_us} * 1000;
   ASSERT_GT(delay, 0u);
-  EXPECT_EQ(testing::tcp_flags(sl[0].frame), 0x02);
+  EXPECT_EQ(tcp_flags(sl[0].frame), 0x02);
   EXPECT_EQ(sl[0].ns, conv_in(2, 0).ns);  // SYN passes at once
   untouched(41005, 1, 2, 3);              // client data passes at once
-  EXPECT_EQ(testing::tcp_flags(sl[2].frame), 0x12);
-  EXPECT_EQ(testing::tcp_flags(sl[3].frame), 0x18);
-  EXPECT_EQ(testing::tcp_flags(sl[4].frame), 0x10);
+  EXPECT_EQ(tcp_flags(sl[2].frame), 0x12);
+  EXPECT_EQ(tcp_flags(sl[3].frame), 0x18);
+  EXPECT_EQ(tcp_flags(sl[4].frame), 0x10);
   for (auto [out_i, in_i] : {std::pair<size_t, size_t>{2, 1}, {3, 2}, {4, 4}}) {
     EXPECT_EQ(sl[out_i].ns, conv_in(2, in_i).ns + delay) << out_i;
-    EXPECT_EQ(testing::tcp_window(sl[out_i].frame), slow.window_clamp) << out_i;
+    EXPECT_EQ(tcp_window(sl[out_i].frame), slow.window_clamp) << out_i;
   }
 
   // tarpit (3): SYN-ACK window untouched, zero window from the greeting on
   ASSERT_EQ(by_port[41008].size(), 5u);
-  EXPECT_EQ(testing::tcp_window(by_port[41008][1].frame), win_in);
-  EXPECT_EQ(testing::tcp_window(by_port[41008][2].frame), 0);
-  EXPECT_EQ(testing::tcp_window(by_port[41008][4].frame), 0);
+  EXPECT_EQ(tcp_window(by_port[41008][1].frame), win_in);
+  EXPECT_EQ(tcp_window(by_port[41008][2].frame), 0);
+  EXPECT_EQ(tcp_window(by_port[41008][4].frame), 0);
   untouched(41008, 3, 3, 3);
 
   // drop-data (4): the client's data segment is gone, the rest passes as is
@@ -156,12 +161,12 @@ TEST_F(Replay, EveryActionMatchesTheGoldenCapture) {
     SCOPED_TRACE(port);
     ASSERT_EQ(by_port[port].size(), 5u);
     const Rec &rst = by_port[port][0];
-    EXPECT_EQ(testing::tcp_flags(rst.frame), 0x14);
+    EXPECT_EQ(tcp_flags(rst.frame), 0x14);
     EXPECT_EQ(rst.ns, conv_in(c, 0).ns);
-    const size_t t = testing::tcp_offset(rst.frame);
+    const size_t t = tcp_offset(rst.frame);
     const uint32_t ack = uint32_t{rst.frame[t + 8]} << 24 | uint32_t{rst.frame[t + 9]} << 16 |
                          uint32_t{rst.frame[t + 10]} << 8 | rst.frame[t + 11];
-    const size_t ts = testing::tcp_offset(conv_in(c, 0).frame);
+    const size_t ts = tcp_offset(conv_in(c, 0).frame);
     const auto &syn = conv_in(c, 0).frame;
     const uint32_t syn_seq = uint32_t{syn[ts + 4]} << 24 | uint32_t{syn[ts + 5]} << 16 |
                              uint32_t{syn[ts + 6]} << 8 | syn[ts + 7];

@@ -312,8 +312,7 @@ TEST_F(ComplaintsDaemonTest, AOneMebibyteReportFitsThroughTheSocket) {
   start();
   std::string big = replace(typical_report(), "Buy now.\n", "");
   std::string filler;
-  while (big.size() + filler.size() + 80 <= (size_t{1} << 20))
-    filler += std::string(76, 'y') + "\n";
+  while (big.size() + filler.size() + 80 <= (size_t{1} << 20)) filler.append(76, 'y').append("\n");
   big = replace(big, "Source-IP: 203.0.113.97\n", filler);
   ASSERT_LE(big.size(), size_t{1} << 20);
   ASSERT_GT(big.size(), (size_t{1} << 20) - 200);

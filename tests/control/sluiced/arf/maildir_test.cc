@@ -145,9 +145,11 @@ TEST_F(MaildirTest, ADirectoryOrAFifoIsNotRead) {
 }
 
 TEST_F(MaildirTest, TurnsAreBoundedAndDotFilesLeftAlone) {
-  for (int i = 0; i < 10; ++i)
-    deliver("m" + std::to_string(i),
-            report_with(kFeedbackFields, "", "<id-" + std::to_string(i) + "@x.example>"));
+  for (int i = 0; i < 10; ++i) {
+    const std::string n = std::to_string(i);
+    deliver(std::string("m").append(n),
+            report_with(kFeedbackFields, "", std::string("<id-").append(n).append("@x.example>")));
+  }
   deliver(".hidden", typical_report());
   auto t = scan(4);
   EXPECT_EQ(t.handled, 4u);

@@ -162,7 +162,7 @@ TEST(PolicyRequest, TooManyAttributesAreRefused) {
   RequestLimits l;
   l.max_attributes = 5;
   std::string s = "request=smtpd_access_policy\n";
-  for (int i = 0; i < 4; ++i) s += "a" + std::to_string(i) + "=1\n";
+  for (int i = 0; i < 4; ++i) s.append("a").append(std::to_string(i)).append("=1\n");
   EXPECT_EQ(parse(s + "\n", l).status, ParseStatus::kRequest);
   expect_refused(parse(s + "a5=1\n", l), Refusal::kTooManyAttributes, 6);
 }

@@ -62,9 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (r.ttl_seconds && (*r.ttl_seconds <= 0 || *r.ttl_seconds > sl::kMaxTtlSeconds))
           fail("ttl range", std::to_string(*r.ttl_seconds));
         if (r.action != sl::Action::kScore && r.score != 0) fail("score on allow/deny", "");
-        for (int64_t now : {int64_t{1800000000}, INT64_MAX - 100, INT64_MIN}) {
+        for (int64_t now_ms : {int64_t{1'800'000'000'123}, INT64_MAX - 100, INT64_MIN}) {
           try {
-            sl::DynamicEntry e = sl::make_entry(r, now, "fuzz");
+            sl::DynamicEntry e = sl::make_entry(r, now_ms, "fuzz");
             if (!(sl::entry_from_json(json::parse(sl::to_json(e).dump())) == e))
               fail("entry JSON round trip", sl::to_json(e).dump());
           } catch (const sl::EntryError &x) {

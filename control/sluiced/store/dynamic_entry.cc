@@ -219,10 +219,12 @@ std::optional<Action> action_from_string(std::string_view t) {
   return std::nullopt;
 }
 
-int64_t expiry_after(int64_t now, int64_t ttl_seconds) {
+int64_t expiry_after(int64_t now_ms, int64_t ttl_seconds) {
+  // Ceiling division that stays in range for any int64 (no now_ms + 999).
+  const int64_t start = now_ms / 1000 + (now_ms % 1000 > 0 ? 1 : 0);
   int64_t out;
-  if (ttl_seconds <= 0 || __builtin_add_overflow(now, ttl_seconds, &out))
-    throw EntryError(fmt::format("ttl {} s from {}: past the end of time", ttl_seconds, now));
+  if (ttl_seconds <= 0 || __builtin_add_overflow(start, ttl_seconds, &out))
+    throw EntryError(fmt::format("ttl {} s from {} ms: past the end of time", ttl_seconds, now_ms));
   return out;
 }
 

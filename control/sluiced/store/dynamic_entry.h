@@ -86,8 +86,10 @@ struct DynamicEntry {
   bool operator==(const DynamicEntry &) const = default;
 };
 
-// The absolute expiry of an entry made at `now` with `ttl_seconds` (checked: refuses a sum past
-// the int64 range).
-int64_t expiry_after(int64_t now, int64_t ttl_seconds);
+// The whole second at which an entry made at `now_ms` (unix milliseconds) with `ttl_seconds`
+// expires: the first one by which it has been in force for the whole ttl. Entries expire at
+// whole seconds and `expired_at` compares whole seconds, so the start is rounded up; rounding
+// down would cut up to a second off a short ttl. Refuses a result past the int64 range.
+int64_t expiry_after(int64_t now_ms, int64_t ttl_seconds);
 
 }  // namespace sluice::sluiced

@@ -86,13 +86,14 @@ reputation::IpAddress parse_clear(const json &args) {
   return *ip;
 }
 
-DynamicEntry make_entry(const HostSetRequest &r, int64_t now, const std::string &origin) {
+DynamicEntry make_entry(const HostSetRequest &r, int64_t now_ms, const std::string &origin) {
   DynamicEntry e;
   e.prefix = r.prefix;
   e.action = r.action;
   e.score = r.action == Action::kScore ? r.score : 0;
-  e.created = now;
-  if (r.ttl_seconds) e.expires = expiry_after(now, *r.ttl_seconds);
+  // Floor division, so a time before 1970 (only a broken clock) still gives the second it is in.
+  e.created = now_ms / 1000 - (now_ms % 1000 < 0 ? 1 : 0);
+  if (r.ttl_seconds) e.expires = expiry_after(now_ms, *r.ttl_seconds);
   e.reason = r.reason;
   e.origin = origin;
   check_text(e.origin, kMaxOriginBytes, "origin");

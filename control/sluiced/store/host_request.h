@@ -32,9 +32,10 @@ HostSetRequest parse_host_set(const nlohmann::json &args);
 DynamicPrefix parse_host_unset(const nlohmann::json &args);
 reputation::IpAddress parse_clear(const nlohmann::json &args);
 
-// The entry a host.set request makes at `now` (wall clock, unix seconds), attributed to `origin`
-// (who asked: "sluicectl uid 0", a concern's name). Throws EntryError when now + ttl overflows.
-DynamicEntry make_entry(const HostSetRequest &r, int64_t now, const std::string &origin);
+// The entry a host.set request makes at `now_ms` (wall clock, unix milliseconds), attributed to
+// `origin` (who asked: "sluicectl uid 0", a concern's name): created at the whole second,
+// expiring as `expiry_after` says (a parsed ttl cannot overflow: at most kMaxTtlSeconds).
+DynamicEntry make_entry(const HostSetRequest &r, int64_t now_ms, const std::string &origin);
 
 // {"prefix", "action", "score", "created", "expires" (null: never), "reason", "origin"}.
 nlohmann::json to_json(const DynamicEntry &e);

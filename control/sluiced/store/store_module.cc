@@ -32,6 +32,9 @@ namespace rep = sluice::reputation;
 int64_t unix_s(WallClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
+int64_t unix_ms(WallClock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
 
 // The request's arguments: everything but the envelope's "cmd".
 json args_of(const json &request) {
@@ -130,7 +133,7 @@ class StoreModule : public Module, public ContributionProvider {
       a.erase("origin");
     }
     HostSetRequest r = parse_host_set(a);
-    DynamicEntry e = make_entry(r, unix_s(WallClock::now()), origin);
+    DynamicEntry e = make_entry(r, unix_ms(WallClock::now()), origin);
     auto replaced = store_->set(e);
     log_notice(fmt::format("dynamic entry set: {} by {}{}", describe(e), origin,
                            replaced ? " (replaces " + describe(*replaced) + ")" : ""));

@@ -114,9 +114,31 @@ TEST(FormatTtl, IsReadBackByParseTtl) {
 }
 
 TEST(ExpiryAfter, RefusesASumPastTheEndOfTime) {
-  EXPECT_EQ(expiry_after(1000, 60), 1060);
-  EXPECT_NE(refusal([] { expiry_after(INT64_MAX - 10, 60); }), "(accepted)");
-  EXPECT_NE(refusal([] { expiry_after(1000, 0); }), "(accepted)");
+  EXPECT_EQ(expiry_after(1'000'000, 60), 1060);
+  EXPECT_NE(refusal([] { expiry_after(INT64_MAX - 10, INT64_MAX - INT64_MAX / 1000); }),
+            "(accepted)");
+  // The rounding up: INT64_MAX / 1000 + 1 + ttl overflows, INT64_MAX / 1000 + ttl would not.
+  EXPECT_NE(refusal([] { expiry_after(INT64_MAX, INT64_MAX - INT64_MAX / 1000); }), "(accepted)");
+  EXPECT_EQ(expiry_after(INT64_MAX / 1000 * 1000, INT64_MAX - INT64_MAX / 1000), INT64_MAX);
+  EXPECT_NE(refusal([] { expiry_after(1'000'000, 0); }), "(accepted)");
+  EXPECT_EQ(expiry_after(INT64_MIN, 1), INT64_MIN / 1000 + 1);
+}
+
+// Expiry compares whole seconds. An entry made late in a second must still get its whole ttl:
+// with the start rounded down, a 1 s entry made at 1000.999 expired at 1001, 1 ms later, before
+// the data planes had even been sent it.
+TEST(ExpiryAfter, GivesEveryEntryAtLeastItsWholeTtl) {
+  for (int64_t ms :
+       {int64_t{1'000'000}, int64_t{1'000'001}, int64_t{1'000'500}, int64_t{1'000'999}}) {
+    for (int64_t ttl : {int64_t{1}, int64_t{2}, int64_t{3600}}) {
+      DynamicEntry e;
+      e.expires = expiry_after(ms, ttl);
+      // In force at every whole second before ms + ttl, expired within a second after it.
+      const int64_t last_in_force = (ms + ttl * 1000 - 1) / 1000;
+      EXPECT_FALSE(e.expired_at(last_in_force)) << ms << " ms + " << ttl << " s";
+      EXPECT_TRUE(e.expired_at((ms + ttl * 1000) / 1000 + 1)) << ms << " ms + " << ttl << " s";
+    }
+  }
 }
 
 TEST(CheckText, AcceptsPlainAndUtf8Text) {

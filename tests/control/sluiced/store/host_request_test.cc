@@ -83,22 +83,29 @@ TEST(HostUnsetAndClear, TakeAPrefixAndAnAddress) {
               HasSubstr("not a JSON object"));
 }
 
-TEST(MakeEntry, SetsTheAbsoluteExpiryAndRefusesOverflow) {
+TEST(MakeEntry, SetsTheAbsoluteExpiryFromTheNextWholeSecond) {
   auto r = parse_host_set(json::parse(R"({"prefix":"198.18.0.1","action":"deny","ttl":"1m"})"));
-  DynamicEntry e = make_entry(r, 1000, "sluicectl uid 0");
+  DynamicEntry e = make_entry(r, 1'000'000, "sluicectl uid 0");
   EXPECT_EQ(e.expires, 1060);
   EXPECT_EQ(e.created, 1000);
+  DynamicEntry late = make_entry(r, 1'000'999, "sluicectl uid 0");
+  EXPECT_EQ(late.created, 1000);
+  EXPECT_EQ(late.expires, 1061);  // a whole minute from 1000.999, not 59.001 s
+  EXPECT_EQ(make_entry(r, -1'500, "x").created, -2);
   EXPECT_EQ(e.origin, "sluicectl uid 0");
-  EXPECT_THAT(refusal([&] { make_entry(r, INT64_MAX - 5, "x"); }), HasSubstr("end of time"));
+  // The largest ttl from the latest clock still fits: milliseconds leave room for it.
+  auto longest = parse_host_set(json::parse(R"({"prefix":"198.18.0.1","action":"deny","ttl":")" +
+                                            std::to_string(kMaxTtlSeconds) + R"("})"));
+  EXPECT_EQ(make_entry(longest, INT64_MAX, "x").expires, INT64_MAX / 1000 + 1 + kMaxTtlSeconds);
 }
 
 TEST(EntryJson, RoundTrips) {
   auto r = parse_host_set(json::parse(
       R"({"prefix":"2001:2::/48","action":"score","score":3,"ttl":"2w","reason":"Müller"})"));
-  DynamicEntry e = make_entry(r, 1800000000, "test");
+  DynamicEntry e = make_entry(r, 1'800'000'000'000, "test");
   EXPECT_EQ(entry_from_json(to_json(e)), e);
   DynamicEntry forever = make_entry(
-      parse_host_set(json::parse(R"({"prefix":"198.18.0.1","action":"allow"})")), 5, "test");
+      parse_host_set(json::parse(R"({"prefix":"198.18.0.1","action":"allow"})")), 5'000, "test");
   EXPECT_TRUE(to_json(forever)["expires"].is_null());
   EXPECT_EQ(entry_from_json(to_json(forever)), forever);
 }

@@ -253,6 +253,7 @@ SL_INLINE int sl_parse_frame(void *data, void *data_end, __u32 frame_len, struct
   int rc;
 
   __builtin_memset(pkt, 0, sizeof(*pkt));
+  SL_KEEP_IN_MEMORY(pkt);
   if (p + sizeof(struct sl_eth) > end) return SL_PARSE_NOT_IP;
   proto = sl_load_be16(p + 12);
   rc = SL_PARSE_FRAGMENT;

@@ -26,7 +26,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 struct slx_env {
   struct sl_stats *stats;        /* this CPU's */
   struct sl_heavy_sketch *heavy; /* this CPU's SYN sketch; 0 outside slx_on_syn */
-  struct xdp_md *ctx;            /* server segments: the frame, for a held ACK's copy */
+  struct xdp_md *ctx;            /* the frame: its whole length, a held ACK's copy */
   int replayed;                  /* a held ACK sent through again (slx_is_replay) */
 };
 
@@ -133,6 +133,13 @@ static __always_inline struct sl_cap_entry *sl_env_cap_entry(struct slx_env *env
   if (!zero) return 0;
   bpf_map_update_elem(&caps, key, zero, BPF_NOEXIST);
   return bpf_map_lookup_elem(&caps, key);
+}
+
+/* A helper call, a nanosecond on every packet: asked only for a frame the parser finds
+ * malformed over its linear part (sl_seq_parse). */
+#define SL_ENV_FRAME_LEN 1
+static __always_inline __u32 sl_env_frame_len(struct slx_env *env) {
+  return (__u32)bpf_xdp_get_buff_len(env->ctx);
 }
 
 static __always_inline int sl_env_replayed(struct slx_env *env) {
@@ -340,17 +347,19 @@ static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir
   const struct sl_policy *pol = slx_policy(); /* once: the whole packet sees this policy */
   if (!env.stats || !pol) return slx_forward(dir);
   env.stats->packets[dir]++;
-  /* The whole frame's length, fragments included: the IP length fields are checked against it,
-   * so a datagram padded past the linear part is still parsed and judged. */
-  __u32 frame_len = (__u32)bpf_xdp_get_buff_len(ctx);
+  env.ctx = ctx; /* sl_env_frame_len */
 
   /* Read after the helper calls: live across them, data_end would take a callee-saved
    * register or, as it did, be spilled and reloaded before every bounds check. */
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
 
+  /* The linear part's length. The IP length fields are checked against the whole frame's, so
+   * a datagram that goes on in fragments is still parsed and judged; sl_seq_parse asks for it
+   * (sl_env_frame_len) only when the linear part is too short for the datagram. */
   struct sl_pkt pkt;
-  enum sl_class cls = sl_seq_classify(&env, data, data_end, frame_len, dir, pol, &pkt);
+  enum sl_class cls =
+      sl_seq_classify(&env, data, data_end, (__u32)((long)data_end - (long)data), dir, pol, &pkt);
   if (cls == SL_CLASS_OTHER) return slx_forward(dir);
   if (cls == SL_CLASS_UNSEEN)
     return sl_seq_unseen(&env, pol) == SL_VERDICT_DROP ? XDP_DROP : slx_forward(dir);

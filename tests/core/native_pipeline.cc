@@ -26,6 +26,9 @@ struct NativeEnv {
   // entry of each kind is the whole table).
   bool cap_used[2];
   sl_cap_entry cap[2];
+  // The whole frame's length: the sequence is given the readable part's and asks for this one
+  // only when it needs it (SL_ENV_FRAME_LEN), as the XDP program does.
+  uint32_t frame_len;
   // The flow's held tarpit ACK (one flow, so one slot), and whether the packet is one sent
   // through again.
   bool replayed;
@@ -96,6 +99,11 @@ SL_INLINE sl_cap_entry *sl_env_cap_entry(SL_ENV *env, const sl_heavy_key *key, i
   return &env->cap[i];
 }
 
+#define SL_ENV_FRAME_LEN 1
+SL_INLINE __u32 sl_env_frame_len(SL_ENV *env) {
+  return env->frame_len;
+}
+
 SL_INLINE int sl_env_replayed(SL_ENV *env) {
   return env->replayed ? 1 : 0;
 }
@@ -154,10 +162,11 @@ FixtureResult run_native_env(const std::vector<uint8_t> &input, sl_dir dir, cons
   }
   env.replayed = caps.replayed;
   env.held = caps.held;
+  env.frame_len = static_cast<uint32_t>(frame_len);
 
   sl_seq_out out{};
-  r.verdict = sl_seq_run(&env, data, data_end, static_cast<uint32_t>(frame_len), dir, &policy,
-                         &r.cls, &out);
+  r.verdict =
+      sl_seq_run(&env, data, data_end, static_cast<uint32_t>(n), dir, &policy, &r.cls, &out);
   {
     // What sl_parse_frame says of the input (a copy: the sequence may have rewritten buf).
     sl_pkt pkt;

@@ -113,6 +113,60 @@ TEST(Truncation, EveryCutShortOfTheFrameIsOtherAndUntouched) {
   }
 }
 
+// A frame read only in part (XDP multi-buffer: the rest in fragments), from the end of its TCP
+// header on: the sequence decides exactly as on the whole frame, with the IP lengths checked
+// against the whole frame. The runner gives it only the readable part's length and the whole
+// one when asked (SL_ENV_FRAME_LEN), so this also holds that a datagram longer than the readable
+// part is parsed again rather than taken for malformed.
+TEST(Truncation, AFrameReadInPartFromItsTcpHeaderOnDecidesAsTheWholeFrame) {
+  const sl_policy policy = fixture_policy();
+  std::vector<BasePacket> packets = base_packets();
+  packets.push_back({"ipv4_jumbo_syn_block_rst",
+                     PacketBuilder()
+                         .ipv4(kClient4, kServer4)
+                         .tcp(kClientPort, 25)
+                         .flags(kSyn)
+                         .payload(std::string(6000, 'x'))
+                         .build(),
+                     SL_DIR_FROM_OUTSIDE, sl_rep_value{10, 0}, std::nullopt});
+  for (const BasePacket &base : packets) {
+    const FixtureResult whole =
+        run_native_packet(base.frame, base.dir, policy, base.rep, base.flow, 0);
+    ASSERT_NE(whole.cls, SL_CLASS_OTHER) << base.name;
+    ExactBuffer buf(base.frame);
+    sl_pkt pkt;
+    ASSERT_EQ(sl_parse(buf.begin(), buf.end(), &pkt), SL_PARSE_OK);
+    for (size_t len = pkt.l4_off + pkt.tcp_hlen; len < base.frame.size(); len++) {
+      const FixtureResult r =
+          run_native_packet(base.frame, base.dir, policy, base.rep, base.flow, 0, len);
+      EXPECT_EQ(r.cls, whole.cls) << base.name << " read to " << len;
+      EXPECT_EQ(r.verdict, whole.verdict) << base.name << " read to " << len;
+      EXPECT_EQ(r.output, whole.output) << base.name << " read to " << len;
+      EXPECT_EQ(core_counter_diff(r.stats, whole.stats), "") << base.name << " read to " << len;
+    }
+  }
+}
+
+// The other way round: a datagram longer than the whole frame (cut on the wire) is malformed
+// however little of the frame is readable, and counted once.
+TEST(Truncation, ADatagramLongerThanTheFrameIsMalformedWhateverIsReadable) {
+  const sl_policy policy = fixture_policy();
+  const Bytes frame = PacketBuilder()
+                          .ipv4(kClient4, kServer4)
+                          .tcp(kClientPort, 25)
+                          .flags(kSyn)
+                          .payload(std::string(6000, 'x'))
+                          .build();
+  const Bytes cut(frame.begin(), frame.end() - 1);
+  for (size_t len : {size_t{54}, size_t{1500}, cut.size()}) {
+    const FixtureResult r = run_native_packet(cut, SL_DIR_FROM_OUTSIDE, policy, sl_rep_value{10, 0},
+                                              std::nullopt, 0, len);
+    EXPECT_EQ(r.cls, SL_CLASS_OTHER) << len;
+    EXPECT_EQ(r.output, cut) << len;
+    EXPECT_EQ(r.stats.malformed, 1u) << len;
+  }
+}
+
 // The building blocks on their own, on a frame whose TCP header was parsed whole but whose
 // buffer then ends early (a data plane with a stale data_end): they must refuse, not overrun.
 TEST(Truncation, RewritesRefuseBytesPastDataEnd) {

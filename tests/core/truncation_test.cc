@@ -113,6 +113,17 @@ TEST(Truncation, EveryCutShortOfTheFrameIsOtherAndUntouched) {
   }
 }
 
+// A client SYN with 6,000 bytes of data: its datagram goes on well past a page, as a jumbo
+// frame's does past an XDP multi-buffer frame's linear part.
+Bytes jumbo_syn() {
+  return PacketBuilder()
+      .ipv4(kClient4, kServer4)
+      .tcp(kClientPort, 25)
+      .flags(kSyn)
+      .payload(std::string(6000, 'x'))
+      .build();
+}
+
 // A frame read only in part (XDP multi-buffer: the rest in fragments), from the end of its TCP
 // header on: the sequence decides exactly as on the whole frame, with the IP lengths checked
 // against the whole frame. The runner gives it only the readable part's length and the whole
@@ -121,14 +132,8 @@ TEST(Truncation, EveryCutShortOfTheFrameIsOtherAndUntouched) {
 TEST(Truncation, AFrameReadInPartFromItsTcpHeaderOnDecidesAsTheWholeFrame) {
   const sl_policy policy = fixture_policy();
   std::vector<BasePacket> packets = base_packets();
-  packets.push_back({"ipv4_jumbo_syn_block_rst",
-                     PacketBuilder()
-                         .ipv4(kClient4, kServer4)
-                         .tcp(kClientPort, 25)
-                         .flags(kSyn)
-                         .payload(std::string(6000, 'x'))
-                         .build(),
-                     SL_DIR_FROM_OUTSIDE, sl_rep_value{10, 0}, std::nullopt});
+  packets.push_back({"ipv4_jumbo_syn_block_rst", jumbo_syn(), SL_DIR_FROM_OUTSIDE,
+                     sl_rep_value{10, 0}, std::nullopt});
   for (const BasePacket &base : packets) {
     const FixtureResult whole =
         run_native_packet(base.frame, base.dir, policy, base.rep, base.flow, 0);
@@ -151,12 +156,7 @@ TEST(Truncation, AFrameReadInPartFromItsTcpHeaderOnDecidesAsTheWholeFrame) {
 // however little of the frame is readable, and counted once.
 TEST(Truncation, ADatagramLongerThanTheFrameIsMalformedWhateverIsReadable) {
   const sl_policy policy = fixture_policy();
-  const Bytes frame = PacketBuilder()
-                          .ipv4(kClient4, kServer4)
-                          .tcp(kClientPort, 25)
-                          .flags(kSyn)
-                          .payload(std::string(6000, 'x'))
-                          .build();
+  const Bytes frame = jumbo_syn();
   const Bytes cut(frame.begin(), frame.end() - 1);
   for (size_t len : {size_t{54}, size_t{1500}, cut.size()}) {
     const FixtureResult r = run_native_packet(cut, SL_DIR_FROM_OUTSIDE, policy, sl_rep_value{10, 0},

@@ -16,10 +16,6 @@ using nlohmann::json;
 // How long the socket's thread waits for the loop to answer one request.
 constexpr std::chrono::seconds kLoopAnswerTimeout{30};
 
-int64_t unix_s(WallClock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
 json opt_time(const std::optional<WallClock::time_point> &t) {
   return t ? json(unix_s(*t)) : json(nullptr);
 }

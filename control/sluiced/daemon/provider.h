@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,14 @@
 namespace sluice::sluiced {
 
 using WallClock = std::chrono::system_clock;
+
+// A wall-clock time as unix seconds and as unix milliseconds (toward zero).
+inline int64_t unix_s(WallClock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+inline int64_t unix_ms(WallClock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
 
 struct Contribution {
   // name: shown by explain and status (e.g. "dynamic", "feed:peer-a"); weight: the default

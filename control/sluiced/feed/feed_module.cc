@@ -32,11 +32,8 @@ constexpr std::chrono::milliseconds kReconnectEvery{2000};
 // Contributions decay continuously; the table follows them at this step.
 constexpr int64_t kDecayStepMs = 60000;
 
-int64_t wall_ms(WallClock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
 int64_t now_ms() {
-  return wall_ms(WallClock::now());
+  return unix_ms(WallClock::now());
 }
 
 std::vector<std::string> split_servers(const std::string &text) {
@@ -174,8 +171,8 @@ class FeedModule : public Module, public ContributionProvider {
     const LocalIndex local(daemon_->last_build());
     feed::LocalDecision decided;
     if (!local.empty()) decided = [&local](const feed::Prefix &p) { return local.covers(p); };
-    service_->model().expire(wall_ms(now));
-    feed::TableSources t = service_->model().table_sources(wall_ms(now), 0, decided);
+    service_->model().expire(unix_ms(now));
+    feed::TableSources t = service_->model().table_sources(unix_ms(now), 0, decided);
     std::vector<Contribution> out;
     for (size_t i = 0; i < t.configs.size(); ++i)
       out.push_back({std::move(t.configs[i]), std::move(t.sources[i])});

@@ -40,11 +40,8 @@ namespace rep = sluice::reputation;
 // SYN, of which the data plane's window and the poll take most).
 constexpr std::chrono::milliseconds kMinRebuildGap{250};
 
-int64_t wall_ms(WallClock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
 int64_t now_ms() {
-  return wall_ms(WallClock::now());
+  return unix_ms(WallClock::now());
 }
 
 // The kinds an operator's `report` counts locally: those the feed and the local model share.
@@ -168,7 +165,7 @@ class LearnModule : public Module, public ContributionProvider {
       c.weight = 0;  // every entry carries its own points
     }
     last_evaluated_ = std::chrono::steady_clock::now();
-    for (const LocalModel::Entry &e : model_->evaluate(wall_ms(now))) {
+    for (const LocalModel::Entry &e : model_->evaluate(unix_ms(now))) {
       rep::ParsedSource &p = out[static_cast<size_t>(e.kind)].parsed;
       if (e.address.family == 4)
         p.v4.push_back({e.address.v4, e.points, 0, 0, 0, 32, false});

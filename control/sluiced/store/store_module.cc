@@ -29,13 +29,6 @@ namespace {
 using nlohmann::json;
 namespace rep = sluice::reputation;
 
-int64_t unix_s(WallClock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-int64_t unix_ms(WallClock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 // The request's arguments: everything but the envelope's "cmd".
 json args_of(const json &request) {
   json a = request;

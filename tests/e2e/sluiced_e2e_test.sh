@@ -22,7 +22,8 @@
 #     forwarding the allowlisted sender); a restarted sluiced reconciles and pushes nothing
 #     (status: no push, no full load; the data plane's update counter unchanged);
 #   an empty download of a list is refused, the table stays (same version, same refusals);
-#   the data plane restarts under the running sluiced: it gets a full load at the next check;
+#   the data plane restarts under the running sluiced: it gets one full load at the next check
+#     (and its policy again), and refuses the listed clean sender;
 #   SIGTERM stops sluiced with exit 0 and removes its socket.
 # Waits are bounded polls (no timed assertions). Exit 0 pass, 77 skip (not root; a failure under
 # CI=true).
@@ -161,7 +162,8 @@ e2e_expect_eq "after the refusal the data plane's version" "$version" "$(dp_valu
 e2e_check "after the refusal the listed clean sender is still refused" refused clean
 e2e_check "sluicectl status shows the refusal" bash -c "'$sluicectl' --daemon '$sock' status | grep -q 'e2e .*rejected'"
 
-# The data plane restarts under the running sluiced (with the table loaded by hand again).
+# The data plane restarts under the running sluiced (by the restart command: sluice-dp with the
+# table loaded by hand again, the XDP programs bare).
 if [[ -n $dp_stop ]]; then rig_exec bump bash -c "$dp_stop" >/dev/null 2>&1; fi
 rig_bg_stop dataplane
 rig_bg bump dataplane bash -c "$dp_restart"

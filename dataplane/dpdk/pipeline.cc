@@ -5,6 +5,12 @@
 
 #include "core/sl_core.h"
 
+// The pipeline is compiled for DPDK's CPU baseline (CMakeLists.txt: sluice_dp_isa); on x86-64
+// that has SSE4.1, and the heavy hitters' update must be its SIMD form.
+#if defined(__x86_64__) && !defined(SL_HEAVY_SSE4)
+#error "sluice_dp_pipeline on x86-64 needs SSE4.1 (DPDK's -march flags): see CMakeLists.txt"
+#endif
+
 namespace sluice::dataplane {
 
 Pipeline::Pipeline(const FlowTableConfig &flows)

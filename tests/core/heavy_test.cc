@@ -140,6 +140,47 @@ TEST(HeavySketch, SaturatesAtTheCellCap) {
   EXPECT_FALSE(sl_heavy_report_point(SL_HEAVY_COUNT_MAX, 5));
 }
 
+#ifdef SL_HEAVY_SSE4
+// sluice-dp runs the SSE4.1 form of the update (this file is compiled for SSE4.1 on x86-64, as
+// the pipeline is), XDP the scalar one: over the same stream they must return the same
+// estimates and leave the same sketch. The stream mixes a few heavy keys with many light ones,
+// counts in three windows (stale cells of an older window among current ones), and starts one
+// key just below the cell cap.
+TEST(HeavySketch, TheSse4UpdateIsTheScalarOne) {
+  NativeHeavy a(77), b(77);
+  const sl_heavy_key sat = key4(0xc6120909, 32);
+  const uint64_t sat_hash = sl_heavy_hash(a.sketch->seed, &sat);
+  const uint32_t sat_tag = (1u & SL_HEAVY_EPOCH_MASK) << SL_HEAVY_COUNT_BITS;  // the first window
+  for (uint32_t r = 0; r < SL_HEAVY_DEPTH; ++r) {
+    const uint32_t line = sl_heavy_line_index(sat_hash, 0, r / SL_HEAVY_LINE_ROWS);
+    const uint32_t slot = sl_heavy_slot(sat_hash, r);
+    a.sketch->line[line][slot] = b.sketch->line[line][slot] =
+        sat_tag | (SL_HEAVY_COUNT_MAX - 3 + r);
+  }
+  std::mt19937 rng(11);
+  uint32_t saturated = 0, stale = 0;
+  for (int i = 0; i < 300000; ++i) {
+    const uint32_t epoch = 1 + static_cast<uint32_t>(i / 100000);
+    const uint32_t pick = rng();
+    const uint32_t addr = (pick & 7) == 0 ? 0xc6120000u + (pick >> 3) % 16  // heavy
+                                          : 0xc6120000u + (pick >> 3) % 200000;
+    sl_heavy_key k = i % 1000 == 0 ? sat : key4(addr, (pick & 0x100) ? 24 : 32);
+    const uint64_t h = sl_heavy_hash(a.sketch->seed, &k);
+    const uint32_t net = sl_heavy_is_net(&k);
+    const uint32_t before = sl_heavy_estimate_h(a.sketch.get(), h, net, epoch);
+    const uint32_t ea = sl_heavy_add_h_scalar(a.sketch.get(), h, net, epoch);
+    const uint32_t eb = sl_heavy_add_h_sse4(b.sketch.get(), h, net, epoch);
+    ASSERT_EQ(ea, eb) << i;
+    saturated += ea == SL_HEAVY_COUNT_MAX;
+    stale += before == 0;
+  }
+  ASSERT_EQ(std::memcmp(a.sketch.get(), b.sketch.get(), sizeof(*a.sketch)), 0);
+  // The stream reached what it is meant to cover.
+  EXPECT_GT(saturated, 0u);
+  EXPECT_GT(stale, 1000u);
+}
+#endif
+
 // Keys that fall in bucket 0 of the table.
 std::vector<sl_heavy_key> keys_in_bucket0(const sl_heavy_table &t, size_t n) {
   std::vector<sl_heavy_key> out;

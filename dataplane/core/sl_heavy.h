@@ -403,25 +403,30 @@ SL_INLINE __u32 sl_heavy_table_bucket(const struct sl_heavy_table *t,
          (__u32)(sl_heavy_hash(t->seed, k) >> (64 - (SL_HEAVY_TABLE_LOG2 - 4)));
 }
 
-SL_INLINE void sl_heavy_table_offer(struct sl_heavy_table *t, const struct sl_heavy_key *k,
-                                    __u32 estimate, __u32 epoch) {
-  struct sl_heavy_entry *b = t->e[sl_heavy_table_bucket(t, k)];
+/* An offer to bucket `bucket`, sl_heavy_table_bucket's for k (a runner that computed it already,
+ * for the bucket's lock, passes it). The prefix's own entry is looked for first, over the whole
+ * bucket: most offers are of a prefix the table holds, raising its estimate, and that walk
+ * compares keys only. A victim is chosen only when the prefix is not there: the first entry of
+ * the smallest value, as one walk doing both would choose. */
+SL_INLINE void sl_heavy_table_offer_in(struct sl_heavy_table *t, __u32 bucket,
+                                       const struct sl_heavy_key *k, __u32 estimate, __u32 epoch) {
+  struct sl_heavy_entry *b = t->e[bucket];
   struct sl_heavy_entry *victim = 0;
   __u32 victim_value = 0xffffffffu;
   __u32 i;
 
   for (i = 0; i < SL_HEAVY_TABLE_WAYS; i++) {
-    struct sl_heavy_entry *e = &b[i];
-    __u32 v;
-    if (e->estimate != 0 && sl_heavy_key_eq(&e->key, k)) {
-      sl_heavy_entry_set(e, estimate, epoch);
+    if (b[i].estimate != 0 && sl_heavy_key_eq(&b[i].key, k)) {
+      sl_heavy_entry_set(&b[i], estimate, epoch);
       return;
     }
+  }
+  for (i = 0; i < SL_HEAVY_TABLE_WAYS; i++) {
     /* An empty slot or an entry of neither window counts as 0: taken first. */
-    v = sl_heavy_entry_value(e, epoch);
+    __u32 v = sl_heavy_entry_value(&b[i], epoch);
     if (v < victim_value) {
       victim_value = v;
-      victim = e;
+      victim = &b[i];
     }
   }
   if (victim == 0) return;
@@ -436,6 +441,11 @@ SL_INLINE void sl_heavy_table_offer(struct sl_heavy_table *t, const struct sl_he
   victim->epoch = epoch;
   victim->prev_estimate = 0;
   victim->estimate = estimate;
+}
+
+SL_INLINE void sl_heavy_table_offer(struct sl_heavy_table *t, const struct sl_heavy_key *k,
+                                    __u32 estimate, __u32 epoch) {
+  sl_heavy_table_offer_in(t, sl_heavy_table_bucket(t, k), k, estimate, epoch);
 }
 
 #endif /* SLUICE_CORE_SL_HEAVY_H */

@@ -24,15 +24,16 @@ inline uint32_t heavy_bucket(const sl_heavy_table &t, const sl_heavy_key &k) {
   return sl_heavy_table_bucket(&t, &k);
 }
 
-// The writer (the lcore): sl_heavy_table_offer under the bucket's counter. `seq` has
-// SL_HEAVY_TABLE_BUCKETS counters.
+// The writer (the lcore): sl_heavy_table_offer under the bucket's counter, the bucket hashed
+// once for both. `seq` has SL_HEAVY_TABLE_BUCKETS counters.
 inline void heavy_offer(sl_heavy_table &t, std::atomic<uint32_t> *seq, const sl_heavy_key &k,
                         uint32_t estimate, uint32_t epoch) {
-  std::atomic<uint32_t> &c = seq[heavy_bucket(t, k)];
+  const uint32_t bucket = heavy_bucket(t, k);
+  std::atomic<uint32_t> &c = seq[bucket];
   const uint32_t s = c.load(std::memory_order_relaxed);
   c.store(s + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);  // odd before any entry write
-  sl_heavy_table_offer(&t, &k, estimate, epoch);
+  sl_heavy_table_offer_in(&t, bucket, &k, estimate, epoch);
   c.store(s + 2, std::memory_order_release);  // every entry write before even
 }
 

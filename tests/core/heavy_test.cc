@@ -221,6 +221,28 @@ TEST(HeavyTable, ReplacesTheSmallestOfAFullBucket) {
   EXPECT_EQ(t.replaced, 1u);
 }
 
+// A prefix the bucket holds is updated where it is, even when a slot before it is free (a victim
+// chosen before the whole bucket was searched would hold the prefix twice).
+TEST(HeavyTable, AKeyHeldPastAFreeSlotIsUpdatedNotCopied) {
+  NativeHeavy h(6);
+  sl_heavy_table &t = *h.table;
+  const auto keys = keys_in_bucket0(t, SL_HEAVY_TABLE_WAYS);
+  for (size_t i = 0; i < SL_HEAVY_TABLE_WAYS; ++i)
+    sl_heavy_table_offer(&t, &keys[i], static_cast<uint32_t>(20 + i), 1);
+  // Slot 2 goes stale (an entry of neither this window nor the last counts as 0, like a free
+  // one); keys[5] is offered again two windows later.
+  t.e[0][2].epoch = 0;
+  t.e[0][2].estimate = 1;
+  ASSERT_TRUE(sl_heavy_key_eq(&t.e[0][5].key, &keys[5]));
+  sl_heavy_table_offer(&t, &keys[5], 40, 2);
+  EXPECT_EQ(t.e[0][5].estimate, 40u);
+  EXPECT_FALSE(sl_heavy_key_eq(&t.e[0][2].key, &keys[5]));
+  int copies = 0;
+  for (const sl_heavy_entry &e : t.e[0]) copies += sl_heavy_key_eq(&e.key, &keys[5]);
+  EXPECT_EQ(copies, 1);
+  EXPECT_EQ(t.replaced, 0u);
+}
+
 // Every slot of the table taken by heavier networks: addresses still get in (they have their
 // own half of the buckets). With one shared set of buckets, the /24s of a botnet spread over
 // thousands of networks pushed its heaviest addresses out.

@@ -23,7 +23,9 @@ execute_process(COMMAND ${CMAKE_C_COMPILER} -print-multiarch OUTPUT_VARIABLE _sl
 if(NOT _sluice_multiarch)
   set(_sluice_multiarch x86_64-linux-gnu)
 endif()
-set(SLUICE_BPF_BASE_CFLAGS -O2 -g -target bpf -Wall -Wextra -Werror -Wno-unused-function
+# -mcpu=v3: 32-bit sub-registers and jumps (kernel 5.1+); the packet core's u32 arithmetic then
+# needs no zero-extending shift pairs (docs/dataplane-xdp.md, the verifier and cost figures).
+set(SLUICE_BPF_BASE_CFLAGS -O2 -g -target bpf -mcpu=v3 -Wall -Wextra -Werror -Wno-unused-function
     -I/usr/include/${_sluice_multiarch})
 
 # sluice_bpf_object(<name> SOURCE <file.bpf.c> [TARGETS tgt...] [INCLUDES dir...]

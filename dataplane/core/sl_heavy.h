@@ -184,7 +184,7 @@ SL_INLINE __u32 sl_heavy_estimate(const struct sl_heavy_sketch *s, const struct 
  * estimate. The reference, and BPF's: one cell at a time. A cell raised by the conservative
  * update holds the new estimate, any other keeps its count, so every cell is written
  * tag | max(count, estimate): a stale cell (count 0) takes the estimate, a current one its
- * larger count back (its old word). No branch on which cells rise (that depends on the data). */
+ * larger count back (its old word): every cell is written the same way, raised or not. */
 SL_INLINE __u32 sl_heavy_add_h_scalar(struct sl_heavy_sketch *s, __u64 h, __u32 net, __u32 epoch) {
   __u32 *cell[SL_HEAVY_DEPTH];
   __u32 counts[SL_HEAVY_DEPTH];

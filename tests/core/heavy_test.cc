@@ -230,7 +230,7 @@ TEST(HeavyTable, AKeyHeldPastAFreeSlotIsUpdatedNotCopied) {
   for (size_t i = 0; i < SL_HEAVY_TABLE_WAYS; ++i)
     sl_heavy_table_offer(&t, &keys[i], static_cast<uint32_t>(20 + i), 1);
   // Slot 2 goes stale (an entry of neither this window nor the last counts as 0, like a free
-  // one); keys[5] is offered again two windows later.
+  // one); keys[5] is offered again in the next window.
   t.e[0][2].epoch = 0;
   t.e[0][2].estimate = 1;
   ASSERT_TRUE(sl_heavy_key_eq(&t.e[0][5].key, &keys[5]));

@@ -30,6 +30,10 @@ inline int64_t unix_s(WallClock::time_point t) {
 inline int64_t unix_ms(WallClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
+// Now, in unix milliseconds.
+inline int64_t wall_now_ms() {
+  return unix_ms(WallClock::now());
+}
 
 struct Contribution {
   // name: shown by explain and status (e.g. "dynamic", "feed:peer-a"); weight: the default

@@ -32,10 +32,6 @@ constexpr std::chrono::milliseconds kReconnectEvery{2000};
 // Contributions decay continuously; the table follows them at this step.
 constexpr int64_t kDecayStepMs = 60000;
 
-int64_t now_ms() {
-  return unix_ms(WallClock::now());
-}
-
 std::vector<std::string> split_servers(const std::string &text) {
   std::vector<std::string> out;
   std::string cur;
@@ -150,7 +146,7 @@ class FeedModule : public Module, public ContributionProvider {
     service_ = std::make_unique<FeedService>(cfg_);
     d.add_provider(*this);
     d.loop().add_fd(service_->fd(), POLLIN, [this](short) {
-      if (service_->process(now_ms()) > 0) daemon_->contributions_changed("feed");
+      if (service_->process(wall_now_ms()) > 0) daemon_->contributions_changed("feed");
     });
     add_commands(d);
     connect();
@@ -181,7 +177,7 @@ class FeedModule : public Module, public ContributionProvider {
 
   std::optional<WallClock::time_point> next_change() const override {
     if (!service_ || service_->model().entries() == 0) return std::nullopt;
-    const int64_t now = now_ms();
+    const int64_t now = wall_now_ms();
     int64_t next = now + kDecayStepMs;
     if (int64_t e = service_->model().next_expiry(now); e != 0 && e < next) next = e;
     return WallClock::time_point(std::chrono::milliseconds(next));
@@ -256,7 +252,7 @@ class FeedModule : public Module, public ContributionProvider {
           o.count = static_cast<uint32_t>(count);
           o.ttl_s = static_cast<uint32_t>(ttl);
           o.window_s = static_cast<uint32_t>(window);
-          o.observed_at_ms = now_ms();
+          o.observed_at_ms = wall_now_ms();
           o.evidence = arg_opt_string(req, "evidence").value_or("");
           if (!o.evidence.empty()) {
             if (o.evidence.size() > feed::kMaxEvidence)
@@ -287,7 +283,7 @@ class FeedModule : public Module, public ContributionProvider {
           json list = json::array();
           // As the score model counts it: per participant, its most specific subject decides.
           std::map<std::string, std::pair<int, int32_t>> deciding;
-          for (const auto &c : service_->model().explain(*subject, now_ms(), decided)) {
+          for (const auto &c : service_->model().explain(*subject, wall_now_ms(), decided)) {
             list.push_back(contribution_json(c));
             auto &[len, weight] = deciding[c.participant];
             if (c.subject.len >= len) len = c.subject.len, weight = c.weight;

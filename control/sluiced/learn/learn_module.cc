@@ -40,10 +40,6 @@ namespace rep = sluice::reputation;
 // SYN, of which the data plane's window and the poll take most).
 constexpr std::chrono::milliseconds kMinRebuildGap{250};
 
-int64_t now_ms() {
-  return unix_ms(WallClock::now());
-}
-
 // The kinds an operator's `report` counts locally: those the feed and the local model share.
 bool reportable(LocalKind k) {
   return k == LocalKind::kComplaint || k == LocalKind::kTrapHit || k == LocalKind::kConnRate ||
@@ -183,7 +179,7 @@ class LearnModule : public Module, public ContributionProvider {
 
  private:
   void on_observation(const LocalObservation &o) {
-    const bool changed = model_->observe(o, now_ms());
+    const bool changed = model_->observe(o, wall_now_ms());
     dirty_ = true;
     if (changed)
       request_rebuild(fmt::format("local {} {}", to_string(o.kind), rep::format_ip(o.subject)));
@@ -209,7 +205,7 @@ class LearnModule : public Module, public ContributionProvider {
   void load_state() {
     try {
       const auto recs = read_state_file(state_path_);
-      model_->restore(recs, now_ms());
+      model_->restore(recs, wall_now_ms());
       log_info(fmt::format("learning: {} records for {} addresses from {}", recs.size(),
                            model_->addresses(), state_path_));
     } catch (const StateError &e) {
@@ -241,7 +237,7 @@ class LearnModule : public Module, public ContributionProvider {
     json kinds = json::array();
     int64_t total = 0;
     if (model_) {
-      const int64_t now = now_ms();
+      const int64_t now = wall_now_ms();
       const auto published = model_->published(a);
       for (const KindView &v : model_->explain(a, now)) {
         const size_t i = static_cast<size_t>(v.kind);

@@ -126,7 +126,7 @@ class StoreModule : public Module, public ContributionProvider {
       a.erase("origin");
     }
     HostSetRequest r = parse_host_set(a);
-    DynamicEntry e = make_entry(r, unix_ms(WallClock::now()), origin);
+    DynamicEntry e = make_entry(r, wall_now_ms(), origin);
     auto replaced = store_->set(e);
     log_notice(fmt::format("dynamic entry set: {} by {}{}", describe(e), origin,
                            replaced ? " (replaces " + describe(*replaced) + ")" : ""));

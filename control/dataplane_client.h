@@ -63,6 +63,17 @@ struct HeavySender {
   }
 };
 
+// A sender whose clients talked before the server's greeting (docs/observations.md#pregreet):
+// how many of its connections did, counted by the data plane since its entry last started. An
+// entry starts again after 64 counting windows (about 69 s) without a pregreet, and a reader
+// stops seeing it then; so a reader that polls more often than that adds what a count grew by
+// since its last answer, and takes a count of a sender missing from that answer, or smaller
+// than it was, as all new.
+struct PregreetSender {
+  std::string address;  // "198.18.0.7", "2001:2::7"
+  uint64_t connections = 0;
+};
+
 class DataplaneClient {
  public:
   virtual ~DataplaneClient() = default;
@@ -84,6 +95,11 @@ class DataplaneClient {
   virtual std::vector<HeavySender> heavy_senders(size_t limit) {
     (void)limit;
     throw DataplaneError(describe() + ": this data plane does not count heavy SYN senders");
+  }
+  // The `limit` senders with the most pregreet connections, most first (PregreetSender).
+  virtual std::vector<PregreetSender> pregreet_senders(size_t limit) {
+    (void)limit;
+    throw DataplaneError(describe() + ": this data plane does not test for pregreet");
   }
 };
 

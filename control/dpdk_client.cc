@@ -169,12 +169,17 @@ DataplaneStats DpdkClient::stats() {
   }
 }
 
+nlohmann::json DpdkClient::heavy_reply(size_t limit, const char *list) {
+  nlohmann::json j = call({{"cmd", "heavy"}, {"limit", std::min(limit, kMaxHeavyLimit)}});
+  if (!j.contains(list) || !j[list].is_array())
+    throw DataplaneError(describe() + ": heavy: reply without a \"" + list + "\" list");
+  return j;
+}
+
 std::vector<HeavySender> DpdkClient::heavy_senders(size_t limit) {
   std::vector<HeavySender> out;
   if (limit == 0) return out;
-  const nlohmann::json j = call({{"cmd", "heavy"}, {"limit", std::min(limit, kMaxHeavyLimit)}});
-  if (!j.contains("senders") || !j["senders"].is_array())
-    throw DataplaneError(describe() + ": heavy: reply without a \"senders\" list");
+  const nlohmann::json j = heavy_reply(limit, "senders");
   const uint64_t window_ns = u64(j, "window_ns");
   for (const auto &s : j["senders"]) {
     if (!s.is_object() || !s.contains("prefix") || !s["prefix"].is_string())
@@ -184,6 +189,19 @@ std::vector<HeavySender> DpdkClient::heavy_senders(size_t limit) {
     h.syns = u64(s, "syns");
     h.window_ns = window_ns;
     out.push_back(std::move(h));
+    if (out.size() == limit) break;
+  }
+  return out;
+}
+
+std::vector<PregreetSender> DpdkClient::pregreet_senders(size_t limit) {
+  std::vector<PregreetSender> out;
+  if (limit == 0) return out;
+  const nlohmann::json j = heavy_reply(limit, "pregreet");
+  for (const auto &s : j["pregreet"]) {
+    if (!s.is_object() || !s.contains("address") || !s["address"].is_string())
+      throw DataplaneError(describe() + ": heavy: a pregreet sender without an address");
+    out.push_back({s["address"].get<std::string>(), u64(s, "connections")});
     if (out.size() == limit) break;
   }
   return out;

@@ -31,6 +31,7 @@ class DpdkClient : public DataplaneClient {
   // The "heavy" command; `limit` above what sluice-dp answers in one reply (kMaxHeavyLimit) asks
   // for that many (the heaviest come first either way). 0 answers an empty list unasked.
   std::vector<HeavySender> heavy_senders(size_t limit) override;
+  std::vector<PregreetSender> pregreet_senders(size_t limit) override;
   static constexpr size_t kMaxHeavyLimit = 10000;  // sluice-dp's DpControl::kMaxHeavyLimit
 
   // One raw request/reply, optionally with an open file; throws DataplaneError on transport
@@ -39,6 +40,8 @@ class DpdkClient : public DataplaneClient {
 
  private:
   nlohmann::json send_file_request(const char *cmd, const std::string &path);
+  // The "heavy" command's reply, which must hold the array `list` ("senders", "pregreet").
+  nlohmann::json heavy_reply(size_t limit, const char *list);
 
   std::string path_;
   std::chrono::milliseconds timeout_;

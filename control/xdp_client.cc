@@ -125,4 +125,13 @@ std::vector<HeavySender> XdpClient::heavy_senders(size_t limit) {
   });
 }
 
+std::vector<PregreetSender> XdpClient::pregreet_senders(size_t limit) {
+  return guarded(describe(), [&] {
+    std::vector<PregreetSender> out;
+    for (const heavy::HeavyCount &c : xdp::pregreet_senders(name_, limit))
+      out.push_back({heavy::address_text(c.key), c.syns});
+    return out;
+  });
+}
+
 }  // namespace sluice::control

@@ -28,6 +28,8 @@ class XdpClient : public DataplaneClient {
   // The instance's heavy_table and heavy_sketch maps, every CPU's entries and sketch summed
   // (xdp::heavy_senders, heavy::HeavyMerge): the `limit` heaviest prefixes, heaviest first.
   std::vector<HeavySender> heavy_senders(size_t limit) override;
+  // The event entries of the same maps (xdp::pregreet_senders), summed over CPUs.
+  std::vector<PregreetSender> pregreet_senders(size_t limit) override;
 
  private:
   std::string name_;

@@ -65,6 +65,11 @@ SL_INLINE sl_heavy_sketch *sl_env_heavy(BenchEnv *) {
   return nullptr;
 }
 SL_INLINE void sl_env_heavy_report(BenchEnv *, const sl_heavy_key *, __u32, __u32) {}
+// No pregreet test: the bench policy has none.
+SL_INLINE sl_greet_table *sl_env_greet(BenchEnv *) {
+  return nullptr;
+}
+SL_INLINE void sl_env_pregreet(BenchEnv *, const sl_flow_key *) {}
 // No caps: the bench policy has none.
 SL_INLINE sl_cap_entry *sl_env_cap_entry(BenchEnv *, const sl_heavy_key *, int) {
   return nullptr;

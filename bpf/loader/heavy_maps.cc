@@ -9,6 +9,7 @@
 #include <ctime>
 #include <memory>
 
+#include "core/sl_greet.h"
 #include "core/sl_heavy.h"
 #include "sluice/xdp/attach.h"
 #include "sluice/xdp/bpffs.h"
@@ -54,6 +55,17 @@ void seed_heavy_sketches(int sketch_fd) {
   }
 }
 
+void seed_greet(int greet_fd) {
+  auto g = std::make_unique<sl_greet_table>();
+  const uint32_t zero = 0;
+  if (bpf_map_lookup_elem(greet_fd, &zero, g.get()) != 0)
+    throw_errno("cannot read the greeting slots", errno);
+  if (g->seed != 0) return;
+  g->seed = random_seed();
+  if (bpf_map_update_elem(greet_fd, &zero, g.get(), BPF_ANY) != 0)
+    throw_errno("cannot seed the greeting slots", errno);
+}
+
 void reset_heavy(int sketch_fd, int table_fd, uint64_t seed) {
   auto sk = std::make_unique<sl_heavy_sketch>();
   sk->seed = seed;
@@ -73,13 +85,12 @@ uint32_t heavy_epoch_now() {
                         static_cast<uint64_t>(ts.tv_nsec));
 }
 
-std::vector<heavy::HeavyCount> read_heavy(int sketch_fd, int table_fd, uint32_t epoch,
-                                          size_t limit) {
-  const uint32_t n = possible_cpus();
-  heavy::HeavyMerge merge(epoch);
-  // The candidates: one sl_heavy_entry per CPU for each key (value size 32, a multiple of 8,
-  // so the kernel packs them without padding). The key is the map's: a CPU that never
-  // reported the prefix has a zero entry, which add_entry skips.
+namespace {
+
+// The candidates into `merge`: one sl_heavy_entry per CPU for each key (value size 32, a
+// multiple of 8, so the kernel packs them without padding). The key is the map's: a CPU that
+// never reported the prefix has a zero entry, which add_entry skips.
+void add_entries(int table_fd, uint32_t n, heavy::HeavyMerge &merge) {
   static_assert(sizeof(sl_heavy_entry) % 8 == 0);
   std::vector<sl_heavy_entry> per(n);
   sl_heavy_key k{}, next{};
@@ -93,6 +104,25 @@ std::vector<heavy::HeavyCount> read_heavy(int sketch_fd, int table_fd, uint32_t 
       merge.add_entry(e);
     }
   }
+}
+
+std::string checked_pin_dir(const std::string &name) {
+  if (!instance_exists(name)) throw Error("no sluice XDP instance named '" + name + "'");
+  const std::string dir = pin_dir(name);
+  if (access((dir + "/heavy_sketch").c_str(), F_OK) != 0)
+    throw Error("instance '" + name +
+                "' has no heavy-hitter maps (attached by an older sluice-xdp; sluice-xdp attach "
+                "--upgrade adds them)");
+  return dir;
+}
+
+}  // namespace
+
+std::vector<heavy::HeavyCount> read_heavy(int sketch_fd, int table_fd, uint32_t epoch,
+                                          size_t limit) {
+  const uint32_t n = possible_cpus();
+  heavy::HeavyMerge merge(epoch);
+  add_entries(table_fd, n, merge);
   // Every CPU's sketch: this window's counts are re-read from them (summed).
   std::vector<std::unique_ptr<sl_heavy_sketch>> sketches;
   for (uint32_t cpu = 0; cpu < n; ++cpu) {
@@ -105,13 +135,19 @@ std::vector<heavy::HeavyCount> read_heavy(int sketch_fd, int table_fd, uint32_t 
   return merge.top(limit);
 }
 
+std::vector<heavy::HeavyCount> read_pregreet(int table_fd, uint32_t epoch, size_t limit) {
+  heavy::HeavyMerge merge(epoch);
+  add_entries(table_fd, possible_cpus(), merge);
+  return merge.pregreet(limit);
+}
+
+std::vector<heavy::HeavyCount> pregreet_senders(const std::string &name, size_t limit) {
+  const Fd table = open_pin(checked_pin_dir(name) + "/heavy_table");
+  return read_pregreet(table.fd, heavy_epoch_now(), limit);
+}
+
 std::vector<heavy::HeavyCount> heavy_senders(const std::string &name, size_t limit) {
-  if (!instance_exists(name)) throw Error("no sluice XDP instance named '" + name + "'");
-  const std::string dir = pin_dir(name);
-  if (access((dir + "/heavy_sketch").c_str(), F_OK) != 0)
-    throw Error("instance '" + name +
-                "' has no heavy-hitter maps (attached by an older sluice-xdp; sluice-xdp attach "
-                "--upgrade adds them)");
+  const std::string dir = checked_pin_dir(name);
   const Fd sketch = open_pin(dir + "/heavy_sketch");
   const Fd table = open_pin(dir + "/heavy_table");
   return read_heavy(sketch.fd, table.fd, heavy_epoch_now(), limit);

@@ -72,6 +72,7 @@ XdpObject::XdpObject(const LoadOptions &opts) {
   }
   try {
     seed_heavy_sketches(bpf_map__fd(skel_->maps.heavy_sketch));
+    seed_greet(bpf_map__fd(skel_->maps.greet));
   } catch (...) {
     sluice_xdp__destroy(skel_);
     skel_ = nullptr;

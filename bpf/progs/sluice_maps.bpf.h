@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "core/sl_caps.h"
+#include "core/sl_greet.h"
 #include "core/sl_heavy.h"
 #include "core/sl_shared.h"
 #include "sluice/xdp/sl_xdp_layout.h"
@@ -136,6 +137,16 @@ struct {
   __type(key, struct sl_heavy_key);
   __type(value, struct sl_heavy_entry);
 } heavy_table SEC(".maps");
+
+/* Pregreet (core/sl_greet.h): the greeting slots, one array shared by every CPU (a server's
+ * SYN-ACK and its client's first data may arrive on different CPUs; each slot is one aligned
+ * 64-bit word, written and read whole). The loader draws the seed at attach. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct sl_greet_table);
+} greet SEC(".maps");
 
 /* Reputation table, double buffered: the loader fills the inactive set, then flips rep_active.
  * A SYN reads rep_active once and uses one set throughout, so it never sees half a table. */

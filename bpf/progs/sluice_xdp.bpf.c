@@ -106,6 +106,29 @@ static __always_inline void sl_env_heavy_report(struct slx_env *env, const struc
   bpf_map_update_elem(&heavy_table, key, &n, BPF_ANY);
 }
 
+static __always_inline struct sl_greet_table *sl_env_greet(struct slx_env *env) {
+  __u32 zero = 0;
+  (void)env;
+  return bpf_map_lookup_elem(&greet, &zero);
+}
+
+/* A pregreet: the client address's event entry in heavy_table, this CPU's value
+ * (sl_heavy_entry_event, as sluice-dp's table entries), created if it has none. */
+static __always_inline void sl_env_pregreet(struct slx_env *env, const struct sl_flow_key *key) {
+  struct sl_heavy_key k;
+  struct sl_heavy_entry *e;
+  __u32 epoch = sl_heavy_epoch(sl_env_now(env));
+  sl_heavy_key_event(key, SL_HEAVY_KIND_PREGREET, &k);
+  e = bpf_map_lookup_elem(&heavy_table, &k);
+  if (e) {
+    if (e->estimate == 0) e->key = k;
+    sl_heavy_entry_event(e, epoch);
+    return;
+  }
+  struct sl_heavy_entry n = {.key = k, .estimate = 1, .epoch = epoch};
+  bpf_map_update_elem(&heavy_table, &k, &n, BPF_ANY);
+}
+
 /* This CPU's sketch when the policy counts SYNs (no lookup when it does not), else 0. */
 static __always_inline struct sl_heavy_sketch *slx_heavy_sketch(const struct sl_policy *pol) {
   __u32 cpu;

@@ -48,7 +48,8 @@
   X(caps_flows)                    \
   X(caps_evicted)                  \
   X(tarpit_held)                   \
-  X(tarpit_released)
+  X(tarpit_released)               \
+  X(pregreet)
 // struct sl_level_stats
 #define SLUICE_SL_LEVEL_STATS(X) \
   X(syns)                        \

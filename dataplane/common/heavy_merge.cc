@@ -12,12 +12,28 @@ std::string prefix_text(const sl_heavy_key &key) {
   return std::string(buf) + "/" + std::to_string(key.prefix_len);
 }
 
+std::string address_text(const sl_heavy_key &key) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(key.family == SL_AF_INET ? AF_INET : AF_INET6, key.addr, buf, sizeof(buf));
+  return buf;
+}
+
 void HeavyMerge::add_entry(const sl_heavy_entry &e) {
   if (e.estimate == 0) return;
-  const bool now = e.epoch == epoch_, last = e.epoch + 1 == epoch_;
-  if (!now && !last) return;
   const Key k{e.key.family, e.key.prefix_len,
               std::string(reinterpret_cast<const char *>(e.key.addr), sizeof(e.key.addr))};
+  if (e.key.kind == SL_HEAVY_KIND_PREGREET) {
+    // An event entry: while live, its count since it last started (sl_heavy_entry_event),
+    // summed.
+    if (sl_heavy_entry_value(&e, epoch_) == 0) return;
+    Sum &s = pregreets_[k];
+    s.key = e.key;
+    s.current += e.estimate;
+    return;
+  }
+  if (e.key.kind != SL_HEAVY_KIND_SYN) return;
+  const bool now = e.epoch == epoch_, last = e.epoch + 1 == epoch_;
+  if (!now && !last) return;
   Sum &s = sums_[k];
   s.key = e.key;
   if (now) {
@@ -26,6 +42,26 @@ void HeavyMerge::add_entry(const sl_heavy_entry &e) {
   } else {
     s.previous += e.estimate;
   }
+}
+
+namespace {
+
+bool heavier(const HeavyCount &a, const HeavyCount &b) {
+  if (a.syns != b.syns) return a.syns > b.syns;
+  return std::tie(a.key.family, a.key.prefix_len) < std::tie(b.key.family, b.key.prefix_len) ||
+         (std::tie(a.key.family, a.key.prefix_len) == std::tie(b.key.family, b.key.prefix_len) &&
+          std::lexicographical_compare(a.key.addr, a.key.addr + 16, b.key.addr, b.key.addr + 16));
+}
+
+}  // namespace
+
+std::vector<HeavyCount> HeavyMerge::pregreet(size_t limit) const {
+  std::vector<HeavyCount> out;
+  out.reserve(pregreets_.size());
+  for (const auto &[k, s] : pregreets_) out.push_back({s.key, s.current});
+  std::sort(out.begin(), out.end(), heavier);
+  if (out.size() > limit) out.resize(limit);
+  return out;
 }
 
 std::vector<HeavyCount> HeavyMerge::top(size_t limit) const {
@@ -41,12 +77,7 @@ std::vector<HeavyCount> HeavyMerge::top(size_t limit) const {
     const uint64_t syns = std::max(current, s.previous);
     if (syns > 0) out.push_back({s.key, syns});
   }
-  std::sort(out.begin(), out.end(), [](const HeavyCount &a, const HeavyCount &b) {
-    if (a.syns != b.syns) return a.syns > b.syns;
-    return std::tie(a.key.family, a.key.prefix_len) < std::tie(b.key.family, b.key.prefix_len) ||
-           (std::tie(a.key.family, a.key.prefix_len) == std::tie(b.key.family, b.key.prefix_len) &&
-            std::lexicographical_compare(a.key.addr, a.key.addr + 16, b.key.addr, b.key.addr + 16));
-  });
+  std::sort(out.begin(), out.end(), heavier);
   if (out.size() > limit) out.resize(limit);
   return out;
 }

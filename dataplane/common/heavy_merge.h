@@ -17,11 +17,16 @@ inline constexpr uint64_t kWindowNs = uint64_t{1} << SL_HEAVY_WINDOW_SHIFT;
 
 struct HeavyCount {
   sl_heavy_key key{};
-  uint64_t syns = 0;  // the larger of this window's count so far and the last window's
+  // SYN entries: the larger of this window's count so far and the last window's. Pregreet
+  // entries: the address's connections that talked before the greeting, counted since the
+  // entry last started (core/sl_heavy.h, sl_heavy_entry_event).
+  uint64_t syns = 0;
 };
 
 // "198.18.0.7/32", "2001:2::/64".
 std::string prefix_text(const sl_heavy_key &key);
+// "198.18.0.7", "2001:2::7".
+std::string address_text(const sl_heavy_key &key);
 
 class HeavyMerge {
  public:
@@ -29,7 +34,7 @@ class HeavyMerge {
   explicit HeavyMerge(uint32_t epoch) : epoch_(epoch) {}
 
   // One candidate entry of one lcore / CPU; entries of neither this window nor the last, and
-  // empty ones, are ignored.
+  // empty ones, are ignored. Pregreet entries are kept apart (pregreet()), summed.
   void add_entry(const sl_heavy_entry &e);
   // One lcore's / CPU's sketch: this window's count of every candidate is re-read from the
   // sketches (summed), so it is exact up to the sketch's error, not the last report's.
@@ -37,6 +42,8 @@ class HeavyMerge {
 
   // The `limit` heaviest, heaviest first (ties: by prefix). The sketches must still be alive.
   std::vector<HeavyCount> top(size_t limit) const;
+  // The pregreet senders: every lcore's / CPU's count summed, the `limit` largest first.
+  std::vector<HeavyCount> pregreet(size_t limit) const;
 
  private:
   using Key = std::tuple<uint8_t, uint8_t, std::string>;  // family, length, address bytes
@@ -46,6 +53,7 @@ class HeavyMerge {
   };
   uint32_t epoch_;
   std::map<Key, Sum> sums_;
+  std::map<Key, Sum> pregreets_;
   std::vector<const sl_heavy_sketch *> sketches_;
 };
 

@@ -136,7 +136,8 @@ constexpr uint32_t kMaxHeavySynThreshold = 1'000'000;
 struct State {
   PolicyFile out;
   std::vector<uint16_t> ports{25};
-  bool heavy = true;  // [smtp] heavy_hitters
+  bool heavy = true;     // [smtp] heavy_hitters
+  bool pregreet = true;  // [smtp] pregreet
   uint32_t heavy_threshold = kDefaultHeavySynThreshold;
   int mode = 0;  // [smtp] mode: every level's unless the level says otherwise
   LevelState level[SL_MAX_LEVELS];
@@ -194,6 +195,10 @@ const KeySpec kKeys[] = {
     {Section::kSmtp, "heavy_hitters",
      [](State &st, unsigned, int, const std::string &v, const std::string &what) {
        st.heavy = parse_bool(v, what) != 0;
+     }},
+    {Section::kSmtp, "pregreet",
+     [](State &st, unsigned, int, const std::string &v, const std::string &what) {
+       st.pregreet = parse_bool(v, what) != 0;
      }},
     {Section::kSmtp, "heavy_syn_threshold",
      [](State &st, unsigned, int, const std::string &v, const std::string &what) {
@@ -469,6 +474,7 @@ PolicyFile parse_policy(std::istream &in, const std::string &name) {
   out.level_names.resize(nlevels);
   set_smtp_ports(out.policy, st.ports);
   out.policy.heavy_syn_threshold = st.heavy ? st.heavy_threshold : 0;
+  out.policy.pregreet = st.pregreet ? 1 : 0;
   out.policy.tarpit_cookies = sl_policy_tarpit_cookies(&out.policy);
   PolicyFile result = std::move(st.out);
   return result;
@@ -527,6 +533,7 @@ std::string format_policy(const PolicyFile &p) {
     o << "heavy_hitters = off\n";
   else
     o << "heavy_hitters = on\nheavy_syn_threshold = " << p.policy.heavy_syn_threshold << "\n";
+  o << "pregreet = " << (p.policy.pregreet != 0 ? "on" : "off") << "\n";
   static const char *const kBlock[] = {"none", "drop", "rst"};
   static const char *const kTarpit[] = {"false", "true", "stateless"};
   for (unsigned l = 1; l < p.policy.nlevels; ++l) {

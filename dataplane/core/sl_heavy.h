@@ -86,13 +86,20 @@ SL_STATIC_ASSERT(sizeof(struct sl_heavy_sketch) ==
                      64 + SL_HEAVY_DEPTH * SL_HEAVY_WIDTH * sizeof(__u32),
                  "sl_heavy_sketch layout");
 
-/* A counted prefix: the address with the bits past prefix_len zero (IPv4 in the first 4 bytes).
- */
+/* What a candidate entry counts (sl_heavy_key.kind). SYN entries come from the sketch's report
+ * points (per prefix, per window); event entries count one event at a time, per address: a
+ * pregreet (sl_greet.h) is one connection whose client talked before the greeting. */
+#define SL_HEAVY_KIND_SYN 0
+#define SL_HEAVY_KIND_PREGREET 1
+
+/* A counted prefix: the address with the bits past prefix_len zero (IPv4 in the first 4 bytes),
+ * and what is counted for it (the sketch counts SYN keys only). */
 struct sl_heavy_key {
   __u8 addr[16];
   __u8 family;     /* SL_AF_INET or SL_AF_INET6 */
   __u8 prefix_len; /* 32 or 24; 128 or 64 */
-  __u8 pad[2];
+  __u8 kind;       /* SL_HEAVY_KIND_* */
+  __u8 pad;
 };
 SL_STATIC_ASSERT(sizeof(struct sl_heavy_key) == 20, "sl_heavy_key layout");
 
@@ -341,6 +348,12 @@ SL_INLINE void sl_heavy_key_host(const struct sl_flow_key *fk, struct sl_heavy_k
   }
 }
 
+/* The event key of a flow's client: its address (/32, /128) with kind `kind`. */
+SL_INLINE void sl_heavy_key_event(const struct sl_flow_key *fk, __u8 kind, struct sl_heavy_key *k) {
+  sl_heavy_key_host(fk, k);
+  k->kind = kind;
+}
+
 SL_INLINE void sl_heavy_key_to_net(struct sl_heavy_key *k) {
   if (k->family == SL_AF_INET) {
     sl_store64(k->addr, sl_load64(k->addr) & SL_JOIN64(sl_htonl(0xffffff00u), 0));
@@ -372,9 +385,20 @@ struct sl_heavy_table {
   struct sl_heavy_entry e[SL_HEAVY_TABLE_BUCKETS][SL_HEAVY_TABLE_WAYS];
 };
 
-/* What an entry says at window `epoch`: the larger of its count in that window so far and its
- * count in the window before (a whole window); 0 when it reported in neither. */
+/* An event entry stays readable, and its count goes on, while its last event is less than this
+ * many windows old (about 69 s): a reader that polls more often than that sees every event. */
+#define SL_HEAVY_EVENT_WINDOWS 64u
+
+SL_INLINE int sl_heavy_event_live(__u32 last, __u32 epoch) {
+  return last <= epoch && epoch - last < SL_HEAVY_EVENT_WINDOWS;
+}
+
+/* What an entry says at window `epoch`: for a SYN entry the larger of its count in that window
+ * so far and its count in the window before (a whole window), 0 when it reported in neither; for
+ * an event entry its count while live (sl_heavy_event_live), else 0. */
 SL_INLINE __u32 sl_heavy_entry_value(const struct sl_heavy_entry *e, __u32 epoch) {
+  if (SL_UNLIKELY(e->key.kind != SL_HEAVY_KIND_SYN))
+    return sl_heavy_event_live(e->epoch, epoch) ? e->estimate : 0;
   if (e->epoch == epoch) return e->estimate > e->prev_estimate ? e->estimate : e->prev_estimate;
   if (e->epoch + 1 == epoch) return e->estimate;
   return 0;
@@ -403,44 +427,91 @@ SL_INLINE __u32 sl_heavy_table_bucket(const struct sl_heavy_table *t,
          (__u32)(sl_heavy_hash(t->seed, k) >> (64 - (SL_HEAVY_TABLE_LOG2 - 4)));
 }
 
-/* An offer to bucket `bucket`, sl_heavy_table_bucket's for k (a runner that computed it already,
- * for the bucket's lock, passes it). The prefix's own entry is looked for first, over the whole
- * bucket: most offers are of a prefix the table holds, raising its estimate, and that walk
- * compares keys only. A victim is chosen only when the prefix is not there: the first entry of
- * the smallest value, as one walk doing both would choose. */
-SL_INLINE void sl_heavy_table_offer_in(struct sl_heavy_table *t, __u32 bucket,
-                                       const struct sl_heavy_key *k, __u32 estimate, __u32 epoch) {
-  struct sl_heavy_entry *b = t->e[bucket];
+/* An event (an event kind's key) in the entry that holds its key: one more, or 1 again when the
+ * entry is no longer live (sl_heavy_event_live: a reader no longer sees it then, so a reader
+ * that adds up what an entry grew by since its last read counts every event once).
+ * prev_estimate stays 0: the count is the value. */
+SL_INLINE void sl_heavy_entry_event(struct sl_heavy_entry *e, __u32 epoch) {
+  __u32 n = sl_heavy_event_live(e->epoch, epoch) ? e->estimate : 0;
+  e->estimate = n != 0xffffffffu ? n + 1 : n;
+  e->epoch = epoch;
+  e->prev_estimate = 0;
+}
+
+/* The entry of bucket b that holds k, or 0. Walks the whole bucket, comparing keys only: most
+ * offers are of a prefix the table holds. */
+SL_INLINE struct sl_heavy_entry *sl_heavy_bucket_find(struct sl_heavy_entry *b,
+                                                      const struct sl_heavy_key *k) {
+  __u32 i;
+  for (i = 0; i < SL_HEAVY_TABLE_WAYS; i++)
+    if (b[i].estimate != 0 && sl_heavy_key_eq(&b[i].key, k)) return &b[i];
+  return 0;
+}
+
+/* The entry of bucket b a new key may take when its value is `value`: the first of the smallest
+ * sl_heavy_entry_value (an empty slot or an entry of neither window counts as 0: taken first), if
+ * that is below `value` (counted in t->replaced when it held a current entry); else 0, counted
+ * in t->refused. */
+SL_INLINE struct sl_heavy_entry *sl_heavy_bucket_victim(struct sl_heavy_table *t,
+                                                        struct sl_heavy_entry *b, __u32 value,
+                                                        __u32 epoch) {
   struct sl_heavy_entry *victim = 0;
   __u32 victim_value = 0xffffffffu;
   __u32 i;
 
   for (i = 0; i < SL_HEAVY_TABLE_WAYS; i++) {
-    if (b[i].estimate != 0 && sl_heavy_key_eq(&b[i].key, k)) {
-      sl_heavy_entry_set(&b[i], estimate, epoch);
-      return;
-    }
-  }
-  for (i = 0; i < SL_HEAVY_TABLE_WAYS; i++) {
-    /* An empty slot or an entry of neither window counts as 0: taken first. */
     __u32 v = sl_heavy_entry_value(&b[i], epoch);
     if (v < victim_value) {
       victim_value = v;
       victim = &b[i];
     }
   }
-  if (victim == 0) return;
+  if (victim == 0) return 0;
   if (victim_value != 0) {
-    if (victim_value >= estimate) {
+    if (victim_value >= value) {
       t->refused++;
-      return;
+      return 0;
     }
     t->replaced++;
   }
-  victim->key = *k;
-  victim->epoch = epoch;
-  victim->prev_estimate = 0;
-  victim->estimate = estimate;
+  return victim;
+}
+
+/* An offer to bucket `bucket`, sl_heavy_table_bucket's for k (a runner that computed it already,
+ * for the bucket's lock, passes it): the prefix's own entry raised, or a victim given to it. */
+SL_INLINE void sl_heavy_table_offer_in(struct sl_heavy_table *t, __u32 bucket,
+                                       const struct sl_heavy_key *k, __u32 estimate, __u32 epoch) {
+  struct sl_heavy_entry *b = t->e[bucket];
+  struct sl_heavy_entry *e = sl_heavy_bucket_find(b, k);
+
+  if (e != 0) {
+    sl_heavy_entry_set(e, estimate, epoch);
+    return;
+  }
+  e = sl_heavy_bucket_victim(t, b, estimate, epoch);
+  if (e == 0) return;
+  e->key = *k;
+  e->epoch = epoch;
+  e->prev_estimate = 0;
+  e->estimate = estimate;
+}
+
+/* An event of an event kind's key k (sl_heavy_entry_event) in bucket `bucket`. A new key takes
+ * an empty or stale entry only (its value, 1, is below no current entry's): under a flood of
+ * heavy hitters that fills the bucket, events are refused and counted, not the hitters pushed
+ * out. */
+SL_INLINE void sl_heavy_table_event_in(struct sl_heavy_table *t, __u32 bucket,
+                                       const struct sl_heavy_key *k, __u32 epoch) {
+  struct sl_heavy_entry *b = t->e[bucket];
+  struct sl_heavy_entry *e = sl_heavy_bucket_find(b, k);
+
+  if (e == 0) {
+    e = sl_heavy_bucket_victim(t, b, 1, epoch);
+    if (e == 0) return;
+    __builtin_memset(e, 0, sizeof(*e));
+    e->key = *k;
+  }
+  sl_heavy_entry_event(e, epoch);
 }
 
 SL_INLINE void sl_heavy_table_offer(struct sl_heavy_table *t, const struct sl_heavy_key *k,

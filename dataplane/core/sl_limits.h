@@ -51,6 +51,12 @@
 #define SL_CAPS_IDLE_NS (600ull * 1000000000ull)
 #endif
 
+/* Pregreet (sl_greet.h): 2^SL_GREET_SLOTS_LOG2 greeting slots of 8 bytes per lcore / in XDP's
+ * map, one per connection between the server's SYN-ACK and the client's first payload. */
+#ifndef SL_GREET_SLOTS_LOG2
+#define SL_GREET_SLOTS_LOG2 16
+#endif
+
 /* Server prefixes a policy may scope to ([smtp] servers), per address family. */
 #ifndef SL_MAX_SERVER_PREFIXES
 #define SL_MAX_SERVER_PREFIXES 16

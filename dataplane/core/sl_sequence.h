@@ -7,7 +7,8 @@
  *   sl_seq_syn       INBOUND_SYN: counted for the heavy hitters (sl_seq_heavy), reputation
  *                    (unlisted = score 0), level, the level's caps (sl_seq_caps), sl_act_syn,
  *                    new flow
- *   sl_seq_segment   CLIENT_SEG / SERVER_SEG: flow, re-lookup after a table or policy change,
+ *   sl_seq_segment   CLIENT_SEG / SERVER_SEG: the pregreet test (sl_seq_greet), flow,
+ *                    re-lookup after a table or policy change,
  *                    a capped flow's close released (sl_seq_caps_release), released / stale /
  *                    blocked / observed flows, sl_act_*_seg
  *   sl_seq_unseen    UNSEEN: the policy's unseen_tcp
@@ -52,6 +53,12 @@
  *                                                       new zero one when absent (counting an
  *                                                       eviction in caps_evicted); 0 when absent
  *                                                       and not created, or no room
+ *   struct sl_greet_table *sl_env_greet(SL_ENV *env)    the runner's greeting slots
+ *                                                       (sl_greet.h), or 0: no pregreet test
+ *   void sl_env_pregreet(SL_ENV *env, const struct sl_flow_key *key)   the flow's client talked
+ *                                                       before the greeting: count it for the
+ *                                                       client's address (an event entry of the
+ *                                                       candidate table, SL_HEAVY_KIND_PREGREET)
  *
  *   int sl_env_replayed(SL_ENV *env)                    nonzero when the packet is a held
  *                                                       tarpit ACK the runner sends through
@@ -66,6 +73,10 @@
  *                                                       called from sl_seq_replay_held, a
  *                                                       SL_SUBPROG: see SL_SUBPROG_NO_ENV)
  *
+ * and optionally SL_ENV_GREET_HASH, with
+ *   __u64 sl_env_greet_hash(SL_ENV *env, const struct sl_greet_table *g,
+ *                           const struct sl_flow_key *key)   sl_greet_hash(g->seed, key), which a
+ *                                                       runner that prefetched the slot computed
  * and optionally SL_ENV_HEAVY_HASHES, with
  *   void sl_env_heavy_hashes(SL_ENV *env, const struct sl_heavy_sketch *sk,
  *                            const struct sl_flow_key *key, __u64 *h_host, __u64 *h_net)
@@ -124,6 +135,7 @@
 #include "sl_classify.h"
 #include "sl_cookie.h"
 #include "sl_decide.h"
+#include "sl_greet.h"
 #include "sl_heavy.h"
 #include "sl_parse.h"
 #include "sl_scope.h"
@@ -685,6 +697,33 @@ SL_SUBPROG int sl_seq_replay_held(SL_SUBPROG_ENV_PARAM struct sl_stats *st,
   return 0;
 }
 
+/* Pregreet (sl_greet.h), on every SMTP segment, shaped or not, when the policy tests for it: a
+ * server's SYN-ACK writes its flow's greeting slot; a client segment with payload takes it, and
+ * one that acknowledges nothing past the SYN-ACK talked first: counted (stats.pregreet) and handed
+ * to the runner with its client's address (sl_env_pregreet). Other segments cost a flag test. */
+SL_INLINE void sl_seq_greet(SL_ENV *env, const struct sl_pkt *pkt, void *data_end,
+                            enum sl_class cls, const struct sl_flow_key *key) {
+  const __u8 *tcp = (const __u8 *)pkt->tcp;
+  struct sl_greet_table *g;
+  __u64 h;
+
+  if (!sl_greet_touches(pkt, cls)) return;
+  g = sl_env_greet(env);
+  if (g == 0 || tcp == 0 || tcp + SL_TCP_HDR_MIN > (const __u8 *)data_end) return;
+#ifdef SL_ENV_GREET_HASH
+  h = sl_env_greet_hash(env, g, key);
+#else
+  h = sl_greet_hash(g->seed, key);
+#endif
+  if (cls == SL_CLASS_SERVER_SEG) {
+    sl_greet_record(g, h, sl_load_be32(tcp + 4));
+    return;
+  }
+  if (!sl_greet_take(g, h, sl_load_be32(tcp + 8))) return;
+  sl_env_stats(env)->pregreet++;
+  sl_env_pregreet(env, key);
+}
+
 /* CLIENT_SEG / SERVER_SEG. No flow: PASS untouched (a client segment, when the policy has a
  * stateless tarpit: sl_seq_cookie_seg). A flow from another generation: its sender
  * looked up again (sl_seq_relookup). A flow at level 0 (released) or at a level the policy no
@@ -706,6 +745,7 @@ SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *po
 
   out->flow = flow;
   out->level = 0;
+  if (pol->pregreet != 0) sl_seq_greet(env, pkt, data_end, cls, key);
   if (flow == 0) {                           /* a clean flow: no state, untouched */
     if (SL_UNLIKELY(sl_env_replayed(env))) { /* a held ACK whose connection is gone */
       sl_env_tarpit_unhold(env, key);

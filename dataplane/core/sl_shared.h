@@ -152,10 +152,13 @@ struct sl_policy {
                            file; zero in replays, so their output is reproducible */
   /* Appended: aggregate caps per level (sl_caps.h); caps[0] is unused. */
   struct sl_caps caps[SL_MAX_LEVELS];
+  /* Appended: 1 when clients are tested for talking before the greeting (sl_greet.h; policy
+   * pregreet = on, the default). */
+  __u32 pregreet;
 };
 SL_STATIC_ASSERT(sizeof(struct sl_policy) ==
                      SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 12 + 8 +
-                         SL_MAX_SERVER_PREFIXES * (8 + 32) + 4 + 4 + 16 + SL_MAX_LEVELS * 24,
+                         SL_MAX_SERVER_PREFIXES * (8 + 32) + 4 + 4 + 16 + SL_MAX_LEVELS * 24 + 4,
                  "sl_policy layout");
 
 /* ---- reputation table -------------------------------------------------------------------- */
@@ -276,7 +279,9 @@ struct sl_stats {
   __u64 tarpit_held;     /* server ACKs kept to release their client later */
   __u64 tarpit_released; /* held ACKs sent on because their sender's level moved off the
                             tarpit (allowlisted, cleared, another level) */
+  __u64 pregreet;        /* connections whose client sent payload before the server's greeting
+                            (sl_greet.h), shaped or not */
 };
-SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 16 * 8, "sl_stats layout");
+SL_STATIC_ASSERT(sizeof(struct sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 17 * 8, "sl_stats layout");
 
 #endif /* SLUICE_CORE_SL_SHARED_H */

@@ -250,16 +250,18 @@ nlohmann::json DpControl::heavy(size_t limit, uint64_t now_ns) const {
   if (limit < 1 || limit > kMaxHeavyLimit)
     throw std::invalid_argument("heavy: \"limit\" must be 1.." + std::to_string(kMaxHeavyLimit));
   uint32_t threshold;
+  bool pregreet;
   {
     std::lock_guard lock(mu_);  // policy writers hold mu_, so the policy stays alive
     threshold = pub_.policy()->policy.heavy_syn_threshold;
+    pregreet = pub_.policy()->policy.pregreet != 0;
   }
   const uint32_t epoch = sl_heavy_epoch(now_ns);
-  nlohmann::json senders = nlohmann::json::array();
+  nlohmann::json senders = nlohmann::json::array(), pregreeters = nlohmann::json::array();
   size_t skipped = 0;
   uint64_t replaced = 0, refused = 0;
   // Off: nothing is counted now; what the tables still hold from before is not reported.
-  if (threshold != 0) {
+  if (threshold != 0 || pregreet) {
     heavy::HeavyMerge merge(epoch);
     for (const Worker *w : workers_) {
       skipped += w->pipeline().read_heavy(merge);
@@ -267,8 +269,12 @@ nlohmann::json DpControl::heavy(size_t limit, uint64_t now_ns) const {
       replaced += __atomic_load_n(&t.replaced, __ATOMIC_RELAXED);
       refused += __atomic_load_n(&t.refused, __ATOMIC_RELAXED);
     }
-    for (const heavy::HeavyCount &c : merge.top(limit))
-      senders.push_back({{"prefix", heavy::prefix_text(c.key)}, {"syns", c.syns}});
+    if (threshold != 0)
+      for (const heavy::HeavyCount &c : merge.top(limit))
+        senders.push_back({{"prefix", heavy::prefix_text(c.key)}, {"syns", c.syns}});
+    if (pregreet)
+      for (const heavy::HeavyCount &c : merge.pregreet(limit))
+        pregreeters.push_back({{"address", heavy::address_text(c.key)}, {"connections", c.syns}});
   }
   return {{"ok", true},
           {"enabled", threshold != 0},
@@ -276,6 +282,8 @@ nlohmann::json DpControl::heavy(size_t limit, uint64_t now_ns) const {
           {"window_ns", heavy::kWindowNs},
           {"epoch", epoch},
           {"senders", std::move(senders)},
+          {"pregreet_enabled", pregreet},
+          {"pregreet", std::move(pregreeters)},
           {"skipped_buckets", skipped},
           {"replaced", replaced},
           {"refused", refused}};

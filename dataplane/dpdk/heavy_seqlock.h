@@ -37,6 +37,19 @@ inline void heavy_offer(sl_heavy_table &t, std::atomic<uint32_t> *seq, const sl_
   c.store(s + 2, std::memory_order_release);  // every entry write before even
 }
 
+// The writer's event of an event kind (sl_heavy_table_event_in: a pregreet), under the bucket's
+// counter like an offer.
+inline void heavy_event(sl_heavy_table &t, std::atomic<uint32_t> *seq, const sl_heavy_key &k,
+                        uint32_t epoch) {
+  const uint32_t bucket = heavy_bucket(t, k);
+  std::atomic<uint32_t> &c = seq[bucket];
+  const uint32_t s = c.load(std::memory_order_relaxed);
+  c.store(s + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  sl_heavy_table_event_in(&t, bucket, &k, epoch);
+  c.store(s + 2, std::memory_order_release);
+}
+
 // Tries per bucket before the reader gives it up for this read.
 inline constexpr int kHeavyReadTries = 8;
 

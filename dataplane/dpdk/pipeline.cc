@@ -18,7 +18,8 @@ Pipeline::Pipeline(const FlowTableConfig &flows)
       heavy_(std::make_unique<sl_heavy_sketch>()),
       heavy_table_(std::make_unique<sl_heavy_table>()),
       heavy_seq_(std::make_unique<std::atomic<uint32_t>[]>(SL_HEAVY_TABLE_BUCKETS)),
-      caps_(std::make_unique<sl_caps_table>()) {
+      caps_(std::make_unique<sl_caps_table>()),
+      greet_(std::make_unique<sl_greet_table>()) {
   std::random_device rd;
   seed_heavy((uint64_t{rd()} << 32) | rd());
   std::memset(caps_.get(), 0, sizeof(*caps_));
@@ -30,6 +31,8 @@ void Pipeline::seed_heavy(uint64_t seed) {
   std::memset(heavy_table_.get(), 0, sizeof(*heavy_table_));
   heavy_->seed = seed;
   heavy_table_->seed = seed ^ SL_HEAVY_TABLE_SEED_XOR;
+  std::memset(greet_.get(), 0, sizeof(*greet_));
+  greet_->seed = seed ^ SL_GREET_SEED_XOR;
 }
 
 size_t Pipeline::read_heavy(heavy::HeavyMerge &merge) const {
@@ -58,8 +61,6 @@ sl_verdict Pipeline::on_syn_or_unseen(PreparedPacket &pp, uint64_t now_ns, const
   }
   SeqEnv env = stage2_env(rep, pp.hash, now_ns, nullptr, 0, false);
   env.heavy = heavy_.get();
-  env.heavy_table = heavy_table_.get();
-  env.heavy_seq = heavy_seq_.get();
   env.heavy_hashes = pp.heavy_hashed ? pp.heavy_hashes : nullptr;
   sl_seq_out out;
   r.verdict = sl_seq_syn(&env, &policy, &pp.pkt, pp.data, pp.end, &pp.key, &out);

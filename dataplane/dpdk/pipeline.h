@@ -19,6 +19,7 @@
 #include "core/sl_actions.h"
 #include "core/sl_caps.h"
 #include "core/sl_classify.h"
+#include "core/sl_greet.h"
 #include "core/sl_heavy.h"
 #include "core/sl_parse.h"
 #include "core/sl_shared.h"
@@ -58,6 +59,7 @@ struct SeqEnv {
   sl_caps_table *caps;               // this lcore's caps table (null in stage 1)
   const __u64 *heavy_hashes;         // stage 1's sl_heavy_hashes of a SYN's client, or null
   HeldFrames *held;                  // this lcore's held tarpit ACKs (server segments)
+  sl_greet_table *greet;             // this lcore's greeting slots (segments)
   bool replayed;                     // the packet is a held ACK sent through again
 };
 
@@ -125,6 +127,24 @@ SL_INLINE sl_heavy_sketch *sl_env_heavy(SL_ENV *env) {
 SL_INLINE void sl_env_heavy_report(SL_ENV *env, const sl_heavy_key *key, __u32 estimate,
                                    __u32 epoch) {
   sluice::dataplane::heavy_offer(*env->heavy_table, env->heavy_seq, *key, estimate, epoch);
+}
+
+SL_INLINE sl_greet_table *sl_env_greet(SL_ENV *env) {
+  return env->greet;
+}
+
+// The slot's hash from the flow table's keyed hash of the key (stage 1 computed it, and
+// prefetched the slot with it: Pipeline::prepare): no second hash of the key.
+#define SL_ENV_GREET_HASH 1
+SL_INLINE __u64 sl_env_greet_hash(SL_ENV *env, const sl_greet_table *, const sl_flow_key *) {
+  return sl_greet_hash_from32(env->hash);
+}
+
+// A pregreet: an event entry of this lcore's candidate table, under its seqlock like an offer.
+SL_INLINE void sl_env_pregreet(SL_ENV *env, const sl_flow_key *key) {
+  sl_heavy_key k;
+  sl_heavy_key_event(key, SL_HEAVY_KIND_PREGREET, &k);
+  sluice::dataplane::heavy_event(*env->heavy_table, env->heavy_seq, k, sl_heavy_epoch(env->now_ns));
 }
 
 // This lcore's caps table (core/sl_caps.h): bounded, an eviction counted.
@@ -202,9 +222,9 @@ class Pipeline {
 
   explicit Pipeline(const FlowTableConfig &flows);
 
-  // SYN heavy hitters (core/sl_heavy.h): this lcore's sketch and candidate table. Both start
-  // empty with a random hash seed; seed_heavy empties them and sets the seed (tests compare
-  // runners with one seed).
+  // SYN heavy hitters (core/sl_heavy.h): this lcore's sketch and candidate table, and its
+  // greeting slots (core/sl_greet.h). All start empty with a random hash seed; seed_heavy empties
+  // them and sets the seed (tests compare runners with one seed).
   void seed_heavy(uint64_t seed);
   const sl_heavy_sketch &heavy_sketch() const { return *heavy_; }
   const sl_heavy_table &heavy_table() const { return *heavy_table_; }
@@ -294,11 +314,12 @@ class Pipeline {
     env.rng = rng;
     env.rnd = rnd;
     env.heavy = nullptr;
-    env.heavy_table = nullptr;
-    env.heavy_seq = nullptr;
+    env.heavy_table = heavy_table_.get();
+    env.heavy_seq = heavy_seq_.get();
     env.caps = caps_.get();
     env.heavy_hashes = nullptr;
     env.held = &held_acks_;
+    env.greet = greet_.get();
     env.replayed = replayed;
     return env;
   }
@@ -317,11 +338,18 @@ class Pipeline {
     pp.heavy_hashed = true;
   }
 
+  // A segment's greeting slot (core/sl_greet.h: a server's SYN-ACK or a client's data): the
+  // slots (512 KiB) miss the cache as often as not.
+  void prefetch_greet(const PreparedPacket &pp) const {
+    __builtin_prefetch(sl_greet_slot(greet_.get(), sl_greet_hash_from32(pp.hash)), 1);
+  }
+
   FlowTable flows_;
   std::unique_ptr<sl_heavy_sketch> heavy_;
   std::unique_ptr<sl_heavy_table> heavy_table_;
   std::unique_ptr<std::atomic<uint32_t>[]> heavy_seq_;  // one per bucket of heavy_table_
   std::unique_ptr<sl_caps_table> caps_;
+  std::unique_ptr<sl_greet_table> greet_;
   sl_stats stats_{};
   PipelineExtraStats extra_{};
   HeldFrames held_acks_;  // after the counters the packet path writes: off their cache lines
@@ -351,6 +379,8 @@ __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, 
   if (SL_UNLIKELY(pp.cls == SL_CLASS_INBOUND_SYN)) {
     if (rep != nullptr && rep->worth_prefetching()) prefetch_reputation(pp, *rep);
     if (policy.heavy_syn_threshold != 0) prefetch_heavy(pp);
+  } else if (policy.pregreet != 0 && sl_greet_touches(&pp.pkt, pp.cls)) {
+    prefetch_greet(pp);
   }
   return pp.cls;
 }

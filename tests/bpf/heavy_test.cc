@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/pregreet_frames.h"
 #include "common/privileged.h"
 #include "common/tcp_frame.h"
 #include "core/heavy_stream.h"
@@ -172,6 +173,78 @@ TEST_F(XdpHeavy, CountsOfSeveralCpusAreSummed) {
   const auto got = as_map(read_heavy(sketch_fd(), table_fd(), epoch, SIZE_MAX));
   const std::map<std::string, uint64_t> want = {{"198.18.40.7/32", 60}, {"198.18.40.0/24", 60}};
   EXPECT_EQ(got, want);
+}
+
+// ---- Pregreet: the event entries of heavy_table, and the same stream through the native runner
+
+// Connections in order: (client, pregreet?). Each: the client's SYN, the server's SYN-ACK, the
+// greeting when the client waits for it, then the client's first data.
+struct PregreetCase {
+  const char *client;
+  bool v6;
+  bool pregreet;
+};
+constexpr PregreetCase kPregreetCases[] = {
+    {"198.18.50.7", false, true}, {"198.18.50.7", false, true},  {"198.18.51.7", false, false},
+    {"2001:2::50:7", true, true}, {"198.18.50.8", false, false},
+};
+
+std::vector<HeavyPacket> pregreet_stream() {
+  std::vector<HeavyPacket> out;
+  uint16_t port = 46000;
+  for (const PregreetCase &k : kPregreetCases) {
+    sluice::testing::PregreetConn c;
+    c.client = k.client;
+    c.v6 = k.v6;
+    c.client_port = port++;
+    c.server_isn += 7919u * port;
+    out.push_back({c.base(false).flags(0x02).seq(c.client_isn).build(), SL_DIR_FROM_OUTSIDE, ""});
+    out.push_back({c.syn_ack(), SL_DIR_FROM_INSIDE, ""});
+    if (!k.pregreet) out.push_back({c.greeting(30), SL_DIR_FROM_INSIDE, ""});
+    out.push_back({c.client_data(k.pregreet ? 0 : 30), SL_DIR_FROM_OUTSIDE, ""});
+  }
+  return out;
+}
+
+std::map<std::string, uint64_t> addresses(const std::vector<heavy::HeavyCount> &v) {
+  std::map<std::string, uint64_t> out;
+  for (const auto &c : v) out[heavy::address_text(c.key)] = c.syns;
+  return out;
+}
+
+TEST_F(XdpHeavy, PregreetClientsAreListedAsTheNativeRunnerLists) {
+  sl_policy pol = sluice::testing::heavy_policy(5);
+  pol.pregreet = 1;
+  loaded().set_policy(pol);
+  const auto stream = pregreet_stream();
+  const uint32_t epoch = in_one_window([&] { reset(); },
+                                       [&] {
+                                         for (const HeavyPacket &p : stream) run(p);
+                                       });
+  ASSERT_NE(epoch, 0u);
+  const std::map<std::string, uint64_t> want = {{"198.18.50.7", 2}, {"2001:2::50:7", 1}};
+  EXPECT_EQ(addresses(read_pregreet(table_fd(), epoch, SIZE_MAX)), want);
+  EXPECT_EQ(loaded().stats_sum().pregreet, 3u);
+  EXPECT_TRUE(read_heavy(sketch_fd(), table_fd(), epoch, SIZE_MAX).empty())
+      << "one SYN each: no heavy hitter, and a pregreet entry is none";
+
+  sluice::testing::NativeHeavy h(kHeavyTestSeed);
+  h.now_ns = sluice::testing::kHeavyStreamNowNs;
+  for (const HeavyPacket &p : stream) sluice::testing::run_native_counted(h, p.frame, p.dir, pol);
+  heavy::HeavyMerge m(sl_heavy_epoch(h.now_ns));
+  for (const auto &b : h.table->e)
+    for (const sl_heavy_entry &e : b) m.add_entry(e);
+  EXPECT_EQ(addresses(m.pregreet(SIZE_MAX)), want) << "the native runner";
+
+  pol.pregreet = 0;
+  loaded().set_policy(pol);
+  const uint32_t off = in_one_window([&] { reset(); },
+                                     [&] {
+                                       for (const HeavyPacket &p : stream) run(p);
+                                     });
+  ASSERT_NE(off, 0u);
+  EXPECT_TRUE(read_pregreet(table_fd(), off, SIZE_MAX).empty()) << "off: nothing counted";
+  EXPECT_EQ(loaded().stats_sum().pregreet, 0u);
 }
 
 // A pinned instance (maps under bpffs/sluice/NAME, meta written as attach writes it), read

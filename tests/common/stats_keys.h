@@ -72,6 +72,7 @@ inline std::set<std::string> documented_stats_keys(bool with_lcores) {
                              "caps_evicted",
                              "tarpit_held",
                              "tarpit_released",
+                             "pregreet",
                              "flows",
                              "flow_capacity",
                              "flow_inserts",

@@ -30,11 +30,14 @@ SL_CHECK_OFFSET(sl_profile, pad, 23);
 static_assert(std::is_standard_layout_v<sl_policy>);
 static_assert(sizeof(sl_policy) == SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 +
                                        12 + 8 + SL_MAX_SERVER_PREFIXES * (8 + 32) + 4 + 4 + 16 +
-                                       SL_MAX_LEVELS * 24);
+                                       SL_MAX_LEVELS * 24 + 4);
 // Appended fields follow the older ones: an older layout is a prefix (map_layout.h).
 SL_CHECK_OFFSET(sl_policy, caps,
                 SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20 + SL_MAX_SERVER_PREFIXES * 40 + 4 +
                     4 + 16);
+SL_CHECK_OFFSET(sl_policy, pregreet,
+                SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20 + SL_MAX_SERVER_PREFIXES * 40 + 4 +
+                    4 + 16 + SL_MAX_LEVELS * 24);
 static_assert(sizeof(sl_caps) == 24);
 SL_CHECK_OFFSET(sl_caps, syn_interval_us, 0);
 SL_CHECK_OFFSET(sl_caps, syn_tolerance_us, 4);
@@ -101,7 +104,7 @@ SL_CHECK_OFFSET(sl_level_stats, dropped, 32);
 SL_CHECK_OFFSET(sl_level_stats, rst_sent, 40);
 SL_CHECK_OFFSET(sl_level_stats, observed, 48);
 
-static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 16 * 8);
+static_assert(sizeof(sl_stats) == 8 * 8 + SL_MAX_LEVELS * 56 + 17 * 8);
 SL_CHECK_OFFSET(sl_stats, packets, 0);
 SL_CHECK_OFFSET(sl_stats, smtp, 16);
 SL_CHECK_OFFSET(sl_stats, malformed, 32);
@@ -125,6 +128,7 @@ SL_CHECK_OFFSET(sl_stats, caps_flows, 160 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, caps_evicted, 168 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, tarpit_held, 176 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_stats, tarpit_released, 184 + SL_MAX_LEVELS * 56);
+SL_CHECK_OFFSET(sl_stats, pregreet, 192 + SL_MAX_LEVELS * 56);
 SL_CHECK_OFFSET(sl_held_frame, bytes, 8);
 
 // Wire headers: exact on-the-wire offsets.

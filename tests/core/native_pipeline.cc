@@ -89,6 +89,18 @@ SL_INLINE void sl_env_heavy_report(SL_ENV *env, const sl_heavy_key *key, __u32 e
   sl_heavy_table_offer(env->heavy->table.get(), key, estimate, epoch);
 }
 
+SL_INLINE sl_greet_table *sl_env_greet(SL_ENV *env) {
+  return env->heavy != nullptr ? env->heavy->greet.get() : nullptr;
+}
+
+SL_INLINE void sl_env_pregreet(SL_ENV *env, const sl_flow_key *key) {
+  sl_heavy_key k;
+  sl_heavy_key_event(key, SL_HEAVY_KIND_PREGREET, &k);
+  sl_heavy_table_event_in(env->heavy->table.get(),
+                          sl_heavy_table_bucket(env->heavy->table.get(), &k), &k,
+                          sl_heavy_epoch(env->now_ns));
+}
+
 SL_INLINE sl_cap_entry *sl_env_cap_entry(SL_ENV *env, const sl_heavy_key *key, int create) {
   const unsigned i = sl_heavy_is_net(key);
   if (!env->cap_used[i]) {
@@ -122,9 +134,13 @@ SL_INLINE void sl_env_tarpit_unhold(SL_ENV *env, const sl_flow_key *) {
 namespace sluice::testing {
 
 NativeHeavy::NativeHeavy(uint64_t seed)
-    : sketch(std::make_unique<sl_heavy_sketch>()), table(std::make_unique<sl_heavy_table>()) {
+    : sketch(std::make_unique<sl_heavy_sketch>()),
+      table(std::make_unique<sl_heavy_table>()),
+      greet(std::make_unique<sl_greet_table>()) {
   std::memset(sketch.get(), 0, sizeof(*sketch));
   std::memset(table.get(), 0, sizeof(*table));
+  std::memset(greet.get(), 0, sizeof(*greet));
+  greet->seed = seed ^ SL_GREET_SEED_XOR;
   sketch->seed = seed;
   table->seed = seed ^ SL_HEAVY_TABLE_SEED_XOR;
 }
@@ -205,6 +221,22 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
   return run_native_env(input, dir, policy, client_rep, flow_before, rnd, readable, nullptr, caps);
 }
 
+bool prime_greeting_slot(NativeHeavy &heavy, const std::vector<uint8_t> &input, sl_dir dir,
+                         const sl_policy &policy) {
+  std::vector<uint8_t> copy(input);  // sl_parse_frame takes a writable buffer
+  sl_pkt pkt;
+  if (copy.empty() || sl_parse_frame(copy.data(), copy.data() + copy.size(),
+                                     static_cast<uint32_t>(copy.size()), &pkt) != SL_PARSE_OK)
+    return false;
+  const sl_class cls = sl_classify(&pkt, copy.data() + copy.size(), dir, policy.smtp_ports);
+  if (cls != SL_CLASS_CLIENT_SEG) return false;
+  sl_flow_key key;
+  sl_flow_key_make(&pkt, cls, &key);
+  const uint32_t ack = sl_load_be32(reinterpret_cast<const uint8_t *>(pkt.tcp) + 8);
+  sl_greet_record(heavy.greet.get(), sl_greet_hash(heavy.greet->seed, &key), ack - 1);
+  return true;
+}
+
 FixtureResult run_native_counted(NativeHeavy &heavy, const std::vector<uint8_t> &input, sl_dir dir,
                                  const sl_policy &policy) {
   return run_native_env(input, dir, policy, std::nullopt, std::nullopt, 0x9e3779b9u, SIZE_MAX,
@@ -259,6 +291,7 @@ std::string core_counter_diff(const sl_stats &runner, const sl_stats &native) {
       {"caps_evicted", runner.caps_evicted, native.caps_evicted},
       {"tarpit_held", runner.tarpit_held, native.tarpit_held},
       {"tarpit_released", runner.tarpit_released, native.tarpit_released},
+      {"pregreet", runner.pregreet, native.pregreet},
   };
   for (int i = 0; i < SL_MAX_LEVELS; i++) {
     const sl_level_stats &a = runner.level[i], &b = native.level[i];

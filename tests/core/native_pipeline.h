@@ -10,6 +10,7 @@
 
 #include "core/fixtures.h"
 #include "core/sl_caps.h"
+#include "core/sl_greet.h"
 #include "core/sl_heavy.h"
 
 namespace sluice::testing {
@@ -70,15 +71,25 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
                                 const std::optional<sl_flow_state> &flow_before, uint32_t rnd,
                                 size_t readable = SIZE_MAX, const NativeState &caps = {});
 
-// SYN heavy-hitter state the native runner keeps across packets (run_native_counted): one
-// sketch and one candidate table, as one lcore of sluice-dp has, and a clock the caller sets.
+// Observation state the native runner keeps across packets (run_native_counted): one SYN
+// sketch, one candidate table (SYN and pregreet entries) and one set of greeting slots, as one
+// lcore of sluice-dp has, and a clock the caller sets.
 struct NativeHeavy {
   explicit NativeHeavy(uint64_t seed);
   std::unique_ptr<sl_heavy_sketch> sketch;
   std::unique_ptr<sl_heavy_table> table;
+  std::unique_ptr<sl_greet_table> greet;
   uint64_t now_ns = 0;
   uint64_t reports = 0;  // sl_env_heavy_report calls
 };
+
+// Writes the greeting slot of `input`'s flow, when it parses as a client segment, as the server's
+// SYN-ACK would have if its ISN + 1 were the segment's acknowledgement number: the segment,
+// sent through run_native_counted with the pregreet test on, is then a pregreet when it carries
+// payload. Returns whether it wrote the slot (fuzzing and tests reach the test without having to
+// build the SYN-ACK of an arbitrary frame).
+bool prime_greeting_slot(NativeHeavy &heavy, const std::vector<uint8_t> &input, sl_dir dir,
+                         const sl_policy &policy);
 
 // run_native_packet with no reputation entry and no flow, counting SYNs into `heavy` at
 // heavy.now_ns.

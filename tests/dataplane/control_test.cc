@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/pregreet_frames.h"
 #include "common/privileged.h"
 #include "common/stats_keys.h"
 #include "control_proto.h"
@@ -377,6 +378,55 @@ TEST_F(Control, StatsJsonHasTheDocumentedKeysThroughEveryReader) {
   EXPECT_EQ(cli["lookups"], 1u);
   EXPECT_EQ(cli["levels"][1]["name"], "block");
 #endif
+}
+
+// ---- Pregreet: clients that talk before the greeting, shaped and clean, through the lcore ----
+
+TEST_F(Control, PregreetClientsAreCountedAndListedShapedOrNot) {
+  auto client = control::connect_dataplane("dpdk:" + sock_);
+  client->set_policy(write("p.ini", "[level.1]\nthreshold = 5\nwindow_clamp = 2048\n"));
+  reputation::Snapshot::from_entries({{v4("198.18.7.7"), {10, 0}}}, {}, {}, {})
+      .save((dir_ / "t.snap").string());
+  client->load_table((dir_ / "t.snap").string());
+  // One frame at a time, each waited for: the lcore handles them in this order.
+  auto pass = [&](testing::RingPort &port, const std::vector<uint8_t> &frame) {
+    const uint64_t before = frames_done();
+    port.inject(frame);
+    while (frames_done() == before) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    inside_.drain();
+    outside_.drain();
+  };
+  auto conn = [&](const char *src, uint16_t port, bool pregreet) {
+    ::sluice::testing::PregreetConn c;
+    c.client = src;
+    c.server = "198.18.0.2";
+    c.client_port = port;
+    TcpFrame syn = linux_syn(src, "198.18.0.2");
+    syn.sport = port;
+    syn.seq = c.client_isn;
+    pass(outside_, syn.build());
+    pass(inside_, c.syn_ack());
+    if (!pregreet) pass(inside_, c.greeting(30));
+    pass(outside_, c.client_data(pregreet ? 0 : 30));
+  };
+  conn("198.18.7.7", 45000, true);  // listed: a shaped flow
+  conn("198.18.8.8", 45001, true);  // unlisted: no flow
+  conn("198.18.8.8", 45002, true);
+  conn("198.18.9.9", 45003, false);  // waits for the greeting
+  EXPECT_EQ(worker_->pipeline().stats().pregreet, 3u);
+  EXPECT_EQ(worker_->pipeline().stats().level[1].flows, 1u) << "the listed sender was shaped";
+  const auto got = client->pregreet_senders(10);
+  std::vector<std::pair<std::string, uint64_t>> seen;
+  for (const auto &p : got) seen.emplace_back(p.address, p.connections);
+  const std::vector<std::pair<std::string, uint64_t>> want = {{"198.18.8.8", 2}, {"198.18.7.7", 1}};
+  EXPECT_EQ(seen, want);
+  EXPECT_EQ(client->pregreet_senders(1).size(), 1u);
+  EXPECT_TRUE(client->heavy_senders(10).empty()) << "a pregreet is no SYN heavy hitter";
+
+  client->set_policy(write("off.ini", "[smtp]\npregreet = off\n"));
+  EXPECT_TRUE(client->pregreet_senders(10).empty()) << "off: not reported";
+  conn("198.18.8.8", 45004, true);
+  EXPECT_EQ(worker_->pipeline().stats().pregreet, 3u) << "off: not tested";
 }
 
 // ---- SYN heavy hitters: the "heavy" command over a real SYN stream through the lcore ----

@@ -349,6 +349,21 @@ TEST(PolicyFile, HeavyHittersDefaultOnAndTakeAThreshold) {
             "test.ini:3: unknown key 'heavy_hitters'");
 }
 
+TEST(PolicyFile, PregreetIsOnByDefaultAndRoundTrips) {
+  EXPECT_EQ(parse("[smtp]\nports = 25\n").policy.pregreet, 1u);
+  EXPECT_EQ(parse("[smtp]\npregreet = off\n").policy.pregreet, 0u);
+  EXPECT_EQ(parse("[smtp]\npregreet = on\n").policy.pregreet, 1u);
+  for (const char *text : {"[smtp]\npregreet = off\n", "[smtp]\npregreet = true\n"}) {
+    const PolicyFile p = parse(text);
+    const PolicyFile again = parse(format_policy(p));
+    EXPECT_EQ(std::memcmp(&again.policy, &p.policy, sizeof(sl_policy)), 0) << text;
+  }
+  EXPECT_EQ(error_of("[smtp]\npregreet = sometimes\n"),
+            "test.ini:2: 'pregreet': 'sometimes' is not a boolean (true/false)");
+  EXPECT_EQ(error_of("[level.1]\nthreshold = 1\npregreet = on\n").substr(0, 34),
+            "test.ini:3: unknown key 'pregreet'");
+}
+
 // Aggregate caps: max_flows, max_flows_net, max_syn_per_min (+ syn_burst, 10 s' worth by
 // default) and over_cap, kept as the core's GCRA interval and tolerance; format round-trips.
 TEST(PolicyFile, AggregateCapsPerLevel) {

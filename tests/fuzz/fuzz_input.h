@@ -6,6 +6,7 @@
 //   byte 1: bits 0..2 level (mod SL_MAX_LEVELS; a level the policy lacks makes the flow stale):
 //           the SYN's score is that level's threshold, a segment's flow state has that level;
 //           bit 3 the policy's high bit: fixture_policy(FixturePolicy(value % kFixturePolicies));
+//           bit 4 set = the frame's greeting slot is primed (the pregreet check);
 //           bit 6 set = the table or policy changed since the flow's level was decided (the
 //           flow carries another generation: its sender is looked up again);
 //           bit 7 set = no flow state / no reputation

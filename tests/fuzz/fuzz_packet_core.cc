@@ -8,7 +8,9 @@
 //   - a frame whose headers the core can read decides alike whether it reads all of the frame
 //     or only a first part of it (the rest in fragments: XDP multi-buffer);
 //   - a held tarpit ACK is a prefix of the frame as it arrived; one sent through again (a
-//     replay) is never emitted while its flow is still tarpitted.
+//     replay) is never emitted while its flow is still tarpitted;
+//   - the pregreet test changes no packet and no counter but its own, and counts a client
+//     segment with payload whose greeting slot says so exactly once (below).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -84,6 +86,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if ((rnd >> 30) == 3 && frame.size() > 64)
     readable = frame.size() - ((rnd >> 16) & 0x3fff) % (frame.size() - 64 + 1);
   const FixtureResult once = run_native_packet(frame, dir, policy, rep, flow, rnd, readable, state);
+
+  // The pregreet test (core/sl_greet.h) changes no packet: the frame through the counted runner
+  // with the test on and, in a twin kept alike, off (greeting slots and candidate table kept
+  // across inputs, so a SYN-ACK meets later segments) gives the same verdict, bytes and counters
+  // but pregreet. With byte 1's bit 4, the frame's greeting slot is primed first: a client
+  // segment with payload is then a pregreet, counted once.
+  {
+    static NativeHeavy on_state(1), off_state(1);
+    sl_policy on = policy, off = policy;
+    on.pregreet = 1;
+    off.pregreet = 0;
+    const bool primed = (data[1] & 0x10) != 0 && prime_greeting_slot(on_state, frame, dir, on);
+    const FixtureResult a = run_native_counted(on_state, frame, dir, on);
+    const FixtureResult b = run_native_counted(off_state, frame, dir, off);
+    if (a.verdict != b.verdict || a.output != b.output) fail("the pregreet test changed a packet");
+    sl_stats sa = a.stats;
+    sa.pregreet = 0;
+    if (std::memcmp(&sa, &b.stats, sizeof(sa)) != 0) fail("the pregreet test changed a counter");
+    if (b.stats.pregreet != 0) fail("a pregreet counted with the test off");
+    if (a.stats.pregreet > 1) fail("one segment counted as two pregreets");
+    sl_pkt pkt;
+    std::vector<uint8_t> copy(frame);
+    const bool payload = !copy.empty() &&
+                         sl_parse_frame(copy.data(), copy.data() + copy.size(),
+                                        static_cast<uint32_t>(copy.size()), &pkt) == SL_PARSE_OK &&
+                         pkt.payload_len > 0;
+    if (primed && payload && a.cls == SL_CLASS_CLIENT_SEG && a.stats.pregreet != 1)
+      fail("a primed client segment with payload is no pregreet");
+  }
 
   if (once.cls == SL_CLASS_OTHER && once.output != frame) fail("OTHER packet modified");
   if (once.cls == SL_CLASS_UNSEEN &&

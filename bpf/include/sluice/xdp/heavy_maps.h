@@ -24,6 +24,10 @@ void size_heavy_sketch(bpf_object *obj);
 // counts. Throws Error.
 void seed_heavy_sketches(int sketch_fd);
 
+// After load: the greeting slots (core/sl_greet.h) get a random seed if theirs is 0 (a map just
+// created); a reused pinned map keeps its seed and slots. Throws Error.
+void seed_greet(int greet_fd);
+
 // Every CPU's sketch emptied and given `seed`, every candidate removed (tests: the columns a
 // native runner with that seed uses). Throws Error.
 void reset_heavy(int sketch_fd, int table_fd, uint64_t seed);
@@ -37,6 +41,11 @@ uint32_t heavy_epoch_now();
 // each sketch's estimate). A prefix is listed once some CPU's count reached the threshold.
 std::vector<heavy::HeavyCount> read_heavy(int sketch_fd, int table_fd, uint32_t epoch,
                                           size_t limit);
+
+// The `limit` addresses with the most pregreet connections (the event entries of heavy_table,
+// SL_HEAVY_KIND_PREGREET), summed over CPUs, most first.
+std::vector<heavy::HeavyCount> read_pregreet(int table_fd, uint32_t epoch, size_t limit);
+std::vector<heavy::HeavyCount> pregreet_senders(const std::string &name, size_t limit);
 
 // read_heavy on the pinned maps of instance NAME, at the window now. Throws Error.
 std::vector<heavy::HeavyCount> heavy_senders(const std::string &name, size_t limit);

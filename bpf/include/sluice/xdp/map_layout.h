@@ -10,7 +10,8 @@
 //   flows                 restarted empty: connections already shaped pass unshaped until
 //                         they end (as after an eviction); new connections are shaped;
 //   heavy_sketch, heavy_table   restarted empty (a new observation window);
-//   caps, caps_zero       restarted empty: every sender's caps start afresh.
+//   caps, caps_zero       restarted empty: every sender's caps start afresh;
+//   greet                 restarted empty: connections opened before go untested for pregreet.
 // Any other map whose layout changed (the reputation tables, tx_port, meta) refuses the
 // upgrade, naming the map: only detach + attach will do then.
 #pragma once

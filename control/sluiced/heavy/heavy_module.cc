@@ -79,7 +79,9 @@ class HeavyModule : public Module {
                         {"error", p.error},
                         {"polls", p.polls},
                         {"failures", p.failures},
-                        {"entries", p.entries}});
+                        {"entries", p.entries},
+                        {"pregreet_error", p.pregreet_error},
+                        {"pregreet_refused", p.pregreet_refused}});
     json refused = json::object();
     for (size_t i = 0; i < kRefusalCount; ++i)
       refused[std::string(to_string(static_cast<Refusal>(i)))] = poller_->refused()[i];

@@ -73,6 +73,50 @@ void HeavyPoller::ask(PlaneState &p, Clock::time_point now, std::vector<HeavyTot
   }
 }
 
+void HeavyPoller::ask_pregreet(PlaneState &p, std::chrono::system_clock::time_point wall,
+                               PollResult &out) {
+  std::vector<control::PregreetSender> answer;
+  try {
+    answer = p.client->pregreet_senders(s_.max_per_poll);
+  } catch (const std::exception &e) {
+    if (p.pregreet_error != e.what())
+      out.notices.push_back(
+          fmt::format("pregreet: {}: {}; asked again every poll, logged again "
+                      "when the answer changes",
+                      p.spec, e.what()));
+    p.pregreet_error = e.what();
+    return;
+  }
+  if (!p.pregreet_error.empty())
+    out.notices.push_back(fmt::format("pregreet: {} answers again", p.spec));
+  p.pregreet_error.clear();
+  std::map<std::string, uint64_t> seen;
+  for (const auto &s : answer) {
+    if (seen.size() >= s_.max_per_poll) break;
+    const auto addr = reputation::parse_ip(s.address);
+    if (!addr || s.connections == 0 || !seen.emplace(s.address, s.connections).second) {
+      ++p.pregreet_refused;
+      continue;
+    }
+    const auto before = p.pregreet_seen.find(s.address);
+    const uint64_t fresh = before != p.pregreet_seen.end() && s.connections >= before->second
+                               ? s.connections - before->second
+                               : s.connections;
+    if (fresh == 0) continue;
+    LocalObservation o;
+    o.subject = *addr;
+    o.kind = LocalKind::kPregreet;
+    o.count = static_cast<uint32_t>(std::min<uint64_t>(fresh, 4000000000ull));
+    o.observed_at = wall;
+    o.origin = "dp";
+    o.evidence = fmt::format("{} connection{} talked before the greeting on {}", fresh,
+                             fresh == 1 ? "" : "s", p.spec);
+    if (o.evidence.size() > kMaxEvidence) o.evidence.resize(kMaxEvidence);
+    out.pregreet.push_back(std::move(o));
+  }
+  p.pregreet_seen = std::move(seen);
+}
+
 PollResult HeavyPoller::poll(Clock::time_point now, std::chrono::system_clock::time_point wall) {
   PollResult out;
   std::vector<HeavyTotal> all;
@@ -80,6 +124,7 @@ PollResult HeavyPoller::poll(Clock::time_point now, std::chrono::system_clock::t
     if (now < p.retry_at) continue;
     ++out.asked;
     ask(p, now, all, out);
+    if (p.answering) ask_pregreet(p, wall, out);
   }
   // The same prefix from several data planes: one total (the planes in configuration order,
   // as they were asked).
@@ -111,6 +156,7 @@ PollResult HeavyPoller::poll(Clock::time_point now, std::chrono::system_clock::t
     o.evidence = evidence_of(t);
     out.observations.push_back(std::move(o));
   }
+  for (auto &o : out.pregreet) out.observations.push_back(o);
   observations_ += out.observations.size();
   note_changes(out);
   return out;

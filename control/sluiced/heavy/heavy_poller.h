@@ -7,7 +7,10 @@
 //   - hosts (/32, /128) at or above min_rate become conn_rate observations (count: SYN/min),
 //     heaviest first, at most max_per_poll per poll;
 //   - networks (/24, /64) at or above min_rate are reported (status, metrics, a log line when
-//     one starts or stops being heavy), not observed: the local model keeps single addresses.
+//     one starts or stops being heavy), not observed: the local model keeps single addresses;
+//   - pregreet senders (DataplaneClient::pregreet_senders, asked of a plane that answered):
+//     what each address's count grew by since that plane's last answer becomes a pregreet
+//     observation (count: the new connections), a count that restarted or is new taken whole.
 //
 // A data plane that cannot be reached or throws (down, or it does not count heavy senders) is
 // counted, its state change returned as a notice (logged once per change), and retried after a
@@ -17,8 +20,9 @@
 
 #include <array>
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -52,9 +56,10 @@ struct HeavyTotal {
 };
 
 struct PollResult {
-  std::vector<LocalObservation> observations;  // hosts, heaviest first
+  std::vector<LocalObservation> observations;  // conn_rate of hosts, heaviest first; then pregreet
   std::vector<HeavyTotal> hosts;               // the same hosts, with their data planes
   std::vector<HeavyTotal> networks;            // /24 and /64, heaviest first
+  std::vector<LocalObservation> pregreet;      // new pregreet connections, per plane and address
   std::vector<std::string> notices;            // state changes, for the log
   size_t asked = 0, answered = 0;              // data planes asked, and that answered
 };
@@ -68,6 +73,12 @@ struct PlaneState {
   uint64_t polls = 0, failures = 0, entries = 0;
   std::chrono::steady_clock::time_point retry_at{};
   std::chrono::milliseconds backoff{0};
+  // Pregreet (DataplaneClient::pregreet_senders): each address's count in the last answer, and
+  // why the last request failed ("" after an answer; a data plane that does not test for it
+  // still counts SYNs).
+  std::map<std::string, uint64_t> pregreet_seen;
+  std::string pregreet_error;
+  uint64_t pregreet_refused = 0;  // entries without a valid address
 };
 
 class HeavyPoller {
@@ -84,6 +95,7 @@ class HeavyPoller {
 
  private:
   void ask(PlaneState &p, Clock::time_point now, std::vector<HeavyTotal> &totals, PollResult &out);
+  void ask_pregreet(PlaneState &p, std::chrono::system_clock::time_point wall, PollResult &out);
   void failed(PlaneState &p, Clock::time_point now, const std::string &what, PollResult &out);
   void note_changes(PollResult &out);
 

@@ -26,6 +26,10 @@ struct FakeDataplane {
   // it throws as a data plane that does not count them.
   std::optional<std::vector<control::HeavySender>> heavy;
   size_t heavy_asked = 0;  // heavy_senders() calls that reached it
+  // pregreet_senders()'s answer, as it is; nullopt: it throws as a data plane that does not
+  // test for pregreet. By default an empty list.
+  std::optional<std::vector<control::PregreetSender>> pregreet =
+      std::vector<control::PregreetSender>{};
 
   void restart() {
     table = reputation::Snapshot();
@@ -85,6 +89,11 @@ class FakeClient : public control::DataplaneClient {
     ++dp_->heavy_asked;
     if (!dp_->heavy) return DataplaneClient::heavy_senders(limit);
     return *dp_->heavy;
+  }
+  std::vector<control::PregreetSender> pregreet_senders(size_t limit) override {
+    check();
+    if (!dp_->pregreet) return DataplaneClient::pregreet_senders(limit);
+    return *dp_->pregreet;
   }
 
  private:

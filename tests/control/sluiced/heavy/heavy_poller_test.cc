@@ -234,6 +234,50 @@ TEST_F(HeavyPollerTest, NewSendersAreLoggedAFewAPoll) {
   EXPECT_EQ(r.notices.back(), "heavy hitters: 42 more senders at or above 120 SYN/min");
 }
 
+// Pregreet counts become pregreet observations of what each count grew by since that data
+// plane's last answer; a count that restarted, or of an address the last answer lacked, whole.
+TEST_F(HeavyPollerTest, PregreetCountsBecomeObservationsOfTheirGrowth) {
+  dps["fake:a"]->heavy = std::vector<control::HeavySender>{};
+  dps["fake:b"]->heavy = std::vector<control::HeavySender>{};
+  auto p = poller();
+  auto pregreets = [](const PollResult &r) {
+    std::vector<std::pair<std::string, uint32_t>> out;
+    for (const auto &o : r.observations) {
+      EXPECT_EQ(o.kind, LocalKind::kPregreet);
+      EXPECT_EQ(o.origin, "dp");
+      out.emplace_back(rep::format_ip(o.subject), o.count);
+    }
+    return out;
+  };
+  using Got = std::vector<std::pair<std::string, uint32_t>>;
+  dps["fake:a"]->pregreet = {{"198.18.0.7", 2}, {"2001:2::7", 1}};
+  dps["fake:b"]->pregreet = {{"198.18.0.7", 1}};
+  const PollResult first = poll(*p);
+  EXPECT_EQ(pregreets(first), (Got{{"198.18.0.7", 2}, {"2001:2::7", 1}, {"198.18.0.7", 1}}));
+  EXPECT_EQ(first.observations[0].evidence, "2 connections talked before the greeting on fake:a");
+  dps["fake:a"]->pregreet = {{"198.18.0.7", 5}, {"2001:2::7", 1}};
+  EXPECT_EQ(pregreets(poll(*p)), (Got{{"198.18.0.7", 3}})) << "grown by 3; unchanged: nothing";
+  dps["fake:a"]->pregreet = {{"198.18.0.7", 1}};
+  dps["fake:b"]->pregreet = std::vector<control::PregreetSender>{};
+  EXPECT_EQ(pregreets(poll(*p)), (Got{{"198.18.0.7", 1}})) << "restarted: whole";
+  dps["fake:a"]->pregreet = {{"2001:2::7", 1}};
+  EXPECT_EQ(pregreets(poll(*p)), (Got{{"2001:2::7", 1}})) << "absent last time: whole";
+  // Hostile entries: refused and counted, the rest believed.
+  dps["fake:a"]->pregreet = {
+      {"198.18.0.300", 4}, {"", 1}, {"198.18.0.9", 0}, {"198.18.0.8", 2}, {"198.18.0.8", 9}};
+  EXPECT_EQ(pregreets(poll(*p)), (Got{{"198.18.0.8", 2}}));
+  EXPECT_EQ(p->planes()[0].pregreet_refused, 4u);
+  // A plane that does not test for pregreet: one notice, its SYN counts still believed.
+  dps["fake:b"]->pregreet.reset();
+  dps["fake:b"]->heavy = {per_minute("198.18.0.1/32", 500)};
+  const PollResult r = poll(*p);
+  EXPECT_EQ(r.answered, 2u);
+  ASSERT_EQ(r.observations.size(), 1u);
+  EXPECT_EQ(r.observations[0].kind, LocalKind::kConnRate);
+  EXPECT_THAT(r.notices.at(0), HasSubstr("pregreet: fake:b: "));
+  EXPECT_TRUE(poll(*p).notices.empty()) << "logged once";
+}
+
 TEST(HeavyEvidence, LongSpecListsAreShortened) {
   HeavyTotal t;
   t.per_minute = 612;

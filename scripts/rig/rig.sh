@@ -375,17 +375,24 @@ rig_wait_listen() {
   return 1
 }
 
-# rig_sink_start [--dump]: Postfix smtp-sink (the unpacked copy, scripts/lib/postfix-tools.sh)
-# on the server's port 25, one instance for IPv4 and one for IPv6 (smtp-sink's IPv6 socket is
-# v6-only), on both lanes' addresses. With --dump every message is written to $RIG_DUMP_DIR for
-# integrity checks (see bench/smtp/smtp_verify.py).
+# rig_sink_start [--dump] [--greet-delay S]: Postfix smtp-sink (the unpacked copy,
+# scripts/lib/postfix-tools.sh) on the server's port 25, one instance for IPv4 and one for IPv6
+# (smtp-sink's IPv6 socket is v6-only), on both lanes' addresses. With --dump every message is
+# written to $RIG_DUMP_DIR for integrity checks (see bench/smtp/smtp_verify.py); with
+# --greet-delay the 220 greeting comes S seconds after the connection (smtp-sink -W connect:S).
 rig_sink_start() {
   local args=(-u nobody -m 1000 -t 60)
   pft_find || return 1
-  if [[ ${1:-} == --dump ]]; then
-    mkdir -p "$RIG_DUMP_DIR" && chown nobody "$RIG_DUMP_DIR" || return 1
-    args+=(-d "$RIG_DUMP_DIR/%H%M%S.")
-  fi
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --dump)
+        mkdir -p "$RIG_DUMP_DIR" && chown nobody "$RIG_DUMP_DIR" || return 1
+        args+=(-d "$RIG_DUMP_DIR/%H%M%S.")
+        shift ;;
+      --greet-delay) args+=(-W "connect:$2"); shift 2 ;;
+      *) echo "rig_sink_start: unknown argument '$1'" >&2; return 2 ;;
+    esac
+  done
   # IPv4 on every address (the bump lane's and the reference lane's); IPv6 needs its own socket.
   rig_bg server smtp-sink "$PFT_SMTP_SINK" "${args[@]}" ":$RIG_SMTP_PORT" 1000 || return 1
   rig_bg server smtp-sink6 "$PFT_SMTP_SINK" "${args[@]}" "[::]:$RIG_SMTP_PORT" 1000 || return 1

@@ -63,6 +63,35 @@ e2e_begin() {
   rig_init "$2$$"
 }
 
+# e2e_sluiced_args NAME "$@": the arguments of a script that runs sluiced beside a data plane:
+#   --sluiced BIN --sluicectl BIN --dataplane-spec SPEC --dataplane-cmd CMD
+#   [--dataplane-stop-cmd CMD] [--dataplane-restart-cmd CMD] [--policy FILE]
+# into sluiced, sluicectl, spec, dp_cmd, dp_stop, dp_restart and policy (default the demo's);
+# then e2e_require_privileged. A usage error (exit 2) names NAME.
+e2e_sluiced_args() {
+  local name=$1
+  shift
+  sluiced="" sluicectl="" spec="" dp_cmd="" dp_stop="" dp_restart=""
+  policy=$E2E_ROOT/scripts/demo-data/policy.ini
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --sluiced) sluiced=$2; shift 2 ;;
+      --sluicectl) sluicectl=$2; shift 2 ;;
+      --dataplane-spec) spec=$2; shift 2 ;;
+      --dataplane-cmd) dp_cmd=$2; shift 2 ;;
+      --dataplane-stop-cmd) dp_stop=$2; shift 2 ;;
+      --dataplane-restart-cmd) dp_restart=$2; shift 2 ;;
+      --policy) policy=$2; shift 2 ;;
+      *) echo "$name: unknown argument '$1'" >&2; exit 2 ;;
+    esac
+  done
+  e2e_require_privileged
+  if [[ -z $sluiced || -z $sluicectl || -z $spec || -z $dp_cmd ]]; then
+    echo "$name: needs --sluiced, --sluicectl, --dataplane-spec and --dataplane-cmd" >&2
+    exit 2
+  fi
+}
+
 # e2e_dataplane_specs: @RIG_ID@ and @WORK@ in $spec, @WORK@ in $dp_cmd (the conventions of the
 # scripts that run a data plane beside sluiced; after e2e_begin, which sets RIG_ID and work).
 e2e_dataplane_specs() {
@@ -71,21 +100,23 @@ e2e_dataplane_specs() {
   dp_cmd=${dp_cmd//@WORK@/$work}
 }
 
-# e2e_start_dataplane [--dump] [--reach ROLE]: the rig (bare) with the MTA (smtp-sink; --dump
-# keeps every message for e2e_check_mail), $dp_cmd run in the bump namespace as the background
-# job "dataplane", and a bounded wait until ROLE (default clean) reaches the MTA through it.
-# Ends the test (FAIL, the data plane's last log lines) when any of it fails.
+# e2e_start_dataplane [--dump] [--greet-delay S] [--reach ROLE]: the rig (bare) with the MTA
+# (smtp-sink; --dump keeps every message for e2e_check_mail, --greet-delay greets S seconds after
+# a connection), $dp_cmd run in the bump namespace as the background job "dataplane", and a
+# bounded wait until ROLE (default clean) reaches the MTA through it. Ends the test (FAIL, the
+# data plane's last log lines) when any of it fails.
 # shellcheck disable=SC2120 # its arguments are optional
 e2e_start_dataplane() {
-  local dump=() reach=clean
+  local sink=() reach=clean
   while [[ $# -gt 0 ]]; do
     case $1 in
-      --dump) dump=(--dump); shift ;;
+      --dump) sink+=(--dump); shift ;;
+      --greet-delay) sink+=(--greet-delay "$2"); shift 2 ;;
       --reach) reach=$2; shift 2 ;;
       *) echo "e2e_start_dataplane: unknown argument '$1'" >&2; exit 2 ;;
     esac
   done
-  if ! { rig_up --bare && rig_sink_start "${dump[@]}"; }; then
+  if ! { rig_up --bare && rig_sink_start "${sink[@]}"; }; then
     echo "FAIL: rig" >&2
     exit 1
   fi

@@ -37,19 +37,7 @@ set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../scripts/feed/feed-lib.sh
 . "$E2E_ROOT/scripts/feed/feed-lib.sh"
 
-sluiced="" sluicectl="" spec="" dp_cmd="" dp_stop="" policy=$E2E_ROOT/scripts/demo-data/policy.ini
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --sluiced) sluiced=$2; shift 2 ;;
-    --sluicectl) sluicectl=$2; shift 2 ;;
-    --dataplane-spec) spec=$2; shift 2 ;;
-    --dataplane-cmd) dp_cmd=$2; shift 2 ;;
-    --dataplane-stop-cmd) dp_stop=$2; shift 2 ;;
-    --policy) policy=$2; shift 2 ;;
-    *) echo "feed_e2e_test: unknown argument '$1'" >&2; exit 2 ;;
-  esac
-done
-e2e_require_privileged
+e2e_sluiced_args feed_e2e_test "$@"
 missing=""
 feed_find_nats_server >/dev/null || missing="no nats-server (scripts/install-deps unpacks one)"
 command -v openssl >/dev/null || missing="${missing:+$missing; }no openssl"
@@ -60,10 +48,6 @@ if [[ -n $missing ]]; then
   fi
   echo "SKIP: $missing" >&2
   exit 77
-fi
-if [[ -z $sluiced || -z $sluicectl || -z $spec || -z $dp_cmd ]]; then
-  echo "feed_e2e_test: needs --sluiced, --sluicectl, --dataplane-spec and --dataplane-cmd" >&2
-  exit 2
 fi
 
 e2e_begin feed f

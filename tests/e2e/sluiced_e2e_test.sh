@@ -31,24 +31,7 @@ set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=e2e_lib.sh
 . "$(dirname "$0")/e2e_lib.sh"
 
-sluiced="" sluicectl="" spec="" dp_cmd="" dp_stop="" dp_restart="" policy=$E2E_ROOT/scripts/demo-data/policy.ini
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --sluiced) sluiced=$2; shift 2 ;;
-    --sluicectl) sluicectl=$2; shift 2 ;;
-    --dataplane-spec) spec=$2; shift 2 ;;
-    --dataplane-cmd) dp_cmd=$2; shift 2 ;;
-    --dataplane-stop-cmd) dp_stop=$2; shift 2 ;;
-    --dataplane-restart-cmd) dp_restart=$2; shift 2 ;;
-    --policy) policy=$2; shift 2 ;;
-    *) echo "sluiced_e2e_test: unknown argument '$1'" >&2; exit 2 ;;
-  esac
-done
-e2e_require_privileged
-if [[ -z $sluiced || -z $sluicectl || -z $spec || -z $dp_cmd ]]; then
-  echo "sluiced_e2e_test: needs --sluiced, --sluicectl, --dataplane-spec and --dataplane-cmd" >&2
-  exit 2
-fi
+e2e_sluiced_args sluiced_e2e_test "$@"
 
 e2e_begin sluiced d
 # The data plane's spec may name the rig's id ($RIG_ID): expand it now that there is one.

@@ -22,24 +22,8 @@ set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=e2e_lib.sh
 . "$(dirname "$0")/e2e_lib.sh"
 
-sluiced="" sluicectl="" spec="" dp_cmd="" dp_stop="" policy=$E2E_ROOT/scripts/demo-data/policy.ini
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --sluiced) sluiced=$2; shift 2 ;;
-    --sluicectl) sluicectl=$2; shift 2 ;;
-    --dataplane-spec) spec=$2; shift 2 ;;
-    --dataplane-cmd) dp_cmd=$2; shift 2 ;;
-    --dataplane-stop-cmd) dp_stop=$2; shift 2 ;;
-    --policy) policy=$2; shift 2 ;;
-    *) echo "sluiced_obs_e2e_test: unknown argument '$1'" >&2; exit 2 ;;
-  esac
-done
-e2e_require_privileged
+e2e_sluiced_args sluiced_obs_e2e_test "$@"
 command -v curl >/dev/null || { echo "SKIP: needs curl" >&2; exit 77; }
-if [[ -z $sluiced || -z $sluicectl || -z $spec || -z $dp_cmd ]]; then
-  echo "sluiced_obs_e2e_test: needs --sluiced, --sluicectl, --dataplane-spec and --dataplane-cmd" >&2
-  exit 2
-fi
 
 e2e_begin sluiced_obs o
 e2e_dataplane_specs

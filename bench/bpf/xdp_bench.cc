@@ -9,6 +9,8 @@
 //   SynHeavy_Paired     the SynClassify/Dir24 SYNs with SYN heavy-hitter counting off and on
 //                       (threshold 5, the policy file's default), alternating run by run;
 //                       counters off_ns, on_ns, extra_ns per SYN
+//   Pregreet_*_Paired   a clean connection's SYN-ACK and client data with the pregreet test off
+//                       and on, alternating run by run; the same counters
 //   Dpdk_*              the same frames through sluice-dp's pipeline function (no I/O), for
 //                       the XDP/DPDK cost ratio (built when sluice_dp_pipeline exists)
 // Run: sluice_xdp_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
@@ -101,6 +103,8 @@ struct World {
   sluice::xdp::RepTable table;
   std::vector<std::vector<uint8_t>> syn_frames, http_frames;
   std::vector<uint8_t> shaped_segment;
+  // A clean connection (198.18.0.9, unlisted): the server's SYN-ACK and the client's data.
+  std::vector<uint8_t> clean_synack, clean_data;
 
   World() {
     dir24 = std::make_unique<BenchObj>(false);
@@ -158,6 +162,23 @@ struct World {
     seg.flags = 0x18;
     seg.payload = std::vector<uint8_t>(100, 'x');
     shaped_segment = seg.build();
+    TcpFrame data;
+    data.src = {198, 18, 0, 9};
+    data.sport = 41000;
+    data.flags = 0x18;
+    data.seq = 1001;
+    data.ack = 5001;
+    data.payload = std::vector<uint8_t>(23, 'x');
+    clean_data = data.build();
+    TcpFrame synack;
+    synack.src = data.dst;
+    synack.dst = data.src;
+    synack.sport = 25;
+    synack.dport = 41000;
+    synack.flags = 0x12;
+    synack.seq = 5000;
+    synack.ack = 1001;
+    clean_synack = synack.build();
   }
 };
 
@@ -208,17 +229,12 @@ void Sluice_ShapedSegment(benchmark::State &s) {
              XDP_REDIRECT);
 }
 
-// The SynClassify/Dir24 SYNs with heavy-hitter counting off and on (heavy_syn_threshold 0 and
-// 5, the policy file's default), paired: each iteration runs the same frame 1M times off, then
-// 1M times on, so both see the same machine state. Counters: ns per SYN off, on, and on - off
-// (the iteration's time is the "on" run's). The bench policy is put back after.
-void SynHeavy_Paired(benchmark::State &s) {
-  const int fd = bpf_program__fd(world().dir24->skel->progs.sluice_outside);
+// Frames run under two policies, paired: each iteration runs one frame 1M times under `off`,
+// then 1M times under `on`, so both see the same machine state. Counters: ns per packet off,
+// on, and on - off (the iteration's time is the "on" run's). The bench policy is put back after.
+void run_paired(benchmark::State &s, int fd, const std::vector<std::vector<uint8_t>> &fs,
+                const sl_policy &off, const sl_policy &on) {
   const int policy_fd = world().dir24->map("policy");
-  sl_policy on = world().policy, off = world().policy;
-  on.heavy_syn_threshold = 5;
-  off.heavy_syn_threshold = 0;
-  const auto &fs = world().syn_frames;
   double off_ns = 0, on_ns = 0;
   size_t i = 0;
   for (auto _ : s) {
@@ -240,11 +256,39 @@ void SynHeavy_Paired(benchmark::State &s) {
   s.counters["off_ns"] = off_ns / n;
   s.counters["on_ns"] = on_ns / n;
   s.counters["extra_ns"] = (on_ns - off_ns) / n;
+}
+
+// The SynClassify/Dir24 SYNs with heavy-hitter counting off and on (heavy_syn_threshold 0 and
+// 5, the policy file's default).
+void SynHeavy_Paired(benchmark::State &s) {
+  sl_policy on = world().policy, off = world().policy;
+  on.heavy_syn_threshold = 5;
+  off.heavy_syn_threshold = 0;
+  run_paired(s, bpf_program__fd(world().dir24->skel->progs.sluice_outside), world().syn_frames, off,
+             on);
   // Counting on must have counted (the SYNs' sources are candidates now).
   if (sluice::xdp::read_heavy(world().dir24->map("heavy_sketch"), world().dir24->map("heavy_table"),
                               sluice::xdp::heavy_epoch_now(), 1)
           .empty())
     s.SkipWithError("heavy-hitter counting on counted nothing");
+}
+
+// The pregreet test (core/sl_greet.h) off and on: a clean connection's SYN-ACK (writes its
+// slot) and its client's data (hashes its flow, reads the slot). The same frame 1M times, so
+// the slot stays in cache: the test's instructions, not a miss.
+void Pregreet_SynAck_Paired(benchmark::State &s) {
+  sl_policy on = world().policy, off = world().policy;
+  on.pregreet = 1;
+  off.pregreet = 0;
+  run_paired(s, bpf_program__fd(world().dir24->skel->progs.sluice_inside), {world().clean_synack},
+             off, on);
+}
+void Pregreet_ClientData_Paired(benchmark::State &s) {
+  sl_policy on = world().policy, off = world().policy;
+  on.pregreet = 1;
+  off.pregreet = 0;
+  run_paired(s, bpf_program__fd(world().dir24->skel->progs.sluice_outside), {world().clean_data},
+             off, on);
 }
 
 #if SLUICE_XDP_BENCH_DPDK
@@ -303,6 +347,8 @@ SLX_BENCH(Lookup_Dir24_1M);
 SLX_BENCH(Lookup_Lpm_1M);
 SLX_BENCH(Sluice_ShapedSegment);
 SLX_BENCH(SynHeavy_Paired);
+SLX_BENCH(Pregreet_SynAck_Paired);
+SLX_BENCH(Pregreet_ClientData_Paired);
 
 }  // namespace
 

@@ -1,7 +1,8 @@
 // The data planes' SYN heavy hitters as a sluiced module (docs/learning.md, "Heavy hitters"):
 // [heavy_hitters] in sluiced.ini, a poll of every configured data plane every poll_interval on
 // the daemon's loop (its own clients, apart from the pusher's), each heavy host published on the
-// observation bus as a conn_rate observation (the local score model scores it), status under
+// observation bus as a conn_rate observation and each data plane's new pregreet connections as
+// pregreet observations (the local score model scores them), status under
 // modules.heavy_hitters and metrics.
 #include <fmt/format.h>
 
@@ -125,7 +126,7 @@ class HeavyModule : public Module {
       e.add("sluiced_heavy_entries_refused_total",
             {{"reason", std::string(to_string(static_cast<Refusal>(i)))}}, poller_->refused()[i]);
     e.declare("sluiced_heavy_observations_total", MetricType::counter,
-              "conn_rate observations published for heavy hosts");
+              "conn_rate (heavy hosts) and pregreet observations published");
     e.add("sluiced_heavy_observations_total", {}, poller_->observations());
     e.declare("sluiced_heavy_senders", MetricType::gauge,
               "Hosts and networks at or above min_rate at the last poll");

@@ -18,7 +18,9 @@
  *                   network in the runner's heavy-hitter sketch: sl_heavy.h)
  *                   (a level with aggregate caps first checks the sender's open flows and SYN
  *                   rate: sl_caps.h; a SYN over a cap is dropped or answered with RST)
- *   CLIENT_SEG / SERVER_SEG -> find the flow; none -> forward untouched (a client segment
+ *   CLIENT_SEG / SERVER_SEG -> the pregreet test (sl_greet.h: a server's SYN-ACK writes its
+ *                   flow's greeting slot, a client's first data takes it; no packet changed);
+ *                   find the flow; none -> forward untouched (a client segment
  *                   acknowledging a cookie of a still tarpitted sender: answered or dropped
  *                   here); a level the policy no longer has -> forward untouched
  *                   (stale_level); else sl_act_client_seg / sl_act_server_seg with the level's
@@ -41,6 +43,7 @@
 #include "sl_decide.h"
 #include "sl_actions.h"
 #include "sl_heavy.h"
+#include "sl_greet.h"
 #include "sl_caps.h"
 #include "sl_cookie.h"
 

@@ -31,8 +31,9 @@ void Pipeline::seed_heavy(uint64_t seed) {
   std::memset(heavy_table_.get(), 0, sizeof(*heavy_table_));
   heavy_->seed = seed;
   heavy_table_->seed = seed ^ SL_HEAVY_TABLE_SEED_XOR;
+  // The slots' seed stays 0: sluice-dp takes their hash from its flow table's keyed one
+  // (sl_env_greet_hash in pipeline.h).
   std::memset(greet_.get(), 0, sizeof(*greet_));
-  greet_->seed = seed ^ SL_GREET_SEED_XOR;
 }
 
 size_t Pipeline::read_heavy(heavy::HeavyMerge &merge) const {

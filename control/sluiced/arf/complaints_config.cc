@@ -1,26 +1,8 @@
 #include "complaints_config.h"
 
-#include <charconv>
-
 #include "input_text.h"
 
 namespace sluice::sluiced::arf {
-namespace {
-
-size_t read_size(const po::variables_map &vm, const std::string &key, size_t dflt, size_t min,
-                 size_t max) {
-  const std::string *v = config_value(vm, key);
-  if (v == nullptr) return dflt;
-  uint64_t n = 0;
-  const auto r = std::from_chars(v->data(), v->data() + v->size(), n);
-  if (v->empty() || r.ec != std::errc() || r.ptr != v->data() + v->size() || n < min || n > max)
-    throw ConfigError(key + ": " + shown(*v) + " is not a whole number " + std::to_string(min) +
-                      ".." + std::to_string(max));
-  return static_cast<size_t>(n);
-}
-
-}  // namespace
-
 void describe_complaints_config(ConfigSchema &schema) {
   po::options_description c("[complaints]");
   c.add_options()                                                                       //
@@ -40,9 +22,10 @@ ComplaintsConfig read_complaints_config(const po::variables_map &vm) {
     c.maildir = *m;
     while (c.maildir.size() > 1 && c.maildir.back() == '/') c.maildir.pop_back();
   }
-  c.max_report_bytes = read_size(vm, "complaints.max_report_bytes", c.max_report_bytes, 1024,
-                                 kMaxReportBytesCeiling);
-  c.dedup_memory = read_size(vm, "complaints.dedup_memory", c.dedup_memory, 0, kMaxDedupMemory);
+  c.max_report_bytes = static_cast<size_t>(config_whole_number(
+      vm, "complaints.max_report_bytes", c.max_report_bytes, 1024, kMaxReportBytesCeiling));
+  c.dedup_memory = static_cast<size_t>(
+      config_whole_number(vm, "complaints.dedup_memory", c.dedup_memory, 0, kMaxDedupMemory));
   return c;
 }
 

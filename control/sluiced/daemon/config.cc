@@ -143,6 +143,31 @@ std::string format_duration(std::chrono::milliseconds d) {
   return std::to_string(ms) + "ms";
 }
 
+uint64_t config_whole_number(const po::variables_map &vm, const std::string &key, uint64_t dflt,
+                             uint64_t min, uint64_t max) {
+  const std::string *v = config_value(vm, key);
+  if (v == nullptr) return dflt;
+  uint64_t n = 0;
+  const auto r = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (v->empty() || r.ec != std::errc() || r.ptr != v->data() + v->size() || n < min || n > max)
+    throw ConfigError(key + ": " + in_quotes(*v) + " is not a whole number " + std::to_string(min) +
+                      ".." + std::to_string(max));
+  return n;
+}
+
+std::chrono::milliseconds config_duration(const po::variables_map &vm, const std::string &key,
+                                          std::chrono::milliseconds dflt,
+                                          std::chrono::milliseconds min,
+                                          std::chrono::milliseconds max) {
+  const std::string *v = config_value(vm, key);
+  if (v == nullptr) return dflt;
+  const auto d = parse_duration(*v, key);
+  if (d < min || d > max)
+    throw ConfigError(key + ": " + in_quotes(*v) + " is outside " + format_duration(min) + " .. " +
+                      format_duration(max));
+  return d;
+}
+
 mode_t parse_mode(std::string_view text, const std::string &key) {
   uint64_t m = 0;
   if (!parse_u64(text, m, 8) || m > 0777)

@@ -74,4 +74,15 @@ bool config_bool(const po::variables_map &vm, const std::string &key, bool dflt)
 // Shown in messages: a duration as the operator would write it ("5m", "250ms").
 std::string format_duration(std::chrono::milliseconds d);
 
+// A whole-number key (decimal digits only), `dflt` when unset; ConfigError("KEY: 'V' is not a
+// whole number MIN..MAX") otherwise.
+uint64_t config_whole_number(const po::variables_map &vm, const std::string &key, uint64_t dflt,
+                             uint64_t min, uint64_t max);
+// A duration key (parse_duration) within MIN .. MAX, `dflt` when unset; ConfigError("KEY: 'V' is
+// outside MIN .. MAX") beyond.
+std::chrono::milliseconds config_duration(const po::variables_map &vm, const std::string &key,
+                                          std::chrono::milliseconds dflt,
+                                          std::chrono::milliseconds min,
+                                          std::chrono::milliseconds max);
+
 }  // namespace sluice::sluiced

@@ -27,19 +27,6 @@ double read_number(const po::variables_map &vm, const std::string &key, double d
   return d;
 }
 
-std::chrono::milliseconds read_duration(const po::variables_map &vm, const std::string &key,
-                                        std::chrono::milliseconds dflt,
-                                        std::chrono::milliseconds min,
-                                        std::chrono::milliseconds max) {
-  const std::string *v = config_value(vm, key);
-  if (v == nullptr) return dflt;
-  const auto d = parse_duration(*v, key);
-  if (d < min || d > max)
-    throw ConfigError(fmt::format("{}: {} is outside {} .. {}", key, shown(*v),
-                                  format_duration(min), format_duration(max)));
-  return d;
-}
-
 std::string kind_key(LocalKind k, const char *what) {
   return fmt::format("learning.{}.{}", to_string(k), what);
 }
@@ -72,11 +59,11 @@ LearnConfig read_learn_config(const po::variables_map &vm) {
   if (n < 1 || n != std::floor(n))
     throw ConfigError("learning.max_addresses: a whole number 1 .. 1000000");
   c.model.max_addresses = static_cast<size_t>(n);
-  c.model.step_ms = read_duration(vm, "learning.step", milliseconds(c.model.step_ms),
-                                  milliseconds(10), std::chrono::hours(1))
+  c.model.step_ms = config_duration(vm, "learning.step", milliseconds(c.model.step_ms),
+                                    milliseconds(10), std::chrono::hours(1))
                         .count();
-  c.save_interval = read_duration(vm, "learning.save_interval", c.save_interval, milliseconds(100),
-                                  std::chrono::hours(1));
+  c.save_interval = config_duration(vm, "learning.save_interval", c.save_interval,
+                                    milliseconds(100), std::chrono::hours(1));
   if (const std::string *s = config_value(vm, "learning.state")) {
     if (s->empty() || s->front() != '/')
       throw ConfigError("learning.state: " + shown(*s) + " is not an absolute path");
@@ -88,8 +75,8 @@ LearnConfig read_learn_config(const po::variables_map &vm) {
     ks.weight = read_number(vm, kind_key(k, "weight"), ks.weight, 1000);
     ks.cap = read_number(vm, kind_key(k, "cap"), ks.cap, 1000000);
     ks.threshold = read_number(vm, kind_key(k, "threshold"), ks.threshold, 1e9);
-    ks.half_life_ms = read_duration(vm, kind_key(k, "half_life"), milliseconds(ks.half_life_ms),
-                                    milliseconds(10), milliseconds(kMaxHalfLifeMs))
+    ks.half_life_ms = config_duration(vm, kind_key(k, "half_life"), milliseconds(ks.half_life_ms),
+                                      milliseconds(10), milliseconds(kMaxHalfLifeMs))
                           .count();
   }
   return c;

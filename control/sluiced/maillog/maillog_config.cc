@@ -1,26 +1,8 @@
 #include "maillog_config.h"
 
-#include <charconv>
-
 #include "input_text.h"
 
 namespace sluice::sluiced::maillog {
-namespace {
-
-size_t read_size(const po::variables_map &vm, const std::string &key, size_t dflt, size_t min,
-                 size_t max) {
-  const std::string *v = config_value(vm, key);
-  if (v == nullptr) return dflt;
-  size_t n = 0;
-  const auto r = std::from_chars(v->data(), v->data() + v->size(), n);
-  if (v->empty() || r.ec != std::errc() || r.ptr != v->data() + v->size() || n < min || n > max)
-    throw ConfigError(key + ": " + shown(*v) + " is not a whole number " + std::to_string(min) +
-                      ".." + std::to_string(max));
-  return n;
-}
-
-}  // namespace
-
 bool log_kind(LocalKind k) {
   return k == LocalKind::kUnknownRecipient || k == LocalKind::kRblReject ||
          k == LocalKind::kPregreet || k == LocalKind::kProtocolError;
@@ -49,8 +31,9 @@ MaillogConfig read_maillog_config(const po::variables_map &vm) {
   if (c.enabled && c.path.empty())
     throw ConfigError("maillog.path: required when maillog.enabled = true");
   c.from_start = config_bool(vm, "maillog.from_start", false);
-  c.max_line = read_size(vm, "maillog.max_line", 8192, 256, 1 << 20);
-  c.recent = read_size(vm, "maillog.recent", 64, 0, kMaxRecentMatches);
+  c.max_line = static_cast<size_t>(config_whole_number(vm, "maillog.max_line", 8192, 256, 1 << 20));
+  c.recent =
+      static_cast<size_t>(config_whole_number(vm, "maillog.recent", 64, 0, kMaxRecentMatches));
   for (size_t k = 0; k < kLocalKindCount; ++k) c.publish[k] = log_kind(static_cast<LocalKind>(k));
   if (const std::string *kinds = config_value(vm, "maillog.kinds")) {
     c.publish.fill(false);

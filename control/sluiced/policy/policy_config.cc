@@ -1,23 +1,9 @@
 #include "policy_config.h"
 
-#include <charconv>
-
 #include "input_text.h"
 
 namespace sluice::sluiced::policy {
 namespace {
-
-int64_t read_int(const po::variables_map &vm, const std::string &key, int64_t dflt, int64_t min,
-                 int64_t max) {
-  const std::string *v = config_value(vm, key);
-  if (v == nullptr) return dflt;
-  int64_t n = 0;
-  const auto r = std::from_chars(v->data(), v->data() + v->size(), n);
-  if (v->empty() || r.ec != std::errc() || r.ptr != v->data() + v->size() || n < min || n > max)
-    throw ConfigError(key + ": " + shown(*v) + " is not a whole number " + std::to_string(min) +
-                      ".." + std::to_string(max));
-  return n;
-}
 
 std::chrono::milliseconds read_duration(const po::variables_map &vm, const std::string &key,
                                         std::chrono::milliseconds dflt) {
@@ -100,16 +86,19 @@ PolicyConfig read_policy_config(const po::variables_map &vm) {
     throw ConfigError("policy.listen: " + c.listen.text() +
                       " is not a loopback address and the protocol has no authentication; set "
                       "policy.allow_non_loopback = true to serve it");
-  c.limits.max_clients = static_cast<size_t>(read_int(vm, "policy.max_clients", 128, 1, 65536));
+  c.limits.max_clients =
+      static_cast<size_t>(config_whole_number(vm, "policy.max_clients", 128, 1, 65536));
   c.limits.request_timeout = read_duration(vm, "policy.request_timeout", std::chrono::seconds(10));
   c.limits.idle_timeout = read_duration(vm, "policy.idle_timeout", std::chrono::seconds(600));
   auto &rl = c.limits.request;
-  rl.max_line_bytes = static_cast<size_t>(read_int(vm, "policy.max_line_bytes", 4096, 64, 65536));
+  rl.max_line_bytes =
+      static_cast<size_t>(config_whole_number(vm, "policy.max_line_bytes", 4096, 64, 65536));
   rl.max_request_bytes =
-      static_cast<size_t>(read_int(vm, "policy.max_request_bytes", 32768, 256, 1 << 20));
+      static_cast<size_t>(config_whole_number(vm, "policy.max_request_bytes", 32768, 256, 1 << 20));
   if (rl.max_request_bytes < rl.max_line_bytes)
     throw ConfigError("policy.max_request_bytes: below policy.max_line_bytes");
-  rl.max_attributes = static_cast<size_t>(read_int(vm, "policy.max_attributes", 100, 1, 10000));
+  rl.max_attributes =
+      static_cast<size_t>(config_whole_number(vm, "policy.max_attributes", 100, 1, 10000));
   c.actions.resize(SL_MAX_LEVELS);
   for (unsigned l = 0; l < SL_MAX_LEVELS; ++l) {
     const std::string key = action_key(l);
@@ -126,7 +115,7 @@ PolicyConfig read_policy_config(const po::variables_map &vm) {
       throw ConfigError("policy.trap: more than " + std::to_string(kMaxTraps) + " addresses");
     for (const auto &t : traps) c.traps.insert(check_trap(t));
   }
-  c.trap_score = static_cast<int32_t>(read_int(vm, "policy.trap_score", 50, 1, 1000000));
+  c.trap_score = static_cast<int32_t>(config_whole_number(vm, "policy.trap_score", 50, 1, 1000000));
   const auto ttl = read_duration(vm, "policy.trap_ttl", std::chrono::hours(24));
   if (ttl < std::chrono::seconds(1)) throw ConfigError("policy.trap_ttl: at least 1s");
   c.trap_ttl = std::chrono::duration_cast<std::chrono::seconds>(ttl);
@@ -137,7 +126,7 @@ PolicyConfig read_policy_config(const po::variables_map &vm) {
       throw ConfigError("policy.trap_action: " + std::string(e.what()));
     }
   }
-  c.recent = static_cast<size_t>(read_int(vm, "policy.recent", 64, 0, kMaxRecent));
+  c.recent = static_cast<size_t>(config_whole_number(vm, "policy.recent", 64, 0, kMaxRecent));
   return c;
 }
 

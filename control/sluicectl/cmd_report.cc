@@ -139,7 +139,9 @@ int status(Context &ctx) {
        "The collaboration feed as sluiced sees it: connected or not, batches published and\n"
        "accepted, batches refused per reason (oversize, malformed, wrong_version,\n"
        "unknown_participant, subject_mismatch, bad_signature, replay, stale, future),\n"
-       "observations skipped per reason, and per participant its trust and entries."});
+       "observations skipped per reason, this site's own observations shared per kind\n"
+       "(published of offered), and per participant its trust, entries and liveness (last\n"
+       "batch, its lag, observations of the last minute, SILENT past its max_silence)."});
   if (!found) return kExitOk;
   json r = daemon_call(ctx, {{"cmd", "feed status"}});
   r.erase("ok");
@@ -160,12 +162,34 @@ int status(Context &ctx) {
   const json refused_counts = r.value("refused", json::object());
   for (const auto &[k, v] : refused_counts.items())
     if (v.get<uint64_t>() > 0) refused += fmt::format(" {}={}", k, v.get<uint64_t>());
-  ctx.out << "refused:" << (refused.empty() ? " none" : refused) << "\n\n";
-  TextTable t({"participant", "weight", "cap", "half-life", "entries"});
-  for (const auto &p : r.value("participants", json::array()))
+  ctx.out << "refused:" << (refused.empty() ? " none" : refused) << "\n";
+  // This site's own observations on the feed: published of offered, per kind shared.
+  const json share = r.value("share", json::object());
+  std::string kinds;
+  for (const auto &[k, v] : share.value("kinds", json::object()).items())
+    kinds += fmt::format(" {} {}/{}", k, v.value("published", json(0)).dump(),
+                         v.value("offered", json(0)).dump());
+  const uint64_t dropped = share.value("dropped_full", uint64_t{0}) +
+                           share.value("dropped_old", uint64_t{0}) +
+                           share.value("dropped_queue_full", uint64_t{0});
+  ctx.out << "shared (published/offered):" << (kinds.empty() ? " nothing (share = none)" : kinds)
+          << fmt::format("; {} merged, {} dropped\n\n", share.value("merged", json(0)).dump(),
+                         dropped);
+  // Liveness: how long since its last batch, that batch's lag, observations of the last
+  // minute, and SILENT past its max_silence.
+  TextTable t({"participant", "weight", "cap", "half-life", "entries", "last batch", "lag",
+               "obs/min", "state"});
+  for (const auto &p : r.value("participants", json::array())) {
+    const json lag = p.value("lag_ms", json());
+    const bool heard = p.value("last_batch_unix_ms", json()).is_number();
     t.row({p.value("name", "-"), fmt::format("{}", p.value("weight", 0.0)),
            p.value("cap", json(0)).dump(), format_age(p.value("half_life_s", json())),
-           p.value("entries", json(0)).dump()});
+           p.value("entries", json(0)).dump(),
+           heard ? format_age(p.value("silent_for_s", json())) + " ago" : "none yet",
+           lag.is_number() ? fmt::format("{} ms", lag.get<int64_t>()) : "-",
+           p.value("observations_last_minute", json(0)).dump(),
+           p.value("silent", false) ? "SILENT" : "ok"});
+  }
   t.print(ctx.out);
   return kExitOk;
 }

@@ -1,8 +1,9 @@
 // The feed in sluiced, end to end in one process: two daemons (sites A and B) with in-memory
 // data planes (tests/control/sluiced/fake_dataplane.h), their [feed] sections read from
 // sluiced.ini text, one real nats-server. `report` at A reaches B's data plane's table and B's
-// `feed explain`; B's allowlist wins over the feed; bad values are refused. Prints the report ->
-// B's data plane latency (no assertion on it).
+// `feed explain`; B's allowlist wins over the feed; bad values are refused; what A's own data
+// plane observes (a pregreet client) reaches B's table through A's LocalShare. Prints the
+// report -> B's data plane latency (no assertion on it).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
@@ -20,6 +21,8 @@
 #include "daemon/sluiced_config.h"
 #include "feed/keys.h"
 #include "feed/nats_harness.h"
+#include "metrics/exposition.h"
+#include "obs/obs_explain.h"
 #include "sluice/reputation/address.h"
 
 namespace sluice::sluiced {
@@ -52,12 +55,16 @@ struct Site {
   std::unique_ptr<Daemon> daemon;
   std::thread loop;
 
+  // feed_extra: more [feed] keys, one per line; trust_extra: more keys of the peer's section in
+  // the trust file.
   Site(const NatsCluster &c, const std::string &me, const feed::KeyPair &mine,
-       const std::string &peer, const feed::KeyPair &theirs, const std::string &allowlist) {
+       const std::string &peer, const feed::KeyPair &theirs, const std::string &allowlist,
+       const std::string &feed_extra = "", const std::string &trust_extra = "") {
     const std::string d = c.dir() + "/" + me;
     std::filesystem::create_directories(d + "/state");
     write(d + "/key", feed::format_seed(mine.secret) + "\n");
-    write(d + "/trust.ini", "[" + peer + "]\nkey = " + feed::format_public_key(theirs.pub) + "\n");
+    write(d + "/trust.ini",
+          "[" + peer + "]\nkey = " + feed::format_public_key(theirs.pub) + "\n" + trust_extra);
     write(d + "/creds", "user = " + me + "\npassword = " + c.password(me) + "\n");
     write(d + "/ok.txt", allowlist + "\n");
     write(d + "/sources.ini", "[ok]\ntype = list\npath = ok.txt\nallow = true\n");
@@ -65,7 +72,7 @@ struct Site {
                            "/sluiced.sock\nsources = " + d + "/sources.ini\ndataplane = dpdk:" + d +
                            "/fake.sock\n[feed]\nservers = " + c.url(0) + "\ncredentials = " + d +
                            "/creds\nparticipant = " + me + "\nkey = " + d + "/key\ntrust = " + d +
-                           "/trust.ini\n"
+                           "/trust.ini\n" + feed_extra +
                            // two daemons in one test, and the default port is the host's
                            "[metrics]\nenabled = false\n");
     SluicedConfig cfg;
@@ -160,6 +167,121 @@ TEST_F(FeedDaemon, ReportAtAReachesBsDataplaneAndExplain) {
   const json x = a.call({{"cmd", "learn explain"}, {"addr", "198.18.3.3"}});
   ASSERT_EQ(x["kinds"].size(), 1u) << x.dump();
   EXPECT_NEAR(x["kinds"][0]["recorded_count"].get<double>(), 600, 0.5) << x.dump();
+  // The operator's reports went to the feed once: their copies on A's observation bus (for its
+  // local model) are not shared a second time.
+  const json sa = a.call({{"cmd", "feed status"}});
+  EXPECT_EQ(sa["share"]["kinds"]["complaint"]["offered"], 0) << sa.dump();
+  EXPECT_EQ(sa["share"]["kinds"]["conn_rate"]["offered"], 0) << sa.dump();
+}
+
+TEST_F(FeedDaemon, WhatAsDataplaneSeesReachesBsTableThroughTheFeed) {
+  NatsCluster cluster(1, {"isp-a", "isp-b"});
+  cluster.create_stream();
+  Site a(cluster, "isp-a", ka, "isp-b", kb, "198.18.200.1");
+  Site b(cluster, "isp-b", kb, "isp-a", ka, "198.18.200.1");
+  // A's data plane counts two connections of 198.18.4.4 that talked before the greeting; A's
+  // heavy-hitter poller (every second by default) turns them into a pregreet observation.
+  on_loop(*a.daemon, [&] {
+    a.dp->heavy = std::vector<control::HeavySender>{};  // it answers the heavy-hitter poll
+    a.dp->pregreet = std::vector<control::PregreetSender>{{"198.18.4.4", 2}};
+    return 0;
+  });
+  for (int tries = 0; tries < 2000 && b.score("198.18.4.4") == 0; ++tries)  // 10 s at most
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(b.score("198.18.4.4"), 10);  // pregreet 5 points x 2 connections, weight 1
+  const json e = b.call({{"cmd", "feed explain"}, {"addr", "198.18.4.4"}});
+  ASSERT_EQ(e["contributions"].size(), 1u) << e.dump();
+  EXPECT_EQ(e["contributions"][0]["participant"], "isp-a");
+  EXPECT_EQ(e["contributions"][0]["last_kind"], "pregreet");
+  EXPECT_EQ(e["contributions"][0]["last_evidence"], "");
+  // Three more connections within the share interval: merged, not published yet.
+  on_loop(*a.daemon, [&] {
+    a.dp->pregreet = std::vector<control::PregreetSender>{{"198.18.4.4", 5}};
+    return 0;
+  });
+  json sa;
+  for (int tries = 0; tries < 2000; ++tries) {
+    sa = a.call({{"cmd", "feed status"}});
+    if (sa["share"]["kinds"]["pregreet"]["offered"] == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(sa["share"]["kinds"]["pregreet"]["offered"], 2) << sa.dump();
+  EXPECT_EQ(sa["share"]["kinds"]["pregreet"]["published"], 1) << sa.dump();
+  EXPECT_EQ(sa["share"]["entries"], 1) << sa.dump();
+  EXPECT_EQ(b.score("198.18.4.4"), 10);
+}
+
+// Liveness: B watches A with max_silence = 1s. Quiet, A is flagged silent (status and metric
+// agree); one batch from A clears it and shows its lag and observations.
+TEST_F(FeedDaemon, AQuietParticipantIsFlaggedSilentUntilItsNextBatch) {
+  NatsCluster cluster(1, {"isp-a", "isp-b"});
+  cluster.create_stream();
+  Site a(cluster, "isp-a", ka, "isp-b", kb, "198.18.200.1");
+  Site b(cluster, "isp-b", kb, "isp-a", ka, "198.18.200.1", "", "max_silence = 1s\n");
+  auto participant = [&] {
+    const json st = b.call({{"cmd", "feed status"}});
+    return st["participants"][0];
+  };
+  json p = participant();
+  EXPECT_EQ(p["name"], "isp-a");
+  EXPECT_EQ(p["max_silence_s"], 1);
+  EXPECT_TRUE(p["last_batch_unix_ms"].is_null()) << p.dump();
+  for (int tries = 0; tries < 2000 && !p["silent"].get<bool>(); ++tries) {  // 10 s at most
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    p = participant();
+  }
+  ASSERT_TRUE(p["silent"].get<bool>()) << p.dump();
+  EXPECT_GT(p["silent_for_s"].get<int64_t>(), 0);
+  // The metric says so too (B started last: its module is the one a scrape reports).
+  const std::string metrics = on_loop(*b.daemon, [] {
+    metrics::Exposition e;
+    for (auto &[name, collect] : obs::extra_collectors())
+      if (name == "feed") collect(e);
+    return e.render();
+  });
+  EXPECT_NE(metrics.find("sluiced_feed_participant_silent{participant=\"isp-a\"} 1\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("sluiced_feed_connected 1\n"), std::string::npos) << metrics;
+
+  a.call({{"cmd", "report"}, {"addr", "198.18.6.6"}, {"kind", "complaint"}, {"count", 3}});
+  for (int tries = 0; tries < 2000 && p["silent"].get<bool>(); ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    p = participant();
+  }
+  EXPECT_FALSE(p["silent"].get<bool>()) << p.dump();
+  EXPECT_EQ(p["batches"], 1) << p.dump();
+  EXPECT_EQ(p["observations"], 1) << p.dump();
+  EXPECT_EQ(p["observations_last_minute"], 1) << p.dump();
+  EXPECT_TRUE(p["last_batch_unix_ms"].is_number()) << p.dump();
+  EXPECT_GE(p["lag_ms"].get<int64_t>(), 0) << p.dump();
+}
+
+TEST_F(FeedDaemon, ShareNoneKeepsEverythingLocal) {
+  NatsCluster cluster(1, {"isp-a", "isp-b"});
+  cluster.create_stream();
+  Site a(cluster, "isp-a", ka, "isp-b", kb, "198.18.200.1", "share = none\n");
+  Site b(cluster, "isp-b", kb, "isp-a", ka, "198.18.200.1");
+  on_loop(*a.daemon, [&] {
+    a.dp->heavy = std::vector<control::HeavySender>{};
+    a.dp->pregreet = std::vector<control::PregreetSender>{{"198.18.5.5", 2}};
+    return 0;
+  });
+  json sa;
+  for (int tries = 0; tries < 2000; ++tries) {
+    sa = a.call({{"cmd", "feed status"}});
+    if (sa["share"]["not_shared"] >= 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(sa["share"]["not_shared"], 1) << sa.dump();
+  EXPECT_EQ(sa["share"]["kinds"].size(), 0u) << sa.dump();
+  // A marker report proves B reads A's subject; the pregreet client never arrives.
+  a.call({{"cmd", "report"}, {"addr", "198.18.5.6"}, {"kind", "trap_hit"}});
+  for (int tries = 0; tries < 2000 && b.score("198.18.5.6") == 0; ++tries)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_GT(b.score("198.18.5.6"), 0);
+  EXPECT_EQ(b.score("198.18.5.5"), 0);
+  EXPECT_EQ(a.call({{"cmd", "feed status"}})["published_observations"], 1);
 }
 
 TEST_F(FeedDaemon, LocalAllowlistWinsOverTheFeed) {
@@ -177,6 +299,45 @@ TEST_F(FeedDaemon, LocalAllowlistWinsOverTheFeed) {
   ASSERT_EQ(e["contributions"].size(), 1u) << e.dump();
   EXPECT_TRUE(e["contributions"][0]["decided_locally"].get<bool>());
   EXPECT_EQ(e["total"], 0);
+}
+
+// The sharing keys of [feed]: bad values are refused naming the key (no server needed: the
+// configuration is read before anything connects).
+TEST(FeedShareConfig, BadValuesAreRefusedNamingTheKey) {
+  const std::string d = ::testing::TempDir() + "/feed_share_config";
+  std::filesystem::create_directories(d);
+  const feed::KeyPair k = feed::generate_keypair();
+  write(d + "/key", feed::format_seed(k.secret) + "\n");
+  write(d + "/trust.ini", "[isp-b]\nkey = " + feed::format_public_key(k.pub) + "\n");
+  auto load = [&](const std::string &keys) {
+    std::istringstream ini(
+        "[sluiced]\nstate_dir = " + d + "\n[feed]\nservers = nats://127.0.0.1:1\n" +
+        "participant = isp-a\nkey = " + d + "/key\ntrust = " + d + "/trust.ini\n" + keys);
+    SluicedConfig cfg;
+    auto modules = make_modules();
+    load_config(ini, "sluiced.ini", cfg, modules);
+  };
+  EXPECT_NO_THROW(load("share = pregreet, trap_hit\nshare_interval = 5m\nshare_ttl = 1d\n"));
+  EXPECT_NO_THROW(load("share = none\n"));
+  const std::pair<const char *, const char *> bad[] = {
+      {"share = unknown_recipient\n", "feed.share"},
+      {"share = none, pregreet\n", "feed.share"},
+      {"share = ,\n", "feed.share"},
+      {"share_interval = 0s\n", "feed.share_interval"},
+      {"share_interval = 2h\n", "feed.share_interval"},
+      {"share_ttl = 59s\n", "feed.share_ttl"},
+      {"share_max_entries = 0\n", "feed.share_max_entries"},
+      {"share_rate = 1e3\n", "feed.share_rate"},
+      {"share_rate = 100001\n", "feed.share_rate"},
+  };
+  for (const auto &[keys, name] : bad) {
+    try {
+      load(keys);
+      ADD_FAILURE() << keys << " was accepted";
+    } catch (const ConfigError &e) {
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << keys << ": " << e.what();
+    }
+  }
 }
 
 TEST_F(FeedDaemon, ReportRefusesBadValues) {

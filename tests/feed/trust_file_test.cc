@@ -18,7 +18,7 @@ TEST(FeedTrustFile, ReadsEveryKey) {
       "max_skew = 10s\npoints.trap_hit = 25\npoints.vouch = -3\n"
       "[isp-b]\nkey = " +
           k +
-          "\nweight = 0.5\ncap = 7\nhalf_life = 30m\nmax_entries = 9\n"
+          "\nweight = 0.5\ncap = 7\nhalf_life = 30m\nmax_entries = 9\nmax_silence = 10m\n"
           "description = the other ISP\n[isp-c]\nkey = " +
           key() + "\n",
       "trust.ini");
@@ -39,9 +39,11 @@ TEST(FeedTrustFile, ReadsEveryKey) {
   EXPECT_EQ(b.cap, 7);
   EXPECT_EQ(b.half_life_ms, 1800000);
   EXPECT_EQ(b.max_entries, 9u);
+  EXPECT_EQ(b.max_silence_ms, 600000);
   const ParticipantTrust &c2 = c.participants[1];
   EXPECT_DOUBLE_EQ(c2.weight, 1.0);
   EXPECT_EQ(c2.cap, 20);
+  EXPECT_EQ(c2.max_silence_ms, 0);  // not watched unless asked
 }
 
 TEST(FeedTrustFile, RefusesMistakesNamingTheFile) {
@@ -56,6 +58,8 @@ TEST(FeedTrustFile, RefusesMistakesNamingTheFile) {
       {"[isp-b]\n" + k + "cap = -1\n", "[isp-b] bad cap"},
       {"[isp-b]\n" + k + "half_life = 1y\n", "[isp-b] bad half_life"},
       {"[isp-b]\n" + k + "max_entries = 0\n", "[isp-b] bad max_entries"},
+      {"[isp-b]\n" + k + "max_silence = 500ms\n", "[isp-b] bad max_silence"},
+      {"[isp-b]\n" + k + "max_silence = never\n", "[isp-b] bad max_silence"},
       {"[ISP B]\n" + k, "is not a participant name"},
       {"quorum = 0\n[isp-b]\n" + k, "bad quorum"},
       {"max_ttl = 5s\n[isp-b]\n" + k, "bad max_ttl"},

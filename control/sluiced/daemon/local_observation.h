@@ -69,16 +69,22 @@ struct LocalObservation {
 class ObservationBus {
  public:
   using Subscriber = std::function<void(const LocalObservation &)>;
-  void subscribe(Subscriber s) { subscribers_.push_back(std::move(s)); }
+  // `scores`: the subscriber turns observations into this site's own scores (the local score
+  // model); producers that otherwise write a table entry themselves ask scored().
+  void subscribe(Subscriber s, bool scores = false) {
+    subscribers_.push_back(std::move(s));
+    scored_ = scored_ || scores;
+  }
   void publish(const LocalObservation &o) {
     ++published_;
     for (auto &s : subscribers_) s(o);
   }
-  bool has_subscribers() const { return !subscribers_.empty(); }
+  bool scored() const { return scored_; }
   uint64_t published() const { return published_; }
 
  private:
   std::vector<Subscriber> subscribers_;
+  bool scored_ = false;
   uint64_t published_ = 0;
 };
 

@@ -3,6 +3,9 @@
 // participant ("feed:NAME"), and adds the verbs "report", "feed status" and "feed explain". A
 // report about one address of a kind the local score model knows is also published on the
 // daemon's observation bus (learn/ counts it; without [feed], learn/ answers "report" itself).
+// The other way round, what the bus carries from this site's own sources (the data planes' heavy
+// hitters and pregreet clients, trap hits, complaints) is published to the feed through a
+// LocalShare, which merges repeats and caps the rate ([feed] share*).
 // Everything here runs on the loop's thread; the service's own threads never call back.
 #include <poll.h>
 
@@ -19,7 +22,12 @@
 #include "feed_service.h"
 #include "fmt/format.h"
 #include "keys.h"
+#include "liveness.h"
+#include "local_share.h"
+#include "metrics/exposition.h"
 #include "nats_feed.h"
+#include "obs/obs_explain.h"
+#include "share_config.h"
 
 namespace sluice::sluiced {
 namespace {
@@ -110,14 +118,15 @@ class FeedModule : public Module, public ContributionProvider {
         ("feed.key", po::value<std::string>(), "this site's Ed25519 secret key file")         //
         ("feed.trust", po::value<std::string>(), "the trust file (participants, keys)")       //
         ("feed.state", po::value<std::string>(), "state file (default STATE_DIR/feed.state)");
+    describe_share_config(d);
     schema.add_section(d);
   }
 
   void configure(const po::variables_map &vm) override {
     auto get = [&](const char *k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
-    const bool any = vm.count("feed.servers") || vm.count("feed.participant") ||
-                     vm.count("feed.key") || vm.count("feed.trust") ||
-                     vm.count("feed.credentials") || vm.count("feed.state");
+    bool any = false;
+    for (const auto &o : vm)
+      if (o.first.rfind("feed.", 0) == 0) any = true;
     if (!any) return;  // no [feed]: the module stays off
     for (const char *k : {"feed.servers", "feed.participant", "feed.key", "feed.trust"})
       if (!vm.count(k)) throw ConfigError(fmt::format("{}: required in [feed]", k));
@@ -129,6 +138,7 @@ class FeedModule : public Module, public ContributionProvider {
     cfg_.trust_file = get("feed.trust");
     cfg_.credentials_file = get("feed.credentials");
     cfg_.state_file = get("feed.state");
+    share_settings_ = read_share_config(vm);
     // Read the files now, so `sluiced --check` reports them.
     feed::load_secret_key(cfg_.key_file);
     feed::load_trust_file(cfg_.trust_file);
@@ -149,10 +159,29 @@ class FeedModule : public Module, public ContributionProvider {
       if (service_->process(wall_now_ms()) > 0) daemon_->contributions_changed("feed");
     });
     add_commands(d);
+    share_ = std::make_unique<LocalShare>(share_settings_);
+    live_ = this;
+    static const bool registered = [] {
+      obs::add_metrics_collector("feed", [](metrics::Exposition &e) {
+        if (live_ != nullptr) live_->collect(e);
+      });
+      return true;
+    }();
+    (void)registered;
+    d.observations().subscribe([this](const LocalObservation &o) {
+      if (reporting_) return;  // the operator's own report: already queued for the feed
+      share_->offer(o, wall_now_ms());
+      publish_shared();
+    });
     connect();
   }
 
+  ~FeedModule() override {
+    if (live_ == this) live_ = nullptr;
+  }
+
   void stop() override {
+    if (live_ == this) live_ = nullptr;
     if (!service_) return;
     if (daemon_) daemon_->loop().remove_fd(service_->fd());
     service_->stop();
@@ -196,6 +225,108 @@ class FeedModule : public Module, public ContributionProvider {
     }
   }
 
+  // Hands what the LocalShare has due to the service and sets a timer for the next due time.
+  void publish_shared() {
+    const int64_t now = wall_now_ms();
+    for (auto &o : share_->take_due(now))
+      if (!service_->report(std::move(o))) ++share_queue_full_;
+    const auto next = share_->next_due_ms();
+    if (!next) return;
+    if (share_timer_ != 0 && share_timer_due_ <= *next) return;
+    if (share_timer_ != 0) daemon_->loop().cancel(share_timer_);
+    share_timer_due_ = *next;
+    share_timer_ = daemon_->loop().add_timer(
+        std::chrono::milliseconds(std::max<int64_t>(0, *next - now)), [this] {
+          share_timer_ = 0;
+          publish_shared();
+        });
+  }
+
+  json share_json() const {
+    const ShareCounters &c = share_->counters();
+    json kinds = json::object();
+    for (size_t k = 0; k < kLocalKindCount; ++k)
+      if (share_settings_.kinds[k])
+        kinds[std::string(to_string(static_cast<LocalKind>(k)))] = {{"offered", c.offered[k]},
+                                                                    {"published", c.published[k]}};
+    return {{"kinds", kinds},
+            {"interval_ms", share_settings_.interval_ms},
+            {"ttl_s", share_settings_.ttl_s},
+            {"per_second", share_settings_.per_second},
+            {"entries", share_->entries()},
+            {"max_entries", share_settings_.max_entries},
+            {"merged", c.merged},
+            {"not_shared", c.not_shared},
+            {"dropped_full", c.dropped_full},
+            {"dropped_old", c.dropped_old},
+            {"dropped_queue_full", share_queue_full_},
+            {"waited_for_budget", c.waited_for_budget}};
+  }
+
+  void collect(metrics::Exposition &e) const {
+    using metrics::MetricType;
+    const feed::FeedStatus st = service_->status();
+    e.declare("sluiced_feed_connected", MetricType::gauge, "1 while connected to the feed");
+    e.add("sluiced_feed_connected", {}, uint64_t{st.connected ? 1u : 0u});
+    e.declare("sluiced_feed_published_batches_total", MetricType::counter,
+              "Batches this site published");
+    e.add("sluiced_feed_published_batches_total", {}, st.published_batches);
+    e.declare("sluiced_feed_published_observations_total", MetricType::counter,
+              "Observations this site published");
+    e.add("sluiced_feed_published_observations_total", {}, st.published_observations);
+    e.declare("sluiced_feed_publish_failures_total", MetricType::counter,
+              "Publishes that failed (their observations are dropped)");
+    e.add("sluiced_feed_publish_failures_total", {}, st.publish_failures);
+    e.declare("sluiced_feed_queued_observations", MetricType::gauge,
+              "Observations waiting for the publisher");
+    e.add("sluiced_feed_queued_observations", {}, st.queued_reports);
+    e.declare("sluiced_feed_batches_accepted_total", MetricType::counter,
+              "Other participants' batches accepted");
+    e.add("sluiced_feed_batches_accepted_total", {}, st.accepted_batches);
+    e.declare("sluiced_feed_batches_refused_total", MetricType::counter,
+              "Other participants' batches refused, by reason");
+    for (size_t i = 0; i < feed::kRefusalCount; ++i)
+      e.add("sluiced_feed_batches_refused_total",
+            {{"reason", std::string(feed::to_string(static_cast<feed::Refusal>(i)))}},
+            st.refused[i]);
+    e.declare("sluiced_feed_observations_skipped_total", MetricType::counter,
+              "Observations of accepted batches skipped, by reason");
+    for (size_t i = 0; i < feed::kSkipCount; ++i)
+      e.add("sluiced_feed_observations_skipped_total",
+            {{"reason", std::string(feed::to_string(static_cast<feed::Skip>(i)))}}, st.skipped[i]);
+    e.declare("sluiced_feed_entries", MetricType::gauge,
+              "Subjects the trust model keeps, all participants");
+    e.add("sluiced_feed_entries", {}, static_cast<uint64_t>(st.entries));
+    e.declare("sluiced_feed_participant_observations_total", MetricType::counter,
+              "Observations accepted from each participant since start");
+    e.declare("sluiced_feed_participant_last_batch_timestamp_seconds", MetricType::gauge,
+              "When each participant's last batch was accepted (0: none since start)");
+    e.declare("sluiced_feed_participant_lag_seconds", MetricType::gauge,
+              "Each participant's last batch: accepted here minus signed there");
+    e.declare("sluiced_feed_participant_silent", MetricType::gauge,
+              "1 when a participant has been quiet past its max_silence");
+    for (const auto &l : service_->liveness(wall_now_ms())) {
+      const metrics::Labels lb = {{"participant", l.name}};
+      e.add("sluiced_feed_participant_observations_total", lb, l.observations);
+      e.add("sluiced_feed_participant_last_batch_timestamp_seconds", lb,
+            static_cast<double>(l.last_accepted_ms) / 1000);
+      e.add("sluiced_feed_participant_lag_seconds", lb, static_cast<double>(l.last_lag_ms) / 1000);
+      e.add("sluiced_feed_participant_silent", lb, uint64_t{l.silent ? 1u : 0u});
+    }
+    const ShareCounters &c = share_->counters();
+    e.declare("sluiced_feed_shared_observations_total", MetricType::counter,
+              "This site's own observations handed to the publisher, by kind");
+    for (size_t k = 0; k < kLocalKindCount; ++k)
+      if (share_settings_.kinds[k])
+        e.add("sluiced_feed_shared_observations_total",
+              {{"kind", std::string(to_string(static_cast<LocalKind>(k)))}}, c.published[k]);
+    e.declare("sluiced_feed_share_dropped_total", MetricType::counter,
+              "This site's own observations not shared, by reason");
+    e.add("sluiced_feed_share_dropped_total", {{"reason", "full"}}, c.dropped_full);
+    e.add("sluiced_feed_share_dropped_total", {{"reason", "old"}}, c.dropped_old);
+    e.add("sluiced_feed_share_dropped_total", {{"reason", "queue_full"}}, share_queue_full_);
+  }
+
   json status_json() const {
     const feed::FeedStatus s = service_->status();
     json refused = json::object(), skipped = json::object();
@@ -204,18 +335,35 @@ class FeedModule : public Module, public ContributionProvider {
     for (size_t i = 0; i < feed::kSkipCount; ++i)
       skipped[std::string(feed::to_string(static_cast<feed::Skip>(i)))] = s.skipped[i];
     json participants = json::array();
-    for (const auto &p : service_->model().config().participants)
-      participants.push_back({{"name", p.name},
-                              {"weight", p.weight},
-                              {"cap", p.cap},
-                              {"half_life_s", p.half_life_ms / 1000},
-                              {"entries", service_->model().entries(p.name)}});
+    const int64_t now = wall_now_ms();
+    const auto live = service_->liveness(now);
+    const auto &trusted = service_->model().config().participants;
+    for (size_t i = 0; i < trusted.size() && i < live.size(); ++i) {
+      const auto &p = trusted[i];
+      const auto &l = live[i];
+      participants.push_back(
+          {{"name", p.name},
+           {"weight", p.weight},
+           {"cap", p.cap},
+           {"half_life_s", p.half_life_ms / 1000},
+           {"entries", service_->model().entries(p.name)},
+           {"last_batch_unix_ms", l.last_accepted_ms == 0 ? json() : json(l.last_accepted_ms)},
+           {"lag_ms", l.last_accepted_ms == 0 ? json() : json(l.last_lag_ms)},
+           {"batches", l.batches},
+           {"observations", l.observations},
+           {"observations_last_minute", l.observations_last_minute},
+           {"max_silence_s", l.max_silence_ms / 1000},
+           {"silent_for_s", l.silent_for_ms / 1000},
+           {"silent", l.silent}});
+    }
     return {{"participant", cfg_.participant},
             {"connected", s.connected},
             {"published_batches", s.published_batches},
             {"published_observations", s.published_observations},
             {"publish_failures", s.publish_failures},
             {"queued_reports", s.queued_reports},
+            {"dropped_reports", s.dropped_reports},
+            {"share", share_json()},
             {"accepted_batches", s.accepted_batches},
             {"accepted_observations", s.accepted_observations},
             {"refused", refused},
@@ -261,7 +409,9 @@ class FeedModule : public Module, public ContributionProvider {
               if (c < 0x21 || c > 0x7e)
                 throw CommandError("evidence: printable ASCII without spaces");
           }
-          service_->report(o);
+          if (!service_->report(o))
+            throw CommandError(
+                fmt::format("the feed's queue is full ({} reports wait)", feed::kMaxQueuedReports));
           return json{{"queued", true},
                       {"counted_locally", count_locally(o)},
                       {"participant", cfg_.participant},
@@ -316,11 +466,20 @@ class FeedModule : public Module, public ContributionProvider {
     lo.observed_at = WallClock::time_point(std::chrono::milliseconds(o.observed_at_ms));
     lo.origin = "sluicectl";
     lo.evidence = o.evidence;
+    reporting_ = true;
     daemon_->observations().publish(lo);
-    return daemon_->observations().has_subscribers();
+    reporting_ = false;
+    return daemon_->observations().scored();
   }
 
+  static inline FeedModule *live_ = nullptr;  // the module whose metrics a scrape reports
   FeedConfig cfg_;
+  ShareSettings share_settings_ = default_share_settings();
+  std::unique_ptr<LocalShare> share_;
+  bool reporting_ = false;  // publishing the operator's report on the bus
+  uint64_t share_queue_full_ = 0;
+  EventLoop::TimerId share_timer_ = 0;
+  int64_t share_timer_due_ = 0;
   bool enabled_ = false;
   Daemon *daemon_ = nullptr;
   std::unique_ptr<FeedService> service_;

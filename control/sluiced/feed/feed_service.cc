@@ -32,7 +32,8 @@ FeedService::FeedService(FeedConfig cfg)
     : cfg_(std::move(cfg)),
       key_(load_secret_key(cfg_.key_file)),
       verifier_(),
-      model_(load_trust_file(cfg_.trust_file)) {
+      model_(load_trust_file(cfg_.trust_file)),
+      liveness_(model_.config(), wall_ms()) {
   if (!valid_participant(cfg_.participant))
     throw Error(fmt::format("feed: bad participant name '{}'", cfg_.participant));
   if (cfg_.servers.empty()) throw Error("feed: no servers");
@@ -128,12 +129,17 @@ void FeedService::publish_loop() {
   }
 }
 
-void FeedService::report(Observation o) {
+bool FeedService::report(Observation o) {
   {
     std::lock_guard lock(out_mu_);
+    if (outbox_.size() >= kMaxQueuedReports) {
+      ++dropped_reports_;
+      return false;
+    }
     outbox_.push_back(std::move(o));
   }
   out_cv_.notify_one();
+  return true;
 }
 
 size_t FeedService::process(int64_t now_ms) {
@@ -156,6 +162,7 @@ size_t FeedService::process(int64_t now_ms) {
     auto got = verifier_.check(subject, d.data(), stored > 0 ? stored : now_ms);
     if (auto *b = std::get_if<Batch>(&got)) {
       model_.apply(*b, now_ms);
+      liveness_.accepted(b->participant, b->sent_at_ms, b->observations.size(), now_ms);
       ++accepted;
     }
   }
@@ -188,6 +195,7 @@ FeedStatus FeedService::status() const {
   {
     std::lock_guard lock(out_mu_);
     s.queued_reports = outbox_.size();
+    s.dropped_reports = dropped_reports_;
   }
   s.accepted_batches = verifier_.accepted_batches();
   s.accepted_observations = verifier_.accepted_observations();

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "liveness.h"
 #include "nats_feed.h"
 #include "trust.h"
 #include "verifier.h"
@@ -33,12 +34,15 @@ struct FeedConfig {
   std::string state_file;            // sequences and trust records, rewritten atomically
 };
 
+inline constexpr size_t kMaxQueuedReports = 100000;
+
 struct FeedStatus {
   bool connected = false;
   uint64_t published_batches = 0;
   uint64_t published_observations = 0;
   uint64_t publish_failures = 0;
   uint64_t queued_reports = 0;
+  uint64_t dropped_reports = 0;  // queued while kMaxQueuedReports waited
   uint64_t accepted_batches = 0;
   uint64_t accepted_observations = 0;
   std::array<uint64_t, kRefusalCount> refused{};
@@ -68,10 +72,14 @@ class FeedService {
   size_t process(int64_t now_ms);
 
   // Loop thread: queues an observation about this site's subject for publishing (the publisher
-  // thread sends it within a few milliseconds, batched with others queued meanwhile).
-  void report(Observation o);
+  // thread sends it within a few milliseconds, batched with others queued meanwhile). While the
+  // feed is down reports wait, up to kMaxQueuedReports; beyond that one is dropped, counted,
+  // and false returned.
+  bool report(Observation o);
 
   const TrustModel &model() const { return model_; }
+  // Loop thread: per participant, its last batch, lag, rate and whether it is silent.
+  std::vector<ParticipantLiveness> liveness(int64_t now_ms) const { return liveness_.view(now_ms); }
   TrustModel &model() { return model_; }
   FeedStatus status() const;
   const FeedConfig &config() const { return cfg_; }
@@ -86,6 +94,7 @@ class FeedService {
   NatsSettings nats_;
   Verifier verifier_;
   TrustModel model_;
+  Liveness liveness_;
 
   std::unique_ptr<Connection> conn_;
   std::unique_ptr<Consumer> consumer_;
@@ -100,6 +109,7 @@ class FeedService {
   mutable std::mutex out_mu_;
   std::condition_variable out_cv_;
   std::vector<Observation> outbox_;
+  uint64_t dropped_reports_ = 0;  // under out_mu_
 
   std::atomic<uint64_t> published_batches_{0}, published_observations_{0}, publish_failures_{0};
   uint64_t state_save_failures_ = 0;

@@ -148,6 +148,12 @@ TrustConfig parse_trust_text(std::string_view text, const std::string &path) {
       if (!parse_number(std::string_view(value), p.max_entries) || p.max_entries < 1 ||
           p.max_entries > 10000000)
         fail(name, fmt::format("bad max_entries {} (1..10000000)", shown(value)));
+    } else if (key == "max_silence") {
+      if (value == "0" || value == "off") {
+        p.max_silence_ms = 0;
+      } else if (!parse_duration_ms(value, p.max_silence_ms) || p.max_silence_ms < 1000) {
+        fail(name, fmt::format("bad max_silence {} (1s..365d, or 0/off)", shown(value)));
+      }
     } else if (key == "description") {
     } else {
       fail(name, fmt::format("unknown key {}", shown(key)));

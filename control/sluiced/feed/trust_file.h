@@ -15,6 +15,7 @@
 //   cap = 20                   # most it adds to (or takes from) one address's score
 //   half_life = 1h             # its points halve every half_life
 //   max_entries = 100000       # subjects kept for it at once; more are refused and counted
+//   max_silence = 10m          # flagged silent after this long without a batch (0/off: never)
 #pragma once
 
 #include <array>
@@ -36,6 +37,7 @@ struct ParticipantTrust {
   int32_t cap = 20;
   int64_t half_life_ms = 3600000;
   size_t max_entries = 100000;
+  int64_t max_silence_ms = 0;  // 0: never flagged silent
 };
 
 // Default points per event of each kind, in Kind order.

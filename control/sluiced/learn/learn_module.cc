@@ -107,7 +107,8 @@ class LearnModule : public Module, public ContributionProvider {
     state_path_ =
         cfg_.state_file.empty() ? d.config().state_dir + "/learning.state" : cfg_.state_file;
     load_state();
-    d.observations().subscribe([this](const LocalObservation &o) { on_observation(o); });
+    d.observations().subscribe([this](const LocalObservation &o) { on_observation(o); },
+                               /*scores=*/true);
     d.add_provider(*this);
     d.loop().add_periodic(cfg_.save_interval, [this] { save(false); });
     live_ = this;

@@ -190,10 +190,9 @@ class PolicyModule : public Module {
     trap_written_[addr] = now;
     daemon_->loop().add_timer(0ms, [this, a, addr, trap] {
       // With the local score model running, the hit is one trap_hit observation and only that
-      // (an entry as well would count it twice); without it, the dynamic entry of old. The model
-      // is the bus's only subscriber ([learning] enabled); another one would need its own
-      // signal here.
-      const bool learning = daemon_->observations().has_subscribers();
+      // (an entry as well would count it twice); without it, the dynamic entry of old (the feed
+      // may still share the observation).
+      const bool learning = daemon_->observations().scored();
       publish_trap(a, trap);
       if (learning)
         log_notice("policy service: trap hit: " + addr + " wrote to " + trap +

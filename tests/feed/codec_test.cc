@@ -203,6 +203,34 @@ TEST(FeedCodec, EncoderRefusesWhatAReaderWouldRefuse) {
   EXPECT_THROW(encode_body(b), sluice::Error);
 }
 
+// Observations packed by encoded_size() plus kMessageOverhead make messages within the limit,
+// however large each is (a publisher packs its queue this way).
+TEST(FeedCodec, PackingByEncodedSizeStaysWithinTheMessageLimit) {
+  const KeyPair k = generate_keypair();
+  const std::string name(kMaxParticipantName, 'p');
+  for (const size_t extra : {size_t{0}, size_t{128}, size_t{255}}) {
+    Batch b = batch(name, kMaxSeq, kNowMs);
+    b.observations.clear();
+    size_t bytes = kMessageOverhead;
+    for (uint32_t i = 0;; ++i) {
+      Observation o = observation("2001:2:ffff:ffff:ffff:ffff:ffff:ffff", Kind::kTrapHit,
+                                  static_cast<uint32_t>(kMaxCount));
+      o.subject.v6 -= i;
+      o.evidence = std::string(std::min<size_t>(extra, kMaxEvidence), 'e');
+      if (extra > 0) o.helo = std::string(std::min<size_t>(extra, kMaxHelo), 'h');
+      const size_t size = encoded_size(o) + 1;
+      if (bytes + size > kMaxMessageBytes || b.observations.size() == kMaxObservations) break;
+      bytes += size;
+      b.observations.push_back(o);
+    }
+    const std::string message = seal(name, encode_body(b), k.secret);
+    EXPECT_LE(message.size(), kMaxMessageBytes) << extra;
+    EXPECT_GT(message.size(),
+              kMaxMessageBytes - 2 * (encoded_size(b.observations[0]) + 1) - kMessageOverhead)
+        << "packing left much of the message unused";
+  }
+}
+
 TEST(FeedCodec, HeaderLineIsCheckedBeforeTheBody) {
   testing::Participant a{"isp-a"};
   const std::string good = a.message(batch("isp-a", 1));

@@ -88,6 +88,31 @@ TEST_F(FeedServiceTest, ReportAtABecomesAContributionAtB) {
   EXPECT_EQ(a.model().entries(), 0u);
 }
 
+// More observations queued than one message holds (each with long evidence and HELO name): the
+// publisher packs them into messages within the size limit, none is dropped.
+TEST_F(FeedServiceTest, AQueueLargerThanOneMessageIsPublishedWhole) {
+  NatsCluster cluster(1, {"isp-a", "isp-b"});
+  cluster.create_stream();
+  FeedService a(site(cluster, "isp-a", ka, "isp-b", kb));
+  FeedService b(site(cluster, "isp-b", kb, "isp-a", ka));
+  constexpr uint32_t kCount = 3000;
+  for (uint32_t i = 0; i < kCount; ++i) {  // queued before the publisher runs: one backlog
+    Observation o = testing::observation("198.18.0.0", Kind::kComplaint, 1, now_ms());
+    o.subject.v4 += i;
+    o.evidence = std::string(kMaxEvidence, 'e');
+    o.helo = "mail-" + std::string(200, 'x') + ".example";
+    ASSERT_TRUE(a.report(o));
+  }
+  a.start();
+  b.start();
+  ASSERT_TRUE(run_until(
+      b, [&] { return b.status().accepted_observations == kCount; }, 100));
+  EXPECT_EQ(a.status().publish_failures, 0u);
+  EXPECT_EQ(a.status().published_observations, kCount);
+  EXPECT_GT(a.status().published_batches, kCount / kMaxObservations + 1);  // split by size
+  EXPECT_EQ(b.model().entries(), kCount);
+}
+
 TEST_F(FeedServiceTest, StateFileKeepsContributionsAndSequencesAcrossARestart) {
   NatsCluster cluster(1, {"isp-a", "isp-b"});
   cluster.create_stream();

@@ -216,6 +216,36 @@ std::variant<Batch, Refusal> parse_body(std::string_view body, std::string *erro
   return b;
 }
 
+namespace {
+
+json observation_json(const Observation &o) {
+  json j = {{"subject", format_prefix(o.subject)},
+            {"kind", to_string(o.kind)},
+            {"count", o.count},
+            {"window", o.window_s},
+            {"ttl", o.ttl_s},
+            {"observed_at", o.observed_at_ms}};
+  if (!o.helo.empty()) {
+    if (!valid_name(o.helo, kMaxHelo, true)) throw Error("feed: bad helo name");
+    j["helo"] = o.helo;
+  }
+  if (!o.sender_domain.empty()) {
+    if (!valid_name(o.sender_domain, kMaxSenderDomain, false))
+      throw Error("feed: bad sender domain");
+    j["sender_domain"] = o.sender_domain;
+  }
+  if (!o.evidence.empty()) {
+    if (!valid_evidence(o.evidence)) throw Error("feed: bad evidence id");
+    j["evidence"] = o.evidence;
+  }
+  if (o.count < 1 || o.count > kMaxCount || o.window_s < 1 || o.window_s > kMaxWindowSeconds ||
+      o.ttl_s < kMinTtlSeconds || o.ttl_s > kMaxTtlSeconds || o.observed_at_ms < 0)
+    throw Error("feed: an observation's count, window, ttl or time is out of range");
+  return j;
+}
+
+}  // namespace
+
 std::string encode_body(const Batch &b) {
   if (!valid_participant(b.participant)) throw Error("feed: bad participant name");
   if (b.seq < 1 || b.seq > kMaxSeq) throw Error("feed: sequence out of range");
@@ -223,37 +253,17 @@ std::string encode_body(const Batch &b) {
     throw Error(fmt::format("feed: {} observations in a batch (1..{})", b.observations.size(),
                             kMaxObservations));
   json obs = json::array();
-  for (const Observation &o : b.observations) {
-    json j = {{"subject", format_prefix(o.subject)},
-              {"kind", to_string(o.kind)},
-              {"count", o.count},
-              {"window", o.window_s},
-              {"ttl", o.ttl_s},
-              {"observed_at", o.observed_at_ms}};
-    if (!o.helo.empty()) {
-      if (!valid_name(o.helo, kMaxHelo, true)) throw Error("feed: bad helo name");
-      j["helo"] = o.helo;
-    }
-    if (!o.sender_domain.empty()) {
-      if (!valid_name(o.sender_domain, kMaxSenderDomain, false))
-        throw Error("feed: bad sender domain");
-      j["sender_domain"] = o.sender_domain;
-    }
-    if (!o.evidence.empty()) {
-      if (!valid_evidence(o.evidence)) throw Error("feed: bad evidence id");
-      j["evidence"] = o.evidence;
-    }
-    if (o.count < 1 || o.count > kMaxCount || o.window_s < 1 || o.window_s > kMaxWindowSeconds ||
-        o.ttl_s < kMinTtlSeconds || o.ttl_s > kMaxTtlSeconds || o.observed_at_ms < 0)
-      throw Error("feed: an observation's count, window, ttl or time is out of range");
-    obs.push_back(std::move(j));
-  }
+  for (const Observation &o : b.observations) obs.push_back(observation_json(o));
   json doc = {{"v", kSchemaVersion},
               {"participant", b.participant},
               {"seq", b.seq},
               {"sent_at", b.sent_at_ms},
               {"observations", std::move(obs)}};
   return doc.dump();
+}
+
+size_t encoded_size(const Observation &o) {
+  return observation_json(o).dump().size();
 }
 
 std::string signed_bytes(std::string_view body) {

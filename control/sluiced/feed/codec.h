@@ -49,6 +49,13 @@ std::variant<Batch, Refusal> parse_body(std::string_view body, std::string *erro
 // limit of the format (so a publisher never sends what a reader must refuse).
 std::string encode_body(const Batch &batch);
 
+// The bytes one observation takes in a body (without the comma between observations); throws as
+// encode_body does for an observation outside the format's limits.
+size_t encoded_size(const Observation &o);
+// What a message takes besides its observations, at most: the header line (a 63-character name,
+// the signature) and the body's other members.
+inline constexpr size_t kMessageOverhead = 512;
+
 // The bytes the signature covers: "sluice-feed/1\0" + body.
 std::string signed_bytes(std::string_view body);
 

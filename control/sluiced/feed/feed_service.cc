@@ -112,7 +112,18 @@ void FeedService::publish_loop() {
       std::unique_lock lock(out_mu_);
       out_cv_.wait(lock, [&] { return !running_ || !outbox_.empty(); });
       if (!running_) return;
-      const size_t n = std::min(outbox_.size(), kMaxObservations);
+      // As many as fit one message: at most kMaxObservations, and their encoded sizes within
+      // kMaxMessageBytes (one that cannot be encoded goes alone and fails alone).
+      size_t n = 0, bytes = kMessageOverhead;
+      for (; n < outbox_.size() && n < kMaxObservations; ++n) {
+        size_t size = kMaxMessageBytes;
+        try {
+          size = encoded_size(outbox_[n]) + 1;
+        } catch (const sluice::Error &) {
+        }
+        if (n > 0 && bytes + size > kMaxMessageBytes) break;
+        bytes += size;
+      }
       batch.assign(std::make_move_iterator(outbox_.begin()),
                    std::make_move_iterator(outbox_.begin() + static_cast<ptrdiff_t>(n)));
       outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<ptrdiff_t>(n));

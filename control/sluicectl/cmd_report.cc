@@ -166,7 +166,8 @@ int status(Context &ctx) {
   // This site's own observations on the feed: published of offered, per kind shared.
   const json share = r.value("share", json::object());
   std::string kinds;
-  for (const auto &[k, v] : share.value("kinds", json::object()).items())
+  const json share_kinds = share.value("kinds", json::object());  // named: items() refers to it
+  for (const auto &[k, v] : share_kinds.items())
     kinds += fmt::format(" {} {}/{}", k, v.value("published", json(0)).dump(),
                          v.value("offered", json(0)).dump());
   const uint64_t dropped = share.value("dropped_full", uint64_t{0}) +

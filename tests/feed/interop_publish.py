@@ -125,8 +125,8 @@ class Nats:
         headers = f"NATS/1.0\r\nNats-Msg-Id: {msg_id}\r\n\r\n".encode()
         self.sock.sendall(f"SUB {inbox} 1\r\n".encode() +
                           f"HPUB {subject} {inbox} {len(headers)} {len(headers) + len(data)}\r\n"
-                          .encode() + headers + data + b"\r\nPING\r\n")
-        self.until_pong()  # a permissions violation arrives before the PONG
+                          .encode() + headers + data + b"\r\n")
+        # The acknowledgement, or a permissions violation (-ERR) when the server refuses.
         while True:
             line = self.line()
             if line.startswith(b"-ERR"):

@@ -8,6 +8,10 @@
 #   . scripts/feed/feed-lib.sh
 #   FEED_NETNS=NAME          run the servers (and the helpers that reach them) in network
 #                            namespace NAME (nsenter); empty: the caller's namespace
+#   FEED_TLS=1               the servers require TLS and verify clients' certificates, and the
+#                            cluster's routes run over TLS: a CA, a server certificate for
+#                            127.0.0.1 and one client certificate per user are made under
+#                            DIR/tls (ca.pem, server.pem/.key, USER.pem/.key) by feed_nats_up
 #   feed_find_nats_server    print the nats-server binary ($SLUICE_NATS_SERVER, else the unpacked
 #                            $SLUICE_TOOLS_DIR/nats-server/usr/bin/nats-server, else PATH)
 #   feed_nats_up DIR NODES PARTICIPANT...
@@ -25,6 +29,7 @@
 FEED_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SLUICE_TOOLS_DIR=${SLUICE_TOOLS_DIR:-/var/cache/sluice-tools}
 FEED_NETNS=${FEED_NETNS:-}
+FEED_TLS=${FEED_TLS:-0}
 FEED_PYTHON=${SLUICE_PYTHON:-python3}
 
 feed_log() { echo "feed-lib: $*" >&2; }
@@ -84,8 +89,38 @@ feed_nats_user() {
 EOF
 }
 
+# feed_tls_certs DIR USER...: a CA, a server certificate (127.0.0.1, localhost; for the routes
+# too) and a client certificate per USER under DIR, with openssl; keys mode 0600.
+feed_tls_certs() {
+  local dir=$1 u
+  shift
+  mkdir -p "$dir" || return 1
+  (
+    umask 077
+    cd "$dir" || exit 1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+      -subj "/CN=sluice feed test CA" -keyout ca.key -out ca.pem 2>/dev/null || exit 1
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -subj "/CN=127.0.0.1" -keyout server.key -out server.csr 2>/dev/null || exit 1
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' \
+      >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile server.ext -out server.pem 2>/dev/null || exit 1
+    for u in "$@"; do
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$u" \
+        -keyout "$u.key" -out "$u.csr" 2>/dev/null || exit 1
+      printf 'extendedKeyUsage=clientAuth\n' >client.ext
+      openssl x509 -req -in "$u.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile client.ext -out "$u.pem" 2>/dev/null || exit 1
+    done
+  ) || {
+    feed_log "openssl could not make the test certificates"
+    return 1
+  }
+}
+
 feed_nats_up() {
-  local dir=$1 nodes=$2 bin i j u pw users="" routes cluster urls="" ports
+  local dir=$1 nodes=$2 bin i j u pw users="" routes cluster urls="" ports tls="" tls_args=()
   shift 2
   if [[ $nodes != 1 && $nodes != 3 ]]; then
     feed_log "feed_nats_up: 1 or 3 nodes, not '$nodes'"
@@ -105,6 +140,12 @@ feed_nats_up() {
       users+=$(feed_nats_user "$u" "$pw")$'\n'
     fi
   done
+  if [[ $FEED_TLS == 1 ]]; then
+    feed_tls_certs "$dir/tls" admin "$@" || return 1
+    tls="tls { cert_file: \"$dir/tls/server.pem\", key_file: \"$dir/tls/server.key\", ca_file: \"$dir/tls/ca.pem\", verify: true, timeout: 5 }"
+    tls_args=(--tls-ca "$dir/tls/ca.pem" --tls-cert "$dir/tls/admin.pem"
+      --tls-key "$dir/tls/admin.key")
+  fi
   mapfile -t ports < <(feed_free_ports $((2 * nodes)))
   [[ ${#ports[@]} -eq $((2 * nodes)) ]] || return 1
   for ((i = 0; i < nodes; i++)); do
@@ -114,13 +155,14 @@ feed_nats_up() {
       for ((j = 0; j < nodes; j++)); do
         ((j == i)) || routes+=" \"nats-route://127.0.0.1:${ports[2 * j + 1]}\","
       done
-      cluster="cluster { name: sluice-feed, listen: \"127.0.0.1:${ports[2 * i + 1]}\", routes: [$routes ] }"
+      cluster="cluster { name: sluice-feed, listen: \"127.0.0.1:${ports[2 * i + 1]}\", routes: [$routes ]${tls:+, $tls} }"
     fi
     mkdir -p "$dir/n$i" || return 1
     (umask 077 && cat >"$dir/n$i.conf" <<EOF
 server_name: n$i
 listen: "127.0.0.1:${ports[2 * i]}"
 jetstream { store_dir: "$dir/n$i", max_memory_store: 64MB, max_file_store: 512MB }
+$tls
 $cluster
 authorization {
   users: [
@@ -135,7 +177,7 @@ EOF
     feed_nats_start_node "$dir" "$i" "$bin" || return 1
   done
   feed_in "$FEED_PYTHON" "$FEED_LIB_DIR/create-stream" --server "${urls%%,*}" \
-    --credentials "$dir/admin.creds" --replicas "$nodes" --timeout 30 >&2
+    --credentials "$dir/admin.creds" --replicas "$nodes" --timeout 30 "${tls_args[@]}" >&2
 }
 
 # feed_nats_start_node DIR I BIN: starts node I and waits (bounded) until it listens.

@@ -8,6 +8,10 @@
 // LocalShare, which merges repeats and caps the rate ([feed] share*).
 // Everything here runs on the loop's thread; the service's own threads never call back.
 #include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <chrono>
@@ -111,13 +115,16 @@ class FeedModule : public Module, public ContributionProvider {
 
   void describe_config(ConfigSchema &schema) override {
     po::options_description d("[feed]");
-    d.add_options()                                                                           //
-        ("feed.servers", po::value<std::string>(), "nats://HOST:PORT[, ...] of the cluster")  //
-        ("feed.credentials", po::value<std::string>(), "file with user = and password =")     //
-        ("feed.participant", po::value<std::string>(), "this site's participant name")        //
-        ("feed.key", po::value<std::string>(), "this site's Ed25519 secret key file")         //
-        ("feed.trust", po::value<std::string>(), "the trust file (participants, keys)")       //
-        ("feed.state", po::value<std::string>(), "state file (default STATE_DIR/feed.state)");
+    d.add_options()                                                                            //
+        ("feed.servers", po::value<std::string>(), "nats://HOST:PORT[, ...] of the cluster")   //
+        ("feed.credentials", po::value<std::string>(), "file with user = and password =")      //
+        ("feed.participant", po::value<std::string>(), "this site's participant name")         //
+        ("feed.key", po::value<std::string>(), "this site's Ed25519 secret key file")          //
+        ("feed.trust", po::value<std::string>(), "the trust file (participants, keys)")        //
+        ("feed.state", po::value<std::string>(), "state file (default STATE_DIR/feed.state)")  //
+        ("feed.tls_ca", po::value<std::string>(), "CA file: TLS to the servers")               //
+        ("feed.tls_cert", po::value<std::string>(), "client certificate file (PEM)")           //
+        ("feed.tls_key", po::value<std::string>(), "client key file (PEM)");
     describe_share_config(d);
     schema.add_section(d);
   }
@@ -139,6 +146,7 @@ class FeedModule : public Module, public ContributionProvider {
     cfg_.credentials_file = get("feed.credentials");
     cfg_.state_file = get("feed.state");
     share_settings_ = read_share_config(vm);
+    read_tls(get);
     // Read the files now, so `sluiced --check` reports them.
     feed::load_secret_key(cfg_.key_file);
     feed::load_trust_file(cfg_.trust_file);
@@ -147,6 +155,30 @@ class FeedModule : public Module, public ContributionProvider {
       feed::load_credentials(cfg_.credentials_file, s);
     }
     enabled_ = true;
+  }
+
+  // [feed] tls_ca, tls_cert, tls_key: absolute paths to readable files, a certificate only with
+  // its key and both only with a CA; a tls:// server needs the CA.
+  template <class Get>
+  void read_tls(const Get &get) {
+    cfg_.tls_ca = get("feed.tls_ca");
+    cfg_.tls_cert = get("feed.tls_cert");
+    cfg_.tls_key = get("feed.tls_key");
+    for (const auto &[key, path] :
+         {std::pair{"feed.tls_ca", &cfg_.tls_ca}, std::pair{"feed.tls_cert", &cfg_.tls_cert},
+          std::pair{"feed.tls_key", &cfg_.tls_key}}) {
+      if (path->empty()) continue;
+      if ((*path)[0] != '/') throw ConfigError(fmt::format("{}: '{}' is not absolute", key, *path));
+      if (access(path->c_str(), R_OK) != 0)
+        throw ConfigError(fmt::format("{}: {}: {}", key, *path, std::strerror(errno)));
+    }
+    if (cfg_.tls_cert.empty() != cfg_.tls_key.empty())
+      throw ConfigError("feed.tls_cert: a client certificate and its key go together (tls_key)");
+    if (!cfg_.tls_cert.empty() && cfg_.tls_ca.empty())
+      throw ConfigError("feed.tls_cert: needs tls_ca (the CA the servers' certificates chain to)");
+    for (const auto &s : cfg_.servers)
+      if (s.rfind("tls://", 0) == 0 && cfg_.tls_ca.empty())
+        throw ConfigError(fmt::format("feed.tls_ca: required for {}", s));
   }
 
   void start(Daemon &d) override {

@@ -42,6 +42,9 @@ FeedService::FeedService(FeedConfig cfg)
   nats_.servers = cfg_.servers;
   nats_.name = "sluiced-" + cfg_.participant;
   if (!cfg_.credentials_file.empty()) load_credentials(cfg_.credentials_file, nats_);
+  nats_.tls_ca = cfg_.tls_ca;
+  nats_.tls_cert = cfg_.tls_cert;
+  nats_.tls_key = cfg_.tls_key;
   if (!cfg_.state_file.empty() && std::filesystem::exists(cfg_.state_file)) {
     std::ifstream in(cfg_.state_file, std::ios::binary);
     std::ostringstream text;

@@ -32,6 +32,8 @@ struct FeedConfig {
   std::string key_file;              // this site's Ed25519 seed
   std::string trust_file;            // the participants it listens to
   std::string state_file;            // sequences and trust records, rewritten atomically
+  std::string tls_ca;                // TLS to the servers: the CA file ("" = no TLS)
+  std::string tls_cert, tls_key;     // this site's client certificate and key (optional)
 };
 
 inline constexpr size_t kMaxQueuedReports = 100000;

@@ -87,6 +87,19 @@ Connection::Connection(const NatsSettings &s) : settings_(s) {
   check(natsOptions_SetPingInterval(opts, 2000), "ping interval");
   check(natsOptions_SetMaxPingsOut(opts, 2), "pings out");
   check(natsOptions_SetErrorHandler(opts, &ConnectionCallbacks::on_error, this), "error handler");
+  if (s.tls()) {
+    check(natsOptions_SetSecure(opts, true), "tls");
+    if (natsStatus st = natsOptions_LoadCATrustedCertificates(opts, s.tls_ca.c_str());
+        st != NATS_OK)
+      fail(fmt::format("{}: cannot load the CA certificates", s.tls_ca), st);
+    if (!s.tls_cert.empty())
+      if (natsStatus st =
+              natsOptions_LoadCertificatesChain(opts, s.tls_cert.c_str(), s.tls_key.c_str());
+          st != NATS_OK)
+        fail(fmt::format("{} / {}: cannot load the client certificate and key", s.tls_cert,
+                         s.tls_key),
+             st);
+  }
   if (natsStatus st = natsConnection_Connect(&nc_, opts); st != NATS_OK)
     fail(fmt::format("cannot connect to {}", s.servers.front()), st);
   jsOptions jo;

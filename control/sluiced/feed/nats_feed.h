@@ -39,6 +39,13 @@ struct NatsSettings {
   std::string password;
   std::string name = "sluiced-feed";  // shown in the server's connection list
   int64_t timeout_ms = 2000;          // connect and request timeout
+  // TLS (docs/feed.md section 4): with a CA file the connection requires TLS and the server's
+  // certificate must chain to it (and name the server's host or address); a certificate and key
+  // (both or neither) are presented to a server that verifies its clients.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  bool tls() const { return !tls_ca.empty(); }
 };
 
 // Reads a credentials file: "user = NAME" and "password = SECRET" (INI, no sections); throws

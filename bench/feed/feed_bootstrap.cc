@@ -18,6 +18,7 @@
 
 #include "feed/feed_service.h"
 #include "feed/keys.h"
+#include "feed/feed_site.h"
 #include "feed/nats_harness.h"
 
 namespace {
@@ -36,20 +37,7 @@ double seconds_since(Clock::time_point t0) {
 
 FeedConfig site(const testing::NatsCluster &c, const std::string &me, const KeyPair &mine,
                 const std::string &peer, const KeyPair &theirs) {
-  const std::string d = c.dir() + "/" + me;
-  std::filesystem::create_directories(d);
-  std::ofstream(d + "/key") << format_seed(mine.secret) << "\n";
-  std::ofstream(d + "/trust.ini") << "[" << peer << "]\nkey = " << format_public_key(theirs.pub)
-                                  << "\nmax_entries = 10000000\n";
-  std::ofstream(d + "/creds") << "user = " << me << "\npassword = " << c.password(me) << "\n";
-  FeedConfig f;
-  for (int i = 0; i < c.nodes(); ++i) f.servers.push_back(c.url(i));
-  f.credentials_file = d + "/creds";
-  f.participant = me;
-  f.key_file = d + "/key";
-  f.trust_file = d + "/trust.ini";
-  f.state_file = d + "/feed.state";
-  return f;
+  return testing::site_config(c, me, mine, peer, theirs, "max_entries = 10000000\n");
 }
 
 }  // namespace

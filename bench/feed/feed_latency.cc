@@ -20,6 +20,7 @@
 #include "feed/feed_service.h"
 #include "feed/keys.h"
 #include "feed/nats_feed.h"
+#include "feed/feed_site.h"
 #include "feed/nats_harness.h"
 #include "sluice/reputation/compile.h"
 
@@ -31,24 +32,6 @@ int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-FeedConfig site(const testing::NatsCluster &c, const std::string &me, const KeyPair &mine,
-                const std::string &peer, const KeyPair &theirs) {
-  const std::string d = c.dir() + "/" + me;
-  std::filesystem::create_directories(d);
-  std::ofstream(d + "/key") << format_seed(mine.secret) << "\n";
-  std::ofstream(d + "/trust.ini") << "[" << peer << "]\nkey = " << format_public_key(theirs.pub)
-                                  << "\n";
-  std::ofstream(d + "/creds") << "user = " << me << "\npassword = " << c.password(me) << "\n";
-  FeedConfig f;
-  for (int i = 0; i < c.nodes(); ++i) f.servers.push_back(c.url(i));
-  f.credentials_file = d + "/creds";
-  f.participant = me;
-  f.key_file = d + "/key";
-  f.trust_file = d + "/trust.ini";
-  f.state_file = d + "/feed.state";
-  return f;
 }
 
 int score(const FeedService &s, uint32_t addr_host) {
@@ -71,8 +54,8 @@ int main(int argc, char **argv) {
   testing::NatsCluster cluster(nodes, {"isp-a", "isp-b"});
   cluster.create_stream();
   KeyPair ka = generate_keypair(), kb = generate_keypair();
-  FeedService a(site(cluster, "isp-a", ka, "isp-b", kb));
-  FeedService b(site(cluster, "isp-b", kb, "isp-a", ka));
+  FeedService a(testing::site_config(cluster, "isp-a", ka, "isp-b", kb));
+  FeedService b(testing::site_config(cluster, "isp-b", kb, "isp-a", ka));
   a.start();
   b.start();
   std::vector<double> ms;

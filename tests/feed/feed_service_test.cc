@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "feed/feed_service.h"
+#include "feed_site.h"
 #include "feed_test_util.h"
 #include "nats_harness.h"
 
@@ -23,24 +24,6 @@ int64_t now_ms() {
 
 void write(const std::string &path, const std::string &text) {
   std::ofstream(path) << text;
-}
-
-// Files for one site under the cluster's directory.
-FeedConfig site(const NatsCluster &c, const std::string &me, const KeyPair &mine,
-                const std::string &peer, const KeyPair &theirs) {
-  const std::string d = c.dir() + "/" + me;
-  std::filesystem::create_directories(d);
-  write(d + "/key", format_seed(mine.secret) + "\n");
-  write(d + "/trust.ini", "[" + peer + "]\nkey = " + format_public_key(theirs.pub) + "\n");
-  write(d + "/creds", "user = " + me + "\npassword = " + c.password(me) + "\n");
-  FeedConfig f;
-  f.servers = {c.url(0)};
-  f.credentials_file = d + "/creds";
-  f.participant = me;
-  f.key_file = d + "/key";
-  f.trust_file = d + "/trust.ini";
-  f.state_file = d + "/feed.state";
-  return f;
 }
 
 // Runs B's side of the loop: waits on the fd (bounded) and processes, until `done`.
@@ -65,8 +48,8 @@ class FeedServiceTest : public ::testing::Test {
 TEST_F(FeedServiceTest, ReportAtABecomesAContributionAtB) {
   NatsCluster cluster(1, {"isp-a", "isp-b"});
   cluster.create_stream();
-  FeedService a(site(cluster, "isp-a", ka, "isp-b", kb));
-  FeedService b(site(cluster, "isp-b", kb, "isp-a", ka));
+  FeedService a(testing::site_config(cluster, "isp-a", ka, "isp-b", kb));
+  FeedService b(testing::site_config(cluster, "isp-b", kb, "isp-a", ka));
   a.start();
   b.start();
   Observation o = testing::observation("198.18.7.7", Kind::kComplaint, 2, now_ms());
@@ -93,8 +76,8 @@ TEST_F(FeedServiceTest, ReportAtABecomesAContributionAtB) {
 TEST_F(FeedServiceTest, AQueueLargerThanOneMessageIsPublishedWhole) {
   NatsCluster cluster(1, {"isp-a", "isp-b"});
   cluster.create_stream();
-  FeedService a(site(cluster, "isp-a", ka, "isp-b", kb));
-  FeedService b(site(cluster, "isp-b", kb, "isp-a", ka));
+  FeedService a(testing::site_config(cluster, "isp-a", ka, "isp-b", kb));
+  FeedService b(testing::site_config(cluster, "isp-b", kb, "isp-a", ka));
   constexpr uint32_t kCount = 3000;
   for (uint32_t i = 0; i < kCount; ++i) {  // queued before the publisher runs: one backlog
     Observation o = testing::observation("198.18.0.0", Kind::kComplaint, 1, now_ms());
@@ -116,8 +99,8 @@ TEST_F(FeedServiceTest, AQueueLargerThanOneMessageIsPublishedWhole) {
 TEST_F(FeedServiceTest, StateFileKeepsContributionsAndSequencesAcrossARestart) {
   NatsCluster cluster(1, {"isp-a", "isp-b"});
   cluster.create_stream();
-  FeedConfig bcfg = site(cluster, "isp-b", kb, "isp-a", ka);
-  FeedService a(site(cluster, "isp-a", ka, "isp-b", kb));
+  FeedConfig bcfg = testing::site_config(cluster, "isp-b", kb, "isp-a", ka);
+  FeedService a(testing::site_config(cluster, "isp-a", ka, "isp-b", kb));
   a.start();
   const Prefix addr = *parse_prefix("198.18.7.8");
   {
@@ -148,7 +131,7 @@ TEST_F(FeedServiceTest, StateFileKeepsContributionsAndSequencesAcrossARestart) {
 
 TEST_F(FeedServiceTest, BadFilesAreRefusedNamingTheFile) {
   NatsCluster cluster(1, {"isp-a", "isp-b"});
-  FeedConfig cfg = site(cluster, "isp-a", ka, "isp-b", kb);
+  FeedConfig cfg = testing::site_config(cluster, "isp-a", ka, "isp-b", kb);
   write(cfg.state_file, "{not json");
   try {
     FeedService s(cfg);
@@ -159,7 +142,7 @@ TEST_F(FeedServiceTest, BadFilesAreRefusedNamingTheFile) {
   std::filesystem::remove(cfg.state_file);
   write(cfg.trust_file, "[isp-b]\n");
   EXPECT_THROW(FeedService s(cfg), sluice::Error);
-  cfg = site(cluster, "isp-a", ka, "isp-b", kb);
+  cfg = testing::site_config(cluster, "isp-a", ka, "isp-b", kb);
   write(cfg.credentials_file, "user = isp-a\n");
   EXPECT_THROW(FeedService s(cfg), sluice::Error);
 }

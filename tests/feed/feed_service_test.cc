@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "feed/feed_service.h"
 #include "feed_site.h"
@@ -94,6 +95,35 @@ TEST_F(FeedServiceTest, AQueueLargerThanOneMessageIsPublishedWhole) {
   EXPECT_EQ(a.status().published_observations, kCount);
   EXPECT_GT(a.status().published_batches, kCount / kMaxObservations + 1);  // split by size
   EXPECT_EQ(b.model().entries(), kCount);
+}
+
+// A backlog larger than kMaxInbox (a site catching up, a peer publishing at line rate): the
+// consumer stops fetching while kMaxInbox messages wait for the loop, and nothing is lost.
+TEST_F(FeedServiceTest, TheInboxStaysBoundedAndTheBacklogArrivesWhole) {
+  NatsCluster cluster(1, {"isp-a", "isp-b"});
+  cluster.create_stream();
+  constexpr uint32_t kBatches = 2 * kMaxInbox;
+  {
+    Connection conn(cluster.settings("isp-a"));
+    Publisher pub(conn, "isp-a", ka);
+    for (uint32_t i = 0; i < kBatches; ++i) {
+      Observation o = testing::observation("198.18.0.0", Kind::kComplaint, 1, now_ms());
+      o.subject.v4 += i;
+      pub.publish({o}, now_ms());
+    }
+  }
+  FeedService b(testing::site_config(cluster, "isp-b", kb, "isp-a", ka));
+  b.start();
+  for (int i = 0; i < 1000 && b.status().inbox_full_waits == 0; ++i)  // 10 s at most
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const FeedStatus waiting = b.status();
+  ASSERT_GT(waiting.inbox_full_waits, 0u) << "the consumer never had to wait";
+  EXPECT_LE(waiting.inbox, kMaxInbox);
+  EXPECT_GE(waiting.inbox + 256, kMaxInbox);  // it filled up to the bound
+  ASSERT_TRUE(run_until(
+      b, [&] { return b.status().accepted_batches == kBatches; }, 200));
+  EXPECT_EQ(b.model().entries(), kBatches);
+  EXPECT_LE(b.status().inbox, kMaxInbox);
 }
 
 TEST_F(FeedServiceTest, StateFileKeepsContributionsAndSequencesAcrossARestart) {

@@ -395,6 +395,8 @@ class FeedModule : public Module, public ContributionProvider {
             {"publish_failures", s.publish_failures},
             {"queued_reports", s.queued_reports},
             {"dropped_reports", s.dropped_reports},
+            {"inbox", s.inbox},
+            {"inbox_full_waits", s.inbox_full_waits},
             {"share", share_json()},
             {"accepted_batches", s.accepted_batches},
             {"accepted_observations", s.accepted_observations},

@@ -23,7 +23,7 @@ int64_t wall_ms() {
       .count();
 }
 
-constexpr int kFetchBatch = 256;
+constexpr size_t kFetchBatch = 256;
 constexpr int64_t kFetchWaitMs = 200;
 
 }  // namespace
@@ -75,6 +75,7 @@ void FeedService::start() {
 void FeedService::stop() {
   if (!running_.exchange(false)) return;
   out_cv_.notify_all();
+  in_cv_.notify_all();
   if (consume_thread_.joinable()) consume_thread_.join();
   if (publish_thread_.joinable()) publish_thread_.join();
   {
@@ -88,9 +89,20 @@ void FeedService::stop() {
 
 void FeedService::consume_loop() {
   while (running_) {
+    {
+      // Backpressure: while the loop has kMaxInbox messages to get to, the stream keeps the
+      // rest (a peer publishing at line rate, a site catching up) instead of this process.
+      std::unique_lock lock(in_mu_);
+      const auto room = [&] { return !running_ || inbox_.size() + kFetchBatch <= kMaxInbox; };
+      if (!room()) {
+        ++inbox_full_waits_;
+        in_cv_.wait_for(lock, std::chrono::milliseconds(kFetchWaitMs), room);
+        continue;
+      }
+    }
     std::vector<Delivery> got;
     try {
-      got = consumer_->fetch(kFetchBatch, kFetchWaitMs);
+      got = consumer_->fetch(static_cast<int>(kFetchBatch), kFetchWaitMs);
     } catch (const sluice::Error &e) {
       fprintf(stderr, "sluiced: %s\n", e.what());
       std::this_thread::sleep_for(std::chrono::milliseconds(kFetchWaitMs));
@@ -166,6 +178,7 @@ size_t FeedService::process(int64_t now_ms) {
     std::lock_guard lock(in_mu_);
     work.swap(inbox_);
   }
+  in_cv_.notify_one();
   if (work.empty()) return 0;
   const std::string own = subject_for(cfg_.participant);
   size_t accepted = 0;
@@ -210,6 +223,11 @@ FeedStatus FeedService::status() const {
     std::lock_guard lock(out_mu_);
     s.queued_reports = outbox_.size();
     s.dropped_reports = dropped_reports_;
+  }
+  {
+    std::lock_guard lock(in_mu_);
+    s.inbox = inbox_.size();
+    s.inbox_full_waits = inbox_full_waits_;
   }
   s.accepted_batches = verifier_.accepted_batches();
   s.accepted_observations = verifier_.accepted_observations();

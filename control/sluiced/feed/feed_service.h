@@ -2,10 +2,11 @@
 // into table contributions (docs/feed.md).
 //
 // Threads: cnats has its own; this class adds a consumer thread (fetches from the durable
-// consumer) and a publisher thread (batches and publishes reports). Neither touches the trust
-// model, the verifier or anything of the daemon: fetched messages go into a queue and the
-// eventfd `fd()` becomes readable; the daemon's loop calls `process()`, which verifies, applies,
-// saves the state file and only then acks. So the model is only ever used from the loop thread.
+// consumer; at most kMaxInbox messages wait for the loop) and a publisher thread (batches and
+// publishes reports). Neither touches the trust model, the verifier or anything of the daemon:
+// fetched messages go into a queue and the eventfd `fd()` becomes readable; the daemon's loop
+// calls `process()`, which verifies, applies, saves the state file and only then acks. So the
+// model is only ever used from the loop thread.
 #pragma once
 
 #include <atomic>
@@ -37,6 +38,9 @@ struct FeedConfig {
 };
 
 inline constexpr size_t kMaxQueuedReports = 100000;
+// Fetched messages waiting for the loop, at most (each at most 64 KiB, so 128 MiB): the consumer
+// thread fetches no more until the loop has taken them.
+inline constexpr size_t kMaxInbox = 2048;
 
 struct FeedStatus {
   bool connected = false;
@@ -44,7 +48,9 @@ struct FeedStatus {
   uint64_t published_observations = 0;
   uint64_t publish_failures = 0;
   uint64_t queued_reports = 0;
-  uint64_t dropped_reports = 0;  // queued while kMaxQueuedReports waited
+  uint64_t dropped_reports = 0;   // queued while kMaxQueuedReports waited
+  size_t inbox = 0;               // fetched messages waiting for the loop
+  uint64_t inbox_full_waits = 0;  // fetches put off because kMaxInbox waited
   uint64_t accepted_batches = 0;
   uint64_t accepted_observations = 0;
   std::array<uint64_t, kRefusalCount> refused{};
@@ -105,8 +111,10 @@ class FeedService {
   std::atomic<bool> running_{false};
   int event_fd_ = -1;
 
-  std::mutex in_mu_;
-  std::deque<Delivery> inbox_;  // fetched, not yet processed
+  mutable std::mutex in_mu_;
+  std::deque<Delivery> inbox_;  // fetched, not yet processed; at most kMaxInbox
+  std::condition_variable in_cv_;
+  uint64_t inbox_full_waits_ = 0;  // under in_mu_
 
   mutable std::mutex out_mu_;
   std::condition_variable out_cv_;

@@ -244,6 +244,27 @@ TEST(FeedTrust, StateTextRoundTripsEveryKindOfRecord) {
         << addr;
 }
 
+// A state file is read as JSON, so its evidence may be any JSON string (a line feed, a tab, a
+// non-ASCII letter), not only what a batch may carry: saving it again must still make JSON that
+// restores to the same records.
+TEST(FeedTrust, RestoredEvidenceWithControlCharactersSavesAsJsonAgain) {
+  const std::string state =
+      R"({"version":1,"sequences":{"isp-a":5},"records":[{"participant":"isp-a",)"
+      R"("subject":"198.18.0.7","points":5,"updated_ms":1764500000000,)"
+      R"("expires_ms":1764586400000,"reports":1,"kind":"complaint",)"
+      R"("evidence":"a\nb\t\u0001\u00e9\"\\"}]})";
+  TrustModel m(config());
+  std::map<std::string, uint64_t> seqs;
+  m.restore(state, "feed.state", seqs);
+  const std::string saved = m.save(seqs);
+  ASSERT_FALSE(nlohmann::json::parse(saved, nullptr, false).is_discarded()) << saved;
+  TrustModel back(config());
+  back.restore(saved, "feed.state", seqs);
+  EXPECT_EQ(back.explain(*parse_prefix("198.18.0.7"), kNowMs).at(0).last_evidence,
+            "a\nb\t\x01\xc3\xa9\"\\");
+  EXPECT_EQ(back.save(seqs), saved);
+}
+
 TEST(FeedTrust, CorruptStateIsRefusedAndChangesNothing) {
   TrustModel m(config());
   m.apply(report("isp-a", {observation("198.18.0.7")}), kNowMs);

@@ -172,8 +172,10 @@ size_t TrustModel::entries(const std::string &participant) const {
 
 // The text is written directly rather than through a json document: a catching-up site saves a
 // million records before it acks, and building that document took seconds. Names, subjects and
-// kinds need no escaping (their characters are checked on the way in); evidence is printable
-// ASCII, where only '"' and '\\' need it. restore() reads it as JSON.
+// kinds need no escaping (their characters are checked on the way in). Evidence from a batch is
+// printable ASCII, but a restored state file may hold any JSON string: '"', '\\' and control
+// characters are escaped, other bytes (valid UTF-8, as the parser read them) pass. restore()
+// reads it as JSON.
 std::string TrustModel::save(const std::map<std::string, uint64_t> &sequences) const {
   std::string out = R"({"version":1,"sequences":{)";
   bool first = true;
@@ -188,6 +190,11 @@ std::string TrustModel::save(const std::map<std::string, uint64_t> &sequences) c
     for (const auto &[subject, r] : subjects) {
       evidence.clear();
       for (char c : r.last_evidence) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20) {
+          fmt::format_to(std::back_inserter(evidence), "\\u{:04x}", u);
+          continue;
+        }
         if (c == '"' || c == '\\') evidence += '\\';
         evidence += c;
       }

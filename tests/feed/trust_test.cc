@@ -265,6 +265,45 @@ TEST(FeedTrust, RestoredEvidenceWithControlCharactersSavesAsJsonAgain) {
   EXPECT_EQ(back.save(seqs), saved);
 }
 
+// Found by fuzz_feed_trust: a "version" of the wrong type escaped restore() as a json type error
+// instead of the refusal naming the file.
+TEST(FeedTrust, AStateWhoseVersionIsNotANumberIsRefusedNamingTheFile) {
+  TrustModel m(config());
+  std::map<std::string, uint64_t> seqs;
+  for (const std::string bad : {R"({"version":[1],"sequences":{},"records":[]})",
+                                R"({"version":"1","sequences":{},"records":[]})",
+                                R"({"version":1.5,"sequences":{},"records":[]})"}) {
+    try {
+      m.restore(bad, "feed.state", seqs);
+      ADD_FAILURE() << "accepted: " << bad;
+    } catch (const sluice::Error &e) {
+      EXPECT_NE(std::string(e.what()).find("feed.state: not a feed state file"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+// Found by fuzz_feed_trust: numbers the JSON parser keeps as doubles (too many digits, a
+// fraction) were converted to integer fields, undefined behaviour; they are refused.
+TEST(FeedTrust, AStateWithNumbersThatAreNotWholeOrInRangeIsRefused) {
+  const std::string record =
+      R"("participant":"isp-a","subject":"198.18.0.7","points":5,"reports":1,)"
+      R"("kind":"complaint","evidence":"")";
+  TrustModel m(config());
+  std::map<std::string, uint64_t> seqs;
+  for (const std::string &bad : std::vector<std::string>{
+           R"({"version":1,"sequences":{"isp-a":9007199254743333333333333333333333},"records":[]})",
+           R"({"version":1,"sequences":{"isp-a":9007199254740992},"records":[]})",
+           R"({"version":1,"sequences":{"isp-a":-1},"records":[]})",
+           R"({"version":1,"sequences":{},"records":[{)" + record +
+               R"(,"updated_ms":1.5,"expires_ms":2}]})",
+           R"({"version":1,"sequences":{},"records":[{)" + record +
+               R"(,"updated_ms":1,"expires_ms":1e300}]})"}) {
+    EXPECT_THROW(m.restore(bad, "feed.state", seqs), sluice::Error) << bad;
+    EXPECT_EQ(m.entries(), 0u);
+  }
+}
+
 TEST(FeedTrust, CorruptStateIsRefusedAndChangesNothing) {
   TrustModel m(config());
   m.apply(report("isp-a", {observation("198.18.0.7")}), kNowMs);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "fmt/format.h"
@@ -213,14 +214,31 @@ void TrustModel::restore(std::string_view text, const std::string &path,
                          std::map<std::string, uint64_t> &sequences) {
   auto bad = [&](const std::string &why) { return Error(fmt::format("{}: {}", path, why)); };
   json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object() || doc.value("version", 0) != 1)
+  // The version is looked at before the try below: a "version" that is not a number must be
+  // refused like a missing one, not escape as a json type error.
+  if (!doc.is_object() || !doc.contains("version") || !doc["version"].is_number_integer() ||
+      doc["version"].get<int64_t>() != 1)
     throw bad("not a feed state file (version 1)");
+  // Whole numbers only, and within [lo, hi]: a number the parser kept as a double (a fraction,
+  // or too many digits) converted to an integer type would be undefined behaviour.
+  auto whole = [&](const json &v, int64_t lo, int64_t hi, const std::string &what) -> int64_t {
+    int64_t x = 0;
+    if (v.is_number_unsigned() && v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX))
+      x = static_cast<int64_t>(v.get<uint64_t>());
+    else if (v.is_number_integer() && !v.is_number_unsigned())
+      x = v.get<int64_t>();
+    else
+      throw bad(what + ": not a whole number");
+    if (x < lo || x > hi) throw bad(what + ": out of range");
+    return x;
+  };
   std::map<std::string, uint64_t> seqs;
   decltype(records_) recs;
   try {
     for (const auto &[name, seq] : doc.at("sequences").items()) {
       if (!valid_participant(name)) throw bad("bad participant name in sequences");
-      seqs[name] = seq.get<uint64_t>();
+      seqs[name] = static_cast<uint64_t>(
+          whole(seq, 0, static_cast<int64_t>(kMaxSeq), "sequence of " + name));
     }
     size_t n = 0;
     for (const json &r : doc.at("records")) {
@@ -230,10 +248,11 @@ void TrustModel::restore(std::string_view text, const std::string &path,
       auto kind = kind_from_string(r.at("kind").get<std::string>());
       if (!valid_participant(name) || !subject || !kind)
         throw bad(fmt::format("record {}: bad participant, subject or kind", n));
+      const std::string where = fmt::format("record {}", n);
       Record rec{r.at("points").get<double>(),
-                 r.at("updated_ms").get<int64_t>(),
-                 r.at("expires_ms").get<int64_t>(),
-                 r.at("reports").get<uint32_t>(),
+                 whole(r.at("updated_ms"), INT64_MIN, INT64_MAX, where + " updated_ms"),
+                 whole(r.at("expires_ms"), INT64_MIN, INT64_MAX, where + " expires_ms"),
+                 static_cast<uint32_t>(whole(r.at("reports"), 0, UINT32_MAX, where + " reports")),
                  *kind,
                  r.at("evidence").get<std::string>()};
       if (!std::isfinite(rec.points)) throw bad(fmt::format("record {}: bad points", n));

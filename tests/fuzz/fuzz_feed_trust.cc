@@ -1,14 +1,19 @@
-// libFuzzer target: the feed's trust file (docs/feed.md section 6), as an operator (or whoever
-// can write the file) might get it wrong. The parser must accept it or throw sluice::Error,
-// nothing else; what it accepts must be in the documented ranges, and the per-participant
-// liveness built from it must answer for every participant.
+// libFuzzer target: the feed's two files, the same bytes given to both readers.
+//   The trust file (docs/feed.md section 6), as an operator (or whoever can write the file) might
+//   get it wrong: accepted or refused with sluice::Error, nothing else; what it accepts is in the
+//   documented ranges, and the per-participant liveness built from it answers for every
+//   participant.
+//   The state file (TrustModel::restore): accepted or refused with sluice::Error; what it
+//   accepts saves to text that restores again and saves to the same text.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 
 #include "feed/liveness.h"
+#include "feed/trust.h"
 #include "feed/trust_file.h"
 
 namespace {
@@ -18,11 +23,33 @@ namespace {
   abort();
 }
 
+void fuzz_state(const std::string &text) {
+  using namespace sluice::feed;
+  TrustModel m{TrustConfig{}};
+  std::map<std::string, uint64_t> seqs;
+  try {
+    m.restore(text, "feed.state", seqs);
+  } catch (const sluice::Error &) {
+    return;
+  }
+  const std::string saved = m.save(seqs);
+  TrustModel back{TrustConfig{}};
+  std::map<std::string, uint64_t> again;
+  try {
+    back.restore(saved, "feed.state", again);
+  } catch (const sluice::Error &) {
+    fail("a saved state does not restore");
+  }
+  if (again != seqs || back.entries() != m.entries()) fail("restore lost something");
+  if (back.save(again) != saved) fail("save is not stable");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   using namespace sluice::feed;
   const std::string text(reinterpret_cast<const char *>(data), size);
+  fuzz_state(text);
   TrustConfig cfg;
   try {
     cfg = parse_trust_text(text, "trust.ini");

@@ -340,6 +340,45 @@ TEST(FeedShareConfig, BadValuesAreRefusedNamingTheKey) {
   }
 }
 
+// The TLS keys of [feed]: a relative or unreadable path, a certificate without its key or
+// without a CA, a tls:// server without a CA are refused naming the key.
+TEST(FeedTlsConfig, BadValuesAreRefusedNamingTheKey) {
+  const std::string d = ::testing::TempDir() + "/feed_tls_config";
+  std::filesystem::create_directories(d);
+  const feed::KeyPair k = feed::generate_keypair();
+  write(d + "/key", feed::format_seed(k.secret) + "\n");
+  write(d + "/trust.ini", "[isp-b]\nkey = " + feed::format_public_key(k.pub) + "\n");
+  write(d + "/ca.pem", "not read here\n");
+  auto load = [&](const std::string &servers, const std::string &keys) {
+    std::istringstream ini("[sluiced]\nstate_dir = " + d + "\n[feed]\nservers = " + servers +
+                           "\nparticipant = isp-a\nkey = " + d + "/key\ntrust = " + d +
+                           "/trust.ini\n" + keys);
+    SluicedConfig cfg;
+    auto modules = make_modules();
+    load_config(ini, "sluiced.ini", cfg, modules);
+  };
+  const std::string ca = "tls_ca = " + d + "/ca.pem\n";
+  EXPECT_NO_THROW(load("tls://127.0.0.1:1", ca));
+  EXPECT_NO_THROW(
+      load("nats://127.0.0.1:1", ca + "tls_cert = " + d + "/ca.pem\ntls_key = " + d + "/ca.pem\n"));
+  const std::tuple<std::string, std::string, const char *> bad[] = {
+      {"nats://127.0.0.1:1", "tls_ca = ca.pem\n", "feed.tls_ca"},
+      {"nats://127.0.0.1:1", "tls_ca = " + d + "/missing.pem\n", "feed.tls_ca"},
+      {"nats://127.0.0.1:1", ca + "tls_cert = " + d + "/ca.pem\n", "feed.tls_cert"},
+      {"nats://127.0.0.1:1", "tls_cert = " + d + "/ca.pem\ntls_key = " + d + "/ca.pem\n",
+       "feed.tls_cert"},
+      {"tls://127.0.0.1:1", "", "feed.tls_ca"},
+  };
+  for (const auto &[servers, keys, name] : bad) {
+    try {
+      load(servers, keys);
+      ADD_FAILURE() << keys << " was accepted";
+    } catch (const ConfigError &e) {
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << keys << ": " << e.what();
+    }
+  }
+}
+
 TEST_F(FeedDaemon, ReportRefusesBadValues) {
   NatsCluster cluster(1, {"isp-a", "isp-b"});
   cluster.create_stream();

@@ -25,6 +25,7 @@
 #include "daemon/module.h"
 #include "feed_service.h"
 #include "fmt/format.h"
+#include "input_text.h"
 #include "keys.h"
 #include "liveness.h"
 #include "local_share.h"
@@ -168,9 +169,10 @@ class FeedModule : public Module, public ContributionProvider {
          {std::pair{"feed.tls_ca", &cfg_.tls_ca}, std::pair{"feed.tls_cert", &cfg_.tls_cert},
           std::pair{"feed.tls_key", &cfg_.tls_key}}) {
       if (path->empty()) continue;
-      if ((*path)[0] != '/') throw ConfigError(fmt::format("{}: '{}' is not absolute", key, *path));
+      if ((*path)[0] != '/')
+        throw ConfigError(fmt::format("{}: {} is not absolute", key, shown(*path)));
       if (access(path->c_str(), R_OK) != 0)
-        throw ConfigError(fmt::format("{}: {}: {}", key, *path, std::strerror(errno)));
+        throw ConfigError(fmt::format("{}: {}: {}", key, shown(*path), std::strerror(errno)));
     }
     if (cfg_.tls_cert.empty() != cfg_.tls_key.empty())
       throw ConfigError("feed.tls_cert: a client certificate and its key go together (tls_key)");

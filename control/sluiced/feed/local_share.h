@@ -62,7 +62,6 @@ class LocalShare {
 
   size_t entries() const { return slots_.size(); }
   const ShareCounters &counters() const { return counters_; }
-  const ShareSettings &settings() const { return s_; }
 
  private:
   // family, v4, v6, kind

@@ -301,22 +301,31 @@ TEST_F(FeedDaemon, LocalAllowlistWinsOverTheFeed) {
   EXPECT_EQ(e["total"], 0);
 }
 
-// The sharing keys of [feed]: bad values are refused naming the key (no server needed: the
-// configuration is read before anything connects).
-TEST(FeedShareConfig, BadValuesAreRefusedNamingTheKey) {
-  const std::string d = ::testing::TempDir() + "/feed_share_config";
+// A scratch directory with a key and a trust file, and sluiced.ini text with a [feed] section
+// over them loaded as sluiced does (no server needed: the configuration is read before anything
+// connects). Throws what the loader throws.
+std::string feed_config_dir(const std::string &name) {
+  const std::string d = ::testing::TempDir() + "/" + name;
   std::filesystem::create_directories(d);
   const feed::KeyPair k = feed::generate_keypair();
   write(d + "/key", feed::format_seed(k.secret) + "\n");
   write(d + "/trust.ini", "[isp-b]\nkey = " + feed::format_public_key(k.pub) + "\n");
-  auto load = [&](const std::string &keys) {
-    std::istringstream ini(
-        "[sluiced]\nstate_dir = " + d + "\n[feed]\nservers = nats://127.0.0.1:1\n" +
-        "participant = isp-a\nkey = " + d + "/key\ntrust = " + d + "/trust.ini\n" + keys);
-    SluicedConfig cfg;
-    auto modules = make_modules();
-    load_config(ini, "sluiced.ini", cfg, modules);
-  };
+  return d;
+}
+void load_feed_config(const std::string &d, const std::string &servers, const std::string &keys) {
+  std::istringstream ini("[sluiced]\nstate_dir = " + d + "\n[feed]\nservers = " + servers +
+                         "\nparticipant = isp-a\nkey = " + d + "/key\ntrust = " + d +
+                         "/trust.ini\n" + keys);
+  SluicedConfig cfg;
+  auto modules = make_modules();
+  load_config(ini, "sluiced.ini", cfg, modules);
+}
+
+// The sharing keys of [feed]: bad values are refused naming the key (no server needed: the
+// configuration is read before anything connects).
+TEST(FeedShareConfig, BadValuesAreRefusedNamingTheKey) {
+  const std::string d = feed_config_dir("feed_share_config");
+  auto load = [&](const std::string &keys) { load_feed_config(d, "nats://127.0.0.1:1", keys); };
   EXPECT_NO_THROW(load("share = pregreet, trap_hit\nshare_interval = 5m\nshare_ttl = 1d\n"));
   EXPECT_NO_THROW(load("share = none\n"));
   const std::pair<const char *, const char *> bad[] = {
@@ -343,19 +352,10 @@ TEST(FeedShareConfig, BadValuesAreRefusedNamingTheKey) {
 // The TLS keys of [feed]: a relative or unreadable path, a certificate without its key or
 // without a CA, a tls:// server without a CA are refused naming the key.
 TEST(FeedTlsConfig, BadValuesAreRefusedNamingTheKey) {
-  const std::string d = ::testing::TempDir() + "/feed_tls_config";
-  std::filesystem::create_directories(d);
-  const feed::KeyPair k = feed::generate_keypair();
-  write(d + "/key", feed::format_seed(k.secret) + "\n");
-  write(d + "/trust.ini", "[isp-b]\nkey = " + feed::format_public_key(k.pub) + "\n");
+  const std::string d = feed_config_dir("feed_tls_config");
   write(d + "/ca.pem", "not read here\n");
   auto load = [&](const std::string &servers, const std::string &keys) {
-    std::istringstream ini("[sluiced]\nstate_dir = " + d + "\n[feed]\nservers = " + servers +
-                           "\nparticipant = isp-a\nkey = " + d + "/key\ntrust = " + d +
-                           "/trust.ini\n" + keys);
-    SluicedConfig cfg;
-    auto modules = make_modules();
-    load_config(ini, "sluiced.ini", cfg, modules);
+    load_feed_config(d, servers, keys);
   };
   const std::string ca = "tls_ca = " + d + "/ca.pem\n";
   EXPECT_NO_THROW(load("tls://127.0.0.1:1", ca));

@@ -48,13 +48,29 @@ void fuzz_config(const std::string &text) {
     if (g.max_shrink && (*g.max_shrink < 0 || *g.max_shrink > 100)) std::abort();
 }
 
+// The daemon's scratch state directory, removed when the fuzzer exits. Made before the daemon
+// (a function-local static), so it is destroyed after it.
+struct ScratchDir {
+  std::string path;
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+const std::string &scratch_dir() {
+  static const ScratchDir dir = [] {
+    std::string p = (std::filesystem::temp_directory_path() / "fuzz_sluiced.XXXXXX").string();
+    if (!::mkdtemp(p.data())) std::abort();
+    return ScratchDir{p};
+  }();
+  return dir.path;
+}
+
 sd::Daemon &daemon() {
   static std::unique_ptr<sd::Daemon> d = [] {
     sd::set_log_sink([](sd::LogLevel, std::string_view) {});
-    std::string dir = (std::filesystem::temp_directory_path() / "fuzz_sluiced.XXXXXX").string();
-    if (!::mkdtemp(dir.data())) std::abort();
     sd::SluicedConfig cfg;
-    cfg.state_dir = dir;
+    cfg.state_dir = scratch_dir();
     auto p = std::make_unique<sd::Daemon>(cfg, std::vector<std::unique_ptr<sd::Module>>{});
     p->start(false);
     return p;

@@ -74,6 +74,16 @@ struct PregreetSender {
   uint64_t connections = 0;
 };
 
+// A sender whose SYNs the data plane shaped or blocked at one level
+// (docs/observations.md#shaped-and-blocked): counted since its entry last started, as a
+// PregreetSender's connections (the same 64-window rule, the same reading).
+struct VerdictSender {
+  std::string address;   // "198.18.0.7", "2001:2::7"
+  uint32_t level = 0;    // 1 .. SL_MAX_LEVELS - 1
+  uint64_t shaped = 0;   // SYNs let through shaped (or answered by a stateless tarpit)
+  uint64_t blocked = 0;  // SYNs dropped or answered with RST (by the level or its caps)
+};
+
 class DataplaneClient {
  public:
   virtual ~DataplaneClient() = default;
@@ -100,6 +110,11 @@ class DataplaneClient {
   virtual std::vector<PregreetSender> pregreet_senders(size_t limit) {
     (void)limit;
     throw DataplaneError(describe() + ": this data plane does not test for pregreet");
+  }
+  // The `limit` senders (per level) with the most SYNs shaped and blocked, most first.
+  virtual std::vector<VerdictSender> verdict_senders(size_t limit) {
+    (void)limit;
+    throw DataplaneError(describe() + ": this data plane does not count shaped senders");
   }
 };
 

@@ -207,6 +207,24 @@ std::vector<PregreetSender> DpdkClient::pregreet_senders(size_t limit) {
   return out;
 }
 
+std::vector<VerdictSender> DpdkClient::verdict_senders(size_t limit) {
+  std::vector<VerdictSender> out;
+  if (limit == 0) return out;
+  const nlohmann::json j = heavy_reply(limit, "verdicts");
+  for (const auto &s : j["verdicts"]) {
+    if (!s.is_object() || !s.contains("address") || !s["address"].is_string())
+      throw DataplaneError(describe() + ": heavy: a shaped sender without an address");
+    const uint64_t level = u64(s, "level");
+    if (level < 1 || level >= SL_MAX_LEVELS)
+      throw DataplaneError(describe() + ": heavy: a shaped sender at level " +
+                           std::to_string(level));
+    out.push_back({s["address"].get<std::string>(), static_cast<uint32_t>(level), u64(s, "shaped"),
+                   u64(s, "blocked")});
+    if (out.size() == limit) break;
+  }
+  return out;
+}
+
 std::vector<DataplaneFlow> DpdkClient::flows(size_t limit) {
   std::vector<DataplaneFlow> out;
   size_t skip = 0;

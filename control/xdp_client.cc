@@ -134,4 +134,13 @@ std::vector<PregreetSender> XdpClient::pregreet_senders(size_t limit) {
   });
 }
 
+std::vector<VerdictSender> XdpClient::verdict_senders(size_t limit) {
+  return guarded(describe(), [&] {
+    std::vector<VerdictSender> out;
+    for (const heavy::VerdictCount &v : xdp::verdict_senders(name_, limit))
+      out.push_back({heavy::address_text(v.key), v.key.level, v.shaped, v.blocked});
+    return out;
+  });
+}
+
 }  // namespace sluice::control

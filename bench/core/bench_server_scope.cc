@@ -69,7 +69,8 @@ SL_INLINE void sl_env_heavy_report(BenchEnv *, const sl_heavy_key *, __u32, __u3
 SL_INLINE sl_greet_table *sl_env_greet(BenchEnv *) {
   return nullptr;
 }
-SL_INLINE void sl_env_pregreet(BenchEnv *, const sl_flow_key *) {}
+// Nothing is shaped in the bench policy, and it has no pregreet test: no events.
+SL_INLINE void sl_env_event(BenchEnv *, const sl_heavy_key *) {}
 // No caps: the bench policy has none.
 SL_INLINE sl_cap_entry *sl_env_cap_entry(BenchEnv *, const sl_heavy_key *, int) {
   return nullptr;

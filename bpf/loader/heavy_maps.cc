@@ -146,6 +146,22 @@ std::vector<heavy::HeavyCount> pregreet_senders(const std::string &name, size_t 
   return read_pregreet(table.fd, heavy_epoch_now(), limit);
 }
 
+std::vector<heavy::VerdictCount> read_verdicts(int verdict_fd, uint32_t epoch, size_t limit) {
+  heavy::HeavyMerge merge(epoch);
+  add_entries(verdict_fd, possible_cpus(), merge);
+  return merge.verdicts(limit);
+}
+
+std::vector<heavy::VerdictCount> verdict_senders(const std::string &name, size_t limit) {
+  const std::string path = checked_pin_dir(name) + "/verdict_table";
+  if (access(path.c_str(), F_OK) != 0)
+    throw Error("instance '" + name +
+                "' does not count shaped senders (attached by an older sluice-xdp; sluice-xdp "
+                "attach --upgrade adds it)");
+  const Fd table = open_pin(path);
+  return read_verdicts(table.fd, heavy_epoch_now(), limit);
+}
+
 std::vector<heavy::HeavyCount> heavy_senders(const std::string &name, size_t limit) {
   const std::string dir = checked_pin_dir(name);
   const Fd sketch = open_pin(dir + "/heavy_sketch");

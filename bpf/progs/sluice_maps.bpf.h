@@ -138,6 +138,17 @@ struct {
   __type(value, struct sl_heavy_entry);
 } heavy_table SEC(".maps");
 
+/* verdict_table: the SYNs each sender had shaped or blocked, per level (event entries,
+ * SL_HEAVY_KIND_SHAPED and SL_HEAVY_KIND_BLOCKED), per-CPU counts as heavy_table's. A map of its
+ * own: a flood of SYNs from many blocked addresses (cheap to forge) evicts other verdict entries
+ * only, never the heavy hitters or pregreet clients of heavy_table. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+  __uint(max_entries, 1u << SL_HEAVY_TABLE_LOG2);
+  __type(key, struct sl_heavy_key);
+  __type(value, struct sl_heavy_entry);
+} verdict_table SEC(".maps");
+
 /* Pregreet (core/sl_greet.h): the greeting slots, one array shared by every CPU (a server's
  * SYN-ACK and its client's first data may arrive on different CPUs; each slot is one aligned
  * 64-bit word, written and read whole). The loader draws the seed at attach. */

@@ -112,21 +112,21 @@ static __always_inline struct sl_greet_table *sl_env_greet(struct slx_env *env) 
   return bpf_map_lookup_elem(&greet, &zero);
 }
 
-/* A pregreet: the client address's event entry in heavy_table, this CPU's value
- * (sl_heavy_entry_event, as sluice-dp's table entries), created if it has none. */
-static __always_inline void sl_env_pregreet(struct slx_env *env, const struct sl_flow_key *key) {
-  struct sl_heavy_key k;
+/* An event: the key's entry in heavy_table (a pregreet) or verdict_table (a SYN shaped or
+ * blocked), this CPU's value (sl_heavy_entry_event, as sluice-dp's table entries), created if it
+ * has none. */
+static __always_inline void sl_env_event(struct slx_env *env, const struct sl_heavy_key *k) {
+  void *map = k->kind == SL_HEAVY_KIND_PREGREET ? (void *)&heavy_table : (void *)&verdict_table;
   struct sl_heavy_entry *e;
   __u32 epoch = sl_heavy_epoch(sl_env_now(env));
-  sl_heavy_key_event(key, SL_HEAVY_KIND_PREGREET, &k);
-  e = bpf_map_lookup_elem(&heavy_table, &k);
+  e = bpf_map_lookup_elem(map, k);
   if (e) {
-    if (e->estimate == 0) e->key = k;
+    if (e->estimate == 0) e->key = *k;
     sl_heavy_entry_event(e, epoch);
     return;
   }
-  struct sl_heavy_entry n = {.key = k, .estimate = 1, .epoch = epoch};
-  bpf_map_update_elem(&heavy_table, &k, &n, BPF_ANY);
+  struct sl_heavy_entry n = {.key = *k, .estimate = 1, .epoch = epoch};
+  bpf_map_update_elem(map, k, &n, BPF_ANY);
 }
 
 /* This CPU's sketch when the policy counts SYNs (no lookup when it does not), else 0. */

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace sluice::heavy {
 
@@ -22,6 +23,14 @@ void HeavyMerge::add_entry(const sl_heavy_entry &e) {
   if (e.estimate == 0) return;
   const Key k{e.key.family, e.key.prefix_len,
               std::string(reinterpret_cast<const char *>(e.key.addr), sizeof(e.key.addr))};
+  if (e.key.kind == SL_HEAVY_KIND_SHAPED || e.key.kind == SL_HEAVY_KIND_BLOCKED) {
+    if (sl_heavy_entry_value(&e, epoch_) == 0) return;
+    VerdictCount &v = verdicts_[{k, e.key.level}];
+    v.key = e.key;
+    v.key.kind = SL_HEAVY_KIND_SHAPED;
+    (e.key.kind == SL_HEAVY_KIND_SHAPED ? v.shaped : v.blocked) += e.estimate;
+    return;
+  }
   if (e.key.kind == SL_HEAVY_KIND_PREGREET) {
     // An event entry: while live, its count since it last started (sl_heavy_entry_event),
     // summed.
@@ -60,6 +69,22 @@ std::vector<HeavyCount> HeavyMerge::pregreet(size_t limit) const {
   out.reserve(pregreets_.size());
   for (const auto &[k, s] : pregreets_) out.push_back({s.key, s.current});
   std::sort(out.begin(), out.end(), heavier);
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+std::vector<VerdictCount> HeavyMerge::verdicts(size_t limit) const {
+  std::vector<VerdictCount> out;
+  out.reserve(verdicts_.size());
+  for (const auto &[k, v] : verdicts_) out.push_back(v);
+  const auto more = [](const VerdictCount &a, const VerdictCount &b) {
+    const uint64_t na = a.shaped + a.blocked, nb = b.shaped + b.blocked;
+    if (na != nb) return na > nb;
+    if (a.key.family != b.key.family) return a.key.family < b.key.family;
+    const int c = std::memcmp(a.key.addr, b.key.addr, sizeof(a.key.addr));
+    return c != 0 ? c < 0 : a.key.level < b.key.level;
+  };
+  std::sort(out.begin(), out.end(), more);
   if (out.size() > limit) out.resize(limit);
   return out;
 }

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/sl_heavy.h"
@@ -21,6 +22,14 @@ struct HeavyCount {
   // entries: the address's connections that talked before the greeting, counted since the
   // entry last started (core/sl_heavy.h, sl_heavy_entry_event).
   uint64_t syns = 0;
+};
+
+// One sender's SYNs shaped and blocked at one level (event entries SL_HEAVY_KIND_SHAPED and
+// SL_HEAVY_KIND_BLOCKED), every lcore's / CPU's count summed, each since its entry last started
+// (core/sl_heavy.h, sl_heavy_entry_event).
+struct VerdictCount {
+  sl_heavy_key key{};  // the address (kind SL_HEAVY_KIND_SHAPED; level as counted)
+  uint64_t shaped = 0, blocked = 0;
 };
 
 // "198.18.0.7/32", "2001:2::/64".
@@ -44,6 +53,9 @@ class HeavyMerge {
   std::vector<HeavyCount> top(size_t limit) const;
   // The pregreet senders: every lcore's / CPU's count summed, the `limit` largest first.
   std::vector<HeavyCount> pregreet(size_t limit) const;
+  // The senders' SYNs shaped and blocked per level, the `limit` with the most (shaped + blocked)
+  // first (ties: by address, then level).
+  std::vector<VerdictCount> verdicts(size_t limit) const;
 
  private:
   using Key = std::tuple<uint8_t, uint8_t, std::string>;  // family, length, address bytes
@@ -54,6 +66,7 @@ class HeavyMerge {
   uint32_t epoch_;
   std::map<Key, Sum> sums_;
   std::map<Key, Sum> pregreets_;
+  std::map<std::pair<Key, uint8_t>, VerdictCount> verdicts_;  // by address and level
   std::vector<const sl_heavy_sketch *> sketches_;
 };
 

@@ -88,9 +88,14 @@ SL_STATIC_ASSERT(sizeof(struct sl_heavy_sketch) ==
 
 /* What a candidate entry counts (sl_heavy_key.kind). SYN entries come from the sketch's report
  * points (per prefix, per window); event entries count one event at a time, per address: a
- * pregreet (sl_greet.h) is one connection whose client talked before the greeting. */
+ * pregreet (sl_greet.h) is one connection whose client talked before the greeting; a shaped or
+ * blocked one is one SYN the sequence shaped (a flow at a shaping level, or a stateless tarpit's
+ * SYN-ACK) or blocked (dropped or answered with RST, by the level or by its caps), per level
+ * (sl_heavy_key.level). */
 #define SL_HEAVY_KIND_SYN 0
 #define SL_HEAVY_KIND_PREGREET 1
+#define SL_HEAVY_KIND_SHAPED 2
+#define SL_HEAVY_KIND_BLOCKED 3
 
 /* A counted prefix: the address with the bits past prefix_len zero (IPv4 in the first 4 bytes),
  * and what is counted for it (the sketch counts SYN keys only). */
@@ -99,7 +104,7 @@ struct sl_heavy_key {
   __u8 family;     /* SL_AF_INET or SL_AF_INET6 */
   __u8 prefix_len; /* 32 or 24; 128 or 64 */
   __u8 kind;       /* SL_HEAVY_KIND_* */
-  __u8 pad;
+  __u8 level;      /* SHAPED and BLOCKED: the level; else 0 */
 };
 SL_STATIC_ASSERT(sizeof(struct sl_heavy_key) == 20, "sl_heavy_key layout");
 
@@ -348,10 +353,13 @@ SL_INLINE void sl_heavy_key_host(const struct sl_flow_key *fk, struct sl_heavy_k
   }
 }
 
-/* The event key of a flow's client: its address (/32, /128) with kind `kind`. */
-SL_INLINE void sl_heavy_key_event(const struct sl_flow_key *fk, __u8 kind, struct sl_heavy_key *k) {
+/* The event key of a flow's client: its address (/32, /128) with kind `kind` at level `level`
+ * (0 for a kind without levels). */
+SL_INLINE void sl_heavy_key_event(const struct sl_flow_key *fk, __u8 kind, __u8 level,
+                                  struct sl_heavy_key *k) {
   sl_heavy_key_host(fk, k);
   k->kind = kind;
+  k->level = level;
 }
 
 SL_INLINE void sl_heavy_key_to_net(struct sl_heavy_key *k) {

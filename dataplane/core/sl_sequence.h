@@ -55,10 +55,11 @@
  *                                                       and not created, or no room
  *   struct sl_greet_table *sl_env_greet(SL_ENV *env)    the runner's greeting slots
  *                                                       (sl_greet.h), or 0: no pregreet test
- *   void sl_env_pregreet(SL_ENV *env, const struct sl_flow_key *key)   the flow's client talked
- *                                                       before the greeting: count it for the
- *                                                       client's address (an event entry of the
- *                                                       candidate table, SL_HEAVY_KIND_PREGREET)
+ *   void sl_env_event(SL_ENV *env, const struct sl_heavy_key *k)   one event of an event key
+ *                                                       (sl_heavy.h: a pregreet, a SYN shaped or
+ *                                                       blocked, per client address and level):
+ *                                                       count it in the runner's bounded table
+ *                                                       of event entries
  *
  *   int sl_env_replayed(SL_ENV *env)                    nonzero when the packet is a held
  *                                                       tarpit ACK the runner sends through
@@ -268,6 +269,13 @@ void sl_seq_syn_observe(SL_ENV *env, const struct sl_profile *prof, __u8 block, 
   fs->server_wscale = SL_WSCALE_ABSENT;
 }
 
+/* One event of a client's address for the runner's event entries (sl_env_event). */
+SL_INLINE void sl_seq_event(SL_ENV *env, const struct sl_flow_key *key, __u8 kind, __u32 level) {
+  struct sl_heavy_key k;
+  sl_heavy_key_event(key, kind, (__u8)level, &k);
+  sl_env_event(env, &k);
+}
+
 /* An inbound SYN counted for the heavy hitters: its client's address and network, each once in
  * the runner's sketch (as sl_heavy_count_syn; a runner that hashed them earlier, to prefetch
  * their lines, defines SL_ENV_HEAVY_HASHES and hands the hashes over); a count that reaches a
@@ -419,7 +427,9 @@ enum sl_verdict sl_seq_syn_cookie(SL_ENV *env, const struct sl_policy *pol, stru
  * PASS, no state. An observing level: counted, flow created, PASS unchanged. A stateless tarpit
  * level: sl_seq_syn_cookie (TX, no flow). A level with caps: a SYN over one is dropped or
  * answered with RST (through sl_act_syn, as a block level); an admitted one's flow is counted in
- * them. Otherwise sl_act_syn: DROP, TX (out->tx_len), or PASS with a new flow at this level. The
+ * them. Otherwise sl_act_syn: DROP, TX (out->tx_len), or PASS with a new flow at this level.
+ * Every SYN at a level that acts is one event of its sender at that level (sl_seq_event):
+ * SL_HEAVY_KIND_BLOCKED when dropped or answered with RST, else SL_HEAVY_KIND_SHAPED. The
  * flow records the generation read before the lookup, so a table change that lands during it is
  * looked up again on the flow's next segment. */
 SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, struct sl_pkt *pkt,
@@ -473,11 +483,15 @@ SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, s
     /* The policy file refuses caps here (no flow to hold them); a policy map written without
      * it must not leak counts. */
     if (SL_UNLIKELY(counted != 0)) sl_seq_caps_release(SL_SUBPROG_ENV_ARG(env) key, counted, now);
+    sl_seq_event(env, key, SL_HEAVY_KIND_SHAPED, level);
     return sl_seq_syn_cookie(env, pol, pkt, data, data_end, key, ls, out);
   } else {
     v = sl_act_syn(prof, block, pkt, data, data_end, &fs, &tx_len);
     if (v != SL_VERDICT_PASS && SL_UNLIKELY(counted != 0))
       sl_seq_caps_release(SL_SUBPROG_ENV_ARG(env) key, counted, now);
+    /* The sender's own count (an observing level's is a dry run: none). */
+    sl_seq_event(env, key, v == SL_VERDICT_PASS ? SL_HEAVY_KIND_SHAPED : SL_HEAVY_KIND_BLOCKED,
+                 level);
     if (v == SL_VERDICT_DROP) {
       ls->dropped++;
       return v;
@@ -700,7 +714,7 @@ SL_SUBPROG int sl_seq_replay_held(SL_SUBPROG_ENV_PARAM struct sl_stats *st,
 /* Pregreet (sl_greet.h), on every SMTP segment, shaped or not, when the policy tests for it: a
  * server's SYN-ACK writes its flow's greeting slot; a client segment with payload takes it, and
  * one that acknowledges nothing past the SYN-ACK talked first: counted (stats.pregreet) and handed
- * to the runner with its client's address (sl_env_pregreet). Other segments cost a flag test. */
+ * to the runner with its client's address (sl_env_event). Other segments cost a flag test. */
 SL_INLINE void sl_seq_greet(SL_ENV *env, const struct sl_pkt *pkt, void *data_end,
                             enum sl_class cls, const struct sl_flow_key *key) {
   const __u8 *tcp = (const __u8 *)pkt->tcp;
@@ -721,7 +735,7 @@ SL_INLINE void sl_seq_greet(SL_ENV *env, const struct sl_pkt *pkt, void *data_en
   }
   if (!sl_greet_take(g, h, sl_load_be32(tcp + 8))) return;
   sl_env_stats(env)->pregreet++;
-  sl_env_pregreet(env, key);
+  sl_seq_event(env, key, SL_HEAVY_KIND_PREGREET, 0);
 }
 
 /* CLIENT_SEG / SERVER_SEG. No flow: PASS untouched (a client segment, when the policy has a

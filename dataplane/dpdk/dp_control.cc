@@ -257,25 +257,30 @@ nlohmann::json DpControl::heavy(size_t limit, uint64_t now_ns) const {
     pregreet = pub_.policy()->policy.pregreet != 0;
   }
   const uint32_t epoch = sl_heavy_epoch(now_ns);
-  nlohmann::json senders = nlohmann::json::array(), pregreeters = nlohmann::json::array();
+  nlohmann::json senders = nlohmann::json::array(), pregreeters = nlohmann::json::array(),
+                 verdicts = nlohmann::json::array();
   size_t skipped = 0;
   uint64_t replaced = 0, refused = 0;
-  // Off: nothing is counted now; what the tables still hold from before is not reported.
-  if (threshold != 0 || pregreet) {
-    heavy::HeavyMerge merge(epoch);
-    for (const Worker *w : workers_) {
-      skipped += w->pipeline().read_heavy(merge);
-      const sl_heavy_table &t = w->pipeline().heavy_table();
-      replaced += __atomic_load_n(&t.replaced, __ATOMIC_RELAXED);
-      refused += __atomic_load_n(&t.refused, __ATOMIC_RELAXED);
-    }
-    if (threshold != 0)
-      for (const heavy::HeavyCount &c : merge.top(limit))
-        senders.push_back({{"prefix", heavy::prefix_text(c.key)}, {"syns", c.syns}});
-    if (pregreet)
-      for (const heavy::HeavyCount &c : merge.pregreet(limit))
-        pregreeters.push_back({{"address", heavy::address_text(c.key)}, {"connections", c.syns}});
+  heavy::HeavyMerge merge(epoch);
+  for (const Worker *w : workers_) {
+    skipped += w->pipeline().read_heavy(merge);
+    const sl_heavy_table &t = w->pipeline().heavy_table();
+    replaced += __atomic_load_n(&t.replaced, __ATOMIC_RELAXED);
+    refused += __atomic_load_n(&t.refused, __ATOMIC_RELAXED);
   }
+  // Off: nothing is counted now; what the tables still hold from before is not reported. The
+  // SYNs shaped and blocked are always counted.
+  if (threshold != 0)
+    for (const heavy::HeavyCount &c : merge.top(limit))
+      senders.push_back({{"prefix", heavy::prefix_text(c.key)}, {"syns", c.syns}});
+  if (pregreet)
+    for (const heavy::HeavyCount &c : merge.pregreet(limit))
+      pregreeters.push_back({{"address", heavy::address_text(c.key)}, {"connections", c.syns}});
+  for (const heavy::VerdictCount &v : merge.verdicts(limit))
+    verdicts.push_back({{"address", heavy::address_text(v.key)},
+                        {"level", v.key.level},
+                        {"shaped", v.shaped},
+                        {"blocked", v.blocked}});
   return {{"ok", true},
           {"enabled", threshold != 0},
           {"threshold", threshold},
@@ -284,6 +289,7 @@ nlohmann::json DpControl::heavy(size_t limit, uint64_t now_ns) const {
           {"senders", std::move(senders)},
           {"pregreet_enabled", pregreet},
           {"pregreet", std::move(pregreeters)},
+          {"verdicts", std::move(verdicts)},
           {"skipped_buckets", skipped},
           {"replaced", replaced},
           {"refused", refused}};

@@ -140,11 +140,12 @@ SL_INLINE __u64 sl_env_greet_hash(SL_ENV *env, const sl_greet_table *, const sl_
   return sl_greet_hash_from32(env->hash);
 }
 
-// A pregreet: an event entry of this lcore's candidate table, under its seqlock like an offer.
-SL_INLINE void sl_env_pregreet(SL_ENV *env, const sl_flow_key *key) {
-  sl_heavy_key k;
-  sl_heavy_key_event(key, SL_HEAVY_KIND_PREGREET, &k);
-  sluice::dataplane::heavy_event(*env->heavy_table, env->heavy_seq, k, sl_heavy_epoch(env->now_ns));
+// An event (a pregreet, a SYN shaped or blocked): an event entry of this lcore's candidate
+// table, under its seqlock like an offer. A new key takes only an empty or stale slot, so a flood
+// of blocked senders never pushes the heavy hitters out.
+SL_INLINE void sl_env_event(SL_ENV *env, const sl_heavy_key *k) {
+  sluice::dataplane::heavy_event(*env->heavy_table, env->heavy_seq, *k,
+                                 sl_heavy_epoch(env->now_ns));
 }
 
 // This lcore's caps table (core/sl_caps.h): bounded, an eviction counted.

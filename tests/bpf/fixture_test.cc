@@ -114,6 +114,11 @@ TEST_P(XdpFixtureTable, MatchesExpectationsAndNativeRunner) {
     EXPECT_EQ(r.output, native.output) << f.description;
   }
 
+  // The sender's verdict event, in verdict_table.
+  const std::vector<sl_heavy_key> events = x.verdict_events();
+  EXPECT_EQ(sluice::testing::events_text(events), sluice::testing::expected_events_text(f));
+  EXPECT_EQ(sluice::testing::events_text(events), sluice::testing::events_text(native.events));
+
   const std::optional<uint32_t> *cap_after[2] = {&f.cap_host_flows_after, &f.cap_net_flows_after};
   for (int i = 0; i < 2; i++) {
     if (!has_key || !cap_after[i]->has_value()) continue;

@@ -175,6 +175,42 @@ TEST_F(XdpHeavy, CountsOfSeveralCpusAreSummed) {
   EXPECT_EQ(got, want);
 }
 
+// ---- Verdicts: the SYNs of each sender shaped and blocked, per level, in verdict_table
+
+// Each CPU counts the verdicts of the SYNs it runs; read_verdicts sums them per sender and level.
+TEST_F(XdpHeavy, VerdictsOfSeveralCpusAreSummedPerSenderAndLevel) {
+  const bool two = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+  loaded().set_policy(sluice::testing::heavy_policy(5));
+  reset();
+  const uint8_t blocked[4] = {198, 18, 60, 7}, shaped[4] = {198, 18, 60, 8};
+  sl_rep_value level6{25, 0}, level1{3, 0};
+  const int host4 = loaded().obj.map_fd("host4_0");
+  ASSERT_EQ(bpf_map_update_elem(host4, blocked, &level6, BPF_ANY), 0);
+  ASSERT_EQ(bpf_map_update_elem(host4, shaped, &level1, BPF_ANY), 0);
+  auto send = [&](const uint8_t src[4], int cpu, int n, uint16_t port0) {
+    OnCpu on(cpu);
+    ASSERT_TRUE(on.ok());
+    for (int i = 0; i < n; ++i) loaded().outside(syn_from(src, static_cast<uint16_t>(port0 + i)));
+  };
+  send(blocked, 0, 3, 1000);
+  send(shaped, 0, 2, 2000);
+  if (two) send(blocked, 1, 2, 3000);
+  const auto got = read_verdicts(loaded().obj.map_fd("verdict_table"), heavy_epoch_now(), 10);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(heavy::address_text(got[0].key), "198.18.60.7");
+  EXPECT_EQ(got[0].key.level, 6u);
+  EXPECT_EQ(got[0].blocked, two ? 5u : 3u);
+  EXPECT_EQ(got[0].shaped, 0u);
+  EXPECT_EQ(heavy::address_text(got[1].key), "198.18.60.8");
+  EXPECT_EQ(got[1].key.level, 1u);
+  EXPECT_EQ(got[1].shaped, 2u);
+  EXPECT_EQ(got[1].blocked, 0u);
+  EXPECT_TRUE(read_pregreet(table_fd(), heavy_epoch_now(), 10).empty())
+      << "verdicts stay out of heavy_table";
+  bpf_map_delete_elem(host4, blocked);
+  bpf_map_delete_elem(host4, shaped);
+}
+
 // ---- Pregreet: the event entries of heavy_table, and the same stream through the native runner
 
 // Connections in order: (client, pregreet?). Each: the client's SYN, the server's SYN-ACK, the

@@ -123,6 +123,7 @@ struct LoadedXdp {
     clear("host6_0", 16);
     clear("caps", sizeof(sl_heavy_key));
     clear("held", sizeof(sl_flow_key));
+    clear("verdict_table", sizeof(sl_heavy_key));
     const int ncpu = libbpf_num_possible_cpus();
     std::vector<sl_stats> zero_stats(static_cast<size_t>(ncpu));
     uint32_t zero = 0;
@@ -133,6 +134,22 @@ struct LoadedXdp {
     std::vector<uint8_t> key(key_size);
     while (bpf_map_get_next_key(fd, nullptr, key.data()) == 0)
       must(bpf_map_delete_elem(fd, key.data()));
+  }
+  // The entries of verdict_table, every CPU's, each key as many times as counted.
+  std::vector<sl_heavy_key> verdict_events() {
+    const int fd = obj.map_fd("verdict_table");
+    std::vector<sl_heavy_entry> per(static_cast<size_t>(libbpf_num_possible_cpus()));
+    std::vector<sl_heavy_key> out;
+    sl_heavy_key k{}, next{};
+    const void *prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+      k = next;
+      prev = &k;
+      must(bpf_map_lookup_elem(fd, &k, per.data()));
+      for (const sl_heavy_entry &e : per)
+        if (e.estimate != 0) out.insert(out.end(), e.estimate, k);
+    }
+    return out;
   }
   size_t flow_count() {
     sl_flow_key k{}, next{};

@@ -42,6 +42,7 @@ TEST_P(FixtureTable, NativeRunnerGivesTheExpectedResult) {
     EXPECT_EQ(r.state_after.net.value_or(sl_cap_entry{}).flows, *f.cap_net_flows_after)
         << "the network's open flows";
   }
+  EXPECT_EQ(events_text(r.events), expected_events_text(f)) << "the sender's verdict event";
   EXPECT_EQ(r.state_after.held.has_value(), f.held_after.has_value()) << "a held ACK after it";
   if (r.state_after.held && f.held_after) {
     EXPECT_EQ(hex(*r.state_after.held), hex(*f.held_after)) << "the held ACK, as it arrived";

@@ -244,6 +244,9 @@ class Table {
   void generation_changed(bool changed) { generation_changed_ = changed; }
   // The fixture added last leaves its flow_before untouched (CoreFixture::flow_untouched).
   void flow_untouched() { fixtures_.back().flow_untouched = true; }
+  // The last fixture's SYN is one event of its sender: shaped, or blocked, at this level.
+  void shaped(uint8_t level) { fixtures_.back().expected_event = {SL_HEAVY_KIND_SHAPED, level}; }
+  void blocked(uint8_t level) { fixtures_.back().expected_event = {SL_HEAVY_KIND_BLOCKED, level}; }
   // The fixture added last is a packet of a server outside the scope (CoreFixture::out_of_scope).
   void out_of_scope() {
     fixtures_.back().out_of_scope = true;
@@ -322,6 +325,7 @@ void syns(Table &t) {
   t.add("SYN at level 1 strips window scale at an odd offset", linux_syn, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3), std::nullopt,
         flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(1);
 
   // NOP NOP NOP WS(@23) MSS(@26) EOL EOL
   t.add("SYN at level 1 strips window scale after NOP padding",
@@ -331,6 +335,7 @@ void syns(Table &t) {
         kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
         syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::nop(6), tcpopt::mss(1400)})).build(), rep(4),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1400, 2));
+  t.shaped(1);
 
   // MSS(@20) NOP SACK-permitted(@25) WS(@27) EOL EOL
   t.add("SYN at level 2 strips window scale and SACK-permitted at odd offsets",
@@ -341,15 +346,18 @@ void syns(Table &t) {
         kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
         syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::nop(6)})).build(), rep(6),
         std::nullopt, flow(2, SL_FLOW_WSCALE_STRIP, 1460, 8));
+  t.shaped(2);
 
   const Bytes mss_only = syn(c2s4()).tcp_options(tcpopt::mss(1380)).build();
   t.add("SYN at level 1 without window scale passes unmodified", mss_only, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, mss_only, rep(3), std::nullopt,
         flow(1, 0, 1380, 0xff));
+  t.shaped(1);
 
   const Bytes no_opts = syn(c2s4()).build();
   t.add("SYN at level 1 without options records MSS and window scale absent", no_opts, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, no_opts, rep(3), std::nullopt, flow(1, 0, 0, 0xff));
+  t.shaped(1);
 
   // MSS EOL, then what would be a window scale option after the end of the list.
   const Bytes eol_first =
@@ -359,6 +367,7 @@ void syns(Table &t) {
   t.add("SYN at level 1 ignores a window scale option after EOL", eol_first, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, eol_first, rep(3), std::nullopt,
         flow(1, 0, 1460, 0xff));
+  t.shaped(1);
 
   // An unknown 6-byte option is skipped by its length.
   t.add("SYN at level 1 skips an unknown option and strips window scale",
@@ -370,24 +379,30 @@ void syns(Table &t) {
             .tcp_options(tcpopt::cat({tcpopt::raw(30, 6, {1, 2, 3, 4}), tcpopt::nop(3)}))
             .build(),
         rep(3), std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 0, 5));
+  t.shaped(1);
 
   t.add("SYN at level 3 (tarpit) strips window scale", linux_syn, kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_PASS, linux_syn_stripped, rep(8), std::nullopt,
         flow(3, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(3);
   t.add("SYN at level 4 (drop-data) strips window scale", linux_syn, kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_PASS, linux_syn_stripped, rep(9), std::nullopt,
         flow(4, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(4);
 
   t.add("blocked SYN at level 5 is answered with RST over IPv4", linux_syn, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(), rep(10),
         std::nullopt, std::nullopt);
+  t.blocked(5);
   t.add("blocked SYN at level 5 is answered with RST over IPv6",
         syn(c2s6()).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(12), std::nullopt, std::nullopt);
+  t.blocked(5);
   t.add("blocked SYN with IPv4 options gets an RST without options",
         syn(c2s4()).ipv4_options({0x94, 0x04, 0x00, 0x00}).tcp_options(linux_syn_options()).build(),
         kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(), rep(10),
         std::nullopt, std::nullopt);
+  t.blocked(5);
   t.add("blocked SYN with IPv6 extension headers gets an RST without them",
         syn(c2s6())
             .ipv6_ext(kIpv6HopByHop, {1, 4, 0, 0, 0, 0})
@@ -396,16 +411,20 @@ void syns(Table &t) {
             .build(),
         kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(10),
         std::nullopt, std::nullopt);
+  t.blocked(5);
   t.add("blocked SYN in a VLAN gets an RST in the same VLAN",
         syn(c2s4()).vlan(100).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_TX, rst_reply4(kClientIsn + 1).vlan(100).build(), rep(10), std::nullopt,
         std::nullopt);
+  t.blocked(5);
   t.add("blocked SYN carrying data gets an RST acknowledging it",
         syn(c2s4()).tcp_options(tcpopt::mss(1460)).payload("early").build(), kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1 + 5).build(), rep(11),
         std::nullopt, std::nullopt);
+  t.blocked(5);
   t.add("blocked SYN at level 6 is dropped", linux_syn, kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP,
         {}, rep(25), std::nullopt, std::nullopt);
+  t.blocked(6);
 }
 
 void server_segments(Table &t) {
@@ -528,6 +547,7 @@ void ipv6_and_vlan(Table &t) {
         syn(c2s6()).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_PASS, syn(c2s6()).tcp_options(linux_syn_options(true)).build(), rep(3),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(1);
   auto with_exts = [](PacketBuilder b) {
     return b.ipv6_ext(kIpv6HopByHop, {1, 4, 0, 0, 0, 0})
         .ipv6_ext(kIpv6DestOpts, {1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
@@ -537,6 +557,7 @@ void ipv6_and_vlan(Table &t) {
         syn(with_exts(c2s6())).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_PASS, syn(with_exts(c2s6())).tcp_options(linux_syn_options(true)).build(),
         rep(3), std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(1);
   t.add("IPv6 SYN-ACK at level 1 clamps MSS and window and strips window scale",
         synack(s2c6()).tcp_options(linux_synack_options(1440, false)).build(), kIn,
         SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
@@ -551,11 +572,13 @@ void ipv6_and_vlan(Table &t) {
         syn(c2s4()).vlan(42).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_PASS, syn(c2s4()).vlan(42).tcp_options(linux_syn_options(true)).build(), rep(3),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(1);
   t.add("QinQ SYN at level 1 strips window scale",
         syn(c2s6()).vlan(7, 0x88a8).vlan(42).tcp_options(linux_syn_options()).build(), kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
         syn(c2s6()).vlan(7, 0x88a8).vlan(42).tcp_options(linux_syn_options(true)).build(), rep(3),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(1);
   const uint8_t f = SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN;
   t.add("QinQ server segment gets its window clamped",
         server_seg(s2c4(), 29200).vlan(7, 0x88a8).vlan(42).payload(kGreeting).build(), kIn,
@@ -580,6 +603,7 @@ void ipv4_edges(Table &t) {
             .tcp_options(linux_syn_options(true))
             .build(),
         rep(3), std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(1);
   t.untouched("IPv4 header length 4 is other",
               syn(c2s4()).ipv4_ihl(4).tcp_options(linux_syn_options()).build(), kOut,
               SL_CLASS_OTHER, rep(3));
@@ -614,6 +638,7 @@ void tcp_edges(Table &t) {
     t.add(std::string("SYN at level 1 with ") + what + " passes as it is and is shaped", frame,
           kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, frame, rep(3), std::nullopt,
           flow(1, 0, 0, 0xff));
+    t.shaped(1);
   };
   bad_opts_syn(
       "an option of length 0",
@@ -639,9 +664,11 @@ void tcp_edges(Table &t) {
   t.add("blocked SYN with duplicate window scale options still gets an RST", dup_wscale, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(), rep(10),
         std::nullopt, std::nullopt);
+  t.blocked(5);
   t.add("blocked SYN with an option of length 0 is still dropped at level 6",
         syn(c2s4()).tcp_options(tcpopt::raw(3, 0)).build(), kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_DROP, {}, rep(20), std::nullopt, std::nullopt);
+  t.blocked(6);
   // Only a SYN's or SYN-ACK's options are read or rewritten, so only theirs are walked.
   t.add("server segment with malformed options still gets its window clamped",
         server_seg(s2c4(), 29200).tcp_options(tcpopt::raw(8, 0)).payload(kGreeting).build(), kIn,
@@ -659,10 +686,12 @@ void tcp_edges(Table &t) {
   t.add("SYN with NOP padding and no window scale passes unmodified", nop_padded, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, nop_padded, rep(3), std::nullopt,
         flow(1, 0, 1460, 0xff));
+  t.shaped(1);
   t.add("SYN with 40 bytes of options strips window scale in the last bytes",
         syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::nop(37), tcpopt::wscale(9)})).build(), kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, syn(c2s4()).tcp_options(tcpopt::nop(40)).build(),
         rep(3), std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 0, 9));
+  t.shaped(1);
 }
 
 // One rule per divergence the three runners once had (docs/packet-core.md).
@@ -676,6 +705,7 @@ void policy_rules(Table &t) {
   t.add("unlisted sender's SYN is shaped when level 1 opens at score 0", linux_syn, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, std::nullopt, std::nullopt,
         flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(1);
   t.untouched("sender scoring -1 passes untouched when level 1 opens at score 0", linux_syn, kOut,
               SL_CLASS_INBOUND_SYN, rep(-1));
   t.untouched("allowlisted sender passes untouched when level 1 opens at score 0", linux_syn, kOut,
@@ -709,6 +739,7 @@ void policy_rules(Table &t) {
   t.add("SYN after a policy swap keeps its window scale at level 1", linux_syn, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn, rep(3), std::nullopt,
         flow(1, 0, 1460, 7));
+  t.shaped(1);
   t.under(FixturePolicy::kStandard);
 }
 
@@ -723,12 +754,15 @@ void fragments(Table &t) {
         syn(first4(c2s4())).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
         syn(first4(c2s4())).tcp_options(opts_stripped).build(), rep(3), std::nullopt,
         flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(1);
   t.add("blocked sender's IPv4 first fragment SYN gets an RST",
         syn(first4(c2s4())).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX,
         rst_reply4(kClientIsn + 1).build(), rep(10), std::nullopt, std::nullopt);
+  t.blocked(5);
   t.add("blocked sender's IPv4 first fragment SYN is dropped at level 6",
         syn(first4(c2s4())).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP,
         {}, rep(25), std::nullopt, std::nullopt);
+  t.blocked(6);
 
   // A first fragment too short for its TCP header (RFC 1858's tiny fragment).
   const Bytes short_first =
@@ -763,13 +797,16 @@ void fragments(Table &t) {
         syn(c2s6()).ipv6_frag(0, false).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_PASS, syn(c2s6()).ipv6_frag(0, false).tcp_options(opts_stripped).build(), rep(3),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(1);
   t.add("blocked sender's IPv6 atomic fragment SYN gets an RST",
         syn(c2s6()).ipv6_frag(0, false).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(10), std::nullopt, std::nullopt);
+  t.blocked(5);
   t.add("IPv6 first fragment SYN at level 1 strips window scale",
         syn(c2s6()).ipv6_frag(0, true).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_PASS, syn(c2s6()).ipv6_frag(0, true).tcp_options(opts_stripped).build(), rep(3),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(1);
   t.add("IPv6 first fragment too short for the TCP header is dropped",
         syn(c2s6()).ipv6_frag(0, true).tcp_options(opts).ipv6_payload_length(8 + 16).build(), kOut,
         SL_CLASS_UNSEEN, SL_VERDICT_DROP, {}, rep(10), std::nullopt, std::nullopt);
@@ -789,9 +826,11 @@ void fragments(Table &t) {
         syn(chain(c2s6(), 5)).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_PASS, syn(chain(c2s6(), 5)).tcp_options(opts_stripped).build(), rep(3),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(1);
   t.add("blocked sender's IPv6 SYN behind eight extension headers gets an RST",
         syn(chain(c2s6(), 8)).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX,
         rst_reply6(kClientIsn + 1).build(), rep(10), std::nullopt, std::nullopt);
+  t.blocked(5);
   t.add("IPv6 SYN behind nine extension headers is dropped",
         syn(chain(c2s6(), 9)).tcp_options(opts).build(), kOut, SL_CLASS_UNSEEN, SL_VERDICT_DROP, {},
         rep(10), std::nullopt, std::nullopt);
@@ -804,12 +843,15 @@ void deny_flag(Table &t) {
   t.add("denied sender's SYN scoring -5 gets the highest level and is dropped", linux_syn, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(-5, SL_REP_DENY), std::nullopt,
         std::nullopt);
+  t.blocked(6);
   t.add("denied and allowlisted sender's SYN is dropped: deny beats allow", linux_syn, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(50, SL_REP_DENY | SL_REP_ALLOW),
         std::nullopt, std::nullopt);
+  t.blocked(6);
   t.add("denied sender's IPv6 SYN gets the highest level and is dropped",
         syn(c2s6()).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_DROP, {}, rep(0, SL_REP_DENY), std::nullopt, std::nullopt);
+  t.blocked(6);
   // Under a policy of three levels the highest is level 2 (strip window scale and SACK).
   t.under(FixturePolicy::kShrunk);
   t.add("denied sender's SYN gets the shrunk policy's highest level", linux_syn, kOut,
@@ -819,6 +861,7 @@ void deny_flag(Table &t) {
                                       tcpopt::timestamps(1000, 0), tcpopt::nop(), tcpopt::nop(3)}))
             .build(),
         rep(1, SL_REP_DENY), std::nullopt, flow(2, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(2);
   t.under(FixturePolicy::kStandard);
 }
 
@@ -942,9 +985,11 @@ void server_scope(Table &t) {
   t.add("SYN to a server in scope at level 1 strips window scale", syn4, kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_PASS, syn(c2s4()).tcp_options(linux_syn_options(true)).build(), rep(3),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+  t.shaped(1);
   t.add("blocked sender's IPv6 SYN to a server in scope gets an RST", syn6, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(10),
         std::nullopt, std::nullopt);
+  t.blocked(5);
   t.add("SYN-ACK from a server in scope at level 1 clamps MSS and window",
         synack(s2c4()).tcp_options(linux_synack_options(1460, false)).build(), kIn,
         SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
@@ -1036,12 +1081,15 @@ void stateless_tarpit(Table &t) {
   t.under(FixturePolicy::kStatelessTarpit);
   t.add("stateless tarpit answers a SYN with a zero-window cookie SYN-ACK", linux_syn4, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, synack4, rep(8), std::nullopt, std::nullopt);
+  t.shaped(3);
   t.add("stateless tarpit answers an IPv6 SYN with a zero-window cookie SYN-ACK", linux_syn6, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, tarpit_reply6(kSyn | kAck, c6, una).build(), rep(8),
         std::nullopt, std::nullopt);
+  t.shaped(3);
   t.add("stateless tarpit answers a SYN with IPv4 options without them",
         syn(c2s4()).ipv4_options({0x94, 0x04, 0x00, 0x00}).tcp_options(linux_syn_options()).build(),
         kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, synack4, rep(8), std::nullopt, std::nullopt);
+  t.shaped(3);
   t.add("stateless tarpit answers an IPv6 SYN with extension headers without them",
         syn(c2s6())
             .ipv6_ext(kIpv6HopByHop, {1, 4, 0, 0, 0, 0})
@@ -1049,19 +1097,23 @@ void stateless_tarpit(Table &t) {
             .build(),
         kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, tarpit_reply6(kSyn | kAck, c6, una).build(),
         rep(8), std::nullopt, std::nullopt);
+  t.shaped(3);
   t.add("stateless tarpit answers a SYN in a VLAN in the same VLAN",
         syn(c2s4()).vlan(100).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
         SL_VERDICT_TX, tarpit_reply4(kSyn | kAck, c4, una).vlan(100).build(), rep(8), std::nullopt,
         std::nullopt);
+  t.shaped(3);
   t.add("stateless tarpit acknowledges only the SYN of a SYN carrying data",
         syn(c2s4()).tcp_options(tcpopt::mss(1460)).payload("early").build(), kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, synack4, rep(8), std::nullopt, std::nullopt);
+  t.shaped(3);
   t.add(
       "stateless tarpit's cookie carries the low byte of another client ISN",
       syn(c2s4()).seq(kClientIsn + 0x7f).tcp_options(linux_syn_options()).build(), kOut,
       SL_CLASS_INBOUND_SYN, SL_VERDICT_TX,
       tarpit_reply4(kSyn | kAck, expected_cookie_isn(false, kClientIsn + 0x7f), una + 0x7f).build(),
       rep(8), std::nullopt, std::nullopt);
+  t.shaped(3);
   t.add("stateless tarpit drops the handshake's ACK unanswered", after4(kAck, una).build(), kOut,
         SL_CLASS_CLIENT_SEG, SL_VERDICT_DROP, {}, rep(8), std::nullopt, std::nullopt);
   t.cookie_lookup();
@@ -1111,6 +1163,7 @@ void stateless_tarpit(Table &t) {
   t.add("SYN on the 5-tuple of an open flow is answered with a cookie and leaves the flow",
         linux_syn4, kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, synack4, rep(8),
         flow(3, SL_FLOW_WSCALE_STRIP), flow(3, SL_FLOW_WSCALE_STRIP));
+  t.shaped(3);
   t.flow_untouched();
   t.under(FixturePolicy::kStandard);
 }
@@ -1142,35 +1195,44 @@ void aggregate_caps(Table &t) {
   t.add("capped level: a first SYN is shaped and counted in its address and network", linux_syn,
         kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3), std::nullopt,
         flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7));
+  t.shaped(1);
   t.caps(std::nullopt, std::nullopt, 1, 1);
   t.add("capped level: a SYN under both flow caps is shaped and counted", linux_syn, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3), std::nullopt,
         flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7));
+  t.shaped(1);
   t.caps(cap(1), cap(3), 2, 4);
   t.add("capped level: a SYN over its address's open flows is dropped", linux_syn, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
+  t.blocked(1);
   t.caps(cap(2), cap(2), 2, 2);
   t.add("capped level: a SYN over its network's open flows is dropped", linux_syn, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
+  t.blocked(1);
   t.caps(cap(0), cap(4), 0, 4);
   t.add("capped level: a SYN over its address's rate is dropped", linux_syn, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
+  t.blocked(1);
   t.caps(cap(0, true), cap(0), 0, 0);
   t.add("capped level: an IPv6 SYN over its /64's open flows is dropped", linux_syn6, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
+  t.blocked(1);
   t.caps(cap(1), cap(4), 1, 4);
   t.add("capped level: an IPv6 SYN under its caps is shaped and counted", linux_syn6, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn6_stripped, rep(3), std::nullopt,
         flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7));
+  t.shaped(1);
   t.caps(cap(0), cap(3), 1, 4);
   t.add("capped level with RST: a SYN over its address's open flows is answered with RST",
         linux_syn, kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(),
         rep(6), std::nullopt, std::nullopt);
+  t.blocked(2);
   t.caps(cap(1), std::nullopt, 1, std::nullopt);
   t.add("capped level: a SYN retransmitted on its counted flow counts once", linux_syn, kOut,
         SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3),
         flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7),
         flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7));
+  t.shaped(1);
   t.caps(cap(2), cap(4), 2, 4);
   const Bytes fin = client_seg(c2s4()).flags(kFin | kAck).build();
   t.add("capped level: a counted flow's FIN releases it from its address and network", fin, kOut,

@@ -55,6 +55,13 @@ enum class FixturePolicy : uint8_t {
 };
 inline constexpr unsigned kFixturePolicies = 10;
 
+// A verdict event of the fixture's client address (core/sl_heavy.h: SL_HEAVY_KIND_SHAPED or
+// SL_HEAVY_KIND_BLOCKED, at a level).
+struct FixtureEvent {
+  uint8_t kind;
+  uint8_t level;
+};
+
 struct CoreFixture {
   std::string description;
   FixturePolicy policy = FixturePolicy::kStandard;
@@ -97,6 +104,9 @@ struct CoreFixture {
   // change (sl_env_replayed; held_before is the input): sluice-dp's lcore replays it, the XDP
   // runner marks it with the replay metadata.
   bool replayed = false;
+  // The SYN's verdict event for its sender (sl_seq_syn), which every runner counts in its table
+  // of event entries; nullopt: the packet gives none.
+  std::optional<FixtureEvent> expected_event;
 };
 
 const std::vector<CoreFixture> &core_fixtures();

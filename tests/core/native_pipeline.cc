@@ -4,6 +4,8 @@
 // and the benches run the product sequence through it.
 #include "core/native_pipeline.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -33,6 +35,7 @@ struct NativeEnv {
   // through again.
   bool replayed;
   std::optional<std::vector<uint8_t>> held;
+  std::vector<sl_heavy_key> events;  // sl_env_event, in order
 };
 
 }  // namespace
@@ -93,11 +96,13 @@ SL_INLINE sl_greet_table *sl_env_greet(SL_ENV *env) {
   return env->heavy != nullptr ? env->heavy->greet.get() : nullptr;
 }
 
-SL_INLINE void sl_env_pregreet(SL_ENV *env, const sl_flow_key *key) {
-  sl_heavy_key k;
-  sl_heavy_key_event(key, SL_HEAVY_KIND_PREGREET, &k);
+// Events are kept for the result, and go to the candidate table as sluice-dp's (when there is
+// one).
+SL_INLINE void sl_env_event(SL_ENV *env, const sl_heavy_key *k) {
+  env->events.push_back(*k);
+  if (env->heavy == nullptr) return;
   sl_heavy_table_event_in(env->heavy->table.get(),
-                          sl_heavy_table_bucket(env->heavy->table.get(), &k), &k,
+                          sl_heavy_table_bucket(env->heavy->table.get(), k), k,
                           sl_heavy_epoch(env->now_ns));
 }
 
@@ -208,10 +213,41 @@ FixtureResult run_native_env(const std::vector<uint8_t> &input, sl_dir dir, cons
   if (env.cap_used[0]) r.state_after.host = env.cap[0];
   if (env.cap_used[1]) r.state_after.net = env.cap[1];
   r.state_after.held = env.held;
+  r.events = std::move(env.events);
   return r;
 }
 
 }  // namespace
+
+std::string event_text(const sl_heavy_key &k) {
+  static const char *const kKinds[] = {"syn", "pregreet", "shaped", "blocked"};
+  char addr[INET6_ADDRSTRLEN] = {};
+  inet_ntop(k.family == SL_AF_INET ? AF_INET : AF_INET6, k.addr, addr, sizeof(addr));
+  const std::string kind = k.kind < 4 ? kKinds[k.kind] : "kind" + std::to_string(k.kind);
+  return kind + " " + std::to_string(k.level) + " " + addr;
+}
+
+std::string events_text(const std::vector<sl_heavy_key> &events) {
+  std::string out;
+  for (const sl_heavy_key &k : events) out += (out.empty() ? "" : "; ") + event_text(k);
+  return out;
+}
+
+std::string expected_events_text(const CoreFixture &f) {
+  if (!f.expected_event) return "";
+  // The IP version after the Ethernet header and any VLAN tags.
+  size_t off = 12;
+  while (off + 2 <= f.input.size() && ((f.input[off] == 0x81 && f.input[off + 1] == 0x00) ||
+                                       (f.input[off] == 0x88 && f.input[off + 1] == 0xa8)))
+    off += 4;
+  const bool v6 = off + 2 <= f.input.size() && f.input[off] == 0x86 && f.input[off + 1] == 0xdd;
+  sl_heavy_key k{};
+  k.family = v6 ? SL_AF_INET6 : SL_AF_INET;
+  inet_pton(v6 ? AF_INET6 : AF_INET, v6 ? kClient6 : kClient4, k.addr);
+  k.kind = f.expected_event->kind;
+  k.level = f.expected_event->level;
+  return event_text(k);
+}
 
 FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
                                 const sl_policy &policy,

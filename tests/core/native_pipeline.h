@@ -36,9 +36,10 @@ struct FixtureResult {
   // The packet's flow afterwards (created by a SYN or updated), if it is an SMTP packet with one
   // (or one of a server outside the scope whose flow was there before: left as it was).
   std::optional<sl_flow_state> flow_after;
-  int parse_result = SL_PARSE_OK;  // what sl_parse returned
-  sl_stats stats{};                // what the sequence counted (packets[] aside: the runner's)
-  NativeState state_after;         // the caps entries and held ACK after the packet
+  int parse_result = SL_PARSE_OK;    // what sl_parse returned
+  sl_stats stats{};                  // what the sequence counted (packets[] aside: the runner's)
+  NativeState state_after;           // the caps entries and held ACK after the packet
+  std::vector<sl_heavy_key> events;  // the events the packet gave the runner (sl_env_event)
 };
 
 // The fixture with its policy (fixture_policy(fixture.policy)). rnd: the random number for a
@@ -49,6 +50,14 @@ FixtureResult run_native(const CoreFixture &fixture, uint32_t rnd = 0x9e3779b9u)
 // counter the sequence keeps but packets[], which runners count per burst, and delayed, which
 // needs a pacer): "" when they agree, else the first difference.
 std::string core_counter_diff(const sl_stats &runner, const sl_stats &native);
+
+// An event as the fixture tests compare it: "shaped 1 198.18.1.10", "blocked 5 2001:2::10",
+// "pregreet 0 198.18.0.7"; events() joins a packet's with "; " ("" for none).
+std::string event_text(const sl_heavy_key &k);
+std::string events_text(const std::vector<sl_heavy_key> &events);
+// The fixture's expected_event as events_text gives it (its client: kClient4 or kClient6, by
+// the family of the input's IP header); "" for none.
+std::string expected_events_text(const CoreFixture &f);
 
 // The native runner's table generation (sl_env_table_gen): a table loaded once.
 inline constexpr uint32_t kNativeTableGeneration = 1;

@@ -429,6 +429,35 @@ TEST_F(Control, PregreetClientsAreCountedAndListedShapedOrNot) {
   EXPECT_EQ(worker_->pipeline().stats().pregreet, 3u) << "off: not tested";
 }
 
+// ---- Verdicts: SYNs shaped and blocked per sender and level, through the lcore ----
+
+TEST_F(Control, ShapedAndBlockedSynsAreListedPerSenderAndLevel) {
+  auto client = control::connect_dataplane("dpdk:" + sock_);
+  client->set_policy(write("p.ini",
+                           "[level.1]\nthreshold = 5\nwindow_clamp = 2048\n"
+                           "[level.2]\nthreshold = 20\nblock = drop\n"));
+  reputation::Snapshot::from_entries({{v4("198.18.7.7"), {10, 0}}, {v4("198.18.7.8"), {30, 0}}}, {},
+                                     {}, {})
+      .save((dir_ / "t.snap").string());
+  client->load_table((dir_ / "t.snap").string());
+  syn_burst("198.18.7.7", 3, 46000);  // shaped at level 1
+  syn_burst("198.18.7.8", 5, 46100);  // dropped at level 2
+  syn_burst("198.18.9.9", 4, 46200);  // unlisted: level 0, no event
+  EXPECT_EQ(worker_->pipeline().stats().level[2].dropped, 5u);
+  const auto got = client->verdict_senders(10);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].address, "198.18.7.8");
+  EXPECT_EQ(got[0].level, 2u);
+  EXPECT_EQ(got[0].shaped, 0u);
+  EXPECT_EQ(got[0].blocked, 5u);
+  EXPECT_EQ(got[1].address, "198.18.7.7");
+  EXPECT_EQ(got[1].level, 1u);
+  EXPECT_EQ(got[1].shaped, 3u);
+  EXPECT_EQ(got[1].blocked, 0u);
+  EXPECT_EQ(client->verdict_senders(1).size(), 1u);
+  EXPECT_TRUE(client->pregreet_senders(10).empty()) << "a verdict is no pregreet";
+}
+
 // ---- SYN heavy hitters: the "heavy" command over a real SYN stream through the lcore ----
 
 // Waits until the current heavy-hitter window has at least 600 ms left (bounded: at most about

@@ -154,6 +154,16 @@ TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
     EXPECT_EQ(c != nullptr ? c->flows : 0u, **cap_after[i]) << (i == 0 ? "address" : "network");
   }
 
+  // The sender's verdict event, in the lcore's candidate table (event entries: every kind but
+  // SYN, each as many times as counted).
+  std::vector<sl_heavy_key> events;
+  for (const auto &bucket : w.pipeline().heavy_table().e)
+    for (const sl_heavy_entry &e : bucket)
+      if (e.estimate != 0 && e.key.kind != SL_HEAVY_KIND_SYN)
+        events.insert(events.end(), e.estimate, e.key);
+  EXPECT_EQ(sluice::testing::events_text(events), sluice::testing::expected_events_text(f));
+  EXPECT_EQ(sluice::testing::events_text(events), sluice::testing::events_text(native.events));
+
   const sl_held_frame *h = has_key ? held_acks.find(key, flow_hash) : nullptr;
   ASSERT_EQ(h != nullptr, f.held_after.has_value()) << "a held ACK after the packet";
   if (h != nullptr) {

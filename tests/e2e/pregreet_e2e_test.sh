@@ -16,7 +16,9 @@
 #     the data plane counts it (stats pregreet), lists it (`dataplane pregreet`), sluiced observes it
 #     (learn explain: pregreet from dp) and its table scores it at a shaping level, and the data
 #     plane runs that table;
-#   its next connection is shaped: it counts at a level above 0 in the data plane's counters;
+#   its next connection is shaped: it counts at a level above 0 in the data plane's counters,
+#     the data plane lists that SYN for its sender (`dataplane verdicts`), and sluiced observes it as
+#     shaped without scoring it;
 #   the clean sender is not scored.
 # Waits are bounded polls (no timed assertions). Exit 0 pass, 77 skip (not root; a failure under
 # CI=true).
@@ -83,6 +85,21 @@ e2e_expect_eq "its next connection" "connected" "$(client connect)"
 more_shaped() { [[ $(shaped_syns) -gt $shaped1 ]]; }
 e2e_check "its next connection is shaped (SYNs at levels above 0: $shaped1 before)" \
   wait_for 5 more_shaped
+# The data plane counts that SYN for its sender (dataplane verdicts: address level shaped
+# blocked); sluiced observes it, and by default gives it no weight (a verdict follows from a
+# score, it is not evidence).
+verdicts() {
+  rig_exec bump "$sluicectl" --dataplane "$spec" dataplane verdicts --json 2>/dev/null |
+    "$E2E_PYTHON" -c 'import json, sys; print(" ".join("%s %d %d %d" % (v["address"], v["level"], v["shaped"], v["blocked"]) for v in json.load(sys.stdin)))' 2>/dev/null
+}
+verdict_listed() { [[ $(verdicts) == "$src "[1-9]" "[1-9]*" 0" ]]; }
+e2e_check "the data plane lists $src's shaped SYN (dataplane verdicts: $(verdicts))" \
+  wait_for 5 verdict_listed
+shaped_observed() { [[ $(status_value 's["modules"]["learning"]["observations"]["shaped"]') -ge 1 ]] 2>/dev/null; }
+e2e_check "sluiced observes it as shaped" wait_for 10 shaped_observed
+e2e_expect_eq "what learn explain shows for $src: pregreet, and shaped for 0 points" \
+  "pregreet dp shaped dp 0" \
+  "$(learn_value "$src" '" ".join(k["kind"] + " " + k["origin"] for k in x["kinds"]) + " " + "%g" % sum(k["points"] for k in x["kinds"] if k["kind"] == "shaped")')"
 e2e_expect_eq "the clean sender is not scored" 0 \
   "$(ctl learn explain "${RIG_ADDR4[clean]}" --json 2>/dev/null | "$E2E_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["total"])')"
 learn_stop

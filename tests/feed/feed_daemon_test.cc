@@ -211,6 +211,37 @@ TEST_F(FeedDaemon, WhatAsDataplaneSeesReachesBsTableThroughTheFeed) {
   EXPECT_EQ(b.score("198.18.4.4"), 10);
 }
 
+// B's own verdicts are shared, except about a sender the feed scores at B: that block may be the
+// feed's doing, and sharing it would hand the feed its own evidence back.
+TEST_F(FeedDaemon, VerdictsAreSharedExceptAboutSendersTheFeedScores) {
+  NatsCluster cluster(1, {"isp-a", "isp-b"});
+  cluster.create_stream();
+  Site a(cluster, "isp-a", ka, "isp-b", kb, "198.18.200.1");
+  Site b(cluster, "isp-b", kb, "isp-a", ka, "198.18.200.1");
+  a.call({{"cmd", "report"}, {"addr", "198.18.7.7"}, {"kind", "trap_hit"}});
+  for (int tries = 0; tries < 2000 && b.score("198.18.7.7") == 0; ++tries)  // 10 s at most
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_GT(b.score("198.18.7.7"), 0);
+  on_loop(*b.daemon, [&] {
+    b.dp->heavy = std::vector<control::HeavySender>{};
+    b.dp->verdicts =
+        std::vector<control::VerdictSender>{{"198.18.7.7", 1, 0, 3}, {"198.18.7.8", 1, 0, 2}};
+    return 0;
+  });
+  for (int tries = 0; tries < 2000 && a.score("198.18.7.8") == 0; ++tries)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_GT(a.score("198.18.7.8"), 0) << "B's own block reached A";
+  const json e = a.call({{"cmd", "feed explain"}, {"addr", "198.18.7.8"}});
+  ASSERT_EQ(e["contributions"].size(), 1u) << e.dump();
+  EXPECT_EQ(e["contributions"][0]["participant"], "isp-b");
+  EXPECT_EQ(e["contributions"][0]["last_kind"], "blocked");
+  const json sb = b.call({{"cmd", "feed status"}});
+  EXPECT_EQ(sb["share"]["verdicts_scored_by_feed"], 1) << sb.dump();
+  EXPECT_EQ(sb["share"]["kinds"]["blocked"]["offered"], 1) << sb.dump();
+  EXPECT_EQ(sb["share"]["kinds"]["blocked"]["published"], 1) << sb.dump();
+  EXPECT_EQ(sb["published_observations"], 1) << "nothing about 198.18.7.7: " << sb.dump();
+}
+
 // Liveness: B watches A with max_silence = 1s. Quiet, A is flagged silent (status and metric
 // agree); one batch from A clears it and shows its lag and observations.
 TEST_F(FeedDaemon, AQuietParticipantIsFlaggedSilentUntilItsNextBatch) {
@@ -328,6 +359,7 @@ TEST(FeedShareConfig, BadValuesAreRefusedNamingTheKey) {
   auto load = [&](const std::string &keys) { load_feed_config(d, "nats://127.0.0.1:1", keys); };
   EXPECT_NO_THROW(load("share = pregreet, trap_hit\nshare_interval = 5m\nshare_ttl = 1d\n"));
   EXPECT_NO_THROW(load("share = none\n"));
+  EXPECT_NO_THROW(load("share = shaped blocked\n"));
   const std::pair<const char *, const char *> bad[] = {
       {"share = unknown_recipient\n", "feed.share"},
       {"share = none, pregreet\n", "feed.share"},

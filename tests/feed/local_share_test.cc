@@ -96,6 +96,8 @@ TEST(LocalShare, KindsTheSettingsOrTheSchemaLeaveOutStayLocal) {
   EXPECT_EQ(share.entries(), 0u);
   EXPECT_FALSE(feed_kind(LocalKind::kUnknownRecipient));
   EXPECT_EQ(feed_kind(LocalKind::kTrapHit), feed::Kind::kTrapHit);
+  EXPECT_EQ(feed_kind(LocalKind::kShaped), feed::Kind::kShaped);
+  EXPECT_EQ(feed_kind(LocalKind::kBlocked), feed::Kind::kBlocked);
 }
 
 TEST(LocalShare, TheBudgetDelaysButLosesNothingAndNeverSpins) {
@@ -156,15 +158,15 @@ TEST(LocalShare, EverythingItPublishesEncodesAndParsesAsSchemaV1) {
   ShareSettings s = default_share_settings();
   s.interval_ms = 1000;
   LocalShare share(s);
-  const LocalKind kinds[] = {LocalKind::kConnRate, LocalKind::kPregreet, LocalKind::kTrapHit,
-                             LocalKind::kComplaint};
+  const LocalKind kinds[] = {LocalKind::kConnRate,  LocalKind::kPregreet, LocalKind::kTrapHit,
+                             LocalKind::kComplaint, LocalKind::kShaped,   LocalKind::kBlocked};
   feed::Batch batch;
   batch.participant = "isp-a";
   batch.seq = 1;
   int64_t now = kT0;
   for (int i = 0; i < 20000; ++i) {
     now += rng() % 50;
-    LocalObservation o = obs(0xc6120000 + rng() % 64, kinds[rng() % 4], rng(), now);
+    LocalObservation o = obs(0xc6120000 + rng() % 64, kinds[rng() % 6], rng(), now);
     if (rng() % 8 == 0) {
       o.subject.family = 6;
       o.subject.v6 = (reputation::U128{0x20010002} << 96) | (rng() % 64);

@@ -29,15 +29,20 @@ enum class LocalKind : uint8_t {
   kUnknownRecipient,  // MTA log: RCPT rejected, user unknown
   kRblReject,         // MTA log: client rejected by a DNSBL
   kProtocolError,     // MTA log: pipelining before the greeting, too many errors, bad commands
+  // The data planes' own verdicts: SYNs of the address they shaped / blocked. Consequences of a
+  // score, not evidence: the local model gives them no weight by default (docs/learning.md).
+  kShaped,
+  kBlocked,
 };
-inline constexpr size_t kLocalKindCount = 7;
+inline constexpr size_t kLocalKindCount = 9;
 
 // "conn_rate", "pregreet", "trap_hit", "complaint", "unknown_recipient", "rbl_reject",
-// "protocol_error": the names used in sluiced.ini keys, logs, metrics and explain.
+// "protocol_error", "shaped", "blocked": the names used in sluiced.ini keys, logs, metrics and
+// explain.
 constexpr std::string_view to_string(LocalKind k) {
   constexpr std::string_view kNames[kLocalKindCount] = {
-      "conn_rate",         "pregreet",   "trap_hit",      "complaint",
-      "unknown_recipient", "rbl_reject", "protocol_error"};
+      "conn_rate",  "pregreet",       "trap_hit", "complaint", "unknown_recipient",
+      "rbl_reject", "protocol_error", "shaped",   "blocked"};
   return kNames[static_cast<size_t>(k)];
 }
 inline std::optional<LocalKind> local_kind_from_string(std::string_view s) {

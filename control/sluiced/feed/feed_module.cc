@@ -4,8 +4,9 @@
 // report about one address of a kind the local score model knows is also published on the
 // daemon's observation bus (learn/ counts it; without [feed], learn/ answers "report" itself).
 // The other way round, what the bus carries from this site's own sources (the data planes' heavy
-// hitters and pregreet clients, trap hits, complaints) is published to the feed through a
-// LocalShare, which merges repeats and caps the rate ([feed] share*).
+// hitters, pregreet clients and verdicts, trap hits, complaints) is published to the feed through
+// a LocalShare, which merges repeats and caps the rate ([feed] share*); a verdict (shaped,
+// blocked) about a sender the feed itself scores is not.
 // Everything here runs on the loop's thread; the service's own threads never call back.
 #include <poll.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@
 #include "local_share.h"
 #include "metrics/exposition.h"
 #include "nats_feed.h"
+#include "prefix_set.h"
 #include "obs/obs_explain.h"
 #include "share_config.h"
 
@@ -63,38 +65,43 @@ std::vector<std::string> split_servers(const std::string &text) {
 
 // Prefixes the operator decided locally (allowlists, the dynamic store's entries), from the
 // last build: the feed contributes nothing to a subject inside one of them.
-class LocalIndex {
- public:
-  explicit LocalIndex(const BuildInput &b) {
-    for (size_t i = 0; i < b.configs.size() && i < b.parsed.size(); ++i) {
-      const auto &c = b.configs[i];
-      if (c.name.rfind("feed:", 0) == 0 || !b.parsed[i]) continue;
-      if (!c.allow && c.name != "dynamic") continue;
-      for (const auto &e : b.parsed[i]->v4)
-        if (!e.exclude) v4_.insert({e.addr, e.len});
-      for (const auto &e : b.parsed[i]->v6)
-        if (!e.exclude) v6_.insert({e.addr, e.len});
-    }
+feed::PrefixSet local_decisions(const BuildInput &b) {
+  feed::PrefixSet out;
+  for (size_t i = 0; i < b.configs.size() && i < b.parsed.size(); ++i) {
+    const auto &c = b.configs[i];
+    if (c.name.rfind("feed:", 0) == 0 || !b.parsed[i]) continue;
+    if (!c.allow && c.name != "dynamic") continue;
+    for (const auto &e : b.parsed[i]->v4)
+      if (!e.exclude) out.add_v4(e.addr, e.len);
+    for (const auto &e : b.parsed[i]->v6)
+      if (!e.exclude) out.add_v6(e.addr, e.len);
   }
-  bool covers(const feed::Prefix &p) const {
-    if (p.family == 4) {
-      for (int len = 0; len <= p.len; ++len)
-        if (v4_.count({p.v4 & reputation::prefix_mask<uint32_t>(len), static_cast<uint8_t>(len)}))
-          return true;
-      return false;
-    }
-    for (int len = 0; len <= p.len; ++len)
-      if (v6_.count(
-              {p.v6 & reputation::prefix_mask<reputation::U128>(len), static_cast<uint8_t>(len)}))
-        return true;
-    return false;
-  }
-  bool empty() const { return v4_.empty() && v6_.empty(); }
+  return out;
+}
 
- private:
-  std::set<std::pair<uint32_t, uint8_t>> v4_;
-  std::set<std::pair<reputation::U128, uint8_t>> v6_;
-};
+// The subjects the feed gives a weight in the table now.
+feed::PrefixSet feed_subjects(const feed::TableSources &t) {
+  feed::PrefixSet out;
+  for (const auto &s : t.sources) {
+    for (const auto &e : s.v4) out.add_v4(e.addr, e.len);
+    for (const auto &e : s.v6) out.add_v6(e.addr, e.len);
+  }
+  return out;
+}
+
+feed::Prefix host_prefix(const reputation::IpAddress &a) {
+  feed::Prefix p;
+  p.family = a.family;
+  p.v4 = a.family == 4 ? a.v4 : 0;
+  p.v6 = a.family == 6 ? a.v6 : reputation::U128{0};
+  p.len = a.family == 4 ? 32 : 128;
+  return p;
+}
+
+// This site's verdicts: what the data planes did to a sender because of its score.
+bool is_verdict(LocalKind k) {
+  return k == LocalKind::kShaped || k == LocalKind::kBlocked;
+}
 
 json contribution_json(const feed::Contribution &c) {
   return {{"participant", c.participant},
@@ -204,6 +211,12 @@ class FeedModule : public Module, public ContributionProvider {
     (void)registered;
     d.observations().subscribe([this](const LocalObservation &o) {
       if (reporting_) return;  // the operator's own report: already queued for the feed
+      // A verdict about a sender the feed scores could be the feed's own doing: shared, it would
+      // come back as more evidence and hold the sender for as long as it keeps connecting.
+      if (is_verdict(o.kind) && scored_by_feed_.covers(host_prefix(o.subject))) {
+        ++verdicts_not_shared_;
+        return;
+      }
       share_->offer(o, wall_now_ms());
       publish_shared();
     });
@@ -227,11 +240,12 @@ class FeedModule : public Module, public ContributionProvider {
   }
 
   std::vector<Contribution> contributions(WallClock::time_point now) override {
-    const LocalIndex local(daemon_->last_build());
+    const feed::PrefixSet local = local_decisions(daemon_->last_build());
     feed::LocalDecision decided;
     if (!local.empty()) decided = [&local](const feed::Prefix &p) { return local.covers(p); };
     service_->model().expire(unix_ms(now));
     feed::TableSources t = service_->model().table_sources(unix_ms(now), 0, decided);
+    scored_by_feed_ = feed_subjects(t);
     std::vector<Contribution> out;
     for (size_t i = 0; i < t.configs.size(); ++i)
       out.push_back({std::move(t.configs[i]), std::move(t.sources[i])});
@@ -294,6 +308,7 @@ class FeedModule : public Module, public ContributionProvider {
             {"dropped_full", c.dropped_full},
             {"dropped_old", c.dropped_old},
             {"dropped_queue_full", share_queue_full_},
+            {"verdicts_scored_by_feed", verdicts_not_shared_},
             {"waited_for_budget", c.waited_for_budget}};
   }
 
@@ -358,6 +373,7 @@ class FeedModule : public Module, public ContributionProvider {
               "This site's own observations not shared, by reason");
     e.add("sluiced_feed_share_dropped_total", {{"reason", "full"}}, c.dropped_full);
     e.add("sluiced_feed_share_dropped_total", {{"reason", "old"}}, c.dropped_old);
+    e.add("sluiced_feed_share_dropped_total", {{"reason", "scored_by_feed"}}, verdicts_not_shared_);
     e.add("sluiced_feed_share_dropped_total", {{"reason", "queue_full"}}, share_queue_full_);
   }
 
@@ -463,7 +479,7 @@ class FeedModule : public Module, public ContributionProvider {
           auto subject = feed::parse_prefix(addr);
           if (!subject || subject->len != (subject->family == 4 ? 32 : 128))
             throw CommandError(fmt::format("addr: '{}' is not an address", addr));
-          const LocalIndex local(daemon_->last_build());
+          const feed::PrefixSet local = local_decisions(daemon_->last_build());
           feed::LocalDecision decided;
           if (!local.empty()) decided = [&local](const feed::Prefix &p) { return local.covers(p); };
           json list = json::array();
@@ -512,7 +528,9 @@ class FeedModule : public Module, public ContributionProvider {
   FeedConfig cfg_;
   ShareSettings share_settings_ = default_share_settings();
   std::unique_ptr<LocalShare> share_;
-  bool reporting_ = false;  // publishing the operator's report on the bus
+  bool reporting_ = false;            // publishing the operator's report on the bus
+  feed::PrefixSet scored_by_feed_;    // the feed's subjects at the last contributions()
+  uint64_t verdicts_not_shared_ = 0;  // shaped / blocked about one of them
   uint64_t share_queue_full_ = 0;
   EventLoop::TimerId share_timer_ = 0;
   int64_t share_timer_due_ = 0;

@@ -26,6 +26,10 @@ std::optional<feed::Kind> feed_kind(LocalKind k) {
       return feed::Kind::kTrapHit;
     case LocalKind::kComplaint:
       return feed::Kind::kComplaint;
+    case LocalKind::kShaped:
+      return feed::Kind::kShaped;
+    case LocalKind::kBlocked:
+      return feed::Kind::kBlocked;
     case LocalKind::kUnknownRecipient:
     case LocalKind::kRblReject:
     case LocalKind::kProtocolError:

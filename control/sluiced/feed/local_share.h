@@ -1,5 +1,6 @@
-// Which of this site's own observations (the daemon's ObservationBus: data-plane heavy hitters
-// and pregreet clients, the policy service's trap hits, complaints) the feed publishes, and how
+// Which of this site's own observations (the daemon's ObservationBus: data-plane heavy hitters,
+// pregreet clients and verdicts, the policy service's trap hits, complaints) the feed publishes,
+// and how
 // often (docs/feed.md, "Sharing this site's observations").
 //
 // Per sender and kind, the first observation is published at once, so a new abuser reaches the
@@ -25,7 +26,7 @@
 namespace sluice::sluiced {
 
 // The local kinds the feed's schema v1 has a kind for (conn_rate, pregreet, trap_hit,
-// complaint); nullopt for the MTA log's kinds, which stay local.
+// complaint, shaped, blocked); nullopt for the MTA log's kinds, which stay local.
 std::optional<feed::Kind> feed_kind(LocalKind k);
 
 struct ShareSettings {

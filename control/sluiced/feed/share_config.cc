@@ -30,8 +30,10 @@ ShareSettings read_share_config(const po::variables_map &vm) {
       }
       const auto k = local_kind_from_string(word);
       if (!k || !feed_kind(*k))
-        throw ConfigError("feed.share: " + shown(word) +
-                          " is not one of conn_rate, pregreet, trap_hit, complaint (or none)");
+        throw ConfigError(
+            "feed.share: " + shown(word) +
+            " is not one of conn_rate, pregreet, trap_hit, complaint, shaped, blocked (or "
+            "none)");
       s.kinds[static_cast<size_t>(*k)] = true;
       any = true;
     }

@@ -1,8 +1,9 @@
 // The data planes' SYN heavy hitters as a sluiced module (docs/learning.md, "Heavy hitters"):
 // [heavy_hitters] in sluiced.ini, a poll of every configured data plane every poll_interval on
 // the daemon's loop (its own clients, apart from the pusher's), each heavy host published on the
-// observation bus as a conn_rate observation and each data plane's new pregreet connections as
-// pregreet observations (the local score model scores them), status under
+// observation bus as a conn_rate observation, each data plane's new pregreet connections as
+// pregreet observations (the local score model scores them) and its SYNs shaped and blocked per
+// sender as shaped and blocked observations (the feed shares them), status under
 // modules.heavy_hitters and metrics.
 #include <fmt/format.h>
 
@@ -82,7 +83,9 @@ class HeavyModule : public Module {
                         {"failures", p.failures},
                         {"entries", p.entries},
                         {"pregreet_error", p.pregreet_error},
-                        {"pregreet_refused", p.pregreet_refused}});
+                        {"pregreet_refused", p.pregreet_refused},
+                        {"verdict_error", p.verdict_error},
+                        {"verdict_refused", p.verdict_refused}});
     json refused = json::object();
     for (size_t i = 0; i < kRefusalCount; ++i)
       refused[std::string(to_string(static_cast<Refusal>(i)))] = poller_->refused()[i];
@@ -126,7 +129,7 @@ class HeavyModule : public Module {
       e.add("sluiced_heavy_entries_refused_total",
             {{"reason", std::string(to_string(static_cast<Refusal>(i)))}}, poller_->refused()[i]);
     e.declare("sluiced_heavy_observations_total", MetricType::counter,
-              "conn_rate (heavy hosts) and pregreet observations published");
+              "conn_rate (heavy hosts), pregreet, shaped and blocked observations published");
     e.add("sluiced_heavy_observations_total", {}, poller_->observations());
     e.declare("sluiced_heavy_senders", MetricType::gauge,
               "Hosts and networks at or above min_rate at the last poll");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 namespace sluice::sluiced::heavy {
 
@@ -73,23 +74,86 @@ void HeavyPoller::ask(PlaneState &p, Clock::time_point now, std::vector<HeavyTot
   }
 }
 
+namespace {
+
+// What a count grew by since the last answer (`before`): all of it when it is new or smaller
+// (its entry started again).
+uint64_t fresh_count(const std::map<std::string, uint64_t> &before, const std::string &key,
+                     uint64_t now) {
+  const auto it = before.find(key);
+  return it != before.end() && now >= it->second ? now - it->second : now;
+}
+
+// An answer's failure, logged when it changes; returns false. An answer after failures: logged.
+bool note_answer(const char *what, const std::string &spec, const char *error,
+                 std::string &last_error, PollResult &out) {
+  if (error != nullptr) {
+    if (last_error != error)
+      out.notices.push_back(
+          fmt::format("{}: {}: {}; asked again every poll, logged again when the answer changes",
+                      what, spec, error));
+    last_error = error;
+    return false;
+  }
+  if (!last_error.empty()) out.notices.push_back(fmt::format("{}: {} answers again", what, spec));
+  last_error.clear();
+  return true;
+}
+
+}  // namespace
+
+void HeavyPoller::ask_verdicts(PlaneState &p, std::chrono::system_clock::time_point wall,
+                               PollResult &out) {
+  std::vector<control::VerdictSender> answer;
+  try {
+    answer = p.client->verdict_senders(s_.max_per_poll);
+  } catch (const std::exception &e) {
+    note_answer("verdicts", p.spec, e.what(), p.verdict_error, out);
+    return;
+  }
+  note_answer("verdicts", p.spec, nullptr, p.verdict_error, out);
+  std::map<std::string, uint64_t> seen;
+  std::set<std::string> listed;
+  for (const auto &s : answer) {
+    if (listed.size() >= s_.max_per_poll) break;
+    const auto addr = reputation::parse_ip(s.address);
+    if (!addr || s.level < 1 || s.level >= SL_MAX_LEVELS || s.shaped + s.blocked == 0 ||
+        !listed.insert(fmt::format("{} {}", s.address, s.level)).second) {
+      ++p.verdict_refused;
+      continue;
+    }
+    for (const LocalKind kind : {LocalKind::kShaped, LocalKind::kBlocked}) {
+      const uint64_t count = kind == LocalKind::kShaped ? s.shaped : s.blocked;
+      if (count == 0) continue;
+      const std::string key = fmt::format("{} {} {}", s.address, s.level, to_string(kind));
+      seen.emplace(key, count);
+      const uint64_t fresh = fresh_count(p.verdict_seen, key, count);
+      if (fresh == 0) continue;
+      LocalObservation o;
+      o.subject = *addr;
+      o.kind = kind;
+      o.count = static_cast<uint32_t>(std::min<uint64_t>(fresh, 4000000000ull));
+      o.observed_at = wall;
+      o.origin = "dp";
+      o.evidence = fmt::format("{} SYN{} {} at level {} on {}", fresh, fresh == 1 ? "" : "s",
+                               to_string(kind), s.level, p.spec);
+      if (o.evidence.size() > kMaxEvidence) o.evidence.resize(kMaxEvidence);
+      out.verdicts.push_back(std::move(o));
+    }
+  }
+  p.verdict_seen = std::move(seen);
+}
+
 void HeavyPoller::ask_pregreet(PlaneState &p, std::chrono::system_clock::time_point wall,
                                PollResult &out) {
   std::vector<control::PregreetSender> answer;
   try {
     answer = p.client->pregreet_senders(s_.max_per_poll);
   } catch (const std::exception &e) {
-    if (p.pregreet_error != e.what())
-      out.notices.push_back(
-          fmt::format("pregreet: {}: {}; asked again every poll, logged again "
-                      "when the answer changes",
-                      p.spec, e.what()));
-    p.pregreet_error = e.what();
+    note_answer("pregreet", p.spec, e.what(), p.pregreet_error, out);
     return;
   }
-  if (!p.pregreet_error.empty())
-    out.notices.push_back(fmt::format("pregreet: {} answers again", p.spec));
-  p.pregreet_error.clear();
+  note_answer("pregreet", p.spec, nullptr, p.pregreet_error, out);
   std::map<std::string, uint64_t> seen;
   for (const auto &s : answer) {
     if (seen.size() >= s_.max_per_poll) break;
@@ -98,10 +162,7 @@ void HeavyPoller::ask_pregreet(PlaneState &p, std::chrono::system_clock::time_po
       ++p.pregreet_refused;
       continue;
     }
-    const auto before = p.pregreet_seen.find(s.address);
-    const uint64_t fresh = before != p.pregreet_seen.end() && s.connections >= before->second
-                               ? s.connections - before->second
-                               : s.connections;
+    const uint64_t fresh = fresh_count(p.pregreet_seen, s.address, s.connections);
     if (fresh == 0) continue;
     LocalObservation o;
     o.subject = *addr;
@@ -125,6 +186,7 @@ PollResult HeavyPoller::poll(Clock::time_point now, std::chrono::system_clock::t
     ++out.asked;
     ask(p, now, all, out);
     if (p.answering) ask_pregreet(p, wall, out);
+    if (p.answering) ask_verdicts(p, wall, out);
   }
   // The same prefix from several data planes: one total (the planes in configuration order,
   // as they were asked).
@@ -157,6 +219,7 @@ PollResult HeavyPoller::poll(Clock::time_point now, std::chrono::system_clock::t
     out.observations.push_back(std::move(o));
   }
   for (auto &o : out.pregreet) out.observations.push_back(o);
+  for (auto &o : out.verdicts) out.observations.push_back(o);
   observations_ += out.observations.size();
   note_changes(out);
   return out;

@@ -10,7 +10,9 @@
 //     one starts or stops being heavy), not observed: the local model keeps single addresses;
 //   - pregreet senders (DataplaneClient::pregreet_senders, asked of a plane that answered):
 //     what each address's count grew by since that plane's last answer becomes a pregreet
-//     observation (count: the new connections), a count that restarted or is new taken whole.
+//     observation (count: the new connections), a count that restarted or is new taken whole;
+//   - verdicts (DataplaneClient::verdict_senders, the same way): what each address's SYNs shaped
+//     and blocked at each level grew by become shaped and blocked observations (count: SYNs).
 //
 // A data plane that cannot be reached or throws (down, or it does not count heavy senders) is
 // counted, its state change returned as a notice (logged once per change), and retried after a
@@ -56,12 +58,14 @@ struct HeavyTotal {
 };
 
 struct PollResult {
-  std::vector<LocalObservation> observations;  // conn_rate of hosts, heaviest first; then pregreet
-  std::vector<HeavyTotal> hosts;               // the same hosts, with their data planes
-  std::vector<HeavyTotal> networks;            // /24 and /64, heaviest first
-  std::vector<LocalObservation> pregreet;      // new pregreet connections, per plane and address
-  std::vector<std::string> notices;            // state changes, for the log
-  size_t asked = 0, answered = 0;              // data planes asked, and that answered
+  // conn_rate of hosts, heaviest first; then pregreet; then verdicts
+  std::vector<LocalObservation> observations;
+  std::vector<HeavyTotal> hosts;           // the same hosts, with their data planes
+  std::vector<HeavyTotal> networks;        // /24 and /64, heaviest first
+  std::vector<LocalObservation> pregreet;  // new pregreet connections, per plane and address
+  std::vector<LocalObservation> verdicts;  // new SYNs shaped / blocked, per plane, address, level
+  std::vector<std::string> notices;        // state changes, for the log
+  size_t asked = 0, answered = 0;          // data planes asked, and that answered
 };
 
 struct PlaneState {
@@ -79,6 +83,10 @@ struct PlaneState {
   std::map<std::string, uint64_t> pregreet_seen;
   std::string pregreet_error;
   uint64_t pregreet_refused = 0;  // entries without a valid address
+  // Verdicts (DataplaneClient::verdict_senders) the same way, by "ADDRESS LEVEL KIND".
+  std::map<std::string, uint64_t> verdict_seen;
+  std::string verdict_error;
+  uint64_t verdict_refused = 0;  // entries without a valid address or level, or repeated
 };
 
 class HeavyPoller {
@@ -96,6 +104,7 @@ class HeavyPoller {
  private:
   void ask(PlaneState &p, Clock::time_point now, std::vector<HeavyTotal> &totals, PollResult &out);
   void ask_pregreet(PlaneState &p, std::chrono::system_clock::time_point wall, PollResult &out);
+  void ask_verdicts(PlaneState &p, std::chrono::system_clock::time_point wall, PollResult &out);
   void failed(PlaneState &p, Clock::time_point now, const std::string &what, PollResult &out);
   void note_changes(PollResult &out);
 

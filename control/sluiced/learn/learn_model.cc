@@ -31,6 +31,10 @@ std::array<KindSettings, kLocalKindCount> ModelSettings::default_kinds() {
   k[static_cast<size_t>(LocalKind::kUnknownRecipient)] = {0.5, 8, 5, 1 * kHour};
   k[static_cast<size_t>(LocalKind::kRblReject)] = {0.5, 3, 1.5, 6 * kHour};
   k[static_cast<size_t>(LocalKind::kProtocolError)] = {1, 6, 3, 1 * kHour};
+  // A verdict follows from the score: weighted, it would hold a sender at its level for as long
+  // as it keeps connecting, whatever put it there. Off unless the operator gives it a weight.
+  k[static_cast<size_t>(LocalKind::kShaped)] = {0, 4, 0.5, 1 * kHour};
+  k[static_cast<size_t>(LocalKind::kBlocked)] = {0, 8, 0.5, 1 * kHour};
   return k;
 }
 

@@ -30,6 +30,9 @@ struct FakeDataplane {
   // test for pregreet. By default an empty list.
   std::optional<std::vector<control::PregreetSender>> pregreet =
       std::vector<control::PregreetSender>{};
+  // verdict_senders()'s answer, the same way.
+  std::optional<std::vector<control::VerdictSender>> verdicts =
+      std::vector<control::VerdictSender>{};
 
   void restart() {
     table = reputation::Snapshot();
@@ -94,6 +97,11 @@ class FakeClient : public control::DataplaneClient {
     check();
     if (!dp_->pregreet) return DataplaneClient::pregreet_senders(limit);
     return *dp_->pregreet;
+  }
+  std::vector<control::VerdictSender> verdict_senders(size_t limit) override {
+    check();
+    if (!dp_->verdicts) return DataplaneClient::verdict_senders(limit);
+    return *dp_->verdicts;
   }
 
  private:

@@ -47,6 +47,11 @@ std::vector<heavy::HeavyCount> read_heavy(int sketch_fd, int table_fd, uint32_t 
 std::vector<heavy::HeavyCount> read_pregreet(int table_fd, uint32_t epoch, size_t limit);
 std::vector<heavy::HeavyCount> pregreet_senders(const std::string &name, size_t limit);
 
+// The `limit` senders (per level) with the most SYNs shaped and blocked (the entries of
+// verdict_table), summed over CPUs, most first.
+std::vector<heavy::VerdictCount> read_verdicts(int verdict_fd, uint32_t epoch, size_t limit);
+std::vector<heavy::VerdictCount> verdict_senders(const std::string &name, size_t limit);
+
 // read_heavy on the pinned maps of instance NAME, at the window now. Throws Error.
 std::vector<heavy::HeavyCount> heavy_senders(const std::string &name, size_t limit);
 

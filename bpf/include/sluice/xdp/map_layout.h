@@ -9,7 +9,7 @@
 //   stats                 every counter the old layout had, per CPU;
 //   flows                 restarted empty: connections already shaped pass unshaped until
 //                         they end (as after an eviction); new connections are shaped;
-//   heavy_sketch, heavy_table   restarted empty (a new observation window);
+//   heavy_sketch, heavy_table, verdict_table   restarted empty (a new observation window);
 //   caps, caps_zero       restarted empty: every sender's caps start afresh;
 //   greet                 restarted empty: connections opened before go untested for pregreet.
 // Any other map whose layout changed (the reputation tables, tx_port, meta) refuses the

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -275,6 +277,61 @@ TEST_F(HeavyPollerTest, PregreetCountsBecomeObservationsOfTheirGrowth) {
   ASSERT_EQ(r.observations.size(), 1u);
   EXPECT_EQ(r.observations[0].kind, LocalKind::kConnRate);
   EXPECT_THAT(r.notices.at(0), HasSubstr("pregreet: fake:b: "));
+  EXPECT_TRUE(poll(*p).notices.empty()) << "logged once";
+}
+
+// Verdict counts become shaped and blocked observations of what each (address, level, kind)
+// count grew by since that data plane's last answer, as pregreet counts do.
+TEST_F(HeavyPollerTest, VerdictCountsBecomeShapedAndBlockedObservationsOfTheirGrowth) {
+  dps["fake:a"]->heavy = std::vector<control::HeavySender>{};
+  dps["fake:b"]->heavy = std::vector<control::HeavySender>{};
+  auto p = poller();
+  using Got = std::vector<std::tuple<std::string, std::string, uint32_t>>;
+  auto verdicts = [](const PollResult &r) {
+    Got out;
+    for (const auto &o : r.observations) {
+      EXPECT_EQ(o.origin, "dp");
+      out.emplace_back(rep::format_ip(o.subject), std::string(to_string(o.kind)), o.count);
+    }
+    return out;
+  };
+  dps["fake:a"]->verdicts = {
+      {"198.18.0.7", 1, 3, 0}, {"198.18.0.7", 6, 0, 2}, {"2001:2::7", 2, 1, 4}};
+  dps["fake:b"]->verdicts = {{"198.18.0.7", 1, 1, 0}};
+  const PollResult first = poll(*p);
+  EXPECT_EQ(verdicts(first), (Got{{"198.18.0.7", "shaped", 3},
+                                  {"198.18.0.7", "blocked", 2},
+                                  {"2001:2::7", "shaped", 1},
+                                  {"2001:2::7", "blocked", 4},
+                                  {"198.18.0.7", "shaped", 1}}));
+  EXPECT_EQ(first.observations[0].evidence, "3 SYNs shaped at level 1 on fake:a");
+  EXPECT_EQ(first.observations[1].evidence, "2 SYNs blocked at level 6 on fake:a");
+  dps["fake:a"]->verdicts = {
+      {"198.18.0.7", 1, 5, 0}, {"198.18.0.7", 6, 0, 2}, {"2001:2::7", 2, 1, 4}};
+  EXPECT_EQ(verdicts(poll(*p)), (Got{{"198.18.0.7", "shaped", 2}}))
+      << "grown by 2; unchanged: nothing";
+  dps["fake:a"]->verdicts = {{"198.18.0.7", 6, 0, 1}};
+  dps["fake:b"]->verdicts = std::vector<control::VerdictSender>{};
+  EXPECT_EQ(verdicts(poll(*p)), (Got{{"198.18.0.7", "blocked", 1}})) << "restarted: whole";
+  dps["fake:a"]->verdicts = {{"198.18.0.7", 5, 0, 1}, {"198.18.0.7", 6, 0, 1}};
+  EXPECT_EQ(verdicts(poll(*p)), (Got{{"198.18.0.7", "blocked", 1}}))
+      << "another level is another count";
+  // Hostile entries: refused and counted, the rest believed.
+  dps["fake:a"]->verdicts = {{"198.18.0.300", 1, 4, 0}, {"", 1, 1, 0},
+                             {"198.18.0.9", 0, 1, 0},   {"198.18.0.9", SL_MAX_LEVELS, 1, 0},
+                             {"198.18.0.9", 1, 0, 0},   {"198.18.0.8", 2, 2, 0},
+                             {"198.18.0.8", 2, 9, 9}};
+  EXPECT_EQ(verdicts(poll(*p)), (Got{{"198.18.0.8", "shaped", 2}}));
+  EXPECT_EQ(p->planes()[0].verdict_refused, 6u);
+  // A plane that does not count them: one notice, its other counts still believed.
+  dps["fake:b"]->verdicts.reset();
+  dps["fake:a"]->verdicts = std::vector<control::VerdictSender>{};
+  dps["fake:b"]->heavy = {per_minute("198.18.0.1/32", 500)};
+  const PollResult r = poll(*p);
+  EXPECT_EQ(r.answered, 2u);
+  ASSERT_EQ(r.observations.size(), 1u);
+  EXPECT_EQ(r.observations[0].kind, LocalKind::kConnRate);
+  EXPECT_THAT(r.notices.at(0), HasSubstr("verdicts: fake:b: "));
   EXPECT_TRUE(poll(*p).notices.empty()) << "logged once";
 }
 

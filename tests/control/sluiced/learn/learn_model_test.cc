@@ -176,6 +176,20 @@ TEST(LocalModel, ObserveSaysWhetherAContributionChanged) {
   EXPECT_EQ(off.observations(LocalKind::kPregreet), 1u);
 }
 
+// The data planes' verdicts follow from a score: by default they add nothing to one (counted,
+// so the operator sees them), and an operator's weight makes them count like any kind.
+TEST(LocalModel, VerdictsScoreNothingByDefault) {
+  LocalModel m{ModelSettings{}};
+  for (const LocalKind k : {LocalKind::kShaped, LocalKind::kBlocked}) {
+    EXPECT_FALSE(m.observe(obs("198.18.0.1", k, 50), kT0)) << to_string(k);
+    EXPECT_EQ(m.observations(k), 1u);
+  }
+  EXPECT_TRUE(m.evaluate(kT0).empty());
+  LocalModel weighted(with(LocalKind::kBlocked, {1, 8, 0.5, kHour}));
+  EXPECT_TRUE(weighted.observe(obs("198.18.0.1", LocalKind::kBlocked, 3), kT0));
+  EXPECT_FALSE(weighted.evaluate(kT0).empty());
+}
+
 TEST(LocalModel, AFloodOfUniqueAddressesStaysWithinMaxAddressesAndKeepsTheHighScorer) {
   constexpr size_t kMax = 64;
   constexpr uint64_t kFlood = 1000000;

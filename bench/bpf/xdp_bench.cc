@@ -6,6 +6,9 @@
 //   SynClassify/Lpm     the same program and SYNs with the prefix lookup in an LPM_TRIE
 //   Lookup/Dir24, Lookup/Lpm   the bare prefix lookups
 //   Sluice/ShapedSegment a server segment of a shaped flow (flow lookup, window clamp)
+//   Sluice/ShapedSyn    a listed sender's SYN at level 1, the same one again and again: the
+//                       flow written again, the window scale stripped, the sender's shaped
+//                       count raised
 //   SynHeavy_Paired     the SynClassify/Dir24 SYNs with SYN heavy-hitter counting off and on
 //                       (threshold 5, the policy file's default), alternating run by run;
 //                       counters off_ns, on_ns, extra_ns per SYN
@@ -53,9 +56,10 @@ struct BenchObj {
     skel = sluice_xdp_bench__open();
     if (skel == nullptr) throw std::runtime_error("open bench object");
     skel->rodata->use_lpm = use_lpm ? 1 : 0;
-    sluice::xdp::size_heavy_sketch(skel->obj);  // one sketch per CPU, as the loader does
+    sluice::xdp::size_per_cpu_arrays(skel->obj);  // one sketch per CPU, as the loader does
     if (sluice_xdp_bench__load(skel) != 0) throw std::runtime_error("load bench object");
     sluice::xdp::seed_heavy_sketches(bpf_map__fd(skel->maps.heavy_sketch));
+    sluice::xdp::seed_verdict_tables(bpf_map__fd(skel->maps.verdict_table));
   }
   ~BenchObj() { sluice_xdp_bench__destroy(skel); }
   int map(const char *name) const {
@@ -102,7 +106,7 @@ struct World {
   sl_policy policy{};
   sluice::xdp::RepTable table;
   std::vector<std::vector<uint8_t>> syn_frames, http_frames;
-  std::vector<uint8_t> shaped_segment;
+  std::vector<uint8_t> shaped_segment, shaped_syn;
   // A clean connection (198.18.0.9, unlisted): the server's SYN-ACK and the client's data.
   std::vector<uint8_t> clean_synack, clean_data;
 
@@ -154,6 +158,9 @@ struct World {
     TcpFrame syn;
     syn.options = {2, 4, 0x05, 0xb4};
     sluice::xdp::test_run(bpf_program__fd(dir24->skel->progs.sluice_outside), syn.build());
+    syn.sport = 40001;  // another connection of the same sender: its flow is not the one above
+    syn.options = {2, 4, 0x05, 0xb4, 1, 3, 3, 7};
+    shaped_syn = syn.build();
     TcpFrame seg;
     std::memcpy(seg.src.data(), syn.dst.data(), 4);
     std::memcpy(seg.dst.data(), syn.src.data(), 4);
@@ -223,6 +230,10 @@ void Lookup_Dir24_1M(benchmark::State &s) {
 void Lookup_Lpm_1M(benchmark::State &s) {
   run_frames(s, bpf_program__fd(world().lpm->skel->progs.bench_lookup_lpm), world().syn_frames,
              XDP_PASS);
+}
+void Sluice_ShapedSyn(benchmark::State &s) {
+  run_frames(s, bpf_program__fd(world().dir24->skel->progs.sluice_outside), {world().shaped_syn},
+             XDP_REDIRECT);
 }
 void Sluice_ShapedSegment(benchmark::State &s) {
   run_frames(s, bpf_program__fd(world().dir24->skel->progs.sluice_inside), {world().shaped_segment},
@@ -346,6 +357,7 @@ SLX_BENCH(SynClassify_Lpm_1M);
 SLX_BENCH(Lookup_Dir24_1M);
 SLX_BENCH(Lookup_Lpm_1M);
 SLX_BENCH(Sluice_ShapedSegment);
+SLX_BENCH(Sluice_ShapedSyn);
 SLX_BENCH(SynHeavy_Paired);
 SLX_BENCH(Pregreet_SynAck_Paired);
 SLX_BENCH(Pregreet_ClientData_Paired);

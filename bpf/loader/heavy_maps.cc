@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <memory>
 
@@ -35,24 +36,41 @@ uint64_t random_seed() {
 
 }  // namespace
 
-void size_heavy_sketch(bpf_object *obj) {
-  bpf_map *map = bpf_object__find_map_by_name(obj, "heavy_sketch");
-  if (map == nullptr) throw Error("no map heavy_sketch in the XDP object");
-  if (bpf_map__set_max_entries(map, possible_cpus()) != 0)
-    throw Error("cannot size heavy_sketch to the possible CPUs");
+void size_per_cpu_arrays(bpf_object *obj) {
+  for (const char *name : {"heavy_sketch", "verdict_table"}) {
+    bpf_map *map = bpf_object__find_map_by_name(obj, name);
+    if (map == nullptr) throw Error(std::string("no map ") + name + " in the XDP object");
+    if (bpf_map__set_max_entries(map, possible_cpus()) != 0)
+      throw Error(std::string("cannot size ") + name + " to the possible CPUs");
+  }
+}
+
+namespace {
+
+// Every CPU's value of an array indexed by CPU whose seed is 0 (a map just created) gets a random
+// seed of its own; a reused pinned map keeps its seeds and what they placed.
+template <class PerCpu>
+void seed_per_cpu(int fd, const std::string &name) {
+  auto v = std::make_unique<PerCpu>();
+  const uint32_t n = possible_cpus();
+  for (uint32_t cpu = 0; cpu < n; ++cpu) {
+    if (bpf_map_lookup_elem(fd, &cpu, v.get()) != 0)
+      throw_errno("cannot read " + name + "[" + std::to_string(cpu) + "]", errno);
+    if (v->seed != 0) continue;
+    v->seed = random_seed();
+    if (bpf_map_update_elem(fd, &cpu, v.get(), BPF_ANY) != 0)
+      throw_errno("cannot seed " + name + "[" + std::to_string(cpu) + "]", errno);
+  }
+}
+
+}  // namespace
+
+void seed_verdict_tables(int verdict_fd) {
+  seed_per_cpu<sl_heavy_table>(verdict_fd, "verdict_table");
 }
 
 void seed_heavy_sketches(int sketch_fd) {
-  auto sk = std::make_unique<sl_heavy_sketch>();
-  const uint32_t n = possible_cpus();
-  for (uint32_t cpu = 0; cpu < n; ++cpu) {
-    if (bpf_map_lookup_elem(sketch_fd, &cpu, sk.get()) != 0)
-      throw_errno("cannot read heavy_sketch[" + std::to_string(cpu) + "]", errno);
-    if (sk->seed != 0) continue;  // a pinned map reused: keep its columns
-    sk->seed = random_seed();
-    if (bpf_map_update_elem(sketch_fd, &cpu, sk.get(), BPF_ANY) != 0)
-      throw_errno("cannot seed heavy_sketch[" + std::to_string(cpu) + "]", errno);
-  }
+  seed_per_cpu<sl_heavy_sketch>(sketch_fd, "heavy_sketch");
 }
 
 void seed_greet(int greet_fd) {
@@ -148,7 +166,23 @@ std::vector<heavy::HeavyCount> pregreet_senders(const std::string &name, size_t 
 
 std::vector<heavy::VerdictCount> read_verdicts(int verdict_fd, uint32_t epoch, size_t limit) {
   heavy::HeavyMerge merge(epoch);
-  add_entries(verdict_fd, possible_cpus(), merge);
+  // Each CPU's table is copied while that CPU may write it: copied twice, and only the entries
+  // the same in both copies are believed (one being written during either copy differs, or is
+  // left for the next read), so a half-written key never reaches a reader.
+  auto first = std::make_unique<sl_heavy_table>(), second = std::make_unique<sl_heavy_table>();
+  const uint32_t n = possible_cpus();
+  for (uint32_t cpu = 0; cpu < n; ++cpu) {
+    if (bpf_map_lookup_elem(verdict_fd, &cpu, first.get()) != 0 ||
+        bpf_map_lookup_elem(verdict_fd, &cpu, second.get()) != 0)
+      throw_errno("cannot read verdict_table[" + std::to_string(cpu) + "]", errno);
+    for (uint32_t b = 0; b < SL_HEAVY_TABLE_BUCKETS; ++b)
+      for (uint32_t w = 0; w < SL_HEAVY_TABLE_WAYS; ++w) {
+        const sl_heavy_entry &e = first->e[b][w];
+        if (e.estimate == 0 || std::memcmp(&e, &second->e[b][w], sizeof(e)) != 0) continue;
+        if (e.key.kind == SL_HEAVY_KIND_SHAPED || e.key.kind == SL_HEAVY_KIND_BLOCKED)
+          merge.add_entry(e);
+      }
+  }
   return merge.verdicts(limit);
 }
 

@@ -54,7 +54,7 @@ XdpObject::XdpObject(const LoadOptions &opts) {
   skel_ = sluice_xdp__open_opts(&open_opts);
   if (skel_ == nullptr) throw_errno("cannot open the sluice XDP object", errno);
   try {
-    size_heavy_sketch(skel_->obj);  // before use_pins: its entry count is part of its layout
+    size_per_cpu_arrays(skel_->obj);  // before use_pins: their entry counts are their layout
     if (!opts.pin_dir.empty()) use_pins(opts);
   } catch (...) {
     sluice_xdp__destroy(skel_);
@@ -72,6 +72,7 @@ XdpObject::XdpObject(const LoadOptions &opts) {
   }
   try {
     seed_heavy_sketches(bpf_map__fd(skel_->maps.heavy_sketch));
+    seed_verdict_tables(bpf_map__fd(skel_->maps.verdict_table));
     seed_greet(bpf_map__fd(skel_->maps.greet));
   } catch (...) {
     sluice_xdp__destroy(skel_);

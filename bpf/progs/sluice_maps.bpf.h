@@ -139,14 +139,18 @@ struct {
 } heavy_table SEC(".maps");
 
 /* verdict_table: the SYNs each sender had shaped or blocked, per level (event entries,
- * SL_HEAVY_KIND_SHAPED and SL_HEAVY_KIND_BLOCKED), per-CPU counts as heavy_table's. A map of its
- * own: a flood of SYNs from many blocked addresses (cheap to forge) evicts other verdict entries
- * only, never the heavy hitters or pregreet clients of heavy_table. */
+ * SL_HEAVY_KIND_SHAPED and SL_HEAVY_KIND_BLOCKED): one struct sl_heavy_table per possible CPU, at
+ * index bpf_get_smp_processor_id(), the bounded bucketed table sluice-dp's lcores keep
+ * (sl_heavy_table_event_in: a new sender takes an empty or stale slot, or is refused and
+ * counted). An array indexed by CPU, as heavy_sketch (256 KiB a CPU, over the per-CPU value
+ * limit), written by its CPU only; the loader sizes it and draws each CPU's seed. A map of its
+ * own, apart from heavy_table: a flood of SYNs from many blocked addresses (cheap to forge)
+ * fills only this one, and an update costs one bucket of one array, no hash-map lookup. */
 struct {
-  __uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
-  __uint(max_entries, 1u << SL_HEAVY_TABLE_LOG2);
-  __type(key, struct sl_heavy_key);
-  __type(value, struct sl_heavy_entry);
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1); /* set by the loader: libbpf_num_possible_cpus() */
+  __type(key, __u32);
+  __type(value, struct sl_heavy_table);
 } verdict_table SEC(".maps");
 
 /* Pregreet (core/sl_greet.h): the greeting slots, one array shared by every CPU (a server's

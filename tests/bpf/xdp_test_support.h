@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -123,7 +124,7 @@ struct LoadedXdp {
     clear("host6_0", 16);
     clear("caps", sizeof(sl_heavy_key));
     clear("held", sizeof(sl_flow_key));
-    clear("verdict_table", sizeof(sl_heavy_key));
+    empty_verdict_tables();
     const int ncpu = libbpf_num_possible_cpus();
     std::vector<sl_stats> zero_stats(static_cast<size_t>(ncpu));
     uint32_t zero = 0;
@@ -135,19 +136,28 @@ struct LoadedXdp {
     while (bpf_map_get_next_key(fd, nullptr, key.data()) == 0)
       must(bpf_map_delete_elem(fd, key.data()));
   }
-  // The entries of verdict_table, every CPU's, each key as many times as counted.
+  // Every CPU's verdict table emptied, its seed kept.
+  void empty_verdict_tables() {
+    const int fd = obj.map_fd("verdict_table");
+    auto t = std::make_unique<sl_heavy_table>();
+    for (uint32_t cpu = 0; cpu < static_cast<uint32_t>(libbpf_num_possible_cpus()); ++cpu) {
+      must(bpf_map_lookup_elem(fd, &cpu, t.get()));
+      const uint64_t seed = t->seed;
+      std::memset(t.get(), 0, sizeof(*t));
+      t->seed = seed;
+      must(bpf_map_update_elem(fd, &cpu, t.get(), BPF_ANY));
+    }
+  }
+  // The entries of every CPU's verdict table, each key as many times as counted.
   std::vector<sl_heavy_key> verdict_events() {
     const int fd = obj.map_fd("verdict_table");
-    std::vector<sl_heavy_entry> per(static_cast<size_t>(libbpf_num_possible_cpus()));
+    auto t = std::make_unique<sl_heavy_table>();
     std::vector<sl_heavy_key> out;
-    sl_heavy_key k{}, next{};
-    const void *prev = nullptr;
-    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-      k = next;
-      prev = &k;
-      must(bpf_map_lookup_elem(fd, &k, per.data()));
-      for (const sl_heavy_entry &e : per)
-        if (e.estimate != 0) out.insert(out.end(), e.estimate, k);
+    for (uint32_t cpu = 0; cpu < static_cast<uint32_t>(libbpf_num_possible_cpus()); ++cpu) {
+      must(bpf_map_lookup_elem(fd, &cpu, t.get()));
+      for (const auto &bucket : t->e)
+        for (const sl_heavy_entry &e : bucket)
+          if (e.estimate != 0) out.insert(out.end(), e.estimate, e.key);
     }
     return out;
   }

@@ -79,12 +79,15 @@ feed::PrefixSet local_decisions(const BuildInput &b) {
   return out;
 }
 
-// The subjects the feed gives a weight in the table now.
+// The subjects the feed raises the score of in the table now (a vouch, which lowers it, cannot
+// be the cause of a block).
 feed::PrefixSet feed_subjects(const feed::TableSources &t) {
   feed::PrefixSet out;
   for (const auto &s : t.sources) {
-    for (const auto &e : s.v4) out.add_v4(e.addr, e.len);
-    for (const auto &e : s.v6) out.add_v6(e.addr, e.len);
+    for (const auto &e : s.v4)
+      if (e.weight > 0) out.add_v4(e.addr, e.len);
+    for (const auto &e : s.v6)
+      if (e.weight > 0) out.add_v6(e.addr, e.len);
   }
   return out;
 }

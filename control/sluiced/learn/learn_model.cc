@@ -138,6 +138,9 @@ bool LocalModel::observe(const LocalObservation &o, int64_t now_ms) {
   const size_t ki = static_cast<size_t>(o.kind);
   if (ki >= kLocalKindCount || o.count == 0) return false;
   ++observed_[ki];
+  // A kind without weight is off: counted, not kept (a flood of them must not take the room of
+  // addresses that score).
+  if (s_.kinds[ki].weight == 0) return false;
   const Key key = key_of(o.subject);
   auto it = map_.find(key);
   if (it == map_.end()) {

@@ -15,14 +15,16 @@ struct bpf_object;
 
 namespace sluice::xdp {
 
-// Before load: heavy_sketch gets one entry per possible CPU (the programs index it by
-// bpf_get_smp_processor_id()). Throws Error.
-void size_heavy_sketch(bpf_object *obj);
+// Before load: heavy_sketch and verdict_table get one entry per possible CPU (the programs index
+// them by bpf_get_smp_processor_id()). Throws Error.
+void size_per_cpu_arrays(bpf_object *obj);
 
 // After load: every CPU's sketch whose seed is 0 (a map just created) gets a random seed of
 // its own, as each of sluice-dp's lcores draws one; a reused pinned map keeps its seeds and
 // counts. Throws Error.
 void seed_heavy_sketches(int sketch_fd);
+// The same for every CPU's verdict table (its bucket hash's seed).
+void seed_verdict_tables(int verdict_fd);
 
 // After load: the greeting slots (core/sl_greet.h) get a random seed if theirs is 0 (a map just
 // created); a reused pinned map keeps its seed and slots. Throws Error.

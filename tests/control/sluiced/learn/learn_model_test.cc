@@ -185,6 +185,7 @@ TEST(LocalModel, VerdictsScoreNothingByDefault) {
     EXPECT_EQ(m.observations(k), 1u);
   }
   EXPECT_TRUE(m.evaluate(kT0).empty());
+  EXPECT_EQ(m.addresses(), 0u) << "an unweighted kind keeps nothing";
   LocalModel weighted(with(LocalKind::kBlocked, {1, 8, 0.5, kHour}));
   EXPECT_TRUE(weighted.observe(obs("198.18.0.1", LocalKind::kBlocked, 3), kT0));
   EXPECT_FALSE(weighted.evaluate(kT0).empty());

@@ -6,6 +6,7 @@
 // report -> B's data plane latency (no assertion on it).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -332,11 +333,20 @@ TEST_F(FeedDaemon, LocalAllowlistWinsOverTheFeed) {
   EXPECT_EQ(e["total"], 0);
 }
 
+// Removes its directory when the test ends, a failed one too.
+struct ScratchDir {
+  std::string path;
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
 // A scratch directory with a key and a trust file, and sluiced.ini text with a [feed] section
 // over them loaded as sluiced does (no server needed: the configuration is read before anything
 // connects). Throws what the loader throws.
 std::string feed_config_dir(const std::string &name) {
-  const std::string d = ::testing::TempDir() + "/" + name;
+  const std::string d = ::testing::TempDir() + "/" + name + "." + std::to_string(getpid());
   std::filesystem::create_directories(d);
   const feed::KeyPair k = feed::generate_keypair();
   write(d + "/key", feed::format_seed(k.secret) + "\n");
@@ -356,6 +366,7 @@ void load_feed_config(const std::string &d, const std::string &servers, const st
 // configuration is read before anything connects).
 TEST(FeedShareConfig, BadValuesAreRefusedNamingTheKey) {
   const std::string d = feed_config_dir("feed_share_config");
+  const ScratchDir cleanup{d};
   auto load = [&](const std::string &keys) { load_feed_config(d, "nats://127.0.0.1:1", keys); };
   EXPECT_NO_THROW(load("share = pregreet, trap_hit\nshare_interval = 5m\nshare_ttl = 1d\n"));
   EXPECT_NO_THROW(load("share = none\n"));
@@ -385,6 +396,7 @@ TEST(FeedShareConfig, BadValuesAreRefusedNamingTheKey) {
 // without a CA, a tls:// server without a CA are refused naming the key.
 TEST(FeedTlsConfig, BadValuesAreRefusedNamingTheKey) {
   const std::string d = feed_config_dir("feed_tls_config");
+  const ScratchDir cleanup{d};
   write(d + "/ca.pem", "not read here\n");
   auto load = [&](const std::string &servers, const std::string &keys) {
     load_feed_config(d, servers, keys);

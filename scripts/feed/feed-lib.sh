@@ -23,6 +23,15 @@
 #   feed_nats_kill DIR I     kill -9 node I (benchmarks of a failing node)
 #   feed_keygen KEYFILE      an Ed25519 key: the seed (base64, mode 0600) to KEYFILE, the public
 #                            key (base64) printed
+#   feed_trust_ini PARTICIPANT PUBKEY [KEY=VALUE...]
+#                            a trust file's section for PARTICIPANT (docs/feed.md section 7)
+#   feed_site_ini NATS_DIR SITE_DIR PARTICIPANT [LINE...]
+#                            a site's sluiced.ini on stdout: [sluiced] (state SITE_DIR/state,
+#                            socket SITE_DIR/sluiced.sock, then the LINEs) and [feed] as
+#                            PARTICIPANT on the servers feed_nats_up made in NATS_DIR, with the
+#                            key SITE_DIR/feed.key and the trust file SITE_DIR/trust.ini
+#   feed_site_connected SLUICECTL SOCKET
+#                            true when the sluiced on SOCKET says it is connected to the feed
 #
 # Every wait is bounded; functions return non-zero on failure and never exit the caller.
 
@@ -245,4 +254,36 @@ feed_keygen() {
   rm -f "$pem"
   [[ ${#pub} == 44 ]] || return 1
   echo "$pub"
+}
+
+feed_trust_ini() {
+  local kv
+  printf '[%s]\nkey = %s\n' "$1" "$2"
+  for kv in "${@:3}"; do
+    printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"
+  done
+}
+
+feed_site_ini() {
+  local nats=$1 site=$2 participant=$3
+  shift 3
+  cat <<EOF
+[sluiced]
+state_dir = $site/state
+socket = $site/sluiced.sock
+socket_mode = 0600
+check_interval = 300ms
+$(printf '%s\n' "$@")
+[feed]
+servers = $(<"$nats/urls")
+credentials = $nats/$participant.creds
+participant = $participant
+key = $site/feed.key
+trust = $site/trust.ini
+EOF
+}
+
+feed_site_connected() {
+  [[ $("$1" --daemon "$2" feed status --json 2>/dev/null | "$FEED_PYTHON" -c \
+    'import json, sys; print(json.load(sys.stdin)["connected"])' 2>/dev/null) == True ]]
 }

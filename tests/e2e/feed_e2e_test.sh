@@ -115,7 +115,6 @@ in_sync() {
   [[ $(ctl_b status --json 2>/dev/null | py 'j["dataplanes"][0]["in_sync"]') == True &&
     $(dp_version) == "$(ctl_b status --json 2>/dev/null | py 'j["table"]["version"]')" ]]
 }
-connected() { [[ $("$@" feed status --json 2>/dev/null | py 'j["connected"]') == True ]]; }
 # measure NAME: one SMTP session from the sender through B's data plane (bench/smtp/smtp_measure.py
 # rate mode: the dialogue up to DATA, then a bounded upload); its result, with the client's
 # TCP_INFO, in $out/NAME.json.
@@ -149,50 +148,28 @@ if ! { pub_a=$(feed_keygen "$work/a/feed.key") && pub_b=$(feed_keygen "$work/b/f
   echo "FAIL: feed_keygen" >&2
   exit 1
 fi
-printf '[isp-b]\nkey = %s\n' "$pub_b" >"$work/a/trust.ini"
-cat >"$work/b/trust.ini" <<EOF
+feed_trust_ini isp-b "$pub_b" >"$work/a/trust.ini"
 # A complaint is worth 5 points; isp-a adds at most 4 to one sender: the throttle level.
-[isp-a]
-key = $pub_a
-weight = 1
-cap = 4
-EOF
-# site_ini SITE PARTICIPANT [LINE...]: a site's sluiced.ini: [sluiced] (with the LINEs), [feed].
-site_ini() {
-  local site=$1 participant=$2
-  shift 2
-  cat <<EOF
-[sluiced]
-state_dir = $work/$site/state
-socket = $work/$site/sluiced.sock
-socket_mode = 0600
-check_interval = 300ms
-$(printf '%s\n' "$@")
-[feed]
-servers = $(<"$nats/urls")
-credentials = $nats/$participant.creds
-participant = $participant
-key = $work/$site/feed.key
-trust = $work/$site/trust.ini
-EOF
-}
+feed_trust_ini isp-a "$pub_a" weight=1 cap=4 >"$work/b/trust.ini"
 # A: the feed only (no data plane, no sources; two sluiced share the namespace's loopback).
 {
-  site_ini a isp-a
+  feed_site_ini "$nats" "$work/a" isp-a
   printf '[metrics]\nenabled = false\n'
 } >"$work/a/sluiced.ini"
 # B: the demo's sources, the data plane and the policy, and the feed.
 cp -r "$E2E_ROOT/scripts/demo-data" "$work/b/lists"
-site_ini b isp-b "sources = $work/b/lists/sources.ini" "dataplane = $spec" "policy = $policy" \
-  >"$work/b/sluiced.ini"
+feed_site_ini "$nats" "$work/b" isp-b "sources = $work/b/lists/sources.ini" "dataplane = $spec" \
+  "policy = $policy" >"$work/b/sluiced.ini"
 
 e2e_check "sluiced --check accepts site A's configuration" "$sluiced" --config "$work/a/sluiced.ini" --check
 e2e_check "sluiced --check accepts site B's configuration" "$sluiced" --config "$work/b/sluiced.ini" --check
 rig_bg bump site-a "$sluiced" --config "$work/a/sluiced.ini"
 rig_bg bump site-b "$sluiced" --config "$work/b/sluiced.ini"
 e2e_check "site B brings its data plane to its table" wait_for 20 in_sync
-e2e_check "site A connected to the feed" wait_for 20 connected ctl_a
-e2e_check "site B connected to the feed" wait_for 20 connected ctl_b
+e2e_check "site A connected to the feed" \
+  wait_for 20 feed_site_connected "$sluicectl" "$work/a/sluiced.sock"
+e2e_check "site B connected to the feed" \
+  wait_for 20 feed_site_connected "$sluicectl" "$work/b/sluiced.sock"
 if ((E2E_FAILS > 0)); then
   logs
   e2e_finish

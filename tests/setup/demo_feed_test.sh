@@ -81,7 +81,8 @@ cleanup() {
   "$root/scripts/rig/down" "$id" >/dev/null 2>&1
   rm -rf -- "/var/run/dpdk/sl${id}a" "$xdp_state/sl$id" "$xdp_state/sl${id}a"
   [[ -z $w ]] || rm -rf -- "$w"
-  rm -f "$out" "$log"
+  # The demo writes its plot beside its log (LOG less .log, then -delivery.png).
+  rm -f "$out" "$log" "${log%.log}-delivery.png"
 }
 trap cleanup EXIT
 

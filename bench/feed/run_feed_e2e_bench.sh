@@ -23,6 +23,9 @@ root=$(cd "$here/../.." && pwd)
 . "$root/scripts/feed/feed-lib.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/veth_ports.sh
 . "$here/../lib/veth_ports.sh"
+# wait_for SECONDS CMD...: the tests' bounded poll (every 0.1 s).
+# shellcheck source-path=SCRIPTDIR source=../../tests/e2e/e2e_lib.sh
+. "$root/tests/e2e/e2e_lib.sh"
 
 build=${1:-}
 [[ -n $build && -d $build ]] || {
@@ -85,16 +88,6 @@ trap 'exit 130' INT TERM
 ip netns add "$tag" && ip -n "$tag" link set lo up &&
   bench_veth_ports "$tag" || exit 1
 
-# wait_for SECONDS CMD...: bounded poll.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while ((SECONDS < deadline)); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  "$@"
-}
 js() { "${FEED_PYTHON}" -c "import json, sys; j = json.load(sys.stdin); print($1)" 2>/dev/null; }
 ready() {
   [[ $(in_ns "$sluicectl" --daemon "$work/b/sluiced.sock" status --json 2>/dev/null |

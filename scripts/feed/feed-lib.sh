@@ -25,11 +25,15 @@
 #                            key (base64) printed
 #   feed_trust_ini PARTICIPANT PUBKEY [KEY=VALUE...]
 #                            a trust file's section for PARTICIPANT (docs/feed.md section 7)
-#   feed_site_ini NATS_DIR SITE_DIR PARTICIPANT [LINE...]
+#   feed_site_ini [--servers URLS] [--credentials FILE] NATS_DIR SITE_DIR PARTICIPANT [LINE...]
 #                            a site's sluiced.ini on stdout: [sluiced] (state SITE_DIR/state,
 #                            socket SITE_DIR/sluiced.sock, then the LINEs) and [feed] as
 #                            PARTICIPANT on the servers feed_nats_up made in NATS_DIR, with the
-#                            key SITE_DIR/feed.key and the trust file SITE_DIR/trust.ini
+#                            key SITE_DIR/feed.key and the trust file SITE_DIR/trust.ini; [feed]
+#                            comes last, so lines the caller appends belong to it. --servers
+#                            and --credentials stand for NATS_DIR/urls and
+#                            NATS_DIR/PARTICIPANT.creds (a leaf server of leaf-lib.sh); with
+#                            both, NATS_DIR is not read and may be ""
 #   feed_site_connected SLUICECTL SOCKET
 #                            true when the sluiced on SOCKET says it is connected to the feed
 #
@@ -265,8 +269,18 @@ feed_trust_ini() {
 }
 
 feed_site_ini() {
-  local nats=$1 site=$2 participant=$3
+  local servers="" creds="" nats site participant
+  while [[ ${1:-} == --servers || ${1:-} == --credentials ]]; do
+    case $1 in
+      --servers) servers=$2 ;;
+      --credentials) creds=$2 ;;
+    esac
+    shift 2 || return 2
+  done
+  nats=$1 site=$2 participant=$3
   shift 3
+  [[ -n $servers ]] || servers=$(<"$nats/urls")
+  [[ -n $creds ]] || creds=$nats/$participant.creds
   cat <<EOF
 [sluiced]
 state_dir = $site/state
@@ -275,8 +289,8 @@ socket_mode = 0600
 check_interval = 300ms
 $(printf '%s\n' "$@")
 [feed]
-servers = $(<"$nats/urls")
-credentials = $nats/$participant.creds
+servers = $servers
+credentials = $creds
 participant = $participant
 key = $site/feed.key
 trust = $site/trust.ini

@@ -10,6 +10,19 @@ E2E_FAILS=0
 # shellcheck source-path=SCRIPTDIR source=../../scripts/rig/rig.sh
 . "$E2E_ROOT/scripts/rig/rig.sh"
 
+# e2e_cannot_run MISSING WHAT [TEXT]: nothing when MISSING (why the test cannot run) is empty;
+# else the test ends, on stderr: under CI=true a failure, "FAIL: WHAT cannot run under CI=true:
+# MISSING" (exit 1); otherwise a skip, "SKIP: TEXT" (default MISSING) (exit 77).
+e2e_cannot_run() {
+  [[ -z $1 ]] && return 0
+  if [[ ${CI:-} == true ]]; then
+    echo "FAIL: $2 cannot run under CI=true: $1" >&2
+    exit 1
+  fi
+  echo "SKIP: ${3:-$1}" >&2
+  exit 77
+}
+
 # e2e_require_privileged: skip (77) without root or without the tools; fail under CI=true.
 e2e_require_privileged() {
   local reason="" tool
@@ -19,13 +32,7 @@ e2e_require_privileged() {
   done
   # Postfix's smtp-sink/smtp-source: the unpacked copy (scripts/install-deps), never the system's.
   pft_find 2>/dev/null || reason="${reason:+$reason; }no unpacked Postfix tools in $SLUICE_TOOLS_DIR (scripts/install-deps)"
-  [[ -z $reason ]] && return 0
-  if [[ ${CI:-} == true ]]; then
-    echo "FAIL: privileged test cannot run under CI=true: $reason" >&2
-    exit 1
-  fi
-  echo "SKIP: needs root and the rig tools: $reason" >&2
-  exit 77
+  e2e_cannot_run "$reason" "privileged test" "needs root and the rig tools: $reason"
 }
 
 # e2e_dataplane_args NAME ARGS...: the options of a script that runs one data plane on the rig,
@@ -68,6 +75,7 @@ e2e_begin() {
 #   [--dataplane-stop-cmd CMD] [--dataplane-restart-cmd CMD] [--policy FILE]
 # into sluiced, sluicectl, spec, dp_cmd, dp_stop, dp_restart and policy (default the demo's);
 # then e2e_require_privileged. A usage error (exit 2) names NAME.
+# shellcheck disable=SC2034 # the variables are the caller's
 e2e_sluiced_args() {
   local name=$1
   shift
@@ -151,6 +159,20 @@ e2e_wait_policy() {
     sleep 0.1
   done
   return 1
+}
+
+# wait_for SECONDS CMD...: polls CMD every $E2E_POLL_SECONDS (0.1 s unless the caller sets it)
+# until it succeeds; after SECONDS, CMD once more decides. Bounded: no root or rig needed, so
+# the scripts that run no rig (feed_leaf_e2e_test.sh, bench/feed/run_feed_e2e_bench.sh) use it
+# too.
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  while ((SECONDS < deadline)); do
+    "$@" && return 0
+    sleep "${E2E_POLL_SECONDS:-0.1}"
+  done
+  "$@"
 }
 
 # e2e_end_dataplane: the data plane stopped at the end of a test, checked: by its stop command

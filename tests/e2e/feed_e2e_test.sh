@@ -41,14 +41,7 @@ e2e_sluiced_args feed_e2e_test "$@"
 missing=""
 feed_find_nats_server >/dev/null || missing="no nats-server (scripts/install-deps unpacks one)"
 command -v openssl >/dev/null || missing="${missing:+$missing; }no openssl"
-if [[ -n $missing ]]; then
-  if [[ ${CI:-} == true ]]; then
-    echo "FAIL: feed e2e cannot run under CI=true: $missing" >&2
-    exit 1
-  fi
-  echo "SKIP: $missing" >&2
-  exit 77
-fi
+e2e_cannot_run "$missing" "feed e2e"
 
 e2e_begin feed f
 e2e_dataplane_specs
@@ -101,16 +94,6 @@ lookups() { dp "j['lookups']"; }  # every SMTP SYN looked up, whatever its level
 # rose COUNTER FROM: `COUNTER` prints a number above FROM (counters may trail the packets a
 # little: checked with wait_for).
 rose() { local n; n=$("${@:1:$#-1}") && [[ -n $n ]] && ((n > ${!#})); }
-# wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds; false after SECONDS.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while ((SECONDS < deadline)); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  "$@"
-}
 in_sync() {
   [[ $(ctl_b status --json 2>/dev/null | py 'j["dataplanes"][0]["in_sync"]') == True &&
     $(dp_version) == "$(ctl_b status --json 2>/dev/null | py 'j["table"]["version"]')" ]]

@@ -36,19 +36,16 @@ done
 [[ -x $sluiced && -x $ctl ]] || { echo "usage: $0 --sluiced BIN --sluicectl BIN" >&2; exit 2; }
 # shellcheck source-path=SCRIPTDIR source=../../scripts/feed/leaf-lib.sh
 . "$root/scripts/feed/leaf-lib.sh"
+# wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds; false after SECONDS.
+# e2e_cannot_run: the skip (a failure under CI=true).
+# shellcheck source-path=SCRIPTDIR source=e2e_lib.sh
+. "$root/tests/e2e/e2e_lib.sh"
 
 missing=""
 feed_find_nats_server >/dev/null || missing="no nats-server (scripts/install-deps unpacks one)"
 command -v openssl >/dev/null || missing="${missing:+$missing; }no openssl"
 command -v "$FEED_PYTHON" >/dev/null || missing="${missing:+$missing; }no $FEED_PYTHON"
-if [[ -n $missing ]]; then
-  if [[ ${CI:-} == true ]]; then
-    echo "FAIL: the feed's leaf test cannot run under CI=true: $missing" >&2
-    exit 1
-  fi
-  echo "SKIP: $missing" >&2
-  exit 77
-fi
+e2e_cannot_run "$missing" "the feed's leaf test"
 
 work=$(mktemp -d /tmp/sluice-feed-leaf.XXXXXX) || exit 1
 feed=$work/feed
@@ -93,11 +90,13 @@ feed_leaf_up "$feed" isp-a isp-b ||
   fatal "the hub cluster with its accounts, the stream, or the two leaves did not come up"
 pass "hub: three nodes, TLS routes and leafnode port, accounts FEED, isp-a, isp-b, stream SLUICE_OBS (R3); leaves for isp-a and isp-b connected over TLS ($((SECONDS - t0)) s)"
 
-# keygen NAME: an Ed25519 key as a PEM (for the raw client) and as sluiced's base64 seed (the
-# DER forms end with the raw keys, as feed_keygen reads them); the public key printed.
+# keygen NAME: an Ed25519 key as a PEM (for the raw client) and as sluiced's base64 seed in the
+# site's folder (the DER forms end with the raw keys, as feed_keygen reads them); the public key
+# printed.
 keygen() {
-  (umask 077 && openssl genpkey -algorithm ed25519 -out "$work/$1.pem" 2>/dev/null &&
-    openssl pkey -in "$work/$1.pem" -outform DER | tail -c 32 | base64 >"$work/$1.key") &&
+  (umask 077 && mkdir -p "$work/$1" &&
+    openssl genpkey -algorithm ed25519 -out "$work/$1.pem" 2>/dev/null &&
+    openssl pkey -in "$work/$1.pem" -outform DER | tail -c 32 | base64 >"$work/$1/feed.key") &&
     openssl pkey -in "$work/$1.pem" -pubout -outform DER | tail -c 32 | base64
 }
 { pub_a=$(keygen a) && pub_b=$(keygen b); } || fatal "openssl: Ed25519 keys"
@@ -107,40 +106,21 @@ keygen() {
 site() {
   local n=$1 d=$work/$1
   mkdir -p "$d/state"
-  printf '[isp-%s]\nkey = %s\nweight = 1\n' "$2" "$3" >"$d/trust.ini"
-  cat >"$d/sluiced.ini" <<EOF
-[sluiced]
-state_dir = $d/state
-socket = $d/s.sock
-socket_mode = 0600
-[metrics]
-enabled = false
-[feed]
-servers = $(<"$feed/site-isp-$n/url")
-credentials = $feed/site-isp-$n/client.creds
-participant = isp-$n
-key = $work/$n.key
-trust = $d/trust.ini
-EOF
+  feed_trust_ini "isp-$2" "$3" weight=1 >"$d/trust.ini"
+  {
+    feed_site_ini --servers "$(<"$feed/site-isp-$n/url")" \
+      --credentials "$feed/site-isp-$n/client.creds" "" "$d" "isp-$n"
+    printf '[metrics]\nenabled = false\n'
+  } >"$d/sluiced.ini"
   "$sluiced" --config "$d/sluiced.ini" --check >/dev/null 2>&1 || fatal "sluiced --check: site $n"
   "$sluiced" --config "$d/sluiced.ini" >>"$d/log" 2>&1 &
   pid[$n]=$!
 }
-c() { local n=$1; shift; "$ctl" --daemon "$work/$n/s.sock" "$@"; }
+c() { local n=$1; shift; "$ctl" --daemon "$work/$n/sluiced.sock" "$@"; }
 # status NAME PYTHON-EXPRESSION: `feed status --json` of NAME (as s) holds.
 status() {
   c "$1" feed status --json 2>/dev/null |
     "$FEED_PYTHON" -c "import json,sys; s=json.load(sys.stdin); sys.exit(0 if ($2) else 1)" 2>/dev/null
-}
-# wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds; false after SECONDS.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while ((SECONDS < deadline)); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  "$@"
 }
 # py EXPR: EXPR over the JSON document j on stdin, printed ("" on any error).
 py() { "$FEED_PYTHON" -c "import json, sys; j = json.load(sys.stdin); print($1)" 2>/dev/null; }
@@ -172,7 +152,7 @@ wait_for 20 status b 's["accepted_batches"] >= 1' || fail "B accepted no batch"
 expect_eq "B's feed explain: participant, weight, evidence" "isp-a 5 $evidence" \
   "$(c b feed explain "$addr" --json | py '" ".join(str(c[k]) for c in j["contributions"] for k in ("participant", "weight", "last_evidence"))')"
 check "B's table explain names feed:isp-a" \
-  bash -c "'$ctl' --daemon '$work/b/s.sock' table explain '$addr' | grep -q 'feed:isp-a'"
+  bash -c "'$ctl' --daemon '$work/b/sluiced.sock' table explain '$addr' | grep -q 'feed:isp-a'"
 check "sluicectl --daemon B report 198.18.61.8 --kind trap_hit" \
   c b report 198.18.61.8 --kind trap_hit --evidence "$evidence-b"
 wait_for 20 status a 's["accepted_batches"] >= 1' || fail "A accepted no batch"
@@ -234,7 +214,7 @@ expect_eq "consumer sluice-isp-b still there, delivered up to" "$b_delivered0" \
   "$(feed_leaf_admin request "\$JS.API.CONSUMER.INFO.SLUICE_OBS.sluice-isp-b" | py 'j["delivered"]["stream_seq"]')"
 check "sluicectl --daemon A report 198.18.61.9 afterwards" \
   c a report 198.18.61.9 --kind pregreet --evidence "$evidence-2"
-wait_for 20 bash -c "'$ctl' --daemon '$work/b/s.sock' feed explain 198.18.61.9 --json | grep -q '\"last_evidence\": \"$evidence-2\"'" ||
+wait_for 20 bash -c "'$ctl' --daemon '$work/b/sluiced.sock' feed explain 198.18.61.9 --json | grep -q '\"last_evidence\": \"$evidence-2\"'" ||
   fail "B never saw A's report after the refused calls"
 
 # ---- nothing left behind ------------------------------------------------------------------------

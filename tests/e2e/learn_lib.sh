@@ -39,16 +39,8 @@ shaped_syns() {
 import json, sys
 print(sum(l.get("syns", 0) for l in json.load(sys.stdin).get("levels", []) if l.get("level", 0) > 0))' 2>/dev/null
 }
-# wait_for SECONDS CMD...: CMD polled every 0.2 s until it succeeds or the time is up.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while ((SECONDS < deadline)); do
-    "$@" && return 0
-    sleep 0.2
-  done
-  "$@"
-}
+# wait_for (e2e_lib.sh) polls every 0.2 s here: each poll asks sluiced and the data plane.
+E2E_POLL_SECONDS=0.2
 in_sync() { [[ -n $(dp_version) && $(dp_version) == "$(status_value 's["table"]["version"]')" ]]; }
 sluiced_log() { tail -n 20 "$RIG_STATE/sluiced.log" >&2; }
 # A table score at a shaping level (the demo policy's first threshold is 3).

@@ -83,16 +83,6 @@ for k in sys.argv[1].split("."):
     v = v.get(k) if isinstance(v, dict) else None
 print("null" if v is None else ("%016x" % v if sys.argv[1] == "table.version" else v))' "$1"
 }
-# wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds; false after SECONDS.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while ((SECONDS < deadline)); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  "$@"
-}
 in_sync() { [[ $(status_value 's["dataplanes"][0]["in_sync"]') == True && $(dp_value table.version) == "$(status_value 's["table"]["version"]')" ]]; }
 refused() { ! rig_probe "$1"; }
 start_sluiced() {

@@ -60,15 +60,6 @@ ctl() { "$sluicectl" --daemon "$sock" "$@"; }
 status_value() {
   ctl status --json 2>/dev/null | "$E2E_PYTHON" -c "import json, sys; s = json.load(sys.stdin); print($1)" 2>/dev/null
 }
-wait_for() { # SECONDS CMD...: polls CMD every 0.1 s until it succeeds; false after SECONDS.
-  local deadline=$((SECONDS + $1))
-  shift
-  while ((SECONDS < deadline)); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  "$@"
-}
 in_sync() { [[ $(status_value 's["dataplanes"][0]["in_sync"]') == True ]]; }
 scrape() { rig_exec bump curl -sf --max-time 5 http://127.0.0.1:9477/metrics; }
 # metric NAME LABEL_SUBSTRING: the value of the first sample of NAME whose labels contain the

@@ -31,29 +31,20 @@ fail() {
 
 feed_nats_up "$work/nats" 1 isp-a isp-x || fail "nats-server did not start"
 url=$(<"$work/nats/urls")
-feed_keygen "$work/a.key" >/dev/null || fail "keygen"
+site=$work/a
+mkdir -p "$site/state"
+feed_keygen "$site/feed.key" >/dev/null || fail "keygen"
 (umask 077 && openssl genpkey -algorithm ed25519 -out "$work/x.pem" 2>/dev/null) || fail "openssl genpkey"
 x_pub=$(openssl pkey -in "$work/x.pem" -pubout -outform DER | tail -c 32 | base64)
-printf '[isp-x]\nkey = %s\n' "$x_pub" >"$work/trust.ini"
+feed_trust_ini isp-x "$x_pub" >"$site/trust.ini"
 # No metrics listener: the default port belongs to the host's own sluiced, if any.
-cat >"$work/sluiced.ini" <<EOF
-[sluiced]
-state_dir = $work/state
-socket = $work/s.sock
-socket_mode = 0600
-[metrics]
-enabled = false
-[feed]
-servers = $url
-credentials = $work/nats/isp-a.creds
-participant = isp-a
-key = $work/a.key
-trust = $work/trust.ini
-EOF
-mkdir -p "$work/state"
-"$sluiced" --config "$work/sluiced.ini" >>"$work/log" 2>&1 &
+{
+  feed_site_ini "$work/nats" "$site" isp-a
+  printf '[metrics]\nenabled = false\n'
+} >"$site/sluiced.ini"
+"$sluiced" --config "$site/sluiced.ini" >>"$work/log" 2>&1 &
 pid=$!
-c() { "$ctl" --daemon "$work/s.sock" "$@"; }
+c() { "$ctl" --daemon "$site/sluiced.sock" "$@"; }
 status() { c feed status --json 2>/dev/null; }
 # wait_for PYTHON-EXPRESSION: polls `feed status --json` (as s) until it holds, 20 s at most.
 wait_for() {

@@ -37,35 +37,26 @@ FEED_TLS=1 feed_nats_up "$work/nats" 3 isp-a isp-b isp-c isp-d isp-e ||
 urls=$(<"$work/nats/urls")
 tls=$work/nats/tls
 # Every site trusts every other; keys made here.
-for s in a b c d e; do feed_keygen "$work/$s.key" >"$work/$s.pub" || fail "keygen"; done
+for s in a b c d e; do
+  { mkdir -p "$work/$s/state" && feed_keygen "$work/$s/feed.key" >"$work/$s.pub"; } || fail "keygen"
+done
 
 # site NAME EXTRA-FEED-KEYS: sluiced for participant isp-NAME in $work/NAME.
 site() {
   local n=$1 extra=$2 d=$work/$1 peer
-  mkdir -p "$d/state"
   : >"$d/trust.ini"
   for peer in a b c d e; do
-    [[ $peer == "$n" ]] || printf '[isp-%s]\nkey = %s\n' "$peer" "$(<"$work/$peer.pub")" >>"$d/trust.ini"
+    [[ $peer == "$n" ]] || feed_trust_ini "isp-$peer" "$(<"$work/$peer.pub")" >>"$d/trust.ini"
   done
-  cat >"$d/sluiced.ini" <<EOF
-[sluiced]
-state_dir = $d/state
-socket = $d/s.sock
-socket_mode = 0600
-[metrics]
-enabled = false
-[feed]
-servers = $urls
-credentials = $work/nats/isp-$n.creds
-participant = isp-$n
-key = $work/$n.key
-trust = $d/trust.ini
-$extra
-EOF
+  {
+    feed_site_ini "$work/nats" "$d" "isp-$n"
+    echo "$extra" # in [feed], the last section
+    printf '[metrics]\nenabled = false\n'
+  } >"$d/sluiced.ini"
   "$sluiced" --config "$d/sluiced.ini" >>"$d/log" 2>&1 &
   pids+=($!)
 }
-c() { local n=$1; shift; "$ctl" --daemon "$work/$n/s.sock" "$@"; }
+c() { local n=$1; shift; "$ctl" --daemon "$work/$n/sluiced.sock" "$@"; }
 # wait_status NAME PYTHON-EXPRESSION: `feed status --json` of NAME (as s) holds, 20 s at most.
 wait_status() {
   local k
@@ -117,7 +108,7 @@ c e feed status --json | grep -q '"connected": false' || fail "E trusted a serve
 
 # A configuration mistake is refused before anything starts.
 printf '[sluiced]\nstate_dir = %s\n[feed]\nservers = %s\nparticipant = isp-a\nkey = %s\ntrust = %s\ntls_cert = %s\n' \
-  "$work/a/state" "$urls" "$work/a.key" "$work/a/trust.ini" "$tls/isp-a.pem" >"$work/bad.ini"
+  "$work/a/state" "$urls" "$work/a/feed.key" "$work/a/trust.ini" "$tls/isp-a.pem" >"$work/bad.ini"
 out=$("$sluiced" --config "$work/bad.ini" --check 2>&1) && fail "--check accepted tls_cert alone"
 [[ $out == *"feed.tls_cert: a client certificate and its key go together"* ]] || fail "--check said: $out"
 echo "feed over TLS: a three-node cluster with TLS routes; verified clients share; no certificate, no TLS: refused"

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2015 # ok() never fails: "A && ok || bad" is an if-else here
+# Functions called through traps look unreachable to shellcheck (demo_finish exits):
+# shellcheck disable=SC2317
 # scripts/demo's two-site step, end to end with the tree's binaries: the demo (one message per
 # sender) then starts a three-node nats-server -js cluster and sites A and B (each a sluiced with
 # a data plane of its own), reports the clean sender at site A and sends its next message through
@@ -25,26 +27,18 @@ xdp=${4:-}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=../../scripts/feed/feed-lib.sh
 . "$root/scripts/feed/feed-lib.sh"
+# shellcheck source-path=SCRIPTDIR source=demo_lib.sh
+. "$root/tests/setup/demo_lib.sh"
 
 missing=""
 [[ $(id -u) -eq 0 ]] || missing="not root"
 feed_find_nats_server >/dev/null || missing="${missing:+$missing; }no nats-server (scripts/install-deps unpacks one)"
 command -v openssl >/dev/null || missing="${missing:+$missing; }no openssl"
-if [[ -n $missing ]]; then
-  [[ ${CI:-} == true ]] && { echo "FAIL: privileged test cannot run under CI=true: $missing"; exit 1; }
-  echo "SKIP: needs root, nats-server and openssl: $missing"
-  exit 77
-fi
-fails=0
-ok() { echo "  ok: $*"; }
-bad() {
-  echo "  FAIL: $*" >&2
-  fails=$((fails + 1))
-}
+demo_cannot_run "$missing" "needs root, nats-server and openssl: $missing"
 
 out=$(mktemp /tmp/sluice_demo_feed.XXXXXX)
 log=$(mktemp /tmp/sluice_demo_feed_log.XXXXXX)
-before=$(find /tmp -maxdepth 1 -name 'sluice-demo.*' | sort)
+before=$(demo_tmp_folders)
 args=(--skip-deps --skip-build --messages 1)
 [[ -z $xdp ]] || args+=(--xdp)
 # setsid: the demo leads its own process group, as in a terminal; the pid is the rig's id.
@@ -86,15 +80,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# stop_demo: SIGINT to the demo's process group; true when it ended within 20 s.
-stop_demo() {
-  kill -INT -- "-$demo"
-  for ((i = 0; i < 200; i++)); do
-    kill -0 "$demo" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  return 1
-}
 # Bounded: the demo with one message per sender takes one to two minutes; give it four.
 sites_up=0
 for ((i = 0; i < 2400; i++)); do
@@ -108,13 +93,13 @@ done
 if [[ $interrupt == 1 ]]; then
   if [[ $sites_up == 1 ]]; then
     ok "both sites are up; interrupting the demo"
-    stop_demo && ok "the demo ended within 20 s of SIGINT" || bad "the demo still runs 20 s after SIGINT"
+    demo_interrupt 200 && ok "the demo ended within 20 s of SIGINT" || bad "the demo still runs 20 s after SIGINT"
   else
     bad "the demo never brought both sites up"
   fi
 elif kill -0 "$demo" 2>/dev/null; then
   bad "the demo still runs after 240 s; interrupting it"
-  stop_demo
+  demo_interrupt 200
 fi
 wait "$demo"
 rc=$?
@@ -162,24 +147,15 @@ if [[ $interrupt == 0 ]]; then
   fi
 fi
 
-left=$(ip netns list | awk '{print $1}' | grep "^slrig$id-" | tr '\n' ' ')
-[[ -z $left ]] && ok "no namespace slrig$id-* left" || bad "namespaces left: $left"
-[[ ! -e /run/sluice-rig/$id ]] && ok "no rig state left" || bad "/run/sluice-rig/$id left"
+demo_check_rig "$id"
 [[ ! -e /var/run/dpdk/sl$id && ! -e /var/run/dpdk/sl${id}a ]] && ok "no DPDK runtime folder left" ||
   bad "/var/run/dpdk/sl$id or sl${id}a left"
 [[ ! -e /sys/fs/bpf/sluice/sl$id && ! -e /sys/fs/bpf/sluice/sl${id}a ]] && ok "no XDP pins left" ||
   bad "/sys/fs/bpf/sluice/sl$id or sl${id}a left"
 [[ ! -e $xdp_state/sl$id && ! -e $xdp_state/sl${id}a ]] && ok "no kept XDP table left" ||
   bad "$xdp_state/sl$id or sl${id}a left"
-after=$(find /tmp -maxdepth 1 -name 'sluice-demo.*' | sort)
-[[ $after == "$before" ]] && ok "no temporary folder left" ||
-  bad "new temporary folders: $(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')"
-# Processes still exiting get a bounded moment.
-for ((i = 0; i < 50; i++)); do
-  procs=$(leftover_procs)
-  [[ -z $procs ]] && break
-  sleep 0.1
-done
+demo_check_tmp "$before"
+procs=$(demo_settled leftover_procs)
 if [[ -z $procs ]]; then
   ok "no nats-server, sluiced or data plane process of the demo left"
 else
@@ -188,12 +164,4 @@ else
   bad "processes left: $procs"
 fi
 
-if [[ $fails != 0 ]]; then
-  echo "-- demo output:"
-  cat "$out"
-  echo "-- demo log ends:"
-  tail -n 60 "$log"
-  echo "PASS: no, $fails failed"
-  exit 1
-fi
-echo "PASS"
+demo_finish "$out" "$log"

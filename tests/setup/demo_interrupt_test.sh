@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2015 # ok() never fails: "A && ok || bad" is an if-else here
+# Functions called through traps look unreachable to shellcheck (demo_finish exits):
+# shellcheck disable=SC2317
 # Ctrl-C stops scripts/demo while its senders are still waiting on sluice, and the demo removes
 # everything it made: a SIGINT to the demo's process group, sent while the tarpitted and throttled
 # senders are stuck (each may wait up to 40 s), ends it with status 130 (bounded wait: 15 s), and
@@ -11,21 +13,13 @@ set -uo pipefail
 dp=${1:?sluice-dp path}
 ctl=${2:?sluicectl path}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-if [[ $(id -u) -ne 0 ]]; then
-  [[ ${CI:-} == true ]] && { echo "FAIL: privileged test cannot run under CI=true: not root"; exit 1; }
-  echo "SKIP: needs root"
-  exit 77
-fi
-fails=0
-ok() { echo "  ok: $*"; }
-bad() {
-  echo "  FAIL: $*" >&2
-  fails=$((fails + 1))
-}
+# shellcheck source-path=SCRIPTDIR source=demo_lib.sh
+. "$root/tests/setup/demo_lib.sh"
+[[ $(id -u) -eq 0 ]] || demo_cannot_run "not root" "needs root"
 
 out=$(mktemp /tmp/sluice_demo_int.XXXXXX)
 log=$(mktemp /tmp/sluice_demo_int_log.XXXXXX)
-before=$(find /tmp -maxdepth 1 -name 'sluice-demo.*' | sort)
+before=$(demo_tmp_folders)
 # setsid: the demo leads its own process group, as it would in a terminal. Started as a background
 # job of this script, it inherits SIGINT ignored (as from any script, CI job or `cmd &`): it must
 # still stop on SIGINT.
@@ -59,47 +53,28 @@ fi
 sleep 3 # into the shaped senders' run
 kill -0 "$demo" 2>/dev/null && ok "the demo still runs 3 s into the shaped senders" ||
   bad "the demo ended before the interrupt"
-kill -INT -- "-$demo"
 t0=$SECONDS
-for ((i = 0; i < 150; i++)); do
-  kill -0 "$demo" 2>/dev/null || break
-  sleep 0.1
-done
-if kill -0 "$demo" 2>/dev/null; then
-  bad "the demo still runs 15 s after SIGINT"
-else
+if demo_interrupt 150; then
   ok "the demo ended after SIGINT (within $((SECONDS - t0 + 1)) s)"
+else
+  bad "the demo still runs 15 s after SIGINT"
 fi
 wait "$demo"
 rc=$?
 [[ $rc == 130 ]] && ok "exit status 130" || bad "exit status $rc, not 130"
 grep -q "interrupted" "$out" && ok "it says it was interrupted" || bad "no 'interrupted' message"
 
-left=$(ip netns list | awk '{print $1}' | grep "^slrig$id-" | tr '\n' ' ')
-[[ -z $left ]] && ok "no namespace slrig$id-* left" || bad "namespaces left: $left"
-[[ ! -e /run/sluice-rig/$id ]] && ok "no rig state left" || bad "/run/sluice-rig/$id left"
+demo_check_rig "$id"
 [[ ! -e /var/run/dpdk/sl$id ]] && ok "no DPDK runtime folder left" || bad "/var/run/dpdk/sl$id left"
-after=$(find /tmp -maxdepth 1 -name 'sluice-demo.*' | sort)
-[[ $after == "$before" ]] && ok "no temporary folder left" ||
-  bad "new temporary folders: $(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')"
+demo_check_tmp "$before"
 # Live processes of the demo's group. A zombie is left out: it has exited and holds nothing;
 # reparented to PID 1, it is reaped when init next runs (seen once, 1 s old, in CI). Those still
 # exiting get a bounded moment.
 live_procs() {
   ps -e -o pid=,pgid=,stat= | awk -v g="$demo" '$2 == g && $3 !~ /^Z/ {p = p (p ? "," : "") $1} END {print p}'
 }
-for ((i = 0; i < 50; i++)); do
-  procs=$(live_procs)
-  [[ -z $procs ]] && break
-  sleep 0.1
-done
+procs=$(demo_settled live_procs)
 [[ -z $procs ]] || ps -o pid,ppid,pgid,stat,etime,args -p "$procs" >&2
 [[ -z $procs ]] && ok "no process of the demo's group left" || bad "processes left: $procs"
 
-if [[ $fails != 0 ]]; then
-  echo "-- demo output:"
-  cat "$out"
-  echo "PASS: no, $fails failed"
-  exit 1
-fi
-echo "PASS"
+demo_finish "$out"

@@ -84,7 +84,7 @@ void BM_NonSmtpParseClassify(benchmark::State &state) {
     sl_pkt pkt;
     int rc = sl_parse(f.data(), f.end(), &pkt);
     benchmark::DoNotOptimize(rc);
-    sl_class cls = sl_classify(&pkt, f.end(), SL_DIR_FROM_OUTSIDE, pol.smtp_ports);
+    sl_class cls = sl_classify(&pkt, f.end(), SL_DIR_FROM_OUTSIDE, &pol);
     benchmark::DoNotOptimize(cls);
     meter.tick();
   }
@@ -109,11 +109,11 @@ void BM_SmtpSynParseClassifyLevel(benchmark::State &state) {
     sl_pkt pkt;
     int rc = sl_parse(f.data(), f.end(), &pkt);
     benchmark::DoNotOptimize(rc);
-    sl_class cls = sl_classify(&pkt, f.end(), SL_DIR_FROM_OUTSIDE, pol.smtp_ports);
+    sl_class cls = sl_classify(&pkt, f.end(), SL_DIR_FROM_OUTSIDE, &pol);
     sl_flow_key key;
     sl_flow_key_make(&pkt, cls, &key);
     benchmark::DoNotOptimize(key);
-    uint32_t level = sl_level_for(&pol, score, 0);
+    uint32_t level = sl_level_for(&pol, score, 0, 0);
     benchmark::DoNotOptimize(level);
     score = (score + 1) & 7;
     meter.tick();
@@ -149,7 +149,7 @@ void BM_ServerRewrite(benchmark::State &state) {
     sl_pkt pkt;
     int rc = sl_parse(f.data(), f.end(), &pkt);
     benchmark::DoNotOptimize(rc);
-    sl_class cls = sl_classify(&pkt, f.end(), SL_DIR_FROM_INSIDE, pol.smtp_ports);
+    sl_class cls = sl_classify(&pkt, f.end(), SL_DIR_FROM_INSIDE, &pol);
     benchmark::DoNotOptimize(cls);
     sl_verdict v = sl_act_server_seg(&pol.profiles[st.level], &st, &pkt, f.end(), 0);
     benchmark::DoNotOptimize(v);

@@ -69,6 +69,10 @@ SL_INLINE void sl_env_heavy_report(BenchEnv *, const sl_heavy_key *, __u32, __u3
 SL_INLINE sl_greet_table *sl_env_greet(BenchEnv *) {
   return nullptr;
 }
+// No outbound control in the bench policy: no fan-out.
+SL_INLINE sl_fanout_table *sl_env_fanout(BenchEnv *) {
+  return nullptr;
+}
 // Nothing is shaped in the bench policy, and it has no pregreet test: no events.
 SL_INLINE void sl_env_event(BenchEnv *, const sl_heavy_key *) {}
 // No caps: the bench policy has none.
@@ -169,7 +173,7 @@ void run(benchmark::State &state, const std::vector<uint8_t> &bytes, const sl_po
 
 void BM_CleanSyn(benchmark::State &state) {
   const int n = static_cast<int>(state.range(0));
-  run(state, clean_syn(), scope_policy(n, true), SL_CLASS_INBOUND_SYN);
+  run(state, clean_syn(), scope_policy(n, true), SL_CLASS_CLIENT_SYN);
 }
 BENCHMARK(BM_CleanSyn)->Arg(0)->Arg(1)->Arg(16);
 

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <memory>
 
+#include "core/sl_fanout.h"
 #include "core/sl_greet.h"
 #include "core/sl_heavy.h"
 #include "sluice/xdp/attach.h"
@@ -73,15 +74,29 @@ void seed_heavy_sketches(int sketch_fd) {
   seed_per_cpu<sl_heavy_sketch>(sketch_fd, "heavy_sketch");
 }
 
-void seed_greet(int greet_fd) {
-  auto g = std::make_unique<sl_greet_table>();
+namespace {
+
+// A map of one shared table T with a `seed` field: a random seed when it has none (a map kept
+// over an upgrade keeps its own).
+template <typename T>
+void seed_shared(int fd, const std::string &what) {
+  auto t = std::make_unique<T>();
   const uint32_t zero = 0;
-  if (bpf_map_lookup_elem(greet_fd, &zero, g.get()) != 0)
-    throw_errno("cannot read the greeting slots", errno);
-  if (g->seed != 0) return;
-  g->seed = random_seed();
-  if (bpf_map_update_elem(greet_fd, &zero, g.get(), BPF_ANY) != 0)
-    throw_errno("cannot seed the greeting slots", errno);
+  if (bpf_map_lookup_elem(fd, &zero, t.get()) != 0) throw_errno("cannot read " + what, errno);
+  if (t->seed != 0) return;
+  t->seed = random_seed();
+  if (bpf_map_update_elem(fd, &zero, t.get(), BPF_ANY) != 0)
+    throw_errno("cannot seed " + what, errno);
+}
+
+}  // namespace
+
+void seed_greet(int greet_fd) {
+  seed_shared<sl_greet_table>(greet_fd, "the greeting slots");
+}
+
+void seed_fanout(int fanout_fd) {
+  seed_shared<sl_fanout_table>(fanout_fd, "the fan-out pair slots");
 }
 
 void reset_heavy(int sketch_fd, int table_fd, uint64_t seed) {
@@ -164,8 +179,10 @@ std::vector<heavy::HeavyCount> pregreet_senders(const std::string &name, size_t 
   return read_pregreet(table.fd, heavy_epoch_now(), limit);
 }
 
-std::vector<heavy::VerdictCount> read_verdicts(int verdict_fd, uint32_t epoch, size_t limit) {
-  heavy::HeavyMerge merge(epoch);
+namespace {
+
+// Every CPU's verdict_table entries (SYNs shaped and blocked, fan-out) into `merge`.
+void add_verdict_tables(int verdict_fd, heavy::HeavyMerge &merge) {
   // Each CPU's table is copied while that CPU may write it: copied twice, and only the entries
   // the same in both copies are believed (one being written during either copy differs, or is
   // left for the next read), so a half-written key never reaches a reader.
@@ -179,21 +196,44 @@ std::vector<heavy::VerdictCount> read_verdicts(int verdict_fd, uint32_t epoch, s
       for (uint32_t w = 0; w < SL_HEAVY_TABLE_WAYS; ++w) {
         const sl_heavy_entry &e = first->e[b][w];
         if (e.estimate == 0 || std::memcmp(&e, &second->e[b][w], sizeof(e)) != 0) continue;
-        if (e.key.kind == SL_HEAVY_KIND_SHAPED || e.key.kind == SL_HEAVY_KIND_BLOCKED)
+        if (e.key.kind == SL_HEAVY_KIND_SHAPED || e.key.kind == SL_HEAVY_KIND_BLOCKED ||
+            e.key.kind == SL_HEAVY_KIND_FANOUT)
           merge.add_entry(e);
       }
   }
-  return merge.verdicts(limit);
 }
 
-std::vector<heavy::VerdictCount> verdict_senders(const std::string &name, size_t limit) {
+Fd open_verdict_table(const std::string &name) {
   const std::string path = checked_pin_dir(name) + "/verdict_table";
   if (access(path.c_str(), F_OK) != 0)
     throw Error("instance '" + name +
-                "' does not count shaped senders (attached by an older sluice-xdp; sluice-xdp "
-                "attach --upgrade adds it)");
-  const Fd table = open_pin(path);
+                "' does not count shaped senders or fan-out (attached by an older sluice-xdp; "
+                "sluice-xdp attach --upgrade adds it)");
+  return open_pin(path);
+}
+
+}  // namespace
+
+std::vector<heavy::VerdictCount> read_verdicts(int verdict_fd, uint32_t epoch, size_t limit) {
+  heavy::HeavyMerge merge(epoch);
+  add_verdict_tables(verdict_fd, merge);
+  return merge.verdicts(limit);
+}
+
+std::vector<heavy::HeavyCount> read_fanout(int verdict_fd, uint32_t epoch, size_t limit) {
+  heavy::HeavyMerge merge(epoch);
+  add_verdict_tables(verdict_fd, merge);
+  return merge.fanout(limit);
+}
+
+std::vector<heavy::VerdictCount> verdict_senders(const std::string &name, size_t limit) {
+  const Fd table = open_verdict_table(name);
   return read_verdicts(table.fd, heavy_epoch_now(), limit);
+}
+
+std::vector<heavy::HeavyCount> fanout_senders(const std::string &name, size_t limit) {
+  const Fd table = open_verdict_table(name);
+  return read_fanout(table.fd, heavy_epoch_now(), limit);
 }
 
 std::vector<heavy::HeavyCount> heavy_senders(const std::string &name, size_t limit) {

@@ -209,8 +209,7 @@ bool still_watched(const sl_held_frame &h, const sl_policy &pol) {
   void *end = copy.bytes + copy.len;
   sl_pkt pkt{};
   if (sl_parse_frame(data, end, copy.len, &pkt) != SL_PARSE_OK) return false;
-  if (sl_classify(&pkt, end, SL_DIR_FROM_INSIDE, pol.smtp_ports) != SL_CLASS_SERVER_SEG)
-    return false;
+  if (sl_classify(&pkt, end, SL_DIR_FROM_INSIDE, &pol) != SL_CLASS_SERVER_SEG) return false;
   return sl_server_in_scope(&pol, &pkt, end, SL_DIR_FROM_INSIDE) != 0;
 }
 

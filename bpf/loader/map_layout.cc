@@ -19,9 +19,9 @@ namespace sluice::xdp {
 namespace {
 
 // What upgrade knows how to create afresh (map_layout.h says what happens to each).
-constexpr std::array<const char *, 10> kRenewable = {
-    "policy",      "policy_init", "stats",     "flows", "heavy_sketch",
-    "heavy_table", "caps",        "caps_zero", "greet", "verdict_table"};
+constexpr std::array<const char *, 11> kRenewable = {
+    "policy", "policy_init", "stats", "flows",         "heavy_sketch", "heavy_table",
+    "caps",   "caps_zero",   "greet", "verdict_table", "fanout"};
 
 bpf_map_info map_info(int fd, const std::string &what) {
   bpf_map_info info{};

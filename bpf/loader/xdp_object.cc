@@ -1,5 +1,6 @@
 #include "sluice/xdp/xdp_object.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "sluice/xdp/error.h"
 #include "sluice/xdp/heavy_maps.h"
 #include "sluice/xdp/map_layout.h"
+#include "sluice/xdp/sl_xdp_layout.h"
 #include "sluice_xdp.skel.h"
 
 namespace sluice::xdp {
@@ -74,6 +76,8 @@ XdpObject::XdpObject(const LoadOptions &opts) {
     seed_heavy_sketches(bpf_map__fd(skel_->maps.heavy_sketch));
     seed_verdict_tables(bpf_map__fd(skel_->maps.verdict_table));
     seed_greet(bpf_map__fd(skel_->maps.greet));
+    seed_fanout(bpf_map__fd(skel_->maps.fanout));
+    fill_outbound_progs();
   } catch (...) {
     sluice_xdp__destroy(skel_);
     skel_ = nullptr;
@@ -112,6 +116,18 @@ XdpObject &XdpObject::operator=(XdpObject &&o) noexcept {
     changed_ = std::move(o.changed_);
   }
   return *this;
+}
+
+// The outbound programs into their tail-call slots (the pinned map of an upgraded instance
+// included: its slots move to this load's programs, each in one update).
+void XdpObject::fill_outbound_progs() {
+  const int map = bpf_map__fd(skel_->maps.outbound_progs);
+  const uint32_t slots[2] = {SLX_OUTBOUND_FROM_INSIDE, SLX_OUTBOUND_FROM_OUTSIDE};
+  const int progs[2] = {bpf_program__fd(skel_->progs.sluice_outbound_inside),
+                        bpf_program__fd(skel_->progs.sluice_outbound_outside)};
+  for (int i = 0; i < 2; ++i)
+    if (bpf_map_update_elem(map, &slots[i], &progs[i], BPF_ANY) != 0)
+      throw_errno("cannot fill outbound_progs", errno);
 }
 
 int XdpObject::prog_fd(Program p) const {

@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "core/sl_caps.h"
+#include "core/sl_fanout.h"
 #include "core/sl_greet.h"
 #include "core/sl_heavy.h"
 #include "core/sl_shared.h"
@@ -162,6 +163,30 @@ struct {
   __type(key, __u32);
   __type(value, struct sl_greet_table);
 } greet SEC(".maps");
+
+/* Outbound abuse control ([outbound]): a subscriber's connections are handled by programs of
+ * their own, reached by tail call from sluice_inside (the subscriber's SYN and segments) and
+ * sluice_outside (its remote MTA's segments), so that no program's verification has to walk
+ * every path: each main program keeps only its inbound side's (one program walking both went
+ * past the verifier's million instructions). The loader fills both slots after load
+ * (SLX_OUTBOUND_FROM_INSIDE, SLX_OUTBOUND_FROM_OUTSIDE in sl_xdp_layout.h). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+  __uint(max_entries, 2);
+  __type(key, __u32);
+  __type(value, __u32);
+} outbound_progs SEC(".maps");
+
+/* Fan-out (core/sl_fanout.h): the (subscriber, remote MTA) pair slots, one array shared by every
+ * CPU (a subscriber's connections to one MTA spread over CPUs by port; each slot is one aligned
+ * 64-bit word, written and read whole, so a pair counts once whichever CPU sees it). The loader
+ * draws the seed at attach. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct sl_fanout_table);
+} fanout SEC(".maps");
 
 /* Reputation table, double buffered: the loader fills the inactive set, then flips rep_active.
  * A SYN reads rep_active once and uses one set throughout, so it never sees half a table. */

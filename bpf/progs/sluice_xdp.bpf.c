@@ -112,9 +112,16 @@ static __always_inline struct sl_greet_table *sl_env_greet(struct slx_env *env) 
   return bpf_map_lookup_elem(&greet, &zero);
 }
 
-/* A SYN shaped or blocked, in this CPU's verdict_table as in an lcore's candidate table
- * (sl_heavy_table_event_in). A global function, verified once: inlined at each of the SYN
- * step's call sites, the bucket's walk multiplies that step's states past the verifier's limit. */
+static __always_inline struct sl_fanout_table *sl_env_fanout(struct slx_env *env) {
+  __u32 zero = 0;
+  (void)env;
+  return bpf_map_lookup_elem(&fanout, &zero);
+}
+
+/* A SYN shaped or blocked, or a subscriber's new remote MTA, in this CPU's verdict_table as in an
+ * lcore's candidate table (sl_heavy_table_event_in). A global function, verified once: inlined at
+ * each of the SYN step's call sites, the bucket's walk multiplies that step's states past the
+ * verifier's limit. */
 __attribute__((noinline)) int slx_verdict_event(const struct sl_heavy_key *k, __u32 epoch) {
   __u32 cpu = bpf_get_smp_processor_id();
   struct sl_heavy_table *t = bpf_map_lookup_elem(&verdict_table, &cpu);
@@ -125,8 +132,8 @@ __attribute__((noinline)) int slx_verdict_event(const struct sl_heavy_key *k, __
 
 /* An event. A pregreet: the client address's entry in heavy_table, this CPU's value
  * (sl_heavy_entry_event, as sluice-dp's table entries), created if it has none. A SYN shaped or
- * blocked: slx_verdict_event. The window from the coarse clock (a window is 2^30 ns; the precise
- * one costs a shaped SYN about 20 ns more in a VM, measured). */
+ * blocked, a fan-out: slx_verdict_event. The window from the coarse clock (a window is 2^30 ns; the
+ * precise one costs a shaped SYN about 20 ns more in a VM, measured). */
 static __always_inline void sl_env_event(struct slx_env *env, const struct sl_heavy_key *k) {
   struct sl_heavy_entry *e;
   __u32 epoch = sl_heavy_epoch(bpf_ktime_get_coarse_ns());
@@ -156,6 +163,11 @@ static __always_inline struct sl_heavy_sketch *slx_heavy_sketch(const struct sl_
 /* The core's caps steps are BPF global functions (SL_SUBPROG): they take no env (see
  * core/sl_sequence.h); sl_env_cap_entry, the one hook they call, reads none. */
 #define SL_SUBPROG_NO_ENV
+
+/* A subscriber's outbound connections run in programs of their own (outbound_progs,
+ * slx_process_outbound): sl_seq_classify hands them back unclassified, so the main programs'
+ * verification walks the option parser for their inbound side only. */
+#define SL_ENV_OUTBOUND_APART
 
 /* A caps entry (core/sl_caps.h) of the shared LRU map; a new one is created zeroed (another
  * CPU creating it at the same moment wins, and its entry is used). */
@@ -283,7 +295,24 @@ static __always_inline int slx_rebuild(void *data, void *data_end, const struct 
   pkt->opt_mss = m->opt_mss;
   pkt->opt_wscale = m->opt_wscale;
   pkt->opt_sack_perm = m->opt_sack_perm;
-  return 0;
+  return 0; /* pkt->outbound 0: the caller sets it, a constant of its own (slx_syn, slx_segment) */
+}
+
+/* The offsets of a classified SMTP packet, for the global functions below. */
+static __always_inline void slx_keep(struct slx_parsed *m, const struct sl_pkt *pkt,
+                                     enum sl_class cls, enum sl_dir dir) {
+  m->cls = (__u8)cls;
+  m->dir = (__u8)dir;
+  m->l3_off = pkt->l3_off;
+  m->l4_off = pkt->l4_off;
+  m->tcp_hlen = pkt->tcp_hlen;
+  m->payload_len = pkt->payload_len;
+  m->family = pkt->family;
+  m->vlan_tags = pkt->vlan_tags;
+  m->tcp_flags = pkt->tcp_flags;
+  m->opt_mss = pkt->opt_mss;
+  m->opt_wscale = pkt->opt_wscale;
+  m->opt_sack_perm = pkt->opt_sack_perm;
 }
 
 /* TX: the core rewrote the packet into its reply (an RST) in place; trim the frame to the
@@ -295,7 +324,7 @@ static __always_inline int slx_tx_reply(struct xdp_md *ctx, __u32 tx_len) {
   return XDP_TX;
 }
 
-/* Inbound SYN, the first step of sl_seq_syn: counted for the heavy hitters (sl_seq_heavy).
+/* An inbound SYN, the first step of sl_seq_syn: counted for the heavy hitters (sl_seq_heavy).
  * A global function of its own, called by slx_process just before slx_on_syn rather than from
  * it: inside slx_on_syn its stack (the two prefixes, the sketch columns, a new candidate
  * entry) would add to slx_on_syn's, and slx_process + slx_on_syn would exceed the verifier's
@@ -312,14 +341,17 @@ __attribute__((noinline)) int slx_count_syn(struct xdp_md *ctx, const struct slx
   struct sl_pkt pkt;
   if (slx_rebuild(data, data_end, m, &pkt) != 0) return 0;
   struct sl_flow_key key;
-  sl_flow_key_make(&pkt, SL_CLASS_INBOUND_SYN, &key);
+  sl_flow_key_make(&pkt, SL_CLASS_CLIENT_SYN, &key);
   sl_seq_heavy(&env, pol, &key);
   return 0;
 }
 
-/* Inbound SYN: sl_seq_syn (its heavy-hitter count done by slx_count_syn just before). */
-__attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_parsed *m,
-                                         const struct sl_policy *pol) {
+/* A client's SYN: sl_seq_syn (an inbound one's heavy-hitter count done by slx_count_syn just
+ * before; an outbound one's fan-out counted in it). `outbound` is a constant of each global
+ * function below: stored as one in pkt, the verifier knows it and walks only that side's
+ * paths of the sequence. */
+static __always_inline int slx_syn(struct xdp_md *ctx, const struct slx_parsed *m,
+                                   const struct sl_policy *pol, const int outbound) {
   __u32 zero = 0;
   if (!m) return XDP_ABORTED;
   __u32 dir = m->dir & 1;
@@ -329,8 +361,9 @@ __attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_pa
   void *data_end = (void *)(long)ctx->data_end;
   struct sl_pkt pkt;
   if (slx_rebuild(data, data_end, m, &pkt) != 0) return slx_forward(dir);
+  pkt.outbound = (__u8)outbound;
   struct sl_flow_key key;
-  sl_flow_key_make(&pkt, SL_CLASS_INBOUND_SYN, &key);
+  sl_flow_key_make(&pkt, SL_CLASS_CLIENT_SYN, &key);
 
   struct sl_seq_out out;
   enum sl_verdict v = sl_seq_syn(&env, pol, &pkt, data, data_end, &key, &out);
@@ -339,18 +372,28 @@ __attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_pa
   return slx_forward(dir);
 }
 
-/* Client or server segment: sl_seq_segment, its class a constant of each caller, so that each
- * global function below holds only its own class's path (a client segment's stateless tarpit
- * check, a server segment's rewrites) and each program verifies only the one it calls: the
- * outside program sees no server segment, the inside one no client segment (sl_classify). */
+__attribute__((noinline)) int slx_on_syn(struct xdp_md *ctx, const struct slx_parsed *m,
+                                         const struct sl_policy *pol) {
+  return slx_syn(ctx, m, pol, 0);
+}
+
+__attribute__((noinline)) int slx_on_syn_out(struct xdp_md *ctx, const struct slx_parsed *m,
+                                             const struct sl_policy *pol) {
+  return slx_syn(ctx, m, pol, 1);
+}
+
+/* Client or server segment: sl_seq_segment, its class and direction constants of each caller
+ * (as slx_syn's), so that each global function below holds only its own path (a client
+ * segment's stateless tarpit check, a server segment's rewrites). */
 static __always_inline int slx_segment(struct xdp_md *ctx, const struct slx_parsed *m,
-                                       const struct sl_policy *pol, const enum sl_class cls) {
+                                       const struct sl_policy *pol, const enum sl_class cls,
+                                       const int outbound) {
   __u32 zero = 0;
   if (!m) return XDP_ABORTED;
   __u32 dir = m->dir & 1;
   struct slx_env env = {.stats = bpf_map_lookup_elem(&stats, &zero)};
   if (!env.stats || !pol) return slx_forward(dir);
-  if (cls == SL_CLASS_SERVER_SEG) {
+  if (cls == SL_CLASS_SERVER_SEG && !outbound) { /* held ACKs are inbound only */
     env.ctx = ctx;
     env.replayed = slx_is_replay(ctx);
   }
@@ -358,6 +401,7 @@ static __always_inline int slx_segment(struct xdp_md *ctx, const struct slx_pars
   void *data_end = (void *)(long)ctx->data_end;
   struct sl_pkt pkt;
   if (slx_rebuild(data, data_end, m, &pkt) != 0) return slx_forward(dir);
+  pkt.outbound = (__u8)outbound;
   struct sl_flow_key key;
   sl_flow_key_make(&pkt, cls, &key);
 
@@ -372,12 +416,60 @@ static __always_inline int slx_segment(struct xdp_md *ctx, const struct slx_pars
 
 __attribute__((noinline)) int slx_on_client_seg(struct xdp_md *ctx, const struct slx_parsed *m,
                                                 const struct sl_policy *pol) {
-  return slx_segment(ctx, m, pol, SL_CLASS_CLIENT_SEG);
+  return slx_segment(ctx, m, pol, SL_CLASS_CLIENT_SEG, 0);
 }
 
 __attribute__((noinline)) int slx_on_server_seg(struct xdp_md *ctx, const struct slx_parsed *m,
                                                 const struct sl_policy *pol) {
-  return slx_segment(ctx, m, pol, SL_CLASS_SERVER_SEG);
+  return slx_segment(ctx, m, pol, SL_CLASS_SERVER_SEG, 0);
+}
+
+__attribute__((noinline)) int slx_on_client_seg_out(struct xdp_md *ctx, const struct slx_parsed *m,
+                                                    const struct sl_policy *pol) {
+  return slx_segment(ctx, m, pol, SL_CLASS_CLIENT_SEG, 1);
+}
+
+__attribute__((noinline)) int slx_on_server_seg_out(struct xdp_md *ctx, const struct slx_parsed *m,
+                                                    const struct sl_policy *pol) {
+  return slx_segment(ctx, m, pol, SL_CLASS_SERVER_SEG, 1);
+}
+
+/* A subscriber's connection (SL_ENV_OUTBOUND_APART), from slx_classify: not one of enum
+ * sl_class's values. */
+#define SLX_CLASS_OUTBOUND 16
+
+/* Parse and classify (sl_seq_classify); *m kept for an SMTP class. Returns the class, or
+ * SLX_CLASS_OUTBOUND for a subscriber's connection. A global function of its own per direction
+ * (dir a constant of each): the parser's many paths (VLAN tags x IP versions x extension headers
+ * x TCP options) end at its return, so the verifier walks what the program does next once per
+ * class rather than once per parser path. Inlined, the parser and the dispatch after it took the
+ * outside program past the verifier's million instructions. */
+static __always_inline int slx_classify(struct xdp_md *ctx, const struct sl_policy *pol,
+                                        struct sl_stats *st, struct slx_parsed *m,
+                                        const enum sl_dir dir) {
+  struct slx_env env = {.stats = st, .ctx = ctx};
+  if (!m || !pol || !st) return SL_CLASS_OTHER;
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  /* The linear part's length. The IP length fields are checked against the whole frame's, so
+   * a datagram that goes on in fragments is still parsed and judged; sl_seq_parse asks for it
+   * (sl_env_frame_len) only when the linear part is too short for the datagram. */
+  struct sl_pkt pkt;
+  enum sl_class cls =
+      sl_seq_classify(&env, data, data_end, (__u32)((long)data_end - (long)data), dir, pol, &pkt);
+  if (cls == SL_CLASS_OTHER) return pkt.outbound != 0 ? SLX_CLASS_OUTBOUND : SL_CLASS_OTHER;
+  if (cls != SL_CLASS_UNSEEN) slx_keep(m, &pkt, cls, dir);
+  return cls;
+}
+
+__attribute__((noinline)) int slx_classify_outside(struct xdp_md *ctx, const struct sl_policy *pol,
+                                                   struct sl_stats *st, struct slx_parsed *m) {
+  return slx_classify(ctx, pol, st, m, SL_DIR_FROM_OUTSIDE);
+}
+
+__attribute__((noinline)) int slx_classify_inside(struct xdp_md *ctx, const struct sl_policy *pol,
+                                                  struct sl_stats *st, struct slx_parsed *m) {
+  return slx_classify(ctx, pol, st, m, SL_DIR_FROM_INSIDE);
 }
 
 static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir) {
@@ -386,46 +478,86 @@ static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir
   const struct sl_policy *pol = slx_policy(); /* once: the whole packet sees this policy */
   if (!env.stats || !pol) return slx_forward(dir);
   env.stats->packets[dir]++;
-  env.ctx = ctx; /* sl_env_frame_len */
 
-  /* Read after the helper calls: live across them, data_end would take a callee-saved
-   * register or, as it did, be spilled and reloaded before every bounds check. */
-  void *data = (void *)(long)ctx->data;
-  void *data_end = (void *)(long)ctx->data_end;
-
-  /* The linear part's length. The IP length fields are checked against the whole frame's, so
-   * a datagram that goes on in fragments is still parsed and judged; sl_seq_parse asks for it
-   * (sl_env_frame_len) only when the linear part is too short for the datagram. */
-  struct sl_pkt pkt;
-  enum sl_class cls =
-      sl_seq_classify(&env, data, data_end, (__u32)((long)data_end - (long)data), dir, pol, &pkt);
-  if (cls == SL_CLASS_OTHER) return slx_forward(dir);
+  struct slx_parsed m;
+  /* ctx->data and data_end are read in there, after the map lookups here: live across a helper
+   * call, data_end would take a callee-saved register or, as it did, be spilled and reloaded
+   * before every bounds check. */
+  int cls = dir == SL_DIR_FROM_OUTSIDE ? slx_classify_outside(ctx, pol, env.stats, &m)
+                                       : slx_classify_inside(ctx, pol, env.stats, &m);
+  if (SL_LIKELY(cls == SL_CLASS_OTHER)) return slx_forward(dir);
+  /* A subscriber's connection: its own program, outbound_progs. A slot the loader did not fill
+   * forwards it untouched. */
+  if (SL_UNLIKELY(cls == SLX_CLASS_OUTBOUND)) {
+    bpf_tail_call(ctx, &outbound_progs,
+                  dir == SL_DIR_FROM_INSIDE ? SLX_OUTBOUND_FROM_INSIDE : SLX_OUTBOUND_FROM_OUTSIDE);
+    return slx_forward(dir);
+  }
   if (cls == SL_CLASS_UNSEEN)
     return sl_seq_unseen(&env, pol) == SL_VERDICT_DROP ? XDP_DROP : slx_forward(dir);
 
-  struct slx_parsed m = {
-      .l3_off = pkt.l3_off,
-      .l4_off = pkt.l4_off,
-      .tcp_hlen = pkt.tcp_hlen,
-      .payload_len = pkt.payload_len,
-      .family = pkt.family,
-      .vlan_tags = pkt.vlan_tags,
-      .tcp_flags = pkt.tcp_flags,
-      .opt_mss = pkt.opt_mss,
-      .opt_wscale = pkt.opt_wscale,
-      .opt_sack_perm = pkt.opt_sack_perm,
-      .cls = (__u8)cls,
-      .dir = (__u8)dir,
-  };
   /* dir is a constant of each program: the inside one never calls the SYN or client-segment
    * functions, so the verifier never walks them for it (and the outside one never the server
    * segment's). */
   if (dir == SL_DIR_FROM_INSIDE) return slx_on_server_seg(ctx, &m, pol);
-  if (cls == SL_CLASS_INBOUND_SYN) {
+  if (cls == SL_CLASS_CLIENT_SYN) {
     if (pol->heavy_syn_threshold != 0) slx_count_syn(ctx, &m, pol);
     return slx_on_syn(ctx, &m, pol);
   }
   return slx_on_client_seg(ctx, &m, pol);
+}
+
+/* A subscriber's outbound connection, parsed and classified again (sl_classify: the policy may
+ * have been swapped since slx_classify) and counted as SMTP; *m kept. Returns its class, or OTHER
+ * when it is no longer outbound SMTP. A global function per direction, as slx_classify. */
+static __always_inline int slx_classify_outbound(struct xdp_md *ctx, const struct sl_policy *pol,
+                                                 struct sl_stats *st, struct slx_parsed *m,
+                                                 const enum sl_dir dir) {
+  if (!m || !pol || !st) return SL_CLASS_OTHER;
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  struct sl_pkt pkt;
+  __u32 len = (__u32)((long)data_end - (long)data);
+  int rc = sl_parse_frame(data, data_end, len, &pkt);
+  if (rc == SL_PARSE_MALFORMED) /* as sl_seq_parse: the whole frame's length, fragments too */
+    rc = sl_parse_frame(data, data_end, (__u32)bpf_xdp_get_buff_len(ctx), &pkt);
+  if (rc != SL_PARSE_OK) return SL_CLASS_OTHER;
+  enum sl_class cls = sl_classify(&pkt, data_end, dir, pol);
+  if (pkt.outbound == 0 || cls == SL_CLASS_OTHER) return SL_CLASS_OTHER;
+  st->smtp[dir]++;
+  if (SL_UNLIKELY(pkt.frag != 0)) st->frag_smtp++;
+  slx_keep(m, &pkt, cls, dir);
+  return cls;
+}
+
+__attribute__((noinline)) int slx_classify_out_inside(struct xdp_md *ctx,
+                                                      const struct sl_policy *pol,
+                                                      struct sl_stats *st, struct slx_parsed *m) {
+  return slx_classify_outbound(ctx, pol, st, m, SL_DIR_FROM_INSIDE);
+}
+
+__attribute__((noinline)) int slx_classify_out_outside(struct xdp_md *ctx,
+                                                       const struct sl_policy *pol,
+                                                       struct sl_stats *st, struct slx_parsed *m) {
+  return slx_classify_outbound(ctx, pol, st, m, SL_DIR_FROM_OUTSIDE);
+}
+
+/* A subscriber's outbound connection, tail-called from slx_process (which counted the frame):
+ * the SYN or client segment from inside, the remote MTA's server segment from outside. dir is a
+ * constant of each program, so each verifies only its side's functions. A packet the policy no
+ * longer calls outbound (swapped in between) is forwarded untouched. */
+static __always_inline int slx_process_outbound(struct xdp_md *ctx, const enum sl_dir dir) {
+  __u32 zero = 0;
+  struct sl_stats *st = bpf_map_lookup_elem(&stats, &zero);
+  const struct sl_policy *pol = slx_policy();
+  if (!st || !pol) return slx_forward(dir);
+  struct slx_parsed m;
+  int cls = dir == SL_DIR_FROM_OUTSIDE ? slx_classify_out_outside(ctx, pol, st, &m)
+                                       : slx_classify_out_inside(ctx, pol, st, &m);
+  if (cls == SL_CLASS_OTHER) return slx_forward(dir);
+  if (dir == SL_DIR_FROM_OUTSIDE) return slx_on_server_seg_out(ctx, &m, pol);
+  if (cls == SL_CLASS_CLIENT_SYN) return slx_on_syn_out(ctx, &m, pol);
+  return slx_on_client_seg_out(ctx, &m, pol);
 }
 
 /* xdp.frags: frames larger than a page (jumbo MTUs) arrive with fragments; the core reads only
@@ -440,6 +572,17 @@ int sluice_outside(struct xdp_md *ctx) {
 SEC("xdp.frags")
 int sluice_inside(struct xdp_md *ctx) {
   return slx_process(ctx, SL_DIR_FROM_INSIDE);
+}
+
+/* Outbound abuse control's programs (outbound_progs), tail-called by the two above. */
+SEC("xdp.frags")
+int sluice_outbound_inside(struct xdp_md *ctx) {
+  return slx_process_outbound(ctx, SL_DIR_FROM_INSIDE);
+}
+
+SEC("xdp.frags")
+int sluice_outbound_outside(struct xdp_md *ctx) {
+  return slx_process_outbound(ctx, SL_DIR_FROM_OUTSIDE);
 }
 
 /* For the far ends of veth pairs in test rigs: native XDP redirect into a veth only delivers

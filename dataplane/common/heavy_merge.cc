@@ -31,11 +31,11 @@ void HeavyMerge::add_entry(const sl_heavy_entry &e) {
     (e.key.kind == SL_HEAVY_KIND_SHAPED ? v.shaped : v.blocked) += e.estimate;
     return;
   }
-  if (e.key.kind == SL_HEAVY_KIND_PREGREET) {
+  if (e.key.kind == SL_HEAVY_KIND_PREGREET || e.key.kind == SL_HEAVY_KIND_FANOUT) {
     // An event entry: while live, its count since it last started (sl_heavy_entry_event),
     // summed.
     if (sl_heavy_entry_value(&e, epoch_) == 0) return;
-    Sum &s = pregreets_[k];
+    Sum &s = (e.key.kind == SL_HEAVY_KIND_PREGREET ? pregreets_ : fanouts_)[k];
     s.key = e.key;
     s.current += e.estimate;
     return;
@@ -64,13 +64,21 @@ bool heavier(const HeavyCount &a, const HeavyCount &b) {
 
 }  // namespace
 
-std::vector<HeavyCount> HeavyMerge::pregreet(size_t limit) const {
+std::vector<HeavyCount> HeavyMerge::largest(const std::map<Key, Sum> &sums, size_t limit) {
   std::vector<HeavyCount> out;
-  out.reserve(pregreets_.size());
-  for (const auto &[k, s] : pregreets_) out.push_back({s.key, s.current});
+  out.reserve(sums.size());
+  for (const auto &[k, s] : sums) out.push_back({s.key, s.current});
   std::sort(out.begin(), out.end(), heavier);
   if (out.size() > limit) out.resize(limit);
   return out;
+}
+
+std::vector<HeavyCount> HeavyMerge::pregreet(size_t limit) const {
+  return largest(pregreets_, limit);
+}
+
+std::vector<HeavyCount> HeavyMerge::fanout(size_t limit) const {
+  return largest(fanouts_, limit);
 }
 
 std::vector<VerdictCount> HeavyMerge::verdicts(size_t limit) const {

@@ -133,6 +133,11 @@ struct LevelState {
 constexpr uint32_t kDefaultHeavySynThreshold = 5;
 constexpr uint32_t kMaxHeavySynThreshold = 1'000'000;
 
+// Levels are parsed by index: an inbound [level.N] is N, an [outbound.level.N] is
+// kOutboundBase + N; the outbound ones are numbered after the inbound ones once the whole file
+// is read (sl_policy.out_first).
+constexpr unsigned kOutboundBase = SL_MAX_LEVELS;
+
 struct State {
   PolicyFile out;
   std::vector<uint16_t> ports{25};
@@ -140,10 +145,16 @@ struct State {
   bool pregreet = true;  // [smtp] pregreet
   uint32_t heavy_threshold = kDefaultHeavySynThreshold;
   int mode = 0;  // [smtp] mode: every level's unless the level says otherwise
-  LevelState level[SL_MAX_LEVELS];
+  LevelState level[2 * SL_MAX_LEVELS];
+  // Outbound abuse control: on with an [outbound] or [outbound.level.N] section.
+  bool outbound = false;
+  std::vector<uint16_t> out_ports{25};  // [outbound] ports
+  sl_profile out_profiles[SL_MAX_LEVELS]{};
+  sl_caps out_caps[SL_MAX_LEVELS]{};
+  std::string out_names[SL_MAX_LEVELS];
 };
 
-enum class Section { kSmtp, kLevel };
+enum class Section { kSmtp, kLevel, kOutbound };
 
 // One key of one section kind: `apply` parses `value` into `st` (level is 0 in [smtp]) and
 // throws PolicyError("reason") for a bad value; `what` is the quoted key for messages.
@@ -155,12 +166,16 @@ struct KeySpec {
 };
 
 sl_profile &prof(State &st, unsigned l) {
-  return st.out.policy.profiles[l];
+  return l < kOutboundBase ? st.out.policy.profiles[l] : st.out_profiles[l - kOutboundBase];
 }
 
 sl_caps &caps(State &st, unsigned l, int line) {
   if (st.level[l].caps_line == 0) st.level[l].caps_line = line;
-  return st.out.policy.caps[l];
+  return l < kOutboundBase ? st.out.policy.caps[l] : st.out_caps[l - kOutboundBase];
+}
+
+std::string &level_name(State &st, unsigned l) {
+  return l < kOutboundBase ? st.out.level_names[l] : st.out_names[l - kOutboundBase];
 }
 
 // Aggregate caps' bounds: a sender may be allowed up to a million open flows, and a rate of at
@@ -207,6 +222,10 @@ const KeySpec kKeys[] = {
          throw PolicyError(what + " must be at least 1 (heavy_hitters = off turns counting off)");
        st.heavy_threshold = n;
      }},
+    {Section::kOutbound, "ports",
+     [](State &st, unsigned, int, const std::string &v, const std::string &) {
+       st.out_ports = parse_port_list(v);
+     }},
     {Section::kLevel, "mode",
      [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
        st.level[l].mode = parse_mode(v, what);
@@ -218,7 +237,7 @@ const KeySpec kKeys[] = {
      }},
     {Section::kLevel, "name",
      [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
-       st.out.level_names[l] = parse_level_name(v, what);
+       level_name(st, l) = parse_level_name(v, what);
      }},
     {Section::kLevel, "window_clamp",
      [](State &st, unsigned l, int, const std::string &v, const std::string &what) {
@@ -303,23 +322,27 @@ bool plain_key(const std::string &key) {
 }
 
 // "[smtp]" -> (kSmtp, 0); "[level.N]" -> (kLevel, N) with N written canonically (no sign, no
-// leading zero: [level.1] and [level.01] must not both name level 1); anything else throws.
+// leading zero: [level.1] and [level.01] must not both name level 1); "[outbound]" ->
+// (kOutbound, 0); "[outbound.level.N]" -> (kLevel, kOutboundBase + N); anything else throws.
 std::pair<Section, unsigned> parse_section(const std::string &section) {
   if (section == "smtp") return {Section::kSmtp, 0};
-  const std::string expected =
-      "(expected [smtp] or [level.N], N = 1.." + std::to_string(SL_MAX_LEVELS - 1) + ")";
-  if (section.rfind("level.", 0) != 0)
+  if (section == "outbound") return {Section::kOutbound, 0};
+  const std::string expected = "(expected [smtp], [level.N], [outbound] or [outbound.level.N], " +
+                               std::string("N = 1..") + std::to_string(SL_MAX_LEVELS - 1) + ")";
+  const bool out = section.rfind("outbound.level.", 0) == 0;
+  if (!out && section.rfind("level.", 0) != 0)
     throw PolicyError("unknown section [" + shown(section, false) + "] " + expected);
-  const std::string n = section.substr(6);
+  const std::string prefix = out ? "outbound.level." : "level.";
+  const std::string n = section.substr(prefix.size());
   unsigned lvl = 0;
   auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), lvl);
   if (n.empty() || ec != std::errc() || p != n.data() + n.size() || lvl == 0 ||
       lvl >= SL_MAX_LEVELS)
     throw PolicyError("unknown section [" + shown(section, false) + "] " + expected);
   if (n != std::to_string(lvl))
-    throw PolicyError("section [" + section + "]: write the level number as [level." +
+    throw PolicyError("section [" + section + "]: write the level number as [" + prefix +
                       std::to_string(lvl) + "] (no leading zeros)");
-  return {Section::kLevel, lvl};
+  return {Section::kLevel, out ? kOutboundBase + lvl : lvl};
 }
 
 // A level's aggregate caps once its section is read: the SYN rate as a GCRA interval and
@@ -352,6 +375,51 @@ void set_level_caps(const std::string &name, const std::string &sec, const Level
              "over_cap) cannot apply");
 }
 
+// The levels of one set (inbound: base 0, sections [level.N]; outbound: base kOutboundBase,
+// [outbound.level.N]): numbered 1..n without gaps. Returns the inbound count with level 0
+// (nlevels), or the outbound count.
+unsigned count_levels(const std::string &name, const State &st, unsigned base,
+                      const std::string &prefix) {
+  unsigned n = 1;
+  while (n < SL_MAX_LEVELS && st.level[base + n].section_line > 0) ++n;
+  for (unsigned l = n; l < SL_MAX_LEVELS; ++l)
+    if (st.level[base + l].section_line > 0)
+      fail(name, st.level[base + l].section_line,
+           "[" + prefix + std::to_string(l) + "] without [" + prefix + std::to_string(n) +
+               "]: levels must be numbered 1, 2, ... without gaps");
+  return base == 0 ? n : n - 1;
+}
+
+// One level's checks that span keys, and its defaults: a threshold, not below the level before
+// in its set; a clamped window strips the scale; caps only where flows are made; the mode.
+void finish_level(const std::string &name, const State &st, unsigned l, const std::string &prefix,
+                  sl_profile &p, sl_caps &c) {
+  const LevelState &ls = st.level[l];
+  const unsigned n = l % kOutboundBase;  // its number in its set
+  const std::string sec = prefix + std::to_string(n);
+  if (ls.threshold_line == 0) fail(name, ls.section_line, "[" + sec + "] has no threshold");
+  if (n > 1 && ls.threshold < st.level[l - 1].threshold)
+    fail(name, ls.threshold_line,
+         "threshold " + std::to_string(ls.threshold) + " of [" + sec + "] is below [" + prefix +
+             std::to_string(n - 1) + "]'s " + std::to_string(st.level[l - 1].threshold) +
+             " (thresholds must not decrease)");
+  // A clamped window only means what it says without scaling (sl_shared.h).
+  if (p.window_clamp != 0 && ls.strip_wscale_line == 0) p.strip_wscale = 1;
+  if (p.window_clamp != 0 && !p.strip_wscale)
+    fail(name, ls.strip_wscale_line,
+         "window_clamp needs strip_wscale = true (a scaled window cannot be clamped)");
+  // The stateless tarpit answers the SYN; a block refuses it: one level cannot do both.
+  if (p.tarpit == SL_TARPIT_STATELESS && p.block != SL_BLOCK_NONE)
+    fail(name, ls.tarpit_line, "tarpit = stateless answers the SYN, block refuses it: choose one");
+  set_level_caps(name, sec, ls, p, c);
+  p.observe = static_cast<uint8_t>(ls.mode >= 0 ? ls.mode : st.mode);
+}
+
+void set_ports(__be16 (&slots)[SL_MAX_SMTP_PORTS], const std::vector<uint16_t> &host_order) {
+  for (unsigned i = 0; i < SL_MAX_SMTP_PORTS; ++i)
+    slots[i] = i < host_order.size() ? sl_htons(host_order[i]) : 0;
+}
+
 }  // namespace
 
 std::vector<uint16_t> parse_port_list(const std::string &text) {
@@ -374,8 +442,7 @@ std::vector<uint16_t> parse_port_list(const std::string &text) {
 }
 
 void set_smtp_ports(sl_policy &policy, const std::vector<uint16_t> &ports_host_order) {
-  for (unsigned i = 0; i < SL_MAX_SMTP_PORTS; ++i)
-    policy.smtp_ports[i] = i < ports_host_order.size() ? sl_htons(ports_host_order[i]) : 0;
+  set_ports(policy.smtp_ports, ports_host_order);
 }
 
 PolicyFile parse_policy(std::istream &in, const std::string &name) {
@@ -408,6 +475,7 @@ PolicyFile parse_policy(std::istream &in, const std::string &name) {
           throw PolicyError("section [" + section + "] repeated (first at line " +
                             std::to_string(it->second) + ")");
         if (kind == Section::kLevel) st.level[lvl].section_line = line;
+        if (kind == Section::kOutbound) st.outbound = true;
         in_section = true;
         continue;
       }
@@ -420,7 +488,9 @@ PolicyFile parse_policy(std::istream &in, const std::string &name) {
         throw PolicyError("key " + shown(key) +
                           " is not a plain name (letters, digits and '_'; no dotted keys)");
       if (!in_section)
-        throw PolicyError("key " + shown(key) + " outside a section ([smtp] or [level.N])");
+        throw PolicyError("key " + shown(key) +
+                          " outside a section ([smtp], [level.N], [outbound] or "
+                          "[outbound.level.N])");
       if (auto [it, fresh] = key_line.emplace(section + "." + key, line); !fresh)
         throw PolicyError("duplicate key " + shown(key) + " (first at line " +
                           std::to_string(it->second) + ")");
@@ -437,41 +507,40 @@ PolicyFile parse_policy(std::istream &in, const std::string &name) {
   }
   if (in.bad()) fail(name, 0, "read error");
 
-  // Levels are 1..n without gaps, each with a threshold, thresholds non-decreasing.
-  unsigned nlevels = 1;
-  while (nlevels < SL_MAX_LEVELS && st.level[nlevels].section_line > 0) ++nlevels;
-  for (unsigned l = nlevels; l < SL_MAX_LEVELS; ++l)
-    if (st.level[l].section_line > 0)
-      fail(name, st.level[l].section_line,
-           "[level." + std::to_string(l) + "] without [level." + std::to_string(nlevels) +
-               "]: levels must be numbered 1, 2, ... without gaps");
+  // Inbound levels are 1..n without gaps, outbound ones too, each with a threshold, thresholds
+  // non-decreasing within each set; the outbound ones follow the inbound ones in the policy.
+  const unsigned nlevels = count_levels(name, st, 0, "level.");
+  const unsigned nout = count_levels(name, st, kOutboundBase, "outbound.level.");
+  if (nout > 0) st.outbound = true;
+  if (nlevels + nout > SL_MAX_LEVELS)
+    fail(name, st.level[kOutboundBase + 1].section_line,
+         std::to_string(nlevels - 1) + " inbound and " + std::to_string(nout) +
+             " outbound levels: at most " + std::to_string(SL_MAX_LEVELS - 1) + " in all");
   PolicyFile &out = st.out;
   for (unsigned l = 1; l < nlevels; ++l) {
-    const LevelState &ls = st.level[l];
-    const std::string sec = "level." + std::to_string(l);
-    if (ls.threshold_line == 0) fail(name, ls.section_line, "[" + sec + "] has no threshold");
-    if (l > 1 && ls.threshold < st.level[l - 1].threshold)
-      fail(name, ls.threshold_line,
-           "threshold " + std::to_string(ls.threshold) + " of level " + std::to_string(l) +
-               " is below level " + std::to_string(l - 1) + "'s " +
-               std::to_string(st.level[l - 1].threshold) + " (thresholds must not decrease)");
-    sl_profile &p = out.policy.profiles[l];
-    // A clamped window only means what it says without scaling (sl_shared.h).
-    if (p.window_clamp != 0 && ls.strip_wscale_line == 0) p.strip_wscale = 1;
-    if (p.window_clamp != 0 && !p.strip_wscale)
-      fail(name, ls.strip_wscale_line,
-           "window_clamp needs strip_wscale = true (a scaled window cannot be clamped)");
-    // The stateless tarpit answers the SYN; a block refuses it: one level cannot do both.
-    if (p.tarpit == SL_TARPIT_STATELESS && p.block != SL_BLOCK_NONE)
-      fail(name, ls.tarpit_line,
-           "tarpit = stateless answers the SYN, block refuses it: choose one");
-    set_level_caps(name, sec, ls, p, out.policy.caps[l]);
+    finish_level(name, st, l, "level.", out.policy.profiles[l], out.policy.caps[l]);
     if (out.level_names[l].empty()) out.level_names[l] = "level" + std::to_string(l);
-    out.policy.thresholds[l] = ls.threshold;
-    p.observe = static_cast<uint8_t>(ls.mode >= 0 ? ls.mode : st.mode);
+    out.policy.thresholds[l] = st.level[l].threshold;
   }
-  out.policy.nlevels = nlevels;
-  out.level_names.resize(nlevels);
+  out.level_names.resize(nlevels + nout);
+  for (unsigned k = 1; k <= nout; ++k) {
+    const unsigned l = nlevels + k - 1;  // its level in the policy
+    finish_level(name, st, kOutboundBase + k, "outbound.level.", st.out_profiles[k],
+                 st.out_caps[k]);
+    out.policy.profiles[l] = st.out_profiles[k];
+    out.policy.caps[l] = st.out_caps[k];
+    out.policy.thresholds[l] = st.level[kOutboundBase + k].threshold;
+    out.level_names[l] = st.out_names[k].empty() ? "outbound" + std::to_string(k) : st.out_names[k];
+  }
+  for (unsigned a = 1; a < out.level_names.size(); ++a)
+    for (unsigned b = 1; b < a; ++b)
+      if (out.level_names[a] == out.level_names[b])
+        fail(name, 0,
+             "two levels are named " + shown(out.level_names[a]) + " (levels " + std::to_string(b) +
+                 " and " + std::to_string(a) + "): every level needs its own name");
+  out.policy.nlevels = nlevels + nout;
+  out.policy.out_first = nout > 0 ? nlevels : 0;
+  if (st.outbound) set_ports(out.policy.out_ports, st.out_ports);
   set_smtp_ports(out.policy, st.ports);
   out.policy.heavy_syn_threshold = st.heavy ? st.heavy_threshold : 0;
   out.policy.pregreet = st.pregreet ? 1 : 0;
@@ -496,24 +565,27 @@ void keep_cookie_key(sl_policy &next, const sl_policy *running) {
     throw PolicyError(std::string("cannot draw the tarpit cookie key: ") + std::strerror(errno));
 }
 
-unsigned unlisted_level(const PolicyFile &p) {
-  return sl_level_for(&p.policy, 0, 0);
+unsigned unlisted_level(const PolicyFile &p, bool outbound) {
+  return sl_level_for(&p.policy, 0, 0, outbound ? 1 : 0);
 }
 
 std::vector<std::string> policy_warnings(const PolicyFile &p, const std::string &name) {
   std::vector<std::string> out;
-  const unsigned l = unlisted_level(p);
-  if (l == 0) return out;
-  const sl_profile &f = p.policy.profiles[l];
-  const std::string what = f.block == SL_BLOCK_DROP          ? "blocked (SYN dropped)"
-                           : f.block == SL_BLOCK_RST         ? "blocked (SYN answered with RST)"
-                           : f.tarpit == SL_TARPIT_STATELESS ? "tarpitted (stateless)"
-                           : f.tarpit                        ? "tarpitted"
-                                                             : "shaped";
-  const std::string level_name = l < p.level_names.size() ? p.level_names[l] : "";
-  out.push_back(name + ": warning: level " + std::to_string(l) + " '" + level_name +
-                "' has threshold " + std::to_string(p.policy.thresholds[l]) +
-                " <= 0: every unlisted sender (score 0) is " + what);
+  for (const bool outbound : {false, true}) {
+    const unsigned l = unlisted_level(p, outbound);
+    if (l == 0) continue;
+    const sl_profile &f = p.policy.profiles[l];
+    const std::string what = f.block == SL_BLOCK_DROP          ? "blocked (SYN dropped)"
+                             : f.block == SL_BLOCK_RST         ? "blocked (SYN answered with RST)"
+                             : f.tarpit == SL_TARPIT_STATELESS ? "tarpitted (stateless)"
+                             : f.tarpit                        ? "tarpitted"
+                                                               : "shaped";
+    const std::string level_name = l < p.level_names.size() ? p.level_names[l] : "";
+    out.push_back(name + ": warning: level " + std::to_string(l) + " '" + level_name +
+                  "' has threshold " + std::to_string(p.policy.thresholds[l]) + " <= 0: every " +
+                  (outbound ? "unlisted subscriber's outbound SMTP" : "unlisted sender") +
+                  " (score 0) is " + what);
+  }
   return out;
 }
 
@@ -536,9 +608,23 @@ std::string format_policy(const PolicyFile &p) {
   o << "pregreet = " << (p.policy.pregreet != 0 ? "on" : "off") << "\n";
   static const char *const kBlock[] = {"none", "drop", "rst"};
   static const char *const kTarpit[] = {"false", "true", "stateless"};
+  const unsigned first_out = p.policy.out_first != 0 ? p.policy.out_first : p.policy.nlevels;
+  if (p.policy.out_ports[0] != 0) {
+    o << "\n[outbound]\nports = ";
+    bool first_port = true;
+    for (auto port : p.policy.out_ports) {
+      if (port == 0) continue;
+      o << (first_port ? "" : ", ") << sl_ntohs(port);
+      first_port = false;
+    }
+    o << "\n";
+  }
   for (unsigned l = 1; l < p.policy.nlevels; ++l) {
     const sl_profile &f = p.policy.profiles[l];
-    o << "\n[level." << l << "]\n";
+    if (l < first_out)
+      o << "\n[level." << l << "]\n";
+    else
+      o << "\n[outbound.level." << l - first_out + 1 << "]\n";
     if (l < p.level_names.size()) o << "name = " << p.level_names[l] << "\n";
     o << "threshold = " << p.policy.thresholds[l] << "\n"
       << "window_clamp = " << f.window_clamp << "\n"

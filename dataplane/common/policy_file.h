@@ -25,7 +25,8 @@ class PolicyError : public sluice::Error {
 
 struct PolicyFile {
   sl_policy policy{};                    // ready for the data plane; generation left at 0
-  std::vector<std::string> level_names;  // index = level; [0] is "pass" unless renamed
+  std::vector<std::string> level_names;  // index = level; [0] is "pass" unless renamed; the
+                                         // outbound levels follow the inbound ones
 };
 
 // Parses policy text; `name` is used in error messages (usually the file path).
@@ -40,10 +41,12 @@ std::string format_policy(const PolicyFile &p);
 // change), else 16 bytes from getrandom(2). Throws PolicyError when there is no randomness.
 void keep_cookie_key(sl_policy &next, const sl_policy *running);
 
-// The level an unlisted sender (score 0, no flags) gets under this policy.
-unsigned unlisted_level(const PolicyFile &p);
+// The level an unlisted sender (score 0, no flags) gets under this policy; with `outbound`, the
+// level of an unlisted subscriber's outbound SMTP.
+unsigned unlisted_level(const PolicyFile &p, bool outbound = false);
 // What an operator should hear about at load: today, a level with threshold <= 0 that every
-// unlisted sender falls into ("NAME: warning: ..."). Empty when there is nothing to say.
+// unlisted sender, or every unlisted subscriber's outbound SMTP, falls into ("NAME: warning:
+// ..."). Empty when there is nothing to say.
 std::vector<std::string> policy_warnings(const PolicyFile &p, const std::string &name);
 
 // Input text in error messages: input_text.h.

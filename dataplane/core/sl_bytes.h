@@ -78,15 +78,19 @@ SL_INLINE __u64 sl_load64(const void *p) {
 #endif
 
 /* The word whose in-memory bytes are those of `first` followed by those of `second` (raw
- * values as loaded, so the result does not depend on the host's byte order). */
+ * values as loaded, so the result does not depend on the host's byte order). SL_BYTE_AT_START32
+ * and SL_BYTE_SECOND32: the 32-bit word whose first, or second, byte in memory is b, the others
+ * zero. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define SL_JOIN32(first, second) (((__u32)(first) << 16) | (__u32)(__u16)(second))
 #define SL_JOIN64(first, second) (((__u64)(first) << 32) | (__u64)(__u32)(second))
 #define SL_BYTE_AT_START32(b) ((__u32)(__u8)(b) << 24)
+#define SL_BYTE_SECOND32(b) ((__u32)(__u8)(b) << 16)
 #else
 #define SL_JOIN32(first, second) ((__u32)(__u16)(first) | ((__u32)(second) << 16))
 #define SL_JOIN64(first, second) ((__u64)(__u32)(first) | ((__u64)(second) << 32))
 #define SL_BYTE_AT_START32(b) ((__u32)(__u8)(b))
+#define SL_BYTE_SECOND32(b) ((__u32)(__u8)(b) << 8)
 #endif
 
 /* Makes the compiler forget what it knows about v. Used after loads from constant packet

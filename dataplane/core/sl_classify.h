@@ -37,34 +37,19 @@ SL_INLINE int sl_any_port_watched(const __be16 ports[SL_MAX_SMTP_PORTS]) {
   return any != 0;
 }
 
-/* From outside to a watched port: SYN (without ACK or RST) -> INBOUND_SYN, anything else ->
- * CLIENT_SEG. From inside from a watched port: SERVER_SEG. Call after sl_parse() returned
- * SL_PARSE_OK.
+/* A segment of an SMTP connection whose client arrives from client_dir, at the TCP header
+ * `tcp`: the client's SYN (without ACK or RST) -> CLIENT_SYN, the client's other segments ->
+ * CLIENT_SEG, the server's -> SERVER_SEG.
  *
  * The options are walked only for an SMTP segment with SYN set (a SYN or a SYN-ACK): the only
  * segments whose options the actions read or rewrite. Malformed options: a SYN-ACK (or other
- * SYN-flagged segment) -> OTHER; a client's SYN stays INBOUND_SYN with every opt_* absent, so
+ * SYN-flagged segment) -> OTHER; a client's SYN stays CLIENT_SYN with every opt_* absent, so
  * its options pass as they are. Other segments keep opt_* absent, and their options, which
  * Linux fills with timestamps on every segment, cost nothing. */
-SL_INLINE enum sl_class sl_classify(struct sl_pkt *pkt, void *data_end, enum sl_dir dir,
-                                    const __be16 ports[SL_MAX_SMTP_PORTS]) {
-  __u8 *tcp = (__u8 *)pkt->tcp;
-  __u8 *end = (__u8 *)data_end;
-  __u8 *pp;
-  __be16 port;
-  int is_syn;
-
-  if (tcp == 0) return SL_CLASS_OTHER;
-  /* sl_parse() checked the fixed TCP header, but re-derived tcp opaquely; only the port's
-   * bytes are read here (the option walk checks its own), so only they are checked again.
-   * The port's pointer gets its own bounds check: clang turns the choice into a variable
-   * offset, and the verifier forgets a packet pointer's checked range when one is added. */
-  pp = tcp + (dir == SL_DIR_FROM_OUTSIDE ? 2 : 0);
-  if (pp + 2 > end) return SL_CLASS_OTHER;
-  port = (__be16)sl_load16(pp);
-  if (!sl_port_watched(port, ports)) return SL_CLASS_OTHER;
-  is_syn = dir == SL_DIR_FROM_OUTSIDE &&
-           (pkt->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK | SL_TCP_RST)) == SL_TCP_SYN;
+SL_INLINE enum sl_class sl_classify_role(struct sl_pkt *pkt, void *data_end, enum sl_dir dir,
+                                         enum sl_dir client_dir) {
+  int is_syn =
+      dir == client_dir && (pkt->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK | SL_TCP_RST)) == SL_TCP_SYN;
   if ((pkt->tcp_flags & SL_TCP_SYN) && sl_parse_tcp_options(pkt, data_end) != 0) {
     /* A client's SYN is still a SYN: its sender is looked up and blocked or shaped (malformed
      * options must not be a way past a block), but none of its options is read or rewritten.
@@ -74,12 +59,82 @@ SL_INLINE enum sl_class sl_classify(struct sl_pkt *pkt, void *data_end, enum sl_
     pkt->opt_wscale = 0;
     pkt->opt_sack_perm = 0;
   }
-  if (is_syn) return SL_CLASS_INBOUND_SYN;
-  return dir == SL_DIR_FROM_OUTSIDE ? SL_CLASS_CLIENT_SEG : SL_CLASS_SERVER_SEG;
+  if (is_syn) return SL_CLASS_CLIENT_SYN;
+  return dir == client_dir ? SL_CLASS_CLIENT_SEG : SL_CLASS_SERVER_SEG;
 }
 
-/* The flow key normalised to client->server (for SERVER_SEG: swap). Reads only bytes that
- * sl_parse() checked (the fixed IP header and the TCP ports).
+/* Whether a segment is one of a subscriber's outbound SMTP connections, given that the policy
+ * controls outbound SMTP (out_ports): from inside towards a watched remote port, or from outside
+ * from one. Out of line in user space: a policy without [outbound] never gets here, and the
+ * non-SMTP path stays short. */
+#if defined(__bpf__)
+SL_INLINE
+#else
+static __attribute__((noinline)) inline
+#endif
+int sl_classify_outbound(const struct sl_pkt *pkt, void *data_end, enum sl_dir dir,
+                         const __be16 out_ports[SL_MAX_SMTP_PORTS]) {
+  __u8 *tcp = (__u8 *)pkt->tcp;
+  __u8 *pp;
+
+  if (tcp == 0) return 0;
+  /* The remote MTA's port: the destination from inside, the source from outside. */
+  pp = tcp + (dir == SL_DIR_FROM_INSIDE ? 2 : 0);
+  if (pp + 2 > (__u8 *)data_end) return 0;
+  return sl_port_watched((__be16)sl_load16(pp), out_ports);
+}
+
+/* Which connection a TCP segment belongs to, by its ports (sl_classify below):
+ * SL_CONN_INBOUND, SL_CONN_OUTBOUND or SL_CONN_NONE (not SMTP). */
+#define SL_CONN_NONE 0
+#define SL_CONN_INBOUND 1
+#define SL_CONN_OUTBOUND 2
+
+/* Inbound SMTP: from outside to a watched port (the policy's smtp_ports), from inside from one.
+ * Otherwise, when the policy has [outbound] ports, a subscriber's outbound SMTP
+ * (sl_classify_outbound); so is a SYN without ACK from inside, which is never a server's (a
+ * subscriber's source port must not be a way past an outbound block).
+ *
+ * A subscriber's connection from an inbound SMTP port to an outbound one (25 -> 25) is judged at
+ * its SYN (blocked, or its flow made at its outbound level), but its later segments match the
+ * inbound rule first and find no flow there: a block holds, a clamp does not
+ * (docs/packet-core.md). */
+SL_INLINE int sl_classify_conn(const struct sl_pkt *pkt, void *data_end, enum sl_dir dir,
+                               const struct sl_policy *pol) {
+  __u8 *tcp = (__u8 *)pkt->tcp;
+  __u8 *pp;
+
+  if (tcp == 0) return SL_CONN_NONE;
+  /* sl_parse() checked the fixed TCP header, but re-derived tcp opaquely; only the port's
+   * bytes are read here (the option walk checks its own), so only they are checked again.
+   * The port's pointer gets its own bounds check: clang turns the choice into a variable
+   * offset, and the verifier forgets a packet pointer's checked range when one is added. */
+  pp = tcp + (dir == SL_DIR_FROM_OUTSIDE ? 2 : 0);
+  if (pp + 2 > (__u8 *)data_end) return SL_CONN_NONE;
+  if (sl_port_watched((__be16)sl_load16(pp), pol->smtp_ports) &&
+      SL_LIKELY(dir == SL_DIR_FROM_OUTSIDE || pol->out_ports[0] == 0 ||
+                (pkt->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK | SL_TCP_RST)) != SL_TCP_SYN))
+    return SL_CONN_INBOUND;
+  if (SL_LIKELY(pol->out_ports[0] == 0)) return SL_CONN_NONE;
+  return sl_classify_outbound(pkt, data_end, dir, pol->out_ports) ? SL_CONN_OUTBOUND : SL_CONN_NONE;
+}
+
+/* The class of a TCP segment (sl_classify_conn, then sl_classify_role), pkt->outbound set for
+ * a subscriber's connection. Call after sl_parse() returned SL_PARSE_OK. */
+SL_INLINE enum sl_class sl_classify(struct sl_pkt *pkt, void *data_end, enum sl_dir dir,
+                                    const struct sl_policy *pol) {
+  int conn = sl_classify_conn(pkt, data_end, dir, pol);
+
+  pkt->outbound = conn == SL_CONN_OUTBOUND;
+  if (conn == SL_CONN_NONE) return SL_CLASS_OTHER;
+  return sl_classify_role(pkt, data_end, dir,
+                          conn == SL_CONN_OUTBOUND ? SL_DIR_FROM_INSIDE : SL_DIR_FROM_OUTSIDE);
+}
+
+/* The flow key normalised to client->server (for SERVER_SEG: swap), marked outbound for a
+ * subscriber's connection (pkt->outbound): an inbound and an outbound connection between the
+ * same two addresses and ports are two flows. Reads only bytes that sl_parse() checked (the
+ * fixed IP header and the TCP ports).
  *
  * The key is written as its five 64-bit words, whole: flow tables hash and compare it a word
  * at a time right after this, and a word load that spans several narrower stores cannot be
@@ -120,10 +175,11 @@ SL_INLINE void sl_flow_key_make(const struct sl_pkt *pkt, enum sl_class cls,
   w1 = swap ? dst1 : src1;
   w2 = swap ? src0 : dst0;
   w3 = swap ? src1 : dst1;
-  /* client_port, server_port, family, then three zero pad bytes. The ports as one word: swapping
-   * them exchanges its 16-bit halves, a rotation in either byte order (picking and joining the
-   * two halves separately took four times the instructions). */
-  w4 = SL_JOIN64(swap ? (ports << 16) | (ports >> 16) : ports, SL_BYTE_AT_START32(pkt->family));
+  /* client_port, server_port, family, outbound, then two zero pad bytes. The ports as one word:
+   * swapping them exchanges its 16-bit halves, a rotation in either byte order (picking and
+   * joining the two halves separately took four times the instructions). */
+  w4 = SL_JOIN64(swap ? (ports << 16) | (ports >> 16) : ports,
+                 SL_BYTE_AT_START32(pkt->family) | SL_BYTE_SECOND32(pkt->outbound));
   /* Whole words in registers: otherwise GCC's vectoriser may assemble them in a stack
    * temporary with 8-byte stores and copy that with 16-byte loads, the very stall avoided
    * here. */

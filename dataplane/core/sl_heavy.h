@@ -89,13 +89,15 @@ SL_STATIC_ASSERT(sizeof(struct sl_heavy_sketch) ==
 /* What a candidate entry counts (sl_heavy_key.kind). SYN entries come from the sketch's report
  * points (per prefix, per window); event entries count one event at a time, per address: a
  * pregreet (sl_greet.h) is one connection whose client talked before the greeting; a shaped or
- * blocked one is one SYN the sequence shaped (a flow at a shaping level, or a stateless tarpit's
- * SYN-ACK) or blocked (dropped or answered with RST, by the level or by its caps), per level
- * (sl_heavy_key.level). */
+ * blocked one is one inbound SYN the sequence shaped (a flow at a shaping level, or a stateless
+ * tarpit's SYN-ACK) or blocked (dropped or answered with RST, by the level or by its caps), per
+ * level (sl_heavy_key.level); a fan-out one is one remote MTA new to a subscriber in the
+ * current fan-out window (sl_fanout.h). */
 #define SL_HEAVY_KIND_SYN 0
 #define SL_HEAVY_KIND_PREGREET 1
 #define SL_HEAVY_KIND_SHAPED 2
 #define SL_HEAVY_KIND_BLOCKED 3
+#define SL_HEAVY_KIND_FANOUT 4
 
 /* A counted prefix: the address with the bits past prefix_len zero (IPv4 in the first 4 bytes),
  * and what is counted for it (the sketch counts SYN keys only). */

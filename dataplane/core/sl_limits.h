@@ -57,6 +57,12 @@
 #define SL_GREET_SLOTS_LOG2 16
 #endif
 
+/* Fan-out (sl_fanout.h): 2^SL_FANOUT_SLOTS_LOG2 pair slots of 8 bytes per lcore / in XDP's map,
+ * one per (subscriber, remote MTA) pair seen in the current window. */
+#ifndef SL_FANOUT_SLOTS_LOG2
+#define SL_FANOUT_SLOTS_LOG2 16
+#endif
+
 /* Server prefixes a policy may scope to ([smtp] servers), per address family. */
 #ifndef SL_MAX_SERVER_PREFIXES
 #define SL_MAX_SERVER_PREFIXES 16

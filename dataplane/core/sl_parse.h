@@ -50,6 +50,8 @@ struct sl_pkt {
   __u8 opt_sack_perm; /* same for SACK-permitted */
   __u8 rewritten;     /* 1 once a rewrite of sl_rewrite.h has changed the segment */
   __u8 frag;          /* 0, SL_FRAG_FIRST or SL_FRAG_ATOMIC */
+  __u8 outbound;      /* set by sl_classify: 1 for a segment of a subscriber's outbound SMTP
+                         connection (the client inside), else 0 */
 };
 
 #define SL_TCP_HDR_MIN 20u

@@ -4,9 +4,9 @@
  *   sl_seq_classify  parse and classify (a server outside the policy's scope: OTHER); counts
  *                    packets the core cannot or need not shape
  *   sl_flow_key_make (sl_classify.h) the flow key of an SMTP packet
- *   sl_seq_syn       INBOUND_SYN: counted for the heavy hitters (sl_seq_heavy), reputation
- *                    (unlisted = score 0), level, the level's caps (sl_seq_caps), sl_act_syn,
- *                    new flow
+ *   sl_seq_syn       CLIENT_SYN: counted for the heavy hitters (sl_seq_heavy; an outbound
+ *                    one for its subscriber's fan-out, sl_seq_fanout), reputation (unlisted =
+ *                    score 0), level, the level's caps (sl_seq_caps), sl_act_syn, new flow
  *   sl_seq_segment   CLIENT_SEG / SERVER_SEG: the pregreet test (sl_seq_greet), flow,
  *                    re-lookup after a table or policy change,
  *                    a capped flow's close released (sl_seq_caps_release), released / stale /
@@ -57,9 +57,12 @@
  *                                                       (sl_greet.h), or 0: no pregreet test
  *   void sl_env_event(SL_ENV *env, const struct sl_heavy_key *k)   one event of an event key
  *                                                       (sl_heavy.h: a pregreet, a SYN shaped or
- *                                                       blocked, per client address and level):
- *                                                       count it in the runner's bounded table
- *                                                       of event entries
+ *                                                       blocked, per client address and level, a
+ *                                                       subscriber's new remote MTA): count it in
+ *                                                       the runner's bounded table of event
+ *                                                       entries
+ *   struct sl_fanout_table *sl_env_fanout(SL_ENV *env)  the runner's fan-out pair slots
+ *                                                       (sl_fanout.h), or 0: fan-out not counted
  *
  *   int sl_env_replayed(SL_ENV *env)                    nonzero when the packet is a held
  *                                                       tarpit ACK the runner sends through
@@ -92,6 +95,10 @@
  *                                                       frame_len, and sl_seq_classify asks for
  *                                                       the whole length only for a frame the
  *                                                       parser finds malformed (sl_seq_parse)
+ * and optionally SL_ENV_OUTBOUND_APART: the runner handles a subscriber's outbound connections
+ * on a path of its own (XDP: programs of their own, for the verifier's limit). sl_seq_classify
+ * then returns such a segment as OTHER with pkt->outbound set, its class not taken and nothing
+ * counted; the runner's own path classifies it (sl_classify) and goes on with sl_seq_act.
  * and optionally SL_SUBPROG_NO_ENV: the out-of-line steps (SL_SUBPROG) then take no env, and
  * the hooks they call (sl_env_cap_entry, sl_env_tarpit_unhold) get 0 for it. (XDP: handing a BPF
  * global function the address of the caller's env makes the verifier forget the pointers in it,
@@ -136,6 +143,7 @@
 #include "sl_classify.h"
 #include "sl_cookie.h"
 #include "sl_decide.h"
+#include "sl_fanout.h"
 #include "sl_greet.h"
 #include "sl_heavy.h"
 #include "sl_parse.h"
@@ -152,7 +160,9 @@ struct sl_seq_out {
 };
 
 /* SL_PARSE_UNSEEN: from outside towards a watched port, or a port it cannot read -> UNSEEN;
- * else OTHER. Out of line in user space: rare, and the clean path stays short. */
+ * with [outbound], from inside towards an outbound port or a port it cannot read too (a
+ * subscriber's SYN in tiny fragments must not be a way past an outbound block); else OTHER. Out
+ * of line in user space: rare, and the clean path stays short. */
 #if defined(__bpf__)
 SL_INLINE
 #else
@@ -161,15 +171,17 @@ static __attribute__((noinline)) inline
 enum sl_class sl_seq_unseen_class(SL_ENV *env, void *data_end, enum sl_dir dir,
                                   const struct sl_policy *pol, const struct sl_pkt *pkt) {
   __u8 *tcp = (__u8 *)pkt->tcp;
+  const __be16 *ports = dir == SL_DIR_FROM_OUTSIDE ? pol->smtp_ports : pol->out_ports;
   int watched;
 
-  if (dir != SL_DIR_FROM_OUTSIDE) return SL_CLASS_OTHER;
+  if (dir != SL_DIR_FROM_OUTSIDE && pol->out_ports[0] == 0) return SL_CLASS_OTHER;
+  /* The destination port either way: the MTA's from outside, the remote MTA's from inside. */
   if (tcp != 0 && tcp + 4 <= (__u8 *)data_end)
-    watched = sl_port_watched((__be16)sl_load16(tcp + 2), pol->smtp_ports);
+    watched = sl_port_watched((__be16)sl_load16(tcp + 2), ports);
   else /* no port to read: it could be any of them */
-    watched = sl_any_port_watched(pol->smtp_ports);
+    watched = sl_any_port_watched(ports);
   if (!watched) return SL_CLASS_OTHER;
-  if (!sl_server_in_scope(pol, pkt, data_end, dir)) {
+  if (dir == SL_DIR_FROM_OUTSIDE && !sl_server_in_scope(pol, pkt, data_end, dir)) {
     sl_env_stats(env)->out_of_scope++;
     return SL_CLASS_OTHER;
   }
@@ -209,7 +221,8 @@ SL_INLINE int sl_seq_parse(SL_ENV *env, void *data, void *data_end, __u32 frame_
 
 /* Parse and classify one frame of frame_len bytes (with SL_ENV_FRAME_LEN: the readable part's
  * length, sl_seq_parse), readable in [data, data_end) (sl_parse_frame);
- * fills *pkt. A packet of a server outside the policy's scope (sl_scope.h) is OTHER. Counts
+ * fills *pkt. A packet of an inbound connection to a server outside the policy's scope
+ * (sl_scope.h) is OTHER. Counts
  * malformed packets, fragments, out-of-scope and SMTP packets (stats.packets is the runner's: it
  * counts whole bursts). */
 SL_INLINE enum sl_class sl_seq_classify(SL_ENV *env, void *data, void *data_end, __u32 frame_len,
@@ -220,10 +233,20 @@ SL_INLINE enum sl_class sl_seq_classify(SL_ENV *env, void *data, void *data_end,
   int rc = sl_seq_parse(env, data, data_end, frame_len, pkt);
 
   if (SL_UNLIKELY(rc != SL_PARSE_OK)) return sl_seq_unparsed(env, rc, data_end, dir, pol, pkt);
-  cls = sl_classify(pkt, data_end, dir, pol->smtp_ports);
+#ifdef SL_ENV_OUTBOUND_APART
+  {
+    int conn = sl_classify_conn(pkt, data_end, dir, pol);
+    pkt->outbound = conn == SL_CONN_OUTBOUND;
+    if (conn != SL_CONN_INBOUND) return SL_CLASS_OTHER;
+    cls = sl_classify_role(pkt, data_end, dir, SL_DIR_FROM_OUTSIDE);
+  }
+#else
+  cls = sl_classify(pkt, data_end, dir, pol);
+#endif
   if (cls == SL_CLASS_OTHER) return cls;
   st = sl_env_stats(env);
-  if (SL_UNLIKELY(!sl_server_in_scope(pol, pkt, data_end, dir))) {
+  /* The scope names the operator's own MTAs: a subscriber's remote MTA is never in it. */
+  if (SL_UNLIKELY(!sl_server_in_scope(pol, pkt, data_end, dir)) && pkt->outbound == 0) {
     st->out_of_scope++;
     return SL_CLASS_OTHER;
   }
@@ -305,6 +328,16 @@ SL_INLINE void sl_seq_heavy(SL_ENV *env, const struct sl_policy *pol,
   if (report_host) sl_env_heavy_report(env, &k, est_host, epoch);
   sl_heavy_key_to_net(&k);
   if (report_net) sl_env_heavy_report(env, &k, est_net, epoch);
+}
+
+/* An outbound SYN counted for its subscriber's fan-out (sl_fanout.h): a remote MTA new to it in
+ * this window is one SL_HEAVY_KIND_FANOUT event of its address. Nothing when the runner keeps no
+ * pair slots. */
+SL_INLINE void sl_seq_fanout(SL_ENV *env, const struct sl_flow_key *key) {
+  struct sl_fanout_table *t = sl_env_fanout(env);
+  if (t == 0) return;
+  if (sl_fanout_first(t, sl_fanout_hash(t->seed, key), sl_fanout_window(sl_env_now(env))))
+    sl_seq_event(env, key, SL_HEAVY_KIND_FANOUT, 0);
 }
 
 /* The aggregate caps of a SYN's level (sl_caps.h), at `now`: SL_SEQ_CAPS_OVER_RATE (over its
@@ -421,15 +454,19 @@ enum sl_verdict sl_seq_syn_cookie(SL_ENV *env, const struct sl_policy *pol, stru
   return SL_VERDICT_TX;
 }
 
-/* INBOUND_SYN. Counted for the heavy hitters first (sl_seq_heavy), whatever its sender's
- * reputation. An unlisted sender scores 0, and the policy applies to that score like any
+/* CLIENT_SYN. Counted for the heavy hitters first (sl_seq_heavy), whatever its sender's
+ * reputation; an outbound SYN (a subscriber's, pkt->outbound) for its subscriber's fan-out
+ * instead (sl_seq_fanout), and its level is one of the policy's outbound levels (sl_level_for).
+ * An unlisted sender scores 0, and the policy applies to that score like any
  * other (a level-1 threshold <= 0 shapes it; the deny flag gives the highest level). Level 0:
  * PASS, no state. An observing level: counted, flow created, PASS unchanged. A stateless tarpit
  * level: sl_seq_syn_cookie (TX, no flow). A level with caps: a SYN over one is dropped or
  * answered with RST (through sl_act_syn, as a block level); an admitted one's flow is counted in
  * them. Otherwise sl_act_syn: DROP, TX (out->tx_len), or PASS with a new flow at this level.
- * Every SYN at a level that acts is one event of its sender at that level (sl_seq_event):
- * SL_HEAVY_KIND_BLOCKED when dropped or answered with RST, else SL_HEAVY_KIND_SHAPED. The
+ * Every inbound SYN at a level that acts is one event of its sender at that level
+ * (sl_seq_event): SL_HEAVY_KIND_BLOCKED when dropped or answered with RST, else
+ * SL_HEAVY_KIND_SHAPED (an outbound SYN's verdict is no observation of a sender; its level's
+ * counters show it). The
  * flow records the generation read before the lookup, so a table change that lands during it is
  * looked up again on the flow's next segment. */
 SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, struct sl_pkt *pkt,
@@ -451,13 +488,16 @@ SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, s
 
   out->flow = 0;
   out->level = 0;
-  sl_seq_heavy(env, pol, key);
+  if (SL_LIKELY(pkt->outbound == 0))
+    sl_seq_heavy(env, pol, key);
+  else
+    sl_seq_fanout(env, key);
   rep.score = 0;
   rep.flags = 0;
   st->lookups++;
   gen = sl_seq_generation(env, pol);
   sl_env_rep_lookup(env, key, &rep);
-  level = sl_level_for(pol, rep.score, rep.flags);
+  level = sl_level_for(pol, rep.score, rep.flags, pkt->outbound);
   if (level == 0 || level >= SL_MAX_LEVELS) return SL_VERDICT_PASS;
   out->level = level;
   ls = &st->level[level];
@@ -483,15 +523,16 @@ SL_INLINE enum sl_verdict sl_seq_syn(SL_ENV *env, const struct sl_policy *pol, s
     /* The policy file refuses caps here (no flow to hold them); a policy map written without
      * it must not leak counts. */
     if (SL_UNLIKELY(counted != 0)) sl_seq_caps_release(SL_SUBPROG_ENV_ARG(env) key, counted, now);
-    sl_seq_event(env, key, SL_HEAVY_KIND_SHAPED, level);
+    if (pkt->outbound == 0) sl_seq_event(env, key, SL_HEAVY_KIND_SHAPED, level);
     return sl_seq_syn_cookie(env, pol, pkt, data, data_end, key, ls, out);
   } else {
     v = sl_act_syn(prof, block, pkt, data, data_end, &fs, &tx_len);
     if (v != SL_VERDICT_PASS && SL_UNLIKELY(counted != 0))
       sl_seq_caps_release(SL_SUBPROG_ENV_ARG(env) key, counted, now);
     /* The sender's own count (an observing level's is a dry run: none). */
-    sl_seq_event(env, key, v == SL_VERDICT_PASS ? SL_HEAVY_KIND_SHAPED : SL_HEAVY_KIND_BLOCKED,
-                 level);
+    if (pkt->outbound == 0)
+      sl_seq_event(env, key, v == SL_VERDICT_PASS ? SL_HEAVY_KIND_SHAPED : SL_HEAVY_KIND_BLOCKED,
+                   level);
     if (v == SL_VERDICT_DROP) {
       ls->dropped++;
       return v;
@@ -527,7 +568,7 @@ SL_INLINE
 static __attribute__((noinline)) inline
 #endif
 void sl_seq_relookup(SL_ENV *env, const struct sl_policy *pol, const struct sl_flow_key *key,
-                     struct sl_flow_state *fs, __u32 gen) {
+                     int outbound, struct sl_flow_state *fs, __u32 gen) {
   struct sl_stats *st = sl_env_stats(env);
   struct sl_rep_value rep;
   __u32 level;
@@ -536,7 +577,7 @@ void sl_seq_relookup(SL_ENV *env, const struct sl_policy *pol, const struct sl_f
   rep.flags = 0;
   st->relookups++;
   sl_env_rep_lookup(env, key, &rep);
-  level = sl_level_for(pol, rep.score, rep.flags);
+  level = sl_level_for(pol, rep.score, rep.flags, outbound);
   if (level != fs->level) {
     st->level_changes++;
     fs->level = (__u8)level;
@@ -641,7 +682,7 @@ enum sl_verdict sl_seq_cookie_seg(SL_ENV *env, const struct sl_policy *pol, stru
   rep.flags = 0;
   st->lookups++;
   sl_env_rep_lookup(env, key, &rep);
-  level = sl_level_for(pol, rep.score, rep.flags);
+  level = sl_level_for(pol, rep.score, rep.flags, pkt->outbound);
   if (level == 0 || level >= SL_MAX_LEVELS) return SL_VERDICT_PASS;
   SL_VERIFIER_OPAQUE(level);
   level &= SL_MAX_LEVELS - 1;
@@ -711,7 +752,9 @@ SL_SUBPROG int sl_seq_replay_held(SL_SUBPROG_ENV_PARAM struct sl_stats *st,
   return 0;
 }
 
-/* Pregreet (sl_greet.h), on every SMTP segment, shaped or not, when the policy tests for it: a
+/* Pregreet (sl_greet.h), on every inbound SMTP segment, shaped or not, when the policy tests for
+ * it (a subscriber's outbound connections are not tested: its observations would be about our
+ * own subscriber, which the feed must not carry unasked): a
  * server's SYN-ACK writes its flow's greeting slot; a client segment with payload takes it, and
  * one that acknowledges nothing past the SYN-ACK talked first: counted (stats.pregreet) and handed
  * to the runner with its client's address (sl_env_event). Other segments cost a flag test. */
@@ -759,7 +802,7 @@ SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *po
 
   out->flow = flow;
   out->level = 0;
-  if (pol->pregreet != 0) sl_seq_greet(env, pkt, data_end, cls, key);
+  if (pol->pregreet != 0 && pkt->outbound == 0) sl_seq_greet(env, pkt, data_end, cls, key);
   if (flow == 0) {                           /* a clean flow: no state, untouched */
     if (SL_UNLIKELY(sl_env_replayed(env))) { /* a held ACK whose connection is gone */
       sl_env_tarpit_unhold(env, key);
@@ -777,7 +820,7 @@ SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *po
     fs->flags = (__u8)(fs->flags & ~(SL_FLOW_CAP_HOST | SL_FLOW_CAP_NET));
   }
   gen = sl_seq_generation(env, pol);
-  if (SL_UNLIKELY(fs->gen != gen)) sl_seq_relookup(env, pol, key, fs, gen);
+  if (SL_UNLIKELY(fs->gen != gen)) sl_seq_relookup(env, pol, key, pkt->outbound, fs, gen);
   level = fs->level;
   out->level = level;
   if (SL_UNLIKELY(sl_env_replayed(env)) &&
@@ -796,7 +839,11 @@ SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *po
   /* A coin only where the level drops segments (sl_chance_ppm(x, 0) is false for every x). */
   coin = (prof->server_drop_ppm | prof->client_drop_ppm) != 0 ? sl_env_random(env) : 0;
   if (cls == SL_CLASS_SERVER_SEG) {
-    if (SL_UNLIKELY(prof->tarpit != SL_TARPIT_NONE)) sl_seq_tarpit_keep(env, pkt, data, key, fs);
+    /* Held ACKs are replayed as coming from inside (a server of our own): an outbound flow's
+     * remote MTA is outside, so its tarpitted subscriber learns of a release at its next
+     * zero-window probe instead. */
+    if (SL_UNLIKELY(prof->tarpit != SL_TARPIT_NONE) && pkt->outbound == 0)
+      sl_seq_tarpit_keep(env, pkt, data, key, fs);
     v = sl_act_server_seg(prof, fs, pkt, data_end, coin);
   } else
     v = sl_act_client_seg(prof, fs, pkt, data_end, coin);
@@ -812,7 +859,7 @@ SL_INLINE enum sl_verdict sl_seq_segment(SL_ENV *env, const struct sl_policy *po
 SL_INLINE enum sl_verdict sl_seq_act(SL_ENV *env, const struct sl_policy *pol, struct sl_pkt *pkt,
                                      void *data, void *data_end, enum sl_class cls,
                                      const struct sl_flow_key *key, struct sl_seq_out *out) {
-  if (cls == SL_CLASS_INBOUND_SYN) return sl_seq_syn(env, pol, pkt, data, data_end, key, out);
+  if (cls == SL_CLASS_CLIENT_SYN) return sl_seq_syn(env, pol, pkt, data, data_end, key, out);
   if (cls == SL_CLASS_CLIENT_SEG || cls == SL_CLASS_SERVER_SEG)
     return sl_seq_segment(env, pol, pkt, data, data_end, cls, key, out);
   out->flow = 0;
@@ -829,7 +876,7 @@ SL_INLINE enum sl_verdict sl_seq_run(SL_ENV *env, void *data, void *data_end, __
   struct sl_flow_key key;
 
   *cls = sl_seq_classify(env, data, data_end, frame_len, dir, pol, &pkt);
-  if (*cls == SL_CLASS_INBOUND_SYN || *cls == SL_CLASS_CLIENT_SEG || *cls == SL_CLASS_SERVER_SEG)
+  if (*cls == SL_CLASS_CLIENT_SYN || *cls == SL_CLASS_CLIENT_SEG || *cls == SL_CLASS_SERVER_SEG)
     sl_flow_key_make(&pkt, *cls, &key);
   else
     __builtin_memset(&key, 0, sizeof(key));

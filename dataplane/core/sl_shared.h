@@ -18,19 +18,23 @@
 
 /* The port a packet arrived on. */
 enum sl_dir {
-  SL_DIR_FROM_OUTSIDE = 0, /* the Internet side: senders */
-  SL_DIR_FROM_INSIDE = 1,  /* the MTA side */
+  SL_DIR_FROM_OUTSIDE = 0, /* the Internet side: senders, and the remote MTAs of subscribers */
+  SL_DIR_FROM_INSIDE = 1,  /* the MTA side, and the operator's own subscribers */
 };
 
+/* The client of a connection is the side that sent the SYN. Inbound SMTP (the usual case): a
+ * client outside, the server inside on one of the policy's smtp_ports. Outbound SMTP (the
+ * policy's [outbound] section, sl_pkt.outbound): a subscriber inside is the client, a remote MTA
+ * outside on one of out_ports the server. The classes name the role, not the direction. */
 enum sl_class {
-  SL_CLASS_OTHER = 0,       /* not ours: forwarded untouched (also every malformed packet) */
-  SL_CLASS_INBOUND_SYN = 1, /* from outside to an SMTP port: SYN without ACK */
-  SL_CLASS_CLIENT_SEG = 2,  /* from outside to an SMTP port: any other TCP segment */
-  SL_CLASS_SERVER_SEG = 3,  /* from inside from an SMTP port: SYN-ACK and every later segment */
-  SL_CLASS_UNSEEN = 4,      /* from outside, TCP whose header the core cannot see (a fragment
-                               that starts too short or too early, or an IPv6 extension chain
-                               longer than the walk) towards a watched port, or towards a port
-                               it cannot read: the policy's unseen_tcp decides (docs/packet-core.md) */
+  SL_CLASS_OTHER = 0,      /* not ours: forwarded untouched (also every malformed packet) */
+  SL_CLASS_CLIENT_SYN = 1, /* the client's SYN without ACK */
+  SL_CLASS_CLIENT_SEG = 2, /* any other segment of the client */
+  SL_CLASS_SERVER_SEG = 3, /* the server's SYN-ACK and every later segment */
+  SL_CLASS_UNSEEN = 4,     /* from outside, TCP whose header the core cannot see (a fragment
+                              that starts too short or too early, or an IPv6 extension chain
+                              longer than the walk) towards a watched port, or towards a port
+                              it cannot read: the policy's unseen_tcp decides (docs/packet-core.md) */
 };
 
 enum sl_verdict {
@@ -155,10 +159,18 @@ struct sl_policy {
   /* Appended: 1 when clients are tested for talking before the greeting (sl_greet.h; policy
    * pregreet = on, the default). */
   __u32 pregreet;
+  /* Appended: outbound abuse control (the policy's [outbound] section; docs/packet-core.md).
+   * out_ports: the remote ports of the subscribers' outbound SMTP connections (0 = unused slot;
+   * out_ports[0] == 0: no outbound control, the parser fills the slots in order). out_first: the
+   * first outbound level; levels [out_first, nlevels) are outbound and [1, out_first) inbound
+   * (sl_level_for); 0 when the policy has no outbound levels. */
+  __be16 out_ports[SL_MAX_SMTP_PORTS];
+  __u32 out_first;
 };
-SL_STATIC_ASSERT(sizeof(struct sl_policy) ==
-                     SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 + 12 + 8 +
-                         SL_MAX_SERVER_PREFIXES * (8 + 32) + 4 + 4 + 16 + SL_MAX_LEVELS * 24 + 4,
+SL_STATIC_ASSERT(sizeof(struct sl_policy) == SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 +
+                                                 SL_MAX_SMTP_PORTS * 2 + 12 + 8 +
+                                                 SL_MAX_SERVER_PREFIXES * (8 + 32) + 4 + 4 + 16 +
+                                                 SL_MAX_LEVELS * 24 + 4 + SL_MAX_SMTP_PORTS * 2 + 4,
                  "sl_policy layout");
 
 /* ---- reputation table -------------------------------------------------------------------- */
@@ -188,8 +200,9 @@ struct sl_flow_key {
   __u8 server[16];
   __be16 client_port;
   __be16 server_port;
-  __u8 family; /* SL_AF_INET or SL_AF_INET6 */
-  __u8 pad[3];
+  __u8 family;   /* SL_AF_INET or SL_AF_INET6 */
+  __u8 outbound; /* 1: a subscriber's outbound connection (client inside); else 0 */
+  __u8 pad[2];
 } __attribute__((aligned(8))); /* five whole words: built, hashed and compared as such */
 SL_STATIC_ASSERT(sizeof(struct sl_flow_key) == 40, "sl_flow_key layout");
 

@@ -231,7 +231,8 @@ nlohmann::json DpControl::flows(size_t limit, size_t skip) const {
                           {"server_mss", f.state.server_mss},
                           {"created_ns", f.state.created_ns},
                           {"last_seen_ns", f.state.last_seen_ns},
-                          {"pending", f.pending}};
+                          {"pending", f.pending},
+                          {"outbound", f.key.outbound != 0}};
       const size_t n = j.dump().size() + 1;
       if (bytes + n > kBudget) {
         more = true;
@@ -250,15 +251,16 @@ nlohmann::json DpControl::heavy(size_t limit, uint64_t now_ns) const {
   if (limit < 1 || limit > kMaxHeavyLimit)
     throw std::invalid_argument("heavy: \"limit\" must be 1.." + std::to_string(kMaxHeavyLimit));
   uint32_t threshold;
-  bool pregreet;
+  bool pregreet, outbound;
   {
     std::lock_guard lock(mu_);  // policy writers hold mu_, so the policy stays alive
     threshold = pub_.policy()->policy.heavy_syn_threshold;
     pregreet = pub_.policy()->policy.pregreet != 0;
+    outbound = pub_.policy()->policy.out_ports[0] != 0;
   }
   const uint32_t epoch = sl_heavy_epoch(now_ns);
   nlohmann::json senders = nlohmann::json::array(), pregreeters = nlohmann::json::array(),
-                 verdicts = nlohmann::json::array();
+                 verdicts = nlohmann::json::array(), fanout = nlohmann::json::array();
   size_t skipped = 0;
   uint64_t replaced = 0, refused = 0;
   heavy::HeavyMerge merge(epoch);
@@ -276,6 +278,9 @@ nlohmann::json DpControl::heavy(size_t limit, uint64_t now_ns) const {
   if (pregreet)
     for (const heavy::HeavyCount &c : merge.pregreet(limit))
       pregreeters.push_back({{"address", heavy::address_text(c.key)}, {"connections", c.syns}});
+  if (outbound)
+    for (const heavy::HeavyCount &c : merge.fanout(limit))
+      fanout.push_back({{"address", heavy::address_text(c.key)}, {"destinations", c.syns}});
   for (const heavy::VerdictCount &v : merge.verdicts(limit))
     verdicts.push_back({{"address", heavy::address_text(v.key)},
                         {"level", v.key.level},
@@ -290,6 +295,8 @@ nlohmann::json DpControl::heavy(size_t limit, uint64_t now_ns) const {
           {"pregreet_enabled", pregreet},
           {"pregreet", std::move(pregreeters)},
           {"verdicts", std::move(verdicts)},
+          {"outbound_enabled", outbound},
+          {"fanout", std::move(fanout)},
           {"skipped_buckets", skipped},
           {"replaced", replaced},
           {"refused", refused}};

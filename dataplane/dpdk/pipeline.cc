@@ -19,7 +19,8 @@ Pipeline::Pipeline(const FlowTableConfig &flows)
       heavy_table_(std::make_unique<sl_heavy_table>()),
       heavy_seq_(std::make_unique<std::atomic<uint32_t>[]>(SL_HEAVY_TABLE_BUCKETS)),
       caps_(std::make_unique<sl_caps_table>()),
-      greet_(std::make_unique<sl_greet_table>()) {
+      greet_(std::make_unique<sl_greet_table>()),
+      fanout_(std::make_unique<sl_fanout_table>()) {
   std::random_device rd;
   seed_heavy((uint64_t{rd()} << 32) | rd());
   std::memset(caps_.get(), 0, sizeof(*caps_));
@@ -34,6 +35,8 @@ void Pipeline::seed_heavy(uint64_t seed) {
   // The slots' seed stays 0: sluice-dp takes their hash from its flow table's keyed one
   // (sl_env_greet_hash in pipeline.h).
   std::memset(greet_.get(), 0, sizeof(*greet_));
+  std::memset(fanout_.get(), 0, sizeof(*fanout_));
+  fanout_->seed = seed ^ SL_FANOUT_SEED_XOR;
 }
 
 size_t Pipeline::read_heavy(heavy::HeavyMerge &merge) const {
@@ -63,6 +66,7 @@ sl_verdict Pipeline::on_syn_or_unseen(PreparedPacket &pp, uint64_t now_ns, const
   SeqEnv env = stage2_env(rep, pp.hash, now_ns, nullptr, 0, false);
   env.heavy = heavy_.get();
   env.heavy_hashes = pp.heavy_hashed ? pp.heavy_hashes : nullptr;
+  env.fanout = fanout_.get();
   sl_seq_out out;
   r.verdict = sl_seq_syn(&env, &policy, &pp.pkt, pp.data, pp.end, &pp.key, &out);
   r.level = static_cast<uint8_t>(out.level);

@@ -19,6 +19,7 @@
 #include "core/sl_actions.h"
 #include "core/sl_caps.h"
 #include "core/sl_classify.h"
+#include "core/sl_fanout.h"
 #include "core/sl_greet.h"
 #include "core/sl_heavy.h"
 #include "core/sl_parse.h"
@@ -60,6 +61,8 @@ struct SeqEnv {
   const __u64 *heavy_hashes;         // stage 1's sl_heavy_hashes of a SYN's client, or null
   HeldFrames *held;                  // this lcore's held tarpit ACKs (server segments)
   sl_greet_table *greet;             // this lcore's greeting slots (segments)
+  sl_fanout_table *fanout;           // this lcore's fan-out pair slots (SYNs only: unset in
+                                     // the other stages, which never read it)
   bool replayed;                     // the packet is a held ACK sent through again
 };
 
@@ -133,6 +136,10 @@ SL_INLINE sl_greet_table *sl_env_greet(SL_ENV *env) {
   return env->greet;
 }
 
+SL_INLINE sl_fanout_table *sl_env_fanout(SL_ENV *env) {
+  return env->fanout;
+}
+
 // The slot's hash from the flow table's keyed hash of the key (stage 1 computed it, and
 // prefetched the slot with it: Pipeline::prepare): no second hash of the key.
 #define SL_ENV_GREET_HASH 1
@@ -140,9 +147,9 @@ SL_INLINE __u64 sl_env_greet_hash(SL_ENV *env, const sl_greet_table *, const sl_
   return sl_greet_hash_from32(env->hash);
 }
 
-// An event (a pregreet, a SYN shaped or blocked): an event entry of this lcore's candidate
-// table, under its seqlock like an offer. A new key takes only an empty or stale slot, so a flood
-// of blocked senders never pushes the heavy hitters out.
+// An event (a pregreet, a SYN shaped or blocked, a subscriber's new remote MTA): an event entry of
+// this lcore's candidate table, under its seqlock like an offer. A new key takes only an empty or
+// stale slot, so a flood of blocked senders never pushes the heavy hitters out.
 SL_INLINE void sl_env_event(SL_ENV *env, const sl_heavy_key *k) {
   sluice::dataplane::heavy_event(*env->heavy_table, env->heavy_seq, *k,
                                  sl_heavy_epoch(env->now_ns));
@@ -223,9 +230,10 @@ class Pipeline {
 
   explicit Pipeline(const FlowTableConfig &flows);
 
-  // SYN heavy hitters (core/sl_heavy.h): this lcore's sketch and candidate table, and its
-  // greeting slots (core/sl_greet.h). All start empty with a random hash seed; seed_heavy empties
-  // them and sets the seed (tests compare runners with one seed).
+  // SYN heavy hitters (core/sl_heavy.h): this lcore's sketch and candidate table, its greeting
+  // slots (core/sl_greet.h) and its fan-out pair slots (core/sl_fanout.h). All start empty with
+  // a random hash seed; seed_heavy empties them and sets the seed (tests compare runners with
+  // one seed).
   void seed_heavy(uint64_t seed);
   const sl_heavy_sketch &heavy_sketch() const { return *heavy_; }
   const sl_heavy_table &heavy_table() const { return *heavy_table_; }
@@ -351,6 +359,7 @@ class Pipeline {
   std::unique_ptr<std::atomic<uint32_t>[]> heavy_seq_;  // one per bucket of heavy_table_
   std::unique_ptr<sl_caps_table> caps_;
   std::unique_ptr<sl_greet_table> greet_;
+  std::unique_ptr<sl_fanout_table> fanout_;
   sl_stats stats_{};
   PipelineExtraStats extra_{};
   HeldFrames held_acks_;  // after the counters the packet path writes: off their cache lines
@@ -377,9 +386,9 @@ __attribute__((always_inline)) inline sl_class Pipeline::prepare(uint8_t *data, 
   // A SYN may insert; every other SMTP segment looks its flow up.
   flows_.prefetch(pp.hash);
   pp.heavy_hashed = false;
-  if (SL_UNLIKELY(pp.cls == SL_CLASS_INBOUND_SYN)) {
+  if (SL_UNLIKELY(pp.cls == SL_CLASS_CLIENT_SYN)) {
     if (rep != nullptr && rep->worth_prefetching()) prefetch_reputation(pp, *rep);
-    if (policy.heavy_syn_threshold != 0) prefetch_heavy(pp);
+    if (policy.heavy_syn_threshold != 0 && pp.key.outbound == 0) prefetch_heavy(pp);
   } else if (policy.pregreet != 0 && sl_greet_touches(&pp.pkt, pp.cls)) {
     prefetch_greet(pp);
   }

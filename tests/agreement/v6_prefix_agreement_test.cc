@@ -160,7 +160,7 @@ TEST(V6PrefixAgreement, EveryLengthGivesTheSameVerdictOnBothDataPlanes) {
     const auto got_dp = dp->lookup_v6(a.data());
     ASSERT_TRUE(got_dp.has_value()) << show(a);
     EXPECT_EQ(got_dp->score, want->score) << "sluice-dp, " << show(a);
-    const int level = static_cast<int>(sl_level_for(&pol, want->score, want->flags));
+    const int level = static_cast<int>(sl_level_for(&pol, want->score, want->flags, 0));
     EXPECT_EQ(xdp_level(x, a), level) << "XDP, " << show(a);
     levels_seen[level]++;
   }

@@ -36,7 +36,7 @@ bool flow_key_of(const CoreFixture &f, const sl_policy &pol, sl_flow_key *key) {
   void *data = copy.data();
   void *end = copy.data() + copy.size();
   if (sl_parse(data, end, &pkt) != SL_PARSE_OK) return false;
-  const sl_class cls = sl_classify(&pkt, end, f.dir, pol.smtp_ports);
+  const sl_class cls = sl_classify(&pkt, end, f.dir, &pol);
   if (cls == SL_CLASS_OTHER) return false;
   sl_flow_key_make(&pkt, cls, key);
   return true;

@@ -211,6 +211,48 @@ TEST_F(XdpHeavy, VerdictsOfSeveralCpusAreSummedPerSenderAndLevel) {
   bpf_map_delete_elem(host4, shaped);
 }
 
+// ---- Fan-out: a subscriber's remote MTAs new in the window, in verdict_table
+
+// The pair slots are one array for every CPU: a pair counts once whichever CPU sees it. Outbound
+// SYNs count for no heavy hitter.
+TEST_F(XdpHeavy, FanOutCountsEachRemoteMtaOnceWhicheverCpuSeesIt) {
+  const bool two = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+  sl_policy pol = sluice::testing::heavy_policy(5);
+  pol.out_ports[0] = sl_htons(25);  // [outbound] without levels: counted, nobody shaped
+  loaded().set_policy(pol);
+  // From inside, a subscriber's SYN to remote MTA 198.18.62.N.
+  auto send = [&](uint8_t subscriber, uint8_t mta, int cpu, uint16_t port) {
+    OnCpu on(cpu);
+    ASSERT_TRUE(on.ok());
+    sluice::testing::TcpFrame f;
+    f.src = {198, 18, 61, subscriber};
+    f.dst = {198, 18, 62, mta};
+    f.sport = port;
+    loaded().inside(f.build());
+  };
+  std::vector<heavy::HeavyCount> got;
+  for (int attempt = 0; attempt < 2; ++attempt) {  // again if a fan-out window ended meanwhile
+    reset();
+    const uint32_t window = sl_fanout_window(monotonic_ns());
+    for (uint8_t mta = 1; mta <= 3; ++mta) send(7, mta, 0, static_cast<uint16_t>(40000 + mta));
+    for (uint16_t i = 0; i < 6; ++i) send(7, 1, two ? 1 : 0, static_cast<uint16_t>(41000 + i));
+    send(8, 1, 0, 42000);
+    if (sl_fanout_window(monotonic_ns()) != window) continue;
+    got = read_fanout(loaded().obj.map_fd("verdict_table"), heavy_epoch_now(), 10);
+    break;
+  }
+  std::vector<std::pair<std::string, uint64_t>> seen;
+  for (const auto &c : got) seen.emplace_back(heavy::address_text(c.key), c.syns);
+  const std::vector<std::pair<std::string, uint64_t>> want = {{"198.18.61.7", 3},
+                                                              {"198.18.61.8", 1}};
+  EXPECT_EQ(seen, want);
+  EXPECT_TRUE(read_verdicts(loaded().obj.map_fd("verdict_table"), heavy_epoch_now(), 10).empty())
+      << "an outbound SYN is no sender's verdict";
+  EXPECT_TRUE(read_heavy(sketch_fd(), table_fd(), heavy_epoch_now(), 10).empty())
+      << "9 outbound SYNs of one subscriber, threshold 5: no heavy hitter";
+  loaded().set_policy(sluice::testing::heavy_policy(5));
+}
+
 // ---- Pregreet: the event entries of heavy_table, and the same stream through the native runner
 
 // Connections in order: (client, pregreet?). Each: the client's SYN, the server's SYN-ACK, the

@@ -125,6 +125,7 @@ struct LoadedXdp {
     clear("caps", sizeof(sl_heavy_key));
     clear("held", sizeof(sl_flow_key));
     empty_verdict_tables();
+    empty_fanout();
     const int ncpu = libbpf_num_possible_cpus();
     std::vector<sl_stats> zero_stats(static_cast<size_t>(ncpu));
     uint32_t zero = 0;
@@ -147,6 +148,17 @@ struct LoadedXdp {
       t->seed = seed;
       must(bpf_map_update_elem(fd, &cpu, t.get(), BPF_ANY));
     }
+  }
+  // The fan-out pair slots emptied, their seed kept: every pair is new again.
+  void empty_fanout() {
+    const int fd = obj.map_fd("fanout");
+    auto t = std::make_unique<sl_fanout_table>();
+    const uint32_t zero = 0;
+    must(bpf_map_lookup_elem(fd, &zero, t.get()));
+    const uint64_t seed = t->seed;
+    std::memset(t.get(), 0, sizeof(*t));
+    t->seed = seed;
+    must(bpf_map_update_elem(fd, &zero, t.get(), BPF_ANY));
   }
   // The entries of every CPU's verdict table, each key as many times as counted.
   std::vector<sl_heavy_key> verdict_events() {

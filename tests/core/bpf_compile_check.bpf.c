@@ -22,16 +22,16 @@ __attribute__((noinline)) int sl_core_bpf_compile_check(void *data, void *data_e
   int ret = 0;
 
   if (sl_parse(data, data_end, &pkt) != SL_PARSE_OK) return 0;
-  cls = sl_classify(&pkt, data_end, dir ? SL_DIR_FROM_INSIDE : SL_DIR_FROM_OUTSIDE,
-                    sl_check_policy.smtp_ports);
+  cls =
+      sl_classify(&pkt, data_end, dir ? SL_DIR_FROM_INSIDE : SL_DIR_FROM_OUTSIDE, &sl_check_policy);
   if (cls == SL_CLASS_OTHER) return 0;
   sl_flow_key_make(&pkt, cls, &key);
-  level = sl_level_for(&sl_check_policy, score, 0);
+  level = sl_level_for(&sl_check_policy, score, 0, key.outbound);
   if (level >= SL_MAX_LEVELS) return 0;
   prof = &sl_check_policy.profiles[level];
   __builtin_memset(&st, 0, sizeof(st));
   st.level = (__u8)level;
-  if (cls == SL_CLASS_INBOUND_SYN)
+  if (cls == SL_CLASS_CLIENT_SYN)
     v = sl_act_syn(prof, prof->block, &pkt, data, data_end, &st, &tx_len);
   else if (cls == SL_CLASS_SERVER_SEG)
     v = sl_act_server_seg(prof, &st, &pkt, data_end, rnd);

@@ -75,9 +75,8 @@ TEST_P(FixtureTable, CountsWhatItDid) {
   const bool tarpit_silent = tarpit_policy && f.expected_class == SL_CLASS_CLIENT_SEG &&
                              !f.flow_before && f.expected_verdict == SL_VERDICT_DROP;
   EXPECT_EQ(r.stats.smtp[f.dir], f.expected_class != SL_CLASS_OTHER ? 1u : 0u);
-  EXPECT_EQ(r.stats.lookups, f.expected_class == SL_CLASS_INBOUND_SYN || f.cookie_lookup ? 1u : 0u);
-  EXPECT_EQ(r.stats.tarpit_synacks,
-            tarpit_tx && f.expected_class == SL_CLASS_INBOUND_SYN ? 1u : 0u);
+  EXPECT_EQ(r.stats.lookups, f.expected_class == SL_CLASS_CLIENT_SYN || f.cookie_lookup ? 1u : 0u);
+  EXPECT_EQ(r.stats.tarpit_synacks, tarpit_tx && f.expected_class == SL_CLASS_CLIENT_SYN ? 1u : 0u);
   EXPECT_EQ(r.stats.tarpit_acks, tarpit_tx && f.expected_class == SL_CLASS_CLIENT_SEG ? 1u : 0u);
   EXPECT_EQ(r.stats.tarpit_silent, tarpit_silent ? 1u : 0u);
   EXPECT_EQ(r.stats.relookups, relookup ? 1u : 0u);
@@ -90,7 +89,7 @@ TEST_P(FixtureTable, CountsWhatItDid) {
   // Under the caps policy every SYN dropped or answered is over a cap: the rate when its
   // address's entry was seeded over it, else the open flows.
   const bool capped = f.policy == FixturePolicy::kCapped &&
-                      f.expected_class == SL_CLASS_INBOUND_SYN &&
+                      f.expected_class == SL_CLASS_CLIENT_SYN &&
                       f.expected_verdict != SL_VERDICT_PASS;
   const bool over_rate = capped && f.cap_host_before && f.cap_host_before->tat != 0;
   EXPECT_EQ(r.stats.caps_rate, over_rate ? 1u : 0u);

@@ -216,7 +216,7 @@ class Table {
                  std::optional<sl_flow_state> before = std::nullopt) {
     Bytes out = in;
     add(std::move(desc), std::move(in), dir, cls, SL_VERDICT_PASS, std::move(out), r, before,
-        cls == SL_CLASS_OTHER || cls == SL_CLASS_INBOUND_SYN ? std::nullopt : before);
+        cls == SL_CLASS_OTHER || cls == SL_CLASS_CLIENT_SYN ? std::nullopt : before);
   }
 
   void add(std::string desc, Bytes in, sl_dir dir, sl_class cls, sl_verdict v, Bytes out,
@@ -247,6 +247,8 @@ class Table {
   // The last fixture's SYN is one event of its sender: shaped, or blocked, at this level.
   void shaped(uint8_t level) { fixtures_.back().expected_event = {SL_HEAVY_KIND_SHAPED, level}; }
   void blocked(uint8_t level) { fixtures_.back().expected_event = {SL_HEAVY_KIND_BLOCKED, level}; }
+  // The last fixture's SYN is a remote MTA new to its subscriber (core/sl_fanout.h).
+  void fanout() { fixtures_.back().expected_event = {SL_HEAVY_KIND_FANOUT, 0}; }
   // The fixture added last is a packet of a server outside the scope (CoreFixture::out_of_scope).
   void out_of_scope() {
     fixtures_.back().out_of_scope = true;
@@ -314,16 +316,16 @@ void syns(Table &t) {
   const Bytes linux_syn = syn(c2s4()).tcp_options(linux_syn_options()).build();
   const Bytes linux_syn_stripped = syn(c2s4()).tcp_options(linux_syn_options(true)).build();
   t.untouched("clean SYN without reputation passes untouched and creates no flow", linux_syn, kOut,
-              SL_CLASS_INBOUND_SYN);
+              SL_CLASS_CLIENT_SYN);
   t.untouched("SYN below the first threshold passes untouched", linux_syn, kOut,
-              SL_CLASS_INBOUND_SYN, rep(2));
-  t.untouched("SYN with a negative score passes untouched", linux_syn, kOut, SL_CLASS_INBOUND_SYN,
+              SL_CLASS_CLIENT_SYN, rep(2));
+  t.untouched("SYN with a negative score passes untouched", linux_syn, kOut, SL_CLASS_CLIENT_SYN,
               rep(-5));
   t.untouched("allowlisted sender at score 50 passes untouched", linux_syn, kOut,
-              SL_CLASS_INBOUND_SYN, rep(50, SL_REP_ALLOW));
+              SL_CLASS_CLIENT_SYN, rep(50, SL_REP_ALLOW));
 
-  t.add("SYN at level 1 strips window scale at an odd offset", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3), std::nullopt,
+  t.add("SYN at level 1 strips window scale at an odd offset", linux_syn, kOut, SL_CLASS_CLIENT_SYN,
+        SL_VERDICT_PASS, linux_syn_stripped, rep(3), std::nullopt,
         flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
   t.shaped(1);
 
@@ -332,7 +334,7 @@ void syns(Table &t) {
         syn(c2s4())
             .tcp_options(tcpopt::cat({tcpopt::nop(3), tcpopt::wscale(2), tcpopt::mss(1400)}))
             .build(),
-        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
+        kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS,
         syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::nop(6), tcpopt::mss(1400)})).build(), rep(4),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1400, 2));
   t.shaped(1);
@@ -343,20 +345,20 @@ void syns(Table &t) {
             .tcp_options(tcpopt::cat(
                 {tcpopt::mss(1460), tcpopt::nop(), tcpopt::sack_perm(), tcpopt::wscale(8)}))
             .build(),
-        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
+        kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS,
         syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::nop(6)})).build(), rep(6),
         std::nullopt, flow(2, SL_FLOW_WSCALE_STRIP, 1460, 8));
   t.shaped(2);
 
   const Bytes mss_only = syn(c2s4()).tcp_options(tcpopt::mss(1380)).build();
   t.add("SYN at level 1 without window scale passes unmodified", mss_only, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, mss_only, rep(3), std::nullopt,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, mss_only, rep(3), std::nullopt,
         flow(1, 0, 1380, 0xff));
   t.shaped(1);
 
   const Bytes no_opts = syn(c2s4()).build();
   t.add("SYN at level 1 without options records MSS and window scale absent", no_opts, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, no_opts, rep(3), std::nullopt, flow(1, 0, 0, 0xff));
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, no_opts, rep(3), std::nullopt, flow(1, 0, 0, 0xff));
   t.shaped(1);
 
   // MSS EOL, then what would be a window scale option after the end of the list.
@@ -365,7 +367,7 @@ void syns(Table &t) {
           .tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::eol(), tcpopt::wscale(7)}))
           .build();
   t.add("SYN at level 1 ignores a window scale option after EOL", eol_first, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, eol_first, rep(3), std::nullopt,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, eol_first, rep(3), std::nullopt,
         flow(1, 0, 1460, 0xff));
   t.shaped(1);
 
@@ -374,33 +376,33 @@ void syns(Table &t) {
         syn(c2s4())
             .tcp_options(tcpopt::cat({tcpopt::raw(30, 6, {1, 2, 3, 4}), tcpopt::wscale(5)}))
             .build(),
-        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
+        kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS,
         syn(c2s4())
             .tcp_options(tcpopt::cat({tcpopt::raw(30, 6, {1, 2, 3, 4}), tcpopt::nop(3)}))
             .build(),
         rep(3), std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 0, 5));
   t.shaped(1);
 
-  t.add("SYN at level 3 (tarpit) strips window scale", linux_syn, kOut, SL_CLASS_INBOUND_SYN,
+  t.add("SYN at level 3 (tarpit) strips window scale", linux_syn, kOut, SL_CLASS_CLIENT_SYN,
         SL_VERDICT_PASS, linux_syn_stripped, rep(8), std::nullopt,
         flow(3, SL_FLOW_WSCALE_STRIP, 1460, 7));
   t.shaped(3);
-  t.add("SYN at level 4 (drop-data) strips window scale", linux_syn, kOut, SL_CLASS_INBOUND_SYN,
+  t.add("SYN at level 4 (drop-data) strips window scale", linux_syn, kOut, SL_CLASS_CLIENT_SYN,
         SL_VERDICT_PASS, linux_syn_stripped, rep(9), std::nullopt,
         flow(4, SL_FLOW_WSCALE_STRIP, 1460, 7));
   t.shaped(4);
 
   t.add("blocked SYN at level 5 is answered with RST over IPv4", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(), rep(10),
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(), rep(10),
         std::nullopt, std::nullopt);
   t.blocked(5);
   t.add("blocked SYN at level 5 is answered with RST over IPv6",
-        syn(c2s6()).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
+        syn(c2s6()).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_CLIENT_SYN,
         SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(12), std::nullopt, std::nullopt);
   t.blocked(5);
   t.add("blocked SYN with IPv4 options gets an RST without options",
         syn(c2s4()).ipv4_options({0x94, 0x04, 0x00, 0x00}).tcp_options(linux_syn_options()).build(),
-        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(), rep(10),
+        kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(), rep(10),
         std::nullopt, std::nullopt);
   t.blocked(5);
   t.add("blocked SYN with IPv6 extension headers gets an RST without them",
@@ -409,20 +411,20 @@ void syns(Table &t) {
             .ipv6_ext(kIpv6DestOpts, {1, 4, 0, 0, 0, 0})
             .tcp_options(linux_syn_options())
             .build(),
-        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(10),
+        kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(10),
         std::nullopt, std::nullopt);
   t.blocked(5);
   t.add("blocked SYN in a VLAN gets an RST in the same VLAN",
-        syn(c2s4()).vlan(100).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
+        syn(c2s4()).vlan(100).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_CLIENT_SYN,
         SL_VERDICT_TX, rst_reply4(kClientIsn + 1).vlan(100).build(), rep(10), std::nullopt,
         std::nullopt);
   t.blocked(5);
   t.add("blocked SYN carrying data gets an RST acknowledging it",
         syn(c2s4()).tcp_options(tcpopt::mss(1460)).payload("early").build(), kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1 + 5).build(), rep(11),
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1 + 5).build(), rep(11),
         std::nullopt, std::nullopt);
   t.blocked(5);
-  t.add("blocked SYN at level 6 is dropped", linux_syn, kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP,
+  t.add("blocked SYN at level 6 is dropped", linux_syn, kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_DROP,
         {}, rep(25), std::nullopt, std::nullopt);
   t.blocked(6);
 }
@@ -544,7 +546,7 @@ void client_segments(Table &t) {
 
 void ipv6_and_vlan(Table &t) {
   t.add("IPv6 SYN at level 1 strips window scale",
-        syn(c2s6()).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
+        syn(c2s6()).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_CLIENT_SYN,
         SL_VERDICT_PASS, syn(c2s6()).tcp_options(linux_syn_options(true)).build(), rep(3),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
   t.shaped(1);
@@ -554,7 +556,7 @@ void ipv6_and_vlan(Table &t) {
         .ipv6_ext(kIpv6Routing, {4, 0, 0, 0, 0, 0});
   };
   t.add("IPv6 SYN with hop-by-hop, destination-options and routing headers strips window scale",
-        syn(with_exts(c2s6())).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
+        syn(with_exts(c2s6())).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_CLIENT_SYN,
         SL_VERDICT_PASS, syn(with_exts(c2s6())).tcp_options(linux_syn_options(true)).build(),
         rep(3), std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
   t.shaped(1);
@@ -569,13 +571,13 @@ void ipv6_and_vlan(Table &t) {
               SL_CLASS_OTHER, rep(3));
 
   t.add("VLAN-tagged SYN at level 1 strips window scale",
-        syn(c2s4()).vlan(42).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
+        syn(c2s4()).vlan(42).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_CLIENT_SYN,
         SL_VERDICT_PASS, syn(c2s4()).vlan(42).tcp_options(linux_syn_options(true)).build(), rep(3),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
   t.shaped(1);
   t.add("QinQ SYN at level 1 strips window scale",
         syn(c2s6()).vlan(7, 0x88a8).vlan(42).tcp_options(linux_syn_options()).build(), kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS,
         syn(c2s6()).vlan(7, 0x88a8).vlan(42).tcp_options(linux_syn_options(true)).build(), rep(3),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
   t.shaped(1);
@@ -597,7 +599,7 @@ void ipv4_edges(Table &t) {
             .ipv4_options({0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00})
             .tcp_options(linux_syn_options())
             .build(),
-        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
+        kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS,
         syn(c2s4())
             .ipv4_options({0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00})
             .tcp_options(linux_syn_options(true))
@@ -636,7 +638,7 @@ void tcp_edges(Table &t) {
   // and a blocked sender is still blocked.
   auto bad_opts_syn = [&](const char *what, const Bytes &frame) {
     t.add(std::string("SYN at level 1 with ") + what + " passes as it is and is shaped", frame,
-          kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, frame, rep(3), std::nullopt,
+          kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, frame, rep(3), std::nullopt,
           flow(1, 0, 0, 0xff));
     t.shaped(1);
   };
@@ -662,11 +664,11 @@ void tcp_edges(Table &t) {
                                .build();
   bad_opts_syn("duplicate window scale options", dup_wscale);
   t.add("blocked SYN with duplicate window scale options still gets an RST", dup_wscale, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(), rep(10),
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(), rep(10),
         std::nullopt, std::nullopt);
   t.blocked(5);
   t.add("blocked SYN with an option of length 0 is still dropped at level 6",
-        syn(c2s4()).tcp_options(tcpopt::raw(3, 0)).build(), kOut, SL_CLASS_INBOUND_SYN,
+        syn(c2s4()).tcp_options(tcpopt::raw(3, 0)).build(), kOut, SL_CLASS_CLIENT_SYN,
         SL_VERDICT_DROP, {}, rep(20), std::nullopt, std::nullopt);
   t.blocked(6);
   // Only a SYN's or SYN-ACK's options are read or rewritten, so only theirs are walked.
@@ -684,12 +686,12 @@ void tcp_edges(Table &t) {
           .tcp_options(tcpopt::cat({tcpopt::nop(4), tcpopt::mss(1460), tcpopt::nop(4)}))
           .build();
   t.add("SYN with NOP padding and no window scale passes unmodified", nop_padded, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, nop_padded, rep(3), std::nullopt,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, nop_padded, rep(3), std::nullopt,
         flow(1, 0, 1460, 0xff));
   t.shaped(1);
   t.add("SYN with 40 bytes of options strips window scale in the last bytes",
         syn(c2s4()).tcp_options(tcpopt::cat({tcpopt::nop(37), tcpopt::wscale(9)})).build(), kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, syn(c2s4()).tcp_options(tcpopt::nop(40)).build(),
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, syn(c2s4()).tcp_options(tcpopt::nop(40)).build(),
         rep(3), std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 0, 9));
   t.shaped(1);
 }
@@ -703,13 +705,13 @@ void policy_rules(Table &t) {
   // An unlisted sender scores 0, and the policy applies to that score.
   t.under(FixturePolicy::kOpenThreshold);
   t.add("unlisted sender's SYN is shaped when level 1 opens at score 0", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, std::nullopt, std::nullopt,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, linux_syn_stripped, std::nullopt, std::nullopt,
         flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
   t.shaped(1);
   t.untouched("sender scoring -1 passes untouched when level 1 opens at score 0", linux_syn, kOut,
-              SL_CLASS_INBOUND_SYN, rep(-1));
+              SL_CLASS_CLIENT_SYN, rep(-1));
   t.untouched("allowlisted sender passes untouched when level 1 opens at score 0", linux_syn, kOut,
-              SL_CLASS_INBOUND_SYN, rep(0, SL_REP_ALLOW));
+              SL_CLASS_CLIENT_SYN, rep(0, SL_REP_ALLOW));
 
   // A flow whose level the policy no longer has: untouched from then on.
   t.under(FixturePolicy::kShrunk);
@@ -737,8 +739,7 @@ void policy_rules(Table &t) {
         SL_VERDICT_PASS, server_seg(s2c4(), 4096).payload(kGreeting).build(), std::nullopt,
         flow(1, after_synack), flow(1, after_synack | SL_FLOW_GREETED));
   t.add("SYN after a policy swap keeps its window scale at level 1", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn, rep(3), std::nullopt,
-        flow(1, 0, 1460, 7));
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, linux_syn, rep(3), std::nullopt, flow(1, 0, 1460, 7));
   t.shaped(1);
   t.under(FixturePolicy::kStandard);
 }
@@ -751,16 +752,16 @@ void fragments(Table &t) {
 
   // A first fragment that holds the whole TCP header is classified like any packet.
   t.add("IPv4 first fragment SYN at level 1 strips window scale",
-        syn(first4(c2s4())).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
+        syn(first4(c2s4())).tcp_options(opts).build(), kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS,
         syn(first4(c2s4())).tcp_options(opts_stripped).build(), rep(3), std::nullopt,
         flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
   t.shaped(1);
   t.add("blocked sender's IPv4 first fragment SYN gets an RST",
-        syn(first4(c2s4())).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX,
+        syn(first4(c2s4())).tcp_options(opts).build(), kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_TX,
         rst_reply4(kClientIsn + 1).build(), rep(10), std::nullopt, std::nullopt);
   t.blocked(5);
   t.add("blocked sender's IPv4 first fragment SYN is dropped at level 6",
-        syn(first4(c2s4())).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP,
+        syn(first4(c2s4())).tcp_options(opts).build(), kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_DROP,
         {}, rep(25), std::nullopt, std::nullopt);
   t.blocked(6);
 
@@ -794,16 +795,16 @@ void fragments(Table &t) {
 
   // IPv6: atomic fragments (RFC 6946) and first fragments are parsed through.
   t.add("IPv6 atomic fragment SYN at level 1 strips window scale",
-        syn(c2s6()).ipv6_frag(0, false).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN,
+        syn(c2s6()).ipv6_frag(0, false).tcp_options(opts).build(), kOut, SL_CLASS_CLIENT_SYN,
         SL_VERDICT_PASS, syn(c2s6()).ipv6_frag(0, false).tcp_options(opts_stripped).build(), rep(3),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
   t.shaped(1);
   t.add("blocked sender's IPv6 atomic fragment SYN gets an RST",
-        syn(c2s6()).ipv6_frag(0, false).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN,
+        syn(c2s6()).ipv6_frag(0, false).tcp_options(opts).build(), kOut, SL_CLASS_CLIENT_SYN,
         SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(10), std::nullopt, std::nullopt);
   t.blocked(5);
   t.add("IPv6 first fragment SYN at level 1 strips window scale",
-        syn(c2s6()).ipv6_frag(0, true).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN,
+        syn(c2s6()).ipv6_frag(0, true).tcp_options(opts).build(), kOut, SL_CLASS_CLIENT_SYN,
         SL_VERDICT_PASS, syn(c2s6()).ipv6_frag(0, true).tcp_options(opts_stripped).build(), rep(3),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
   t.shaped(1);
@@ -823,12 +824,12 @@ void fragments(Table &t) {
     return b;
   };
   t.add("IPv6 SYN behind five extension headers strips window scale",
-        syn(chain(c2s6(), 5)).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN,
-        SL_VERDICT_PASS, syn(chain(c2s6(), 5)).tcp_options(opts_stripped).build(), rep(3),
-        std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
+        syn(chain(c2s6(), 5)).tcp_options(opts).build(), kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS,
+        syn(chain(c2s6(), 5)).tcp_options(opts_stripped).build(), rep(3), std::nullopt,
+        flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
   t.shaped(1);
   t.add("blocked sender's IPv6 SYN behind eight extension headers gets an RST",
-        syn(chain(c2s6(), 8)).tcp_options(opts).build(), kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX,
+        syn(chain(c2s6(), 8)).tcp_options(opts).build(), kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_TX,
         rst_reply6(kClientIsn + 1).build(), rep(10), std::nullopt, std::nullopt);
   t.blocked(5);
   t.add("IPv6 SYN behind nine extension headers is dropped",
@@ -841,21 +842,20 @@ void fragments(Table &t) {
 void deny_flag(Table &t) {
   const Bytes linux_syn = syn(c2s4()).tcp_options(linux_syn_options()).build();
   t.add("denied sender's SYN scoring -5 gets the highest level and is dropped", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(-5, SL_REP_DENY), std::nullopt,
-        std::nullopt);
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_DROP, {}, rep(-5, SL_REP_DENY), std::nullopt, std::nullopt);
   t.blocked(6);
   t.add("denied and allowlisted sender's SYN is dropped: deny beats allow", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(50, SL_REP_DENY | SL_REP_ALLOW),
-        std::nullopt, std::nullopt);
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_DROP, {}, rep(50, SL_REP_DENY | SL_REP_ALLOW), std::nullopt,
+        std::nullopt);
   t.blocked(6);
   t.add("denied sender's IPv6 SYN gets the highest level and is dropped",
-        syn(c2s6()).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
+        syn(c2s6()).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_CLIENT_SYN,
         SL_VERDICT_DROP, {}, rep(0, SL_REP_DENY), std::nullopt, std::nullopt);
   t.blocked(6);
   // Under a policy of three levels the highest is level 2 (strip window scale and SACK).
   t.under(FixturePolicy::kShrunk);
   t.add("denied sender's SYN gets the shrunk policy's highest level", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS,
         syn(c2s4())
             .tcp_options(tcpopt::cat({tcpopt::mss(1460), tcpopt::nop(2),
                                       tcpopt::timestamps(1000, 0), tcpopt::nop(), tcpopt::nop(3)}))
@@ -915,7 +915,7 @@ void live_flows(Table &t) {
   // next segment (this connection's SYN-ACK) looks the sender up again and is released.
   const Bytes linux_syn = syn(c2s4()).tcp_options(linux_syn_options()).build();
   t.add("clean SYN on a tarpitted flow's 5-tuple passes and leaves the older flow as it was",
-        linux_syn, kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn, rep(0), flow(3, greeted),
+        linux_syn, kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, linux_syn, rep(0), flow(3, greeted),
         flow(3, greeted));
   t.flow_untouched();
   // A policy change moves the level too.
@@ -940,13 +940,12 @@ void observe_mode(Table &t) {
   const uint8_t seen = SL_FLOW_SYNACK_SEEN;
   t.under(FixturePolicy::kObserve);
   t.add("observed level 1 SYN passes unchanged and creates its flow", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn, rep(3), std::nullopt,
-        flow(1, 0, 1460, 7));
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, linux_syn, rep(3), std::nullopt, flow(1, 0, 1460, 7));
   t.add("observed block-RST SYN passes unchanged and creates its flow", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn, rep(10), std::nullopt,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, linux_syn, rep(10), std::nullopt,
         flow(5, 0, 1460, 7));
   t.add("observed block-drop SYN passes unchanged and creates its flow", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn, rep(25), std::nullopt,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, linux_syn, rep(25), std::nullopt,
         flow(6, 0, 1460, 7));
   const Bytes synack_in = synack(s2c4()).tcp_options(linux_synack_options(1460, false)).build();
   t.add("observed level 1 SYN-ACK passes unchanged and records the server's options", synack_in,
@@ -965,7 +964,7 @@ void observe_mode(Table &t) {
         SL_VERDICT_PASS, ehlo, std::nullopt, flow(5, seen | SL_FLOW_GREETED),
         flow(5, seen | SL_FLOW_GREETED));
   t.untouched("observed policy passes a clean sender's SYN without a flow", linux_syn, kOut,
-              SL_CLASS_INBOUND_SYN, rep(1));
+              SL_CLASS_CLIENT_SYN, rep(1));
   t.under(FixturePolicy::kStandard);
 }
 
@@ -982,12 +981,12 @@ void server_scope(Table &t) {
   const Bytes greeting6 = server_seg(s2c6(), 29200).payload(kGreeting).build();
 
   t.under(FixturePolicy::kScoped);
-  t.add("SYN to a server in scope at level 1 strips window scale", syn4, kOut, SL_CLASS_INBOUND_SYN,
+  t.add("SYN to a server in scope at level 1 strips window scale", syn4, kOut, SL_CLASS_CLIENT_SYN,
         SL_VERDICT_PASS, syn(c2s4()).tcp_options(linux_syn_options(true)).build(), rep(3),
         std::nullopt, flow(1, SL_FLOW_WSCALE_STRIP, 1460, 7));
   t.shaped(1);
   t.add("blocked sender's IPv6 SYN to a server in scope gets an RST", syn6, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(10),
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(10),
         std::nullopt, std::nullopt);
   t.blocked(5);
   t.add("SYN-ACK from a server in scope at level 1 clamps MSS and window",
@@ -1080,37 +1079,37 @@ void stateless_tarpit(Table &t) {
 
   t.under(FixturePolicy::kStatelessTarpit);
   t.add("stateless tarpit answers a SYN with a zero-window cookie SYN-ACK", linux_syn4, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, synack4, rep(8), std::nullopt, std::nullopt);
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_TX, synack4, rep(8), std::nullopt, std::nullopt);
   t.shaped(3);
   t.add("stateless tarpit answers an IPv6 SYN with a zero-window cookie SYN-ACK", linux_syn6, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, tarpit_reply6(kSyn | kAck, c6, una).build(), rep(8),
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_TX, tarpit_reply6(kSyn | kAck, c6, una).build(), rep(8),
         std::nullopt, std::nullopt);
   t.shaped(3);
   t.add("stateless tarpit answers a SYN with IPv4 options without them",
         syn(c2s4()).ipv4_options({0x94, 0x04, 0x00, 0x00}).tcp_options(linux_syn_options()).build(),
-        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, synack4, rep(8), std::nullopt, std::nullopt);
+        kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_TX, synack4, rep(8), std::nullopt, std::nullopt);
   t.shaped(3);
   t.add("stateless tarpit answers an IPv6 SYN with extension headers without them",
         syn(c2s6())
             .ipv6_ext(kIpv6HopByHop, {1, 4, 0, 0, 0, 0})
             .tcp_options(linux_syn_options())
             .build(),
-        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, tarpit_reply6(kSyn | kAck, c6, una).build(),
+        kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_TX, tarpit_reply6(kSyn | kAck, c6, una).build(),
         rep(8), std::nullopt, std::nullopt);
   t.shaped(3);
   t.add("stateless tarpit answers a SYN in a VLAN in the same VLAN",
-        syn(c2s4()).vlan(100).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_INBOUND_SYN,
+        syn(c2s4()).vlan(100).tcp_options(linux_syn_options()).build(), kOut, SL_CLASS_CLIENT_SYN,
         SL_VERDICT_TX, tarpit_reply4(kSyn | kAck, c4, una).vlan(100).build(), rep(8), std::nullopt,
         std::nullopt);
   t.shaped(3);
   t.add("stateless tarpit acknowledges only the SYN of a SYN carrying data",
         syn(c2s4()).tcp_options(tcpopt::mss(1460)).payload("early").build(), kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, synack4, rep(8), std::nullopt, std::nullopt);
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_TX, synack4, rep(8), std::nullopt, std::nullopt);
   t.shaped(3);
   t.add(
       "stateless tarpit's cookie carries the low byte of another client ISN",
       syn(c2s4()).seq(kClientIsn + 0x7f).tcp_options(linux_syn_options()).build(), kOut,
-      SL_CLASS_INBOUND_SYN, SL_VERDICT_TX,
+      SL_CLASS_CLIENT_SYN, SL_VERDICT_TX,
       tarpit_reply4(kSyn | kAck, expected_cookie_isn(false, kClientIsn + 0x7f), una + 0x7f).build(),
       rep(8), std::nullopt, std::nullopt);
   t.shaped(3);
@@ -1161,7 +1160,7 @@ void stateless_tarpit(Table &t) {
         flow(3, SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN),
         flow(3, SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN | SL_FLOW_GREETED));
   t.add("SYN on the 5-tuple of an open flow is answered with a cookie and leaves the flow",
-        linux_syn4, kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, synack4, rep(8),
+        linux_syn4, kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_TX, synack4, rep(8),
         flow(3, SL_FLOW_WSCALE_STRIP), flow(3, SL_FLOW_WSCALE_STRIP));
   t.shaped(3);
   t.flow_untouched();
@@ -1193,43 +1192,43 @@ void aggregate_caps(Table &t) {
 
   t.under(FixturePolicy::kCapped);
   t.add("capped level: a first SYN is shaped and counted in its address and network", linux_syn,
-        kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3), std::nullopt,
+        kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3), std::nullopt,
         flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7));
   t.shaped(1);
   t.caps(std::nullopt, std::nullopt, 1, 1);
   t.add("capped level: a SYN under both flow caps is shaped and counted", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3), std::nullopt,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3), std::nullopt,
         flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7));
   t.shaped(1);
   t.caps(cap(1), cap(3), 2, 4);
   t.add("capped level: a SYN over its address's open flows is dropped", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
   t.blocked(1);
   t.caps(cap(2), cap(2), 2, 2);
   t.add("capped level: a SYN over its network's open flows is dropped", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
   t.blocked(1);
   t.caps(cap(0), cap(4), 0, 4);
   t.add("capped level: a SYN over its address's rate is dropped", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
   t.blocked(1);
   t.caps(cap(0, true), cap(0), 0, 0);
   t.add("capped level: an IPv6 SYN over its /64's open flows is dropped", linux_syn6, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_DROP, {}, rep(3), std::nullopt, std::nullopt);
   t.blocked(1);
   t.caps(cap(1), cap(4), 1, 4);
   t.add("capped level: an IPv6 SYN under its caps is shaped and counted", linux_syn6, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn6_stripped, rep(3), std::nullopt,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, linux_syn6_stripped, rep(3), std::nullopt,
         flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7));
   t.shaped(1);
   t.caps(cap(0), cap(3), 1, 4);
   t.add("capped level with RST: a SYN over its address's open flows is answered with RST",
-        linux_syn, kOut, SL_CLASS_INBOUND_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(),
+        linux_syn, kOut, SL_CLASS_CLIENT_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(),
         rep(6), std::nullopt, std::nullopt);
   t.blocked(2);
   t.caps(cap(1), std::nullopt, 1, std::nullopt);
   t.add("capped level: a SYN retransmitted on its counted flow counts once", linux_syn, kOut,
-        SL_CLASS_INBOUND_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3),
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3),
         flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7),
         flow(1, SL_FLOW_WSCALE_STRIP | counted, 1460, 7));
   t.shaped(1);
@@ -1314,6 +1313,96 @@ void tarpit_release(Table &t) {
   t.generation_changed(false);
 }
 
+// Outbound abuse control: the mirrored direction. The subscriber is the fixtures' client
+// (kClient4 / kClient6) sending from inside to a remote MTA (kServer4 / kServer6) outside, so the
+// inbound fixtures' packets serve with their directions swapped. Under kOutbound: levels 1..3
+// inbound, 4..6 outbound (4 throttles at score >= 3, 5 answers with RST at >= 10, 6 drops at
+// >= 20); every outbound SYN is one fan-out event of its subscriber (each runner's pair slots
+// start empty).
+void outbound(Table &t) {
+  const Bytes linux_syn = syn(c2s4()).tcp_options(linux_syn_options()).build();
+  const Bytes linux_syn_stripped = syn(c2s4()).tcp_options(linux_syn_options(true)).build();
+  const uint8_t stripped = SL_FLOW_WSCALE_STRIP;
+  const uint8_t after_synack = SL_FLOW_WSCALE_STRIP | SL_FLOW_SYNACK_SEEN;
+  t.under(FixturePolicy::kOutbound);
+
+  t.untouched("outbound SYN of an unlisted subscriber passes untouched and counts its fan-out",
+              linux_syn, kIn, SL_CLASS_CLIENT_SYN);
+  t.fanout();
+  t.add("outbound SYN at score 3 takes the outbound throttle and strips window scale", linux_syn,
+        kIn, SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(3), std::nullopt,
+        flow(4, stripped, 1460, 7));
+  t.fanout();
+  t.add("outbound SYN at score 8 takes an outbound level, never the inbound tarpit", linux_syn, kIn,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(8), std::nullopt,
+        flow(4, stripped, 1460, 7));
+  t.fanout();
+  t.add("outbound SYN at score 10 is answered with RST to the subscriber", linux_syn, kIn,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_TX, rst_reply4(kClientIsn + 1).build(), rep(10),
+        std::nullopt, std::nullopt);
+  t.fanout();
+  t.add("outbound IPv6 SYN at score 12 is answered with RST to the subscriber",
+        syn(c2s6()).tcp_options(linux_syn_options()).build(), kIn, SL_CLASS_CLIENT_SYN,
+        SL_VERDICT_TX, rst_reply6(kClientIsn + 1).build(), rep(12), std::nullopt, std::nullopt);
+  t.fanout();
+  t.add("outbound SYN of a denied subscriber gets the highest outbound level (drop)", linux_syn,
+        kIn, SL_CLASS_CLIENT_SYN, SL_VERDICT_DROP, {}, rep(0, SL_REP_DENY), std::nullopt,
+        std::nullopt);
+  t.fanout();
+  t.untouched("outbound SYN of an allowlisted subscriber passes untouched", linux_syn, kIn,
+              SL_CLASS_CLIENT_SYN, rep(50, SL_REP_ALLOW));
+  t.fanout();
+  t.add("outbound SYN from the inbound SMTP port is still the subscriber's, and blocked",
+        syn(c2s4()).tcp(kSmtpPort, kSmtpPort).tcp_options(linux_syn_options()).build(), kIn,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_TX,
+        rst_reply4(kClientIsn + 1).tcp(kSmtpPort, kSmtpPort).build(), rep(10), std::nullopt,
+        std::nullopt);
+  t.fanout();
+  // RFC 1858's tiny fragment from a subscriber: unseen, dropped as unseen_tcp says.
+  const Bytes short_first = syn(c2s4().ipv4_flags(false, true))
+                                .tcp_options(linux_syn_options())
+                                .ipv4_total_length(20 + 16)
+                                .build();
+  t.add("outbound first fragment too short for the TCP header is dropped", short_first, kIn,
+        SL_CLASS_UNSEEN, SL_VERDICT_DROP, {}, rep(10), std::nullopt, std::nullopt);
+  t.add("outbound later fragment at offset 8 is dropped",
+        c2s4().ipv4_flags(false, false).ipv4_frag_offset(1).payload(kEhlo).build(), kIn,
+        SL_CLASS_UNSEEN, SL_VERDICT_DROP, {}, rep(10), std::nullopt, std::nullopt);
+  t.untouched("outbound SYN to a port the policy does not list is other",
+              syn(c2s4()).tcp(kClientPort, 587).tcp_options(linux_syn_options()).build(), kIn,
+              SL_CLASS_OTHER, rep(50));
+
+  t.add("remote MTA's SYN-ACK to a throttled subscriber is clamped",
+        synack(s2c4()).tcp_options(linux_synack_options(1460, false)).build(), kOut,
+        SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
+        synack(s2c4()).window(2048).tcp_options(linux_synack_options(536, true)).build(),
+        std::nullopt, flow(4, stripped), flow(4, after_synack, 1460, 7, 1460, 7));
+  t.add("remote MTA's ACK to a throttled subscriber gets its window clamped",
+        server_seg(s2c4(), 30000).build(), kOut, SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
+        server_seg(s2c4(), 2048).build(), std::nullopt, flow(4, after_synack),
+        flow(4, after_synack));
+  const Bytes ehlo = client_seg(c2s4()).payload(kEhlo).build();
+  t.add("a throttled subscriber's own segments are never rewritten", ehlo, kIn, SL_CLASS_CLIENT_SEG,
+        SL_VERDICT_PASS, ehlo, std::nullopt, flow(4, after_synack), flow(4, after_synack));
+  t.untouched("remote MTA's segment to a subscriber without a flow passes untouched",
+              server_seg(s2c4(), 29200).payload(kGreeting).build(), kOut, SL_CLASS_SERVER_SEG);
+
+  // The inbound side of the same policy is unchanged, and never reaches an outbound level.
+  t.add("inbound SYN at score 25 stops at the highest inbound level", linux_syn, kOut,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(25), std::nullopt,
+        flow(3, stripped, 1460, 7));
+  t.shaped(3);
+  t.add("inbound SYN of a denied sender gets the highest inbound level", linux_syn, kOut,
+        SL_CLASS_CLIENT_SYN, SL_VERDICT_PASS, linux_syn_stripped, rep(0, SL_REP_DENY), std::nullopt,
+        flow(3, stripped, 1460, 7));
+  t.shaped(3);
+  t.add("inbound server ACK at level 1 under an outbound policy gets its window clamped",
+        server_seg(s2c4(), 30000).build(), kIn, SL_CLASS_SERVER_SEG, SL_VERDICT_PASS,
+        server_seg(s2c4(), 2048).build(), std::nullopt, flow(1, after_synack),
+        flow(1, after_synack));
+  t.under(FixturePolicy::kStandard);
+}
+
 std::vector<CoreFixture> make_fixtures() {
   Table t;
   not_smtp(t);
@@ -1332,6 +1421,7 @@ std::vector<CoreFixture> make_fixtures() {
   stateless_tarpit(t);
   aggregate_caps(t);
   tarpit_release(t);
+  outbound(t);
   return t.take();
 }
 
@@ -1437,6 +1527,12 @@ sl_policy fixture_policy(FixturePolicy variant) {
       p.cookie_key[1] = 0x89abcdefu;
       p.cookie_key[2] = 0xfedcba98u;
       p.cookie_key[3] = 0x76543210u;
+      break;
+    case FixturePolicy::kOutbound:
+      p.out_ports[0] = sl_htons(25);
+      p.out_first = 4;
+      p.thresholds[4] = 3;
+      p.profiles[4] = throttle;
       break;
   }
   p.generation = 1 + static_cast<uint32_t>(variant);

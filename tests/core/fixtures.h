@@ -52,11 +52,15 @@ enum class FixturePolicy : uint8_t {
   // second per address with a burst of 2, over a cap dropped; level 2 at most 1 open flow per
   // address, over it answered with RST.
   kCapped = 9,
+  // Outbound abuse control ([outbound], ports {25}): levels 1..3 as above and inbound; 4..6
+  // outbound (out_first 4): 4 the throttle of level 1 at score >= 3, 5 block-rst (>= 10), 6
+  // block-drop (>= 20).
+  kOutbound = 10,
 };
-inline constexpr unsigned kFixturePolicies = 10;
+inline constexpr unsigned kFixturePolicies = 11;
 
-// A verdict event of the fixture's client address (core/sl_heavy.h: SL_HEAVY_KIND_SHAPED or
-// SL_HEAVY_KIND_BLOCKED, at a level).
+// An event of the fixture's client address (core/sl_heavy.h: SL_HEAVY_KIND_SHAPED or
+// SL_HEAVY_KIND_BLOCKED at a level, or SL_HEAVY_KIND_FANOUT).
 struct FixtureEvent {
   uint8_t kind;
   uint8_t level;

@@ -17,12 +17,12 @@ namespace sluice::testing {
 struct HeavyPacket {
   Bytes frame;
   sl_dir dir;
-  // The SYN's client, when the packet must count (an INBOUND_SYN); "" when it must not.
+  // The SYN's client, when the packet must count (a CLIENT_SYN); "" when it must not.
   std::string counted_client;
 };
 
 // The stream: several senders in two IPv4 /24s and one IPv6 /64, their SYNs in every encoding
-// the core accepts as an INBOUND_SYN (VLAN tags, IP options, IPv6 extension headers, malformed
+// the core accepts as a CLIENT_SYN (VLAN tags, IP options, IPv6 extension headers, malformed
 // TCP options, a first fragment), interleaved with packets that must not count (ACKs, RSTs,
 // SYN-ACKs, SYNs from inside or to an unwatched port). All fall in one window.
 std::vector<HeavyPacket> heavy_stream();

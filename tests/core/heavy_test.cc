@@ -314,7 +314,7 @@ std::vector<heavy::HeavyCount> run_stream(NativeHeavy &h, uint32_t threshold) {
   h.now_ns = kHeavyStreamNowNs;
   for (const HeavyPacket &p : heavy_stream()) {
     const FixtureResult r = run_native_counted(h, p.frame, p.dir, pol);
-    EXPECT_EQ(r.cls == SL_CLASS_INBOUND_SYN, !p.counted_client.empty());
+    EXPECT_EQ(r.cls == SL_CLASS_CLIENT_SYN, !p.counted_client.empty());
   }
   heavy::HeavyMerge m(sl_heavy_epoch(h.now_ns));
   for (const auto &b : h.table->e)
@@ -365,7 +365,7 @@ TEST(HeavyStream, MillionUniqueSourcesKeepTheRealHeavyHitter) {
     }
     (void)rng;
     const FixtureResult r = run_native_counted(h, frame, SL_DIR_FROM_OUTSIDE, pol);
-    ASSERT_EQ(r.cls, SL_CLASS_INBOUND_SYN);
+    ASSERT_EQ(r.cls, SL_CLASS_CLIENT_SYN);
   }
   size_t used = 0;
   for (const auto &b : h.table->e)

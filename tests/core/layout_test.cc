@@ -30,7 +30,7 @@ SL_CHECK_OFFSET(sl_profile, pad, 23);
 static_assert(std::is_standard_layout_v<sl_policy>);
 static_assert(sizeof(sl_policy) == SL_MAX_LEVELS * 4 + SL_MAX_LEVELS * 24 + SL_MAX_SMTP_PORTS * 2 +
                                        12 + 8 + SL_MAX_SERVER_PREFIXES * (8 + 32) + 4 + 4 + 16 +
-                                       SL_MAX_LEVELS * 24 + 4);
+                                       SL_MAX_LEVELS * 24 + 4 + SL_MAX_SMTP_PORTS * 2 + 4);
 // Appended fields follow the older ones: an older layout is a prefix (map_layout.h).
 SL_CHECK_OFFSET(sl_policy, caps,
                 SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20 + SL_MAX_SERVER_PREFIXES * 40 + 4 +
@@ -38,6 +38,12 @@ SL_CHECK_OFFSET(sl_policy, caps,
 SL_CHECK_OFFSET(sl_policy, pregreet,
                 SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20 + SL_MAX_SERVER_PREFIXES * 40 + 4 +
                     4 + 16 + SL_MAX_LEVELS * 24);
+SL_CHECK_OFFSET(sl_policy, out_ports,
+                SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 2 + 20 + SL_MAX_SERVER_PREFIXES * 40 + 4 +
+                    4 + 16 + SL_MAX_LEVELS * 24 + 4);
+SL_CHECK_OFFSET(sl_policy, out_first,
+                SL_MAX_LEVELS * 28 + SL_MAX_SMTP_PORTS * 4 + 20 + SL_MAX_SERVER_PREFIXES * 40 + 4 +
+                    4 + 16 + SL_MAX_LEVELS * 24 + 4);
 static_assert(sizeof(sl_caps) == 24);
 SL_CHECK_OFFSET(sl_caps, syn_interval_us, 0);
 SL_CHECK_OFFSET(sl_caps, syn_tolerance_us, 4);
@@ -82,7 +88,8 @@ SL_CHECK_OFFSET(sl_flow_key, server, 16);
 SL_CHECK_OFFSET(sl_flow_key, client_port, 32);
 SL_CHECK_OFFSET(sl_flow_key, server_port, 34);
 SL_CHECK_OFFSET(sl_flow_key, family, 36);
-SL_CHECK_OFFSET(sl_flow_key, pad, 37);
+SL_CHECK_OFFSET(sl_flow_key, outbound, 37);
+SL_CHECK_OFFSET(sl_flow_key, pad, 38);
 
 static_assert(sizeof(sl_flow_state) == 32 && alignof(sl_flow_state) == 8);
 SL_CHECK_OFFSET(sl_flow_state, created_ns, 0);
@@ -141,14 +148,14 @@ SL_CHECK_OFFSET(sl_tcp, window, 14);
 SL_CHECK_OFFSET(sl_tcp, check, 16);
 
 // The parse cursor (not shared across processes, but BPF keeps it on the stack: keep it small).
-static_assert(sizeof(sl_pkt) == 32);
+static_assert(sizeof(sl_pkt) == 40);
 
 // Enum values are part of the ABI too (stats indices, verdict codes in maps and logs).
 TEST(Layout, EnumValuesAreTheDocumentedOnes) {
   EXPECT_EQ(SL_DIR_FROM_OUTSIDE, 0);
   EXPECT_EQ(SL_DIR_FROM_INSIDE, 1);
   EXPECT_EQ(SL_CLASS_OTHER, 0);
-  EXPECT_EQ(SL_CLASS_INBOUND_SYN, 1);
+  EXPECT_EQ(SL_CLASS_CLIENT_SYN, 1);
   EXPECT_EQ(SL_CLASS_CLIENT_SEG, 2);
   EXPECT_EQ(SL_CLASS_SERVER_SEG, 3);
   EXPECT_EQ(SL_CLASS_UNSEEN, 4);

@@ -36,6 +36,7 @@ struct NativeEnv {
   bool replayed;
   std::optional<std::vector<uint8_t>> held;
   std::vector<sl_heavy_key> events;  // sl_env_event, in order
+  sl_fanout_table *fanout;           // the heavy state's, or one fresh for the packet
 };
 
 }  // namespace
@@ -96,6 +97,10 @@ SL_INLINE sl_greet_table *sl_env_greet(SL_ENV *env) {
   return env->heavy != nullptr ? env->heavy->greet.get() : nullptr;
 }
 
+SL_INLINE sl_fanout_table *sl_env_fanout(SL_ENV *env) {
+  return env->fanout;
+}
+
 // Events are kept for the result, and go to the candidate table as sluice-dp's (when there is
 // one).
 SL_INLINE void sl_env_event(SL_ENV *env, const sl_heavy_key *k) {
@@ -141,8 +146,11 @@ namespace sluice::testing {
 NativeHeavy::NativeHeavy(uint64_t seed)
     : sketch(std::make_unique<sl_heavy_sketch>()),
       table(std::make_unique<sl_heavy_table>()),
-      greet(std::make_unique<sl_greet_table>()) {
+      greet(std::make_unique<sl_greet_table>()),
+      fanout(std::make_unique<sl_fanout_table>()) {
   std::memset(sketch.get(), 0, sizeof(*sketch));
+  std::memset(fanout.get(), 0, sizeof(*fanout));
+  fanout->seed = seed ^ SL_FANOUT_SEED_XOR;
   std::memset(table.get(), 0, sizeof(*table));
   std::memset(greet.get(), 0, sizeof(*greet));
   greet->seed = seed ^ SL_GREET_SEED_XOR;
@@ -184,6 +192,12 @@ FixtureResult run_native_env(const std::vector<uint8_t> &input, sl_dir dir, cons
   env.replayed = caps.replayed;
   env.held = caps.held;
   env.frame_len = static_cast<uint32_t>(frame_len);
+  // Without heavy state, each packet has its own fan-out slots, as a data plane just started
+  // has (every pair new); only a policy with outbound ports reads them.
+  std::unique_ptr<sl_fanout_table> own_fanout;
+  if (heavy == nullptr && policy.out_ports[0] != 0)
+    own_fanout = std::make_unique<sl_fanout_table>();
+  env.fanout = heavy != nullptr ? heavy->fanout.get() : own_fanout.get();
 
   sl_seq_out out{};
   r.verdict =
@@ -205,7 +219,7 @@ FixtureResult run_native_env(const std::vector<uint8_t> &input, sl_dir dir, cons
     r.output.insert(r.output.end(), input.begin() + static_cast<std::ptrdiff_t>(n), input.end());
   }
   const bool has_key =
-      r.cls == SL_CLASS_INBOUND_SYN || r.cls == SL_CLASS_CLIENT_SEG || r.cls == SL_CLASS_SERVER_SEG;
+      r.cls == SL_CLASS_CLIENT_SYN || r.cls == SL_CLASS_CLIENT_SEG || r.cls == SL_CLASS_SERVER_SEG;
   // A packet of a server outside the scope leaves a flow it had (from before the scope was
   // narrowed) as it was: reported, as the data planes' tables still hold it.
   if ((has_key || env.stats.out_of_scope != 0) && env.has_flow) r.flow_after = env.flow;
@@ -220,10 +234,10 @@ FixtureResult run_native_env(const std::vector<uint8_t> &input, sl_dir dir, cons
 }  // namespace
 
 std::string event_text(const sl_heavy_key &k) {
-  static const char *const kKinds[] = {"syn", "pregreet", "shaped", "blocked"};
+  static const char *const kKinds[] = {"syn", "pregreet", "shaped", "blocked", "fanout"};
   char addr[INET6_ADDRSTRLEN] = {};
   inet_ntop(k.family == SL_AF_INET ? AF_INET : AF_INET6, k.addr, addr, sizeof(addr));
-  const std::string kind = k.kind < 4 ? kKinds[k.kind] : "kind" + std::to_string(k.kind);
+  const std::string kind = k.kind < 5 ? kKinds[k.kind] : "kind" + std::to_string(k.kind);
   return kind + " " + std::to_string(k.level) + " " + addr;
 }
 
@@ -264,7 +278,7 @@ bool prime_greeting_slot(NativeHeavy &heavy, const std::vector<uint8_t> &input, 
   if (copy.empty() || sl_parse_frame(copy.data(), copy.data() + copy.size(),
                                      static_cast<uint32_t>(copy.size()), &pkt) != SL_PARSE_OK)
     return false;
-  const sl_class cls = sl_classify(&pkt, copy.data() + copy.size(), dir, policy.smtp_ports);
+  const sl_class cls = sl_classify(&pkt, copy.data() + copy.size(), dir, &policy);
   if (cls != SL_CLASS_CLIENT_SEG) return false;
   sl_flow_key key;
   sl_flow_key_make(&pkt, cls, &key);

@@ -10,6 +10,7 @@
 
 #include "core/fixtures.h"
 #include "core/sl_caps.h"
+#include "core/sl_fanout.h"
 #include "core/sl_greet.h"
 #include "core/sl_heavy.h"
 
@@ -81,13 +82,14 @@ FixtureResult run_native_packet(const std::vector<uint8_t> &input, sl_dir dir,
                                 size_t readable = SIZE_MAX, const NativeState &caps = {});
 
 // Observation state the native runner keeps across packets (run_native_counted): one SYN
-// sketch, one candidate table (SYN and pregreet entries) and one set of greeting slots, as one
-// lcore of sluice-dp has, and a clock the caller sets.
+// sketch, one candidate table (SYN and event entries), one set of greeting slots and one of
+// fan-out pair slots, as one lcore of sluice-dp has, and a clock the caller sets.
 struct NativeHeavy {
   explicit NativeHeavy(uint64_t seed);
   std::unique_ptr<sl_heavy_sketch> sketch;
   std::unique_ptr<sl_heavy_table> table;
   std::unique_ptr<sl_greet_table> greet;
+  std::unique_ptr<sl_fanout_table> fanout;
   uint64_t now_ns = 0;
   uint64_t reports = 0;  // sl_env_heavy_report calls
 };

@@ -458,6 +458,49 @@ TEST_F(Control, ShapedAndBlockedSynsAreListedPerSenderAndLevel) {
   EXPECT_TRUE(client->pregreet_senders(10).empty()) << "a verdict is no pregreet";
 }
 
+// ---- Fan-out: a subscriber's outbound SYNs to remote MTAs, through the lcore ----
+
+TEST_F(Control, SubscribersFanOutIsCountedPerRemoteMtaAndTheirOutboundLevelApplies) {
+  auto client = control::connect_dataplane("dpdk:" + sock_);
+  client->set_policy(write("p.ini",
+                           "[level.1]\nthreshold = 5\nwindow_clamp = 2048\n"
+                           "[outbound.level.1]\nname = out-throttle\nthreshold = 8\n"
+                           "window_clamp = 1024\n"));
+  reputation::Snapshot::from_entries({{v4("198.18.3.3"), {10, 0}}}, {}, {}, {})
+      .save((dir_ / "t.snap").string());
+  client->load_table((dir_ / "t.snap").string());
+  // Outbound SYNs arrive from inside: the subscriber is their client, port 25 the remote's.
+  auto outbound = [&](const char *subscriber, const std::string &mta, uint16_t port) {
+    const uint64_t before = frames_done();
+    TcpFrame f = linux_syn(subscriber, mta.c_str());
+    f.sport = port;
+    inside_.inject(f.build());
+    while (frames_done() == before) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    inside_.drain();
+    outside_.drain();
+  };
+  for (int i = 1; i <= 4; ++i)  // four remote MTAs ...
+    outbound("198.18.3.3", "198.18.200." + std::to_string(i), static_cast<uint16_t>(47000 + i));
+  for (int i = 0; i < 3; ++i)  // ... and the first one three times more: still four
+    outbound("198.18.3.3", "198.18.200.1", static_cast<uint16_t>(47100 + i));
+  outbound("198.18.4.4", "198.18.200.1", 47200);  // an unlisted subscriber, one MTA
+  const auto got = client->fanout_senders(10);
+  std::vector<std::pair<std::string, uint64_t>> seen;
+  for (const auto &f : got) seen.emplace_back(f.address, f.destinations);
+  const std::vector<std::pair<std::string, uint64_t>> want = {{"198.18.3.3", 4}, {"198.18.4.4", 1}};
+  EXPECT_EQ(seen, want);
+  // The listed subscriber's 7 SYNs took the outbound level (2: after the inbound level 1), and
+  // gave no inbound verdict events.
+  EXPECT_EQ(worker_->pipeline().stats().level[2].syns, 7u);
+  EXPECT_EQ(worker_->pipeline().stats().level[2].flows, 7u);
+  EXPECT_EQ(worker_->pipeline().stats().level[1].syns, 0u);
+  EXPECT_TRUE(client->verdict_senders(10).empty());
+  EXPECT_TRUE(client->heavy_senders(10).empty()) << "outbound SYNs are no inbound heavy hitters";
+
+  client->set_policy(write("in.ini", "[level.1]\nthreshold = 5\n"));
+  EXPECT_TRUE(client->fanout_senders(10).empty()) << "no [outbound]: not reported";
+}
+
 // ---- SYN heavy hitters: the "heavy" command over a real SYN stream through the lcore ----
 
 // Waits until the current heavy-hitter window has at least 600 ms left (bounded: at most about

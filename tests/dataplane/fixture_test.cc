@@ -30,7 +30,7 @@ bool fixture_key(const CoreFixture &f, sl_flow_key &key) {
   sl_pkt pkt{};
   if (sl_parse(data, end, &pkt) != SL_PARSE_OK) return false;
   const sl_policy pol = fixture_policy(f.policy);
-  const sl_class cls = sl_classify(&pkt, end, f.dir, pol.smtp_ports);
+  const sl_class cls = sl_classify(&pkt, end, f.dir, &pol);
   if (cls == SL_CLASS_OTHER) return false;
   sl_flow_key_make(&pkt, cls, &key);
   return true;
@@ -142,7 +142,7 @@ TEST_P(Fixture, DpdkPipelineMatchesNativeRunner) {
   EXPECT_EQ(native.verdict, f.expected_verdict);
   const sl_stats &st = w.pipeline().stats();
   EXPECT_EQ(st.smtp[f.dir], f.expected_class != SL_CLASS_OTHER ? 1u : 0u) << "class";
-  EXPECT_EQ(st.lookups, f.expected_class == SL_CLASS_INBOUND_SYN || f.cookie_lookup ? 1u : 0u)
+  EXPECT_EQ(st.lookups, f.expected_class == SL_CLASS_CLIENT_SYN || f.cookie_lookup ? 1u : 0u)
       << "class";
   EXPECT_EQ(sluice::testing::core_counter_diff(st, native.stats), "");
 

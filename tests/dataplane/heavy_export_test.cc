@@ -135,7 +135,7 @@ TEST(HeavyExport, ThePipelineReportsTheSharedStreamsHeavyPrefixes) {
       std::vector<uint8_t> f(pk.frame.begin(), pk.frame.end());
       const PacketResult r = p.process(f.data(), static_cast<uint32_t>(f.size()), pk.dir,
                                        sluice::testing::kHeavyStreamNowNs, 0, pol, nullptr);
-      EXPECT_EQ(r.cls == SL_CLASS_INBOUND_SYN, !pk.counted_client.empty());
+      EXPECT_EQ(r.cls == SL_CLASS_CLIENT_SYN, !pk.counted_client.empty());
     }
     heavy::HeavyMerge m(sl_heavy_epoch(sluice::testing::kHeavyStreamNowNs));
     EXPECT_EQ(p.read_heavy(m), 0u);

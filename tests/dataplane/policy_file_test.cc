@@ -276,6 +276,34 @@ INSTANTIATE_TEST_SUITE_P(
                 "test.ini:4: ", "drop, rst"},
         BadCase{"over_cap without a cap", "[level.1]\nthreshold = 1\nover_cap = rst\n",
                 "test.ini:3: ", "without a cap"},
+        BadCase{"outbound level 0", "[outbound.level.0]\nthreshold = 1\n",
+                "test.ini:1: ", "unknown section"},
+        BadCase{"outbound level with leading zero", "[outbound.level.01]\nthreshold = 1\n",
+                "test.ini:1: ", "[outbound.level.1] (no leading zeros)"},
+        BadCase{"gap in outbound levels",
+                "[outbound.level.1]\nthreshold = 1\n[outbound.level.3]\nthreshold = 2\n",
+                "test.ini:3: ", "[outbound.level.3] without [outbound.level.2]"},
+        BadCase{"decreasing outbound thresholds",
+                "[outbound.level.1]\nthreshold = 5\n[outbound.level.2]\nthreshold = 4\n",
+                "test.ini:4: ", "below [outbound.level.1]'s 5"},
+        BadCase{"outbound level without threshold", "[outbound.level.1]\nblock = drop\n",
+                "test.ini:1: ", "[outbound.level.1] has no threshold"},
+        BadCase{"too many levels in all",
+                "[level.1]\nthreshold = 1\n[level.2]\nthreshold = 2\n[level.3]\nthreshold = 3\n"
+                "[level.4]\nthreshold = 4\n[outbound.level.1]\nthreshold = 1\n"
+                "[outbound.level.2]\nthreshold = 2\n[outbound.level.3]\nthreshold = 3\n"
+                "[outbound.level.4]\nthreshold = 4\n",
+                "test.ini:9: ", "4 inbound and 4 outbound levels: at most 7 in all"},
+        BadCase{"unknown key in outbound", "[outbound]\nports = 25\nthreshold = 3\n",
+                "test.ini:3: ", "unknown key 'threshold' in [outbound] (expected ports)"},
+        BadCase{"bad outbound port", "[outbound]\nports = 0\n", "test.ini:2: ", "port 0"},
+        BadCase{"two levels with one name",
+                "[level.1]\nname = slow\nthreshold = 1\n[outbound.level.1]\nname = slow\n"
+                "threshold = 1\n",
+                "test.ini: ", "two levels are named 'slow'"},
+        BadCase{"caps on a blocking outbound level",
+                "[outbound.level.1]\nthreshold = 1\nblock = rst\nmax_flows = 3\n",
+                "test.ini:4: ", "creates no flows"},
         BadCase{"long name",
                 "[level.1]\nthreshold = 1\nname = "
                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
@@ -286,6 +314,65 @@ INSTANTIATE_TEST_SUITE_P(
         if (!isalnum(static_cast<unsigned char>(c))) c = '_';
       return n;
     });
+
+// [outbound] and [outbound.level.N]: the outbound levels follow the inbound ones (out_first),
+// each set numbered and checked on its own; outbound ports default to 25.
+TEST(PolicyFile, OutboundLevelsFollowTheInboundOnes) {
+  const PolicyFile p = parse(
+      "[outbound.level.2]\nname = out-block\nthreshold = 20\nblock = rst\n"
+      "[level.1]\nname = throttle\nthreshold = 3\nwindow_clamp = 1024\n"
+      "[outbound.level.1]\nname = out-slow\nthreshold = 8\nwindow_clamp = 2048\n"
+      "mss_clamp = 536\nmax_syn_per_min = 30\n"
+      "[level.2]\nname = block\nthreshold = 10\nblock = drop\n");
+  EXPECT_EQ(p.policy.nlevels, 5u);
+  EXPECT_EQ(p.policy.out_first, 3u);
+  EXPECT_EQ(p.policy.out_ports[0], sl_htons(25));
+  EXPECT_EQ(p.policy.out_ports[1], 0);
+  ASSERT_EQ(p.level_names.size(), 5u);
+  EXPECT_EQ(p.level_names[2], "block");
+  EXPECT_EQ(p.level_names[3], "out-slow");
+  EXPECT_EQ(p.level_names[4], "out-block");
+  EXPECT_EQ(p.policy.thresholds[3], 8);
+  EXPECT_EQ(p.policy.profiles[3].window_clamp, 2048u);
+  EXPECT_EQ(p.policy.profiles[3].strip_wscale, 1);  // implied by the clamp, as inbound
+  EXPECT_EQ(p.policy.profiles[3].mss_clamp, 536);
+  EXPECT_EQ(p.policy.caps[3].syn_interval_us, 2'000'000u);
+  EXPECT_EQ(p.policy.thresholds[4], 20);
+  EXPECT_EQ(p.policy.profiles[4].block, SL_BLOCK_RST);
+  EXPECT_EQ(p.policy.profiles[2].block, SL_BLOCK_DROP);
+  // Round trip: written back as [outbound] and [outbound.level.N].
+  const std::string text = format_policy(p);
+  EXPECT_NE(text.find("[outbound.level.2]\nname = out-block"), std::string::npos) << text;
+  const PolicyFile again = parse(text);
+  EXPECT_EQ(std::memcmp(&again.policy, &p.policy, sizeof(p.policy)), 0) << text;
+  EXPECT_EQ(again.level_names, p.level_names);
+}
+
+TEST(PolicyFile, OutboundSectionAloneCountsFanOutOnly) {
+  const PolicyFile none = parse("[level.1]\nthreshold = 3\n");
+  EXPECT_EQ(none.policy.out_ports[0], 0);
+  EXPECT_EQ(none.policy.out_first, 0u);
+  const PolicyFile p = parse("[outbound]\nports = 25, 2525\n[level.1]\nthreshold = 3\n");
+  EXPECT_EQ(p.policy.out_ports[0], sl_htons(25));
+  EXPECT_EQ(p.policy.out_ports[1], sl_htons(2525));
+  EXPECT_EQ(p.policy.out_first, 0u);  // no outbound levels: subscribers are never shaped
+  EXPECT_EQ(p.policy.nlevels, 2u);
+  const PolicyFile again = parse(format_policy(p));
+  EXPECT_EQ(std::memcmp(&again.policy, &p.policy, sizeof(p.policy)), 0);
+}
+
+TEST(PolicyFile, WarnsWhenEveryUnlistedSubscriberIsShaped) {
+  const PolicyFile p = parse(
+      "[level.1]\nthreshold = 3\n[outbound.level.1]\nthreshold = 0\n"
+      "window_clamp = 512\n");
+  EXPECT_EQ(unlisted_level(p), 0u);
+  EXPECT_EQ(unlisted_level(p, true), 2u);
+  const auto w = policy_warnings(p, "p.ini");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("every unlisted subscriber's outbound SMTP (score 0) is shaped"),
+            std::string::npos)
+      << w[0];
+}
 
 // [smtp] unseen_tcp: drop unless the file says pass; anything else is refused with its line.
 TEST(PolicyFile, ModeObserveForTheWholePolicyOrOneLevel) {

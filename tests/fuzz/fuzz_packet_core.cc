@@ -144,7 +144,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (uint32_t l = 0; l < SL_MAX_LEVELS; l++)
     syn_made_flow = syn_made_flow || once.stats.level[l].flows != 0;
   const bool flow_used =
-      once.cls != SL_CLASS_OTHER && (once.cls != SL_CLASS_INBOUND_SYN || syn_made_flow);
+      once.cls != SL_CLASS_OTHER && (once.cls != SL_CLASS_CLIENT_SYN || syn_made_flow);
   if (once.flow_after && flow_used &&
       once.flow_after->gen != kNativeTableGeneration + policy.generation)
     fail("flow left with another generation's level");

@@ -29,6 +29,8 @@ void seed_verdict_tables(int verdict_fd);
 // After load: the greeting slots (core/sl_greet.h) get a random seed if theirs is 0 (a map just
 // created); a reused pinned map keeps its seed and slots. Throws Error.
 void seed_greet(int greet_fd);
+// Likewise the fan-out pair slots (core/sl_fanout.h).
+void seed_fanout(int fanout_fd);
 
 // Every CPU's sketch emptied and given `seed`, every candidate removed (tests: the columns a
 // native runner with that seed uses). Throws Error.
@@ -53,6 +55,12 @@ std::vector<heavy::HeavyCount> pregreet_senders(const std::string &name, size_t 
 // verdict_table), summed over CPUs, most first.
 std::vector<heavy::VerdictCount> read_verdicts(int verdict_fd, uint32_t epoch, size_t limit);
 std::vector<heavy::VerdictCount> verdict_senders(const std::string &name, size_t limit);
+
+// The `limit` subscribers with the most fan-out (the SL_HEAVY_KIND_FANOUT entries of
+// verdict_table: remote MTAs new to them per fan-out window, core/sl_fanout.h), summed over
+// CPUs, most first.
+std::vector<heavy::HeavyCount> read_fanout(int verdict_fd, uint32_t epoch, size_t limit);
+std::vector<heavy::HeavyCount> fanout_senders(const std::string &name, size_t limit);
 
 // read_heavy on the pinned maps of instance NAME, at the window now. Throws Error.
 std::vector<heavy::HeavyCount> heavy_senders(const std::string &name, size_t limit);

@@ -11,7 +11,8 @@
 //                         they end (as after an eviction); new connections are shaped;
 //   heavy_sketch, heavy_table, verdict_table   restarted empty (a new observation window);
 //   caps, caps_zero       restarted empty: every sender's caps start afresh;
-//   greet                 restarted empty: connections opened before go untested for pregreet.
+//   greet                 restarted empty: connections opened before go untested for pregreet;
+//   fanout                restarted empty: pairs seen before count once more.
 // Any other map whose layout changed (the reputation tables, tx_port, meta) refuses the
 // upgrade, naming the map: only detach + attach will do then.
 #pragma once

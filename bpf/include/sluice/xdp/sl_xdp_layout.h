@@ -38,6 +38,11 @@
 #define SLX_REPLAY_META_LEN 8u
 #define SLX_REPLAY_MAGIC0 0x534c5250u /* "SLRP" */
 #define SLX_REPLAY_MAGIC1 0x68656c64u /* "held" */
+/* outbound_progs' slots: the programs of a subscriber's connections, tail-called from the inside
+ * and the outside program (bpf/progs/sluice_maps.bpf.h); the loader fills them after load. */
+#define SLX_OUTBOUND_FROM_INSIDE 0u
+#define SLX_OUTBOUND_FROM_OUTSIDE 1u
+
 /* tbl8 groups: one per /24 that holds a prefix longer than /24. */
 #ifndef SLX_TBL8_GROUPS
 #define SLX_TBL8_GROUPS 16384u

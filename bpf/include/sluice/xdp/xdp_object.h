@@ -42,6 +42,7 @@ class XdpObject {
 
  private:
   void use_pins(const LoadOptions &opts);
+  void fill_outbound_progs();
 
   sluice_xdp *skel_ = nullptr;
   std::vector<std::string> changed_;

@@ -47,7 +47,8 @@ struct DataplaneFlow {
   uint16_t client_port = 0, server_port = 0;
   uint32_t level = 0, flags = 0;  // SL_FLOW_* flags
   uint64_t created_ns = 0, last_seen_ns = 0;
-  uint32_t pending = 0;  // packets held by the pacer
+  uint32_t pending = 0;   // packets held by the pacer
+  bool outbound = false;  // a subscriber's outbound connection (client inside)
 };
 
 // A sender the data plane saw open many connections: an entry of its SYN heavy-hitter table
@@ -84,6 +85,14 @@ struct VerdictSender {
   uint64_t blocked = 0;  // SYNs dropped or answered with RST (by the level or its caps)
 };
 
+// A subscriber's fan-out (docs/observations.md#fan-out): the remote MTAs new to it in each
+// fan-out window (about a minute), summed since its entry last started, as a PregreetSender's
+// connections (the same 64-window rule, the same reading).
+struct FanoutSender {
+  std::string address;        // the subscriber: "198.18.0.7", "2001:2::7"
+  uint64_t destinations = 0;  // remote MTAs, each counted once per fan-out window
+};
+
 class DataplaneClient {
  public:
   virtual ~DataplaneClient() = default;
@@ -115,6 +124,12 @@ class DataplaneClient {
   virtual std::vector<VerdictSender> verdict_senders(size_t limit) {
     (void)limit;
     throw DataplaneError(describe() + ": this data plane does not count shaped senders");
+  }
+  // The `limit` subscribers with the most fan-out, most first (FanoutSender); none when the
+  // policy has no [outbound] section.
+  virtual std::vector<FanoutSender> fanout_senders(size_t limit) {
+    (void)limit;
+    throw DataplaneError(describe() + ": this data plane does not count fan-out");
   }
 };
 

@@ -225,6 +225,19 @@ std::vector<VerdictSender> DpdkClient::verdict_senders(size_t limit) {
   return out;
 }
 
+std::vector<FanoutSender> DpdkClient::fanout_senders(size_t limit) {
+  std::vector<FanoutSender> out;
+  if (limit == 0) return out;
+  const nlohmann::json j = heavy_reply(limit, "fanout");
+  for (const auto &s : j["fanout"]) {
+    if (!s.is_object() || !s.contains("address") || !s["address"].is_string())
+      throw DataplaneError(describe() + ": heavy: a fan-out subscriber without an address");
+    out.push_back({s["address"].get<std::string>(), u64(s, "destinations")});
+    if (out.size() == limit) break;
+  }
+  return out;
+}
+
 std::vector<DataplaneFlow> DpdkClient::flows(size_t limit) {
   std::vector<DataplaneFlow> out;
   size_t skip = 0;
@@ -237,6 +250,7 @@ std::vector<DataplaneFlow> DpdkClient::flows(size_t limit) {
       x.client = f.value("client", "");
       x.server = f.value("server", "");
       x.client_port = static_cast<uint16_t>(u64(f, "client_port"));
+      x.outbound = f.value("outbound", false);
       x.server_port = static_cast<uint16_t>(u64(f, "server_port"));
       x.level = static_cast<uint32_t>(u64(f, "level"));
       x.flags = static_cast<uint32_t>(u64(f, "flags"));

@@ -32,6 +32,7 @@ class DpdkClient : public DataplaneClient {
   // for that many (the heaviest come first either way). 0 answers an empty list unasked.
   std::vector<HeavySender> heavy_senders(size_t limit) override;
   std::vector<PregreetSender> pregreet_senders(size_t limit) override;
+  std::vector<FanoutSender> fanout_senders(size_t limit) override;
   std::vector<VerdictSender> verdict_senders(size_t limit) override;
   static constexpr size_t kMaxHeavyLimit = 10000;  // sluice-dp's DpControl::kMaxHeavyLimit
 

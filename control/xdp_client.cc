@@ -103,6 +103,7 @@ std::vector<DataplaneFlow> XdpClient::flows(size_t limit) {
     for (const auto &[k, st] : xdp::list_flows(name_, limit)) {
       DataplaneFlow f;
       f.client = addr_text(k.client, k.family);
+      f.outbound = k.outbound != 0;
       f.server = addr_text(k.server, k.family);
       f.client_port = ntohs(k.client_port);
       f.server_port = ntohs(k.server_port);
@@ -129,6 +130,15 @@ std::vector<PregreetSender> XdpClient::pregreet_senders(size_t limit) {
   return guarded(describe(), [&] {
     std::vector<PregreetSender> out;
     for (const heavy::HeavyCount &c : xdp::pregreet_senders(name_, limit))
+      out.push_back({heavy::address_text(c.key), c.syns});
+    return out;
+  });
+}
+
+std::vector<FanoutSender> XdpClient::fanout_senders(size_t limit) {
+  return guarded(describe(), [&] {
+    std::vector<FanoutSender> out;
+    for (const heavy::HeavyCount &c : xdp::fanout_senders(name_, limit))
       out.push_back({heavy::address_text(c.key), c.syns});
     return out;
   });

@@ -30,6 +30,8 @@ class XdpClient : public DataplaneClient {
   std::vector<HeavySender> heavy_senders(size_t limit) override;
   // The event entries of the same maps (xdp::pregreet_senders), summed over CPUs.
   std::vector<PregreetSender> pregreet_senders(size_t limit) override;
+  // The fan-out entries of verdict_table (xdp::fanout_senders), summed over CPUs.
+  std::vector<FanoutSender> fanout_senders(size_t limit) override;
   // The entries of verdict_table (xdp::verdict_senders), summed over CPUs.
   std::vector<VerdictSender> verdict_senders(size_t limit) override;
 

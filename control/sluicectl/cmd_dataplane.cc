@@ -183,13 +183,14 @@ void print_flows(const std::vector<dp::DataplaneFlow> &flows, bool as_json, std:
                    {"flags", f.flags},
                    {"created_ns", f.created_ns},
                    {"last_seen_ns", f.last_seen_ns},
-                   {"pending", f.pending}});
+                   {"pending", f.pending},
+                   {"outbound", f.outbound}});
     out << a.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
     return;
   }
   TextTable t({"client", "server", "level", "flags", "pending"});
   for (const auto &f : flows)
-    t.row({fmt::format("{}:{}", f.client, f.client_port),
+    t.row({fmt::format("{}:{}{}", f.client, f.client_port, f.outbound ? " (out)" : ""),
            fmt::format("{}:{}", f.server, f.server_port), std::to_string(f.level),
            fmt::format("{:#x}", f.flags), std::to_string(f.pending)});
   t.print(out);

@@ -49,12 +49,14 @@ std::string action_of(const sl_policy &pol, unsigned level) {
 }
 
 // Table entries per level (every host and prefix entry of the four arrays, by its effective
-// value, as a data plane that matched it would decide).
-std::array<uint64_t, SL_MAX_LEVELS> entries_per_level(const rep::Snapshot &t,
-                                                      const sl_policy &pol) {
+// value, as a data plane that matched it would decide): as senders (inbound levels), or with
+// `outbound` as subscribers (outbound levels).
+std::array<uint64_t, SL_MAX_LEVELS> entries_per_level(const rep::Snapshot &t, const sl_policy &pol,
+                                                      bool outbound) {
   std::array<uint64_t, SL_MAX_LEVELS> n{};
   auto count = [&](const auto &entries) {
-    for (const auto &e : entries) ++n[sl_level_for(&pol, e.value.score, e.value.flags)];
+    for (const auto &e : entries)
+      ++n[sl_level_for(&pol, e.value.score, e.value.flags, outbound ? 1 : 0)];
   };
   count(t.hosts_v4());
   count(t.prefixes_v4());
@@ -80,7 +82,7 @@ int cmd_check(Context &ctx) {
        "Validates a policy file as sluice-dp and sluice-xdp load it (errors as FILE:LINE: "
        "reason, exit 1),\nprints the warnings they print, and shows each level: threshold, "
        "action, which level\nunlisted senders (score 0) get and, with --table, how many of "
-       "the table's entries each\nlevel catches."});
+       "the table's entries each\nlevel catches (an outbound level: as subscribers)."});
   if (!parsed) return kExitOk;
   const po::variables_map &vm = *parsed;
   if (!vm.count("policy") || vm["policy"].as<std::vector<std::string>>().size() != 1)
@@ -93,13 +95,16 @@ int cmd_check(Context &ctx) {
 
   std::optional<rep::Snapshot> table;
   if (vm.count("table")) table = rep::Snapshot::load(vm["table"].as<std::string>());
-  std::array<uint64_t, SL_MAX_LEVELS> per_level{};
+  std::array<uint64_t, SL_MAX_LEVELS> per_level{}, per_level_out{};
   uint64_t total = 0;
   if (table) {
-    per_level = entries_per_level(*table, pol);
+    per_level = entries_per_level(*table, pol, false);
+    per_level_out = entries_per_level(*table, pol, true);
     for (uint64_t n : per_level) total += n;
   }
   const unsigned unlisted = dp::unlisted_level(pf);
+  const unsigned unlisted_out = dp::unlisted_level(pf, true);
+  const auto outbound_level = [&](unsigned l) { return pol.out_first != 0 && l >= pol.out_first; };
 
   json levels = json::array();
   TextTable tt(table
@@ -109,19 +114,26 @@ int cmd_check(Context &ctx) {
   for (unsigned l = 0; l < pol.nlevels && l < SL_MAX_LEVELS; ++l) {
     const std::string name = l < pf.level_names.size() ? pf.level_names[l] : "";
     const std::string action = action_of(pol, l);
-    const double unlisted_share = l == unlisted ? 1.0 : 0.0;
-    json j = {{"level", l}, {"name", name}, {"action", action}, {"unlisted_share", unlisted_share}};
+    const bool out = outbound_level(l);
+    const bool catches_unlisted = out ? l == unlisted_out : l == unlisted;
+    const double unlisted_share = catches_unlisted ? 1.0 : 0.0;
+    const uint64_t entries = out ? per_level_out[l] : per_level[l];
+    json j = {{"level", l},
+              {"name", name},
+              {"direction", out ? "outbound" : "inbound"},
+              {"action", action},
+              {"unlisted_share", unlisted_share}};
     j["threshold"] = l == 0 ? json(nullptr) : json(pol.thresholds[l]);
     std::vector<std::string> row = {std::to_string(l), name,
                                     l == 0 ? "-" : std::to_string(pol.thresholds[l]), action};
     if (table) {
-      j["entries"] = per_level[l];
-      j["entries_share"] =
-          total ? static_cast<double>(per_level[l]) / static_cast<double>(total) : 0.0;
-      row.push_back(std::to_string(per_level[l]));
-      row.push_back(percent(per_level[l], total));
+      j["entries"] = entries;
+      j["entries_share"] = total ? static_cast<double>(entries) / static_cast<double>(total) : 0.0;
+      row.push_back(std::to_string(entries));
+      row.push_back(percent(entries, total));
     }
-    row.push_back(l == unlisted ? "100%" : "0%");
+    row.push_back(catches_unlisted ? "100%" : "0%");
+    if (out) row[1] += " (outbound)";
     levels.push_back(std::move(j));
     tt.row(std::move(row));
   }
@@ -138,8 +150,13 @@ int cmd_check(Context &ctx) {
     at = comma == std::string::npos ? comma : comma + 2;
   }
   if (vm.count("json")) {
+    std::vector<uint16_t> out_ports;
+    for (auto p : pol.out_ports)
+      if (p != 0) out_ports.push_back(sl_ntohs(p));
     json j = {{"policy", path},   {"valid", true},        {"ports", ports},
               {"levels", levels}, {"warnings", warnings}, {"unlisted_level", unlisted}};
+    j["outbound_ports"] = out_ports;  // [] = no outbound control
+    j["outbound_unlisted_level"] = unlisted_out;
     j["servers"] = servers;  // [] = every server
     j["table"] = table ? json(vm["table"].as<std::string>()) : json(nullptr);
     if (table) j["entries"] = total;

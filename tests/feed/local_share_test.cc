@@ -100,6 +100,25 @@ TEST(LocalShare, KindsTheSettingsOrTheSchemaLeaveOutStayLocal) {
   EXPECT_EQ(feed_kind(LocalKind::kBlocked), feed::Kind::kBlocked);
 }
 
+// A subscriber's fan-out is this operator's own business: not shared unless the operator lists
+// it, then shared as fan_out.
+TEST(LocalShare, FanOutIsSharedOnlyWhenTheOperatorListsIt) {
+  EXPECT_FALSE(default_share_settings().kinds[static_cast<size_t>(LocalKind::kFanOut)]);
+  LocalShare by_default(default_share_settings());
+  by_default.offer(obs(kAddr, LocalKind::kFanOut, 40, kT0), kT0);
+  EXPECT_TRUE(by_default.take_due(kT0).empty());
+  EXPECT_EQ(by_default.counters().not_shared, 1u);
+  ShareSettings s = default_share_settings();
+  s.kinds[static_cast<size_t>(LocalKind::kFanOut)] = true;
+  LocalShare listed(s);
+  listed.offer(obs(kAddr, LocalKind::kFanOut, 40, kT0), kT0);
+  const auto out = listed.take_due(kT0);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, feed::Kind::kFanOut);
+  EXPECT_EQ(feed::to_string(out[0].kind), "fan_out");
+  EXPECT_EQ(out[0].count, 40u);
+}
+
 TEST(LocalShare, TheBudgetDelaysButLosesNothingAndNeverSpins) {
   ShareSettings s = default_share_settings();
   s.per_second = 2;

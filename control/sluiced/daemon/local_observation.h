@@ -33,16 +33,19 @@ enum class LocalKind : uint8_t {
   // score, not evidence: the local model gives them no weight by default (docs/learning.md).
   kShaped,
   kBlocked,
+  // A subscriber's outbound SMTP: remote MTAs new to it, each counted once per fan-out window
+  // of about a minute (the data planes' [outbound] policy; docs/observations.md#fan-out).
+  kFanOut,
 };
-inline constexpr size_t kLocalKindCount = 9;
+inline constexpr size_t kLocalKindCount = 10;
 
 // "conn_rate", "pregreet", "trap_hit", "complaint", "unknown_recipient", "rbl_reject",
-// "protocol_error", "shaped", "blocked": the names used in sluiced.ini keys, logs, metrics and
-// explain.
+// "protocol_error", "shaped", "blocked", "fan_out": the names used in sluiced.ini keys, logs,
+// metrics and explain.
 constexpr std::string_view to_string(LocalKind k) {
   constexpr std::string_view kNames[kLocalKindCount] = {
       "conn_rate",  "pregreet",       "trap_hit", "complaint", "unknown_recipient",
-      "rbl_reject", "protocol_error", "shaped",   "blocked"};
+      "rbl_reject", "protocol_error", "shaped",   "blocked",   "fan_out"};
   return kNames[static_cast<size_t>(k)];
 }
 inline std::optional<LocalKind> local_kind_from_string(std::string_view s) {

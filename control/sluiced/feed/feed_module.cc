@@ -506,7 +506,7 @@ class FeedModule : public Module, public ContributionProvider {
     auto kind = local_kind_from_string(feed::to_string(o.kind));
     const bool host = o.subject.len == (o.subject.family == 4 ? 32 : 128);
     if (!kind || !host || o.kind == feed::Kind::kShaped || o.kind == feed::Kind::kBlocked ||
-        o.kind == feed::Kind::kVouch)
+        o.kind == feed::Kind::kVouch || o.kind == feed::Kind::kFanOut)
       return false;
     LocalObservation lo;
     lo.subject.family = o.subject.family;

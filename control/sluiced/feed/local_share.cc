@@ -30,6 +30,8 @@ std::optional<feed::Kind> feed_kind(LocalKind k) {
       return feed::Kind::kShaped;
     case LocalKind::kBlocked:
       return feed::Kind::kBlocked;
+    case LocalKind::kFanOut:
+      return feed::Kind::kFanOut;
     case LocalKind::kUnknownRecipient:
     case LocalKind::kRblReject:
     case LocalKind::kProtocolError:
@@ -42,6 +44,8 @@ ShareSettings default_share_settings() {
   ShareSettings s;
   for (size_t k = 0; k < kLocalKindCount; ++k)
     s.kinds[k] = feed_kind(static_cast<LocalKind>(k)).has_value();
+  // Fan-out is about this operator's own subscribers: shared only when the operator lists it.
+  s.kinds[static_cast<size_t>(LocalKind::kFanOut)] = false;
   return s;
 }
 

@@ -8,7 +8,7 @@ namespace rep = sluice::reputation;
 
 namespace {
 constexpr std::array<std::string_view, kKindCount> kKindNames = {
-    "complaint", "trap_hit", "conn_rate", "pregreet", "shaped", "blocked", "vouch"};
+    "complaint", "trap_hit", "conn_rate", "pregreet", "shaped", "blocked", "vouch", "fan_out"};
 }
 
 std::string_view to_string(Kind k) {

@@ -29,8 +29,17 @@ inline constexpr uint64_t kMaxTtlSeconds = 2592000;
 inline constexpr int64_t kObservedAfterSentMs = 300000;
 inline constexpr int64_t kObservedBeforeSentMs = 604800000;
 
-enum class Kind : uint8_t { kComplaint, kTrapHit, kConnRate, kPregreet, kShaped, kBlocked, kVouch };
-inline constexpr size_t kKindCount = 7;
+enum class Kind : uint8_t {
+  kComplaint,
+  kTrapHit,
+  kConnRate,
+  kPregreet,
+  kShaped,
+  kBlocked,
+  kVouch,
+  kFanOut,  // appended: a consumer that does not know it skips it (unknown_kind)
+};
+inline constexpr size_t kKindCount = 8;
 std::string_view to_string(Kind k);
 std::optional<Kind> kind_from_string(std::string_view s);
 

@@ -32,7 +32,7 @@ ShareSettings read_share_config(const po::variables_map &vm) {
       if (!k || !feed_kind(*k))
         throw ConfigError(
             "feed.share: " + shown(word) +
-            " is not one of conn_rate, pregreet, trap_hit, complaint, shaped, blocked (or "
+            " is not one of conn_rate, pregreet, trap_hit, complaint, shaped, blocked, fan_out (or "
             "none)");
       s.kinds[static_cast<size_t>(*k)] = true;
       any = true;

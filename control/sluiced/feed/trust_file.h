@@ -49,6 +49,7 @@ inline constexpr std::array<int32_t, kKindCount> kDefaultPoints = {
     1,    // shaped
     3,    // blocked
     -10,  // vouch
+    1,    // fan_out
 };
 
 struct TrustConfig {

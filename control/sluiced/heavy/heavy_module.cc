@@ -85,7 +85,9 @@ class HeavyModule : public Module {
                         {"pregreet_error", p.pregreet_error},
                         {"pregreet_refused", p.pregreet_refused},
                         {"verdict_error", p.verdict_error},
-                        {"verdict_refused", p.verdict_refused}});
+                        {"verdict_refused", p.verdict_refused},
+                        {"fanout_error", p.fanout_error},
+                        {"fanout_refused", p.fanout_refused}});
     json refused = json::object();
     for (size_t i = 0; i < kRefusalCount; ++i)
       refused[std::string(to_string(static_cast<Refusal>(i)))] = poller_->refused()[i];
@@ -129,7 +131,8 @@ class HeavyModule : public Module {
       e.add("sluiced_heavy_entries_refused_total",
             {{"reason", std::string(to_string(static_cast<Refusal>(i)))}}, poller_->refused()[i]);
     e.declare("sluiced_heavy_observations_total", MetricType::counter,
-              "conn_rate (heavy hosts), pregreet, shaped and blocked observations published");
+              "conn_rate (heavy hosts), pregreet, shaped, blocked and fan_out observations "
+              "published");
     e.add("sluiced_heavy_observations_total", {}, poller_->observations());
     e.declare("sluiced_heavy_senders", MetricType::gauge,
               "Hosts and networks at or above min_rate at the last poll");

@@ -178,6 +178,39 @@ void HeavyPoller::ask_pregreet(PlaneState &p, std::chrono::system_clock::time_po
   p.pregreet_seen = std::move(seen);
 }
 
+void HeavyPoller::ask_fanout(PlaneState &p, std::chrono::system_clock::time_point wall,
+                             PollResult &out) {
+  std::vector<control::FanoutSender> answer;
+  try {
+    answer = p.client->fanout_senders(s_.max_per_poll);
+  } catch (const std::exception &e) {
+    note_answer("fan-out", p.spec, e.what(), p.fanout_error, out);
+    return;
+  }
+  note_answer("fan-out", p.spec, nullptr, p.fanout_error, out);
+  std::map<std::string, uint64_t> seen;
+  for (const auto &s : answer) {
+    if (seen.size() >= s_.max_per_poll) break;
+    const auto addr = reputation::parse_ip(s.address);
+    if (!addr || s.destinations == 0 || !seen.emplace(s.address, s.destinations).second) {
+      ++p.fanout_refused;
+      continue;
+    }
+    const uint64_t fresh = fresh_count(p.fanout_seen, s.address, s.destinations);
+    if (fresh == 0) continue;
+    LocalObservation o;
+    o.subject = *addr;
+    o.kind = LocalKind::kFanOut;
+    o.count = static_cast<uint32_t>(std::min<uint64_t>(fresh, 4000000000ull));
+    o.observed_at = wall;
+    o.origin = "dp";
+    o.evidence = fmt::format("{} new remote MTA{} on {}", fresh, fresh == 1 ? "" : "s", p.spec);
+    if (o.evidence.size() > kMaxEvidence) o.evidence.resize(kMaxEvidence);
+    out.fanout.push_back(std::move(o));
+  }
+  p.fanout_seen = std::move(seen);
+}
+
 PollResult HeavyPoller::poll(Clock::time_point now, std::chrono::system_clock::time_point wall) {
   PollResult out;
   std::vector<HeavyTotal> all;
@@ -187,6 +220,7 @@ PollResult HeavyPoller::poll(Clock::time_point now, std::chrono::system_clock::t
     ask(p, now, all, out);
     if (p.answering) ask_pregreet(p, wall, out);
     if (p.answering) ask_verdicts(p, wall, out);
+    if (p.answering) ask_fanout(p, wall, out);
   }
   // The same prefix from several data planes: one total (the planes in configuration order,
   // as they were asked).
@@ -220,6 +254,7 @@ PollResult HeavyPoller::poll(Clock::time_point now, std::chrono::system_clock::t
   }
   for (auto &o : out.pregreet) out.observations.push_back(o);
   for (auto &o : out.verdicts) out.observations.push_back(o);
+  for (auto &o : out.fanout) out.observations.push_back(o);
   observations_ += out.observations.size();
   note_changes(out);
   return out;

@@ -12,7 +12,9 @@
 //     what each address's count grew by since that plane's last answer becomes a pregreet
 //     observation (count: the new connections), a count that restarted or is new taken whole;
 //   - verdicts (DataplaneClient::verdict_senders, the same way): what each address's SYNs shaped
-//     and blocked at each level grew by become shaped and blocked observations (count: SYNs).
+//     and blocked at each level grew by become shaped and blocked observations (count: SYNs);
+//   - fan-out (DataplaneClient::fanout_senders, the same way): what each subscriber's count of
+//     new remote MTAs grew by becomes a fan_out observation (count: MTAs).
 //
 // A data plane that cannot be reached or throws (down, or it does not count heavy senders) is
 // counted, its state change returned as a notice (logged once per change), and retried after a
@@ -64,6 +66,7 @@ struct PollResult {
   std::vector<HeavyTotal> networks;        // /24 and /64, heaviest first
   std::vector<LocalObservation> pregreet;  // new pregreet connections, per plane and address
   std::vector<LocalObservation> verdicts;  // new SYNs shaped / blocked, per plane, address, level
+  std::vector<LocalObservation> fanout;    // new remote MTAs, per plane and subscriber
   std::vector<std::string> notices;        // state changes, for the log
   size_t asked = 0, answered = 0;          // data planes asked, and that answered
 };
@@ -87,6 +90,10 @@ struct PlaneState {
   std::map<std::string, uint64_t> verdict_seen;
   std::string verdict_error;
   uint64_t verdict_refused = 0;  // entries without a valid address or level, or repeated
+  // Fan-out (DataplaneClient::fanout_senders) the same way, by address.
+  std::map<std::string, uint64_t> fanout_seen;
+  std::string fanout_error;
+  uint64_t fanout_refused = 0;  // entries without a valid address, or repeated
 };
 
 class HeavyPoller {
@@ -105,6 +112,7 @@ class HeavyPoller {
   void ask(PlaneState &p, Clock::time_point now, std::vector<HeavyTotal> &totals, PollResult &out);
   void ask_pregreet(PlaneState &p, std::chrono::system_clock::time_point wall, PollResult &out);
   void ask_verdicts(PlaneState &p, std::chrono::system_clock::time_point wall, PollResult &out);
+  void ask_fanout(PlaneState &p, std::chrono::system_clock::time_point wall, PollResult &out);
   void failed(PlaneState &p, Clock::time_point now, const std::string &what, PollResult &out);
   void note_changes(PollResult &out);
 

@@ -35,6 +35,10 @@ std::array<KindSettings, kLocalKindCount> ModelSettings::default_kinds() {
   // as it keeps connecting, whatever put it there. Off unless the operator gives it a weight.
   k[static_cast<size_t>(LocalKind::kShaped)] = {0, 4, 0.5, 1 * kHour};
   k[static_cast<size_t>(LocalKind::kBlocked)] = {0, 8, 0.5, 1 * kHour};
+  // A subscriber's fan-out: +1 per remote MTA new to it in a minute, so a spam engine reaching
+  // 50 MTAs a minute passes 20 points within its first half-minute while a subscriber sending
+  // its own few mails stays near 3; halves every 10 minutes once it stops.
+  k[static_cast<size_t>(LocalKind::kFanOut)] = {1, 64, 0.5, 10 * kMinute};
   return k;
 }
 

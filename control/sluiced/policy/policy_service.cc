@@ -22,7 +22,7 @@ void PolicyService::answer(const PolicyRequest &req, std::string &out) {
   unsigned level = 0;
   std::string_view level_name = "pass";
   if (levels_) {
-    level = sl_level_for(&levels_->policy, v.score, v.flags);
+    level = sl_level_for(&levels_->policy, v.score, v.flags, 0);
     if (level < levels_->names.size()) level_name = levels_->names[level];
   }
   bool trap = false;

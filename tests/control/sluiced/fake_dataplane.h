@@ -33,6 +33,8 @@ struct FakeDataplane {
   // verdict_senders()'s answer, the same way.
   std::optional<std::vector<control::VerdictSender>> verdicts =
       std::vector<control::VerdictSender>{};
+  // fanout_senders()'s answer, the same way.
+  std::optional<std::vector<control::FanoutSender>> fanout = std::vector<control::FanoutSender>{};
 
   void restart() {
     table = reputation::Snapshot();
@@ -102,6 +104,11 @@ class FakeClient : public control::DataplaneClient {
     check();
     if (!dp_->verdicts) return DataplaneClient::verdict_senders(limit);
     return *dp_->verdicts;
+  }
+  std::vector<control::FanoutSender> fanout_senders(size_t limit) override {
+    check();
+    if (!dp_->fanout) return DataplaneClient::fanout_senders(limit);
+    return *dp_->fanout;
   }
 
  private:

@@ -335,6 +335,49 @@ TEST_F(HeavyPollerTest, VerdictCountsBecomeShapedAndBlockedObservationsOfTheirGr
   EXPECT_TRUE(poll(*p).notices.empty()) << "logged once";
 }
 
+// Fan-out counts become fan_out observations of what each subscriber's count grew by since that
+// data plane's last answer, as pregreet counts do.
+TEST_F(HeavyPollerTest, FanOutCountsBecomeFanOutObservationsOfTheirGrowth) {
+  dps["fake:a"]->heavy = std::vector<control::HeavySender>{};
+  dps["fake:b"]->heavy = std::vector<control::HeavySender>{};
+  auto p = poller();
+  using Got = std::vector<std::pair<std::string, uint32_t>>;
+  auto fanout = [](const PollResult &r) {
+    Got out;
+    for (const auto &o : r.observations) {
+      EXPECT_EQ(o.kind, LocalKind::kFanOut);
+      EXPECT_EQ(o.origin, "dp");
+      out.emplace_back(rep::format_ip(o.subject), o.count);
+    }
+    return out;
+  };
+  dps["fake:a"]->fanout = {{"198.18.3.3", 12}, {"2001:2::3", 1}};
+  dps["fake:b"]->fanout = {{"198.18.3.3", 2}};
+  const PollResult first = poll(*p);
+  EXPECT_EQ(fanout(first), (Got{{"198.18.3.3", 12}, {"2001:2::3", 1}, {"198.18.3.3", 2}}));
+  EXPECT_EQ(first.observations[0].evidence, "12 new remote MTAs on fake:a");
+  dps["fake:a"]->fanout = {{"198.18.3.3", 30}, {"2001:2::3", 1}};
+  EXPECT_EQ(fanout(poll(*p)), (Got{{"198.18.3.3", 18}})) << "grown by 18; unchanged: nothing";
+  dps["fake:a"]->fanout = {{"198.18.3.3", 4}};
+  dps["fake:b"]->fanout = std::vector<control::FanoutSender>{};
+  EXPECT_EQ(fanout(poll(*p)), (Got{{"198.18.3.3", 4}})) << "restarted: whole";
+  // Hostile entries: refused and counted, the rest believed.
+  dps["fake:a"]->fanout = {
+      {"198.18.3.300", 4}, {"", 1}, {"198.18.3.9", 0}, {"198.18.3.8", 2}, {"198.18.3.8", 9}};
+  EXPECT_EQ(fanout(poll(*p)), (Got{{"198.18.3.8", 2}}));
+  EXPECT_EQ(p->planes()[0].fanout_refused, 4u);
+  // A plane that does not count fan-out: one notice, its other counts still believed.
+  dps["fake:b"]->fanout.reset();
+  dps["fake:a"]->fanout = std::vector<control::FanoutSender>{};
+  dps["fake:b"]->heavy = {per_minute("198.18.0.1/32", 500)};
+  const PollResult r = poll(*p);
+  EXPECT_EQ(r.answered, 2u);
+  ASSERT_EQ(r.observations.size(), 1u);
+  EXPECT_EQ(r.observations[0].kind, LocalKind::kConnRate);
+  EXPECT_THAT(r.notices.at(0), HasSubstr("fan-out: fake:b: "));
+  EXPECT_TRUE(poll(*p).notices.empty()) << "logged once";
+}
+
 TEST(HeavyEvidence, LongSpecListsAreShortened) {
   HeavyTotal t;
   t.per_minute = 612;

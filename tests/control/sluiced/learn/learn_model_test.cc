@@ -191,6 +191,19 @@ TEST(LocalModel, VerdictsScoreNothingByDefault) {
   EXPECT_FALSE(weighted.evaluate(kT0).empty());
 }
 
+// A subscriber's fan-out scores a point per new remote MTA by default: an infected subscriber's
+// 20 MTAs reach a policy's outbound threshold of 20, a subscriber's 3 mails do not.
+TEST(LocalModel, FanOutScoresAPointPerRemoteMtaByDefault) {
+  LocalModel m{ModelSettings{}};
+  EXPECT_TRUE(m.observe(obs("198.18.3.3", LocalKind::kFanOut, 20), kT0));
+  EXPECT_TRUE(m.observe(obs("198.18.3.4", LocalKind::kFanOut, 3), kT0));
+  const auto got = table(m, kT0, LocalKind::kFanOut);
+  const std::map<std::string, int32_t> want = {{"198.18.3.3", 20}, {"198.18.3.4", 3}};
+  EXPECT_EQ(got, want);
+  EXPECT_TRUE(m.observe(obs("198.18.3.3", LocalKind::kFanOut, 500), kT0));
+  EXPECT_EQ(table(m, kT0, LocalKind::kFanOut).at("198.18.3.3"), 64) << "the cap";
+}
+
 TEST(LocalModel, AFloodOfUniqueAddressesStaysWithinMaxAddressesAndKeepsTheHighScorer) {
   constexpr size_t kMax = 64;
   constexpr uint64_t kFlood = 1000000;

@@ -279,7 +279,8 @@ bool prime_greeting_slot(NativeHeavy &heavy, const std::vector<uint8_t> &input, 
                                      static_cast<uint32_t>(copy.size()), &pkt) != SL_PARSE_OK)
     return false;
   const sl_class cls = sl_classify(&pkt, copy.data() + copy.size(), dir, &policy);
-  if (cls != SL_CLASS_CLIENT_SEG) return false;
+  // A subscriber's outbound connection has no greeting test to prime (sl_seq_greet).
+  if (cls != SL_CLASS_CLIENT_SEG || pkt.outbound != 0) return false;
   sl_flow_key key;
   sl_flow_key_make(&pkt, cls, &key);
   const uint32_t ack = sl_load_be32(reinterpret_cast<const uint8_t *>(pkt.tcp) + 8);

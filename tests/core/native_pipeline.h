@@ -98,7 +98,8 @@ struct NativeHeavy {
 // SYN-ACK would have if its ISN + 1 were the segment's acknowledgement number: the segment,
 // sent through run_native_counted with the pregreet test on, is then a pregreet when it carries
 // payload. Returns whether it wrote the slot (fuzzing and tests reach the test without having to
-// build the SYN-ACK of an arbitrary frame).
+// build the SYN-ACK of an arbitrary frame). False for a subscriber's outbound segment: the core
+// never tests those.
 bool prime_greeting_slot(NativeHeavy &heavy, const std::vector<uint8_t> &input, sl_dir dir,
                          const sl_policy &policy);
 

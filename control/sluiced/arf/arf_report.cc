@@ -527,6 +527,11 @@ bool feedback(const Reader &reader, const Entity &part, const ArfLimits &lim,
   }
   ArfReport &r = res.report;
   r.feedback_type = lower(trim(value("feedback-type")));
+  // RFC 5965 3.1: a token. An empty one names no kind of feedback at all.
+  if (r.feedback_type.empty()) {
+    f = {ArfRefusal::kMissingField, "the feedback part's Feedback-Type field is empty"};
+    return false;
+  }
   if (r.feedback_type == "not-spam" || r.feedback_type == "auth-failure") {
     f = {ArfRefusal::kNotComplaint,
          "Feedback-Type " + shown(r.feedback_type) + " is not a complaint about the source"};

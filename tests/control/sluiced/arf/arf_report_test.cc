@@ -259,6 +259,11 @@ std::vector<Bad> bad_reports() {
        report_with(b64(std::string("Feedback-Type: abuse\0\n", 22)), "base64"),
        ArfRefusal::kBinary},
       {"no_feedback_type", replace(t, "Feedback-Type: abuse\n", ""), ArfRefusal::kMissingField},
+      // Found by fuzz_arf_report: an empty value was taken as a complaint of no type.
+      {"empty_feedback_type", replace(t, "Feedback-Type: abuse\n", "Feedback-Type: \n"),
+       ArfRefusal::kMissingField},
+      {"blank_feedback_type", replace(t, "Feedback-Type: abuse\n", "Feedback-Type: \t \n"),
+       ArfRefusal::kMissingField},
       {"no_user_agent", replace(t, "User-Agent: MailboxFBL/2.1\n", ""), ArfRefusal::kMissingField},
       {"no_version", replace(t, "Version: 1\n", ""), ArfRefusal::kMissingField},
       {"two_versions", replace(t, "Version: 1\n", "Version: 1\nVersion: 2\n"),

@@ -100,6 +100,38 @@ bool note_answer(const char *what, const std::string &spec, const char *error,
   return true;
 }
 
+// A per-address count list (pregreet connections, fan-out destinations): each address whose
+// count grew since the last answer (`seen`, replaced by this answer's) becomes one observation
+// of `kind` for its growth, with `evidence(growth)`. An unparsable address, a zero count or a
+// repeated address is refused and counted (`refused`); at most `max` addresses are read.
+template <typename Item, typename CountOf, typename Evidence>
+void observe_growth(const std::vector<Item> &answer, CountOf count_of, size_t max,
+                    std::map<std::string, uint64_t> &seen_before, uint64_t &refused, LocalKind kind,
+                    Evidence evidence, std::chrono::system_clock::time_point wall,
+                    std::vector<LocalObservation> &out) {
+  std::map<std::string, uint64_t> seen;
+  for (const auto &s : answer) {
+    if (seen.size() >= max) break;
+    const uint64_t count = count_of(s);
+    const auto addr = reputation::parse_ip(s.address);
+    if (!addr || count == 0 || !seen.emplace(s.address, count).second) {
+      ++refused;
+      continue;
+    }
+    const uint64_t fresh = fresh_count(seen_before, s.address, count);
+    if (fresh == 0) continue;
+    LocalObservation o;
+    o.subject = *addr;
+    o.kind = kind;
+    o.count = static_cast<uint32_t>(std::min<uint64_t>(fresh, 4000000000ull));
+    o.observed_at = wall;
+    o.origin = "dp";
+    o.evidence = evidence(fresh);
+    if (o.evidence.size() > kMaxEvidence) o.evidence.resize(kMaxEvidence);
+    out.push_back(std::move(o));
+  }
+  seen_before = std::move(seen);
+}
 }  // namespace
 
 void HeavyPoller::ask_verdicts(PlaneState &p, std::chrono::system_clock::time_point wall,
@@ -154,28 +186,14 @@ void HeavyPoller::ask_pregreet(PlaneState &p, std::chrono::system_clock::time_po
     return;
   }
   note_answer("pregreet", p.spec, nullptr, p.pregreet_error, out);
-  std::map<std::string, uint64_t> seen;
-  for (const auto &s : answer) {
-    if (seen.size() >= s_.max_per_poll) break;
-    const auto addr = reputation::parse_ip(s.address);
-    if (!addr || s.connections == 0 || !seen.emplace(s.address, s.connections).second) {
-      ++p.pregreet_refused;
-      continue;
-    }
-    const uint64_t fresh = fresh_count(p.pregreet_seen, s.address, s.connections);
-    if (fresh == 0) continue;
-    LocalObservation o;
-    o.subject = *addr;
-    o.kind = LocalKind::kPregreet;
-    o.count = static_cast<uint32_t>(std::min<uint64_t>(fresh, 4000000000ull));
-    o.observed_at = wall;
-    o.origin = "dp";
-    o.evidence = fmt::format("{} connection{} talked before the greeting on {}", fresh,
-                             fresh == 1 ? "" : "s", p.spec);
-    if (o.evidence.size() > kMaxEvidence) o.evidence.resize(kMaxEvidence);
-    out.pregreet.push_back(std::move(o));
-  }
-  p.pregreet_seen = std::move(seen);
+  observe_growth(
+      answer, [](const control::PregreetSender &s) { return s.connections; }, s_.max_per_poll,
+      p.pregreet_seen, p.pregreet_refused, LocalKind::kPregreet,
+      [&](uint64_t fresh) {
+        return fmt::format("{} connection{} talked before the greeting on {}", fresh,
+                           fresh == 1 ? "" : "s", p.spec);
+      },
+      wall, out.pregreet);
 }
 
 void HeavyPoller::ask_fanout(PlaneState &p, std::chrono::system_clock::time_point wall,
@@ -188,27 +206,13 @@ void HeavyPoller::ask_fanout(PlaneState &p, std::chrono::system_clock::time_poin
     return;
   }
   note_answer("fan-out", p.spec, nullptr, p.fanout_error, out);
-  std::map<std::string, uint64_t> seen;
-  for (const auto &s : answer) {
-    if (seen.size() >= s_.max_per_poll) break;
-    const auto addr = reputation::parse_ip(s.address);
-    if (!addr || s.destinations == 0 || !seen.emplace(s.address, s.destinations).second) {
-      ++p.fanout_refused;
-      continue;
-    }
-    const uint64_t fresh = fresh_count(p.fanout_seen, s.address, s.destinations);
-    if (fresh == 0) continue;
-    LocalObservation o;
-    o.subject = *addr;
-    o.kind = LocalKind::kFanOut;
-    o.count = static_cast<uint32_t>(std::min<uint64_t>(fresh, 4000000000ull));
-    o.observed_at = wall;
-    o.origin = "dp";
-    o.evidence = fmt::format("{} new remote MTA{} on {}", fresh, fresh == 1 ? "" : "s", p.spec);
-    if (o.evidence.size() > kMaxEvidence) o.evidence.resize(kMaxEvidence);
-    out.fanout.push_back(std::move(o));
-  }
-  p.fanout_seen = std::move(seen);
+  observe_growth(
+      answer, [](const control::FanoutSender &s) { return s.destinations; }, s_.max_per_poll,
+      p.fanout_seen, p.fanout_refused, LocalKind::kFanOut,
+      [&](uint64_t fresh) {
+        return fmt::format("{} new remote MTA{} on {}", fresh, fresh == 1 ? "" : "s", p.spec);
+      },
+      wall, out.fanout);
 }
 
 PollResult HeavyPoller::poll(Clock::time_point now, std::chrono::system_clock::time_point wall) {

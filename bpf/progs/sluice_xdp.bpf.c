@@ -513,19 +513,14 @@ static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir
 static __always_inline int slx_classify_outbound(struct xdp_md *ctx, const struct sl_policy *pol,
                                                  struct sl_stats *st, struct slx_parsed *m,
                                                  const enum sl_dir dir) {
+  struct slx_env env = {.stats = st, .ctx = ctx};
   if (!m || !pol || !st) return SL_CLASS_OTHER;
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
   struct sl_pkt pkt;
-  __u32 len = (__u32)((long)data_end - (long)data);
-  int rc = sl_parse_frame(data, data_end, len, &pkt);
-  if (rc == SL_PARSE_MALFORMED) /* as sl_seq_parse: the whole frame's length, fragments too */
-    rc = sl_parse_frame(data, data_end, (__u32)bpf_xdp_get_buff_len(ctx), &pkt);
-  if (rc != SL_PARSE_OK) return SL_CLASS_OTHER;
-  enum sl_class cls = sl_classify(&pkt, data_end, dir, pol);
-  if (pkt.outbound == 0 || cls == SL_CLASS_OTHER) return SL_CLASS_OTHER;
-  st->smtp[dir]++;
-  if (SL_UNLIKELY(pkt.frag != 0)) st->frag_smtp++;
+  enum sl_class cls = sl_seq_classify_outbound(
+      &env, data, data_end, (__u32)((long)data_end - (long)data), dir, pol, &pkt);
+  if (cls == SL_CLASS_OTHER) return SL_CLASS_OTHER;
   slx_keep(m, &pkt, cls, dir);
   return cls;
 }

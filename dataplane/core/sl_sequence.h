@@ -255,6 +255,26 @@ SL_INLINE enum sl_class sl_seq_classify(SL_ENV *env, void *data, void *data_end,
   return cls;
 }
 
+#ifdef SL_ENV_OUTBOUND_APART
+/* The runner's own path for a packet sl_seq_classify handed back as a subscriber's
+ * (pkt->outbound): parsed and classified again with the outbound rules (the policy may have
+ * changed in between), counted as SMTP like any other. OTHER when it is no longer outbound SMTP. */
+SL_INLINE enum sl_class sl_seq_classify_outbound(SL_ENV *env, void *data, void *data_end,
+                                                 __u32 frame_len, enum sl_dir dir,
+                                                 const struct sl_policy *pol, struct sl_pkt *pkt) {
+  struct sl_stats *st;
+  enum sl_class cls;
+
+  if (sl_seq_parse(env, data, data_end, frame_len, pkt) != SL_PARSE_OK) return SL_CLASS_OTHER;
+  cls = sl_classify(pkt, data_end, dir, pol);
+  if (pkt->outbound == 0 || cls == SL_CLASS_OTHER) return SL_CLASS_OTHER;
+  st = sl_env_stats(env);
+  st->smtp[dir]++;
+  if (SL_UNLIKELY(pkt->frag != 0)) st->frag_smtp++;
+  return cls;
+}
+#endif
+
 /* UNSEEN: forwarded untouched or dropped, as the policy says. */
 SL_INLINE enum sl_verdict sl_seq_unseen(SL_ENV *env, const struct sl_policy *pol) {
   struct sl_stats *st = sl_env_stats(env);

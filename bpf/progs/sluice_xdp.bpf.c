@@ -443,7 +443,8 @@ __attribute__((noinline)) int slx_on_server_seg_out(struct xdp_md *ctx, const st
  * (dir a constant of each): the parser's many paths (VLAN tags x IP versions x extension headers
  * x TCP options) end at its return, so the verifier walks what the program does next once per
  * class rather than once per parser path. Inlined, the parser and the dispatch after it took the
- * outside program past the verifier's million instructions. */
+ * outside program past the verifier's million instructions. slx_process decides most frames
+ * before, with no call (sl_classify_plain_other): this is for the rest. */
 static __always_inline int slx_classify(struct xdp_md *ctx, const struct sl_policy *pol,
                                         struct sl_stats *st, struct slx_parsed *m,
                                         const enum sl_dir dir) {
@@ -479,6 +480,15 @@ static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir
   if (!env.stats || !pol) return slx_forward(dir);
   env.stats->packets[dir]++;
 
+  {
+    /* Most frames are the common one and not SMTP: decided here, with no call. slx_classify
+     * parses the rest (and SMTP again: deciding it here too, the verifier walked the dispatch
+     * below once per source of m, past its limit). */
+    void *data = (void *)(long)ctx->data;
+    void *data_end = (void *)(long)ctx->data_end;
+    struct sl_pkt pkt;
+    if (SL_LIKELY(sl_classify_plain_other(data, data_end, dir, pol, &pkt))) return slx_forward(dir);
+  }
   struct slx_parsed m;
   /* ctx->data and data_end are read in there, after the map lookups here: live across a helper
    * call, data_end would take a callee-saved register or, as it did, be spilled and reloaded

@@ -119,6 +119,18 @@ SL_INLINE int sl_classify_conn(const struct sl_pkt *pkt, void *data_end, enum sl
   return sl_classify_outbound(pkt, data_end, dir, pol->out_ports) ? SL_CONN_OUTBOUND : SL_CONN_NONE;
 }
 
+/* 1 when the frame is the common one (sl_parse_plain: untagged IPv4 without options, whole in
+ * [data, data_end), not a fragment) and neither SMTP nor a subscriber's SMTP: sl_seq_classify
+ * would find it OTHER and count nothing. 0 otherwise: ask sl_seq_classify. For a runner that
+ * keeps sl_seq_classify out of line (XDP: a global function, for the verifier's limit), so that
+ * most frames are decided without a call. */
+SL_INLINE int sl_classify_plain_other(void *data, void *data_end, enum sl_dir dir,
+                                      const struct sl_policy *pol, struct sl_pkt *pkt) {
+  int rc = sl_parse_plain(data, data_end, pkt);
+  if (rc == SL_PARSE_NOT_TCP) return 1;
+  return rc == SL_PARSE_OK && sl_classify_conn(pkt, data_end, dir, pol) == SL_CONN_NONE;
+}
+
 /* The class of a TCP segment (sl_classify_conn, then sl_classify_role), pkt->outbound set for
  * a subscriber's connection. Call after sl_parse() returned SL_PARSE_OK. */
 SL_INLINE enum sl_class sl_classify(struct sl_pkt *pkt, void *data_end, enum sl_dir dir,

@@ -207,13 +207,19 @@ SL_INLINE int sl_parse_ipv6(__u8 *data, __u8 *end, __u32 frame_len, __u32 l3_off
   return SL_PARSE_OK;
 }
 
+/* The common frame (sl_parse_ipv4_plain's), by its EtherType `proto`: IPv4 with a version/IHL
+ * byte of 0x45, and both fixed headers in [p, end). */
+SL_INLINE int sl_is_plain(__u8 *p, __u8 *end, __u16 proto) {
+  return proto == SL_ETH_P_IP && p + 14 + SL_IPV4_HDR_MIN + SL_TCP_HDR_MIN <= end && p[14] == 0x45;
+}
+
 /* The common frame, untagged IPv4 without options (version/IHL byte 0x45), when the frame
  * holds both fixed headers: the checks of sl_parse_ipv4 and sl_parse_tcp_hdr with the same
  * results, at constant offsets. Every packet pays for the parse, SMTP or not; in BPF this
  * path is a good part shorter (no variable header offsets to add and bound). A fragment
  * returns SL_PARSE_FRAGMENT here whatever it is, and so does a datagram longer than the
  * readable part (malformed, or going on in fragments): the caller parses it again on the
- * general path. The caller has checked data + 54 <= end and the 0x45 byte. */
+ * general path. The caller has checked sl_is_plain. */
 SL_INLINE int sl_parse_ipv4_plain(__u8 *data, __u8 *end, struct sl_pkt *pkt) {
   __u8 *ip = data + 14;
   __u8 *tcp = ip + SL_IPV4_HDR_MIN;
@@ -239,6 +245,25 @@ SL_INLINE int sl_parse_ipv4_plain(__u8 *data, __u8 *end, struct sl_pkt *pkt) {
   return SL_PARSE_OK;
 }
 
+/* The common frame on its own (sl_parse_ipv4_plain): SL_PARSE_OK or SL_PARSE_NOT_TCP when the
+ * frame is one and that is what sl_parse_frame finds for it; SL_PARSE_FRAGMENT for every other
+ * frame, which only sl_parse_frame's general path can judge (a malformed common frame too: rare,
+ * and sl_seq_parse may parse it again with the whole frame's length). Fills *pkt as
+ * sl_parse_frame does. For a runner that keeps the general path out of line (XDP: a global
+ * function) and decides the common frame without a call. */
+SL_INLINE int sl_parse_plain(void *data, void *data_end, struct sl_pkt *pkt) {
+  __u8 *p = (__u8 *)data;
+  __u8 *end = (__u8 *)data_end;
+  int rc;
+
+  __builtin_memset(pkt, 0, sizeof(*pkt));
+  SL_KEEP_IN_MEMORY(pkt);
+  if (p + sizeof(struct sl_eth) > end || !sl_is_plain(p, end, sl_load_be16(p + 12)))
+    return SL_PARSE_FRAGMENT;
+  rc = sl_parse_ipv4_plain(p, end, pkt);
+  return rc == SL_PARSE_OK || rc == SL_PARSE_NOT_TCP ? rc : SL_PARSE_FRAGMENT;
+}
+
 /* L2..L4 only (no TCP option walk), over a frame of `frame_len` bytes of which the core can read
  * [data, data_end): all of it, or (XDP multi-buffer: jumbo frames) a linear part with the rest
  * in fragments. The IP length fields are checked against the whole frame, every header against
@@ -259,8 +284,7 @@ SL_INLINE int sl_parse_frame(void *data, void *data_end, __u32 frame_len, struct
   if (p + sizeof(struct sl_eth) > end) return SL_PARSE_NOT_IP;
   proto = sl_load_be16(p + 12);
   rc = SL_PARSE_FRAGMENT;
-  if (proto == SL_ETH_P_IP && p + 14 + SL_IPV4_HDR_MIN + SL_TCP_HDR_MIN <= end && p[14] == 0x45)
-    rc = sl_parse_ipv4_plain(p, end, pkt);
+  if (sl_is_plain(p, end, proto)) rc = sl_parse_ipv4_plain(p, end, pkt);
   if (rc == SL_PARSE_FRAGMENT) {
     for (i = 0; i < SL_MAX_VLAN_TAGS; i++) {
       __u8 *tag;

@@ -2,7 +2,8 @@
  * XDP program, the native test runner and the fuzzer).
  *
  *   sl_seq_classify  parse and classify (a server outside the policy's scope: OTHER); counts
- *                    packets the core cannot or need not shape
+ *                    packets the core cannot or need not shape (sl_classify_plain_other,
+ *                    sl_classify.h: most frames' OTHER with less, for a runner that calls it)
  *   sl_flow_key_make (sl_classify.h) the flow key of an SMTP packet
  *   sl_seq_syn       CLIENT_SYN: counted for the heavy hitters (sl_seq_heavy; an outbound
  *                    one for its subscriber's fan-out, sl_seq_fanout), reputation (unlisted =

@@ -10,7 +10,9 @@
 //   - a held tarpit ACK is a prefix of the frame as it arrived; one sent through again (a
 //     replay) is never emitted while its flow is still tarpitted;
 //   - the pregreet test changes no packet and no counter but its own, and counts a client
-//     segment with payload whose greeting slot says so exactly once (below).
+//     segment with payload whose greeting slot says so exactly once (below);
+//   - a frame sl_classify_plain_other lets through without the general parser (XDP's common path)
+//     is one the whole sequence finds OTHER, counts nothing for and leaves alone.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -190,6 +192,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (twice.output != once.output) fail("rewriting twice differs from once");
     if (twice.cls != once.cls || twice.verdict != once.verdict)
       fail("second pass decided otherwise");
+  }
+
+  {
+    std::vector<uint8_t> copy(frame);
+    sl_pkt pkt;
+    uint8_t *end = copy.data() + std::min(readable, copy.size());
+    if (!copy.empty() && sl_classify_plain_other(copy.data(), end, dir, &policy, &pkt) != 0) {
+      if (once.cls != SL_CLASS_OTHER) fail("sl_classify_plain_other let an SMTP frame through");
+      const sl_stats none{};
+      if (std::memcmp(&once.stats, &none, sizeof(none)) != 0)
+        fail("sl_classify_plain_other let through a frame the sequence counts");
+      if (once.output != frame)
+        fail("sl_classify_plain_other let through a frame the core changes");
+    }
   }
 
   // Where the frame is cut decides nothing while the headers are readable: the same packet read

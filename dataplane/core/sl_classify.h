@@ -123,7 +123,7 @@ SL_INLINE int sl_classify_conn(const struct sl_pkt *pkt, void *data_end, enum sl
  * [data, data_end), not a fragment) and neither SMTP nor a subscriber's SMTP: sl_seq_classify
  * would find it OTHER and count nothing. 0 otherwise: ask sl_seq_classify. For a runner that
  * keeps sl_seq_classify out of line (XDP: a global function, for the verifier's limit), so that
- * most frames are decided without a call. */
+ * most frames are decided without a call. *pkt is scratch, not a parse result (sl_parse_plain). */
 SL_INLINE int sl_classify_plain_other(void *data, void *data_end, enum sl_dir dir,
                                       const struct sl_policy *pol, struct sl_pkt *pkt) {
   int rc = sl_parse_plain(data, data_end, pkt);

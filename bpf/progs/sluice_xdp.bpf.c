@@ -490,9 +490,9 @@ static __always_inline int slx_process(struct xdp_md *ctx, const enum sl_dir dir
     if (SL_LIKELY(sl_classify_plain_other(data, data_end, dir, pol, &pkt))) return slx_forward(dir);
   }
   struct slx_parsed m;
-  /* ctx->data and data_end are read in there, after the map lookups here: live across a helper
-   * call, data_end would take a callee-saved register or, as it did, be spilled and reloaded
-   * before every bounds check. */
+  /* The global function reads ctx->data and data_end itself, as the block above does, after
+   * the map lookups: live across a helper call, data_end would take a callee-saved register
+   * or, as it did, be spilled and reloaded before every bounds check. */
   int cls = dir == SL_DIR_FROM_OUTSIDE ? slx_classify_outside(ctx, pol, env.stats, &m)
                                        : slx_classify_inside(ctx, pol, env.stats, &m);
   if (SL_LIKELY(cls == SL_CLASS_OTHER)) return slx_forward(dir);

@@ -220,6 +220,13 @@ SL_INLINE int sl_seq_parse(SL_ENV *env, void *data, void *data_end, __u32 frame_
   return rc;
 }
 
+/* An SMTP packet, counted: every packet sl_seq_classify or sl_seq_classify_outbound returns as
+ * SMTP, and the first fragments among them. */
+SL_INLINE void sl_seq_count_smtp(struct sl_stats *st, enum sl_dir dir, const struct sl_pkt *pkt) {
+  st->smtp[dir]++;
+  if (SL_UNLIKELY(pkt->frag != 0)) st->frag_smtp++;
+}
+
 /* Parse and classify one frame of frame_len bytes (with SL_ENV_FRAME_LEN: the readable part's
  * length, sl_seq_parse), readable in [data, data_end) (sl_parse_frame);
  * fills *pkt. A packet of an inbound connection to a server outside the policy's scope
@@ -251,8 +258,7 @@ SL_INLINE enum sl_class sl_seq_classify(SL_ENV *env, void *data, void *data_end,
     st->out_of_scope++;
     return SL_CLASS_OTHER;
   }
-  st->smtp[dir]++;
-  if (SL_UNLIKELY(pkt->frag != 0)) st->frag_smtp++;
+  sl_seq_count_smtp(st, dir, pkt);
   return cls;
 }
 
@@ -263,15 +269,12 @@ SL_INLINE enum sl_class sl_seq_classify(SL_ENV *env, void *data, void *data_end,
 SL_INLINE enum sl_class sl_seq_classify_outbound(SL_ENV *env, void *data, void *data_end,
                                                  __u32 frame_len, enum sl_dir dir,
                                                  const struct sl_policy *pol, struct sl_pkt *pkt) {
-  struct sl_stats *st;
   enum sl_class cls;
 
   if (sl_seq_parse(env, data, data_end, frame_len, pkt) != SL_PARSE_OK) return SL_CLASS_OTHER;
   cls = sl_classify(pkt, data_end, dir, pol);
   if (pkt->outbound == 0 || cls == SL_CLASS_OTHER) return SL_CLASS_OTHER;
-  st = sl_env_stats(env);
-  st->smtp[dir]++;
-  if (SL_UNLIKELY(pkt->frag != 0)) st->frag_smtp++;
+  sl_seq_count_smtp(sl_env_stats(env), dir, pkt);
   return cls;
 }
 #endif

@@ -84,6 +84,27 @@ uint64_t fresh_count(const std::map<std::string, uint64_t> &before, const std::s
   return it != before.end() && now >= it->second ? now - it->second : now;
 }
 
+// One data-plane observation of `subject`: `count` events (or, for a rate kind, the rate) at
+// `wall`, with its evidence cut to kMaxEvidence.
+LocalObservation dp_observation(const reputation::IpAddress &subject, LocalKind kind,
+                                uint32_t count, std::chrono::system_clock::time_point wall,
+                                std::string evidence) {
+  LocalObservation o;
+  o.subject = subject;
+  o.kind = kind;
+  o.count = count;
+  o.observed_at = wall;
+  o.origin = "dp";
+  o.evidence = std::move(evidence);
+  if (o.evidence.size() > kMaxEvidence) o.evidence.resize(kMaxEvidence);
+  return o;
+}
+
+// What a count grew by, as an observation's count (capped as the feed's counts are).
+uint32_t growth_count(uint64_t fresh) {
+  return static_cast<uint32_t>(std::min<uint64_t>(fresh, 4000000000ull));
+}
+
 // An answer's failure, logged when it changes; returns false. An answer after failures: logged.
 bool note_answer(const char *what, const std::string &spec, const char *error,
                  std::string &last_error, PollResult &out) {
@@ -120,15 +141,7 @@ void observe_growth(const std::vector<Item> &answer, CountOf count_of, size_t ma
     }
     const uint64_t fresh = fresh_count(seen_before, s.address, count);
     if (fresh == 0) continue;
-    LocalObservation o;
-    o.subject = *addr;
-    o.kind = kind;
-    o.count = static_cast<uint32_t>(std::min<uint64_t>(fresh, 4000000000ull));
-    o.observed_at = wall;
-    o.origin = "dp";
-    o.evidence = evidence(fresh);
-    if (o.evidence.size() > kMaxEvidence) o.evidence.resize(kMaxEvidence);
-    out.push_back(std::move(o));
+    out.push_back(dp_observation(*addr, kind, growth_count(fresh), wall, evidence(fresh)));
   }
   seen_before = std::move(seen);
 }
@@ -161,16 +174,10 @@ void HeavyPoller::ask_verdicts(PlaneState &p, std::chrono::system_clock::time_po
       seen.emplace(key, count);
       const uint64_t fresh = fresh_count(p.verdict_seen, key, count);
       if (fresh == 0) continue;
-      LocalObservation o;
-      o.subject = *addr;
-      o.kind = kind;
-      o.count = static_cast<uint32_t>(std::min<uint64_t>(fresh, 4000000000ull));
-      o.observed_at = wall;
-      o.origin = "dp";
-      o.evidence = fmt::format("{} SYN{} {} at level {} on {}", fresh, fresh == 1 ? "" : "s",
-                               to_string(kind), s.level, p.spec);
-      if (o.evidence.size() > kMaxEvidence) o.evidence.resize(kMaxEvidence);
-      out.verdicts.push_back(std::move(o));
+      out.verdicts.push_back(
+          dp_observation(*addr, kind, growth_count(fresh), wall,
+                         fmt::format("{} SYN{} {} at level {} on {}", fresh, fresh == 1 ? "" : "s",
+                                     to_string(kind), s.level, p.spec)));
     }
   }
   p.verdict_seen = std::move(seen);
@@ -247,14 +254,10 @@ PollResult HeavyPoller::poll(Clock::time_point now, std::chrono::system_clock::t
     if (v->size() > s_.max_per_poll) v->resize(s_.max_per_poll);
   }
   for (const auto &t : out.hosts) {
-    LocalObservation o;
-    o.subject = t.prefix.address();
-    o.kind = LocalKind::kConnRate;
-    o.count = static_cast<uint32_t>(std::clamp(std::llround(t.per_minute), 1LL, 4000000000LL));
-    o.observed_at = wall;
-    o.origin = "dp";
-    o.evidence = evidence_of(t);
-    out.observations.push_back(std::move(o));
+    const auto rate =
+        static_cast<uint32_t>(std::clamp(std::llround(t.per_minute), 1LL, 4000000000LL));
+    out.observations.push_back(
+        dp_observation(t.prefix.address(), LocalKind::kConnRate, rate, wall, evidence_of(t)));
   }
   for (auto &o : out.pregreet) out.observations.push_back(o);
   for (auto &o : out.verdicts) out.observations.push_back(o);

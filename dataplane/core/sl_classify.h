@@ -131,16 +131,21 @@ SL_INLINE int sl_classify_plain_other(void *data, void *data_end, enum sl_dir di
   return rc == SL_PARSE_OK && sl_classify_conn(pkt, data_end, dir, pol) == SL_CONN_NONE;
 }
 
-/* The class of a TCP segment (sl_classify_conn, then sl_classify_role), pkt->outbound set for
- * a subscriber's connection. Call after sl_parse() returned SL_PARSE_OK. */
-SL_INLINE enum sl_class sl_classify(struct sl_pkt *pkt, void *data_end, enum sl_dir dir,
-                                    const struct sl_policy *pol) {
-  int conn = sl_classify_conn(pkt, data_end, dir, pol);
-
+/* sl_classify's second half: the class of a segment whose connection (sl_classify_conn's
+ * answer) is `conn`, pkt->outbound set for a subscriber's. */
+SL_INLINE enum sl_class sl_classify_in_conn(struct sl_pkt *pkt, void *data_end, enum sl_dir dir,
+                                            int conn) {
   pkt->outbound = conn == SL_CONN_OUTBOUND;
   if (conn == SL_CONN_NONE) return SL_CLASS_OTHER;
   return sl_classify_role(pkt, data_end, dir,
                           conn == SL_CONN_OUTBOUND ? SL_DIR_FROM_INSIDE : SL_DIR_FROM_OUTSIDE);
+}
+
+/* The class of a TCP segment (sl_classify_conn, then sl_classify_role), pkt->outbound set for
+ * a subscriber's connection. Call after sl_parse() returned SL_PARSE_OK. */
+SL_INLINE enum sl_class sl_classify(struct sl_pkt *pkt, void *data_end, enum sl_dir dir,
+                                    const struct sl_policy *pol) {
+  return sl_classify_in_conn(pkt, data_end, dir, sl_classify_conn(pkt, data_end, dir, pol));
 }
 
 /* The flow key normalised to client->server (for SERVER_SEG: swap), marked outbound for a

@@ -263,6 +263,20 @@ SL_INLINE int sl_parse_plain(void *data, void *data_end, struct sl_pkt *pkt) {
   return rc == SL_PARSE_OK || rc == SL_PARSE_NOT_TCP ? rc : SL_PARSE_FRAGMENT;
 }
 
+/* *out as sl_parse_frame leaves it for the common frame that sl_parse_plain parsed into *plain
+ * (SL_PARSE_OK): the fields sl_parse_plain sets, every other byte zero. */
+SL_INLINE void sl_parse_plain_result(const struct sl_pkt *plain, struct sl_pkt *out) {
+  __builtin_memset(out, 0, sizeof(*out));
+  out->tcp = plain->tcp;
+  out->tcp_hlen = plain->tcp_hlen;
+  out->payload_len = plain->payload_len;
+  out->tcp_flags = plain->tcp_flags;
+  out->l3 = plain->l3;
+  out->l3_off = plain->l3_off;
+  out->l4_off = plain->l4_off;
+  out->family = plain->family;
+}
+
 /* L2..L4 only (no TCP option walk), over a frame of `frame_len` bytes of which the core can read
  * [data, data_end): all of it, or (XDP multi-buffer: jumbo frames) a linear part with the rest
  * in fragments. The IP length fields are checked against the whole frame, every header against

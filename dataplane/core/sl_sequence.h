@@ -2,8 +2,9 @@
  * XDP program, the native test runner and the fuzzer).
  *
  *   sl_seq_classify  parse and classify (a server outside the policy's scope: OTHER); counts
- *                    packets the core cannot or need not shape (sl_classify_plain_other,
- *                    sl_classify.h: most frames' OTHER with less, for a runner that calls it)
+ *                    packets the core cannot or need not shape. Most frames' OTHER with less:
+ *                    sl_seq_classify_common_first (the same, the common frame parsed first;
+ *                    sluice-dp) or sl_classify_plain_other (sl_classify.h; XDP, before it)
  *   sl_flow_key_make (sl_classify.h) the flow key of an SMTP packet
  *   sl_seq_syn       CLIENT_SYN: counted for the heavy hitters (sl_seq_heavy; an outbound
  *                    one for its subscriber's fan-out, sl_seq_fanout), reputation (unlisted =
@@ -15,8 +16,8 @@
  *   sl_seq_unseen    UNSEEN: the policy's unseen_tcp
  *   sl_seq_act       the three above by class;  sl_seq_run  all of it for one frame
  *
- * Runners split it where they need to (sluice-dp: sl_seq_classify and the key in stage 1 of a
- * burst, sl_seq_act in stage 2; XDP: sl_seq_syn and sl_seq_segment in global functions of
+ * Runners split it where they need to (sluice-dp: sl_seq_classify_common_first and the key in stage
+ * 1 of a burst, sl_seq_act in stage 2; XDP: sl_seq_syn and sl_seq_segment in global functions of
  * their own for the verifier) but never reorder or repeat it. The rules it implements are in
  * docs/packet-core.md.
  *
@@ -227,6 +228,25 @@ SL_INLINE void sl_seq_count_smtp(struct sl_stats *st, enum sl_dir dir, const str
   if (SL_UNLIKELY(pkt->frag != 0)) st->frag_smtp++;
 }
 
+/* The end of classification: a parsed segment of class `cls` (OTHER: returned as it is) that is
+ * an inbound connection's to a server outside the policy's scope (sl_scope.h) is OTHER, counted
+ * as out of scope; any other is counted as SMTP (sl_seq_count_smtp). */
+SL_INLINE enum sl_class sl_seq_scope_count(SL_ENV *env, enum sl_class cls, void *data_end,
+                                           enum sl_dir dir, const struct sl_policy *pol,
+                                           const struct sl_pkt *pkt) {
+  struct sl_stats *st;
+
+  if (cls == SL_CLASS_OTHER) return cls;
+  st = sl_env_stats(env);
+  /* The scope names the operator's own MTAs: a subscriber's remote MTA is never in it. */
+  if (SL_UNLIKELY(!sl_server_in_scope(pol, pkt, data_end, dir)) && pkt->outbound == 0) {
+    st->out_of_scope++;
+    return SL_CLASS_OTHER;
+  }
+  sl_seq_count_smtp(st, dir, pkt);
+  return cls;
+}
+
 /* Parse and classify one frame of frame_len bytes (with SL_ENV_FRAME_LEN: the readable part's
  * length, sl_seq_parse), readable in [data, data_end) (sl_parse_frame);
  * fills *pkt. A packet of an inbound connection to a server outside the policy's scope
@@ -236,7 +256,6 @@ SL_INLINE void sl_seq_count_smtp(struct sl_stats *st, enum sl_dir dir, const str
 SL_INLINE enum sl_class sl_seq_classify(SL_ENV *env, void *data, void *data_end, __u32 frame_len,
                                         enum sl_dir dir, const struct sl_policy *pol,
                                         struct sl_pkt *pkt) {
-  struct sl_stats *st;
   enum sl_class cls;
   int rc = sl_seq_parse(env, data, data_end, frame_len, pkt);
 
@@ -251,16 +270,35 @@ SL_INLINE enum sl_class sl_seq_classify(SL_ENV *env, void *data, void *data_end,
 #else
   cls = sl_classify(pkt, data_end, dir, pol);
 #endif
-  if (cls == SL_CLASS_OTHER) return cls;
-  st = sl_env_stats(env);
-  /* The scope names the operator's own MTAs: a subscriber's remote MTA is never in it. */
-  if (SL_UNLIKELY(!sl_server_in_scope(pol, pkt, data_end, dir)) && pkt->outbound == 0) {
-    st->out_of_scope++;
-    return SL_CLASS_OTHER;
-  }
-  sl_seq_count_smtp(st, dir, pkt);
-  return cls;
+  return sl_seq_scope_count(env, cls, data_end, dir, pol, pkt);
 }
+
+#ifndef SL_ENV_OUTBOUND_APART
+/* sl_seq_classify with the common frame parsed first, into a local (sl_parse_plain: untagged
+ * IPv4 without options, whole in [data, data_end), not a fragment): its OTHER is decided on that
+ * parse with nothing written to *pkt, and its SMTP segment classified from it with no second
+ * parse. Every other frame goes through sl_seq_classify. The class, the counts and, for any class
+ * but OTHER, *pkt are sl_seq_classify's (the packet-core fuzzer checks all three); after OTHER,
+ * *pkt is unspecified. For a runner that inlines classification into its per-frame loop
+ * (sluice-dp): the general parser's zeroed sl_pkt and its stores cost a non-SMTP frame more
+ * than the rest of its classification. */
+SL_INLINE enum sl_class sl_seq_classify_common_first(SL_ENV *env, void *data, void *data_end,
+                                                     __u32 frame_len, enum sl_dir dir,
+                                                     const struct sl_policy *pol,
+                                                     struct sl_pkt *pkt) {
+  struct sl_pkt p; /* only the fields sl_parse_plain sets */
+  int rc, conn;
+
+  rc = sl_parse_plain(data, data_end, &p);
+  if (rc == SL_PARSE_NOT_TCP) return SL_CLASS_OTHER;
+  if (rc != SL_PARSE_OK) return sl_seq_classify(env, data, data_end, frame_len, dir, pol, pkt);
+  conn = sl_classify_conn(&p, data_end, dir, pol);
+  if (SL_LIKELY(conn == SL_CONN_NONE)) return SL_CLASS_OTHER;
+  sl_parse_plain_result(&p, pkt);
+  return sl_seq_scope_count(env, sl_classify_in_conn(pkt, data_end, dir, conn), data_end, dir, pol,
+                            pkt);
+}
+#endif
 
 #ifdef SL_ENV_OUTBOUND_APART
 /* The runner's own path for a packet sl_seq_classify handed back as a subscriber's

@@ -105,26 +105,40 @@ void Worker::handle(rte_mbuf **pkts, uint16_t n, int dir, uint64_t now_ns, const
   // Stage 1 over the burst: parse, classify, flow key and hash, prefetch of the flow's slot.
   // Frames before the burst's first SMTP segment leave at once (all of a clean burst does);
   // from that segment on everything waits for stage 2, which keeps the burst's order.
-  uint16_t first_smtp = n;
   pipe_.count_packets(static_cast<sl_dir>(dir), n);
-  for (uint16_t i = 0; i < n && i < kAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-  for (uint16_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kAhead], void *));
+  // Only the first segment is read; lengths are checked against the whole frame, so a
+  // datagram that goes on into later segments is judged on its headers like any other.
+  auto prepare = [&](uint16_t i) __attribute__((always_inline)) {
     rte_mbuf *m = pkts[i];
-    // Only the first segment is read; lengths are checked against the whole frame, so a
-    // datagram that goes on into later segments is judged on its headers like any other.
-    const sl_class cls =
-        pipe_.prepare(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
-                      rte_pktmbuf_pkt_len(m), static_cast<sl_dir>(dir), policy, rep, prep_[i]);
-    if (cls == SL_CLASS_OTHER && first_smtp == n)
-      forward(m);
-    else if (first_smtp == n)
-      first_smtp = i;
+    return pipe_.prepare(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
+                         rte_pktmbuf_pkt_len(m), static_cast<sl_dir>(dir), policy, rep, prep_[i]);
+  };
+  // Packet data is prefetched kAhead frames ahead; the loops run in two parts (l3fwd's way), the
+  // last kAhead frames with nothing left to prefetch, so no frame tests whether there is.
+  const uint16_t ahead_end = n > kAhead ? n - kAhead : 0;
+  for (uint16_t i = 0; i < n && i < kAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+  uint16_t i = 0;
+  for (; i < ahead_end; ++i) {
+    rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kAhead], void *));
+    if (prepare(i) != SL_CLASS_OTHER) break;
+    forward(pkts[i]);
   }
+  if (i == ahead_end) {
+    for (; i < n; ++i) {
+      if (prepare(i) != SL_CLASS_OTHER) break;
+      forward(pkts[i]);
+    }
+  }
+  const uint16_t first_smtp = i;
+  for (++i; i < ahead_end; ++i) {
+    rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kAhead], void *));
+    prepare(i);
+  }
+  for (; i < n; ++i) prepare(i);
   // Stage 2, in arrival order: flow lookup (its slot is in cache by now), the profile, the
   // verdict.
   uint64_t rng = rng_;  // in a register for the burst, not reloaded and stored per draw
-  for (uint16_t i = first_smtp; i < n; ++i) {
+  for (i = first_smtp; i < n; ++i) {
     rte_mbuf *m = pkts[i];
     PreparedPacket &pp = prep_[i];
     if (pp.cls == SL_CLASS_OTHER) {

@@ -25,6 +25,7 @@ Pipeline::Pipeline(const FlowTableConfig &flows)
   seed_heavy((uint64_t{rd()} << 32) | rd());
   std::memset(caps_.get(), 0, sizeof(*caps_));
   caps_->seed = (uint64_t{rd()} << 32) | rd();
+  classify_env_.stats = &stats_;
 }
 
 void Pipeline::seed_heavy(uint64_t seed) {

@@ -2,6 +2,7 @@
 // its description.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -131,6 +132,18 @@ TEST_P(FixtureTable, ResultDoesNotDependOnTheRandomNumber) {
   const FixtureResult high = run_native(f, 0xffffffffu);
   EXPECT_EQ(low.verdict, high.verdict);
   EXPECT_EQ(low.output, high.output);
+}
+
+// sluice-dp classifies with sl_seq_classify_common_first: the class, the counts and an SMTP
+// packet's parse are sl_seq_classify's (sl_pkt compared byte for byte).
+TEST_P(FixtureTable, CommonFrameFirstClassifiesAsTheGeneralPath) {
+  const CoreFixture &f = core_fixtures()[GetParam()];
+  const auto [general, common] =
+      classify_native_both_ways(f.input, f.dir, fixture_policy(f.policy));
+  EXPECT_EQ(common.cls, general.cls);
+  EXPECT_EQ(core_counter_diff(common.stats, general.stats), "");
+  if (general.cls != SL_CLASS_OTHER)
+    EXPECT_EQ(std::memcmp(&common.pkt, &general.pkt, sizeof(general.pkt)), 0);
 }
 
 // Whatever the core emits as TCP has a checksum that is right when computed from scratch.

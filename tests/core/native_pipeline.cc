@@ -288,6 +288,29 @@ bool prime_greeting_slot(NativeHeavy &heavy, const std::vector<uint8_t> &input, 
   return true;
 }
 
+std::pair<NativeClassified, NativeClassified> classify_native_both_ways(
+    const std::vector<uint8_t> &input, sl_dir dir, const sl_policy &policy, size_t readable) {
+  const size_t n = std::min(readable, input.size());
+  std::unique_ptr<uint8_t[]> buf(new uint8_t[n == 0 ? 1 : n]);
+  if (n > 0) std::memcpy(buf.get(), input.data(), n);
+  uint8_t *end = buf.get() + n;
+  auto classify = [&](bool common_first) {
+    NativeEnv env{};
+    env.frame_len = static_cast<uint32_t>(input.size());
+    NativeClassified c;
+    std::memset(&c.pkt, 0xa5, sizeof(c.pkt));
+    const auto readable_len = static_cast<uint32_t>(n);
+    c.cls =
+        common_first
+            ? sl_seq_classify_common_first(&env, buf.get(), end, readable_len, dir, &policy, &c.pkt)
+            : sl_seq_classify(&env, buf.get(), end, readable_len, dir, &policy, &c.pkt);
+    c.stats = env.stats;
+    return c;
+  };
+  NativeClassified general = classify(false);
+  return {general, classify(true)};
+}
+
 FixtureResult run_native_counted(NativeHeavy &heavy, const std::vector<uint8_t> &input, sl_dir dir,
                                  const sl_policy &policy) {
   return run_native_env(input, dir, policy, std::nullopt, std::nullopt, 0x9e3779b9u, SIZE_MAX,

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/fixtures.h"
@@ -103,6 +104,19 @@ struct NativeHeavy {
 bool prime_greeting_slot(NativeHeavy &heavy, const std::vector<uint8_t> &input, sl_dir dir,
                          const sl_policy &policy);
 
+// What a classification leaves: the class, the parse and the counters.
+struct NativeClassified {
+  sl_class cls = SL_CLASS_OTHER;
+  sl_pkt pkt{};
+  sl_stats stats{};
+};
+// One frame (readable as for run_native_packet) classified in the native environment by the
+// core's two entries: sl_seq_classify (first) and sl_seq_classify_common_first (second,
+// sluice-dp's). Both parse the same buffer, their sl_pkt filled with the same non-zero bytes
+// beforehand, so a field one of them leaves unset shows.
+std::pair<NativeClassified, NativeClassified> classify_native_both_ways(
+    const std::vector<uint8_t> &input, sl_dir dir, const sl_policy &policy,
+    size_t readable = SIZE_MAX);
 // run_native_packet with no reputation entry and no flow, counting SYNs into `heavy` at
 // heavy.now_ns.
 FixtureResult run_native_counted(NativeHeavy &heavy, const std::vector<uint8_t> &input, sl_dir dir,

@@ -12,7 +12,9 @@
 //   - the pregreet test changes no packet and no counter but its own, and counts a client
 //     segment with payload whose greeting slot says so exactly once (below);
 //   - a frame sl_classify_plain_other lets through without the general parser (XDP's common path)
-//     is one the whole sequence finds OTHER, counts nothing for and leaves alone.
+//     is one the whole sequence finds OTHER, counts nothing for and leaves alone;
+//   - sl_seq_classify_common_first (sluice-dp's classification) gives every frame the class and
+//     counts sl_seq_classify gives it, and, for an SMTP class, the same parse.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -206,6 +208,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (once.output != frame)
         fail("sl_classify_plain_other let through a frame the core changes");
     }
+  }
+
+  {
+    const auto [general, common] = classify_native_both_ways(frame, dir, policy, readable);
+    if (common.cls != general.cls)
+      fail("sl_seq_classify_common_first classified otherwise than sl_seq_classify");
+    if (std::memcmp(&common.stats, &general.stats, sizeof(general.stats)) != 0)
+      fail("sl_seq_classify_common_first counted otherwise than sl_seq_classify");
+    if (general.cls != SL_CLASS_OTHER &&
+        std::memcmp(&common.pkt, &general.pkt, sizeof(general.pkt)) != 0)
+      fail("sl_seq_classify_common_first parsed otherwise than sl_seq_classify");
   }
 
   // Where the frame is cut decides nothing while the headers are readable: the same packet read

@@ -267,7 +267,7 @@ bool Worker::request_flows(size_t skip, size_t limit, std::vector<FlowInfo> &out
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
-  out = flows_out_;
+  out.assign(flows_out_.begin(), flows_out_.end());
   skipped = flows_skipped_;
   return true;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dp_published.h"
+#include "line_alloc.h"
 #include "pacer.h"
 #include "pipeline.h"
 
@@ -114,12 +115,13 @@ class alignas(RTE_CACHE_LINE_SIZE) Worker {
   uint64_t last_control_ns_ = 0;
   uint64_t rng_;
   rte_mempool *replay_pool_;
-  uint32_t replayed_gen_ = 0;                // the generation held ACKs were last replayed at
-  std::vector<HeldFrames::Held> replaying_;  // their copies during a replay (kept: no allocation)
+  uint32_t replayed_gen_ = 0;  // the generation held ACKs were last replayed at
+  // Written by this lcore at its control ticks: on lines of their own too (line_alloc.h).
+  LineVector<HeldFrames::Held> replaying_;  // their copies during a replay (kept: no allocation)
 
   std::atomic<uint32_t> flows_req_{0}, flows_done_{0};
   size_t flows_skip_ = 0, flows_limit_ = 0, flows_skipped_ = 0;
-  std::vector<FlowInfo> flows_out_;
+  LineVector<FlowInfo> flows_out_;
 };
 
 // TSC -> nanoseconds (monotonic).

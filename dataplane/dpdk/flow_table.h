@@ -19,6 +19,7 @@
 
 #include "core/sl_shared.h"
 #include "hash_mix.h"
+#include "line_alloc.h"
 
 namespace sluice::dataplane {
 
@@ -107,9 +108,9 @@ class FlowTable {
   void remove(uint32_t i);
 
   FlowTableConfig cfg_;
-  uint64_t key_[6];  // hash secrets, random per table
-  std::vector<FlowEntry> pool_;
-  std::vector<Slot> slots_;
+  uint64_t key_[6];             // hash secrets, random per table
+  LineVector<FlowEntry> pool_;  // both on lines of their own: this lcore writes them
+  LineVector<Slot> slots_;
   uint32_t mask_ = 0;
   uint32_t free_head_ = kNil;  // free list threaded through FlowEntry::next
   uint32_t head_[2] = {kNil, kNil}, tail_[2] = {kNil, kNil};

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/sl_shared.h"
+#include "line_alloc.h"
 
 namespace sluice::dataplane {
 
@@ -51,7 +52,7 @@ class HeldFrames {
     sl_held_frame frame;
   };
   // Copies of every held ACK with its flow (a replay may hold or forget entries while it runs).
-  void copy_all(std::vector<Held> &out) const {
+  void copy_all(LineVector<Held> &out) const {
     out.clear();
     if (used_ == 0) return;
     for (const Slot &s : slots_)
@@ -64,7 +65,7 @@ class HeldFrames {
     sl_held_frame frame{};
     bool used = false;
   };
-  std::vector<Slot> slots_;
+  LineVector<Slot> slots_;  // on lines of its own: this lcore writes it
   uint32_t mask_;
   size_t used_ = 0;
 };

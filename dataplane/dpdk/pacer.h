@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "line_alloc.h"
+
 namespace sluice::dataplane {
 
 struct PacerConfig {
@@ -67,8 +69,8 @@ class Pacer {
   void file(uint32_t i);
 
   PacerConfig cfg_;
-  std::vector<PacerItem> items_;
-  std::vector<Slot> slots_;
+  LineVector<PacerItem> items_;  // both on lines of their own: this lcore writes them
+  LineVector<Slot> slots_;
   uint32_t nslots_, mask_;
   uint32_t free_head_ = kNil;
   uint64_t cursor_;  // the next tick to look at; everything before it has been released

@@ -15,12 +15,12 @@ namespace sluice::dataplane {
 
 Pipeline::Pipeline(const FlowTableConfig &flows)
     : flows_(flows),
-      heavy_(std::make_unique<sl_heavy_sketch>()),
-      heavy_table_(std::make_unique<sl_heavy_table>()),
-      heavy_seq_(std::make_unique<std::atomic<uint32_t>[]>(SL_HEAVY_TABLE_BUCKETS)),
-      caps_(std::make_unique<sl_caps_table>()),
-      greet_(std::make_unique<sl_greet_table>()),
-      fanout_(std::make_unique<sl_fanout_table>()) {
+      heavy_(make_line_box<sl_heavy_sketch>()),
+      heavy_table_(make_line_box<sl_heavy_table>()),
+      heavy_seq_(SL_HEAVY_TABLE_BUCKETS),
+      caps_(make_line_box<sl_caps_table>()),
+      greet_(make_line_box<sl_greet_table>()),
+      fanout_(make_line_box<sl_fanout_table>()) {
   std::random_device rd;
   seed_heavy((uint64_t{rd()} << 32) | rd());
   std::memset(caps_.get(), 0, sizeof(*caps_));
@@ -41,7 +41,7 @@ void Pipeline::seed_heavy(uint64_t seed) {
 }
 
 size_t Pipeline::read_heavy(heavy::HeavyMerge &merge) const {
-  const size_t skipped = read_heavy_table(*heavy_table_, heavy_seq_.get(), merge);
+  const size_t skipped = read_heavy_table(*heavy_table_, heavy_seq_.data(), merge);
   merge.add_sketch(*heavy_);
   return skipped;
 }

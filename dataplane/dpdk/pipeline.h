@@ -28,6 +28,7 @@
 #include "held_frames.h"
 #include "heavy_merge.h"
 #include "heavy_seqlock.h"
+#include "line_alloc.h"
 #include "rep_table.h"
 
 namespace sluice::dataplane {
@@ -327,7 +328,7 @@ class Pipeline {
     env.rnd = rnd;
     env.heavy = nullptr;
     env.heavy_table = heavy_table_.get();
-    env.heavy_seq = heavy_seq_.get();
+    env.heavy_seq = heavy_seq_.data();
     env.caps = caps_.get();
     env.heavy_hashes = nullptr;
     env.held = &held_acks_;
@@ -356,13 +357,14 @@ class Pipeline {
     __builtin_prefetch(sl_greet_slot(greet_.get(), sl_greet_hash_from32(pp.hash)), 1);
   }
 
+  // Each on cache lines of its own (line_alloc.h): this lcore writes them.
   FlowTable flows_;
-  std::unique_ptr<sl_heavy_sketch> heavy_;
-  std::unique_ptr<sl_heavy_table> heavy_table_;
-  std::unique_ptr<std::atomic<uint32_t>[]> heavy_seq_;  // one per bucket of heavy_table_
-  std::unique_ptr<sl_caps_table> caps_;
-  std::unique_ptr<sl_greet_table> greet_;
-  std::unique_ptr<sl_fanout_table> fanout_;
+  LineBox<sl_heavy_sketch> heavy_;
+  LineBox<sl_heavy_table> heavy_table_;
+  LineVector<std::atomic<uint32_t>> heavy_seq_;  // one per bucket of heavy_table_
+  LineBox<sl_caps_table> caps_;
+  LineBox<sl_greet_table> greet_;
+  LineBox<sl_fanout_table> fanout_;
   sl_stats stats_{};
   // Stage 1's environment: classification reads the counters only (sl_env_stats), so it is set
   // once here rather than built per frame.

@@ -1,0 +1,69 @@
+// Heap blocks on cache lines of their own, for the state one lcore writes on its packet path
+// (flow table, pacer, sketches, held ACKs). Plain new and std::allocator give 16-byte alignment,
+// so one lcore's table could end in the line where another lcore's begins, and their writes to
+// those entries would bounce the line between the two cores. A block from here starts on a line
+// and its size is rounded up to whole lines: no line holds parts of two blocks.
+// (tests/dataplane/lcore_lines_test.cc checks that the per-lcore classes allocate nothing else.)
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <vector>
+
+namespace sluice::dataplane {
+
+// 64 bytes on every x86-64 and most arm64 cores (a core with 128-byte lines gets half the
+// benefit, never a fault).
+inline constexpr std::size_t kCacheLine = 64;
+
+inline constexpr std::align_val_t kLineAlign{kCacheLine};
+
+inline void *line_alloc(std::size_t bytes) {
+  const std::size_t whole = bytes == 0 ? kCacheLine : (bytes + kCacheLine - 1) & ~(kCacheLine - 1);
+  return operator new(whole, kLineAlign);
+}
+
+inline void line_free(void *p) noexcept {
+  operator delete(p, kLineAlign);
+}
+
+// std::vector's allocator: the vector's storage is one block of whole lines.
+template <class T>
+struct LineAllocator {
+  static_assert(alignof(T) <= kCacheLine, "an over-aligned type needs its own allocator");
+  using value_type = T;
+  LineAllocator() = default;
+  template <class U>
+  LineAllocator(const LineAllocator<U> &) noexcept {}
+  T *allocate(std::size_t n) { return static_cast<T *>(line_alloc(n * sizeof(T))); }
+  void deallocate(T *p, std::size_t) noexcept { line_free(p); }
+  template <class U>
+  bool operator==(const LineAllocator<U> &) const noexcept {
+    return true;
+  }
+};
+
+template <class T>
+using LineVector = std::vector<T, LineAllocator<T>>;
+
+struct LineDelete {
+  template <class T>
+  void operator()(T *p) const noexcept {
+    p->~T();
+    line_free(p);
+  }
+};
+
+// unique_ptr to one object on lines of its own.
+template <class T>
+using LineBox = std::unique_ptr<T, LineDelete>;
+
+// A value-initialised T (zeroed, for the core's C structs), as std::make_unique<T>() gives.
+template <class T>
+LineBox<T> make_line_box() {
+  static_assert(alignof(T) <= kCacheLine, "an over-aligned type needs its own allocator");
+  return LineBox<T>(new (line_alloc(sizeof(T))) T());
+}
+
+}  // namespace sluice::dataplane

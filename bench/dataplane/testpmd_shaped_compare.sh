@@ -37,6 +37,14 @@
 # parses every frame to its TCP port and passes it (the non-SMTP goal, on real TCP frames rather
 # than net_null's empty ones).
 #
+# With LCORES=2 in the environment, both programs forward with two lcores on two queue pairs of
+# each port (issue 17 item 3): every net_pcap port replays its capture on two RX queues, one per
+# lcore (net_pcap has no RSS, so each queue carries its own copy of the connection and each
+# lcore's flow table holds it; both directions of a copy meet on the same lcore, as symmetric RSS
+# arranges on a real NIC). testpmd runs `--nb-cores=2 --rxq=2 --txq=2` with its main lcore
+# sharing CPU 0 with forwarding lcore 1 (it only prints statistics); sluice-dp runs `-l 0,1`
+# (its main lcore forwards too). The rates are both ports' totals over both lcores.
+#
 # The segments carry timestamps, as Linux sends every segment (and the SYNs Linux's options);
 # PCAP_ARGS=--no-timestamps in the environment leaves them out, as the captures were before
 # 2026-11-24 (results/dataplane-rate.md quotes both).
@@ -53,13 +61,14 @@ secs=${2:-6}
 min_sets=${3:-6}
 flows=${4:-1}
 port=${5:-25}
-max_sets=${MAX_SETS:-15} ci_pct=${CI_PCT:-3}
+max_sets=${MAX_SETS:-15} ci_pct=${CI_PCT:-3} lcores=${LCORES:-1}
 for v in secs min_sets flows port max_sets; do
   if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} < 1)); then
     echo "$0: ${v^^} must be a positive whole number" >&2
     exit 2
   fi
 done
+[[ $lcores == 1 || $lcores == 2 ]] || { echo "$0: LCORES must be 1 or 2" >&2; exit 2; }
 ((min_sets >= 6)) || { echo "$0: MIN_SETS below 6 gives no 95% interval; use 6 or more" >&2; exit 2; }
 ((max_sets >= min_sets)) || max_sets=$min_sets
 [[ $ci_pct =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "$0: CI_PCT must be a number" >&2; exit 2; }
@@ -105,23 +114,33 @@ threshold = 3
 window_clamp = 1024
 mss_clamp = 536
 EOF
-vdevs=(--vdev "net_pcap0,rx_pcap=$work/outside.pcap,infinite_rx=1"
-  --vdev "net_pcap1,rx_pcap=$work/inside.pcap,infinite_rx=1")
+# One rx_pcap per queue: net_pcap opens as many RX queues (and as many dropping TX queues).
+rxq_out=$(printf "rx_pcap=$work/outside.pcap,%.0s" $(seq "$lcores"))
+rxq_in=$(printf "rx_pcap=$work/inside.pcap,%.0s" $(seq "$lcores"))
+vdevs=(--vdev "net_pcap0,${rxq_out}infinite_rx=1"
+  --vdev "net_pcap1,${rxq_in}infinite_rx=1")
+if ((lcores == 1)); then
+  tp_lcores=(-l '0,1') tp_fwd=() dp_lcores=(-l 1)
+  placement="testpmd main lcore 0 on CPU 0, forwarding lcore 1 on CPU 1; sluice-dp its one lcore on CPU 1"
+else
+  tp_lcores=(--lcores '0@0,1@0,2@1') tp_fwd=(--nb-cores=2 --rxq=2 --txq=2) dp_lcores=(-l '0,1')
+  placement="testpmd main lcore 0 and forwarding lcore 1 on CPU 0, forwarding lcore 2 on CPU 1; sluice-dp lcores 0 and 1 (both forwarding, queues 0 and 1) on CPUs 0 and 1"
+fi
 
 # testpmd MODE: lcore 0 main (stats), lcore 1 forwards; per-second Rx-pps of both ports, summed.
 run_testpmd() {
-  testpmd_rate Rx-pps "$secs" "$work/testpmd.log" --no-huge --no-pci -m 512 -l 0,1 \
+  testpmd_rate Rx-pps "$secs" "$work/testpmd.log" --no-huge --no-pci -m 512 "${tp_lcores[@]}" \
     "${vdevs[@]}" --file-prefix "${tag}_tp" --log-level=3 -- --forward-mode="$1" --burst=32 \
-    --no-lsc-interrupt --auto-start --total-num-mbufs=$((8192 + 2 * frames))
+    --no-lsc-interrupt --auto-start --total-num-mbufs=$((8192 + 2 * lcores * frames)) "${tp_fwd[@]}"
   rm -rf "/var/run/dpdk/${tag}_tp"
 }
 
-# run_sluice DP CTL TABLE: sluice-dp on one lcore (1), rate from its own counters once a second.
+# run_sluice DP CTL TABLE: sluice-dp on its lcore(s) (dp_lcores), rate from its own counters once a second.
 # Also checks that the flow is shaped: level 1's rewritten counter must grow with the packets.
 run_sluice() {
   local dp=$1 ctl=$2 table=$3
   stats() { "$ctl" --dataplane "dpdk:$sock" dataplane stats --json; }
-  "$dp" --no-huge --no-pci -m 512 -l 1 "${vdevs[@]}" --file-prefix "${tag}_dp" --log-level=3 \
+  "$dp" --no-huge --no-pci -m 512 "${dp_lcores[@]}" "${vdevs[@]}" --file-prefix "${tag}_dp" --log-level=3 \
     -- --outside net_pcap0 --inside net_pcap1 --control "$sock" --burst 32 \
     --pacer-size $((1024 + 2 * frames)) --flow-table-size $((4096 + 2 * flows)) --table "$table" --policy "$work/policy.ini" \
     >"$work/dp.log" 2>&1 &
@@ -145,7 +164,7 @@ run_sluice() {
 }
 
 machine_facts "$build"
-echo "lcores: testpmd main lcore 0 on CPU 0, forwarding lcore 1 on CPU 1; sluice-dp its one lcore on CPU 1"
+echo "lcores: $placement"
 [[ -z $ab_build ]] || echo "A/B: sluice-dp of $build against sluice-dp of $ab_build"
 echo "traffic: $flows flow(s), port $port, $frames frames per port; $secs s per run"
 # ratio A B: A / B to 4 decimals ("inf" when B is 0).

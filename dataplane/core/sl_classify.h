@@ -119,16 +119,27 @@ SL_INLINE int sl_classify_conn(const struct sl_pkt *pkt, void *data_end, enum sl
   return sl_classify_outbound(pkt, data_end, dir, pol->out_ports) ? SL_CONN_OUTBOUND : SL_CONN_NONE;
 }
 
-/* 1 when the frame is the common one (sl_parse_plain: untagged IPv4 without options, whole in
- * [data, data_end), not a fragment) and neither SMTP nor a subscriber's SMTP: sl_seq_classify
- * would find it OTHER and count nothing. 0 otherwise: ask sl_seq_classify. For a runner that
- * keeps sl_seq_classify out of line (XDP: a global function, for the verifier's limit), so that
- * most frames are decided without a call. *pkt is scratch, not a parse result (sl_parse_plain). */
+/* The common frame's connection (sl_parse_plain: untagged IPv4 without options, whole in
+ * [data, data_end), not a fragment): SL_CONN_NONE when it is not TCP or neither SMTP nor a
+ * subscriber's SMTP (sl_seq_classify would find it OTHER and count nothing), else
+ * sl_classify_conn's answer. SL_CONN_NOT_PLAIN for every other frame: only sl_seq_classify can
+ * judge it. *pkt holds only the fields sl_parse_plain sets. */
+#define SL_CONN_NOT_PLAIN (-1)
+SL_INLINE int sl_classify_plain_conn(void *data, void *data_end, enum sl_dir dir,
+                                     const struct sl_policy *pol, struct sl_pkt *pkt) {
+  int rc = sl_parse_plain(data, data_end, pkt);
+  if (rc == SL_PARSE_NOT_TCP) return SL_CONN_NONE;
+  if (rc != SL_PARSE_OK) return SL_CONN_NOT_PLAIN;
+  return sl_classify_conn(pkt, data_end, dir, pol);
+}
+
+/* 1 when the frame is the common one and not SMTP (sl_classify_plain_conn: SL_CONN_NONE), 0
+ * otherwise: ask sl_seq_classify. For a runner that keeps sl_seq_classify out of line (XDP: a
+ * global function, for the verifier's limit), so that most frames are decided without a call.
+ * *pkt is scratch, not a parse result. */
 SL_INLINE int sl_classify_plain_other(void *data, void *data_end, enum sl_dir dir,
                                       const struct sl_policy *pol, struct sl_pkt *pkt) {
-  int rc = sl_parse_plain(data, data_end, pkt);
-  if (rc == SL_PARSE_NOT_TCP) return 1;
-  return rc == SL_PARSE_OK && sl_classify_conn(pkt, data_end, dir, pol) == SL_CONN_NONE;
+  return sl_classify_plain_conn(data, data_end, dir, pol, pkt) == SL_CONN_NONE;
 }
 
 /* sl_classify's second half: the class of a segment whose connection (sl_classify_conn's

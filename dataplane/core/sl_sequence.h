@@ -287,13 +287,11 @@ SL_INLINE enum sl_class sl_seq_classify_common_first(SL_ENV *env, void *data, vo
                                                      const struct sl_policy *pol,
                                                      struct sl_pkt *pkt) {
   struct sl_pkt p; /* only the fields sl_parse_plain sets */
-  int rc, conn;
+  int conn = sl_classify_plain_conn(data, data_end, dir, pol, &p);
 
-  rc = sl_parse_plain(data, data_end, &p);
-  if (rc == SL_PARSE_NOT_TCP) return SL_CLASS_OTHER;
-  if (rc != SL_PARSE_OK) return sl_seq_classify(env, data, data_end, frame_len, dir, pol, pkt);
-  conn = sl_classify_conn(&p, data_end, dir, pol);
   if (SL_LIKELY(conn == SL_CONN_NONE)) return SL_CLASS_OTHER;
+  if (conn == SL_CONN_NOT_PLAIN)
+    return sl_seq_classify(env, data, data_end, frame_len, dir, pol, pkt);
   sl_parse_plain_result(&p, pkt);
   return sl_seq_scope_count(env, sl_classify_in_conn(pkt, data_end, dir, conn), data_end, dir, pol,
                             pkt);

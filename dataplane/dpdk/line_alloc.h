@@ -3,7 +3,8 @@
 // so one lcore's table could end in the line where another lcore's begins, and their writes to
 // those entries would bounce the line between the two cores. A block from here starts on a line
 // and its size is rounded up to whole lines: no line holds parts of two blocks.
-// (tests/dataplane/lcore_lines_test.cc checks that the per-lcore classes allocate nothing else.)
+// (tests/dataplane/lcore_lines_test.cc checks the allocator and that a pipeline's tables start on
+// a line; that a per-lcore class allocates nothing in another way is left to review.)
 #pragma once
 
 #include <cstddef>

@@ -46,8 +46,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (pol.nlevels < 1 || pol.nlevels > SL_MAX_LEVELS) fail("nlevels", std::to_string(pol.nlevels));
   if (p.level_names.size() != pol.nlevels)
     fail("level names", std::to_string(p.level_names.size()));
+  // Non-decreasing within each set: the outbound levels (from out_first) start a set of their
+  // own, on the subscriber's score.
   for (unsigned l = 2; l < pol.nlevels; ++l)
-    if (pol.thresholds[l] < pol.thresholds[l - 1]) fail("thresholds decrease", std::to_string(l));
+    if (l != pol.out_first && pol.thresholds[l] < pol.thresholds[l - 1])
+      fail("thresholds decrease", std::to_string(l));
   if (pol.smtp_ports[0] == 0) fail("no SMTP port", "");
   for (unsigned l = 1; l < pol.nlevels; ++l)
     if (pol.profiles[l].window_clamp != 0 && !pol.profiles[l].strip_wscale)

@@ -3,6 +3,9 @@
 // so one lcore's table could end in the line where another lcore's begins, and their writes to
 // those entries would bounce the line between the two cores. A block from here starts on a line
 // and its size is rounded up to whole lines: no line holds parts of two blocks.
+// A block of 2 MiB or more (a flow table's pool and index, the caps table) is on huge pages of
+// its own instead (huge_alloc.h): aligned to one, so on lines of its own too, and its random
+// lookups do not miss the TLB as well as the cache.
 // (tests/dataplane/lcore_lines_test.cc checks the allocator and that a pipeline's tables start on
 // a line; that a per-lcore class allocates nothing in another way is left to review.)
 #pragma once
@@ -11,6 +14,8 @@
 #include <memory>
 #include <new>
 #include <vector>
+
+#include "huge_alloc.h"
 
 namespace sluice::dataplane {
 
@@ -21,12 +26,17 @@ inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::align_val_t kLineAlign{kCacheLine};
 
 inline void *line_alloc(std::size_t bytes) {
+  if (huge_block(bytes)) return huge_alloc(bytes);
   const std::size_t whole = bytes == 0 ? kCacheLine : (bytes + kCacheLine - 1) & ~(kCacheLine - 1);
   return operator new(whole, kLineAlign);
 }
 
-inline void line_free(void *p) noexcept {
-  operator delete(p, kLineAlign);
+// `bytes` as given to line_alloc.
+inline void line_free(void *p, std::size_t bytes) noexcept {
+  if (huge_block(bytes))
+    huge_free(p, bytes);
+  else
+    operator delete(p, kLineAlign);
 }
 
 // std::vector's allocator: the vector's storage is one block of whole lines.
@@ -38,7 +48,7 @@ struct LineAllocator {
   template <class U>
   LineAllocator(const LineAllocator<U> &) noexcept {}
   T *allocate(std::size_t n) { return static_cast<T *>(line_alloc(n * sizeof(T))); }
-  void deallocate(T *p, std::size_t) noexcept { line_free(p); }
+  void deallocate(T *p, std::size_t n) noexcept { line_free(p, n * sizeof(T)); }
   template <class U>
   bool operator==(const LineAllocator<U> &) const noexcept {
     return true;
@@ -52,7 +62,7 @@ struct LineDelete {
   template <class T>
   void operator()(T *p) const noexcept {
     p->~T();
-    line_free(p);
+    line_free(p, sizeof(T));
   }
 };
 

@@ -39,7 +39,7 @@ void mask6(const uint8_t *in, uint8_t len, uint8_t *out) {
 
 }  // namespace
 
-void RepTable::put4(std::vector<Slot4> &t, uint32_t addr, uint8_t len, uint8_t used,
+void RepTable::put4(HugeVector<Slot4> &t, uint32_t addr, uint8_t len, uint8_t used,
                     sl_rep_value v) {
   const size_t m = t.size() - 1;
   for (size_t s = hash4(addr, len) & m;; s = (s + 1) & m) {
@@ -50,7 +50,7 @@ void RepTable::put4(std::vector<Slot4> &t, uint32_t addr, uint8_t len, uint8_t u
   }
 }
 
-void RepTable::put6(std::vector<Slot6> &t, const uint8_t *addr, uint8_t len, uint8_t used,
+void RepTable::put6(HugeVector<Slot6> &t, const uint8_t *addr, uint8_t len, uint8_t used,
                     sl_rep_value v) {
   const size_t m = t.size() - 1;
   for (size_t s = hash6(addr, len) & m;; s = (s + 1) & m) {
@@ -65,7 +65,7 @@ void RepTable::put6(std::vector<Slot6> &t, const uint8_t *addr, uint8_t len, uin
   }
 }
 
-const RepTable::Slot4 *RepTable::find4(const std::vector<Slot4> &t, uint32_t addr, uint8_t len) {
+const RepTable::Slot4 *RepTable::find4(const HugeVector<Slot4> &t, uint32_t addr, uint8_t len) {
   const size_t m = t.size() - 1;
   for (size_t s = hash4(addr, len) & m;; s = (s + 1) & m) {
     const Slot4 &x = t[s];
@@ -74,7 +74,7 @@ const RepTable::Slot4 *RepTable::find4(const std::vector<Slot4> &t, uint32_t add
   }
 }
 
-const RepTable::Slot6 *RepTable::find6(const std::vector<Slot6> &t, const uint8_t *addr,
+const RepTable::Slot6 *RepTable::find6(const HugeVector<Slot6> &t, const uint8_t *addr,
                                        uint8_t len) {
   const size_t m = t.size() - 1;
   for (size_t s = hash6(addr, len) & m;; s = (s + 1) & m) {

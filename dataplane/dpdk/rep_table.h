@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/sl_shared.h"
+#include "huge_alloc.h"
 #include "sluice/reputation/snapshot.h"
 
 namespace sluice::dataplane {
@@ -110,8 +111,9 @@ class RepTable {
   };
   // The hash tables of one entry set: a whole table, or an overlay (with removal marks).
   struct Index {
-    std::vector<Slot4> hosts4, prefixes4;
-    std::vector<Slot6> hosts6, prefixes6;
+    // On huge pages (huge_alloc.h): lookups land anywhere in them.
+    HugeVector<Slot4> hosts4, prefixes4;
+    HugeVector<Slot6> hosts6, prefixes6;
     std::bitset<33> lens4;  // prefix lengths present
     std::bitset<129> lens6;
     size_t size = 0;  // keys held
@@ -119,10 +121,10 @@ class RepTable {
     size_t memory_bytes() const;
   };
   RepTable() = default;
-  static const Slot4 *find4(const std::vector<Slot4> &t, uint32_t addr, uint8_t len);
-  static const Slot6 *find6(const std::vector<Slot6> &t, const uint8_t *addr, uint8_t len);
-  static void put4(std::vector<Slot4> &t, uint32_t addr, uint8_t len, uint8_t used, sl_rep_value v);
-  static void put6(std::vector<Slot6> &t, const uint8_t *addr, uint8_t len, uint8_t used,
+  static const Slot4 *find4(const HugeVector<Slot4> &t, uint32_t addr, uint8_t len);
+  static const Slot6 *find6(const HugeVector<Slot6> &t, const uint8_t *addr, uint8_t len);
+  static void put4(HugeVector<Slot4> &t, uint32_t addr, uint8_t len, uint8_t used, sl_rep_value v);
+  static void put6(HugeVector<Slot6> &t, const uint8_t *addr, uint8_t len, uint8_t used,
                    sl_rep_value v);
   void set_lens();
   std::optional<sl_rep_value> lookup_v4_overlaid(uint32_t addr_be) const;

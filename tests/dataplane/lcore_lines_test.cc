@@ -7,6 +7,7 @@
 #include <malloc.h>
 
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "line_alloc.h"
@@ -23,18 +24,20 @@ uintptr_t addr(const void *p) {
 // nothing else can be put there), so no other allocation, per-lcore or not, shares a line with
 // it.
 TEST(LineAlloc, BlocksOfAnySizeStartOnALineAndOwnWholeLines) {
-  std::vector<void *> blocks;
-  for (size_t size : {1, 4, 16, 63, 64, 65, 100, 127, 128, 129, 1000, 4096, 4097}) {
+  std::vector<std::pair<void *, size_t>> blocks;
+  for (size_t size : {size_t{1}, size_t{4}, size_t{16}, size_t{63}, size_t{64}, size_t{65},
+                      size_t{100}, size_t{127}, size_t{128}, size_t{129}, size_t{1000},
+                      size_t{4096}, size_t{4097}, kHugePage + 1}) {
     for (int copy = 0; copy < 4; ++copy) {
       void *p = line_alloc(size);
-      blocks.push_back(p);
+      blocks.push_back({p, size});
       EXPECT_EQ(addr(p) % kCacheLine, 0u) << size << " bytes";
       const size_t whole = (size + kCacheLine - 1) / kCacheLine * kCacheLine;
       EXPECT_GE(malloc_usable_size(p), whole) << size << " bytes";
       std::memset(p, 0xa5, whole);  // all of it is the block's (ASan checks)
     }
   }
-  for (void *p : blocks) line_free(p);
+  for (auto [p, size] : blocks) line_free(p, size);
 }
 
 TEST(LineAlloc, AVectorKeepsItsStorageOnLinesAsItGrows) {

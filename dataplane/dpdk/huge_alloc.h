@@ -1,7 +1,9 @@
 // Large tables the packet path reads at random (the reputation table's hash indexes: hundreds of
-// MiB at 10M hosts) on transparent huge pages. On 4 KiB pages every lookup into such a table
-// also misses the TLB, and the page walk that follows misses the cache as often as the slot
-// itself does; 2 MiB pages take the walk off nearly every lookup.
+// MiB at 10M hosts) on transparent huge pages. On 4 KiB pages a lookup into such a table can
+// miss the TLB as well as the cache, and a table being written takes a page fault every 4 KiB.
+// Measured on a KVM guest (results/dataplane-rate.md): a 1M-entry table is built in a fifth of
+// the time; its lookups were no faster there (a guest's page walks also go through the host's
+// page tables, which the guest's page size does not change). Lookups on bare metal: not measured.
 //
 // A block of at least kHugePage bytes is aligned to a huge page, its size rounded up to whole
 // ones, and marked MADV_HUGEPAGE: a hint the kernel takes where transparent huge pages are

@@ -4,8 +4,7 @@
 // those entries would bounce the line between the two cores. A block from here starts on a line
 // and its size is rounded up to whole lines: no line holds parts of two blocks.
 // A block of 2 MiB or more (a flow table's pool and index, the caps table) is on huge pages of
-// its own instead (huge_alloc.h): aligned to one, so on lines of its own too, and its random
-// lookups do not miss the TLB as well as the cache.
+// its own instead (huge_alloc.h): aligned to one, so on lines of its own too.
 // (tests/dataplane/lcore_lines_test.cc checks the allocator and that a pipeline's tables start on
 // a line; that a per-lcore class allocates nothing in another way is left to review.)
 #pragma once

@@ -20,6 +20,8 @@
 #include <new>
 #include <vector>
 
+#include "block_allocator.h"
+
 namespace sluice::dataplane {
 
 inline constexpr std::size_t kHugePage = std::size_t{2} << 20;
@@ -46,20 +48,16 @@ inline void huge_free(void *p, std::size_t bytes) noexcept {
     std::free(p);
 }
 
+struct HugeBlocks {
+  static void *alloc(std::size_t bytes) { return huge_alloc(bytes); }
+  static void free(void *p, std::size_t bytes) noexcept { huge_free(p, bytes); }
+  // A small block is operator new's.
+  static constexpr std::size_t kAlign = __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+};
+
 // std::vector's allocator.
 template <class T>
-struct HugeAllocator {
-  using value_type = T;
-  HugeAllocator() = default;
-  template <class U>
-  HugeAllocator(const HugeAllocator<U> &) noexcept {}
-  T *allocate(std::size_t n) { return static_cast<T *>(huge_alloc(n * sizeof(T))); }
-  void deallocate(T *p, std::size_t n) noexcept { huge_free(p, n * sizeof(T)); }
-  template <class U>
-  bool operator==(const HugeAllocator<U> &) const noexcept {
-    return true;
-  }
-};
+using HugeAllocator = BlockAllocator<T, HugeBlocks>;
 
 template <class T>
 using HugeVector = std::vector<T, HugeAllocator<T>>;

@@ -14,6 +14,7 @@
 #include <new>
 #include <vector>
 
+#include "block_allocator.h"
 #include "huge_alloc.h"
 
 namespace sluice::dataplane {
@@ -38,21 +39,15 @@ inline void line_free(void *p, std::size_t bytes) noexcept {
     operator delete(p, kLineAlign);
 }
 
+struct LineBlocks {
+  static void *alloc(std::size_t bytes) { return line_alloc(bytes); }
+  static void free(void *p, std::size_t bytes) noexcept { line_free(p, bytes); }
+  static constexpr std::size_t kAlign = kCacheLine;
+};
+
 // std::vector's allocator: the vector's storage is one block of whole lines.
 template <class T>
-struct LineAllocator {
-  static_assert(alignof(T) <= kCacheLine, "an over-aligned type needs its own allocator");
-  using value_type = T;
-  LineAllocator() = default;
-  template <class U>
-  LineAllocator(const LineAllocator<U> &) noexcept {}
-  T *allocate(std::size_t n) { return static_cast<T *>(line_alloc(n * sizeof(T))); }
-  void deallocate(T *p, std::size_t n) noexcept { line_free(p, n * sizeof(T)); }
-  template <class U>
-  bool operator==(const LineAllocator<U> &) const noexcept {
-    return true;
-  }
-};
+using LineAllocator = BlockAllocator<T, LineBlocks>;
 
 template <class T>
 using LineVector = std::vector<T, LineAllocator<T>>;

@@ -111,7 +111,8 @@ class RepTable {
   };
   // The hash tables of one entry set: a whole table, or an overlay (with removal marks).
   struct Index {
-    // On huge pages (huge_alloc.h): lookups land anywhere in them.
+    // On huge pages (huge_alloc.h): building a table writes all of them, and lookups land
+    // anywhere in them.
     HugeVector<Slot4> hosts4, prefixes4;
     HugeVector<Slot6> hosts6, prefixes6;
     std::bitset<33> lens4;  // prefix lengths present

@@ -1,0 +1,51 @@
+# What the build's targets are made of, for the modules that set properties across them
+# (SluicePrecompile, SluiceSanitizers).
+include_guard(GLOBAL)
+
+# The libraries a target links, transitively: ${out} gets every name reached through
+# LINK_LIBRARIES and INTERFACE_LINK_LIBRARIES, also imported targets found in a subdirectory
+# (not visible from here, so named but not followed).
+function(sluice_link_closure target out)
+  set(seen "")
+  set(todo ${target})
+  while(todo)
+    list(POP_FRONT todo t)
+    if(t IN_LIST seen)
+      continue()
+    endif()
+    list(APPEND seen ${t})
+    if(NOT TARGET ${t})
+      continue()
+    endif()
+    get_target_property(type ${t} TYPE)
+    set(props INTERFACE_LINK_LIBRARIES)
+    if(NOT type STREQUAL "INTERFACE_LIBRARY")
+      get_target_property(imported ${t} IMPORTED)
+      if(NOT imported)
+        list(APPEND props LINK_LIBRARIES)
+      endif()
+    endif()
+    foreach(p ${props})
+      get_target_property(libs ${t} ${p})
+      if(libs)
+        foreach(l ${libs})
+          # $<LINK_ONLY:X> wraps a static library's private links.
+          string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" l "${l}")
+          list(APPEND todo ${l})
+        endforeach()
+      endif()
+    endforeach()
+  endwhile()
+  set(${out} ${seen} PARENT_SCOPE)
+endfunction()
+
+# Every target defined in ${dir} and the folders below it.
+function(sluice_targets_in dir out)
+  get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
+  get_property(subdirs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
+  foreach(sub ${subdirs})
+    sluice_targets_in(${sub} more)
+    list(APPEND targets ${more})
+  endforeach()
+  set(${out} ${targets} PARENT_SCOPE)
+endfunction()

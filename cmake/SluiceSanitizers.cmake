@@ -1,27 +1,20 @@
-# ASan + UBSan for the whole test build. UBSan is made fatal so a report fails the test.
+# ASan + UBSan for the whole test build (SLUICE_SANITIZE) and for the libFuzzer build
+# (SLUICE_BUILD_FUZZ with clang: scripts/fuzz, and scripts/test's sanitizer build, which is both).
+# UBSan is made fatal so a report fails the test.
 include(SluiceTargets)
 
-if(SLUICE_SANITIZE)
-  set(_san -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
-  add_compile_options(${_san})
-  add_link_options(-fsanitize=address,undefined)
-endif()
-
-# The libFuzzer build (scripts/fuzz, and scripts/test's sanitizer build): the sanitizers
-# everywhere, and coverage instrumentation (-fsanitize=fuzzer-no-link) on every library a fuzz
-# target links (the policy parser, the reputation parsers, sluiced's library; see
-# sluice_fuzz_instrument_all below), so the fuzzer sees and checks their code, not only the
-# target's own file. The fuzz targets instrument their own sources (tests/fuzz).
-if(SLUICE_BUILD_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+if(SLUICE_SANITIZE OR (SLUICE_BUILD_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang"))
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined
                       -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
-# Call once, after every target is defined. Only the fuzz targets' libraries get coverage
-# instrumentation: the test programs and the rest of the product, built in the same tree by
-# scripts/test, run without its callbacks on every branch and comparison, which only slowed
-# them and their build.
+# Coverage instrumentation (-fsanitize=fuzzer-no-link) goes on every library a fuzz target links
+# (the policy parser, the reputation parsers, sluiced's library) and nowhere else, so the fuzzer
+# sees and checks their code, while the test programs and the rest of the product, built in the
+# same tree by scripts/test, run without its callbacks on every branch and comparison (they only
+# slowed them and their build). The fuzz targets instrument their own sources (tests/fuzz).
+# Call once, after every target is defined.
 function(sluice_fuzz_instrument_all)
   if(NOT SLUICE_BUILD_FUZZ OR NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang"
      OR NOT TARGET sluice_fuzz_targets)
